@@ -1,0 +1,33 @@
+"""Outbound change events (DESIGN §2.8). Pure: no I/O.
+
+Consumers learn what happened from the event itself, never by diffing two states: a merge says
+which ids were absorbed into which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from identity.domain.types import EventId, ProfileId
+
+
+class ChangeKind(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    MERGED = "merged"
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileChange:
+    kind: ChangeKind
+    profile_id: ProfileId
+    cause_event_id: EventId
+    at: datetime
+    absorbed_ids: tuple[ProfileId, ...] = ()
+
+    @property
+    def change_id(self) -> str:
+        """Stable across replays of the same event, so consumers can deduplicate."""
+        return f"{self.cause_event_id}/{self.kind}/{self.profile_id}"

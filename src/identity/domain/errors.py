@@ -1,0 +1,28 @@
+"""Domain errors that name the field and the reason. Pure: no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One problem with one input field: `field` is a path such as `identifiers[1].value`."""
+
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.reason}"
+
+
+class InvalidIdentifier(ValueError):
+    """A raw identifier value that cannot be normalized for its kind."""
+
+
+class ValidationError(ValueError):
+    """Every problem found in one input, so a caller can fix them all in one go."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(str(e) for e in errors))
+        self.errors = errors

@@ -1,0 +1,179 @@
+"""Normalization and validation per identifier kind, and the placeholder blocklist.
+
+Pure: no I/O. Two spellings of one identifier must normalize to the same value, or the graph
+misses a link; two people must never share a normalized value, or it makes a false one.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from identity.domain.errors import InvalidIdentifier
+from identity.domain.types import EXTERNAL_PREFIX, Identifier, IdentifierKind
+
+MAX_VALUE_LENGTH = 256
+_EXTERNAL_SYSTEM = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+_HEX_ONLY = re.compile(r"^[0-9a-fA-F]+$")
+_BUILT_IN_KINDS = frozenset(k.value for k in IdentifierKind)
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxRule:
+    """How one provider delivers variants of an address to the same mailbox."""
+
+    canonical_domain: str
+    ignores_dots: bool = False
+    tag_separator: str | None = "+"
+
+
+# Only providers whose rules are documented; an unknown domain keeps its `+tag`, because
+# stripping it could merge two people on a server that treats it as part of the name.
+MAILBOX_RULES: dict[str, MailboxRule] = {
+    "gmail.com": MailboxRule("gmail.com", ignores_dots=True),
+    "googlemail.com": MailboxRule("gmail.com", ignores_dots=True),
+    "outlook.com": MailboxRule("outlook.com"),
+    "hotmail.com": MailboxRule("hotmail.com"),
+    "live.com": MailboxRule("live.com"),
+    "icloud.com": MailboxRule("icloud.com"),
+    "me.com": MailboxRule("icloud.com"),
+    "fastmail.com": MailboxRule("fastmail.com"),
+    "proton.me": MailboxRule("proton.me"),
+    "protonmail.com": MailboxRule("proton.me"),
+    "yahoo.com": MailboxRule("yahoo.com", tag_separator="-"),
+}
+
+DEFAULT_PLACEHOLDER_VALUES: frozenset[str] = frozenset(
+    {
+        "test@test.com", "test@example.com", "example@example.com", "email@example.com",
+        "user@example.com", "noemail@noemail.com", "no@email.com", "none@none.com",
+        "null@null.com", "unknown@unknown.com", "a@a.com", "asdf@asdf.com",
+        "unknown", "null", "none", "nil", "undefined", "n/a", "na", "anonymous", "guest",
+        "test", "-1", "0", "0000000000", "1234567890", "123456789", "9999999999",
+        "+10000000000", "+11111111111", "+11234567890",
+        "00000000-0000-0000-0000-000000000000",
+    }
+)
+DEFAULT_PLACEHOLDER_PATTERNS: tuple[str, ...] = (
+    r"^[0-]*$",          # zeros and dashes: unset IDFA/GAID, 000-000-0000
+    r"^(test|noemail|no-?reply|none|null|unknown|anonymous)@",
+    r"@(example|test|invalid)\.(com|org|net)$",
+)
+
+
+@dataclass(frozen=True)
+class Blocklist:
+    """Placeholder values that many unrelated people share; they must never link anyone."""
+
+    values: frozenset[str] = DEFAULT_PLACEHOLDER_VALUES
+    patterns: tuple[str, ...] = DEFAULT_PLACEHOLDER_PATTERNS
+    _compiled: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_compiled", tuple(re.compile(p) for p in self.patterns))
+
+    def blocks(self, value: str) -> bool:
+        folded = value.strip().lower()
+        return folded in self.values or any(p.search(folded) for p in self._compiled)
+
+
+@dataclass(frozen=True)
+class NormalizationRules:
+    """The settings normalization depends on; passed in so the domain reads no config."""
+
+    default_region: str = "US"
+    blocklist: Blocklist = field(default_factory=Blocklist)
+
+
+def validate_kind(kind: str) -> str:
+    """Known kinds, or `external:<system>` for ids minted by another system (CRM, loyalty)."""
+    folded = kind.strip().lower()
+    if folded in _BUILT_IN_KINDS:
+        return folded
+    if folded.startswith(EXTERNAL_PREFIX):
+        system = folded[len(EXTERNAL_PREFIX):]
+        if _EXTERNAL_SYSTEM.match(system):
+            return folded
+        raise InvalidIdentifier(
+            f"external kind needs a system name of lower-case letters, digits, '_', '.', '-' "
+            f"after 'external:' (got {kind!r})"
+        )
+    known = ", ".join(k.value for k in IdentifierKind)
+    raise InvalidIdentifier(f"unknown identifier kind {kind!r}; expected one of {known} or external:<system>")
+
+
+def normalize_email(raw: str) -> str:
+    try:
+        checked = validate_email(raw, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError as exc:
+        raise InvalidIdentifier(f"not a valid email address: {exc}") from None
+    local, domain = checked.local_part.lower(), checked.domain.lower()
+    rule = MAILBOX_RULES.get(domain)
+    if rule is not None:
+        if rule.tag_separator and rule.tag_separator in local:
+            local = local.split(rule.tag_separator, 1)[0]
+        if rule.ignores_dots:
+            local = local.replace(".", "")
+        domain = rule.canonical_domain
+        if not local:
+            raise InvalidIdentifier("email local part is empty once the provider's rules apply")
+    return f"{local}@{domain}"
+
+
+def normalize_phone(raw: str, default_region: str) -> str:
+    """E.164, so `(415) 555-0100`, `415.555.0100` and `+1 415 555 0100` are one node."""
+    try:
+        number = phonenumbers.parse(raw, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidIdentifier(f"not a phone number: {exc}") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidIdentifier(
+            f"not a valid phone number (read with default region {default_region})"
+        )
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def normalize_device_id(raw: str) -> str:
+    """Advertising ids (IDFA, GAID) are UUIDs written many ways; hex ids differ only in case."""
+    candidate = raw.strip("{}")
+    if len(candidate.replace("-", "")) == 32 and _HEX_ONLY.match(candidate.replace("-", "")):
+        return str(uuid.UUID(candidate))
+    if _HEX_ONLY.match(raw):
+        return raw.lower()
+    return raw
+
+
+def normalize_identifier(kind: str, raw: object, rules: NormalizationRules) -> Identifier:
+    """Raises InvalidIdentifier with the reason; callers add the field path."""
+    checked_kind = validate_kind(kind)
+    if not isinstance(raw, str):
+        raise InvalidIdentifier(f"value must be a string, got {type(raw).__name__}")
+    value = raw.strip()
+    if not value:
+        raise InvalidIdentifier("value must not be empty")
+    if len(value) > MAX_VALUE_LENGTH:
+        raise InvalidIdentifier(f"value is longer than {MAX_VALUE_LENGTH} characters")
+    if _CONTROL_CHARS.search(value):
+        raise InvalidIdentifier("value contains control characters")
+    if checked_kind == IdentifierKind.EMAIL:
+        value = normalize_email(value)
+    elif checked_kind == IdentifierKind.PHONE:
+        value = normalize_phone(value, rules.default_region)
+    elif checked_kind == IdentifierKind.DEVICE_ID:
+        value = normalize_device_id(value)
+    return Identifier(checked_kind, value)
+
+
+def is_placeholder(raw: str, identifier: Identifier, blocklist: Blocklist) -> bool:
+    """Checked on the raw and the normalized value: `TEST@test.com ` and `(000) 000-0000` too."""
+    return blocklist.blocks(raw) or blocklist.blocks(identifier.value)
+
+
+def distinct(identifiers: Iterable[Identifier]) -> list[Identifier]:
+    return sorted(set(identifiers))

@@ -1,0 +1,69 @@
+"""Links between identifiers and the evidence behind each one. Pure: no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from identity.domain.types import EventId, Identifier, priority_key
+
+
+class LinkRule(StrEnum):
+    """Why two identifiers are linked; every link names one (DESIGN §2.4)."""
+
+    SAME_EVENT = "same_event"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkObservation:
+    """One sighting of a link: the store folds sightings into one link with its evidence."""
+
+    a: Identifier
+    b: Identifier
+    rule: LinkRule
+    event_id: EventId
+    source: str
+    seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    rule: str
+    sources: tuple[str, ...]
+    first_seen: datetime
+    last_seen: datetime
+    event_ids: tuple[str, ...]
+    score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    a: Identifier
+    b: Identifier
+    evidence: Evidence
+    is_active: bool = True
+    inactive_reason: str | None = None
+
+
+def anchor(identifiers: tuple[Identifier, ...]) -> Identifier:
+    """The strongest identifier of an event: its links and its traits hang on it."""
+    return min(identifiers, key=priority_key)
+
+
+def plan_links(
+    identifiers: tuple[Identifier, ...], event_id: EventId, source: str, seen_at: datetime
+) -> list[LinkObservation]:
+    """A star from the anchor: k-1 links connect what a clique of k(k-1)/2 would.
+
+    The components are the same either way, and the anchor is chosen by kind priority and
+    value, never arrival order, so the same event always yields the same links.
+    """
+    if len(identifiers) < 2:
+        return []
+    hub = anchor(identifiers)
+    return [
+        LinkObservation(*sorted((hub, other)), LinkRule.SAME_EVENT, event_id, source, seen_at)
+        for other in identifiers
+        if other != hub
+    ]

@@ -1,0 +1,60 @@
+"""Names every layer shares. Pure: no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import NewType
+
+ProfileId = NewType("ProfileId", str)
+EventId = NewType("EventId", str)
+
+EXTERNAL_PREFIX = "external:"
+
+
+class IdentifierKind(StrEnum):
+    """The built-in kinds; `external:<system>` kinds come on top of these."""
+
+    CUSTOMER_ID = "customer_id"
+    EMAIL = "email"
+    PHONE = "phone"
+    ANONYMOUS_ID = "anonymous_id"
+    DEVICE_ID = "device_id"
+    SESSION_ID = "session_id"
+    ORDER_ID = "order_id"
+
+
+# Strong identifiers first (DESIGN §2.7): it decides which identifier anchors an event's links
+# and, later, which bridging identifier yields when a limit is hit.
+KIND_PRIORITY: tuple[str, ...] = (
+    IdentifierKind.CUSTOMER_ID,
+    IdentifierKind.EMAIL,
+    IdentifierKind.PHONE,
+    EXTERNAL_PREFIX,
+    IdentifierKind.DEVICE_ID,
+    IdentifierKind.ORDER_ID,
+    IdentifierKind.ANONYMOUS_ID,
+    IdentifierKind.SESSION_ID,
+)
+
+
+def kind_rank(kind: str) -> int:
+    """Lower is stronger; every external system ranks with the external slot."""
+    slot = EXTERNAL_PREFIX if kind.startswith(EXTERNAL_PREFIX) else kind
+    return KIND_PRIORITY.index(slot)
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Identifier:
+    """A normalized identifier: the unit the graph links (a node)."""
+
+    kind: str
+    value: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}|{self.value}"
+
+
+def priority_key(identifier: Identifier) -> tuple[int, str, str]:
+    return (kind_rank(identifier.kind), identifier.kind, identifier.value)

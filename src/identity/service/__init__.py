@@ -1,0 +1,54 @@
+"""The application layer: the only caller of a store; every entry point calls this."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from identity.domain.identifiers import NormalizationRules
+from identity.domain.survivorship import SurvivorshipRules
+from identity.domain.types import Identifier
+from identity.service.changes import ChangeSink, MetricsChangeSink
+from identity.service.ingest import Clock, IngestResult, IngestStatus, Ingestor, utc_now
+from identity.service.queries import IdentifierView, ProfileView, Queries
+from identity.store.protocol import GraphStore
+
+__all__ = ["IdentityService", "IngestResult", "IngestStatus", "ProfileView", "IdentifierView"]
+
+
+class IdentityService:
+    """One object per process, built in app.py; entry points hold it and nothing else."""
+
+    def __init__(
+        self,
+        store: GraphStore,
+        *,
+        rules: NormalizationRules | None = None,
+        survivorship: SurvivorshipRules | None = None,
+        sink: ChangeSink | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.store = store
+        self.rules = rules or NormalizationRules()
+        self._ingestor = Ingestor(store, self.rules, sink or MetricsChangeSink(), clock)
+        self._queries = Queries(store, self.rules, survivorship or SurvivorshipRules())
+
+    async def ingest(self, raw_events: Sequence[object]) -> list[IngestResult]:
+        return await self._ingestor.ingest(raw_events)
+
+    def normalize(self, kind: str, value: str) -> Identifier:
+        return self._queries.normalize(kind, value)
+
+    async def profiles(self, profile_ids: Sequence[str]) -> list[ProfileView | None]:
+        return await self._queries.profiles(profile_ids)
+
+    async def profiles_by_identifier(
+        self, identifiers: Sequence[Identifier]
+    ) -> list[ProfileView | None]:
+        return await self._queries.profiles_by_identifier(identifiers)
+
+    async def identifier(self, identifier: Identifier) -> IdentifierView | None:
+        return await self._queries.identifier(identifier)
+
+    async def check_ready(self) -> None:
+        """Raises StoreUnavailable when the store cannot answer."""
+        await self.store.ping()

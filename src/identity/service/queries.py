@@ -1,0 +1,123 @@
+"""Read side: profiles and identifiers as callers see them, built in one read transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from identity.domain.identifiers import NormalizationRules, normalize_identifier
+from identity.domain.links import Link
+from identity.domain.survivorship import (
+    GoldenField,
+    Observation,
+    OrderLine,
+    OrderSummary,
+    SurvivorshipRules,
+    golden_record,
+    summarize_orders,
+)
+from identity.domain.types import Identifier, ProfileId
+from identity.store.protocol import GraphStore, GraphTransaction, NodeRow, ProfileRow
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileView:
+    """A golden profile; `requested_id` differs from `profile_id` when it was merged away."""
+
+    profile_id: ProfileId
+    requested_id: str
+    created_at: datetime
+    merged_ids: tuple[ProfileId, ...]
+    identifiers: tuple[NodeRow, ...]
+    golden: dict[str, GoldenField]
+    orders: OrderSummary
+
+    @property
+    def first_seen(self) -> datetime:
+        return min(n.first_seen for n in self.identifiers)
+
+    @property
+    def last_seen(self) -> datetime:
+        return max(n.last_seen for n in self.identifiers)
+
+    def identifiers_by_kind(self) -> dict[str, list[NodeRow]]:
+        grouped: dict[str, list[NodeRow]] = defaultdict(list)
+        for node in self.identifiers:
+            grouped[node.identifier.kind].append(node)
+        return dict(sorted(grouped.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierView:
+    node: NodeRow
+    profile_id: ProfileId | None
+    links: tuple[Link, ...]
+
+
+class Queries:
+    def __init__(self, store: GraphStore, rules: NormalizationRules,
+                 survivorship: SurvivorshipRules) -> None:
+        self._store = store
+        self._rules = rules
+        self._survivorship = survivorship
+
+    def normalize(self, kind: str, value: str) -> Identifier:
+        """Raises InvalidIdentifier: a lookup uses the same normalization as ingest."""
+        return normalize_identifier(kind, value, self._rules)
+
+    async def profiles(self, profile_ids: Sequence[str]) -> list[ProfileView | None]:
+        """One result per id, in order; merged ids answer with their survivor (§2.2)."""
+        async with self._store.transaction(read_only=True) as tx:
+            rows = {row.requested_id: row for row in await tx.lookup_profiles(profile_ids)}
+            return [await self._view(tx, rows[pid]) if pid in rows else None
+                    for pid in profile_ids]
+
+    async def profiles_by_identifier(
+        self, identifiers: Sequence[Identifier]
+    ) -> list[ProfileView | None]:
+        async with self._store.transaction(read_only=True) as tx:
+            nodes = {n.identifier: n for n in await tx.find_identifiers(identifiers)}
+            groups = {g.group_id: g for g in await tx.read_groups(
+                [n.group_id for n in nodes.values() if n.group_id is not None])}
+            views: list[ProfileView | None] = []
+            for identifier in identifiers:
+                node = nodes.get(identifier)
+                group = groups.get(node.group_id) if node and node.group_id is not None else None
+                if group is None:
+                    views.append(None)
+                    continue
+                (row,) = await tx.lookup_profiles([group.profile_id])
+                views.append(await self._view(tx, row))
+            return views
+
+    async def identifier(self, identifier: Identifier) -> IdentifierView | None:
+        async with self._store.transaction(read_only=True) as tx:
+            found = await tx.find_identifiers([identifier])
+            if not found:
+                return None
+            node = found[0]
+            groups = await tx.read_groups([node.group_id] if node.group_id is not None else [])
+            links = await tx.read_links([identifier])
+            return IdentifierView(node, groups[0].profile_id if groups else None, tuple(links))
+
+    async def _view(self, tx: GraphTransaction, row: ProfileRow) -> ProfileView:
+        members = await tx.read_members([row.group_id])
+        records = await tx.read_event_records([m.identifier for m in members])
+        observations = [
+            Observation(name, value, r.source, r.observed_at, r.event_id)
+            for r in records
+            for name, value in r.traits
+        ]
+        orders = [OrderLine(r.event_id, r.order.amount, r.order.currency, r.observed_at)
+                  for r in records if r.order is not None]
+        return ProfileView(
+            profile_id=row.profile_id,
+            requested_id=row.requested_id,
+            created_at=row.created_at,
+            merged_ids=tuple(await tx.merged_ids(row.profile_id)),
+            identifiers=tuple(members),
+            golden=golden_record(observations, self._survivorship),
+            orders=summarize_orders(orders),
+        )

@@ -1,0 +1,118 @@
+"""The narrow store protocol every adapter implements (DESIGN §4).
+
+Primitives only, each taking and returning lists: nothing here knows what a merge, a golden
+record or an explanation is; that lives once in the domain and the service layer. Rows are
+frozen domain dataclasses, never driver records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from identity.domain.events import Order
+from identity.domain.links import Link, LinkObservation
+from identity.domain.resolution import GroupState
+from identity.domain.types import EventId, Identifier, ProfileId
+
+
+class StoreUnavailable(RuntimeError):
+    """The database cannot be reached or used; entry points map it to 503 / UNAVAILABLE."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRow:
+    identifier: Identifier
+    group_id: int | None
+    first_seen: datetime
+    last_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileRow:
+    """Where a public profile id points now: merged ids resolve to their survivor."""
+
+    requested_id: ProfileId
+    profile_id: ProfileId
+    group_id: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """What an accepted event leaves behind: enough for idempotency and the golden record."""
+
+    event_id: EventId
+    type: str
+    source: str
+    observed_at: datetime
+    anchor: Identifier
+    traits: tuple[tuple[str, str], ...] = ()
+    order: Order | None = None
+
+
+class GraphTransaction(Protocol):
+    async def seen_event_ids(self, event_ids: Sequence[str]) -> set[str]: ...
+
+    async def record_events(self, events: Sequence[EventRecord]) -> None: ...
+
+    async def read_event_records(self, anchors: Sequence[Identifier]) -> list[EventRecord]:
+        """Only events that carry traits or an order: the rest add nothing to a profile."""
+        ...
+
+    async def upsert_identifiers(
+        self, identifiers: Sequence[Identifier], seen_at: datetime
+    ) -> list[NodeRow]:
+        """Creates missing nodes and widens first/last seen; rows come back in input order."""
+        ...
+
+    async def find_identifiers(self, identifiers: Sequence[Identifier]) -> list[NodeRow]: ...
+
+    async def add_links(self, observations: Sequence[LinkObservation]) -> None:
+        """Folds sightings into links keyed by (a, b, rule), keeping every event as evidence."""
+        ...
+
+    async def read_links(self, identifiers: Sequence[Identifier]) -> list[Link]:
+        """Links with at least one end among `identifiers`."""
+        ...
+
+    async def create_group(self, profile_id: ProfileId, created_at: datetime) -> GroupState: ...
+
+    async def read_groups(self, group_ids: Sequence[int]) -> list[GroupState]: ...
+
+    async def assign_members(self, identifiers: Sequence[Identifier], group_id: int) -> None: ...
+
+    async def move_members(self, from_group_ids: Sequence[int], to_group_id: int) -> None:
+        """Moves every member; the emptied groups are deleted."""
+        ...
+
+    async def relabel_group(
+        self, group_id: int, profile_id: ProfileId, absorbed: Sequence[ProfileId]
+    ) -> None:
+        """Gives the group its public id and records `absorbed` ids as merged into it."""
+        ...
+
+    async def lookup_profiles(self, profile_ids: Sequence[str]) -> list[ProfileRow]:
+        """Unknown ids are left out; merged ids come back pointing at their survivor."""
+        ...
+
+    async def merged_ids(self, profile_id: ProfileId) -> list[ProfileId]: ...
+
+    async def read_members(self, group_ids: Sequence[int]) -> list[NodeRow]: ...
+
+
+class GraphStore(Protocol):
+    def transaction(self, *, read_only: bool = False) -> AbstractAsyncContextManager[
+        GraphTransaction
+    ]:
+        """Commits on a clean exit and rolls back on an exception: all or nothing."""
+        ...
+
+    async def ping(self) -> None:
+        """Raises StoreUnavailable when the database cannot answer."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,386 @@
+"""SqliteGraphStore: the embedded default store, one local file that survives restarts.
+
+One writer at a time (an asyncio lock around BEGIN IMMEDIATE … COMMIT) and a pool of reader
+connections that see the last committed state through WAL, so lookups never wait for a long
+ingest batch. Each statement takes microseconds, so it runs on the event loop's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from identity.domain.events import Order
+from identity.domain.links import Evidence, Link, LinkObservation
+from identity.domain.resolution import GroupState
+from identity.domain.types import EventId, Identifier, ProfileId
+from identity.store.protocol import EventRecord, NodeRow, ProfileRow, StoreUnavailable
+from identity.store.sqlite_schema import SCHEMA, SCHEMA_VERSION
+
+_CHUNK = 500  # stays far below SQLite's limit on bound parameters per statement
+
+
+def to_micros(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
+
+
+def from_micros(micros: int) -> datetime:
+    return datetime.fromtimestamp(micros / 1_000_000, tz=UTC)
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+class SqliteTransaction:
+    """Protocol primitives over one connection inside one open transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._node_ids: dict[Identifier, int] = {}
+
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        return self._conn.execute(sql, tuple(params)).fetchall()
+
+    def _ids_of(self, identifiers: Iterable[Identifier]) -> dict[Identifier, int]:
+        found: dict[Identifier, int] = {}
+        for identifier in identifiers:
+            node_id = self._node_ids.get(identifier)
+            if node_id is None:
+                row = self._conn.execute(
+                    "SELECT node_id FROM nodes WHERE kind = ? AND value = ?",
+                    (identifier.kind, identifier.value),
+                ).fetchone()
+                if row is None:
+                    continue
+                node_id = self._node_ids[identifier] = row[0]
+            found[identifier] = node_id
+        return found
+
+    def _identifiers_of(self, node_ids: Iterable[int]) -> dict[int, Identifier]:
+        wanted = sorted(set(node_ids))
+        found: dict[int, Identifier] = {}
+        for part in _chunks(wanted):
+            for row in self._rows(
+                f"SELECT node_id, kind, value FROM nodes WHERE node_id IN ({_marks(len(part))})",
+                part,
+            ):
+                found[row[0]] = Identifier(row[1], row[2])
+        return found
+
+    async def seen_event_ids(self, event_ids: Sequence[str]) -> set[str]:
+        seen: set[str] = set()
+        for part in _chunks(list(event_ids)):
+            sql = f"SELECT event_id FROM events WHERE event_id IN ({_marks(len(part))})"
+            seen.update(row[0] for row in self._rows(sql, part))
+        return seen
+
+    async def record_events(self, events: Sequence[EventRecord]) -> None:
+        anchors = self._ids_of(e.anchor for e in events)
+        received = to_micros(datetime.now(UTC))
+        self._conn.executemany(
+            "INSERT INTO events (event_id, type, source, observed_at, anchor_node, traits,"
+            " amount, currency, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    e.event_id, e.type, e.source, to_micros(e.observed_at), anchors[e.anchor],
+                    json.dumps(dict(e.traits)) if e.traits else None,
+                    str(e.order.amount) if e.order else None,
+                    e.order.currency if e.order else None,
+                    received,
+                )
+                for e in events
+            ],
+        )
+
+    async def read_event_records(self, anchors: Sequence[Identifier]) -> list[EventRecord]:
+        by_node = {node_id: ident for ident, node_id in self._ids_of(anchors).items()}
+        records: list[EventRecord] = []
+        for part in _chunks(sorted(by_node)):
+            for row in self._rows(
+                "SELECT event_id, type, source, observed_at, anchor_node, traits, amount, currency"
+                f" FROM events WHERE anchor_node IN ({_marks(len(part))})"
+                " AND (traits IS NOT NULL OR amount IS NOT NULL)",
+                part,
+            ):
+                traits = tuple(sorted(json.loads(row[5]).items())) if row[5] else ()
+                order = Order(Decimal(row[6]), row[7]) if row[6] is not None else None
+                records.append(EventRecord(EventId(row[0]), row[1], row[2], from_micros(row[3]),
+                                           by_node[row[4]], traits, order))
+        return records
+
+    async def upsert_identifiers(
+        self, identifiers: Sequence[Identifier], seen_at: datetime
+    ) -> list[NodeRow]:
+        moment = to_micros(seen_at)
+        rows: list[NodeRow] = []
+        for identifier in identifiers:
+            node_id, group_id, first, last = self._conn.execute(
+                "INSERT INTO nodes (kind, value, first_seen, last_seen) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (kind, value) DO UPDATE SET"
+                " first_seen = min(first_seen, excluded.first_seen),"
+                " last_seen = max(last_seen, excluded.last_seen)"
+                " RETURNING node_id, group_id, first_seen, last_seen",
+                (identifier.kind, identifier.value, moment, moment),
+            ).fetchone()
+            self._node_ids[identifier] = node_id
+            rows.append(NodeRow(identifier, group_id, from_micros(first), from_micros(last)))
+        return rows
+
+    async def find_identifiers(self, identifiers: Sequence[Identifier]) -> list[NodeRow]:
+        rows: list[NodeRow] = []
+        for identifier in identifiers:
+            found = self._conn.execute(
+                "SELECT node_id, group_id, first_seen, last_seen FROM nodes"
+                " WHERE kind = ? AND value = ?",
+                (identifier.kind, identifier.value),
+            ).fetchone()
+            if found is not None:
+                self._node_ids[identifier] = found[0]
+                rows.append(
+                    NodeRow(identifier, found[1], from_micros(found[2]), from_micros(found[3]))
+                )
+        return rows
+
+    async def add_links(self, observations: Sequence[LinkObservation]) -> None:
+        ids = self._ids_of({ident for o in observations for ident in (o.a, o.b)})
+        for obs in observations:
+            moment = to_micros(obs.seen_at)
+            (link_id,) = self._conn.execute(
+                "INSERT INTO links (a_node, b_node, rule, first_seen, last_seen)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (a_node, b_node, rule) DO UPDATE SET"
+                " first_seen = min(first_seen, excluded.first_seen),"
+                " last_seen = max(last_seen, excluded.last_seen) RETURNING link_id",
+                (ids[obs.a], ids[obs.b], obs.rule.value, moment, moment),
+            ).fetchone()
+            self._conn.execute(
+                "INSERT OR IGNORE INTO link_events (link_id, event_id, source) VALUES (?, ?, ?)",
+                (link_id, obs.event_id, obs.source),
+            )
+
+    async def read_links(self, identifiers: Sequence[Identifier]) -> list[Link]:
+        node_ids = sorted(self._ids_of(identifiers).values())
+        rows: dict[int, sqlite3.Row] = {}
+        for part in _chunks(node_ids):
+            marks = _marks(len(part))
+            for row in self._rows(
+                "SELECT link_id, a_node, b_node, rule, is_active, inactive_reason, score,"
+                f" first_seen, last_seen FROM links WHERE a_node IN ({marks})"
+                f" OR b_node IN ({marks})",
+                [*part, *part],
+            ):
+                rows[row[0]] = row
+        names = self._identifiers_of(n for row in rows.values() for n in (row[1], row[2]))
+        evidence: dict[int, list[tuple[str, str]]] = {link_id: [] for link_id in rows}
+        for part in _chunks(sorted(rows)):
+            for link_id, event_id, source in self._rows(
+                "SELECT link_id, event_id, source FROM link_events"
+                f" WHERE link_id IN ({_marks(len(part))}) ORDER BY event_id",
+                part,
+            ):
+                evidence[link_id].append((event_id, source))
+        return [
+            Link(
+                names[row[1]], names[row[2]],
+                Evidence(row[3], tuple(sorted({s for _, s in evidence[row[0]]})),
+                         from_micros(row[7]), from_micros(row[8]),
+                         tuple(e for e, _ in evidence[row[0]]), row[6]),
+                bool(row[4]), row[5],
+            )
+            for row in sorted(rows.values(), key=lambda r: r[0])
+        ]
+
+    async def create_group(self, profile_id: ProfileId, created_at: datetime) -> GroupState:
+        (seq,) = self._conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM profiles").fetchone()
+        self._conn.execute(
+            "INSERT INTO profiles (profile_id, seq, created_at) VALUES (?, ?, ?)",
+            (profile_id, seq, to_micros(created_at)),
+        )
+        cursor = self._conn.execute("INSERT INTO groups (profile_id) VALUES (?)", (profile_id,))
+        assert cursor.lastrowid is not None
+        return GroupState(cursor.lastrowid, profile_id, seq, 0)
+
+    async def read_groups(self, group_ids: Sequence[int]) -> list[GroupState]:
+        groups: list[GroupState] = []
+        for part in _chunks(sorted(set(group_ids))):
+            for row in self._rows(
+                "SELECT g.group_id, g.profile_id, p.seq, g.size FROM groups g"
+                " JOIN profiles p ON p.profile_id = g.profile_id"
+                f" WHERE g.group_id IN ({_marks(len(part))})",
+                part,
+            ):
+                groups.append(GroupState(row[0], ProfileId(row[1]), row[2], row[3]))
+        return groups
+
+    async def assign_members(self, identifiers: Sequence[Identifier], group_id: int) -> None:
+        ids = self._ids_of(identifiers)
+        cursor = self._conn.executemany(
+            "UPDATE nodes SET group_id = ? WHERE node_id = ? AND group_id IS NULL",
+            [(group_id, node_id) for node_id in ids.values()],
+        )
+        self._conn.execute(
+            "UPDATE groups SET size = size + ? WHERE group_id = ?", (cursor.rowcount, group_id)
+        )
+
+    async def move_members(self, from_group_ids: Sequence[int], to_group_id: int) -> None:
+        sources = [g for g in set(from_group_ids) if g != to_group_id]
+        for part in _chunks(sources):
+            marks = _marks(len(part))
+            moved = self._conn.execute(
+                f"UPDATE nodes SET group_id = ? WHERE group_id IN ({marks})", (to_group_id, *part)
+            ).rowcount
+            self._conn.execute(
+                "UPDATE groups SET size = size + ? WHERE group_id = ?", (moved, to_group_id)
+            )
+            self._conn.execute(f"DELETE FROM groups WHERE group_id IN ({marks})", part)
+
+    async def relabel_group(
+        self, group_id: int, profile_id: ProfileId, absorbed: Sequence[ProfileId]
+    ) -> None:
+        self._conn.execute(
+            "UPDATE groups SET profile_id = ? WHERE group_id = ?", (profile_id, group_id)
+        )
+        for part in _chunks(list(absorbed)):
+            marks = _marks(len(part))
+            # Repoint ids merged earlier into an absorbed id too: lookups stay one hop.
+            self._conn.execute(
+                f"UPDATE profiles SET merged_into = ? WHERE profile_id IN ({marks})"
+                f" OR merged_into IN ({marks})",
+                (profile_id, *part, *part),
+            )
+
+    async def lookup_profiles(self, profile_ids: Sequence[str]) -> list[ProfileRow]:
+        found: list[ProfileRow] = []
+        for requested in profile_ids:
+            row = self._conn.execute(
+                "SELECT coalesce(p.merged_into, p.profile_id) FROM profiles p"
+                " WHERE p.profile_id = ?",
+                (requested,),
+            ).fetchone()
+            if row is None:
+                continue
+            current = self._conn.execute(
+                "SELECT g.group_id, p.created_at FROM groups g"
+                " JOIN profiles p ON p.profile_id = g.profile_id WHERE g.profile_id = ?",
+                (row[0],),
+            ).fetchone()
+            if current is not None:
+                found.append(ProfileRow(ProfileId(requested), ProfileId(row[0]), current[0],
+                                        from_micros(current[1])))
+        return found
+
+    async def merged_ids(self, profile_id: ProfileId) -> list[ProfileId]:
+        rows = self._rows(
+            "SELECT profile_id FROM profiles WHERE merged_into = ? ORDER BY seq", (profile_id,)
+        )
+        return [ProfileId(row[0]) for row in rows]
+
+    async def read_members(self, group_ids: Sequence[int]) -> list[NodeRow]:
+        members: list[NodeRow] = []
+        for part in _chunks(sorted(set(group_ids))):
+            for row in self._rows(
+                "SELECT node_id, kind, value, group_id, first_seen, last_seen FROM nodes"
+                f" WHERE group_id IN ({_marks(len(part))}) ORDER BY kind, value",
+                part,
+            ):
+                identifier = Identifier(row[1], row[2])
+                self._node_ids[identifier] = row[0]
+                members.append(
+                    NodeRow(identifier, row[3], from_micros(row[4]), from_micros(row[5]))
+                )
+        return members
+
+
+class SqliteGraphStore:
+    """The GraphStore protocol over one SQLite file (or `:memory:` for tests)."""
+
+    def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
+        self._path = path
+        self._synchronous = synchronous
+        self._is_memory = path == ":memory:"
+        self._write_lock = asyncio.Lock()
+        self._readers: list[sqlite3.Connection] = []
+        try:
+            if not self._is_memory:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._writer = self._connect()
+            self._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(f"cannot open SQLite store at {path}: {exc}") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        # The loop's thread is the only user; the locks below order access, so sharing a
+        # connection with a server thread started by tests is safe.
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 5000")
+        if not self._is_memory:
+            conn.execute("PRAGMA journal_mode = WAL")
+            # FULL: an acknowledged event survives a power cut, not only a crash (DESIGN §2.5).
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        return conn
+
+    def _migrate(self) -> None:
+        self._writer.executescript(SCHEMA)
+        row = self._writer.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is not None and int(row[0]) > SCHEMA_VERSION:
+            raise StoreUnavailable(
+                f"{self._path} has schema version {row[0]}, newer than this release "
+                f"({SCHEMA_VERSION}); upgrade the service"
+            )
+        self._writer.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
+
+    @contextmanager
+    def _begun(self, conn: sqlite3.Connection, begin: str) -> Iterator[SqliteTransaction]:
+        try:
+            conn.execute(begin)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite store at {self._path}: {exc}") from exc
+        try:
+            yield SqliteTransaction(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            conn.execute("ROLLBACK")
+            raise StoreUnavailable(f"SQLite store at {self._path}: {exc}") from exc
+
+    @asynccontextmanager
+    async def transaction(self, *, read_only: bool = False) -> AsyncIterator[SqliteTransaction]:
+        if read_only and not self._is_memory:
+            conn = self._readers.pop() if self._readers else self._connect()
+            try:
+                with self._begun(conn, "BEGIN") as tx:
+                    yield tx
+            finally:
+                self._readers.append(conn)
+            return
+        async with self._write_lock:
+            with self._begun(self._writer, "BEGIN IMMEDIATE") as tx:
+                yield tx
+
+    async def ping(self) -> None:
+        async with self.transaction(read_only=True) as tx:
+            await tx.seen_event_ids(["-"])
+
+    async def close(self) -> None:
+        async with self._write_lock:
+            for conn in [*self._readers, self._writer]:
+                conn.close()
+            self._readers.clear()

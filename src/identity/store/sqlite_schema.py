@@ -1,0 +1,68 @@
+"""Tables of the embedded store, created idempotently when it opens.
+
+Times are integer microseconds since the epoch (UTC): they compare as numbers, so min/max of
+first and last seen are done by SQLite itself, whatever order events arrive in.
+"""
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS nodes (
+    node_id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    group_id INTEGER,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    UNIQUE (kind, value)
+);
+CREATE INDEX IF NOT EXISTS nodes_by_group ON nodes (group_id);
+CREATE TABLE IF NOT EXISTS groups (
+    group_id INTEGER PRIMARY KEY,
+    profile_id TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS profiles (
+    profile_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    merged_into TEXT
+);
+CREATE INDEX IF NOT EXISTS profiles_by_survivor ON profiles (merged_into);
+CREATE TABLE IF NOT EXISTS links (
+    link_id INTEGER PRIMARY KEY,
+    a_node INTEGER NOT NULL,
+    b_node INTEGER NOT NULL,
+    rule TEXT NOT NULL,
+    is_active INTEGER NOT NULL DEFAULT 1,
+    inactive_reason TEXT,
+    score REAL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    UNIQUE (a_node, b_node, rule)
+);
+CREATE INDEX IF NOT EXISTS links_by_b ON links (b_node);
+CREATE TABLE IF NOT EXISTS link_events (
+    link_id INTEGER NOT NULL,
+    event_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    PRIMARY KEY (link_id, event_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    event_id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    source TEXT NOT NULL,
+    observed_at INTEGER NOT NULL,
+    anchor_node INTEGER NOT NULL,
+    traits TEXT,
+    amount TEXT,
+    currency TEXT,
+    received_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_with_data_by_anchor ON events (anchor_node)
+    WHERE traits IS NOT NULL OR amount IS NOT NULL;
+"""
