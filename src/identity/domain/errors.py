@@ -16,11 +16,15 @@ class FieldError:
         return f"{self.field}: {self.reason}"
 
 
-class InvalidIdentifier(ValueError):
+class InvalidInput(ValueError):
+    """Input the caller must fix; every entry point shows its message as it is."""
+
+
+class InvalidIdentifier(InvalidInput):
     """A raw identifier value that cannot be normalized for its kind."""
 
 
-class ValidationError(ValueError):
+class ValidationError(InvalidInput):
     """Every problem found in one input, so a caller can fix them all in one go."""
 
     def __init__(self, errors: list[FieldError]) -> None:

@@ -28,6 +28,7 @@ MAX_TRAITS_PER_EVENT = 100
 _TRAIT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _WHITESPACE = re.compile(r"\s+")
+_PLACEHOLDER = "placeholder value: never used to link"
 
 
 class EventType(StrEnum):
@@ -141,6 +142,10 @@ def _identifiers(
         except InvalidIdentifier as exc:
             errors.append(FieldError(f"{where}.kind", str(exc)))
             continue
+        if isinstance(value, str) and rules.blocklist.blocks(value):
+            # Checked before normalizing: `unknown` as a phone is a placeholder, not a typo.
+            ignored.append(IgnoredIdentifier(where, kind, value.strip(), _PLACEHOLDER))
+            continue
         try:
             identifier = normalize_identifier(kind, value, rules)
         except InvalidIdentifier as exc:
@@ -148,7 +153,7 @@ def _identifiers(
             continue
         if is_placeholder(str(value), identifier, rules.blocklist):
             ignored.append(IgnoredIdentifier(where, identifier.kind, identifier.value,
-                                             "placeholder value: never used to link"))
+                                             _PLACEHOLDER))
             continue
         kept.add(identifier)
     if not kept and not errors:

@@ -105,7 +105,9 @@ def validate_kind(kind: str) -> str:
             f"after 'external:' (got {kind!r})"
         )
     known = ", ".join(k.value for k in IdentifierKind)
-    raise InvalidIdentifier(f"unknown identifier kind {kind!r}; expected one of {known} or external:<system>")
+    raise InvalidIdentifier(
+        f"unknown identifier kind {kind!r}; expected one of {known} or external:<system>"
+    )
 
 
 def normalize_email(raw: str) -> str:

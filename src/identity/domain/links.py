@@ -63,7 +63,8 @@ def plan_links(
         return []
     hub = anchor(identifiers)
     return [
-        LinkObservation(*sorted((hub, other)), LinkRule.SAME_EVENT, event_id, source, seen_at)
+        LinkObservation(min(hub, other), max(hub, other), LinkRule.SAME_EVENT, event_id,
+                        source, seen_at)
         for other in identifiers
         if other != hub
     ]

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from identity.domain.identifiers import NormalizationRules
+from identity.domain.links import Link
 from identity.domain.survivorship import SurvivorshipRules
 from identity.domain.types import Identifier
 from identity.service.changes import ChangeSink, MetricsChangeSink
-from identity.service.ingest import Clock, IngestResult, IngestStatus, Ingestor, utc_now
+from identity.service.ingest import Clock, Ingestor, IngestResult, IngestStatus, utc_now
 from identity.service.queries import IdentifierView, ProfileView, Queries
 from identity.store.protocol import GraphStore
 
-__all__ = ["IdentityService", "IngestResult", "IngestStatus", "ProfileView", "IdentifierView"]
+__all__ = ["IdentifierView", "IdentityService", "IngestResult", "IngestStatus", "ProfileView"]
 
 
 class IdentityService:
@@ -48,6 +49,9 @@ class IdentityService:
 
     async def identifier(self, identifier: Identifier) -> IdentifierView | None:
         return await self._queries.identifier(identifier)
+
+    async def links(self, identifiers: Sequence[Identifier]) -> list[list[Link]]:
+        return await self._queries.links(identifiers)
 
     async def check_ready(self) -> None:
         """Raises StoreUnavailable when the store cannot answer."""

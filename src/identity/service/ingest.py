@@ -7,10 +7,12 @@ and never aborts the rest of its batch.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+
+from prometheus_client import Counter
 
 from identity.domain.changes import ChangeKind, ProfileChange
 from identity.domain.errors import FieldError, ValidationError
@@ -19,10 +21,12 @@ from identity.domain.identifiers import NormalizationRules
 from identity.domain.links import anchor, plan_links
 from identity.domain.resolution import plan_merge
 from identity.domain.types import EventId, ProfileId
-from identity.store.protocol import EventRecord, GraphStore, GraphTransaction
 from identity.service.changes import ChangeSink
+from identity.store.protocol import EventRecord, GraphStore, GraphTransaction
 
 Clock = Callable[[], datetime]
+
+EVENTS = Counter("identity_events_total", "Events ingested, by outcome", ["status"])
 
 
 class IngestStatus(StrEnum):
@@ -54,7 +58,7 @@ def utc_now() -> datetime:
 
 
 def _raw_event_id(raw: object) -> str | None:
-    value = raw.get("event_id") if isinstance(raw, dict) else None
+    value = raw.get("event_id") if isinstance(raw, Mapping) else None
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
@@ -143,7 +147,10 @@ class Ingestor:
                         changes.append(applied.change)
         if changes:
             await self._sink.publish(changes)
-        return [_settle(result, outcome) for result in results]
+        settled = [_settle(result, outcome) for result in results]
+        for result in settled:
+            EVENTS.labels(status=result.status.value).inc()
+        return settled
 
 
 def _settle(

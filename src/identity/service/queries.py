@@ -70,7 +70,8 @@ class Queries:
     async def profiles(self, profile_ids: Sequence[str]) -> list[ProfileView | None]:
         """One result per id, in order; merged ids answer with their survivor (§2.2)."""
         async with self._store.transaction(read_only=True) as tx:
-            rows = {row.requested_id: row for row in await tx.lookup_profiles(profile_ids)}
+            found = await tx.lookup_profiles(profile_ids)
+            rows: dict[str, ProfileRow] = {row.requested_id: row for row in found}
             return [await self._view(tx, rows[pid]) if pid in rows else None
                     for pid in profile_ids]
 
@@ -101,6 +102,16 @@ class Queries:
             groups = await tx.read_groups([node.group_id] if node.group_id is not None else [])
             links = await tx.read_links([identifier])
             return IdentifierView(node, groups[0].profile_id if groups else None, tuple(links))
+
+    async def links(self, identifiers: Sequence[Identifier]) -> list[list[Link]]:
+        """The links touching each identifier, with their evidence, in input order."""
+        async with self._store.transaction(read_only=True) as tx:
+            links = await tx.read_links(identifiers)
+        touching: dict[Identifier, list[Link]] = defaultdict(list)
+        for link in links:
+            touching[link.a].append(link)
+            touching[link.b].append(link)
+        return [touching.get(identifier, []) for identifier in identifiers]
 
     async def _view(self, tx: GraphTransaction, row: ProfileRow) -> ProfileView:
         members = await tx.read_members([row.group_id])

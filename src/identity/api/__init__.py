@@ -1,0 +1,1 @@
+"""Entry points: thin adapters that translate a protocol into service calls."""

@@ -1,0 +1,1 @@
+"""GraphQL over HTTP for front-end apps and stewards (strawberry on starlette)."""

@@ -1,0 +1,25 @@
+"""The typed per-request context: the service and this request's dataloaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from strawberry.dataloader import DataLoader
+
+from identity.api.graphql.loaders import links_loader, profile_loader
+from identity.domain.links import Link
+from identity.domain.types import Identifier
+from identity.service import IdentityService, ProfileView
+
+
+@dataclass
+class Context:
+    """Loaders are made per request, so their cache never outlives the request."""
+
+    service: IdentityService
+    profiles: DataLoader[str, ProfileView | None] = field(init=False)
+    links: DataLoader[Identifier, list[Link]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.profiles = profile_loader(self.service)
+        self.links = links_loader(self.service)

@@ -1,0 +1,78 @@
+"""The root types and the Schema; each resolver makes one service call."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+
+from identity.api.graphql.context import Context
+from identity.api.graphql.inputs import EventInput
+from identity.api.graphql.types import IdentifierNode, IngestEventsPayload, Profile
+from identity.domain.errors import InvalidIdentifier, InvalidInput
+from identity.domain.types import Identifier
+from identity.store.protocol import StoreUnavailable
+
+MAX_EVENTS_PER_REQUEST = 1000
+
+Info = strawberry.Info[Context, None]
+
+
+def _identifier(info: Info, kind: str, value: str) -> Identifier:
+    try:
+        return info.context.service.normalize(kind, value)
+    except InvalidIdentifier as exc:
+        raise InvalidIdentifier(f"{kind} {value!r}: {exc}") from None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="A profile by id; a merged id answers with its survivor.")
+    async def profile(self, info: Info, id: strawberry.ID) -> Profile | None:
+        view = await info.context.profiles.load(str(id))
+        return Profile.from_domain(view) if view else None
+
+    @strawberry.field(description="The profile an identifier belongs to, normalized as ingest.")
+    async def profile_by_identifier(self, info: Info, kind: str, value: str) -> Profile | None:
+        identifier = _identifier(info, kind, value)
+        (view,) = await info.context.service.profiles_by_identifier([identifier])
+        return Profile.from_domain(view) if view else None
+
+    @strawberry.field(description="One identifier node with its links and their evidence.")
+    async def identifier(self, info: Info, kind: str, value: str) -> IdentifierNode | None:
+        found = await info.context.service.identifier(_identifier(info, kind, value))
+        if found is None:
+            return None
+        return IdentifierNode.from_domain(found.node, found.profile_id)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Ingests a batch; each event is accepted, a duplicate, "
+                         "or rejected with its field errors, without affecting the others.")
+    async def ingest_events(self, info: Info, events: list[EventInput]) -> IngestEventsPayload:
+        if len(events) > MAX_EVENTS_PER_REQUEST:
+            raise InvalidInput(
+                f"events: at most {MAX_EVENTS_PER_REQUEST} per request, got {len(events)}")
+        results = await info.context.service.ingest([e.to_raw() for e in events])
+        return IngestEventsPayload.from_domain(results)
+
+
+_EXPECTED = (InvalidInput, StoreUnavailable)
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    """Input and availability errors reach the caller; anything else is a bug and is masked."""
+    return not isinstance(error.original_error, _EXPECTED)
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    # Clients send variables, so the query text repeats and the parse/validate caches hit.
+    extensions=[
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+        lambda: MaskErrors(should_mask_error=_should_mask),
+    ],
+)

@@ -1,0 +1,213 @@
+"""`identity serve | ingest | generate`: parse arguments, call the app or the service, print."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from tqdm import tqdm
+
+from identity.app import build_app, build_service
+from identity.config import Settings
+from identity.service import IdentityService, IngestResult, IngestStatus
+from identity.store.protocol import StoreUnavailable
+
+EXIT_OK, EXIT_REJECTS, EXIT_USAGE = 0, 1, 2
+
+
+def _store_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database", help="SQLite file (or sqlite:PATH); env IDENTITY_DATABASE, "
+                        "default data/identity.db")
+    parser.add_argument("--default-region", help="region for phone numbers written without "
+                        "a country code; env IDENTITY_DEFAULT_REGION, default US")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="identity", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the GraphQL API (GraphiQL at /graphql)")
+    serve.add_argument("--host", help="env IDENTITY_HOST, default 127.0.0.1")
+    serve.add_argument("--port", type=int, help="env IDENTITY_PORT, default 8000")
+    serve.add_argument("--log-level", help="env IDENTITY_LOG_LEVEL, default info")
+    _store_flags(serve)
+
+    ingest = commands.add_parser("ingest", help="ingest a JSONL file of events in bulk")
+    ingest.add_argument("file", type=Path, help="one JSON event per line ('-' for stdin)")
+    ingest.add_argument("--batch-size", type=int, default=500)
+    ingest.add_argument("--rejects", type=Path, help="write every rejected line here as JSONL")
+    ingest.add_argument("--fail-on-reject", action="store_true",
+                        help="exit with status 1 when any event is rejected")
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    _store_flags(ingest)
+
+    generate = commands.add_parser(
+        "generate", help="write synthetic customer journeys with their ground truth")
+    size = generate.add_mutually_exclusive_group()
+    size.add_argument("--people", type=int, help="number of people (default 1000)")
+    size.add_argument("--events", type=int, help="roughly this many events instead")
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--out", type=Path, default=Path("data/events.jsonl"))
+    generate.add_argument("--truth", type=Path, default=Path("data/truth.csv"))
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env().with_overrides(
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        log_level=getattr(args, "log_level", None),
+        database=args.database,
+        default_region=args.default_region,
+    )
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings(args)
+    service = build_service(settings)  # fail here, with the reason, rather than mid-start-up
+    print(f"identity graph: store {settings.database}; GraphiQL at "
+          f"http://{settings.host}:{settings.port}/graphql", file=sys.stderr)
+    uvicorn.run(build_app(settings, service), host=settings.host, port=settings.port,
+                log_level=settings.log_level)
+    return EXIT_OK
+
+
+def _lines(stream: TextIO) -> Iterator[tuple[int, str]]:
+    for number, line in enumerate(stream, start=1):
+        if line.strip():
+            yield number, line
+
+
+def _batches(stream: TextIO, size: int) -> Iterator[list[tuple[int, str]]]:
+    batch: list[tuple[int, str]] = []
+    for item in _lines(stream):
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class IngestReport:
+    """Counts outcomes and keeps the rejects, so the summary can say what to fix."""
+
+    def __init__(self, rejects: TextIO | None) -> None:
+        self.counts: Counter[str] = Counter()
+        self.reasons: Counter[str] = Counter()
+        self.examples: list[str] = []
+        self._rejects = rejects
+
+    def reject(self, line: int, event_id: str | None, errors: list[tuple[str, str]]) -> None:
+        self.counts[IngestStatus.REJECTED] += 1
+        for field, reason in errors:
+            self.reasons[f"{field}: {reason}"] += 1
+        if len(self.examples) < 5:
+            detail = "; ".join(f"{f}: {r}" for f, r in errors)
+            self.examples.append(f"line {line} (event {event_id or '?'}): {detail}")
+        if self._rejects is not None:
+            self._rejects.write(json.dumps({"line": line, "event_id": event_id, "errors": [
+                {"field": f, "reason": r} for f, r in errors]}) + "\n")
+
+    def add(self, line: int, result: IngestResult) -> None:
+        if result.status is IngestStatus.REJECTED:
+            self.reject(line, result.event_id, [(e.field, e.reason) for e in result.errors])
+        else:
+            self.counts[result.status] += 1
+
+    def summary(self, seconds: float) -> str:
+        total = sum(self.counts.values())
+        lines = [
+            f"{total} events in {seconds:.1f}s ({total / max(seconds, 1e-9):,.0f}/s): "
+            f"{self.counts[IngestStatus.ACCEPTED]} accepted, "
+            f"{self.counts[IngestStatus.DUPLICATE]} duplicates, "
+            f"{self.counts[IngestStatus.REJECTED]} rejected"
+        ]
+        if self.reasons:
+            lines.append("rejects by reason:")
+            lines += [f"  {n:>7}  {reason}" for reason, n in self.reasons.most_common(10)]
+            lines.append("first rejects:")
+            lines += [f"  {example}" for example in self.examples]
+        return "\n".join(lines)
+
+
+async def _ingest_stream(service: IdentityService, stream: TextIO, batch_size: int,
+                         report: IngestReport, advance: Callable[[int], object]) -> None:
+    for batch in _batches(stream, batch_size):
+        parsed: list[tuple[int, object]] = []
+        for number, line in batch:
+            try:
+                parsed.append((number, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                report.reject(number, None, [("line", f"not valid JSON: {exc.msg} at column "
+                                              f"{exc.colno}")])
+        results = await service.ingest([raw for _, raw in parsed])
+        for (number, _), result in zip(parsed, results, strict=True):
+            report.add(number, result)
+        advance(len(batch))
+    await service.store.close()
+
+
+def ingest(args: argparse.Namespace) -> int:
+    if args.batch_size < 1:
+        print("identity ingest: --batch-size must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    if str(args.file) != "-" and not args.file.is_file():
+        print(f"identity ingest: {args.file}: no such file", file=sys.stderr)
+        return EXIT_USAGE
+    service = build_service(_settings(args))
+    rejects = args.rejects.open("w", encoding="utf-8") if args.rejects else None
+    report = IngestReport(rejects)
+    started = time.perf_counter()
+    stream = sys.stdin if str(args.file) == "-" else args.file.open(encoding="utf-8")
+    with stream, tqdm(unit=" events", disable=args.quiet, file=sys.stderr) as progress:
+        asyncio.run(_ingest_stream(service, stream, args.batch_size, report, progress.update))
+    if rejects is not None:
+        rejects.close()
+    print(report.summary(time.perf_counter() - started))
+    rejected = report.counts[IngestStatus.REJECTED]
+    return EXIT_REJECTS if rejected and args.fail_on_reject else EXIT_OK
+
+
+def generate(args: argparse.Namespace) -> int:
+    from identity.synthetic import GeneratorConfig, people_for_events, write_dataset
+    from identity.synthetic import generate as generate_dataset
+
+    people = args.people if args.people is not None else (
+        people_for_events(args.events) if args.events is not None else 1000)
+    if people < 1:
+        print("identity generate: --people and --events must be positive", file=sys.stderr)
+        return EXIT_USAGE
+    dataset = generate_dataset(GeneratorConfig(people=people, seed=args.seed))
+    write_dataset(dataset, args.out, args.truth)
+    print(f"{len(dataset.events)} events from {people} people -> {args.out}; "
+          f"truth for {len(dataset.truth)} identifiers -> {args.truth}")
+    return EXIT_OK
+
+
+COMMANDS = {"serve": serve, "ingest": ingest, "generate": generate}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except StoreUnavailable as exc:
+        print(f"identity {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:  # bad settings from the environment
+        print(f"identity {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
