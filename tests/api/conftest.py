@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from identity.app import build_app
+from identity.config import Settings
+
+
+class ServerThread:
+    """A real uvicorn server on a free port, in a thread, for real HTTP clients."""
+
+    def __init__(self, settings: Settings) -> None:
+        config = uvicorn.Config(build_app(settings), host="127.0.0.1", port=0,
+                                log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        (sock,) = self.server.servers[0].sockets
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    database = tmp_path_factory.mktemp("api") / "graph.db"
+    with ServerThread(Settings(database=str(database))) as url:
+        yield url
+
+
+@pytest.fixture
+def client(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=10) as http:
+        yield http
+
+
+def graphql(client: httpx.Client, query: str, **variables: object) -> dict[str, object]:
+    response = client.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def tmp_database(tmp_path: Path) -> str:
+    return str(tmp_path / "graph.db")

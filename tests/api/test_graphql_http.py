@@ -1,0 +1,155 @@
+"""The GraphQL API through a real HTTP client against a running uvicorn server."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.api.conftest import graphql
+
+INGEST = """
+mutation Ingest($events: [EventInput!]!) {
+  ingestEvents(events: $events) {
+    accepted duplicates rejected
+    results { index eventId status profileId mergedProfileIds
+              errors { field reason } ignoredIdentifiers { field kind value reason } }
+  }
+}"""
+
+PROFILE_FIELDS = """
+  id requestedId mergedIds firstSeen lastSeen orderCount
+  totalSpend { currency amount }
+  golden { name value source observedAt eventId support }
+  firstName: field(name: "first_name") { value source }
+  identifiers { kind identifiers { value firstSeen lastSeen } }
+"""
+BY_IDENTIFIER = f"""
+query ByIdentifier($kind: String!, $value: String!) {{
+  profileByIdentifier(kind: $kind, value: $value) {{ {PROFILE_FIELDS} }}
+}}"""
+BY_ID = f"query ById($id: ID!) {{ profile(id: $id) {{ {PROFILE_FIELDS} }} }}"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def ev(event_id: str, *identifiers: tuple[str, str], **fields: Any) -> dict[str, Any]:
+    return {"eventId": event_id, "type": fields.pop("type", "identify"),
+            "timestamp": fields.pop("timestamp", "2024-05-01T10:00:00Z"),
+            "source": fields.pop("source", "web"),
+            "identifiers": [{"kind": k, "value": v} for k, v in identifiers], **fields}
+
+
+def ingest(client: httpx.Client, *events: dict[str, Any]) -> dict[str, Any]:
+    body = graphql(client, INGEST, events=list(events))
+    assert "errors" not in body, body
+    data: dict[str, Any] = body["data"]["ingestEvents"]  # type: ignore[index]
+    return data
+
+
+def test_ingest_reports_each_event_and_a_bad_one_does_not_sink_the_batch(
+    client: httpx.Client,
+) -> None:
+    email = f"{unique('ann')}@gmail.com"
+    good = ev(unique("e"), ("email", email), ("anonymous_id", unique("c")),
+              ("phone", "unknown"), traits={"first_name": "Ann"})
+    bad = ev(unique("e"), ("email", "ann(at)shop"), ("fax", "1"), timestamp="tomorrow",
+             type="order", amount="-3", currency="euro")
+    out = ingest(client, good, bad, good)
+
+    assert (out["accepted"], out["duplicates"], out["rejected"]) == (1, 1, 1)
+    accepted, rejected, duplicate = out["results"]
+    assert accepted["status"] == "ACCEPTED" and accepted["profileId"].startswith("prf_")
+    assert accepted["ignoredIdentifiers"] == [{"field": "identifiers[2]", "kind": "phone",
+                                               "value": "unknown",
+                                               "reason": "placeholder value: never used to link"}]
+    assert rejected["status"] == "REJECTED" and rejected["profileId"] is None
+    assert {e["field"] for e in rejected["errors"]} == {
+        "timestamp", "identifiers[0].value", "identifiers[1].kind", "amount", "currency"}
+    assert all(e["reason"] for e in rejected["errors"])
+    assert duplicate["status"] == "DUPLICATE"
+
+
+def test_profile_by_identifier_normalizes_like_ingest_and_returns_golden_profile(
+    client: httpx.Client,
+) -> None:
+    local = unique("jane.doe")
+    events = [
+        ev(unique("e"), ("email", f"{local}+news@gmail.com"), ("anonymous_id", unique("c")),
+           source="web", timestamp="2024-01-01T09:00:00Z", traits={"first_name": "Jane"}),
+        ev(unique("e"), ("email", f"{local}@googlemail.com"), ("order_id", unique("o")),
+           type="order", source="checkout", timestamp="2024-02-01T09:00:00Z",
+           amount="19.99", currency="USD", traits={"first_name": "Janet"}),
+    ]
+    ingest(client, *events)
+    body = graphql(client, BY_IDENTIFIER, kind="email", value=f" {local.upper()}@GMAIL.COM ")
+    profile = body["data"]["profileByIdentifier"]  # type: ignore[index]
+
+    assert profile["firstName"] == {"value": "Janet", "source": "checkout"}
+    assert profile["orderCount"] == 1
+    assert profile["totalSpend"] == [{"currency": "USD", "amount": "19.99"}]
+    assert [g["kind"] for g in profile["identifiers"]] == ["anonymous_id", "email", "order_id"]
+    assert profile["firstSeen"].startswith("2024-01-01")
+    assert profile["lastSeen"].startswith("2024-02-01")
+
+
+def test_merged_profile_id_answers_with_the_survivor(client: httpx.Client) -> None:
+    cookie, email = unique("c"), f"{unique('m')}@shop.com"
+    first = ingest(client, ev(unique("e"), ("anonymous_id", cookie)))["results"][0]
+    second = ingest(client, ev(unique("e"), ("email", email)))["results"][0]
+    bridge = ingest(client, ev(unique("e"), ("anonymous_id", cookie), ("email", email)))
+    assert bridge["results"][0]["mergedProfileIds"] == [second["profileId"]]
+
+    profile = graphql(client, BY_ID, id=second["profileId"])["data"]["profile"]  # type: ignore[index]
+    assert profile["id"] == first["profileId"]
+    assert profile["requestedId"] == second["profileId"]
+    assert profile["mergedIds"] == [second["profileId"]]
+
+
+def test_identifier_query_shows_links_with_evidence_and_the_profile(client: httpx.Client) -> None:
+    cookie, customer, event_id = unique("c"), unique("cust"), unique("e")
+    ingest(client, ev(event_id, ("anonymous_id", cookie), ("customer_id", customer),
+                      source="ios"))
+    body = graphql(client, """
+      query Node($kind: String!, $value: String!) {
+        identifier(kind: $kind, value: $value) {
+          kind value
+          links { a { kind value } b { kind value } rule isActive sources eventIds }
+          profile { id identifiers { kind } }
+        }
+      }""", kind="anonymous_id", value=cookie)
+    node = body["data"]["identifier"]  # type: ignore[index]
+    assert node["links"] == [{"a": {"kind": "anonymous_id", "value": cookie},
+                              "b": {"kind": "customer_id", "value": customer},
+                              "rule": "same_event", "isActive": True, "sources": ["ios"],
+                              "eventIds": [event_id]}]
+    assert [g["kind"] for g in node["profile"]["identifiers"]] == ["anonymous_id", "customer_id"]
+
+
+def test_unknown_identifier_and_profile_are_null(client: httpx.Client) -> None:
+    body = graphql(client, BY_IDENTIFIER, kind="customer_id", value=unique("nobody"))
+    assert body == {"data": {"profileByIdentifier": None}}
+    assert graphql(client, BY_ID, id="prf_missing") == {"data": {"profile": None}}
+
+
+def test_invalid_lookup_gets_a_clear_error(client: httpx.Client) -> None:
+    body = graphql(client, BY_IDENTIFIER, kind="phone", value="call me")
+    (error,) = body["errors"]  # type: ignore[misc]
+    assert error["message"].startswith("phone 'call me': not a phone number")
+    body = graphql(client, BY_IDENTIFIER, kind="fax", value="1")
+    (error,) = body["errors"]  # type: ignore[misc]
+    assert "unknown identifier kind 'fax'" in error["message"]
+
+
+def test_health_readiness_metrics_and_graphiql(client: httpx.Client) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ready"}
+    ingest(client, ev(unique("e"), ("anonymous_id", unique("c"))))
+    metrics = client.get("/metrics").text
+    assert 'identity_events_total{status="accepted"}' in metrics
+    assert 'identity_http_request_seconds_count{method="POST",route="/graphql"}' in metrics
+    page = client.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()

@@ -1,0 +1,120 @@
+"""The GraphStore contract: protocol methods only, run unchanged against every adapter."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from identity.domain.events import Order
+from identity.domain.links import LinkObservation, LinkRule
+from identity.domain.types import EventId, Identifier, ProfileId
+from identity.store import GraphStore
+from identity.store.protocol import EventRecord
+
+ANN = Identifier("email", "ann@shop.com")
+COOKIE = Identifier("anonymous_id", "c1")
+PHONE = Identifier("phone", "+14155552671")
+T1 = datetime(2024, 1, 1, tzinfo=UTC)
+T2 = datetime(2024, 2, 1, 12, 30, 15, 250_000, tzinfo=UTC)
+
+
+class Boom(Exception):
+    pass
+
+
+async def test_upsert_creates_nodes_and_widens_first_and_last_seen(store: GraphStore) -> None:
+    async with store.transaction() as tx:
+        (created,) = await tx.upsert_identifiers([ANN], T2)
+        assert (created.identifier, created.group_id, created.first_seen) == (ANN, None, T2)
+        (again,) = await tx.upsert_identifiers([ANN], T1)
+    assert (again.first_seen, again.last_seen) == (T1, T2)
+    async with store.transaction(read_only=True) as tx:
+        assert await tx.find_identifiers([ANN, COOKIE]) == [again]
+
+
+async def test_groups_take_members_and_report_size_and_creation_order(store: GraphStore) -> None:
+    async with store.transaction() as tx:
+        await tx.upsert_identifiers([ANN, COOKIE, PHONE], T1)
+        first = await tx.create_group(ProfileId("prf_a"), T1)
+        second = await tx.create_group(ProfileId("prf_b"), T2)
+        await tx.assign_members([ANN, COOKIE], first.group_id)
+        await tx.assign_members([PHONE], second.group_id)
+        groups = {g.profile_id: g for g in await tx.read_groups([first.group_id,
+                                                                 second.group_id])}
+    assert groups["prf_a"].size == 2 and groups["prf_b"].size == 1
+    assert groups["prf_a"].profile_seq < groups["prf_b"].profile_seq
+    async with store.transaction(read_only=True) as tx:
+        members = await tx.read_members([first.group_id])
+    assert [m.identifier for m in members] == sorted([ANN, COOKIE])
+
+
+async def test_move_and_relabel_keep_merged_ids_resolving(store: GraphStore) -> None:
+    async with store.transaction() as tx:
+        await tx.upsert_identifiers([ANN, COOKIE, PHONE], T1)
+        old = await tx.create_group(ProfileId("prf_old"), T1)
+        new = await tx.create_group(ProfileId("prf_new"), T2)
+        await tx.assign_members([COOKIE], old.group_id)
+        await tx.assign_members([ANN, PHONE], new.group_id)
+        await tx.move_members([old.group_id], new.group_id)
+        await tx.relabel_group(new.group_id, ProfileId("prf_old"), [ProfileId("prf_new")])
+    async with store.transaction(read_only=True) as tx:
+        rows = await tx.lookup_profiles(["prf_new", "prf_old", "prf_missing"])
+        (group,) = await tx.read_groups([new.group_id])
+        assert await tx.read_groups([old.group_id]) == []
+        assert await tx.merged_ids(ProfileId("prf_old")) == ["prf_new"]
+        members = await tx.read_members([new.group_id])
+    assert [(r.requested_id, r.profile_id, r.group_id) for r in rows] == [
+        ("prf_new", "prf_old", new.group_id), ("prf_old", "prf_old", new.group_id)]
+    assert group.size == 3 and group.profile_id == "prf_old"
+    assert len(members) == 3
+
+
+async def test_links_fold_sightings_into_one_with_all_evidence(store: GraphStore) -> None:
+    sightings = [
+        LinkObservation(ANN, COOKIE, LinkRule.SAME_EVENT, EventId("e2"), "ios", T2),
+        LinkObservation(ANN, COOKIE, LinkRule.SAME_EVENT, EventId("e1"), "web", T1),
+        LinkObservation(ANN, COOKIE, LinkRule.SAME_EVENT, EventId("e1"), "web", T1),
+    ]
+    async with store.transaction() as tx:
+        await tx.upsert_identifiers([ANN, COOKIE, PHONE], T1)
+        await tx.add_links(sightings)
+    async with store.transaction(read_only=True) as tx:
+        (link,) = await tx.read_links([COOKIE])
+        assert await tx.read_links([PHONE]) == []
+    assert (link.a, link.b, link.is_active) == (ANN, COOKIE, True)
+    assert link.evidence.event_ids == ("e1", "e2")
+    assert link.evidence.sources == ("ios", "web")
+    assert (link.evidence.first_seen, link.evidence.last_seen) == (T1, T2)
+
+
+async def test_event_records_round_trip_and_mark_ids_as_seen(store: GraphStore) -> None:
+    record = EventRecord(EventId("e1"), "order", "checkout", T2, ANN,
+                         (("first_name", "Ann"),), Order(Decimal("12.30"), "EUR"))
+    bare = EventRecord(EventId("e2"), "page", "web", T1, ANN)
+    async with store.transaction() as tx:
+        await tx.upsert_identifiers([ANN], T1)
+        await tx.record_events([record, bare])
+    async with store.transaction(read_only=True) as tx:
+        assert await tx.seen_event_ids(["e1", "e2", "e3"]) == {"e1", "e2"}
+        assert await tx.read_event_records([ANN]) == [record]  # bare events add nothing
+
+
+async def test_a_failed_transaction_leaves_nothing_behind(store: GraphStore) -> None:
+    with pytest.raises(Boom):
+        async with store.transaction() as tx:
+            await tx.upsert_identifiers([ANN], T1)
+            await tx.create_group(ProfileId("prf_a"), T1)
+            raise Boom
+    async with store.transaction(read_only=True) as tx:
+        assert await tx.find_identifiers([ANN]) == []
+        assert await tx.lookup_profiles(["prf_a"]) == []
+
+
+async def test_reads_see_only_committed_writes(store: GraphStore) -> None:
+    async with store.transaction() as tx:
+        await tx.upsert_identifiers([ANN], T1)
+    async with store.transaction(read_only=True) as tx:
+        assert [n.identifier for n in await tx.find_identifiers([ANN])] == [ANN]
+    await store.ping()

@@ -1,0 +1,278 @@
+"""Service-level invariants of DESIGN §2 on a real SQLite store in memory."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from identity.domain.changes import ChangeKind
+from identity.domain.types import Identifier
+from identity.service import IdentityService, IngestStatus
+from identity.service.changes import ListChangeSink
+from identity.store.sqlite import SqliteGraphStore
+from tests.builders import event, ident
+
+EMAIL, COOKIE, PHONE, CUSTOMER = "email", "anonymous_id", "phone", "customer_id"
+
+
+async def profile_of(service: IdentityService, kind: str, value: str) -> str | None:
+    (view,) = await service.profiles_by_identifier([service.normalize(kind, value)])
+    return view.profile_id if view else None
+
+
+async def test_identifiers_seen_together_share_one_profile(service: IdentityService) -> None:
+    results = await service.ingest([event(ident(EMAIL, "a@shop.com"), ident(COOKIE, "c1"))])
+    assert results[0].status is IngestStatus.ACCEPTED
+    assert await profile_of(service, EMAIL, "a@shop.com") == results[0].profile_id
+    assert await profile_of(service, COOKIE, "c1") == results[0].profile_id
+
+
+async def test_merge_keeps_oldest_profile_id_and_absorbed_ids_keep_resolving(
+    service: IdentityService, sink: ListChangeSink
+) -> None:
+    (old,) = await service.ingest([event(ident(COOKIE, "c1"))])
+    # The newer profile is the larger one, so it is the container: the id must still be old's.
+    (new,) = await service.ingest([event(ident(EMAIL, "a@shop.com"), ident(PHONE, "+14155552671"),
+                                         ident(COOKIE, "c2"))])
+    (bridge,) = await service.ingest([event(ident(COOKIE, "c1"), ident(EMAIL, "a@shop.com"))])
+
+    assert bridge.profile_id == old.profile_id
+    assert bridge.merged_ids == (new.profile_id,)
+    (view,) = await service.profiles([new.profile_id or ""])
+    assert view is not None
+    assert view.profile_id == old.profile_id
+    assert view.requested_id == new.profile_id
+    assert view.merged_ids == (new.profile_id,)
+    assert {n.identifier.value for n in view.identifiers} == {
+        "c1", "c2", "a@shop.com", "+14155552671"}
+    assert sink.changes[-1].kind is ChangeKind.MERGED
+    assert sink.changes[-1].absorbed_ids == (new.profile_id,)
+
+
+async def test_ids_merged_twice_resolve_to_the_final_survivor(service: IdentityService) -> None:
+    (first,) = await service.ingest([event(ident(COOKIE, "c1"))])
+    (second,) = await service.ingest([event(ident(COOKIE, "c2"))])
+    (third,) = await service.ingest([event(ident(COOKIE, "c3"))])
+    await service.ingest([event(ident(COOKIE, "c2"), ident(COOKIE, "c3"))])
+    await service.ingest([event(ident(COOKIE, "c1"), ident(COOKIE, "c3"))])
+
+    views = await service.profiles([p.profile_id or "" for p in (first, second, third)])
+    assert {v.profile_id for v in views if v} == {first.profile_id}
+    assert views[0] is not None
+    assert set(views[0].merged_ids) == {second.profile_id, third.profile_id}
+
+
+async def test_replayed_event_is_a_duplicate_and_changes_nothing(
+    service: IdentityService, sink: ListChangeSink
+) -> None:
+    raw = event(ident(EMAIL, "a@shop.com"), traits={"first_name": "Ann"})
+    (accepted,) = await service.ingest([raw])
+    changes = len(sink.changes)
+    again = await service.ingest([raw, raw])
+
+    assert [r.status for r in again] == [IngestStatus.DUPLICATE, IngestStatus.DUPLICATE]
+    assert len(sink.changes) == changes
+    (view,) = await service.profiles([accepted.profile_id or ""])
+    assert view is not None and view.golden["first_name"].support == 1
+
+
+async def test_duplicate_inside_one_batch_is_applied_once(service: IdentityService) -> None:
+    raw = event(ident(EMAIL, "a@shop.com"), type="order", amount="10", currency="EUR")
+    results = await service.ingest([raw, dict(raw)])
+    assert [r.status for r in results] == [IngestStatus.ACCEPTED, IngestStatus.DUPLICATE]
+    (view,) = await service.profiles([results[0].profile_id or ""])
+    assert view is not None and view.orders.count == 1
+
+
+async def test_a_bad_event_is_rejected_alone_and_its_batch_lands(service: IdentityService) -> None:
+    good = event(ident(EMAIL, "a@shop.com"))
+    bad = event(ident(EMAIL, "not-an-email"), timestamp="soon")
+    results = await service.ingest([good, bad])
+
+    assert [r.status for r in results] == [IngestStatus.ACCEPTED, IngestStatus.REJECTED]
+    assert {e.field for e in results[1].errors} == {"identifiers[0].value", "timestamp"}
+    assert await profile_of(service, EMAIL, "a@shop.com") == results[0].profile_id
+
+
+async def test_placeholder_identifiers_never_link_two_people(service: IdentityService) -> None:
+    results = await service.ingest([
+        event(ident(EMAIL, "ann@shop.com"), ident(PHONE, "0000000000")),
+        event(ident(EMAIL, "bob@shop.com"), ident(PHONE, "0000000000")),
+    ])
+    assert results[0].profile_id != results[1].profile_id
+    assert results[0].ignored[0].field == "identifiers[1]"
+
+
+async def test_golden_profile_reports_traits_orders_and_identifiers_by_kind(
+    service: IdentityService,
+) -> None:
+    await service.ingest([
+        event(ident(EMAIL, "ann@shop.com"), ident(COOKIE, "c1"), source="web",
+              timestamp="2024-01-01T00:00:00Z", traits={"first_name": "Anne", "city": "Leeds"}),
+        event(ident(EMAIL, "ann@shop.com"), ident("order_id", "o1"), type="order",
+              source="checkout", timestamp="2024-02-01T00:00:00Z", amount="10.50",
+              currency="eur", traits={"first_name": "Ann"}),
+        event(ident(EMAIL, "ann@shop.com"), ident("order_id", "o2"), type="order",
+              source="checkout", timestamp="2024-03-01T00:00:00Z", amount="4.50",
+              currency="EUR"),
+    ])
+    (view,) = await service.profiles_by_identifier([Identifier(EMAIL, "ann@shop.com")])
+    assert view is not None
+    assert view.golden["first_name"].value == "Ann"  # most recent wins between equal sources
+    assert view.golden["first_name"].source == "checkout"
+    assert view.golden["city"].value == "Leeds"
+    assert view.orders.count == 2
+    assert [(c, str(a)) for c, a in view.orders.total_spend] == [("EUR", "15.00")]
+    assert list(view.identifiers_by_kind()) == ["anonymous_id", "email", "order_id"]
+    assert view.first_seen.isoformat() == "2024-01-01T00:00:00+00:00"
+    assert view.last_seen.isoformat() == "2024-03-01T00:00:00+00:00"
+
+
+async def test_links_keep_rule_sources_first_last_seen_and_events(
+    service: IdentityService,
+) -> None:
+    first = event(ident(EMAIL, "ann@shop.com"), ident(COOKIE, "c1"), source="web",
+                  timestamp="2024-03-01T00:00:00Z")
+    later = event(ident(EMAIL, "ann@shop.com"), ident(COOKIE, "c1"), source="ios",
+                  timestamp="2024-04-01T00:00:00Z")
+    earlier = event(ident(EMAIL, "ann@shop.com"), ident(COOKIE, "c1"), source="web",
+                    timestamp="2024-01-01T00:00:00Z")
+    await service.ingest([first, later, earlier])
+    ((link,),) = await service.links([Identifier(COOKIE, "c1")])
+    assert link.evidence.rule == "same_event"
+    assert link.evidence.sources == ("ios", "web")
+    assert link.evidence.first_seen.month == 1 and link.evidence.last_seen.month == 4
+    assert set(link.evidence.event_ids) == {first["event_id"], later["event_id"],
+                                            earlier["event_id"]}
+
+
+async def test_changes_say_created_updated_and_merged(
+    service: IdentityService, sink: ListChangeSink
+) -> None:
+    (a,) = await service.ingest([event(ident(COOKIE, "c1"))])
+    await service.ingest([event(ident(COOKIE, "c1"), ident(EMAIL, "a@shop.com"))])
+    await service.ingest([event(ident(COOKIE, "c1"))])  # a page view on a known cookie
+    (b,) = await service.ingest([event(ident(COOKIE, "c2"))])
+    await service.ingest([event(ident(COOKIE, "c2"), ident(EMAIL, "a@shop.com"))])
+
+    assert [(c.kind, c.profile_id) for c in sink.changes] == [
+        (ChangeKind.CREATED, a.profile_id), (ChangeKind.UPDATED, a.profile_id),
+        (ChangeKind.CREATED, b.profile_id), (ChangeKind.MERGED, a.profile_id)]
+    assert len({c.change_id for c in sink.changes}) == 4
+
+
+# --- Order independence and idempotency (DESIGN §2.3), with hypothesis -----------------------
+
+POOL = [("email", f"p{i}@shop.com") for i in range(4)] + [
+    ("anonymous_id", f"c{i}") for i in range(5)] + [("phone", "+14155552671"),
+                                                   ("customer_id", "C-1")]
+NAMES = ["Ann", "Anne", "Bob"]
+
+raw_events = st.lists(
+    st.tuples(
+        st.lists(st.sampled_from(POOL), min_size=1, max_size=3),
+        st.sampled_from(["web", "crm", "ios"]),
+        st.integers(min_value=1, max_value=28),
+        st.sampled_from(NAMES),
+    ),
+    min_size=1,
+    max_size=12,
+).map(lambda items: [
+    event(*(ident(k, v) for k, v in ids), source=source,
+          timestamp=f"2024-02-{day:02d}T00:00:00Z", traits={"first_name": name})
+    for ids, source, day, name in items
+])
+
+
+async def snapshot(service: IdentityService) -> tuple[frozenset[frozenset[str]], frozenset[str]]:
+    """The partition of the pool's identifiers, and each profile's golden first name."""
+    identifiers = [Identifier(k, v) for k, v in POOL]
+    views = await service.profiles_by_identifier(identifiers)
+    groups: dict[str, set[str]] = {}
+    first_name: dict[str, str] = {}
+    for identifier, view in zip(identifiers, views, strict=True):
+        if view is not None:
+            groups.setdefault(view.profile_id, set()).add(identifier.key)
+            first_name[view.profile_id] = view.golden["first_name"].value
+    partition = frozenset(frozenset(g) for g in groups.values())
+    golden = frozenset(f"{min(groups[pid])}={first_name[pid]}" for pid in groups)
+    return partition, golden
+
+
+async def ingest_in_batches(events: list[dict[str, object]], batch: int) -> IdentityService:
+    service = IdentityService(SqliteGraphStore(":memory:"))
+    for start in range(0, len(events), batch):
+        await service.ingest(events[start : start + batch])
+    return service
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events=raw_events, data=st.data())
+def test_partition_and_golden_record_do_not_depend_on_arrival_order(
+    events: list[dict[str, object]], data: st.DataObject
+) -> None:
+    shuffled = data.draw(st.permutations(events))
+    batch = data.draw(st.integers(min_value=1, max_value=5))
+
+    async def run() -> None:
+        in_order = await ingest_in_batches(events, len(events))
+        reordered = await ingest_in_batches(list(shuffled), batch)
+        assert await snapshot(in_order) == await snapshot(reordered)
+
+    asyncio.run(run())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events=raw_events, data=st.data())
+def test_replaying_any_subset_of_events_changes_nothing(
+    events: list[dict[str, object]], data: st.DataObject
+) -> None:
+    replay = data.draw(st.lists(st.sampled_from(events), max_size=len(events)))
+
+    async def run() -> None:
+        service = await ingest_in_batches(events, 3)
+        before = await snapshot(service)
+        results = await service.ingest(replay)
+        assert all(r.status is IngestStatus.DUPLICATE for r in results)
+        assert await snapshot(service) == before
+
+    asyncio.run(run())
+
+
+def test_every_identifier_is_in_exactly_one_profile_and_profiles_are_components() -> None:
+    """Profiles equal the connected components of the active links (DESIGN §2.1)."""
+    events = [event(ident("anonymous_id", f"c{i}"), ident("anonymous_id", f"c{j}"))
+              for i, j in itertools.combinations(range(8), 2) if (i * j) % 5 == 1]
+    events += [event(ident("anonymous_id", "c9"))]
+
+    async def run() -> None:
+        service = await ingest_in_batches(events, 2)
+        keys = [Identifier("anonymous_id", f"c{i}") for i in range(10)]
+        views = await service.profiles_by_identifier(keys)
+        links = await service.links(keys)
+        parent = {k: k for k in keys}
+
+        def root(k: Identifier) -> Identifier:
+            while parent[k] != k:
+                k = parent[k]
+            return k
+
+        for per_identifier in links:
+            for link in per_identifier:
+                parent[root(link.a)] = root(link.b)
+        components: dict[Identifier, set[Identifier]] = {}
+        for k in keys:
+            components.setdefault(root(k), set()).add(k)
+        profiles: dict[str, set[Identifier]] = {}
+        for k, view in zip(keys, views, strict=True):
+            if view is not None:
+                profiles.setdefault(view.profile_id, set()).add(k)
+                assert k in {n.identifier for n in view.identifiers}
+        known = {k for k in keys if views[keys.index(k)] is not None}
+        assert sorted(map(sorted, profiles.values())) == sorted(
+            sorted(c) for c in components.values() if c & known)
+
+    asyncio.run(run())
