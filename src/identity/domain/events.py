@@ -131,14 +131,15 @@ def _identifiers(
         return [], []
     kept: set[Identifier] = set()
     ignored: list[IgnoredIdentifier] = []
+    errors_before = len(errors)
     for index, item in enumerate(items):
         where = f"identifiers[{index}]"
         if not isinstance(item, Mapping) or not isinstance(item.get("kind"), str):
             errors.append(FieldError(where, "must be an object with string fields kind and value"))
             continue
-        kind, value = str(item["kind"]), item.get("value")
+        value = item.get("value")
         try:
-            validate_kind(kind)
+            kind = validate_kind(str(item["kind"]))
         except InvalidIdentifier as exc:
             errors.append(FieldError(f"{where}.kind", str(exc)))
             continue
@@ -156,7 +157,7 @@ def _identifiers(
                                              _PLACEHOLDER))
             continue
         kept.add(identifier)
-    if not kept and not errors:
+    if not kept and len(errors) == errors_before:
         errors.append(FieldError("identifiers", "every identifier is a placeholder value; "
                                  "the event has nothing to link"))
     return sorted(kept), ignored
@@ -211,6 +212,7 @@ def _order(raw: Mapping[str, object], type_: EventType, errors: list[FieldError]
     if amount is None and currency is None:
         if type_ is EventType.ORDER:
             errors.append(FieldError("amount", "is required on an order event"))
+            errors.append(FieldError("currency", "is required on an order event"))
         return None
     parsed_amount = Decimal(0)
     try:

@@ -61,7 +61,7 @@ DEFAULT_PLACEHOLDER_VALUES: frozenset[str] = frozenset(
     }
 )
 DEFAULT_PLACEHOLDER_PATTERNS: tuple[str, ...] = (
-    r"^[0-]*$",          # zeros and dashes: unset IDFA/GAID, 000-000-0000
+    r"^[0\s().+-]*$",    # zeros and punctuation: unset IDFA/GAID, (000) 000-0000
     r"^(test|noemail|no-?reply|none|null|unknown|anonymous)@",
     r"@(example|test|invalid)\.(com|org|net)$",
 )

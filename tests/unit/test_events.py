@@ -1,0 +1,408 @@
+"""parse_event: one inbound event, validated field by field."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from identity.domain.errors import ValidationError
+from identity.domain.events import (
+    Event,
+    EventType,
+    IgnoredIdentifier,
+    Order,
+    parse_event,
+    parse_timestamp,
+)
+from identity.domain.identifiers import NormalizationRules
+from identity.domain.types import Identifier
+
+RULES = NormalizationRules()
+
+
+def identify(**overrides: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "event_id": "evt-1",
+        "type": "identify",
+        "timestamp": "2024-05-01T12:00:00Z",
+        "source": "web",
+        "identifiers": [
+            {"kind": "email", "value": "Jane.Doe@Acme.io"},
+            {"kind": "customer_id", "value": "C-1001"},
+        ],
+    }
+    event.update(overrides)
+    return event
+
+
+def errors_of(raw: object) -> dict[str, str]:
+    with pytest.raises(ValidationError) as caught:
+        parse_event(raw, RULES)
+    return {error.field: error.reason for error in caught.value.errors}
+
+
+def test_a_full_identify_event_parses_with_normalized_identifiers_and_traits() -> None:
+    raw = identify(
+        type=" Identify ",
+        source="  web ",
+        identifiers=[
+            {"kind": "email", "value": "Jane.Doe@Acme.io"},
+            {"kind": "customer_id", "value": "C-1001"},
+            {"kind": "phone", "value": "(415) 555-0100"},
+        ],
+        traits={
+            "first_name": "  Jane   Ann ",
+            "last_name": "Doe",
+            "date_of_birth": "1990-02-03",
+            "loyalty_points": 42,
+        },
+    )
+
+    event = parse_event(raw, RULES)
+
+    assert event == Event(
+        event_id="evt-1",
+        type=EventType.IDENTIFY,
+        timestamp=datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
+        source="web",
+        identifiers=(
+            Identifier("customer_id", "C-1001"),
+            Identifier("email", "jane.doe@acme.io"),
+            Identifier("phone", "+14155550100"),
+        ),
+        traits=(
+            ("date_of_birth", "1990-02-03"),
+            ("first_name", "Jane Ann"),
+            ("last_name", "Doe"),
+            ("loyalty_points", "42"),
+        ),
+        order=None,
+        ignored=(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "expected"),
+    [
+        pytest.param("19.99", "EUR", Order(Decimal("19.99"), "EUR"), id="string-amount"),
+        pytest.param(20, "usd", Order(Decimal("20"), "USD"), id="integer-lower-case-currency"),
+        pytest.param(0.1, " gbp ", Order(Decimal("0.1"), "GBP"), id="float-is-exact-decimal"),
+        pytest.param("0", "EUR", Order(Decimal("0"), "EUR"), id="free-order"),
+    ],
+)
+def test_an_order_event_carries_its_amount_and_currency(
+    amount: object, currency: str, expected: Order
+) -> None:
+    raw = identify(
+        type="order",
+        identifiers=[
+            {"kind": "order_id", "value": "O-77"},
+            {"kind": "email", "value": "j@acme.io"},
+        ],
+        amount=amount,
+        currency=currency,
+    )
+
+    event = parse_event(raw, RULES)
+
+    assert event.type is EventType.ORDER
+    assert event.order == expected
+
+
+def test_every_field_error_is_reported_at_once_with_its_path() -> None:
+    raw = {
+        "event_id": "",
+        "type": "purchase",
+        "timestamp": "yesterday",
+        "source": 7,
+        "identifiers": [
+            {"kind": "External:Bad Name", "value": "x"},
+            {"kind": "email", "value": "not-an-email"},
+            {"kind": "customer_id", "value": "C-1001"},
+        ],
+        "traits": {"date_of_birth": "1990-13-01", "first_name": "Jane"},
+        "amount": "-3",
+        "currency": "euro",
+    }
+
+    errors = errors_of(raw)
+
+    assert set(errors) == {
+        "event_id",
+        "type",
+        "timestamp",
+        "source",
+        "identifiers[0].kind",
+        "identifiers[1].value",
+        "traits.date_of_birth",
+        "amount",
+        "currency",
+    }
+    assert "non-empty string" in errors["event_id"]
+    assert "'purchase'" in errors["type"] and "identify" in errors["type"]
+    assert "'yesterday'" in errors["timestamp"]
+    assert "non-empty string" in errors["source"]
+    assert "system name" in errors["identifiers[0].kind"]
+    assert "not a valid email address" in errors["identifiers[1].value"]
+    assert "YYYY-MM-DD" in errors["traits.date_of_birth"]
+    assert "non-negative" in errors["amount"]
+    assert "ISO 4217" in errors["currency"]
+
+
+def test_a_validation_error_message_names_each_field() -> None:
+    with pytest.raises(ValidationError, match=r"event_id: .*; type: "):
+        parse_event(identify(event_id=None, type="nope"), RULES)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        pytest.param("event_id", "   ", "non-empty string", id="blank-event-id"),
+        pytest.param("event_id", "e" * 257, "longer than 256", id="long-event-id"),
+        pytest.param("source", None, "non-empty string", id="missing-source"),
+        pytest.param("identifiers", [], "non-empty list", id="no-identifiers"),
+        pytest.param("identifiers", "jane@acme.io", "non-empty list", id="identifiers-not-list"),
+        pytest.param("identifiers", [{"kind": "email", "value": f"u{i}@acme.io"}
+                                     for i in range(51)], "more than 50", id="too-many"),
+        pytest.param("identifiers[0]", ["email", "x@acme.io"], "must be an object",
+                     id="identifier-not-object"),
+        pytest.param("traits", ["first_name"], "must be an object", id="traits-not-object"),
+        pytest.param("traits.FirstName", "Jane", "snake_case", id="trait-name-not-snake"),
+        pytest.param("traits.first_name", "   ", "must not be empty", id="trait-blank"),
+        pytest.param("traits.first_name", True, "string or a number", id="trait-boolean"),
+        pytest.param("traits.address", {"city": "Paris"}, "string or a number",
+                     id="trait-nested-object"),
+        pytest.param("traits.date_of_birth", "2999-01-01", "plausible", id="dob-in-future"),
+        pytest.param("traits.date_of_birth", "1850-01-01", "plausible", id="dob-too-old"),
+        pytest.param("amount", "NaN", "non-negative decimal", id="amount-nan"),
+        pytest.param("amount", "ten", "non-negative decimal", id="amount-words"),
+        pytest.param("amount", True, "non-negative decimal", id="amount-boolean"),
+        pytest.param("amount", -0.01, "non-negative decimal", id="amount-negative"),
+    ],
+)
+def test_a_bad_field_is_reported_at_its_path(field: str, value: object, reason: str) -> None:
+    raw = identify(amount="10", currency="EUR")
+    if field == "identifiers[0]":
+        raw["identifiers"] = [value, *raw["identifiers"]]
+    elif field.startswith("traits."):
+        raw["traits"] = {field.removeprefix("traits."): value}
+    else:
+        raw[field] = value
+
+    errors = errors_of(raw)
+
+    assert list(errors) == [field]
+    assert reason in errors[field]
+
+
+# --- timestamps ------------------------------------------------------------------------------
+
+NOON_UTC = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param("2024-05-01T12:00:00", id="no-offset-is-utc"),
+        pytest.param("2024-05-01 12:00:00", id="space-separator-no-offset"),
+        pytest.param("2024-05-01T12:00:00Z", id="zulu"),
+        pytest.param("2024-05-01T12:00:00+00:00", id="zero-offset"),
+        pytest.param("2024-05-01T14:00:00+02:00", id="east-offset"),
+        pytest.param("2024-05-01T07:00:00-05:00", id="west-offset"),
+        pytest.param("2024-05-02T01:30:00+13:30", id="offset-crossing-the-date"),
+        pytest.param(" 2024-05-01T12:00:00Z ", id="surrounding-whitespace"),
+    ],
+)
+def test_timestamps_are_read_as_utc_instants(raw: str) -> None:
+    parsed = parse_event(identify(timestamp=raw), RULES).timestamp
+
+    assert parsed == NOON_UTC
+    assert parsed.utcoffset() == timedelta(0)
+    assert parsed.hour == 12
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param("yesterday", id="words"),
+        pytest.param("2024-13-01T00:00:00Z", id="month-13"),
+        pytest.param("", id="empty"),
+        pytest.param(1714564800, id="epoch-number"),
+        pytest.param(None, id="missing"),
+    ],
+)
+def test_unreadable_timestamps_are_rejected(raw: object) -> None:
+    errors = errors_of(identify(timestamp=raw))
+
+    assert list(errors) == ["timestamp"]
+    assert "ISO 8601" in errors["timestamp"]
+
+
+def test_parse_timestamp_converts_an_offset_to_utc() -> None:
+    assert parse_timestamp("2024-05-01T14:00:00+02:00").tzinfo is UTC
+
+
+# --- identifiers -----------------------------------------------------------------------------
+
+
+def test_placeholder_identifiers_are_ignored_with_their_path_and_reason() -> None:
+    raw = identify(
+        identifiers=[
+            {"kind": "email", "value": " test@test.com "},
+            {"kind": "customer_id", "value": "C-1001"},
+            {"kind": "anonymous_id", "value": "unknown"},
+        ]
+    )
+
+    event = parse_event(raw, RULES)
+
+    assert event.identifiers == (Identifier("customer_id", "C-1001"),)
+    assert event.ignored == (
+        IgnoredIdentifier("identifiers[0]", "email", "test@test.com",
+                          "placeholder value: never used to link"),
+        IgnoredIdentifier("identifiers[2]", "anonymous_id", "unknown",
+                          "placeholder value: never used to link"),
+    )
+
+
+def test_an_event_with_only_placeholder_identifiers_is_rejected() -> None:
+    raw = identify(
+        identifiers=[
+            {"kind": "email", "value": "test@test.com"},
+            {"kind": "customer_id", "value": "NULL"},
+            {"kind": "device_id", "value": "00000000-0000-0000-0000-000000000000"},
+        ]
+    )
+
+    errors = errors_of(raw)
+
+    assert list(errors) == ["identifiers"]
+    assert "placeholder" in errors["identifiers"]
+
+
+def test_an_all_placeholder_event_is_reported_alongside_other_field_errors() -> None:
+    raw = identify(event_id="", identifiers=[{"kind": "email", "value": "test@test.com"}])
+
+    assert set(errors_of(raw)) == {"event_id", "identifiers"}
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        pytest.param("0000000000", id="ten-zeros"),
+        pytest.param("000-000-0000", id="zeros-and-dashes"),
+        pytest.param("unknown", id="unknown"),
+        pytest.param(
+            "(000) 000-0000",
+            id="zeros-with-parentheses",
+        ),
+    ],
+)
+def test_a_placeholder_phone_is_ignored_rather_than_rejecting_the_event(phone: str) -> None:
+    raw = identify(
+        identifiers=[
+            {"kind": "email", "value": "jane.doe@acme.io"},
+            {"kind": "phone", "value": phone},
+        ]
+    )
+
+    event = parse_event(raw, RULES)
+
+    assert event.identifiers == (Identifier("email", "jane.doe@acme.io"),)
+    assert [(i.field, i.kind) for i in event.ignored] == [("identifiers[1]", "phone")]
+
+
+def test_an_ignored_identifier_reports_its_canonical_kind() -> None:
+    raw = identify(
+        identifiers=[
+            {"kind": " Email ", "value": "test@test.com"},
+            {"kind": "customer_id", "value": "C-1001"},
+        ]
+    )
+
+    (ignored,) = parse_event(raw, RULES).ignored
+
+    assert ignored.kind == "email"
+
+
+def test_duplicate_identifiers_collapse_to_one() -> None:
+    raw = identify(
+        identifiers=[
+            {"kind": "email", "value": "Jane.Doe@gmail.com"},
+            {"kind": "email", "value": " janedoe+shop@googlemail.com "},
+            {"kind": "EMAIL", "value": "jane.doe@gmail.com"},
+            {"kind": "phone", "value": "(415) 555-0100"},
+            {"kind": "phone", "value": "+1 415 555 0100"},
+        ]
+    )
+
+    event = parse_event(raw, RULES)
+
+    assert event.identifiers == (
+        Identifier("email", "janedoe@gmail.com"),
+        Identifier("phone", "+14155550100"),
+    )
+
+
+def test_the_same_value_under_two_kinds_stays_two_identifiers() -> None:
+    raw = identify(
+        identifiers=[
+            {"kind": "customer_id", "value": "1001"},
+            {"kind": "external:crm", "value": "1001"},
+        ]
+    )
+
+    assert len(parse_event(raw, RULES).identifiers) == 2
+
+
+def test_identifiers_come_out_sorted_whatever_the_input_order() -> None:
+    items = identify()["identifiers"]
+
+    forward = parse_event(identify(identifiers=items), RULES)
+    backward = parse_event(identify(identifiers=items[::-1]), RULES)
+
+    assert forward.identifiers == backward.identifiers
+
+
+# --- traits and shape ------------------------------------------------------------------------
+
+
+def test_null_traits_are_dropped() -> None:
+    raw = identify(traits={"first_name": "Jane", "last_name": None, "Bad Name": None})
+
+    assert parse_event(raw, RULES).traits == (("first_name", "Jane"),)
+
+
+def test_null_traits_object_means_no_traits() -> None:
+    assert parse_event(identify(traits=None), RULES).traits == ()
+
+
+def test_order_fields_are_required_on_an_order_event() -> None:
+    errors = errors_of(identify(type="order"))
+
+    assert "amount" in errors
+    assert "required" in errors["amount"]
+
+
+def test_an_order_event_without_amount_or_currency_reports_both() -> None:
+    assert set(errors_of(identify(type="order"))) == {"amount", "currency"}
+
+
+def test_a_currency_without_an_amount_is_an_amount_error() -> None:
+    assert list(errors_of(identify(currency="EUR"))) == ["amount"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param([identify()], id="list"),
+        pytest.param("{}", id="json-text"),
+        pytest.param(None, id="null"),
+        pytest.param(42, id="number"),
+    ],
+)
+def test_non_object_events_are_rejected(raw: object) -> None:
+    assert errors_of(raw) == {"event": "must be a JSON object"}

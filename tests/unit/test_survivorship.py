@@ -1,0 +1,211 @@
+"""The golden record: one value per field, chosen by rules, with provenance."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from identity.domain.survivorship import (
+    Criterion,
+    GoldenField,
+    Observation,
+    OrderLine,
+    OrderSummary,
+    SurvivorshipRules,
+    golden_record,
+    summarize_orders,
+)
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def seen(value: str, source: str, hours: int, event_id: str, field: str = "city") -> Observation:
+    return Observation(field, value, source, T0 + timedelta(hours=hours), event_id)
+
+
+def winner(observations: list[Observation], rules: SurvivorshipRules, field: str = "city") -> str:
+    return golden_record(observations, rules)[field].value
+
+
+def test_source_priority_beats_recency() -> None:
+    rules = SurvivorshipRules(source_priority=("crm", "web"))
+    observations = [
+        seen("Paris", "crm", hours=0, event_id="e1"),
+        seen("London", "web", hours=5, event_id="e2"),
+        seen("Berlin", "app", hours=9, event_id="e3"),
+    ]
+
+    assert winner(observations, rules) == "Paris"
+
+
+def test_an_unlisted_source_ranks_below_every_listed_one() -> None:
+    rules = SurvivorshipRules(source_priority=("web",))
+    observations = [
+        seen("Paris", "web", hours=0, event_id="e1"),
+        seen("Berlin", "app", hours=9, event_id="e2"),
+    ]
+
+    assert winner(observations, rules) == "Paris"
+
+
+def test_recency_beats_frequency_when_sources_tie() -> None:
+    rules = SurvivorshipRules(source_priority=("crm",))
+    observations = [
+        seen("Paris", "web", hours=0, event_id="e1"),
+        seen("Paris", "web", hours=1, event_id="e2"),
+        seen("Paris", "app", hours=2, event_id="e3"),
+        seen("London", "app", hours=3, event_id="e4"),
+    ]
+
+    assert winner(observations, rules) == "London"
+
+
+def test_frequency_decides_when_a_field_puts_it_first() -> None:
+    rules = SurvivorshipRules(
+        source_priority=("crm",),
+        per_field={"city": (Criterion.MOST_FREQUENT, Criterion.MOST_RECENT)},
+    )
+    observations = [
+        seen("Paris", "web", hours=0, event_id="e1"),
+        seen("Paris", "web", hours=1, event_id="e2"),
+        seen("London", "crm", hours=9, event_id="e3"),
+        seen("Doe", "web", hours=0, event_id="e1", field="last_name"),
+        seen("Smith", "crm", hours=0, event_id="e4", field="last_name"),
+        seen("Doe", "web", hours=1, event_id="e2", field="last_name"),
+    ]
+
+    record = golden_record(observations, rules)
+
+    assert record["city"].value == "Paris"
+    assert record["last_name"].value == "Smith"  # other fields keep the default criteria
+
+
+def test_values_differing_only_by_case_and_whitespace_are_one_candidate() -> None:
+    rules = SurvivorshipRules(criteria=(Criterion.MOST_FREQUENT, Criterion.MOST_RECENT))
+    observations = [
+        seen("New York", "web", hours=0, event_id="e1"),
+        seen("  new   YORK ", "app", hours=1, event_id="e2"),
+        seen("NEW YORK", "pos", hours=2, event_id="e3"),
+        seen("Boston", "web", hours=3, event_id="e4"),
+        seen("Boston", "web", hours=4, event_id="e5"),
+    ]
+
+    chosen = golden_record(observations, rules)["city"]
+
+    assert chosen.value == "NEW YORK"  # the latest spelling of the winning candidate
+    assert chosen.support == 3
+
+
+def test_the_golden_field_carries_its_provenance() -> None:
+    rules = SurvivorshipRules(source_priority=("crm", "web"))
+    observations = [
+        seen("paris", "web", hours=8, event_id="e-web-late"),
+        seen("Paris", "crm", hours=1, event_id="e-crm-early"),
+        seen("PARIS", "crm", hours=3, event_id="e-crm-late"),
+        seen("London", "app", hours=9, event_id="e-app"),
+    ]
+
+    assert golden_record(observations, rules)["city"] == GoldenField(
+        field="city",
+        value="PARIS",
+        source="crm",
+        observed_at=T0 + timedelta(hours=3),
+        event_id="e-crm-late",
+        support=3,
+    )
+
+
+def test_every_observed_field_gets_one_golden_value() -> None:
+    observations = [
+        seen("Paris", "web", hours=0, event_id="e1"),
+        seen("Jane", "web", hours=0, event_id="e1", field="first_name"),
+    ]
+
+    assert set(golden_record(observations, SurvivorshipRules())) == {"city", "first_name"}
+    assert golden_record([], SurvivorshipRules()) == {}
+
+
+def test_a_complete_tie_is_broken_by_value_not_by_order() -> None:
+    a = seen("Paris", "web", hours=0, event_id="e1")
+    b = seen("London", "web", hours=0, event_id="e2")
+
+    assert winner([a, b], SurvivorshipRules()) == winner([b, a], SurvivorshipRules())
+
+
+SOURCES = ("crm", "web", "app", "pos")
+VALUES = ("Paris", "paris", " PARIS ", "London", "london", "Berlin")
+FIELDS = ("city", "first_name", "country")
+CRITERIA_ORDERS = st.permutations(list(Criterion)).map(tuple)
+
+
+@st.composite
+def observation_sets(draw: st.DrawFn) -> list[Observation]:
+    """Events with distinct ids, each from one source at one time, with a few traits."""
+    count = draw(st.integers(min_value=1, max_value=8))
+    observations: list[Observation] = []
+    for index in range(count):
+        source = draw(st.sampled_from(SOURCES))
+        at = T0 + timedelta(hours=draw(st.integers(min_value=0, max_value=3)))
+        fields = draw(st.sets(st.sampled_from(FIELDS), min_size=1))
+        for name in sorted(fields):
+            value = draw(st.sampled_from(VALUES))
+            observations.append(Observation(name, value, source, at, f"e{index}"))
+    return observations
+
+
+@given(
+    observations=observation_sets(),
+    data=st.data(),
+    priority=st.permutations(list(SOURCES)).map(lambda p: tuple(p[:2])),
+    criteria=CRITERIA_ORDERS,
+)
+def test_the_golden_record_does_not_depend_on_observation_order(
+    observations: list[Observation],
+    data: st.DataObject,
+    priority: tuple[str, ...],
+    criteria: tuple[Criterion, ...],
+) -> None:
+    rules = SurvivorshipRules(source_priority=priority, criteria=criteria)
+    shuffled = data.draw(st.permutations(observations), label="arrival order")
+
+    assert golden_record(shuffled, rules) == golden_record(observations, rules)
+    assert golden_record(observations[::-1], rules) == golden_record(observations, rules)
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+
+def order(event_id: str, amount: str, currency: str, hours: int = 0) -> OrderLine:
+    return OrderLine(event_id, Decimal(amount), currency, T0 + timedelta(hours=hours))
+
+
+def test_orders_are_totalled_per_currency() -> None:
+    summary = summarize_orders(
+        [
+            order("o1", "19.99", "USD"),
+            order("o2", "10.01", "USD"),
+            order("o3", "5.50", "EUR"),
+            order("o4", "0.10", "GBP"),
+            order("o5", "0.20", "GBP"),
+        ]
+    )
+
+    assert summary == OrderSummary(
+        count=5,
+        total_spend=(("EUR", Decimal("5.50")), ("GBP", Decimal("0.30")), ("USD", Decimal("30.00"))),
+    )
+
+
+def test_each_order_event_is_counted_once() -> None:
+    line = order("o1", "19.99", "USD")
+
+    summary = summarize_orders([line, order("o2", "5", "USD"), line, line])
+
+    assert summary == OrderSummary(count=2, total_spend=(("USD", Decimal("24.99")),))
+
+
+def test_no_orders_summarize_to_nothing() -> None:
+    assert summarize_orders([]) == OrderSummary(count=0, total_spend=())
