@@ -28,7 +28,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.dev-installed
-	$(BIN)/python load_tests/bench_ingest.py
+	$(BIN)/python -m load_tests.bench_ingest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

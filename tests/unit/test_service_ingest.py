@@ -20,7 +20,9 @@ EMAIL, COOKIE, PHONE, CUSTOMER = "email", "anonymous_id", "phone", "customer_id"
 
 async def profile_of(service: IdentityService, kind: str, value: str) -> str | None:
     (view,) = await service.profiles_by_identifier([service.normalize(kind, value)])
-    return view.profile_id if view else None
+    (profile_id,) = await service.profile_ids([service.normalize(kind, value)])
+    assert profile_id == (view.profile_id if view else None)
+    return profile_id
 
 
 async def test_identifiers_seen_together_share_one_profile(service: IdentityService) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from identity.domain.identifiers import NormalizationRules
 from identity.domain.links import Link
 from identity.domain.survivorship import SurvivorshipRules
-from identity.domain.types import Identifier
+from identity.domain.types import Identifier, ProfileId
 from identity.service.changes import ChangeSink, MetricsChangeSink
 from identity.service.ingest import Clock, Ingestor, IngestResult, IngestStatus, utc_now
 from identity.service.queries import IdentifierView, ProfileView, Queries
@@ -46,6 +46,9 @@ class IdentityService:
         self, identifiers: Sequence[Identifier]
     ) -> list[ProfileView | None]:
         return await self._queries.profiles_by_identifier(identifiers)
+
+    async def profile_ids(self, identifiers: Sequence[Identifier]) -> list[ProfileId | None]:
+        return await self._queries.profile_ids(identifiers)
 
     async def identifier(self, identifier: Identifier) -> IdentifierView | None:
         return await self._queries.identifier(identifier)

@@ -93,6 +93,14 @@ class Queries:
                 views.append(await self._view(tx, row))
             return views
 
+    async def profile_ids(self, identifiers: Sequence[Identifier]) -> list[ProfileId | None]:
+        """Just the current profile id per identifier: what a caller resolving at rate needs."""
+        async with self._store.transaction(read_only=True) as tx:
+            nodes = {n.identifier: n for n in await tx.find_identifiers(identifiers)}
+            groups = {g.group_id: g.profile_id for g in await tx.read_groups(
+                [n.group_id for n in nodes.values() if n.group_id is not None])}
+        return [groups.get(nodes[i].group_id or -1) if i in nodes else None for i in identifiers]
+
     async def identifier(self, identifier: Identifier) -> IdentifierView | None:
         async with self._store.transaction(read_only=True) as tx:
             found = await tx.find_identifiers([identifier])

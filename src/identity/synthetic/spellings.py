@@ -111,6 +111,13 @@ def uuid_spelling(rng: Random, canonical: str) -> str:
     ])
 
 
+def device_spelling(rng: Random, canonical: str) -> str:
+    """UUIDs vary in case and braces; a hex ANDROID_ID in case only."""
+    if "-" in canonical:
+        return uuid_spelling(rng, canonical)
+    return canonical.upper() if rng.random() < 0.2 else canonical
+
+
 def ascii_spelling(text: str) -> str:
     return text.translate(TRANSLITERATION)
 

@@ -80,7 +80,9 @@ class TruthLedger:
         identifier = self.normalize(mention.kind, mention.raw)
         if identifier is None:
             raise ValueError(f"generator wrote an unusable {mention.kind} {mention.raw!r}")
-        claim = self._claims.setdefault(identifier, _Claim(mention.owner, mention.shared))
+        claim = self._claims.get(identifier)
+        if claim is None:
+            claim = self._claims[identifier] = _Claim(mention.owner, mention.shared)
         clash = claim.shared != mention.shared or (
             not claim.shared and claim.person_id != mention.owner)
         if clash:

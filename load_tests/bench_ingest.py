@@ -1,0 +1,231 @@
+"""Ingest and lookup benchmark with resolution quality, printed as JSON.
+
+Ingests generated customer journeys through the service layer and through GraphQL over HTTP,
+times profile lookups, and scores the profiles against the generator's truth. Every speed has a
+reference measured in the same run (raw SQLite inserts; a trivial GraphQL query on the same
+server), because shared machines are noisy and only the ratios travel.
+
+    python -m load_tests.bench_ingest --events 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from identity.domain.evaluation import pairwise_scores
+from identity.domain.types import Identifier
+from identity.service import IdentityService, IngestStatus
+from identity.store.sqlite import SqliteGraphStore
+from identity.synthetic import Dataset, GeneratorConfig, generate, people_for_events
+from load_tests.server import identity_server
+
+INGEST = ("mutation($events: [EventInput!]!) { ingestEvents(events: $events) "
+          "{ accepted duplicates rejected } }")
+LOOKUP = ("query($kind: String!, $value: String!) { profileByIdentifier(kind: $kind, "
+          "value: $value) { id firstSeen lastSeen orderCount golden { name value source } "
+          "identifiers { kind identifiers { value } } } }")
+TRIVIAL = "query { __typename }"
+
+
+def percentiles_ms(samples_s: Sequence[float]) -> dict[str, float]:
+    ordered = sorted(samples_s)
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 3)
+    return {"p50_ms": at(0.50), "p99_ms": at(0.99), "mean_ms": round(
+        statistics.fmean(ordered) * 1000, 3)}
+
+
+def timed(call: Callable[[], object], repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def raw_sqlite_reference(rows: int, path: Path) -> dict[str, float]:
+    """The ceiling of an embedded ingest path: one node row plus one link row per event,
+    in transactions of 1,000, with the same durability (WAL, synchronous=FULL)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("CREATE TABLE nodes (id INTEGER PRIMARY KEY, kind TEXT, value TEXT, "
+                 "UNIQUE (kind, value))")
+    conn.execute("CREATE TABLE links (a INTEGER, b INTEGER, PRIMARY KEY (a, b))")
+    started = time.perf_counter()
+    for start in range(0, rows, 1000):
+        conn.execute("BEGIN")
+        for i in range(start, min(rows, start + 1000)):
+            conn.execute("INSERT INTO nodes (kind, value) VALUES ('anonymous_id', ?)", (f"c{i}",))
+            conn.execute("INSERT INTO links VALUES (?, ?)", (i, i + 1))
+        conn.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    lookups = timed(lambda: conn.execute("SELECT id FROM nodes WHERE kind = 'anonymous_id' "
+                                         "AND value = ?", (f"c{random.randrange(rows)}",)
+                                         ).fetchone(), 5000)
+    conn.close()
+    return {"rows_per_s": round(rows / seconds), "pk_lookup": percentiles_ms(lookups)}
+
+
+async def ingest_service(events: list[dict[str, object]], path: Path,
+                         batch_size: int) -> dict[str, Any]:
+    service = IdentityService(SqliteGraphStore(str(path)))
+    outcome: dict[str, int] = {s.value: 0 for s in IngestStatus}
+    slice_rates: list[int] = []
+    slice_size = max(batch_size, len(events) // 10)
+    started = slice_started = time.perf_counter()
+    done_in_slice = 0
+    for start in range(0, len(events), batch_size):
+        batch = events[start : start + batch_size]
+        for result in await service.ingest(batch):
+            outcome[result.status.value] += 1
+        done_in_slice += len(batch)
+        if done_in_slice >= slice_size:
+            now = time.perf_counter()
+            slice_rates.append(round(done_in_slice / (now - slice_started)))
+            slice_started, done_in_slice = now, 0
+    seconds = time.perf_counter() - started
+    await service.store.close()
+    return {"events": len(events), "seconds": round(seconds, 2),
+            "events_per_s": round(len(events) / seconds), "outcome": outcome,
+            "events_per_s_by_tenth_of_the_graph": slice_rates}
+
+
+async def score(path: Path, dataset: Dataset, lookups: int) -> dict[str, Any]:
+    """Pairwise quality over the identifiers the truth gives one person (shared ones excluded),
+    and the latency of service-layer profile reads."""
+    service = IdentityService(SqliteGraphStore(str(path)))
+    truth = {Identifier(t.kind, t.value): t.person_id for t in dataset.truth if not t.is_shared}
+    keys = list(truth)
+    predicted: dict[Identifier, str] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        for identifier, profile_id in zip(chunk, await service.profile_ids(chunk), strict=True):
+            if profile_id is not None:
+                predicted[identifier] = profile_id
+    scores = pairwise_scores(predicted, truth)
+    sample = random.Random(7).sample(keys, min(lookups, len(keys)))
+    samples = []
+    for identifier in sample:
+        started = time.perf_counter()
+        await service.profiles_by_identifier([identifier])
+        samples.append(time.perf_counter() - started)
+    await service.store.close()
+    return {
+        "identifiers_scored": len(predicted),
+        "identifiers_in_truth": len(truth),
+        "profiles": len(set(predicted.values())),
+        "people": len(set(truth.values())),
+        "precision": round(scores.precision, 4), "recall": round(scores.recall, 4),
+        "f1": round(scores.f1, 4), "false_pairs": scores.false_pairs,
+        "missed_pairs": scores.missed_pairs,
+        "service_profile_lookup": percentiles_ms(samples),
+    }
+
+
+def graphql_run(events: list[dict[str, object]], path: Path, dataset: Dataset,
+                batch_size: int, lookups: int) -> dict[str, Any]:
+    """Ingest and lookups over real HTTP against `identity serve` in its own process."""
+    with identity_server(path) as url, httpx.Client(base_url=url, timeout=60) as client:
+        started = time.perf_counter()
+        for start in range(0, len(events), batch_size):
+            batch = [_as_input(e) for e in events[start : start + batch_size]]
+            response = client.post("/graphql", json={"query": INGEST,
+                                                     "variables": {"events": batch}})
+            response.raise_for_status()
+        seconds = time.perf_counter() - started
+        rng = random.Random(11)
+        sample = rng.sample([t for t in dataset.truth if not t.is_shared],
+                            min(lookups, len(dataset.truth)))
+
+        def lookup() -> None:
+            row = sample[rng.randrange(len(sample))]
+            body = client.post("/graphql", json={"query": LOOKUP, "variables": {
+                "kind": row.kind, "value": row.value}}).json()
+            assert body["data"]["profileByIdentifier"] is not None, body
+
+        def trivial() -> None:
+            client.post("/graphql", json={"query": TRIVIAL}).raise_for_status()
+
+        timed(trivial, 200)  # warm both paths: parser and validation caches, connections
+        timed(lookup, 200)
+        trivial_s = timed(trivial, lookups)
+        lookup_s = timed(lookup, lookups)
+    trivial_ms, lookup_ms = percentiles_ms(trivial_s), percentiles_ms(lookup_s)
+    return {
+        "ingest": {"events": len(events), "seconds": round(seconds, 2),
+                   "events_per_s": round(len(events) / seconds), "batch_size": batch_size},
+        "profile_lookup": lookup_ms,
+        "trivial_query_reference": trivial_ms,
+        "lookup_p50_over_trivial_p50": round(lookup_ms["p50_ms"] / trivial_ms["p50_ms"], 2),
+        "lookup_req_per_s_concurrency_1": round(len(lookup_s) / sum(lookup_s)),
+        "trivial_req_per_s_concurrency_1": round(len(trivial_s) / sum(trivial_s)),
+    }
+
+
+def _as_input(event: dict[str, object]) -> dict[str, object]:
+    """JSONL field names to GraphQL's camelCase; nothing else changes."""
+    converted = dict(event)
+    converted["eventId"] = converted.pop("event_id", None)
+    return converted
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--lookups", type=int, default=2000)
+    parser.add_argument("--graphql-events", type=int, default=None,
+                        help="events to ingest over HTTP (default: all of them)")
+    parser.add_argument("--out", type=Path, help="also write the JSON here")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    dataset = generate(GeneratorConfig(people=people_for_events(args.events), seed=args.seed))
+    generate_s = time.perf_counter() - started
+    events = dataset.events
+    with tempfile.TemporaryDirectory(prefix="identity-bench-") as tmp:
+        work = Path(tmp)
+        reference = raw_sqlite_reference(len(events), work / "reference.db")
+        service = asyncio.run(ingest_service(events, work / "service.db", args.batch_size))
+        quality = asyncio.run(score(work / "service.db", dataset, args.lookups))
+        over_http = events[: args.graphql_events] if args.graphql_events else events
+        graphql = graphql_run(over_http, work / "graphql.db", dataset, args.batch_size,
+                              args.lookups)
+    service["ratio_to_raw_sqlite_rows"] = round(
+        service["events_per_s"] / reference["rows_per_s"], 3)
+    report = {
+        "benchmark": "ingest_lookup_quality",
+        "store": "sqlite",
+        "dataset": {"events": len(events), "people": len({t.person_id for t in dataset.truth}),
+                    "identifiers": len(dataset.truth), "seed": args.seed,
+                    "generate_seconds": round(generate_s, 2)},
+        "reference_raw_sqlite": reference,
+        "service_ingest": service,
+        "quality": quality,
+        "graphql": graphql,
+    }
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

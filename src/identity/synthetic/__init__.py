@@ -1,0 +1,17 @@
+"""Synthetic customer journeys with ground truth, for tests, benchmarks and first runs.
+
+`generate(GeneratorConfig(people=1000, seed=7))` returns events in the service's inbound format
+and, for every identifier they carry, the person it belongs to.
+"""
+
+from identity.synthetic.journeys import (
+    Dataset,
+    GeneratorConfig,
+    TruthRow,
+    generate,
+    people_for_events,
+    write_dataset,
+)
+
+__all__ = ["Dataset", "GeneratorConfig", "TruthRow", "generate", "people_for_events",
+           "write_dataset"]

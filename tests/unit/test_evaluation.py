@@ -1,0 +1,97 @@
+"""Pairwise precision, recall and F1 on cases small enough to count by hand."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from identity.domain.evaluation import PairwiseScores, pairwise_scores
+
+
+def test_perfect_clustering_scores_one() -> None:
+    scores = pairwise_scores({"a": "X", "b": "X", "c": "Y"}, {"a": "1", "b": "1", "c": "2"})
+    assert scores == PairwiseScores(precision=1.0, recall=1.0, f1=1.0, true_pairs=1,
+                                    predicted_pairs=1, correct_pairs=1, false_pairs=0,
+                                    missed_pairs=0)
+
+
+def test_over_merge_costs_precision_not_recall() -> None:
+    # one predicted cluster of 4 (6 pairs) over two true pairs {a,b} and {c,d}
+    scores = pairwise_scores(dict.fromkeys("abcd", "X"), {"a": "1", "b": "1", "c": "2", "d": "2"})
+    assert (scores.predicted_pairs, scores.true_pairs, scores.correct_pairs) == (6, 2, 2)
+    assert (scores.false_pairs, scores.missed_pairs) == (4, 0)
+    assert scores.precision == pytest.approx(1 / 3)
+    assert scores.recall == 1.0
+    assert scores.f1 == pytest.approx(0.5)
+
+
+def test_under_merge_costs_recall_not_precision() -> None:
+    # {a,b} and {c} predicted for one true cluster {a,b,c}: 1 of 3 true pairs found
+    scores = pairwise_scores({"a": "X", "b": "X", "c": "Y"}, dict.fromkeys("abc", "1"))
+    assert (scores.predicted_pairs, scores.true_pairs, scores.correct_pairs) == (1, 3, 1)
+    assert (scores.false_pairs, scores.missed_pairs) == (0, 2)
+    assert scores.precision == 1.0
+    assert scores.recall == pytest.approx(1 / 3)
+    assert scores.f1 == pytest.approx(0.5)
+
+
+def test_all_singletons_find_nothing() -> None:
+    scores = pairwise_scores({"a": "X", "b": "Y", "c": "Z"}, dict.fromkeys("abc", "1"))
+    assert scores.precision == 1.0  # no predicted pairs: nothing claimed, nothing wrong
+    assert scores.recall == 0.0
+    assert scores.f1 == 0.0
+    assert scores.missed_pairs == 3
+
+
+def test_mixed_errors_count_each_contingency_cell() -> None:
+    # predicted {a,b,c} {d,e}; true {a,b} {c,d,e}: correct pairs are a-b and d-e
+    predicted = {"a": "P1", "b": "P1", "c": "P1", "d": "P2", "e": "P2"}
+    truth = {"a": "T1", "b": "T1", "c": "T2", "d": "T2", "e": "T2"}
+    scores = pairwise_scores(predicted, truth)
+    assert (scores.predicted_pairs, scores.true_pairs, scores.correct_pairs) == (4, 4, 2)
+    assert (scores.precision, scores.recall, scores.f1) == (0.5, 0.5, 0.5)
+
+
+def test_keys_missing_from_either_side_are_ignored() -> None:
+    predicted = {"a": "X", "b": "X", "only-predicted": "X"}
+    truth = {"a": "1", "b": "1", "only-true": "1"}
+    scores = pairwise_scores(predicted, truth)
+    assert (scores.predicted_pairs, scores.true_pairs, scores.correct_pairs) == (1, 1, 1)
+
+
+def test_disjoint_keys_have_no_pairs_and_score_one() -> None:
+    scores = pairwise_scores({"a": "X", "b": "X"}, {"c": "1", "d": "1"})
+    assert (scores.precision, scores.recall, scores.f1) == (1.0, 1.0, 1.0)
+    assert scores.true_pairs == scores.predicted_pairs == scores.correct_pairs == 0
+
+
+def test_cluster_labels_only_group_keys() -> None:
+    """The same label on both sides means nothing: only who is grouped with whom counts."""
+    keys = [("email", "a@x.io"), ("phone", "+14155550100"), ("session_id", "s1")]
+    truth = {keys[0]: "A", keys[1]: "A", keys[2]: "B"}
+    relabelled = {keys[0]: "B", keys[1]: "B", keys[2]: "A"}
+    assert pairwise_scores(relabelled, truth).f1 == 1.0
+
+
+def _brute_force(predicted: dict[int, str], truth: dict[int, str]) -> tuple[int, int, int]:
+    keys = sorted(set(predicted) & set(truth))
+    pairs = list(combinations(keys, 2))
+    linked = {(a, b) for a, b in pairs if predicted[a] == predicted[b]}
+    same = {(a, b) for a, b in pairs if truth[a] == truth[b]}
+    return len(linked), len(same), len(linked & same)
+
+
+@given(
+    st.dictionaries(st.integers(0, 30), st.sampled_from("ABCDE"), max_size=25),
+    st.dictionaries(st.integers(0, 30), st.sampled_from("vwxyz"), max_size=25),
+)
+def test_counts_match_listing_every_pair(predicted: dict[int, str], truth: dict[int, str]) -> None:
+    scores = pairwise_scores(predicted, truth)
+    expected = _brute_force(predicted, truth)
+    assert (scores.predicted_pairs, scores.true_pairs, scores.correct_pairs) == expected
+    assert scores.false_pairs == expected[0] - expected[2]
+    assert scores.missed_pairs == expected[1] - expected[2]
+    assert 0.0 <= scores.f1 <= 1.0
