@@ -168,9 +168,10 @@ async def test_changes_say_created_updated_and_merged(
 
 # --- Order independence and idempotency (DESIGN §2.3), with hypothesis -----------------------
 
+# Two customer ids, so a cookie seen with both becomes a hub: guards are order-independent too.
 POOL = [("email", f"p{i}@shop.com") for i in range(4)] + [
     ("anonymous_id", f"c{i}") for i in range(5)] + [("phone", "+14155552671"),
-                                                   ("customer_id", "C-1")]
+                                                   ("customer_id", "C-1"), ("customer_id", "C-2")]
 NAMES = ["Ann", "Anne", "Bob"]
 
 raw_events = st.lists(
@@ -194,11 +195,12 @@ async def snapshot(service: IdentityService) -> tuple[frozenset[frozenset[str]],
     identifiers = [Identifier(k, v) for k, v in POOL]
     views = await service.profiles_by_identifier(identifiers)
     groups: dict[str, set[str]] = {}
-    first_name: dict[str, str] = {}
+    first_name: dict[str, str | None] = {}
     for identifier, view in zip(identifiers, views, strict=True):
         if view is not None:
             groups.setdefault(view.profile_id, set()).add(identifier.key)
-            first_name[view.profile_id] = view.golden["first_name"].value
+            golden = view.golden.get("first_name")
+            first_name[view.profile_id] = golden.value if golden else None
     partition = frozenset(frozenset(g) for g in groups.values())
     golden = frozenset(f"{min(groups[pid])}={first_name[pid]}" for pid in groups)
     return partition, golden
@@ -278,3 +280,53 @@ def test_every_identifier_is_in_exactly_one_profile_and_profiles_are_components(
             sorted(c) for c in components.values() if c & known)
 
     asyncio.run(run())
+
+
+# --- Hub guard (DESIGN §2.7) ------------------------------------------------------------------
+
+async def test_a_shared_device_stops_bridging_and_the_household_splits_apart(
+    service: IdentityService, sink: ListChangeSink
+) -> None:
+    tablet = ident("device_id", "tablet-1")
+    (ann,) = await service.ingest([event(tablet, ident(CUSTOMER, "ann"),
+                                         ident(COOKIE, "ann-cookie"))])
+    (bob,) = await service.ingest([event(tablet, ident(CUSTOMER, "bob"),
+                                         ident(EMAIL, "bob@shop.com"))])
+
+    assert bob.profile_id != ann.profile_id  # the second login already finds a hub
+    people = {await profile_of(service, CUSTOMER, "ann"), await profile_of(service, CUSTOMER, "bob")}
+    assert len(people) == 2
+    assert await profile_of(service, COOKIE, "ann-cookie") == await profile_of(
+        service, CUSTOMER, "ann")
+    assert await profile_of(service, EMAIL, "bob@shop.com") == await profile_of(
+        service, CUSTOMER, "bob")
+    tablet_profile = await profile_of(service, "device_id", "tablet-1")
+    assert tablet_profile not in people
+
+    ((hub_link, *_),) = await service.links([Identifier("device_id", "tablet-1")])
+    assert not hub_link.is_active
+    assert hub_link.inactive_reason == ("device_id tablet-1 stopped bridging: hub: linked to 2 "
+                                        "distinct customer_id identifiers (limit 1)")
+    split = [c for c in sink.changes if c.kind is ChangeKind.SPLIT]
+    assert len(split) == 1 and len(split[0].split_ids) >= 1
+
+
+async def test_later_events_through_a_hub_link_nothing(service: IdentityService) -> None:
+    tablet = ident("device_id", "tablet-1")
+    await service.ingest([event(tablet, ident(CUSTOMER, "ann")),
+                          event(tablet, ident(CUSTOMER, "bob"))])
+    (carol,) = await service.ingest([event(tablet, ident(EMAIL, "carol@shop.com"))])
+    assert carol.status is IngestStatus.ACCEPTED
+    assert await profile_of(service, EMAIL, "carol@shop.com") not in {
+        await profile_of(service, CUSTOMER, "ann"), await profile_of(service, CUSTOMER, "bob"),
+        await profile_of(service, "device_id", "tablet-1")}
+
+
+async def test_one_person_with_a_main_and_a_mistyped_email_is_not_a_hub(
+    service: IdentityService,
+) -> None:
+    phone = ident(PHONE, "+14155552671")
+    await service.ingest([event(phone, ident(EMAIL, "ann@shop.com")),
+                          event(phone, ident(EMAIL, "ann@shpo.com"))])
+    assert await profile_of(service, EMAIL, "ann@shop.com") == await profile_of(
+        service, EMAIL, "ann@shpo.com")

@@ -17,6 +17,7 @@ class ChangeKind(StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     MERGED = "merged"
+    SPLIT = "split"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,7 @@ class ProfileChange:
     cause_event_id: EventId
     at: datetime
     absorbed_ids: tuple[ProfileId, ...] = ()
+    split_ids: tuple[ProfileId, ...] = ()  # new profiles carved out of profile_id
 
     @property
     def change_id(self) -> str:

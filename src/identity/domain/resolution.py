@@ -7,9 +7,13 @@ whichever group held it, so ids already handed out keep resolving (DESIGN §2.2)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
-from identity.domain.types import ProfileId
+import networkx as nx
+
+from identity.domain.types import Identifier, ProfileId
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +45,24 @@ def plan_merge(groups: list[GroupState]) -> MergePlan:
             sorted(g.profile_id for g in groups if g.profile_id != oldest.profile_id)
         ),
     )
+
+
+def components(
+    identifiers: Iterable[Identifier], edges: Iterable[tuple[Identifier, Identifier]]
+) -> list[list[Identifier]]:
+    """Connected components, each sorted, ordered by their smallest member: deterministic."""
+    graph: nx.Graph[Identifier] = nx.Graph()
+    graph.add_nodes_from(identifiers)
+    graph.add_edges_from(edges)
+    return sorted((sorted(part) for part in nx.connected_components(graph)), key=lambda p: p[0])
+
+
+def plan_split(
+    members: Iterable[tuple[Identifier, datetime]],
+    edges: Iterable[tuple[Identifier, Identifier]],
+) -> list[list[Identifier]]:
+    """The parts of one profile once some links are inactive; the part holding the oldest
+    node comes first and keeps the profile id, the others get new ids (DESIGN §2.2)."""
+    first_seen = dict(members)
+    parts = components(first_seen, edges)
+    return sorted(parts, key=lambda part: min((first_seen[i], i) for i in part))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from identity.domain.guards import HubRules
 from identity.domain.identifiers import NormalizationRules
 from identity.domain.links import Link
 from identity.domain.survivorship import SurvivorshipRules
@@ -27,10 +28,12 @@ class IdentityService:
         survivorship: SurvivorshipRules | None = None,
         sink: ChangeSink | None = None,
         clock: Clock = utc_now,
+        hub_rules: HubRules | None = None,
     ) -> None:
         self.store = store
         self.rules = rules or NormalizationRules()
-        self._ingestor = Ingestor(store, self.rules, sink or MetricsChangeSink(), clock)
+        self._ingestor = Ingestor(store, self.rules, sink or MetricsChangeSink(), clock,
+                                  hub_rules)
         self._queries = Queries(store, self.rules, survivorship or SurvivorshipRules())
 
     async def ingest(self, raw_events: Sequence[object]) -> list[IngestResult]:

@@ -7,6 +7,7 @@ and never aborts the rest of its batch.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,12 +18,13 @@ from prometheus_client import Counter
 from identity.domain.changes import ChangeKind, ProfileChange
 from identity.domain.errors import FieldError, ValidationError
 from identity.domain.events import Event, IgnoredIdentifier, parse_event
+from identity.domain.guards import HubRules, hub_reason
 from identity.domain.identifiers import NormalizationRules
-from identity.domain.links import anchor, plan_links
-from identity.domain.resolution import plan_merge
-from identity.domain.types import EventId, ProfileId
+from identity.domain.links import LinkObservation, anchor, plan_links
+from identity.domain.resolution import components, plan_merge, plan_split
+from identity.domain.types import EventId, Identifier, ProfileId
 from identity.service.changes import ChangeSink
-from identity.store.protocol import EventRecord, GraphStore, GraphTransaction
+from identity.store.protocol import EventRecord, GraphStore, GraphTransaction, NodeRow
 
 Clock = Callable[[], datetime]
 
@@ -66,13 +68,59 @@ def _raw_event_id(raw: object) -> str | None:
 class _Applied:
     profile_id: ProfileId
     merged_ids: tuple[ProfileId, ...]
+    changes: tuple[ProfileChange, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Joined:
+    profile_id: ProfileId
+    merged_ids: tuple[ProfileId, ...]
     change: ProfileChange | None
 
 
-async def _apply(tx: GraphTransaction, event: Event, now: datetime) -> _Applied:
-    """Links the event's identifiers and folds every profile they touch into one."""
-    nodes = await tx.upsert_identifiers(event.identifiers, event.timestamp)
-    await tx.add_links(plan_links(event.identifiers, event.event_id, event.source, event.timestamp))
+async def _new_hubs(
+    tx: GraphTransaction, links: list[LinkObservation], hubs: set[Identifier], rules: HubRules
+) -> dict[Identifier, str]:
+    """Only nodes that just gained a link to a watched kind can have crossed a limit."""
+    candidates = sorted({
+        node for link in links for node, other in ((link.a, link.b), (link.b, link.a))
+        if node not in hubs and rules.watches(other.kind) and other.kind != node.kind
+    })
+    if not candidates:
+        return {}
+    neighbors: dict[Identifier, list[Identifier]] = defaultdict(list)
+    for node, neighbor in await tx.read_neighbors(candidates, rules.kinds, rules.kind_prefixes):
+        neighbors[node].append(neighbor)
+    found = {node: hub_reason(node, neighbors[node], rules) for node in candidates}
+    return {node: reason for node, reason in found.items() if reason is not None}
+
+
+async def _split(
+    tx: GraphTransaction, group_ids: set[int], event: Event, now: datetime
+) -> list[ProfileChange]:
+    """Recomputes the components of the profiles a new hub held, and only those (§2)."""
+    changes: list[ProfileChange] = []
+    for group in await tx.read_groups(sorted(group_ids)):
+        members = await tx.read_members([group.group_id])
+        inside = {m.identifier for m in members}
+        edges = [(link.a, link.b) for link in await tx.read_links(sorted(inside))
+                 if link.is_active and link.a in inside and link.b in inside]
+        parts = plan_split([(m.identifier, m.first_seen) for m in members], edges)
+        carved: list[ProfileId] = []
+        for part in parts[1:]:
+            new_group = await tx.create_group(new_profile_id(), now)
+            await tx.assign_members(part, new_group.group_id)
+            carved.append(new_group.profile_id)
+        if carved:
+            changes.append(ProfileChange(ChangeKind.SPLIT, group.profile_id, event.event_id, now,
+                                         split_ids=tuple(carved)))
+    return changes
+
+
+async def _join(
+    tx: GraphTransaction, nodes: list[NodeRow], event: Event, now: datetime, *, is_anchor: bool
+) -> _Joined:
+    """Folds every profile that one connected part of the event touches into one."""
     group_ids = sorted({n.group_id for n in nodes if n.group_id is not None})
     newcomers = [n.identifier for n in nodes if n.group_id is None]
     change: ProfileChange | None = None
@@ -84,28 +132,59 @@ async def _apply(tx: GraphTransaction, event: Event, now: datetime) -> _Applied:
     elif len(group_ids) == 1:
         (group,) = await tx.read_groups(group_ids)
         container, survivor = group.group_id, group.profile_id
-        if newcomers or event.traits or event.order:
+        if newcomers or (is_anchor and (event.traits or event.order)):
             change = ProfileChange(ChangeKind.UPDATED, survivor, event.event_id, now)
     else:
         plan = plan_merge(await tx.read_groups(group_ids))
         await tx.move_members(plan.absorbed_groups, plan.container)
         await tx.relabel_group(plan.container, plan.survivor, plan.absorbed_profiles)
         container, survivor, merged = plan.container, plan.survivor, plan.absorbed_profiles
-        change = ProfileChange(ChangeKind.MERGED, survivor, event.event_id, now,
-                               plan.absorbed_profiles)
+        change = ProfileChange(ChangeKind.MERGED, survivor, event.event_id, now, merged)
     if newcomers:
         await tx.assign_members(newcomers, container)
+    return _Joined(survivor, merged, change)
+
+
+async def _apply(tx: GraphTransaction, event: Event, now: datetime, rules: HubRules) -> _Applied:
+    """Links the event's identifiers, guards against hubs, then joins what is connected."""
+    nodes = await tx.upsert_identifiers(event.identifiers, event.timestamp)
+    links = plan_links(event.identifiers, event.event_id, event.source, event.timestamp)
+    await tx.add_links(links)
+    hubs = {n.identifier: n.hub_reason for n in nodes if n.hub_reason}
+    changes: list[ProfileChange] = []
+    new_hubs = await _new_hubs(tx, links, set(hubs), rules)
+    if new_hubs:
+        await tx.mark_hubs(sorted(new_hubs.items()))
+        hubs.update(new_hubs)
+    for hub, reason in sorted(hubs.items()):
+        await tx.deactivate_links([hub], f"{hub.kind} {hub.value} stopped bridging: {reason}")
+    if new_hubs:
+        held = {n.group_id for n in nodes if n.identifier in new_hubs and n.group_id is not None}
+        changes += await _split(tx, held, event, now)
+        nodes = await tx.find_identifiers(event.identifiers)
+    by_identifier = {n.identifier: n for n in nodes}
+    active = [(link.a, link.b) for link in links if link.a not in hubs and link.b not in hubs]
+    main = anchor(event.identifiers)
+    joined: _Joined | None = None
+    for part in components(event.identifiers, active):
+        outcome = await _join(tx, [by_identifier[i] for i in part], event, now,
+                              is_anchor=main in part)
+        if outcome.change is not None:
+            changes.append(outcome.change)
+        if main in part:
+            joined = outcome
+    assert joined is not None
     await tx.record_events([EventRecord(event.event_id, event.type.value, event.source,
-                                        event.timestamp, anchor(event.identifiers),
-                                        event.traits, event.order)])
-    return _Applied(survivor, merged, change)
+                                        event.timestamp, main, event.traits, event.order)])
+    return _Applied(joined.profile_id, joined.merged_ids, tuple(changes))
 
 
 class Ingestor:
     def __init__(self, store: GraphStore, rules: NormalizationRules, sink: ChangeSink,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now, hub_rules: HubRules | None = None) -> None:
         self._store = store
         self._rules = rules
+        self._hub_rules = hub_rules or HubRules()
         self._sink = sink
         self._clock = clock
 
@@ -142,9 +221,9 @@ class Ingestor:
                     if event.event_id in seen:
                         outcome[event.event_id] = None
                         continue
-                    applied = outcome[event.event_id] = await _apply(tx, event, now)
-                    if applied.change is not None:
-                        changes.append(applied.change)
+                    applied = await _apply(tx, event, now, self._hub_rules)
+                    outcome[event.event_id] = applied
+                    changes.extend(applied.changes)
         if changes:
             await self._sink.publish(changes)
         settled = [_settle(result, outcome) for result in results]

@@ -29,6 +29,7 @@ class NodeRow:
     group_id: int | None
     first_seen: datetime
     last_seen: datetime
+    hub_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +80,27 @@ class GraphTransaction(Protocol):
         """Links with at least one end among `identifiers`."""
         ...
 
+    async def read_neighbors(
+        self, identifiers: Sequence[Identifier], kinds: Sequence[str],
+        kind_prefixes: Sequence[str] = (),
+    ) -> list[tuple[Identifier, Identifier]]:
+        """(node, neighbor) over every link, active or not, where the neighbor's kind is one of
+        `kinds` or starts with one of `kind_prefixes`."""
+        ...
+
+    async def deactivate_links(self, identifiers: Sequence[Identifier], reason: str) -> None:
+        """Every active link touching `identifiers` stays, inactive, with the reason."""
+        ...
+
+    async def mark_hubs(self, hubs: Sequence[tuple[Identifier, str]]) -> None: ...
+
     async def create_group(self, profile_id: ProfileId, created_at: datetime) -> GroupState: ...
 
     async def read_groups(self, group_ids: Sequence[int]) -> list[GroupState]: ...
 
-    async def assign_members(self, identifiers: Sequence[Identifier], group_id: int) -> None: ...
+    async def assign_members(self, identifiers: Sequence[Identifier], group_id: int) -> None:
+        """Puts nodes in the group, taking them out of any group they were in."""
+        ...
 
     async def move_members(self, from_group_ids: Sequence[int], to_group_id: int) -> None:
         """Moves every member; the emptied groups are deleted."""

@@ -127,31 +127,30 @@ class SqliteTransaction:
         moment = to_micros(seen_at)
         rows: list[NodeRow] = []
         for identifier in identifiers:
-            node_id, group_id, first, last = self._conn.execute(
+            node_id, group_id, first, last, hub = self._conn.execute(
                 "INSERT INTO nodes (kind, value, first_seen, last_seen) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (kind, value) DO UPDATE SET"
                 " first_seen = min(first_seen, excluded.first_seen),"
                 " last_seen = max(last_seen, excluded.last_seen)"
-                " RETURNING node_id, group_id, first_seen, last_seen",
+                " RETURNING node_id, group_id, first_seen, last_seen, hub_reason",
                 (identifier.kind, identifier.value, moment, moment),
             ).fetchone()
             self._node_ids[identifier] = node_id
-            rows.append(NodeRow(identifier, group_id, from_micros(first), from_micros(last)))
+            rows.append(NodeRow(identifier, group_id, from_micros(first), from_micros(last), hub))
         return rows
 
     async def find_identifiers(self, identifiers: Sequence[Identifier]) -> list[NodeRow]:
         rows: list[NodeRow] = []
         for identifier in identifiers:
             found = self._conn.execute(
-                "SELECT node_id, group_id, first_seen, last_seen FROM nodes"
+                "SELECT node_id, group_id, first_seen, last_seen, hub_reason FROM nodes"
                 " WHERE kind = ? AND value = ?",
                 (identifier.kind, identifier.value),
             ).fetchone()
             if found is not None:
                 self._node_ids[identifier] = found[0]
-                rows.append(
-                    NodeRow(identifier, found[1], from_micros(found[2]), from_micros(found[3]))
-                )
+                rows.append(NodeRow(identifier, found[1], from_micros(found[2]),
+                                    from_micros(found[3]), found[4]))
         return rows
 
     async def add_links(self, observations: Sequence[LinkObservation]) -> None:
@@ -225,13 +224,55 @@ class SqliteTransaction:
         return groups
 
     async def assign_members(self, identifiers: Sequence[Identifier], group_id: int) -> None:
-        ids = self._ids_of(identifiers)
-        cursor = self._conn.executemany(
-            "UPDATE nodes SET group_id = ? WHERE node_id = ? AND group_id IS NULL",
-            [(group_id, node_id) for node_id in ids.values()],
-        )
-        self._conn.execute(
-            "UPDATE groups SET size = size + ? WHERE group_id = ?", (cursor.rowcount, group_id)
+        for node_id in self._ids_of(identifiers).values():
+            (previous,) = self._conn.execute(
+                "SELECT group_id FROM nodes WHERE node_id = ?", (node_id,)
+            ).fetchone()
+            if previous == group_id:
+                continue
+            if previous is not None:
+                self._conn.execute(
+                    "UPDATE groups SET size = size - 1 WHERE group_id = ?", (previous,)
+                )
+            self._conn.execute(
+                "UPDATE nodes SET group_id = ? WHERE node_id = ?", (group_id, node_id)
+            )
+            self._conn.execute("UPDATE groups SET size = size + 1 WHERE group_id = ?", (group_id,))
+
+    async def read_neighbors(
+        self, identifiers: Sequence[Identifier], kinds: Sequence[str],
+        kind_prefixes: Sequence[str] = (),
+    ) -> list[tuple[Identifier, Identifier]]:
+        by_node = {node_id: ident for ident, node_id in self._ids_of(identifiers).items()}
+        pairs: list[tuple[Identifier, Identifier]] = []
+        # substr() rather than LIKE: a prefix holding '%' or '_' must match literally.
+        wanted = " OR ".join([f"n.kind IN ({_marks(len(kinds))})"] * bool(kinds)
+                             + ["substr(n.kind, 1, ?) = ?"] * len(kind_prefixes)) or "0"
+        params = [*kinds, *(p for prefix in kind_prefixes for p in (len(prefix), prefix))]
+        for node_id, identifier in by_node.items():
+            for kind, value in self._rows(
+                "SELECT n.kind, n.value FROM links l JOIN nodes n ON n.node_id = l.b_node"
+                f" WHERE l.a_node = ? AND ({wanted})"
+                " UNION SELECT n.kind, n.value FROM links l JOIN nodes n ON n.node_id = l.a_node"
+                f" WHERE l.b_node = ? AND ({wanted})",
+                (node_id, *params, node_id, *params),
+            ):
+                pairs.append((identifier, Identifier(kind, value)))
+        return pairs
+
+    async def deactivate_links(self, identifiers: Sequence[Identifier], reason: str) -> None:
+        for node_id in self._ids_of(identifiers).values():
+            self._conn.execute(
+                "UPDATE links SET is_active = 0, inactive_reason = ?"
+                " WHERE is_active = 1 AND (a_node = ? OR b_node = ?)",
+                (reason, node_id, node_id),
+            )
+
+    async def mark_hubs(self, hubs: Sequence[tuple[Identifier, str]]) -> None:
+        ids = self._ids_of(identifier for identifier, _ in hubs)
+        self._conn.executemany(
+            "UPDATE nodes SET hub_reason = ? WHERE node_id = ?",
+            [(reason, ids[identifier]) for identifier, reason in hubs],
         )
 
     async def move_members(self, from_group_ids: Sequence[int], to_group_id: int) -> None:
@@ -291,15 +332,14 @@ class SqliteTransaction:
         members: list[NodeRow] = []
         for part in _chunks(sorted(set(group_ids))):
             for row in self._rows(
-                "SELECT node_id, kind, value, group_id, first_seen, last_seen FROM nodes"
-                f" WHERE group_id IN ({_marks(len(part))}) ORDER BY kind, value",
+                "SELECT node_id, kind, value, group_id, first_seen, last_seen, hub_reason"
+                f" FROM nodes WHERE group_id IN ({_marks(len(part))}) ORDER BY kind, value",
                 part,
             ):
                 identifier = Identifier(row[1], row[2])
                 self._node_ids[identifier] = row[0]
-                members.append(
-                    NodeRow(identifier, row[3], from_micros(row[4]), from_micros(row[5]))
-                )
+                members.append(NodeRow(identifier, row[3], from_micros(row[4]),
+                                       from_micros(row[5]), row[6]))
         return members
 
 

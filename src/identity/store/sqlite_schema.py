@@ -16,6 +16,7 @@ CREATE TABLE IF NOT EXISTS nodes (
     kind TEXT NOT NULL,
     value TEXT NOT NULL,
     group_id INTEGER,
+    hub_reason TEXT,
     first_seen INTEGER NOT NULL,
     last_seen INTEGER NOT NULL,
     UNIQUE (kind, value)
