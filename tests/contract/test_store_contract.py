@@ -118,3 +118,60 @@ async def test_reads_see_only_committed_writes(store: GraphStore) -> None:
     async with store.transaction(read_only=True) as tx:
         assert [n.identifier for n in await tx.find_identifiers([ANN])] == [ANN]
     await store.ping()
+
+
+async def test_neighbors_filter_by_kind_and_prefix_over_active_and_inactive_links(
+    store: GraphStore,
+) -> None:
+    loyalty = Identifier("external:loyalty", "L-1")
+    sightings = [
+        LinkObservation(ANN, COOKIE, LinkRule.SAME_EVENT, EventId("e1"), "web", T1),
+        LinkObservation(COOKIE, PHONE, LinkRule.SAME_EVENT, EventId("e2"), "web", T1),
+        LinkObservation(COOKIE, loyalty, LinkRule.SAME_EVENT, EventId("e3"), "pos", T1),
+    ]
+    async with store.transaction() as tx:
+        await tx.upsert_identifiers([ANN, COOKIE, PHONE, loyalty], T1)
+        await tx.add_links(sightings)
+        await tx.deactivate_links([PHONE], "test")
+    async with store.transaction(read_only=True) as tx:
+        emails = await tx.read_neighbors([COOKIE], ["email"])
+        strong = await tx.read_neighbors([COOKIE], ["email", "phone"], ["external:"])
+        nothing = await tx.read_neighbors([COOKIE], [], [])
+    assert emails == [(COOKIE, ANN)]
+    assert sorted(strong) == sorted([(COOKIE, ANN), (COOKIE, PHONE), (COOKIE, loyalty)])
+    assert nothing == []
+
+
+async def test_deactivated_links_keep_their_evidence_and_reason(store: GraphStore) -> None:
+    async with store.transaction() as tx:
+        await tx.upsert_identifiers([ANN, COOKIE, PHONE], T1)
+        await tx.add_links([
+            LinkObservation(ANN, COOKIE, LinkRule.SAME_EVENT, EventId("e1"), "web", T1),
+            LinkObservation(ANN, PHONE, LinkRule.SAME_EVENT, EventId("e2"), "web", T1),
+        ])
+        await tx.deactivate_links([COOKIE], "cookie is a hub")
+        await tx.mark_hubs([(COOKIE, "hub: test")])
+    async with store.transaction(read_only=True) as tx:
+        links = {link.b: link for link in await tx.read_links([ANN])}
+        (cookie,) = await tx.find_identifiers([COOKIE])
+    assert (links[COOKIE].is_active, links[COOKIE].inactive_reason) == (False, "cookie is a hub")
+    assert links[COOKIE].evidence.event_ids == ("e1",)
+    assert (links[PHONE].is_active, links[PHONE].inactive_reason) == (True, None)
+    assert cookie.hub_reason == "hub: test"
+
+
+async def test_assign_members_moves_nodes_between_groups_and_keeps_sizes(
+    store: GraphStore,
+) -> None:
+    async with store.transaction() as tx:
+        await tx.upsert_identifiers([ANN, COOKIE, PHONE], T1)
+        first = await tx.create_group(ProfileId("prf_a"), T1)
+        second = await tx.create_group(ProfileId("prf_b"), T1)
+        await tx.assign_members([ANN, COOKIE, PHONE], first.group_id)
+        await tx.assign_members([PHONE, COOKIE], second.group_id)
+        await tx.assign_members([PHONE], second.group_id)  # already there: no change
+        sizes = {g.profile_id: g.size for g in await tx.read_groups([first.group_id,
+                                                                    second.group_id])}
+        moved = await tx.read_members([second.group_id])
+    assert sizes == {"prf_a": 1, "prf_b": 2}
+    assert [m.identifier for m in moved] == sorted([COOKIE, PHONE])

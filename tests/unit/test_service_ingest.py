@@ -294,7 +294,8 @@ async def test_a_shared_device_stops_bridging_and_the_household_splits_apart(
                                          ident(EMAIL, "bob@shop.com"))])
 
     assert bob.profile_id != ann.profile_id  # the second login already finds a hub
-    people = {await profile_of(service, CUSTOMER, "ann"), await profile_of(service, CUSTOMER, "bob")}
+    people = {await profile_of(service, CUSTOMER, "ann"),
+              await profile_of(service, CUSTOMER, "bob")}
     assert len(people) == 2
     assert await profile_of(service, COOKIE, "ann-cookie") == await profile_of(
         service, CUSTOMER, "ann")

@@ -1,0 +1,99 @@
+"""The CLI as users run it, through main(argv)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from identity.cli import main
+from identity.domain.types import Identifier
+from identity.service import IdentityService
+from identity.store.sqlite import SqliteGraphStore
+
+
+def profile_ids(database: Path, identifiers: list[Identifier]) -> list[str | None]:
+    async def read() -> list[str | None]:
+        store = SqliteGraphStore(str(database))
+        try:
+            return list(await IdentityService(store).profile_ids(identifiers))
+        finally:
+            await store.close()
+
+    return asyncio.run(read())
+
+
+def test_generate_then_ingest_builds_profiles_that_match_the_truth(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events, truth, database = tmp_path / "e.jsonl", tmp_path / "t.csv", tmp_path / "g.db"
+    assert main(["generate", "--people", "40", "--seed", "3", "--out", str(events),
+                 "--truth", str(truth)]) == 0
+    assert "events from 40 people" in capsys.readouterr().out
+
+    assert main(["ingest", str(events), "--database", str(database), "--quiet"]) == 0
+    summary = capsys.readouterr().out
+    lines = sum(1 for line in events.read_text().splitlines() if line.strip())
+    assert summary.startswith(f"{lines} events in ")
+    assert " accepted, " in summary
+
+    with truth.open() as handle:
+        rows = [r for r in csv.DictReader(handle) if r["is_shared"] == "False"]
+    person_of = {Identifier(r["kind"], r["value"]): r["person_id"] for r in rows}
+    found = profile_ids(database, list(person_of))
+    assert all(found), "every identifier in the truth was ingested"
+    # Deterministic links never put two people in one profile on this data.
+    people_per_profile: dict[str, set[str]] = {}
+    for identifier, profile in zip(person_of, found, strict=True):
+        people_per_profile.setdefault(profile or "", set()).add(person_of[identifier])
+    assert all(len(people) == 1 for people in people_per_profile.values())
+
+
+def test_ingest_summarizes_rejects_and_writes_them_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = {"event_id": "g1", "type": "identify", "timestamp": "2024-01-01T00:00:00Z",
+            "source": "crm", "identifiers": [{"kind": "customer_id", "value": "C-1"}]}
+    bad = {**good, "event_id": "b1", "timestamp": "last week"}
+    source = tmp_path / "events.jsonl"
+    source.write_text("\n".join([json.dumps(good), "{not json", json.dumps(bad),
+                                 json.dumps(good), ""]))
+    rejects = tmp_path / "rejects.jsonl"
+
+    code = main(["ingest", str(source), "--database", str(tmp_path / "g.db"), "--quiet",
+                 "--rejects", str(rejects), "--fail-on-reject"])
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "4 events in" in out and "1 accepted, 1 duplicates, 2 rejected" in out
+    assert "line 2 (event ?): line: not valid JSON" in out
+    assert "line 3 (event b1): timestamp: 'last week' is not an ISO 8601 timestamp" in out
+    written = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert [(r["line"], r["event_id"]) for r in written] == [(2, None), (3, "b1")]
+    assert written[1]["errors"] == [{"field": "timestamp",
+                                     "reason": "'last week' is not an ISO 8601 timestamp"}]
+
+
+def test_ingest_without_fail_on_reject_exits_zero(tmp_path: Path) -> None:
+    source = tmp_path / "events.jsonl"
+    source.write_text("{}\n")
+    assert main(["ingest", str(source), "--database", str(tmp_path / "g.db"), "--quiet"]) == 0
+
+
+def test_ingest_of_a_missing_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ingest", str(tmp_path / "nope.jsonl"), "--database",
+                 str(tmp_path / "g.db")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_a_bad_port_in_the_environment_is_reported(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("IDENTITY_PORT", "eighty")
+    assert main(["serve", "--database", str(tmp_path / "g.db")]) == 2
+    assert "IDENTITY_PORT must be an integer" in capsys.readouterr().err

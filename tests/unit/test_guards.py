@@ -1,0 +1,73 @@
+"""Hub detection and the split plan (DESIGN §2.7, §2.2)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from identity.domain.guards import HubRules, hub_reason
+from identity.domain.resolution import components, plan_split
+from identity.domain.types import Identifier
+
+DEVICE = Identifier("device_id", "tablet")
+
+
+def ids(kind: str, count: int) -> list[Identifier]:
+    return [Identifier(kind, f"{kind}-{i}") for i in range(count)]
+
+
+@pytest.mark.parametrize(
+    ("neighbors", "expected"),
+    [
+        pytest.param(ids("customer_id", 1), None, id="one-account"),
+        pytest.param(ids("customer_id", 2),
+                     "hub: linked to 2 distinct customer_id identifiers (limit 1)",
+                     id="two-accounts"),
+        pytest.param(ids("email", 3), None, id="three-emails-within-limit"),
+        pytest.param(ids("email", 4), "hub: linked to 4 distinct email identifiers (limit 3)",
+                     id="four-emails"),
+        pytest.param(ids("external:loyalty", 2),
+                     "hub: linked to 2 distinct external:loyalty identifiers (limit 1)",
+                     id="two-loyalty-cards"),
+        pytest.param(ids("external:loyalty", 1) + ids("external:crm", 1), None,
+                     id="one-id-per-external-system"),
+        pytest.param(ids("anonymous_id", 50) + ids("session_id", 200), None,
+                     id="weak-neighbors-never-count"),
+        pytest.param(ids("customer_id", 1) * 5, None, id="the-same-neighbor-counts-once"),
+    ],
+)
+def test_hub_reason_by_distinct_strong_neighbors(
+    neighbors: list[Identifier], expected: str | None
+) -> None:
+    assert hub_reason(DEVICE, neighbors, HubRules()) == expected
+
+
+def test_neighbors_of_the_nodes_own_kind_do_not_count() -> None:
+    customer = Identifier("customer_id", "c-0")
+    assert hub_reason(customer, ids("customer_id", 5), HubRules()) is None
+
+
+def test_limits_are_configuration() -> None:
+    strict = HubRules(limits={"email": 1})
+    assert hub_reason(DEVICE, ids("email", 2), strict) is not None
+    assert hub_reason(DEVICE, ids("customer_id", 9), strict) is None
+
+
+def test_plan_split_keeps_the_part_with_the_oldest_node_first() -> None:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    a, b, c, d = ids("anonymous_id", 4)
+    members = [(a, start + timedelta(days=3)), (b, start + timedelta(days=4)),
+               (c, start), (d, start + timedelta(days=1))]
+    assert plan_split(members, [(a, b), (c, d)]) == [[c, d], [a, b]]
+
+
+@given(st.permutations(list(range(6))))
+def test_components_do_not_depend_on_input_order(order: list[int]) -> None:
+    nodes = ids("anonymous_id", 6)
+    edges = [(nodes[0], nodes[1]), (nodes[2], nodes[3]), (nodes[3], nodes[4])]
+    shuffled = [nodes[i] for i in order]
+    assert components(shuffled, reversed(edges)) == [[nodes[0], nodes[1]],
+                                                     [nodes[2], nodes[3], nodes[4]], [nodes[5]]]
