@@ -139,7 +139,8 @@ async def score(path: Path, dataset: Dataset, lookups: int) -> dict[str, Any]:
 def graphql_run(events: list[dict[str, object]], path: Path, dataset: Dataset,
                 batch_size: int, lookups: int) -> dict[str, Any]:
     """Ingest and lookups over real HTTP against `identity serve` in its own process."""
-    with identity_server(path) as url, httpx.Client(base_url=url, timeout=60) as client:
+    with identity_server(path) as server, httpx.Client(base_url=server.url,
+                                                        timeout=60) as client:
         started = time.perf_counter()
         for start in range(0, len(events), batch_size):
             batch = [_as_input(e) for e in events[start : start + batch_size]]

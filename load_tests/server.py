@@ -1,4 +1,4 @@
-"""Run `identity serve` as a separate process, as users do, for benchmarks over real HTTP."""
+"""Run `identity serve` as a separate process, as users do: for benchmarks and e2e tests."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -20,9 +21,15 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class RunningServer:
+    process: subprocess.Popen[bytes]
+    url: str
+
+
 @contextmanager
-def identity_server(database: Path, timeout_s: float = 30) -> Iterator[str]:
-    """Yields the base URL once /readyz answers; stops the server on exit."""
+def identity_server(database: Path, timeout_s: float = 30) -> Iterator[RunningServer]:
+    """Yields once /readyz answers; stops the server on exit unless the caller already did."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "identity.cli", "serve", "--port", str(port),
@@ -41,7 +48,8 @@ def identity_server(database: Path, timeout_s: float = 30) -> Iterator[str]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"identity serve did not become ready on {url}")
             time.sleep(0.1)
-        yield url
+        yield RunningServer(process, url)
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         process.wait(timeout=30)
