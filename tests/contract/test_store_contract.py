@@ -175,3 +175,24 @@ async def test_assign_members_moves_nodes_between_groups_and_keeps_sizes(
         moved = await tx.read_members([second.group_id])
     assert sizes == {"prf_a": 1, "prf_b": 2}
     assert [m.identifier for m in moved] == sorted([COOKIE, PHONE])
+
+
+async def test_a_sighting_can_make_a_link_inactive_but_never_active_again(
+    store: GraphStore,
+) -> None:
+    blocked = LinkObservation(ANN, COOKIE, LinkRule.SAME_EVENT, EventId("e1"), "web", T1,
+                              inactive_reason="cookie is a hub")
+    plain = LinkObservation(ANN, COOKIE, LinkRule.SAME_EVENT, EventId("e2"), "web", T2)
+    later_block = LinkObservation(ANN, PHONE, LinkRule.SAME_EVENT, EventId("e3"), "web", T2,
+                                  inactive_reason="phone is a hub")
+    async with store.transaction() as tx:
+        await tx.upsert_identifiers([ANN, COOKIE, PHONE], T1)
+        await tx.add_links([blocked, plain])
+        await tx.add_links([LinkObservation(ANN, PHONE, LinkRule.SAME_EVENT, EventId("e4"),
+                                            "web", T1)])
+        await tx.add_links([later_block])
+    async with store.transaction(read_only=True) as tx:
+        links = {link.b: link for link in await tx.read_links([ANN])}
+    assert (links[COOKIE].is_active, links[COOKIE].inactive_reason) == (False, "cookie is a hub")
+    assert links[COOKIE].evidence.event_ids == ("e1", "e2")
+    assert (links[PHONE].is_active, links[PHONE].inactive_reason) == (False, "phone is a hub")

@@ -10,6 +10,7 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -153,9 +154,17 @@ def normalize_device_id(raw: str) -> str:
 
 def normalize_identifier(kind: str, raw: object, rules: NormalizationRules) -> Identifier:
     """Raises InvalidIdentifier with the reason; callers add the field path."""
+    if isinstance(raw, str):
+        return _normalize_text(kind, raw, rules)
+    validate_kind(kind)
+    raise InvalidIdentifier(f"value must be a string, got {type(raw).__name__}")
+
+
+@lru_cache(maxsize=65536)
+def _normalize_text(kind: str, raw: str, rules: NormalizationRules) -> Identifier:
+    """Cached: a cookie or a customer id recurs in event after event, and parsing emails and
+    phones is most of the cost of validating an event."""
     checked_kind = validate_kind(kind)
-    if not isinstance(raw, str):
-        raise InvalidIdentifier(f"value must be a string, got {type(raw).__name__}")
     value = raw.strip()
     if not value:
         raise InvalidIdentifier("value must not be empty")

@@ -25,6 +25,7 @@ class LinkObservation:
     event_id: EventId
     source: str
     seen_at: datetime
+    inactive_reason: str | None = None  # set when a guard blocks the link from the start
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -145,20 +145,32 @@ async def _join(
     return _Joined(survivor, merged, change)
 
 
+def _hub_link_reason(hub: Identifier, reason: str) -> str:
+    return f"{hub.kind} {hub.value} stopped bridging: {reason}"
+
+
+def _guarded(link: LinkObservation, hubs: dict[Identifier, str]) -> LinkObservation:
+    """A link to a known hub is born inactive, with the reason (DESIGN §2.7)."""
+    for end in (link.a, link.b):
+        if end in hubs:
+            return replace(link, inactive_reason=_hub_link_reason(end, hubs[end]))
+    return link
+
+
 async def _apply(tx: GraphTransaction, event: Event, now: datetime, rules: HubRules) -> _Applied:
     """Links the event's identifiers, guards against hubs, then joins what is connected."""
     nodes = await tx.upsert_identifiers(event.identifiers, event.timestamp)
-    links = plan_links(event.identifiers, event.event_id, event.source, event.timestamp)
+    hubs = {n.identifier: n.hub_reason or "" for n in nodes if n.hub_reason}
+    links = [_guarded(link, hubs) for link in
+             plan_links(event.identifiers, event.event_id, event.source, event.timestamp)]
     await tx.add_links(links)
-    hubs = {n.identifier: n.hub_reason for n in nodes if n.hub_reason}
     changes: list[ProfileChange] = []
     new_hubs = await _new_hubs(tx, links, set(hubs), rules)
+    for hub, reason in sorted(new_hubs.items()):
+        await tx.deactivate_links([hub], _hub_link_reason(hub, reason))
     if new_hubs:
         await tx.mark_hubs(sorted(new_hubs.items()))
         hubs.update(new_hubs)
-    for hub, reason in sorted(hubs.items()):
-        await tx.deactivate_links([hub], f"{hub.kind} {hub.value} stopped bridging: {reason}")
-    if new_hubs:
         held = {n.group_id for n in nodes if n.identifier in new_hubs and n.group_id is not None}
         changes += await _split(tx, held, event, now)
         nodes = await tx.find_identifiers(event.identifiers)

@@ -73,7 +73,8 @@ class GraphTransaction(Protocol):
     async def find_identifiers(self, identifiers: Sequence[Identifier]) -> list[NodeRow]: ...
 
     async def add_links(self, observations: Sequence[LinkObservation]) -> None:
-        """Folds sightings into links keyed by (a, b, rule), keeping every event as evidence."""
+        """Folds sightings into links keyed by (a, b, rule), keeping every event as evidence;
+        a sighting with an inactive reason makes the link inactive, never the reverse."""
         ...
 
     async def read_links(self, identifiers: Sequence[Identifier]) -> list[Link]:
