@@ -153,3 +153,20 @@ def test_health_readiness_metrics_and_graphiql(client: httpx.Client) -> None:
     assert 'identity_http_request_seconds_count{method="POST",route="/graphql"}' in metrics
     page = client.get("/graphql", headers={"accept": "text/html"})
     assert page.status_code == 200 and "graphiql" in page.text.lower()
+
+
+def test_a_shared_tablet_shows_as_a_hub_with_inactive_links(client: httpx.Client) -> None:
+    tablet, ann, bob = unique("tablet"), unique("ann"), unique("bob")
+    ingest(client, ev(unique("e"), ("device_id", tablet), ("customer_id", ann)),
+           ev(unique("e"), ("device_id", tablet), ("customer_id", bob)))
+    body = graphql(client, """
+      query Node($kind: String!, $value: String!) {
+        identifier(kind: $kind, value: $value) {
+          hubReason links { isActive inactiveReason } profile { identifiers { kind } }
+        }
+      }""", kind="device_id", value=tablet)
+    node = body["data"]["identifier"]  # type: ignore[index]
+    assert node["hubReason"] == "hub: linked to 2 distinct customer_id identifiers (limit 1)"
+    assert [link["isActive"] for link in node["links"]] == [False, False]
+    assert all(tablet in link["inactiveReason"] for link in node["links"])
+    assert [g["kind"] for g in node["profile"]["identifiers"]] == ["device_id"]

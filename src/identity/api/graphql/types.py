@@ -128,6 +128,8 @@ class IdentifierNode:
     first_seen: datetime
     last_seen: datetime
     profile_id: strawberry.ID | None
+    hub_reason: str | None = strawberry.field(
+        description="Set when this identifier is shared by many people and no longer links.")
 
     @strawberry.field(description="The links touching this identifier, with their evidence.")
     async def links(self, info: strawberry.Info[Context, None]) -> list[Link]:
@@ -145,7 +147,8 @@ class IdentifierNode:
     def from_domain(cls, node: NodeRow, profile_id: str | None) -> IdentifierNode:
         return cls(kind=node.identifier.kind, value=node.identifier.value,
                    first_seen=node.first_seen, last_seen=node.last_seen,
-                   profile_id=strawberry.ID(profile_id) if profile_id else None)
+                   profile_id=strawberry.ID(profile_id) if profile_id else None,
+                   hub_reason=node.hub_reason)
 
 
 @strawberry.type
