@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 import time
 from collections import Counter
@@ -20,6 +21,7 @@ from identity.service import IdentityService, IngestResult, IngestStatus
 from identity.store.protocol import StoreUnavailable
 
 EXIT_OK, EXIT_REJECTS, EXIT_USAGE = 0, 1, 2
+_ANY_INDEX = re.compile(r"\[\d+\]")
 
 
 def _store_flags(parser: argparse.ArgumentParser) -> None:
@@ -110,7 +112,8 @@ class IngestReport:
     def reject(self, line: int, event_id: str | None, errors: list[tuple[str, str]]) -> None:
         self.counts[IngestStatus.REJECTED] += 1
         for field, reason in errors:
-            self.reasons[f"{field}: {reason}"] += 1
+            # identifiers[2].value and identifiers[4].value are the same mistake in a summary
+            self.reasons[f"{_ANY_INDEX.sub('[*]', field)}: {reason}"] += 1
         if len(self.examples) < 5:
             detail = "; ".join(f"{f}: {r}" for f, r in errors)
             self.examples.append(f"line {line} (event {event_id or '?'}): {detail}")
