@@ -16,17 +16,23 @@ from identity.store import open_store
 log = logging.getLogger("identity")
 
 
-def build_service(settings: Settings) -> IdentityService:
+async def build_service(settings: Settings) -> IdentityService:
     """Raises StoreUnavailable with the reason when the store cannot be opened."""
     return IdentityService(
-        open_store(settings.database),
+        await open_store(settings.store_config()),
         rules=settings.normalization_rules(),
         survivorship=settings.survivorship_rules(),
     )
 
 
-def build_app(settings: Settings, prebuilt: IdentityService | None = None) -> Starlette:
-    """The store opens in the lifespan unless the caller opened it first to report errors."""
+async def check_store(settings: Settings) -> None:
+    """Opens and closes the store, so a bad setting fails before the server starts."""
+    service = await build_service(settings)
+    await service.store.close()
+
+
+def build_app(settings: Settings) -> Starlette:
+    """The store opens in the lifespan, on the server's own event loop."""
     holder: list[IdentityService] = []
 
     def service() -> IdentityService:
@@ -34,9 +40,9 @@ def build_app(settings: Settings, prebuilt: IdentityService | None = None) -> St
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        built = prebuilt or build_service(settings)
+        built = await build_service(settings)
         holder.append(built)
-        log.info("identity graph ready: store %s", settings.database)
+        log.info("identity graph ready: %s store", settings.store)
         try:
             yield
         finally:

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from identity.app import build_app, build_service
+from identity.app import build_app, build_service, check_store
 from identity.config import Settings
 from identity.service import IdentityService, IngestResult, IngestStatus
 from identity.store.protocol import StoreUnavailable
@@ -25,8 +25,16 @@ _ANY_INDEX = re.compile(r"\[\d+\]")
 
 
 def _store_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", choices=["sqlite", "neo4j"],
+                        help="env IDENTITY_STORE, default sqlite")
     parser.add_argument("--database", help="SQLite file (or sqlite:PATH); env IDENTITY_DATABASE, "
                         "default data/identity.db")
+    parser.add_argument("--neo4j-uri", help="env IDENTITY_NEO4J_URI, default "
+                        "neo4j://127.0.0.1:7687")
+    parser.add_argument("--neo4j-user", help="env IDENTITY_NEO4J_USER, default neo4j")
+    parser.add_argument("--neo4j-password", help="env IDENTITY_NEO4J_PASSWORD (prefer the "
+                        "variable: a flag shows in the process list)")
+    parser.add_argument("--neo4j-database", help="env IDENTITY_NEO4J_DATABASE, default neo4j")
     parser.add_argument("--default-region", help="region for phone numbers written without "
                         "a country code; env IDENTITY_DEFAULT_REGION, default US")
 
@@ -66,7 +74,12 @@ def _settings(args: argparse.Namespace) -> Settings:
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         log_level=getattr(args, "log_level", None),
+        store=args.store,
         database=args.database,
+        neo4j_uri=args.neo4j_uri,
+        neo4j_user=args.neo4j_user,
+        neo4j_password=args.neo4j_password,
+        neo4j_database=args.neo4j_database,
         default_region=args.default_region,
     )
 
@@ -75,10 +88,11 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings(args)
-    service = build_service(settings)  # fail here, with the reason, rather than mid-start-up
-    print(f"identity graph: store {settings.database}; GraphiQL at "
+    asyncio.run(check_store(settings))  # fail here, with the reason, not mid-start-up
+    where = settings.database if settings.store == "sqlite" else settings.neo4j_uri
+    print(f"identity graph: {settings.store} store at {where}; GraphiQL at "
           f"http://{settings.host}:{settings.port}/graphql", file=sys.stderr)
-    uvicorn.run(build_app(settings, service), host=settings.host, port=settings.port,
+    uvicorn.run(build_app(settings), host=settings.host, port=settings.port,
                 log_level=settings.log_level)
     return EXIT_OK
 
@@ -143,8 +157,17 @@ class IngestReport:
         return "\n".join(lines)
 
 
-async def _ingest_stream(service: IdentityService, stream: TextIO, batch_size: int,
+async def _ingest_stream(settings: Settings, stream: TextIO, batch_size: int,
                          report: IngestReport, advance: Callable[[int], object]) -> None:
+    service = await build_service(settings)
+    try:
+        await _ingest_batches(service, stream, batch_size, report, advance)
+    finally:
+        await service.store.close()
+
+
+async def _ingest_batches(service: IdentityService, stream: TextIO, batch_size: int,
+                          report: IngestReport, advance: Callable[[int], object]) -> None:
     for batch in _batches(stream, batch_size):
         parsed: list[tuple[int, object]] = []
         for number, line in batch:
@@ -157,7 +180,6 @@ async def _ingest_stream(service: IdentityService, stream: TextIO, batch_size: i
         for (number, _), result in zip(parsed, results, strict=True):
             report.add(number, result)
         advance(len(batch))
-    await service.store.close()
 
 
 def ingest(args: argparse.Namespace) -> int:
@@ -167,13 +189,13 @@ def ingest(args: argparse.Namespace) -> int:
     if str(args.file) != "-" and not args.file.is_file():
         print(f"identity ingest: {args.file}: no such file", file=sys.stderr)
         return EXIT_USAGE
-    service = build_service(_settings(args))
+    settings = _settings(args)
     rejects = args.rejects.open("w", encoding="utf-8") if args.rejects else None
     report = IngestReport(rejects)
     started = time.perf_counter()
     stream = sys.stdin if str(args.file) == "-" else args.file.open(encoding="utf-8")
     with stream, tqdm(unit=" events", disable=args.quiet, file=sys.stderr) as progress:
-        asyncio.run(_ingest_stream(service, stream, args.batch_size, report, progress.update))
+        asyncio.run(_ingest_stream(settings, stream, args.batch_size, report, progress.update))
     if rejects is not None:
         rejects.close()
     print(report.summary(time.perf_counter() - started))

@@ -9,6 +9,7 @@ from typing import Any
 
 from identity.domain.identifiers import NormalizationRules
 from identity.domain.survivorship import SurvivorshipRules
+from identity.store import StoreConfig
 
 ENV_PREFIX = "IDENTITY_"
 
@@ -17,7 +18,12 @@ ENV_PREFIX = "IDENTITY_"
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
+    store: str = "sqlite"
     database: str = "data/identity.db"
+    neo4j_uri: str = "neo4j://127.0.0.1:7687"
+    neo4j_user: str = "neo4j"
+    neo4j_password: str | None = field(default=None, repr=False)
+    neo4j_database: str = "neo4j"
     default_region: str = "US"
     source_priority: tuple[str, ...] = field(default_factory=tuple)
     log_level: str = "info"
@@ -26,7 +32,8 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
-        for name in ("host", "database", "default_region", "log_level"):
+        for name in ("host", "store", "database", "neo4j_uri", "neo4j_user", "neo4j_password",
+                     "neo4j_database", "default_region", "log_level"):
             if (raw := env.get(ENV_PREFIX + name.upper())) is not None:
                 values[name] = raw
         if (port := env.get(ENV_PREFIX + "PORT")) is not None:
@@ -41,6 +48,11 @@ class Settings:
     def with_overrides(self, **overrides: Any) -> Settings:
         """Flags win over the environment; a flag left unset (None) keeps the current value."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def store_config(self) -> StoreConfig:
+        return StoreConfig(kind=self.store, sqlite_path=self.database, neo4j_uri=self.neo4j_uri,
+                           neo4j_user=self.neo4j_user, neo4j_password=self.neo4j_password,
+                           neo4j_database=self.neo4j_database)
 
     def normalization_rules(self) -> NormalizationRules:
         return NormalizationRules(default_region=self.default_region.upper())

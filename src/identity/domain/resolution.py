@@ -34,7 +34,7 @@ def plan_merge(groups: list[GroupState]) -> MergePlan:
     if not groups:
         raise ValueError("a merge needs at least one group")
     container = max(groups, key=lambda g: (g.size, -g.profile_seq))
-    oldest = min(groups, key=lambda g: g.profile_seq)
+    oldest = min(groups, key=lambda g: (g.profile_seq, g.profile_id))
     return MergePlan(
         container=container.group_id,
         absorbed_groups=tuple(sorted(g.group_id for g in groups if g is not container)),

@@ -24,6 +24,7 @@ from identity.domain.links import LinkObservation, anchor, plan_links
 from identity.domain.resolution import components, plan_merge, plan_split
 from identity.domain.types import EventId, Identifier, ProfileId
 from identity.service.changes import ChangeSink
+from identity.service.retry import retry_on_conflict
 from identity.store.protocol import EventRecord, GraphStore, GraphTransaction, NodeRow
 
 Clock = Callable[[], datetime]
@@ -220,22 +221,26 @@ class Ingestor:
                                         ignored=event.ignored))
         return results, fresh
 
+    async def _commit(self, fresh: list[Event]) -> dict[EventId, _Applied | None]:
+        """One transaction for the batch: all of it lands, or none of it and it is retried."""
+        outcome: dict[EventId, _Applied | None] = {}
+        now = self._clock()
+        async with self._store.transaction() as tx:
+            seen = await tx.seen_event_ids([e.event_id for e in fresh])
+            for event in fresh:
+                if event.event_id in seen:
+                    outcome[event.event_id] = None
+                    continue
+                outcome[event.event_id] = await _apply(tx, event, now, self._hub_rules)
+        return outcome
+
     async def ingest(self, raw_events: Sequence[object]) -> list[IngestResult]:
         """Returns after the batch has committed: an accepted event is durable (§2.5)."""
         results, fresh = self._parse(raw_events)
         outcome: dict[EventId, _Applied | None] = {}
-        changes: list[ProfileChange] = []
         if fresh:
-            now = self._clock()
-            async with self._store.transaction() as tx:
-                seen = await tx.seen_event_ids([e.event_id for e in fresh])
-                for event in fresh:
-                    if event.event_id in seen:
-                        outcome[event.event_id] = None
-                        continue
-                    applied = await _apply(tx, event, now, self._hub_rules)
-                    outcome[event.event_id] = applied
-                    changes.extend(applied.changes)
+            outcome = await retry_on_conflict(lambda: self._commit(fresh))
+        changes = [c for applied in outcome.values() if applied for c in applied.changes]
         if changes:
             await self._sink.publish(changes)
         settled = [_settle(result, outcome) for result in results]

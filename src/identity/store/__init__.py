@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
-from identity.store.protocol import GraphStore, GraphTransaction, StoreUnavailable
+from dataclasses import dataclass, field
+
+from identity.store.protocol import GraphStore, GraphTransaction, StoreConflict, StoreUnavailable
 from identity.store.sqlite import SqliteGraphStore
 
-__all__ = ["GraphStore", "GraphTransaction", "StoreUnavailable", "open_store"]
+__all__ = [
+    "GraphStore", "GraphTransaction", "StoreConfig", "StoreConflict", "StoreUnavailable",
+    "open_store",
+]
 
-SQLITE_PREFIX = "sqlite:"
+STORE_KINDS = ("sqlite", "neo4j")
 
 
-def open_store(url: str) -> GraphStore:
-    """`sqlite:PATH`, `sqlite::memory:` or a bare file path."""
-    if "://" in url and not url.startswith(SQLITE_PREFIX):
-        scheme = url.split("://", 1)[0]
-        raise StoreUnavailable(
-            f"unsupported store URL scheme {scheme!r}: this release stores in SQLite "
-            "(use sqlite:PATH or a file path)"
-        )
-    path = url.removeprefix(SQLITE_PREFIX).removeprefix("//")
-    return SqliteGraphStore(path or "identity.db")
+@dataclass(frozen=True)
+class StoreConfig:
+    kind: str = "sqlite"
+    sqlite_path: str = "data/identity.db"
+    neo4j_uri: str = "neo4j://127.0.0.1:7687"
+    neo4j_user: str = "neo4j"
+    neo4j_password: str | None = field(default=None, repr=False)  # never in logs or tracebacks
+    neo4j_database: str = "neo4j"
+
+
+async def open_store(config: StoreConfig) -> GraphStore:
+    """Raises StoreUnavailable with the reason when the store cannot be used."""
+    if config.kind == "sqlite":
+        return SqliteGraphStore(config.sqlite_path.removeprefix("sqlite:"))
+    if config.kind == "neo4j":
+        from identity.store.neo4j import Neo4jGraphStore
+
+        if not config.neo4j_password:
+            raise StoreUnavailable("the Neo4j store needs a password: set "
+                                   "IDENTITY_NEO4J_PASSWORD or --neo4j-password")
+        return await Neo4jGraphStore.connect(config.neo4j_uri, config.neo4j_user,
+                                             config.neo4j_password, config.neo4j_database)
+    raise StoreUnavailable(f"unknown store {config.kind!r}: expected one of "
+                           f"{', '.join(STORE_KINDS)}")

@@ -1,0 +1,361 @@
+"""Neo4jGraphStore: the production store, over the official async driver.
+
+Parameters only, never Cypher built from input; every list primitive is one UNWIND query.
+Concurrency: upserting an identifier write-locks its node until commit, and a write
+transaction locks the groups it reads, so two batches that touch one profile serialize; a
+deadlock between them surfaces as StoreConflict and the service retries the whole batch.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, suppress
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, LiteralString
+
+import neo4j
+from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncTransaction
+from neo4j.exceptions import (
+    AuthError,
+    ConstraintError,
+    DriverError,
+    Neo4jError,
+    ServiceUnavailable,
+    SessionExpired,
+    TransientError,
+)
+
+from identity.domain.events import Order
+from identity.domain.links import Evidence, Link, LinkObservation
+from identity.domain.resolution import GroupState
+from identity.domain.types import EventId, Identifier, ProfileId
+from identity.store.neo4j_schema import migrate
+from identity.store.protocol import (
+    EventRecord,
+    NodeRow,
+    ProfileRow,
+    StoreConflict,
+    StoreUnavailable,
+)
+from identity.store.sqlite import from_micros, to_micros
+
+_NODE_FIELDS: LiteralString = (
+    "n.kind AS kind, n.value AS value, n.group_id AS group_id, n.first_seen AS first_seen,"
+    " n.last_seen AS last_seen, n.hub_reason AS hub_reason"
+)
+
+
+def _key(identifier: Identifier) -> str:
+    return f"{identifier.kind}|{identifier.value}"
+
+
+def _node(record: neo4j.Record) -> NodeRow:
+    return NodeRow(Identifier(record["kind"], record["value"]), record["group_id"],
+                   from_micros(record["first_seen"]), from_micros(record["last_seen"]),
+                   record["hub_reason"])
+
+
+class Neo4jTransaction:
+    """Protocol primitives inside one explicit Neo4j transaction."""
+
+    def __init__(self, tx: AsyncTransaction, *, read_only: bool) -> None:
+        self._tx = tx
+        self._read_only = read_only
+
+    async def _records(self, query: LiteralString, **params: Any) -> list[neo4j.Record]:
+        result = await self._tx.run(query, params)
+        return [record async for record in result]
+
+    async def seen_event_ids(self, event_ids: Sequence[str]) -> set[str]:
+        records = await self._records(
+            "UNWIND $ids AS id MATCH (e:Event {event_id: id}) RETURN e.event_id AS id",
+            ids=list(event_ids))
+        return {r["id"] for r in records}
+
+    async def record_events(self, events: Sequence[EventRecord]) -> None:
+        received = to_micros(datetime.now().astimezone())
+        rows = [{
+            "event_id": e.event_id, "type": e.type, "source": e.source,
+            "observed_at": to_micros(e.observed_at), "anchor": _key(e.anchor),
+            "traits": json.dumps(dict(e.traits)) if e.traits else None,
+            "amount": str(e.order.amount) if e.order else None,
+            "currency": e.order.currency if e.order else None,
+            "has_data": bool(e.traits or e.order), "received_at": received,
+        } for e in events]
+        # CREATE, not MERGE: a concurrent batch holding the same event fails on the
+        # uniqueness constraint, is retried, and then sees the event as a duplicate.
+        await self._records("UNWIND $rows AS r CREATE (e:Event) SET e = r", rows=rows)
+
+    async def read_event_records(self, anchors: Sequence[Identifier]) -> list[EventRecord]:
+        by_key = {_key(a): a for a in anchors}
+        records = await self._records(
+            "UNWIND $keys AS k MATCH (e:Event {anchor: k}) WHERE e.has_data"
+            " RETURN e.event_id AS event_id, e.type AS type, e.source AS source,"
+            " e.observed_at AS observed_at, e.anchor AS anchor, e.traits AS traits,"
+            " e.amount AS amount, e.currency AS currency",
+            keys=list(by_key))
+        return [
+            EventRecord(
+                EventId(r["event_id"]), r["type"], r["source"], from_micros(r["observed_at"]),
+                by_key[r["anchor"]],
+                tuple(sorted(json.loads(r["traits"]).items())) if r["traits"] else (),
+                Order(Decimal(r["amount"]), r["currency"]) if r["amount"] is not None else None,
+            )
+            for r in records
+        ]
+
+    async def upsert_identifiers(
+        self, identifiers: Sequence[Identifier], seen_at: datetime
+    ) -> list[NodeRow]:
+        moment = to_micros(seen_at)
+        # Sorted, so concurrent batches lock nodes in one order and deadlock less often.
+        rows = sorted(({"i": i, "key": _key(ident), "kind": ident.kind, "value": ident.value}
+                       for i, ident in enumerate(identifiers)), key=lambda r: str(r["key"]))
+        records = await self._records(
+            "UNWIND $rows AS r MERGE (n:Identifier {key: r.key})"
+            " ON CREATE SET n.kind = r.kind, n.value = r.value, n.first_seen = $t,"
+            " n.last_seen = $t"
+            " ON MATCH SET n.first_seen = CASE WHEN $t < n.first_seen THEN $t"
+            " ELSE n.first_seen END, n.last_seen = CASE WHEN $t > n.last_seen THEN $t"
+            " ELSE n.last_seen END"
+            " RETURN r.i AS i, " + _NODE_FIELDS,
+            rows=rows, t=moment)
+        ordered = sorted(records, key=lambda r: int(r["i"]))
+        return [_node(r) for r in ordered]
+
+    async def find_identifiers(self, identifiers: Sequence[Identifier]) -> list[NodeRow]:
+        records = await self._records(
+            "UNWIND range(0, size($keys) - 1) AS i MATCH (n:Identifier {key: $keys[i]})"
+            " RETURN i, " + _NODE_FIELDS + " ORDER BY i",
+            keys=[_key(i) for i in identifiers])
+        return [_node(r) for r in records]
+
+    async def add_links(self, observations: Sequence[LinkObservation]) -> None:
+        rows = [{"a": _key(o.a), "b": _key(o.b), "rule": o.rule.value, "event_id": o.event_id,
+                 "source": o.source, "t": to_micros(o.seen_at), "reason": o.inactive_reason}
+                for o in observations]
+        # SET items apply in order: inactive_reason reads is_active before it changes.
+        await self._records(
+            "UNWIND $rows AS r MATCH (a:Identifier {key: r.a}), (b:Identifier {key: r.b})"
+            " MERGE (a)-[l:LINKED {rule: r.rule}]->(b)"
+            " ON CREATE SET l.first_seen = r.t, l.last_seen = r.t, l.event_ids = [r.event_id],"
+            " l.sources = [r.source], l.is_active = r.reason IS NULL,"
+            " l.inactive_reason = r.reason"
+            " ON MATCH SET l.first_seen = CASE WHEN r.t < l.first_seen THEN r.t"
+            " ELSE l.first_seen END,"
+            " l.last_seen = CASE WHEN r.t > l.last_seen THEN r.t ELSE l.last_seen END,"
+            " l.event_ids = CASE WHEN r.event_id IN l.event_ids THEN l.event_ids"
+            " ELSE l.event_ids + r.event_id END,"
+            " l.sources = CASE WHEN r.source IN l.sources THEN l.sources"
+            " ELSE l.sources + r.source END,"
+            " l.inactive_reason = CASE WHEN l.is_active AND r.reason IS NOT NULL THEN r.reason"
+            " ELSE l.inactive_reason END,"
+            " l.is_active = l.is_active AND r.reason IS NULL",
+            rows=rows)
+
+    async def read_links(self, identifiers: Sequence[Identifier]) -> list[Link]:
+        records = await self._records(
+            "UNWIND $keys AS k MATCH (:Identifier {key: k})-[l:LINKED]-()"
+            " WITH DISTINCT l MATCH (a)-[l]->(b)"
+            " RETURN a.kind AS a_kind, a.value AS a_value, b.kind AS b_kind,"
+            " b.value AS b_value, l.rule AS rule, l.is_active AS is_active,"
+            " l.inactive_reason AS reason, l.score AS score, l.first_seen AS first_seen,"
+            " l.last_seen AS last_seen, l.event_ids AS event_ids, l.sources AS sources"
+            " ORDER BY a.key, b.key, l.rule",
+            keys=[_key(i) for i in identifiers])
+        return [
+            Link(Identifier(r["a_kind"], r["a_value"]), Identifier(r["b_kind"], r["b_value"]),
+                 Evidence(r["rule"], tuple(sorted(set(r["sources"]))),
+                          from_micros(r["first_seen"]), from_micros(r["last_seen"]),
+                          tuple(sorted(set(r["event_ids"]))), r["score"]),
+                 bool(r["is_active"]), r["reason"])
+            for r in records
+        ]
+
+    async def read_neighbors(
+        self, identifiers: Sequence[Identifier], kinds: Sequence[str],
+        kind_prefixes: Sequence[str] = (),
+    ) -> list[tuple[Identifier, Identifier]]:
+        by_key = {_key(i): i for i in identifiers}
+        records = await self._records(
+            "UNWIND $keys AS k MATCH (:Identifier {key: k})-[:LINKED]-(m:Identifier)"
+            " WHERE m.kind IN $kinds OR any(p IN $prefixes WHERE m.kind STARTS WITH p)"
+            " RETURN DISTINCT k, m.kind AS kind, m.value AS value",
+            keys=list(by_key), kinds=list(kinds), prefixes=list(kind_prefixes))
+        return [(by_key[r["k"]], Identifier(r["kind"], r["value"])) for r in records]
+
+    async def deactivate_links(self, identifiers: Sequence[Identifier], reason: str) -> None:
+        await self._records(
+            "UNWIND $keys AS k MATCH (:Identifier {key: k})-[l:LINKED]-() WHERE l.is_active"
+            " SET l.is_active = false, l.inactive_reason = $reason",
+            keys=[_key(i) for i in identifiers], reason=reason)
+
+    async def mark_hubs(self, hubs: Sequence[tuple[Identifier, str]]) -> None:
+        await self._records(
+            "UNWIND $rows AS r MATCH (n:Identifier {key: r.key}) SET n.hub_reason = r.reason",
+            rows=[{"key": _key(i), "reason": reason} for i, reason in hubs])
+
+    async def create_group(self, profile_id: ProfileId, created_at: datetime) -> GroupState:
+        # No global counter: it would serialize every transaction that creates a profile.
+        # A random id names the group; a nanosecond clock orders profiles by age.
+        group_id, seq = secrets.randbits(62), time.time_ns()
+        await self._records(
+            "CREATE (:Group {group_id: $group_id, profile_id: $profile_id, size: 0})"
+            " CREATE (:Profile {profile_id: $profile_id, seq: $seq, created_at: $created_at})",
+            group_id=group_id, profile_id=profile_id, seq=seq,
+            created_at=to_micros(created_at))
+        return GroupState(group_id, profile_id, seq, 0)
+
+    async def read_groups(self, group_ids: Sequence[int]) -> list[GroupState]:
+        lock: LiteralString = "" if self._read_only else " SET g._lock = true REMOVE g._lock"
+        records = await self._records(
+            "UNWIND $ids AS id MATCH (g:Group {group_id: id})" + lock +
+            " WITH g MATCH (p:Profile {profile_id: g.profile_id})"
+            " RETURN g.group_id AS group_id, g.profile_id AS profile_id, p.seq AS seq,"
+            " g.size AS size ORDER BY g.group_id",
+            ids=sorted(set(group_ids)))
+        return [GroupState(r["group_id"], ProfileId(r["profile_id"]), r["seq"], r["size"])
+                for r in records]
+
+    async def assign_members(self, identifiers: Sequence[Identifier], group_id: int) -> None:
+        moved = await self._records(
+            "UNWIND $keys AS k MATCH (n:Identifier {key: k})"
+            " WHERE n.group_id IS NULL OR n.group_id <> $group_id"
+            " WITH n, n.group_id AS previous SET n.group_id = $group_id"
+            " RETURN previous, count(*) AS moved",
+            keys=sorted(_key(i) for i in identifiers), group_id=group_id)
+        deltas = [{"id": r["previous"], "delta": -r["moved"]} for r in moved
+                  if r["previous"] is not None]
+        deltas.append({"id": group_id, "delta": sum(r["moved"] for r in moved)})
+        await self._adjust_sizes(deltas)
+
+    async def _adjust_sizes(self, deltas: list[dict[str, int]]) -> None:
+        await self._records(
+            "UNWIND $rows AS r MATCH (g:Group {group_id: r.id}) SET g.size = g.size + r.delta",
+            rows=deltas)
+
+    async def move_members(self, from_group_ids: Sequence[int], to_group_id: int) -> None:
+        sources = sorted({g for g in from_group_ids if g != to_group_id})
+        (record,) = await self._records(
+            "UNWIND $ids AS id OPTIONAL MATCH (n:Identifier {group_id: id})"
+            " SET n.group_id = $to RETURN count(n) AS moved",
+            ids=sources, to=to_group_id)
+        await self._adjust_sizes([{"id": to_group_id, "delta": record["moved"]}])
+        await self._records("UNWIND $ids AS id MATCH (g:Group {group_id: id}) DELETE g",
+                            ids=sources)
+
+    async def relabel_group(
+        self, group_id: int, profile_id: ProfileId, absorbed: Sequence[ProfileId]
+    ) -> None:
+        await self._records("MATCH (g:Group {group_id: $id}) SET g.profile_id = $profile_id",
+                            id=group_id, profile_id=profile_id)
+        # Ids merged earlier into an absorbed id are repointed too: lookups stay one hop.
+        await self._records(
+            "UNWIND $absorbed AS old MATCH (p:Profile {profile_id: old})"
+            " SET p.merged_into = $survivor",
+            absorbed=list(absorbed), survivor=profile_id)
+        await self._records(
+            "UNWIND $absorbed AS old MATCH (p:Profile {merged_into: old})"
+            " SET p.merged_into = $survivor",
+            absorbed=list(absorbed), survivor=profile_id)
+
+    async def lookup_profiles(self, profile_ids: Sequence[str]) -> list[ProfileRow]:
+        records = await self._records(
+            "UNWIND range(0, size($ids) - 1) AS i MATCH (p:Profile {profile_id: $ids[i]})"
+            " WITH i, p, coalesce(p.merged_into, p.profile_id) AS current"
+            " MATCH (g:Group {profile_id: current}) MATCH (c:Profile {profile_id: current})"
+            " RETURN p.profile_id AS requested, current, g.group_id AS group_id,"
+            " c.created_at AS created_at ORDER BY i",
+            ids=list(profile_ids))
+        return [ProfileRow(ProfileId(r["requested"]), ProfileId(r["current"]), r["group_id"],
+                           from_micros(r["created_at"])) for r in records]
+
+    async def merged_ids(self, profile_id: ProfileId) -> list[ProfileId]:
+        records = await self._records(
+            "MATCH (p:Profile {merged_into: $id}) RETURN p.profile_id AS id ORDER BY p.seq",
+            id=profile_id)
+        return [ProfileId(r["id"]) for r in records]
+
+    async def read_members(self, group_ids: Sequence[int]) -> list[NodeRow]:
+        records = await self._records(
+            "UNWIND $ids AS id MATCH (n:Identifier {group_id: id})"
+            " RETURN " + _NODE_FIELDS + " ORDER BY n.kind, n.value",
+            ids=sorted(set(group_ids)))
+        return [_node(r) for r in records]
+
+
+_CONFLICTS = (TransientError, ConstraintError)
+_UNAVAILABLE = (ServiceUnavailable, SessionExpired, AuthError, OSError)
+
+
+class Neo4jGraphStore:
+    """The GraphStore protocol over one Neo4j database; open it with `connect()`."""
+
+    def __init__(self, driver: AsyncDriver, database: str, uri: str) -> None:
+        self._driver = driver
+        self._database = database
+        self._uri = uri
+
+    @classmethod
+    async def connect(cls, uri: str, user: str, password: str,
+                      database: str = "neo4j") -> Neo4jGraphStore:
+        """Verifies the connection and the credentials, then applies migrations: a
+        misconfigured service fails at start-up with the reason, not on its first request."""
+        driver = AsyncGraphDatabase.driver(uri, auth=(user, password),
+                                           connection_acquisition_timeout=10)
+        try:
+            await driver.verify_connectivity()
+            await migrate(driver, database)
+        except AuthError as exc:
+            await driver.close()
+            raise StoreUnavailable(
+                f"Neo4j at {uri} refused the credentials of user {user!r}: {exc.message}"
+            ) from exc
+        except (ServiceUnavailable, OSError, ValueError) as exc:
+            await driver.close()
+            raise StoreUnavailable(f"Neo4j at {uri} is unreachable: {exc}") from exc
+        except Neo4jError as exc:
+            await driver.close()
+            raise StoreUnavailable(f"Neo4j at {uri} ({database}): {exc.message}") from exc
+        return cls(driver, database, uri)
+
+    @asynccontextmanager
+    async def transaction(self, *, read_only: bool = False) -> AsyncIterator[Neo4jTransaction]:
+        mode = neo4j.READ_ACCESS if read_only else neo4j.WRITE_ACCESS
+        try:
+            async with self._driver.session(database=self._database,
+                                            default_access_mode=mode) as session:
+                tx = await session.begin_transaction()
+                try:
+                    yield Neo4jTransaction(tx, read_only=read_only)
+                except BaseException:
+                    if not tx.closed():
+                        with suppress(Neo4jError, DriverError):
+                            await tx.rollback()
+                    raise
+                await tx.commit()
+        except _CONFLICTS as exc:
+            raise StoreConflict(f"Neo4j transaction conflict, safe to retry: {exc}") from exc
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"Neo4j at {self._uri}: {exc}") from exc
+
+    async def ping(self) -> None:
+        try:
+            async with self._driver.session(database=self._database) as session:
+                await (await session.run("RETURN 1")).consume()
+        except (*_UNAVAILABLE, Neo4jError) as exc:
+            raise StoreUnavailable(f"Neo4j at {self._uri}: {exc}") from exc
+
+    async def wipe(self) -> None:
+        """Deletes every node and relationship, schema kept: for tests and benchmarks."""
+        async with self._driver.session(database=self._database) as session:
+            await (await session.run(
+                "MATCH (n) WHERE NOT n:SchemaMigration"
+                " CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")).consume()
+
+    async def close(self) -> None:
+        await self._driver.close()
