@@ -14,6 +14,7 @@ from identity.service import IdentityService, IngestStatus
 from identity.service.changes import ListChangeSink
 from identity.store.sqlite import SqliteGraphStore
 from tests.builders import event, ident
+from tests.invariants import partition_checked
 
 EMAIL, COOKIE, PHONE, CUSTOMER = "email", "anonymous_id", "phone", "customer_id"
 
@@ -202,6 +203,8 @@ async def snapshot(service: IdentityService) -> tuple[frozenset[frozenset[str]],
             golden = view.golden.get("first_name")
             first_name[view.profile_id] = golden.value if golden else None
     partition = frozenset(frozenset(g) for g in groups.values())
+    checked = await partition_checked(service.store, identifiers)
+    assert partition == frozenset(frozenset(i.key for i in part) for part in checked)
     golden = frozenset(f"{min(groups[pid])}={first_name[pid]}" for pid in groups)
     return partition, golden
 
