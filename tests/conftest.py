@@ -19,3 +19,6 @@ async def service(sink: ListChangeSink) -> AsyncIterator[IdentityService]:
     store = SqliteGraphStore(":memory:")
     yield IdentityService(store, sink=sink)
     await store.close()
+
+
+pytest_plugins = ["tests.neo4j_fixtures"]

@@ -347,7 +347,7 @@ class Neo4jGraphStore:
         try:
             async with self._driver.session(database=self._database) as session:
                 await (await session.run("RETURN 1")).consume()
-        except (*_UNAVAILABLE, Neo4jError) as exc:
+        except (*_UNAVAILABLE, Neo4jError, DriverError) as exc:
             raise StoreUnavailable(f"Neo4j at {self._uri}: {exc}") from exc
 
     async def wipe(self) -> None:

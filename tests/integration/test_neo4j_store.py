@@ -1,0 +1,124 @@
+"""The service on a real Neo4j: concurrent merges, start-up errors, readiness."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from identity.api.graphql.http import create_app
+from identity.domain.types import Identifier
+from identity.service import IdentityService, IngestStatus
+from identity.store import StoreUnavailable
+from identity.store.neo4j import Neo4jGraphStore
+from identity.store.sqlite import SqliteGraphStore
+from tests.builders import event, ident
+from tests.invariants import partition_checked
+from tests.neo4j_fixtures import Neo4jAccess, empty_neo4j_store
+
+pytestmark = pytest.mark.neo4j
+
+COOKIES = [("anonymous_id", f"c{i}") for i in range(30)]
+EMAILS = [("email", f"p{i}@shop.com") for i in range(12)]
+CUSTOMERS = [("customer_id", f"C-{i}") for i in range(6)]
+POOL = COOKIES + EMAILS + CUSTOMERS
+
+
+def conflicting_batches(seed: int, batches: int, size: int) -> list[list[dict[str, object]]]:
+    """Batches drawn from one small pool, so concurrent batches keep merging the same
+    profiles; some identifiers meet two customer ids and turn into hubs on the way."""
+    rng = random.Random(seed)
+    return [[event(*(ident(k, v) for k, v in rng.sample(POOL, rng.randint(1, 3))),
+                   timestamp=f"2024-03-{rng.randint(1, 28):02d}T10:00:00Z",
+                   traits={"first_name": rng.choice(["Ann", "Bo", "Cy"])})
+             for _ in range(size)] for _ in range(batches)]
+
+
+@pytest.fixture
+async def neo4j_store(neo4j_access: Neo4jAccess) -> AsyncIterator[Neo4jGraphStore]:
+    async with empty_neo4j_store(neo4j_access) as store:
+        yield store
+
+
+async def test_concurrent_conflicting_ingests_keep_every_invariant(
+    neo4j_store: Neo4jGraphStore, neo4j_access: Neo4jAccess
+) -> None:
+    batches = conflicting_batches(seed=7, batches=16, size=12)
+    # Several drivers, so the batches really run on separate connections at once.
+    stores = [neo4j_store] + [await Neo4jGraphStore.connect(
+        neo4j_access.uri, neo4j_access.user, neo4j_access.password) for _ in range(3)]
+    services = [IdentityService(s) for s in stores]
+    try:
+        results = await asyncio.gather(*(services[i % len(services)].ingest(batch)
+                                          for i, batch in enumerate(batches)))
+    finally:
+        for extra in stores[1:]:
+            await extra.close()
+    assert all(r.status is IngestStatus.ACCEPTED for batch in results for r in batch)
+
+    identifiers = [Identifier(k, v) for k, v in POOL]
+    concurrent = await partition_checked(neo4j_store, identifiers)
+
+    sequential = SqliteGraphStore(":memory:")
+    for batch in batches:
+        await IdentityService(sequential).ingest(batch)
+    assert concurrent == await partition_checked(sequential, identifiers)
+    await sequential.close()
+
+
+async def test_replaying_batches_concurrently_reports_duplicates(
+    neo4j_store: Neo4jGraphStore,
+) -> None:
+    (batch,) = conflicting_batches(seed=3, batches=1, size=20)
+    service = IdentityService(neo4j_store)
+    first, second = await asyncio.gather(service.ingest(batch), service.ingest(batch))
+    statuses = sorted(r.status for r in [*first, *second])
+    assert statuses.count(IngestStatus.ACCEPTED) == 20
+    assert statuses.count(IngestStatus.DUPLICATE) == 20
+
+
+async def test_wrong_password_is_a_clear_start_up_error(neo4j_access: Neo4jAccess) -> None:
+    with pytest.raises(StoreUnavailable, match="refused the credentials of user 'neo4j'"):
+        await Neo4jGraphStore.connect(neo4j_access.uri, neo4j_access.user, "wrong-password")
+
+
+async def test_unreachable_neo4j_is_a_clear_start_up_error() -> None:
+    with pytest.raises(StoreUnavailable, match="unreachable"):
+        await Neo4jGraphStore.connect("neo4j://127.0.0.1:1", "neo4j", "whatever")
+
+
+async def test_readyz_follows_the_neo4j_connection(neo4j_access: Neo4jAccess) -> None:
+    store = await Neo4jGraphStore.connect(neo4j_access.uri, neo4j_access.user,
+                                          neo4j_access.password)
+    service = IdentityService(store)
+    app = create_app(lambda: service)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://test") as client:
+        assert (await client.get("/readyz")).status_code == 200
+        await store.close()
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert "Neo4j" in response.json()["reason"]
+
+
+async def test_migrations_are_recorded_once_however_often_the_service_starts(
+    neo4j_access: Neo4jAccess,
+) -> None:
+    from neo4j import AsyncGraphDatabase
+
+    from identity.store.neo4j_schema import migrations
+
+    for _ in range(2):
+        await (await Neo4jGraphStore.connect(neo4j_access.uri, neo4j_access.user,
+                                             neo4j_access.password)).close()
+    async with AsyncGraphDatabase.driver(
+        neo4j_access.uri, auth=(neo4j_access.user, neo4j_access.password)
+    ) as driver:
+        records, _, _ = await driver.execute_query(
+            "MATCH (m:SchemaMigration) RETURN m.version AS version ORDER BY version")
+        constraints, _, _ = await driver.execute_query("SHOW CONSTRAINTS YIELD name")
+    assert [r["version"] for r in records] == [m.version for m in migrations()]
+    assert {"identifier_key", "event_id", "profile_id"} <= {c["name"] for c in constraints}

@@ -1,0 +1,48 @@
+"""One real Neo4j for the whole test session, started from devservers/ (no Docker).
+
+Set IDENTITY_TEST_NEO4J_URI (with _USER and _PASSWORD) to use a server you run yourself.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import pytest
+
+from identity.store.neo4j import Neo4jGraphStore
+
+
+@dataclass(frozen=True)
+class Neo4jAccess:
+    uri: str
+    user: str
+    password: str
+
+
+@pytest.fixture(scope="session")
+def neo4j_access(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Neo4jAccess]:
+    if uri := os.environ.get("IDENTITY_TEST_NEO4J_URI"):
+        yield Neo4jAccess(uri, os.environ.get("IDENTITY_TEST_NEO4J_USER", "neo4j"),
+                          os.environ["IDENTITY_TEST_NEO4J_PASSWORD"])
+        return
+    from devservers.neo4j import running_neo4j
+
+    with running_neo4j(tmp_path_factory.mktemp("neo4j"),
+                       password=secrets.token_urlsafe(16)) as server:
+        print(f"\nNeo4j started in {server.startup_seconds:.1f}s at {server.uri}")
+        yield Neo4jAccess(server.uri, server.user, server.password)
+
+
+@asynccontextmanager
+async def empty_neo4j_store(access: Neo4jAccess) -> AsyncIterator[Neo4jGraphStore]:
+    """A store on the session's server, emptied first: tests never see each other's data."""
+    store = await Neo4jGraphStore.connect(access.uri, access.user, access.password)
+    try:
+        await store.wipe()
+        yield store
+    finally:
+        await store.close()
