@@ -1,9 +1,10 @@
-"""Ingest and lookup benchmark with resolution quality, printed as JSON.
+"""Ingest and lookup benchmark with resolution quality, on each store, printed as JSON.
 
 Ingests generated customer journeys through the service layer and through GraphQL over HTTP,
-times profile lookups, and scores the profiles against the generator's truth. Every speed has a
-reference measured in the same run (raw SQLite inserts; a trivial GraphQL query on the same
-server), because shared machines are noisy and only the ratios travel.
+times profile lookups, and scores the profiles against the generator's truth, for the SQLite
+and the Neo4j store side by side. Every speed has a reference measured in the same run (raw
+SQLite inserts; a trivial GraphQL query on the same server), because shared machines are noisy
+and only the ratios travel. Neo4j is started from devservers/ unless --neo4j-uri is given.
 
     python -m load_tests.bench_ingest --events 100000
 """
@@ -14,12 +15,16 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import random
+import secrets
 import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +33,8 @@ import httpx
 from identity.domain.evaluation import pairwise_scores
 from identity.domain.types import Identifier
 from identity.service import IdentityService, IngestStatus
-from identity.store.sqlite import SqliteGraphStore
+from identity.store import StoreConfig, open_store
+from identity.store.neo4j import Neo4jGraphStore
 from identity.synthetic import Dataset, GeneratorConfig, generate, people_for_events
 from load_tests.server import identity_server
 
@@ -40,12 +46,23 @@ LOOKUP = ("query($kind: String!, $value: String!) { profileByIdentifier(kind: $k
 TRIVIAL = "query { __typename }"
 
 
+@dataclass(frozen=True)
+class StoreUnderTest:
+    """How the benchmark opens a store in-process and how it starts a server on it."""
+
+    config: StoreConfig
+    server_args: list[str]
+    server_env: dict[str, str]
+
+
 def percentiles_ms(samples_s: Sequence[float]) -> dict[str, float]:
     ordered = sorted(samples_s)
+
     def at(q: float) -> float:
         return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 3)
-    return {"p50_ms": at(0.50), "p99_ms": at(0.99), "mean_ms": round(
-        statistics.fmean(ordered) * 1000, 3)}
+
+    return {"p50_ms": at(0.50), "p99_ms": at(0.99),
+            "mean_ms": round(statistics.fmean(ordered) * 1000, 3)}
 
 
 def timed(call: Callable[[], object], repeat: int) -> list[float]:
@@ -57,7 +74,7 @@ def timed(call: Callable[[], object], repeat: int) -> list[float]:
     return samples
 
 
-def raw_sqlite_reference(rows: int, path: Path) -> dict[str, float]:
+def raw_sqlite_reference(rows: int, path: Path) -> dict[str, Any]:
     """The ceiling of an embedded ingest path: one node row plus one link row per event,
     in transactions of 1,000, with the same durability (WAL, synchronous=FULL)."""
     conn = sqlite3.connect(path, isolation_level=None)
@@ -81,9 +98,9 @@ def raw_sqlite_reference(rows: int, path: Path) -> dict[str, float]:
     return {"rows_per_s": round(rows / seconds), "pk_lookup": percentiles_ms(lookups)}
 
 
-async def ingest_service(events: list[dict[str, object]], path: Path,
+async def ingest_service(events: list[dict[str, object]], store: StoreUnderTest,
                          batch_size: int) -> dict[str, Any]:
-    service = IdentityService(SqliteGraphStore(str(path)))
+    service = IdentityService(await open_store(store.config))
     outcome: dict[str, int] = {s.value: 0 for s in IngestStatus}
     slice_rates: list[int] = []
     slice_size = max(batch_size, len(events) // 10)
@@ -105,10 +122,10 @@ async def ingest_service(events: list[dict[str, object]], path: Path,
             "events_per_s_by_tenth_of_the_graph": slice_rates}
 
 
-async def score(path: Path, dataset: Dataset, lookups: int) -> dict[str, Any]:
+async def score(store: StoreUnderTest, dataset: Dataset, lookups: int) -> dict[str, Any]:
     """Pairwise quality over the identifiers the truth gives one person (shared ones excluded),
     and the latency of service-layer profile reads."""
-    service = IdentityService(SqliteGraphStore(str(path)))
+    service = IdentityService(await open_store(store.config))
     truth = {Identifier(t.kind, t.value): t.person_id for t in dataset.truth if not t.is_shared}
     keys = list(truth)
     predicted: dict[Identifier, str] = {}
@@ -118,18 +135,15 @@ async def score(path: Path, dataset: Dataset, lookups: int) -> dict[str, Any]:
             if profile_id is not None:
                 predicted[identifier] = profile_id
     scores = pairwise_scores(predicted, truth)
-    sample = random.Random(7).sample(keys, min(lookups, len(keys)))
     samples = []
-    for identifier in sample:
+    for identifier in random.Random(7).sample(keys, min(lookups, len(keys))):
         started = time.perf_counter()
         await service.profiles_by_identifier([identifier])
         samples.append(time.perf_counter() - started)
     await service.store.close()
     return {
-        "identifiers_scored": len(predicted),
-        "identifiers_in_truth": len(truth),
-        "profiles": len(set(predicted.values())),
-        "people": len(set(truth.values())),
+        "identifiers_scored": len(predicted), "identifiers_in_truth": len(truth),
+        "profiles": len(set(predicted.values())), "people": len(set(truth.values())),
         "precision": round(scores.precision, 4), "recall": round(scores.recall, 4),
         "f1": round(scores.f1, 4), "false_pairs": scores.false_pairs,
         "missed_pairs": scores.missed_pairs,
@@ -137,29 +151,13 @@ async def score(path: Path, dataset: Dataset, lookups: int) -> dict[str, Any]:
     }
 
 
-def graphql_ingest(events: list[dict[str, object]], path: Path,
-                   batch_size: int) -> dict[str, Any]:
-    """Ingest over real HTTP into `identity serve` running in its own process."""
-    with identity_server(path) as server, httpx.Client(base_url=server.url,
-                                                        timeout=60) as client:
-        started = time.perf_counter()
-        for start in range(0, len(events), batch_size):
-            batch = [_as_input(e) for e in events[start : start + batch_size]]
-            response = client.post("/graphql", json={"query": INGEST,
-                                                     "variables": {"events": batch}})
-            response.raise_for_status()
-        seconds = time.perf_counter() - started
-    return {"events": len(events), "seconds": round(seconds, 2),
-            "events_per_s": round(len(events) / seconds), "batch_size": batch_size}
-
-
-def graphql_lookups(path: Path, dataset: Dataset, lookups: int) -> dict[str, Any]:
+def graphql_lookups(store: StoreUnderTest, dataset: Dataset, lookups: int) -> dict[str, Any]:
     """profileByIdentifier on the full graph, beside a trivial query on the same server."""
     rng = random.Random(11)
     known = [t for t in dataset.truth if not t.is_shared]
     sample = rng.sample(known, min(lookups, len(known)))
-    with identity_server(path) as server, httpx.Client(base_url=server.url,
-                                                        timeout=60) as client:
+    with identity_server(store.server_args, store.server_env) as server, \
+            httpx.Client(base_url=server.url, timeout=60) as client:
         def lookup() -> None:
             row = sample[rng.randrange(len(sample))]
             body = client.post("/graphql", json={"query": LOOKUP, "variables": {
@@ -183,6 +181,21 @@ def graphql_lookups(path: Path, dataset: Dataset, lookups: int) -> dict[str, Any
     }
 
 
+def graphql_ingest(events: list[dict[str, object]], store: StoreUnderTest,
+                   batch_size: int) -> dict[str, Any]:
+    """Ingest over real HTTP into `identity serve` running in its own process."""
+    with identity_server(store.server_args, store.server_env) as server, \
+            httpx.Client(base_url=server.url, timeout=300) as client:
+        started = time.perf_counter()
+        for start in range(0, len(events), batch_size):
+            batch = [_as_input(e) for e in events[start : start + batch_size]]
+            client.post("/graphql", json={"query": INGEST, "variables": {"events": batch}}
+                        ).raise_for_status()
+        seconds = time.perf_counter() - started
+    return {"events": len(events), "seconds": round(seconds, 2),
+            "events_per_s": round(len(events) / seconds), "batch_size": batch_size}
+
+
 def _as_input(event: dict[str, object]) -> dict[str, object]:
     """JSONL field names to GraphQL's camelCase; nothing else changes."""
     converted = dict(event)
@@ -190,14 +203,71 @@ def _as_input(event: dict[str, object]) -> dict[str, object]:
     return converted
 
 
+async def _wipe(store: StoreUnderTest) -> None:
+    opened = await open_store(store.config)
+    if isinstance(opened, Neo4jGraphStore):
+        await opened.wipe()
+    await opened.close()
+
+
+@contextmanager
+def stores_under_test(names: list[str], work: Path,
+                      args: argparse.Namespace) -> Iterator[dict[str, tuple[StoreUnderTest,
+                                                                             StoreUnderTest]]]:
+    """Per store: one for service ingest and lookups, one for GraphQL ingest."""
+    found: dict[str, tuple[StoreUnderTest, StoreUnderTest]] = {}
+    with ExitStack() as stack:
+        if "sqlite" in names:
+            def sqlite(name: str) -> StoreUnderTest:
+                path = str(work / f"{name}.db")
+                return StoreUnderTest(StoreConfig("sqlite", sqlite_path=path),
+                                      ["--database", path], {})
+            found["sqlite"] = (sqlite("service"), sqlite("graphql"))
+        if "neo4j" in names:
+            uri, password = args.neo4j_uri, os.environ.get("IDENTITY_NEO4J_PASSWORD", "")
+            startup_s = None
+            if uri is None:
+                from devservers.neo4j import running_neo4j
+
+                password = secrets.token_urlsafe(16)
+                server = stack.enter_context(running_neo4j(work / "neo4j", password=password))
+                uri, startup_s = server.uri, server.startup_seconds
+            neo4j = StoreUnderTest(
+                StoreConfig("neo4j", neo4j_uri=uri, neo4j_password=password),
+                ["--store", "neo4j", "--neo4j-uri", uri], {"IDENTITY_NEO4J_PASSWORD": password})
+            found["neo4j"] = (neo4j, neo4j)
+            args.neo4j_startup_s = startup_s
+        yield found
+
+
+def run_store(store: StoreUnderTest, graphql_store: StoreUnderTest, dataset: Dataset,
+              args: argparse.Namespace) -> dict[str, Any]:
+    events = dataset.events[: args.events_per_store] if args.events_per_store else dataset.events
+    asyncio.run(_wipe(store))
+    service = asyncio.run(ingest_service(events, store, args.batch_size))
+    quality = asyncio.run(score(store, dataset, args.lookups)) if events is dataset.events else {}
+    lookups = graphql_lookups(store, dataset, args.lookups) if quality else {}
+    asyncio.run(_wipe(graphql_store))
+    over_http = events[: args.graphql_events] if args.graphql_events else events
+    return {"service_ingest": service, "quality": quality,
+            "graphql": {"ingest": graphql_ingest(over_http, graphql_store, args.batch_size),
+                        **lookups}}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--lookups", type=int, default=2000)
+    parser.add_argument("--stores", default="sqlite,neo4j",
+                        help="comma-separated: sqlite, neo4j (default both)")
+    parser.add_argument("--events-per-store", type=int, default=None,
+                        help="ingest only the first N events (quality is then not scored)")
     parser.add_argument("--graphql-events", type=int, default=None,
                         help="events to ingest over HTTP (default: all of them)")
+    parser.add_argument("--neo4j-uri", help="use this Neo4j (password in "
+                        "IDENTITY_NEO4J_PASSWORD) instead of starting one from devservers/")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args(argv)
 
@@ -206,28 +276,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     generate_s = time.perf_counter() - started
     # The dataset is the harness's, not the service's: keep the collector from rescanning it.
     gc.freeze()
-    events = dataset.events
-    with tempfile.TemporaryDirectory(prefix="identity-bench-") as tmp:
-        work = Path(tmp)
-        reference = raw_sqlite_reference(len(events), work / "reference.db")
-        service = asyncio.run(ingest_service(events, work / "service.db", args.batch_size))
-        quality = asyncio.run(score(work / "service.db", dataset, args.lookups))
-        over_http = events[: args.graphql_events] if args.graphql_events else events
-        graphql = {"ingest": graphql_ingest(over_http, work / "graphql.db", args.batch_size),
-                   **graphql_lookups(work / "service.db", dataset, args.lookups)}
-    service["ratio_to_raw_sqlite_rows"] = round(
-        service["events_per_s"] / reference["rows_per_s"], 3)
-    report = {
+    report: dict[str, Any] = {
         "benchmark": "ingest_lookup_quality",
-        "store": "sqlite",
-        "dataset": {"events": len(events), "people": len({t.person_id for t in dataset.truth}),
+        "dataset": {"events": len(dataset.events),
+                    "people": len({t.person_id for t in dataset.truth}),
                     "identifiers": len(dataset.truth), "seed": args.seed,
                     "generate_seconds": round(generate_s, 2)},
-        "reference_raw_sqlite": reference,
-        "service_ingest": service,
-        "quality": quality,
-        "graphql": graphql,
     }
+    with tempfile.TemporaryDirectory(prefix="identity-bench-") as tmp:
+        work = Path(tmp)
+        report["reference_raw_sqlite"] = raw_sqlite_reference(len(dataset.events),
+                                                              work / "reference.db")
+        names = [n.strip() for n in args.stores.split(",") if n.strip()]
+        with stores_under_test(names, work, args) as stores:
+            report["stores"] = {name: run_store(*pair, dataset, args)
+                                for name, pair in stores.items()}
+        if "neo4j" in report["stores"]:
+            report["stores"]["neo4j"]["startup_seconds"] = args.neo4j_startup_s
+    raw = report["reference_raw_sqlite"]["rows_per_s"]
+    for figures in report["stores"].values():
+        figures["service_ingest"]["ratio_to_raw_sqlite_rows"] = round(
+            figures["service_ingest"]["events_per_s"] / raw, 4)
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,13 +28,20 @@ class RunningServer:
     url: str
 
 
+def sqlite_args(database: Path) -> list[str]:
+    return ["--database", str(database)]
+
+
 @contextmanager
-def identity_server(database: Path, timeout_s: float = 30) -> Iterator[RunningServer]:
-    """Yields once /readyz answers; stops the server on exit unless the caller already did."""
+def identity_server(store_args: list[str], env: Mapping[str, str] | None = None,
+                    timeout_s: float = 60) -> Iterator[RunningServer]:
+    """Yields once /readyz answers; stops the server on exit unless the caller already did.
+    Secrets such as the Neo4j password go in `env`, never in the arguments."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "identity.cli", "serve", "--port", str(port),
-         "--database", str(database), "--log-level", "warning"],
+         "--log-level", "warning", *store_args],
+        env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"

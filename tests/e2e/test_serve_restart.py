@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from load_tests.server import free_port, identity_server
+from load_tests.server import free_port, identity_server, sqlite_args
 
 pytestmark = pytest.mark.e2e
 
@@ -38,14 +38,14 @@ EVENTS = [
 
 def test_acknowledged_events_survive_graceful_and_hard_restarts(tmp_path: Path) -> None:
     database = tmp_path / "graph.db"
-    with identity_server(database) as server:
+    with identity_server(sqlite_args(database)) as server:
         body = post(server.url, INGEST, e=EVENTS)
         (result,) = body["data"]["ingestEvents"]["results"]  # type: ignore[index]
         assert result["status"] == "accepted".upper()
         server.process.send_signal(signal.SIGKILL)  # no chance to flush: the ack must be durable
         server.process.wait(timeout=10)
 
-    with identity_server(database) as server:
+    with identity_server(sqlite_args(database)) as server:
         found = post(server.url, LOOKUP, kind="email", value="sam.ray@fastmail.com")
         profile = found["data"]["profileByIdentifier"]  # type: ignore[index]
         assert profile["id"] == result["profileId"]
@@ -53,7 +53,7 @@ def test_acknowledged_events_survive_graceful_and_hard_restarts(tmp_path: Path) 
         again = post(server.url, INGEST, e=EVENTS)
         assert again["data"]["ingestEvents"]["results"][0]["status"] == "DUPLICATE"  # type: ignore[index]
 
-    with identity_server(database) as server:  # after a graceful stop too
+    with identity_server(sqlite_args(database)) as server:  # after a graceful stop too
         found = post(server.url, LOOKUP, kind="anonymous_id", value="cookie-9")
         assert found["data"]["profileByIdentifier"]["id"] == result["profileId"]  # type: ignore[index]
 
