@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean compose-tool
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,13 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests load_tests
 	$(BIN)/mypy
 
-test: lint
+# docker-compose (Debian's package) validates docker-compose.yml without a Docker engine.
+compose-tool:
+	@command -v docker-compose >/dev/null || { apt-get update -qq && \
+	  apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; } || \
+	  { echo "install docker-compose: apt-get install -y docker-compose"; exit 1; }
+
+test: lint compose-tool
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.dev-installed

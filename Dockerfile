@@ -1,0 +1,34 @@
+# The identity-graph service: `identity serve` on port 8000 (GraphQL at /graphql).
+# The store is chosen at run time (IDENTITY_STORE=sqlite|neo4j); docker-compose.yml runs it on Neo4j.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# A fixed uid, so files on a mounted volume have a predictable owner.
+RUN groupadd --system --gid 10001 identity \
+    && useradd --system --uid 10001 --gid identity --home-dir /app --no-create-home \
+       --shell /usr/sbin/nologin identity
+
+# Only what `pip install .` reads (see .dockerignore); the sources are removed once installed.
+WORKDIR /build
+COPY pyproject.toml README.md ./
+COPY src ./src
+COPY graph_schema ./graph_schema
+RUN pip install --no-cache-dir . \
+    && rm -rf /build
+
+# The default SQLite store writes data/identity.db relative to the working directory.
+WORKDIR /app
+RUN mkdir -p /app/data && chown identity:identity /app/data
+
+USER identity
+EXPOSE 8000
+
+# Liveness only: slim has no curl, so ask with the standard library; urlopen raises on any error
+# status or refused connection, and the exit status 1 marks the container unhealthy.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('IDENTITY_PORT', '8000'), timeout=4)"]
+
+CMD ["identity", "serve", "--host", "0.0.0.0"]
