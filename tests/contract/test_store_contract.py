@@ -24,19 +24,25 @@ class Boom(Exception):
     pass
 
 
+def seen(identifiers: list[Identifier], at: datetime) -> list[tuple[Identifier, datetime]]:
+    return [(identifier, at) for identifier in identifiers]
+
+
 async def test_upsert_creates_nodes_and_widens_first_and_last_seen(store: GraphStore) -> None:
     async with store.transaction() as tx:
-        (created,) = await tx.upsert_identifiers([ANN], T2)
+        (created,) = await tx.upsert_identifiers(seen([ANN], T2))
         assert (created.identifier, created.group_id, created.first_seen) == (ANN, None, T2)
-        (again,) = await tx.upsert_identifiers([ANN], T1)
+        (again,) = await tx.upsert_identifiers(seen([ANN], T1))
+        twice = await tx.upsert_identifiers([(COOKIE, T2), (COOKIE, T1)])
     assert (again.first_seen, again.last_seen) == (T1, T2)
+    assert [(r.first_seen, r.last_seen) for r in twice] == [(T1, T2), (T1, T2)]
     async with store.transaction(read_only=True) as tx:
-        assert await tx.find_identifiers([ANN, COOKIE]) == [again]
+        assert await tx.find_identifiers([PHONE, ANN, COOKIE]) == [again, twice[1]]
 
 
 async def test_groups_take_members_and_report_size_and_creation_order(store: GraphStore) -> None:
     async with store.transaction() as tx:
-        await tx.upsert_identifiers([ANN, COOKIE, PHONE], T1)
+        await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
         first = await tx.create_group(ProfileId("prf_a"), T1)
         second = await tx.create_group(ProfileId("prf_b"), T2)
         await tx.assign_members([ANN, COOKIE], first.group_id)
@@ -52,7 +58,7 @@ async def test_groups_take_members_and_report_size_and_creation_order(store: Gra
 
 async def test_move_and_relabel_keep_merged_ids_resolving(store: GraphStore) -> None:
     async with store.transaction() as tx:
-        await tx.upsert_identifiers([ANN, COOKIE, PHONE], T1)
+        await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
         old = await tx.create_group(ProfileId("prf_old"), T1)
         new = await tx.create_group(ProfileId("prf_new"), T2)
         await tx.assign_members([COOKIE], old.group_id)
@@ -78,7 +84,7 @@ async def test_links_fold_sightings_into_one_with_all_evidence(store: GraphStore
         LinkObservation(ANN, COOKIE, LinkRule.SAME_EVENT, EventId("e1"), "web", T1),
     ]
     async with store.transaction() as tx:
-        await tx.upsert_identifiers([ANN, COOKIE, PHONE], T1)
+        await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
         await tx.add_links(sightings)
     async with store.transaction(read_only=True) as tx:
         (link,) = await tx.read_links([COOKIE])
@@ -94,7 +100,7 @@ async def test_event_records_round_trip_and_mark_ids_as_seen(store: GraphStore) 
                          (("first_name", "Ann"),), Order(Decimal("12.30"), "EUR"))
     bare = EventRecord(EventId("e2"), "page", "web", T1, ANN)
     async with store.transaction() as tx:
-        await tx.upsert_identifiers([ANN], T1)
+        await tx.upsert_identifiers(seen([ANN], T1))
         await tx.record_events([record, bare])
     async with store.transaction(read_only=True) as tx:
         assert await tx.seen_event_ids(["e1", "e2", "e3"]) == {"e1", "e2"}
@@ -104,7 +110,7 @@ async def test_event_records_round_trip_and_mark_ids_as_seen(store: GraphStore) 
 async def test_a_failed_transaction_leaves_nothing_behind(store: GraphStore) -> None:
     with pytest.raises(Boom):
         async with store.transaction() as tx:
-            await tx.upsert_identifiers([ANN], T1)
+            await tx.upsert_identifiers(seen([ANN], T1))
             await tx.create_group(ProfileId("prf_a"), T1)
             raise Boom
     async with store.transaction(read_only=True) as tx:
@@ -114,7 +120,7 @@ async def test_a_failed_transaction_leaves_nothing_behind(store: GraphStore) -> 
 
 async def test_reads_see_only_committed_writes(store: GraphStore) -> None:
     async with store.transaction() as tx:
-        await tx.upsert_identifiers([ANN], T1)
+        await tx.upsert_identifiers(seen([ANN], T1))
     async with store.transaction(read_only=True) as tx:
         assert [n.identifier for n in await tx.find_identifiers([ANN])] == [ANN]
     await store.ping()
@@ -130,7 +136,7 @@ async def test_neighbors_filter_by_kind_and_prefix_over_active_and_inactive_link
         LinkObservation(COOKIE, loyalty, LinkRule.SAME_EVENT, EventId("e3"), "pos", T1),
     ]
     async with store.transaction() as tx:
-        await tx.upsert_identifiers([ANN, COOKIE, PHONE, loyalty], T1)
+        await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE, loyalty], T1))
         await tx.add_links(sightings)
         await tx.deactivate_links([PHONE], "test")
     async with store.transaction(read_only=True) as tx:
@@ -144,7 +150,7 @@ async def test_neighbors_filter_by_kind_and_prefix_over_active_and_inactive_link
 
 async def test_deactivated_links_keep_their_evidence_and_reason(store: GraphStore) -> None:
     async with store.transaction() as tx:
-        await tx.upsert_identifiers([ANN, COOKIE, PHONE], T1)
+        await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
         await tx.add_links([
             LinkObservation(ANN, COOKIE, LinkRule.SAME_EVENT, EventId("e1"), "web", T1),
             LinkObservation(ANN, PHONE, LinkRule.SAME_EVENT, EventId("e2"), "web", T1),
@@ -164,7 +170,7 @@ async def test_assign_members_moves_nodes_between_groups_and_keeps_sizes(
     store: GraphStore,
 ) -> None:
     async with store.transaction() as tx:
-        await tx.upsert_identifiers([ANN, COOKIE, PHONE], T1)
+        await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
         first = await tx.create_group(ProfileId("prf_a"), T1)
         second = await tx.create_group(ProfileId("prf_b"), T1)
         await tx.assign_members([ANN, COOKIE, PHONE], first.group_id)
@@ -186,7 +192,7 @@ async def test_a_sighting_can_make_a_link_inactive_but_never_active_again(
     later_block = LinkObservation(ANN, PHONE, LinkRule.SAME_EVENT, EventId("e3"), "web", T2,
                                   inactive_reason="phone is a hub")
     async with store.transaction() as tx:
-        await tx.upsert_identifiers([ANN, COOKIE, PHONE], T1)
+        await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
         await tx.add_links([blocked, plain])
         await tx.add_links([LinkObservation(ANN, PHONE, LinkRule.SAME_EVENT, EventId("e4"),
                                             "web", T1)])

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from load_tests.server import identity_server
+from load_tests.server import identity_server, sqlite_args
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -375,7 +375,7 @@ def test_healthchecks_pass_against_a_running_server_and_fail_without_one(
         "Dockerfile HEALTHCHECK": healthcheck_exec_form(),
         "compose identity healthcheck": healthcheck_command(resolved, "identity")[1:],
     }
-    with identity_server(tmp_path / "graph.db") as server:
+    with identity_server(sqlite_args(tmp_path / "graph.db")) as server:
         env = {**os.environ, "IDENTITY_PORT": server.url.rsplit(":", 1)[1]}
         for what, (program, *args) in commands.items():
             assert program == "python", what

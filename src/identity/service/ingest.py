@@ -160,7 +160,7 @@ def _guarded(link: LinkObservation, hubs: dict[Identifier, str]) -> LinkObservat
 
 async def _apply(tx: GraphTransaction, event: Event, now: datetime, rules: HubRules) -> _Applied:
     """Links the event's identifiers, guards against hubs, then joins what is connected."""
-    nodes = await tx.upsert_identifiers(event.identifiers, event.timestamp)
+    nodes = await tx.find_identifiers(event.identifiers)  # upserted and locked by _commit
     hubs = {n.identifier: n.hub_reason or "" for n in nodes if n.hub_reason}
     links = [_guarded(link, hubs) for link in
              plan_links(event.identifiers, event.event_id, event.source, event.timestamp)]
@@ -227,6 +227,11 @@ class Ingestor:
         now = self._clock()
         async with self._store.transaction() as tx:
             seen = await tx.seen_event_ids([e.event_id for e in fresh])
+            new = [e for e in fresh if e.event_id not in seen]
+            # Every node of the batch first, in one sorted pass: first/last seen fold in
+            # any order, and the node locks are taken in one global order (no deadlocks).
+            await tx.upsert_identifiers(sorted(
+                (identifier, e.timestamp) for e in new for identifier in e.identifiers))
             for event in fresh:
                 if event.event_id in seen:
                     outcome[event.event_id] = None

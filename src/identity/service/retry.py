@@ -14,7 +14,8 @@ from identity.store.protocol import StoreConflict
 T = TypeVar("T")
 
 CONFLICTS = Counter("identity_store_conflicts_total", "Transactions retried after a conflict")
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 20
+MAX_BACKOFF_S = 0.5
 
 
 async def retry_on_conflict(work: Callable[[], Awaitable[T]]) -> T:
@@ -27,5 +28,5 @@ async def retry_on_conflict(work: Callable[[], Awaitable[T]]) -> T:
             if attempt == MAX_ATTEMPTS:
                 raise
             CONFLICTS.inc()
-            await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
+            await asyncio.sleep(random.uniform(0, min(MAX_BACKOFF_S, 0.005 * 2**attempt)))
     raise AssertionError("unreachable")

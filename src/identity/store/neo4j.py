@@ -109,21 +109,22 @@ class Neo4jTransaction:
         ]
 
     async def upsert_identifiers(
-        self, identifiers: Sequence[Identifier], seen_at: datetime
+        self, sightings: Sequence[tuple[Identifier, datetime]]
     ) -> list[NodeRow]:
-        moment = to_micros(seen_at)
-        # Sorted, so concurrent batches lock nodes in one order and deadlock less often.
-        rows = sorted(({"i": i, "key": _key(ident), "kind": ident.kind, "value": ident.value}
-                       for i, ident in enumerate(identifiers)), key=lambda r: str(r["key"]))
+        # Sorted, so concurrent batches lock nodes in one order and cannot deadlock on them.
+        by_key = sorted((_key(ident), i, ident, seen_at)
+                        for i, (ident, seen_at) in enumerate(sightings))
+        rows = [{"i": i, "key": key, "kind": ident.kind, "value": ident.value,
+                 "t": to_micros(seen_at)} for key, i, ident, seen_at in by_key]
         records = await self._records(
             "UNWIND $rows AS r MERGE (n:Identifier {key: r.key})"
-            " ON CREATE SET n.kind = r.kind, n.value = r.value, n.first_seen = $t,"
-            " n.last_seen = $t"
-            " ON MATCH SET n.first_seen = CASE WHEN $t < n.first_seen THEN $t"
-            " ELSE n.first_seen END, n.last_seen = CASE WHEN $t > n.last_seen THEN $t"
+            " ON CREATE SET n.kind = r.kind, n.value = r.value, n.first_seen = r.t,"
+            " n.last_seen = r.t"
+            " ON MATCH SET n.first_seen = CASE WHEN r.t < n.first_seen THEN r.t"
+            " ELSE n.first_seen END, n.last_seen = CASE WHEN r.t > n.last_seen THEN r.t"
             " ELSE n.last_seen END"
             " RETURN r.i AS i, " + _NODE_FIELDS,
-            rows=rows, t=moment)
+            rows=rows)
         ordered = sorted(records, key=lambda r: int(r["i"]))
         return [_node(r) for r in ordered]
 

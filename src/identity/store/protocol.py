@@ -70,9 +70,12 @@ class GraphTransaction(Protocol):
         ...
 
     async def upsert_identifiers(
-        self, identifiers: Sequence[Identifier], seen_at: datetime
+        self, sightings: Sequence[tuple[Identifier, datetime]]
     ) -> list[NodeRow]:
-        """Creates missing nodes and widens first/last seen; rows come back in input order."""
+        """Creates missing nodes and widens first/last seen; one row per sighting, in input
+        order, showing the node as it is after the whole call. Write-locks the nodes until
+        commit: a batch that upserts all its identifiers first, in one sorted pass, cannot
+        deadlock with another on them."""
         ...
 
     async def find_identifiers(self, identifiers: Sequence[Identifier]) -> list[NodeRow]: ...

@@ -122,11 +122,11 @@ class SqliteTransaction:
         return records
 
     async def upsert_identifiers(
-        self, identifiers: Sequence[Identifier], seen_at: datetime
+        self, sightings: Sequence[tuple[Identifier, datetime]]
     ) -> list[NodeRow]:
-        moment = to_micros(seen_at)
         rows: list[NodeRow] = []
-        for identifier in identifiers:
+        for identifier, seen_at in sightings:
+            moment = to_micros(seen_at)
             node_id, group_id, first, last, hub = self._conn.execute(
                 "INSERT INTO nodes (kind, value, first_seen, last_seen) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (kind, value) DO UPDATE SET"
@@ -137,7 +137,8 @@ class SqliteTransaction:
             ).fetchone()
             self._node_ids[identifier] = node_id
             rows.append(NodeRow(identifier, group_id, from_micros(first), from_micros(last), hub))
-        return rows
+        final = {row.identifier: row for row in rows}  # a later sighting's row is the latest
+        return [final[row.identifier] for row in rows]
 
     async def find_identifiers(self, identifiers: Sequence[Identifier]) -> list[NodeRow]:
         rows: list[NodeRow] = []
