@@ -24,6 +24,10 @@ class Boom(Exception):
     pass
 
 
+def into(identifiers: list[Identifier], group_id: int) -> list[tuple[Identifier, int]]:
+    return [(identifier, group_id) for identifier in identifiers]
+
+
 def seen(identifiers: list[Identifier], at: datetime) -> list[tuple[Identifier, datetime]]:
     return [(identifier, at) for identifier in identifiers]
 
@@ -43,10 +47,9 @@ async def test_upsert_creates_nodes_and_widens_first_and_last_seen(store: GraphS
 async def test_groups_take_members_and_report_size_and_creation_order(store: GraphStore) -> None:
     async with store.transaction() as tx:
         await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
-        first = await tx.create_group(ProfileId("prf_a"), T1)
-        second = await tx.create_group(ProfileId("prf_b"), T2)
-        await tx.assign_members([ANN, COOKIE], first.group_id)
-        await tx.assign_members([PHONE], second.group_id)
+        first, second = await tx.create_groups([ProfileId("prf_a"), ProfileId("prf_b")], T1)
+        await tx.assign_members(into([ANN, COOKIE], first.group_id))
+        await tx.assign_members(into([PHONE], second.group_id))
         groups = {g.profile_id: g for g in await tx.read_groups([first.group_id,
                                                                  second.group_id])}
     assert groups["prf_a"].size == 2 and groups["prf_b"].size == 1
@@ -59,12 +62,11 @@ async def test_groups_take_members_and_report_size_and_creation_order(store: Gra
 async def test_move_and_relabel_keep_merged_ids_resolving(store: GraphStore) -> None:
     async with store.transaction() as tx:
         await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
-        old = await tx.create_group(ProfileId("prf_old"), T1)
-        new = await tx.create_group(ProfileId("prf_new"), T2)
-        await tx.assign_members([COOKIE], old.group_id)
-        await tx.assign_members([ANN, PHONE], new.group_id)
-        await tx.move_members([old.group_id], new.group_id)
-        await tx.relabel_group(new.group_id, ProfileId("prf_old"), [ProfileId("prf_new")])
+        old, new = await tx.create_groups([ProfileId("prf_old"), ProfileId("prf_new")], T1)
+        await tx.assign_members(into([COOKIE], old.group_id))
+        await tx.assign_members(into([ANN, PHONE], new.group_id))
+        await tx.move_members([(old.group_id, new.group_id)])
+        await tx.relabel_groups([(new.group_id, ProfileId("prf_old"), [ProfileId("prf_new")])])
     async with store.transaction(read_only=True) as tx:
         rows = await tx.lookup_profiles(["prf_new", "prf_old", "prf_missing"])
         (group,) = await tx.read_groups([new.group_id])
@@ -111,7 +113,7 @@ async def test_a_failed_transaction_leaves_nothing_behind(store: GraphStore) -> 
     with pytest.raises(Boom):
         async with store.transaction() as tx:
             await tx.upsert_identifiers(seen([ANN], T1))
-            await tx.create_group(ProfileId("prf_a"), T1)
+            await tx.create_groups([ProfileId("prf_a")], T1)
             raise Boom
     async with store.transaction(read_only=True) as tx:
         assert await tx.find_identifiers([ANN]) == []
@@ -171,11 +173,10 @@ async def test_assign_members_moves_nodes_between_groups_and_keeps_sizes(
 ) -> None:
     async with store.transaction() as tx:
         await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
-        first = await tx.create_group(ProfileId("prf_a"), T1)
-        second = await tx.create_group(ProfileId("prf_b"), T1)
-        await tx.assign_members([ANN, COOKIE, PHONE], first.group_id)
-        await tx.assign_members([PHONE, COOKIE], second.group_id)
-        await tx.assign_members([PHONE], second.group_id)  # already there: no change
+        first, second = await tx.create_groups([ProfileId("prf_a"), ProfileId("prf_b")], T1)
+        await tx.assign_members(into([ANN, COOKIE, PHONE], first.group_id))
+        await tx.assign_members(into([PHONE, COOKIE], second.group_id))
+        await tx.assign_members(into([PHONE], second.group_id))  # already there: no change
         sizes = {g.profile_id: g.size for g in await tx.read_groups([first.group_id,
                                                                     second.group_id])}
         moved = await tx.read_members([second.group_id])
@@ -202,3 +203,23 @@ async def test_a_sighting_can_make_a_link_inactive_but_never_active_again(
     assert (links[COOKIE].is_active, links[COOKIE].inactive_reason) == (False, "cookie is a hub")
     assert links[COOKIE].evidence.event_ids == ("e1", "e2")
     assert (links[PHONE].is_active, links[PHONE].inactive_reason) == (False, "phone is a hub")
+
+
+async def test_moves_apply_in_order_so_chained_merges_land_in_the_last_group(
+    store: GraphStore,
+) -> None:
+    async with store.transaction() as tx:
+        await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
+        a, b, c = await tx.create_groups([ProfileId("prf_a"), ProfileId("prf_b"),
+                                          ProfileId("prf_c")], T1)
+        await tx.assign_members([(ANN, a.group_id), (COOKIE, b.group_id), (PHONE, c.group_id)])
+        await tx.move_members([(a.group_id, b.group_id), (b.group_id, c.group_id)])
+        await tx.relabel_groups([(c.group_id, ProfileId("prf_a"),
+                                  [ProfileId("prf_b"), ProfileId("prf_c")])])
+        (group,) = await tx.read_groups([a.group_id, b.group_id, c.group_id])
+        members = await tx.read_members([c.group_id])
+        rows = await tx.lookup_profiles(["prf_a", "prf_b", "prf_c"])
+    assert (group.group_id, group.size, group.profile_id) == (c.group_id, 3, "prf_a")
+    assert len(members) == 3
+    assert {r.profile_id for r in rows} == {"prf_a"}
+    assert a.profile_seq < b.profile_seq < c.profile_seq

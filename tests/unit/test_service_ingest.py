@@ -334,3 +334,25 @@ async def test_one_person_with_a_main_and_a_mistyped_email_is_not_a_hub(
                           event(phone, ident(EMAIL, "ann@shpo.com"))])
     assert await profile_of(service, EMAIL, "ann@shop.com") == await profile_of(
         service, EMAIL, "ann@shpo.com")
+
+
+async def test_profiles_created_and_merged_within_one_batch_keep_resolving(
+    service: IdentityService, sink: ListChangeSink
+) -> None:
+    results = await service.ingest([
+        event(ident(COOKIE, "c1")),
+        event(ident(COOKIE, "c2")),
+        event(ident(COOKIE, "c3")),
+        event(ident(COOKIE, "c2"), ident(COOKIE, "c3")),
+        event(ident(COOKIE, "c1"), ident(COOKIE, "c3")),
+    ])
+    first, second, third = (r.profile_id for r in results[:3])
+    assert len({first, second, third}) == 3
+    assert results[3].profile_id == second and results[3].merged_ids == (third,)
+    assert results[4].profile_id == first and results[4].merged_ids == (second,)
+    views = await service.profiles([first or "", second or "", third or ""])
+    assert {v.profile_id for v in views if v} == {first}
+    assert views[0] is not None and set(views[0].merged_ids) == {second, third}
+    assert [c.kind for c in sink.changes] == [ChangeKind.CREATED] * 3 + [ChangeKind.MERGED] * 2
+    assert await partition_checked(service.store, [Identifier(COOKIE, f"c{i}")
+                                                   for i in (1, 2, 3)])

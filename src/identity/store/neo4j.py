@@ -200,16 +200,22 @@ class Neo4jTransaction:
             "UNWIND $rows AS r MATCH (n:Identifier {key: r.key}) SET n.hub_reason = r.reason",
             rows=[{"key": _key(i), "reason": reason} for i, reason in hubs])
 
-    async def create_group(self, profile_id: ProfileId, created_at: datetime) -> GroupState:
+    async def create_groups(
+        self, profile_ids: Sequence[ProfileId], created_at: datetime
+    ) -> list[GroupState]:
         # No global counter: it would serialize every transaction that creates a profile.
-        # A random id names the group; a nanosecond clock orders profiles by age.
-        group_id, seq = secrets.randbits(62), time.time_ns()
+        # Random ids name the groups; a nanosecond clock orders the profiles by age.
+        base = time.time_ns()
+        created = [GroupState(secrets.randbits(62), p, base + i, 0)
+                   for i, p in enumerate(profile_ids)]
         await self._records(
-            "CREATE (:Group {group_id: $group_id, profile_id: $profile_id, size: 0})"
-            " CREATE (:Profile {profile_id: $profile_id, seq: $seq, created_at: $created_at})",
-            group_id=group_id, profile_id=profile_id, seq=seq,
+            "UNWIND $rows AS r"
+            " CREATE (:Group {group_id: r.group_id, profile_id: r.profile_id, size: 0})"
+            " CREATE (:Profile {profile_id: r.profile_id, seq: r.seq, created_at: $created_at})",
+            rows=[{"group_id": g.group_id, "profile_id": g.profile_id, "seq": g.profile_seq}
+                  for g in created],
             created_at=to_micros(created_at))
-        return GroupState(group_id, profile_id, seq, 0)
+        return created
 
     async def read_groups(self, group_ids: Sequence[int]) -> list[GroupState]:
         lock: LiteralString = "" if self._read_only else " SET g._lock = true REMOVE g._lock"
@@ -222,47 +228,54 @@ class Neo4jTransaction:
         return [GroupState(r["group_id"], ProfileId(r["profile_id"]), r["seq"], r["size"])
                 for r in records]
 
-    async def assign_members(self, identifiers: Sequence[Identifier], group_id: int) -> None:
+    async def assign_members(self, assignments: Sequence[tuple[Identifier, int]]) -> None:
         moved = await self._records(
-            "UNWIND $keys AS k MATCH (n:Identifier {key: k})"
-            " WHERE n.group_id IS NULL OR n.group_id <> $group_id"
-            " WITH n, n.group_id AS previous SET n.group_id = $group_id"
-            " RETURN previous, count(*) AS moved",
-            keys=sorted(_key(i) for i in identifiers), group_id=group_id)
-        deltas = [{"id": r["previous"], "delta": -r["moved"]} for r in moved
-                  if r["previous"] is not None]
-        deltas.append({"id": group_id, "delta": sum(r["moved"] for r in moved)})
-        await self._adjust_sizes(deltas)
+            "UNWIND $rows AS r MATCH (n:Identifier {key: r.key})"
+            " WHERE n.group_id IS NULL OR n.group_id <> r.group_id"
+            " WITH r, n, n.group_id AS previous SET n.group_id = r.group_id"
+            " RETURN previous, r.group_id AS target, count(*) AS moved",
+            rows=sorted(({"key": _key(i), "group_id": g} for i, g in assignments),
+                        key=lambda r: str(r["key"])))
+        deltas: dict[int, int] = {}
+        for r in moved:
+            if r["previous"] is not None:
+                deltas[r["previous"]] = deltas.get(r["previous"], 0) - r["moved"]
+            deltas[r["target"]] = deltas.get(r["target"], 0) + r["moved"]
+        await self._adjust_sizes([{"id": g, "delta": d} for g, d in sorted(deltas.items())])
 
     async def _adjust_sizes(self, deltas: list[dict[str, int]]) -> None:
         await self._records(
             "UNWIND $rows AS r MATCH (g:Group {group_id: r.id}) SET g.size = g.size + r.delta",
             rows=deltas)
 
-    async def move_members(self, from_group_ids: Sequence[int], to_group_id: int) -> None:
-        sources = sorted({g for g in from_group_ids if g != to_group_id})
-        (record,) = await self._records(
-            "UNWIND $ids AS id OPTIONAL MATCH (n:Identifier {group_id: id})"
-            " SET n.group_id = $to RETURN count(n) AS moved",
-            ids=sources, to=to_group_id)
-        await self._adjust_sizes([{"id": to_group_id, "delta": record["moved"]}])
-        await self._records("UNWIND $ids AS id MATCH (g:Group {group_id: id}) DELETE g",
-                            ids=sources)
+    async def move_members(self, moves: Sequence[tuple[int, int]]) -> None:
+        # One move at a time: a later move may start from where an earlier one landed.
+        for source, target in moves:
+            if source == target:
+                continue
+            (record,) = await self._records(
+                "OPTIONAL MATCH (n:Identifier {group_id: $source}) SET n.group_id = $target"
+                " RETURN count(n) AS moved",
+                source=source, target=target)
+            await self._records(
+                "MATCH (g:Group {group_id: $target}) SET g.size = g.size + $moved"
+                " WITH g MATCH (old:Group {group_id: $source}) DELETE old",
+                source=source, target=target, moved=record["moved"])
 
-    async def relabel_group(
-        self, group_id: int, profile_id: ProfileId, absorbed: Sequence[ProfileId]
+    async def relabel_groups(
+        self, relabels: Sequence[tuple[int, ProfileId, Sequence[ProfileId]]]
     ) -> None:
-        await self._records("MATCH (g:Group {group_id: $id}) SET g.profile_id = $profile_id",
-                            id=group_id, profile_id=profile_id)
+        rows = [{"id": g, "profile_id": p, "absorbed": list(a)} for g, p, a in relabels]
+        await self._records(
+            "UNWIND $rows AS r MATCH (g:Group {group_id: r.id}) SET g.profile_id = r.profile_id",
+            rows=rows)
         # Ids merged earlier into an absorbed id are repointed too: lookups stay one hop.
         await self._records(
-            "UNWIND $absorbed AS old MATCH (p:Profile {profile_id: old})"
-            " SET p.merged_into = $survivor",
-            absorbed=list(absorbed), survivor=profile_id)
+            "UNWIND $rows AS r UNWIND r.absorbed AS old MATCH (p:Profile {profile_id: old})"
+            " SET p.merged_into = r.profile_id", rows=rows)
         await self._records(
-            "UNWIND $absorbed AS old MATCH (p:Profile {merged_into: old})"
-            " SET p.merged_into = $survivor",
-            absorbed=list(absorbed), survivor=profile_id)
+            "UNWIND $rows AS r UNWIND r.absorbed AS old MATCH (p:Profile {merged_into: old})"
+            " SET p.merged_into = r.profile_id", rows=rows)
 
     async def lookup_profiles(self, profile_ids: Sequence[str]) -> list[ProfileRow]:
         records = await self._records(
@@ -306,8 +319,11 @@ class Neo4jGraphStore:
                       database: str = "neo4j") -> Neo4jGraphStore:
         """Verifies the connection and the credentials, then applies migrations: a
         misconfigured service fails at start-up with the reason, not on its first request."""
+        # Notifications off: Neo4j's hints (an unused property, say) are not errors and would
+        # flood the log on every query.
         driver = AsyncGraphDatabase.driver(uri, auth=(user, password),
-                                           connection_acquisition_timeout=10)
+                                           connection_acquisition_timeout=10,
+                                           notifications_min_severity="OFF")
         try:
             await driver.verify_connectivity()
             await migrate(driver, database)

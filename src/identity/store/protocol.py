@@ -103,22 +103,28 @@ class GraphTransaction(Protocol):
 
     async def mark_hubs(self, hubs: Sequence[tuple[Identifier, str]]) -> None: ...
 
-    async def create_group(self, profile_id: ProfileId, created_at: datetime) -> GroupState: ...
-
-    async def read_groups(self, group_ids: Sequence[int]) -> list[GroupState]: ...
-
-    async def assign_members(self, identifiers: Sequence[Identifier], group_id: int) -> None:
-        """Puts nodes in the group, taking them out of any group they were in."""
+    async def create_groups(
+        self, profile_ids: Sequence[ProfileId], created_at: datetime
+    ) -> list[GroupState]:
+        """A new, empty group per profile id; the profiles' ages follow the input order."""
         ...
 
-    async def move_members(self, from_group_ids: Sequence[int], to_group_id: int) -> None:
-        """Moves every member; the emptied groups are deleted."""
+    async def read_groups(self, group_ids: Sequence[int]) -> list[GroupState]:
+        """In a write transaction the groups stay locked until commit."""
         ...
 
-    async def relabel_group(
-        self, group_id: int, profile_id: ProfileId, absorbed: Sequence[ProfileId]
+    async def assign_members(self, assignments: Sequence[tuple[Identifier, int]]) -> None:
+        """Puts each node in its group, taking it out of any group it was in."""
+        ...
+
+    async def move_members(self, moves: Sequence[tuple[int, int]]) -> None:
+        """(from, to) in order: every member of `from` moves to `to`; `from` is deleted."""
+        ...
+
+    async def relabel_groups(
+        self, relabels: Sequence[tuple[int, ProfileId, Sequence[ProfileId]]]
     ) -> None:
-        """Gives the group its public id and records `absorbed` ids as merged into it."""
+        """Gives each group its public id and records the absorbed ids as merged into it."""
         ...
 
     async def lookup_profiles(self, profile_ids: Sequence[str]) -> list[ProfileRow]:

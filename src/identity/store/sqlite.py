@@ -209,15 +209,21 @@ class SqliteTransaction:
             for row in sorted(rows.values(), key=lambda r: r[0])
         ]
 
-    async def create_group(self, profile_id: ProfileId, created_at: datetime) -> GroupState:
-        (seq,) = self._conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM profiles").fetchone()
-        self._conn.execute(
-            "INSERT INTO profiles (profile_id, seq, created_at) VALUES (?, ?, ?)",
-            (profile_id, seq, to_micros(created_at)),
-        )
-        cursor = self._conn.execute("INSERT INTO groups (profile_id) VALUES (?)", (profile_id,))
-        assert cursor.lastrowid is not None
-        return GroupState(cursor.lastrowid, profile_id, seq, 0)
+    async def create_groups(
+        self, profile_ids: Sequence[ProfileId], created_at: datetime
+    ) -> list[GroupState]:
+        (last,) = self._conn.execute("SELECT coalesce(max(seq), 0) FROM profiles").fetchone()
+        created: list[GroupState] = []
+        for offset, profile_id in enumerate(profile_ids, start=1):
+            self._conn.execute(
+                "INSERT INTO profiles (profile_id, seq, created_at) VALUES (?, ?, ?)",
+                (profile_id, last + offset, to_micros(created_at)),
+            )
+            cursor = self._conn.execute("INSERT INTO groups (profile_id) VALUES (?)",
+                                        (profile_id,))
+            assert cursor.lastrowid is not None
+            created.append(GroupState(cursor.lastrowid, profile_id, last + offset, 0))
+        return created
 
     async def read_groups(self, group_ids: Sequence[int]) -> list[GroupState]:
         groups: list[GroupState] = []
@@ -231,8 +237,10 @@ class SqliteTransaction:
                 groups.append(GroupState(row[0], ProfileId(row[1]), row[2], row[3]))
         return groups
 
-    async def assign_members(self, identifiers: Sequence[Identifier], group_id: int) -> None:
-        for node_id in self._ids_of(identifiers).values():
+    async def assign_members(self, assignments: Sequence[tuple[Identifier, int]]) -> None:
+        ids = self._ids_of(identifier for identifier, _ in assignments)
+        for identifier, group_id in assignments:
+            node_id = ids[identifier]
             (previous,) = self._conn.execute(
                 "SELECT group_id FROM nodes WHERE node_id = ?", (node_id,)
             ).fetchone()
@@ -284,32 +292,33 @@ class SqliteTransaction:
             [(reason, ids[identifier]) for identifier, reason in hubs],
         )
 
-    async def move_members(self, from_group_ids: Sequence[int], to_group_id: int) -> None:
-        sources = [g for g in set(from_group_ids) if g != to_group_id]
-        for part in _chunks(sources):
-            marks = _marks(len(part))
+    async def move_members(self, moves: Sequence[tuple[int, int]]) -> None:
+        for source, target in moves:
+            if source == target:
+                continue
             moved = self._conn.execute(
-                f"UPDATE nodes SET group_id = ? WHERE group_id IN ({marks})", (to_group_id, *part)
+                "UPDATE nodes SET group_id = ? WHERE group_id = ?", (target, source)
             ).rowcount
             self._conn.execute(
-                "UPDATE groups SET size = size + ? WHERE group_id = ?", (moved, to_group_id)
+                "UPDATE groups SET size = size + ? WHERE group_id = ?", (moved, target)
             )
-            self._conn.execute(f"DELETE FROM groups WHERE group_id IN ({marks})", part)
+            self._conn.execute("DELETE FROM groups WHERE group_id = ?", (source,))
 
-    async def relabel_group(
-        self, group_id: int, profile_id: ProfileId, absorbed: Sequence[ProfileId]
+    async def relabel_groups(
+        self, relabels: Sequence[tuple[int, ProfileId, Sequence[ProfileId]]]
     ) -> None:
-        self._conn.execute(
-            "UPDATE groups SET profile_id = ? WHERE group_id = ?", (profile_id, group_id)
-        )
-        for part in _chunks(list(absorbed)):
-            marks = _marks(len(part))
-            # Repoint ids merged earlier into an absorbed id too: lookups stay one hop.
+        for group_id, profile_id, absorbed in relabels:
             self._conn.execute(
-                f"UPDATE profiles SET merged_into = ? WHERE profile_id IN ({marks})"
-                f" OR merged_into IN ({marks})",
-                (profile_id, *part, *part),
+                "UPDATE groups SET profile_id = ? WHERE group_id = ?", (profile_id, group_id)
             )
+            for part in _chunks(list(absorbed)):
+                marks = _marks(len(part))
+                # Repoint ids merged earlier into an absorbed id too: lookups stay one hop.
+                self._conn.execute(
+                    f"UPDATE profiles SET merged_into = ? WHERE profile_id IN ({marks})"
+                    f" OR merged_into IN ({marks})",
+                    (profile_id, *part, *part),
+                )
 
     async def lookup_profiles(self, profile_ids: Sequence[str]) -> list[ProfileRow]:
         found: list[ProfileRow] = []

@@ -1,0 +1,157 @@
+"""The body of one ingest transaction: a batch of new events applied to the graph.
+
+Reads once (the batch's nodes, their groups, the neighbors that decide hubs), resolves in
+memory (domain.batch), writes in bulk. Hubs are decided before anything is joined, from all
+the batch's links, so a hub found by the batch's last event never bridged its first one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from identity.domain.batch import BatchPlan, BatchResolution
+from identity.domain.changes import ChangeKind, ProfileChange
+from identity.domain.events import Event
+from identity.domain.guards import HubRules, hub_reason
+from identity.domain.links import LinkObservation, anchor, plan_links
+from identity.domain.resolution import components, plan_split
+from identity.domain.types import EventId, Identifier, ProfileId
+from identity.store.protocol import EventRecord, GraphTransaction
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    profile_id: ProfileId
+    merged_ids: tuple[ProfileId, ...]
+    changes: tuple[ProfileChange, ...]
+
+
+def new_profile_id() -> ProfileId:
+    """Random, so no id is ever reused, even across stores restored from backups (§2.2)."""
+    return ProfileId(f"prf_{uuid.uuid4().hex}")
+
+
+def _hub_link_reason(hub: Identifier, reason: str) -> str:
+    return f"{hub.kind} {hub.value} stopped bridging: {reason}"
+
+
+def _guarded(link: LinkObservation, hubs: dict[Identifier, str]) -> LinkObservation:
+    """A link to a known hub is born inactive, with the reason (DESIGN §2.7)."""
+    for end in (link.a, link.b):
+        if end in hubs:
+            return replace(link, inactive_reason=_hub_link_reason(end, hubs[end]))
+    return link
+
+
+async def _new_hubs(
+    tx: GraphTransaction, links: list[LinkObservation], hubs: dict[Identifier, str],
+    rules: HubRules,
+) -> dict[Identifier, str]:
+    """Only nodes that just gained a link to a watched kind can have crossed a limit."""
+    candidates = sorted({
+        node for link in links for node, other in ((link.a, link.b), (link.b, link.a))
+        if node not in hubs and rules.watches(other.kind) and other.kind != node.kind
+    })
+    if not candidates:
+        return {}
+    neighbors: dict[Identifier, list[Identifier]] = defaultdict(list)
+    for node, neighbor in await tx.read_neighbors(candidates, rules.kinds, rules.kind_prefixes):
+        neighbors[node].append(neighbor)
+    found = {node: hub_reason(node, neighbors[node], rules) for node in candidates}
+    return {node: reason for node, reason in found.items() if reason is not None}
+
+
+async def _split(
+    tx: GraphTransaction, group_ids: set[int], cause: EventId, now: datetime
+) -> list[ProfileChange]:
+    """Recomputes the components of the profiles new hubs held, and only those (§2)."""
+    changes: list[ProfileChange] = []
+    for group in await tx.read_groups(sorted(group_ids)):
+        members = await tx.read_members([group.group_id])
+        inside = {m.identifier for m in members}
+        edges = [(link.a, link.b) for link in await tx.read_links(sorted(inside))
+                 if link.is_active and link.a in inside and link.b in inside]
+        parts = plan_split([(m.identifier, m.first_seen) for m in members], edges)[1:]
+        if not parts:
+            continue
+        carved = await tx.create_groups([new_profile_id() for _ in parts], now)
+        await tx.assign_members([(node, new.group_id)
+                                 for new, part in zip(carved, parts, strict=True)
+                                 for node in part])
+        changes.append(ProfileChange(ChangeKind.SPLIT, group.profile_id, cause, now,
+                                     split_ids=tuple(g.profile_id for g in carved)))
+    return changes
+
+
+async def _write(tx: GraphTransaction, plan: BatchPlan, now: datetime) -> None:
+    created = await tx.create_groups(plan.new_profiles, now)
+    real = {-(i + 1): group.group_id for i, group in enumerate(created)}
+
+    def group(group_id: int) -> int:
+        return real.get(group_id, group_id)
+
+    await tx.move_members([(group(a), group(b)) for a, b in plan.moves])
+    await tx.assign_members([(node, group(g)) for node, g in plan.placements])
+    await tx.relabel_groups([(group(g), p, absorbed) for g, p, absorbed in plan.relabels])
+
+
+async def apply_batch(
+    tx: GraphTransaction, events: Sequence[Event], now: datetime, rules: HubRules
+) -> dict[EventId, Applied]:
+    """Applies events not seen before, in order; each gets its own outcome and changes."""
+    if not events:
+        return {}
+    # Every node of the batch first, in one sorted pass: first/last seen fold in any
+    # order, and node locks are taken in one global order, so batches cannot deadlock on them.
+    nodes = await tx.upsert_identifiers(sorted(
+        (identifier, e.timestamp) for e in events for identifier in e.identifiers))
+    hubs = {n.identifier: n.hub_reason for n in nodes if n.hub_reason}
+    links = [_guarded(link, hubs) for e in events
+             for link in plan_links(e.identifiers, e.event_id, e.source, e.timestamp)]
+    await tx.add_links(links)
+    new_hubs = await _new_hubs(tx, links, hubs, rules)
+    splits: list[ProfileChange] = []
+    if new_hubs:
+        for hub, reason in sorted(new_hubs.items()):
+            await tx.deactivate_links([hub], _hub_link_reason(hub, reason))
+        await tx.mark_hubs(sorted(new_hubs.items()))
+        held = {n.group_id for n in nodes if n.identifier in new_hubs and n.group_id is not None}
+        splits = await _split(tx, held, events[0].event_id, now)
+        hubs.update(new_hubs)
+        nodes = await tx.find_identifiers(sorted({n.identifier for n in nodes}))
+    node_groups = {n.identifier: n.group_id for n in nodes}
+    groups = await tx.read_groups(sorted({g for g in node_groups.values() if g is not None}))
+    resolution = BatchResolution(node_groups, groups, new_profile_id)
+    applied = {e.event_id: _join_event(resolution, e, hubs, now) for e in events}
+    await _write(tx, resolution.plan(), now)
+    await tx.record_events([EventRecord(e.event_id, e.type.value, e.source, e.timestamp,
+                                        anchor(e.identifiers), e.traits, e.order)
+                            for e in events])
+    if splits:
+        first = events[0].event_id
+        applied[first] = replace(applied[first], changes=(*splits, *applied[first].changes))
+    return applied
+
+
+def _join_event(resolution: BatchResolution, event: Event, hubs: dict[Identifier, str],
+                now: datetime) -> Applied:
+    main = anchor(event.identifiers)
+    links = plan_links(event.identifiers, event.event_id, event.source, event.timestamp)
+    active = [(link.a, link.b) for link in links if link.a not in hubs and link.b not in hubs]
+    changes: list[ProfileChange] = []
+    result: Applied | None = None
+    for part in components(event.identifiers, active):
+        has_anchor = main in part
+        joined = resolution.join(part, carries_data=has_anchor and bool(event.traits or
+                                                                         event.order))
+        if joined.change is not None:
+            changes.append(ProfileChange(joined.change, joined.profile_id, event.event_id, now,
+                                         joined.merged_ids))
+        if has_anchor:
+            result = Applied(joined.profile_id, joined.merged_ids, ())
+    assert result is not None
+    return replace(result, changes=tuple(changes))
