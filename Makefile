@@ -21,7 +21,7 @@ run: $(VENV)/.run-installed
 	$(BIN)/identity serve
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check src tests load_tests
+	$(BIN)/ruff check src tests load_tests devservers
 	$(BIN)/mypy
 
 # docker-compose (Debian's package) validates docker-compose.yml without a Docker engine.

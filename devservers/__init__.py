@@ -1,0 +1,1 @@
+"""Real backing servers for tests and development, started from Maven Central, no Docker engine."""
