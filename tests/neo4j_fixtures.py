@@ -24,7 +24,9 @@ class Neo4jAccess:
 
 
 @pytest.fixture(scope="session")
-def neo4j_access(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Neo4jAccess]:
+def neo4j_access(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Iterator[Neo4jAccess]:
     if uri := os.environ.get("IDENTITY_TEST_NEO4J_URI"):
         yield Neo4jAccess(uri, os.environ.get("IDENTITY_TEST_NEO4J_USER", "neo4j"),
                           os.environ["IDENTITY_TEST_NEO4J_PASSWORD"])
@@ -33,7 +35,10 @@ def neo4j_access(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Neo4jAcce
 
     with running_neo4j(tmp_path_factory.mktemp("neo4j"),
                        password=secrets.token_urlsafe(16)) as server:
-        print(f"\nNeo4j started in {server.startup_seconds:.1f}s at {server.uri}")
+        reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:  # shown even when output is captured: CI logs keep it
+            reporter.write_line(f"Neo4j devserver ready in {server.startup_seconds:.1f}s "
+                                f"at {server.uri}")
         yield Neo4jAccess(server.uri, server.user, server.password)
 
 
