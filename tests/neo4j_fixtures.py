@@ -35,10 +35,10 @@ def neo4j_access(
 
     with running_neo4j(tmp_path_factory.mktemp("neo4j"),
                        password=secrets.token_urlsafe(16)) as server:
-        reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:  # shown even when output is captured: CI logs keep it
-            reporter.write_line(f"Neo4j devserver ready in {server.startup_seconds:.1f}s "
-                                f"at {server.uri}")
+        capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+        if capture is not None:  # shown even though output is captured: CI logs keep it
+            with capture.global_and_fixture_disabled():
+                print(f"\nNeo4j devserver ready in {server.startup_seconds:.1f}s at {server.uri}")
         yield Neo4jAccess(server.uri, server.user, server.password)
 
 
