@@ -6,15 +6,14 @@ import asyncio
 import random
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
-from identity.api.graphql.http import create_app
 from identity.domain.types import Identifier
 from identity.service import IdentityService, IngestStatus
 from identity.store import StoreUnavailable
 from identity.store.neo4j import Neo4jGraphStore
 from identity.store.sqlite import SqliteGraphStore
+from tests.api.test_readiness import readyz_before_and_after_closing
 from tests.builders import event, ident
 from tests.invariants import partition_checked
 from tests.neo4j_fixtures import Neo4jAccess, empty_neo4j_store
@@ -93,15 +92,10 @@ async def test_unreachable_neo4j_is_a_clear_start_up_error() -> None:
 async def test_readyz_follows_the_neo4j_connection(neo4j_access: Neo4jAccess) -> None:
     store = await Neo4jGraphStore.connect(neo4j_access.uri, neo4j_access.user,
                                           neo4j_access.password)
-    service = IdentityService(store)
-    app = create_app(lambda: service)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://test") as client:
-        assert (await client.get("/readyz")).status_code == 200
-        await store.close()
-        response = await client.get("/readyz")
-    assert response.status_code == 503
-    assert "Neo4j" in response.json()["reason"]
+    before, after = await readyz_before_and_after_closing(store)
+    assert before == 200
+    assert after.status_code == 503
+    assert "Neo4j" in after.json()["reason"]
 
 
 async def test_migrations_are_recorded_once_however_often_the_service_starts(
