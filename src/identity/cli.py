@@ -176,6 +176,8 @@ async def _ingest_batches(service: IdentityService, stream: TextIO, batch_size: 
             except json.JSONDecodeError as exc:
                 report.reject(number, None, [("line", f"not valid JSON: {exc.msg} at column "
                                               f"{exc.colno}")])
+            except ValueError as exc:  # valid JSON the parser refuses: a 5,000-digit number
+                report.reject(number, None, [("line", f"not usable JSON: {exc}")])
         results = await service.ingest([raw for _, raw in parsed])
         for (number, _), result in zip(parsed, results, strict=True):
             report.add(number, result)

@@ -97,3 +97,18 @@ def test_a_bad_port_in_the_environment_is_reported(
     monkeypatch.setenv("IDENTITY_PORT", "eighty")
     assert main(["serve", "--database", str(tmp_path / "g.db")]) == 2
     assert "IDENTITY_PORT must be an integer" in capsys.readouterr().err
+
+
+def test_a_line_python_cannot_parse_is_rejected_and_the_rest_lands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = {"event_id": "g1", "type": "identify", "timestamp": "2024-01-01T00:00:00Z",
+            "source": "crm", "identifiers": [{"kind": "customer_id", "value": "C-9"}]}
+    huge = '{"event_id": "h1", "traits": {"n": ' + "7" * 5000 + "}}"
+    source = tmp_path / "events.jsonl"
+    source.write_text(huge + "\n" + json.dumps(good) + "\n")
+    assert main(["ingest", str(source), "--database", str(tmp_path / "g.db"), "--quiet",
+                 "--batch-size", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "1 accepted, 0 duplicates, 1 rejected" in out
+    assert "line 1 (event ?): line: not usable JSON" in out

@@ -170,3 +170,27 @@ def test_a_shared_tablet_shows_as_a_hub_with_inactive_links(client: httpx.Client
     assert [link["isActive"] for link in node["links"]] == [False, False]
     assert all(tablet in link["inactiveReason"] for link in node["links"])
     assert [g["kind"] for g in node["profile"]["identifiers"]] == ["device_id"]
+
+
+def test_query_validation_errors_reach_the_caller(client: httpx.Client) -> None:
+    body = graphql(client, "query { profile(id: \"x\") { idd } }")
+    (error,) = body["errors"]  # type: ignore[misc]
+    assert "idd" in error["message"] and error["message"] != "Unexpected error."
+    missing = ev(unique("e"), ("anonymous_id", unique("c")))
+    del missing["timestamp"]
+    body = graphql(client, INGEST, events=[missing])
+    assert any("timestamp" in e["message"] for e in body["errors"])  # type: ignore[union-attr]
+
+
+def test_deeply_nested_queries_are_refused(client: httpx.Client) -> None:
+    nested = "identifiers { identifiers { profile { identifiers { identifiers { value } } } } }"
+    query = f'{{ identifier(kind: "anonymous_id", value: "x") {{ profile {{ {nested} }} }} }}'
+    (error,) = graphql(client, query)["errors"]  # type: ignore[misc]
+    assert "exceeds maximum operation depth" in error["message"]
+
+
+def test_a_body_python_cannot_parse_is_a_400_not_a_500(client: httpx.Client) -> None:
+    body = '{"query": "{ __typename }", "variables": {"n": ' + "9" * 5000 + "}}"
+    response = client.post("/graphql", content=body,
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 400

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from collections.abc import AsyncIterator
 
@@ -116,3 +117,40 @@ async def test_migrations_are_recorded_once_however_often_the_service_starts(
         constraints, _, _ = await driver.execute_query("SHOW CONSTRAINTS YIELD name")
     assert [r["version"] for r in records] == [m.version for m in migrations()]
     assert {"identifier_key", "event_id", "profile_id"} <= {c["name"] for c in constraints}
+
+
+async def test_reads_racing_merges_never_see_a_half_moved_profile(
+    neo4j_store: Neo4jGraphStore, neo4j_access: Neo4jAccess
+) -> None:
+    """Neo4j reads committed data statement by statement, so a read can meet a group that a
+    merge deleted a moment ago; the service must notice and read again, never answer with an
+    empty profile or lose an identifier."""
+    writer = IdentityService(neo4j_store)
+    cookies = [Identifier("anonymous_id", f"r{i}") for i in range(40)]
+    firsts = await writer.ingest([event(ident(c.kind, c.value)) for c in cookies])
+    reader_store = await Neo4jGraphStore.connect(neo4j_access.uri, neo4j_access.user,
+                                                 neo4j_access.password)
+    reader = IdentityService(reader_store)
+    done = asyncio.Event()
+
+    async def merge_all() -> None:
+        for left, right in itertools.pairwise(cookies):
+            await writer.ingest([event(ident(left.kind, left.value),
+                                       ident(right.kind, right.value))])
+        done.set()
+
+    async def read_all() -> int:
+        reads = 0
+        while not done.is_set():
+            views = await reader.profiles([r.profile_id or "" for r in firsts[::7]])
+            assert all(v is not None and v.identifiers for v in views)
+            assert all(p is not None for p in await reader.profile_ids(cookies))
+            reads += 1
+        return reads
+
+    try:
+        _, reads = await asyncio.gather(merge_all(), read_all())
+    finally:
+        await reader_store.close()
+    assert reads > 0
+    assert len(set(await writer.profile_ids(cookies))) == 1

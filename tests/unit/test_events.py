@@ -406,3 +406,25 @@ def test_a_currency_without_an_amount_is_an_amount_error() -> None:
 )
 def test_non_object_events_are_rejected(raw: object) -> None:
     assert errors_of(raw) == {"event": "must be a JSON object"}
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "1960-05-01T00:00:00Z",
+     "2150-01-01T00:00:00Z"],
+)
+def test_timestamps_at_the_edges_of_time_are_field_errors_not_crashes(timestamp: str) -> None:
+    errors = errors_of(identify(timestamp=timestamp))
+    assert list(errors) == ["timestamp"]
+
+
+@pytest.mark.parametrize("amount", ["1e999999999", "1234567890123", "1.23456"])
+def test_amounts_too_large_or_too_precise_are_rejected(amount: str) -> None:
+    errors = errors_of(identify(type="order", amount=amount, currency="USD"))
+    assert list(errors) == ["amount"]
+
+
+def test_the_largest_allowed_amount_is_accepted() -> None:
+    event = parse_event(identify(type="order", amount="999999999999.9999", currency="USD"),
+                        NormalizationRules())
+    assert event.order is not None and str(event.order.amount) == "999999999999.9999"

@@ -29,6 +29,10 @@ _TRAIT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _WHITESPACE = re.compile(r"\s+")
 _PLACEHOLDER = "placeholder value: never used to link"
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+MAX_AMOUNT_DIGITS = 12  # before the decimal point
+MAX_AMOUNT_DECIMALS = 4
 
 
 class EventType(StrEnum):
@@ -94,11 +98,14 @@ def parse_timestamp(value: object) -> datetime:
         raise ValueError("must be an ISO 8601 string such as 2024-05-01T12:00:00Z")
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # year 1 or 9999 with an offset overflows
         raise ValueError(f"{value!r} is not an ISO 8601 timestamp") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    if not _EARLIEST <= parsed <= _LATEST:
+        raise ValueError(f"{value!r} is outside {_EARLIEST.year}-{_LATEST.year - 1}")
+    return parsed
 
 
 def _event_type(raw: Mapping[str, object], errors: list[FieldError]) -> EventType:
@@ -223,6 +230,13 @@ def _order(raw: Mapping[str, object], type_: EventType, errors: list[FieldError]
             raise InvalidOperation
     except InvalidOperation:
         errors.append(FieldError("amount", f"{amount!r} is not a non-negative decimal amount"))
+    else:
+        # Bounded, so totals stay exact and no profile is made unreadable by one huge amount.
+        exponent = parsed_amount.as_tuple().exponent
+        if parsed_amount.adjusted() >= MAX_AMOUNT_DIGITS or (
+                isinstance(exponent, int) and -exponent > MAX_AMOUNT_DECIMALS):
+            errors.append(FieldError("amount", f"{amount!r} has more than {MAX_AMOUNT_DIGITS} "
+                                     f"digits or {MAX_AMOUNT_DECIMALS} decimals"))
     if not isinstance(currency, str) or not _CURRENCY.match(currency.strip().upper()):
         errors.append(FieldError("currency", f"{currency!r} is not an ISO 4217 code such as EUR"))
         return None

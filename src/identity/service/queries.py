@@ -9,6 +9,7 @@ from datetime import datetime
 
 from identity.domain.identifiers import NormalizationRules, normalize_identifier
 from identity.domain.links import Link
+from identity.domain.resolution import GroupState
 from identity.domain.survivorship import (
     GoldenField,
     Observation,
@@ -19,7 +20,14 @@ from identity.domain.survivorship import (
     summarize_orders,
 )
 from identity.domain.types import Identifier, ProfileId
-from identity.store.protocol import GraphStore, GraphTransaction, NodeRow, ProfileRow
+from identity.service.retry import retry_on_conflict
+from identity.store.protocol import (
+    GraphStore,
+    GraphTransaction,
+    NodeRow,
+    ProfileRow,
+    StoreConflict,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,47 +77,58 @@ class Queries:
 
     async def profiles(self, profile_ids: Sequence[str]) -> list[ProfileView | None]:
         """One result per id, in order; merged ids answer with their survivor (§2.2)."""
-        async with self._store.transaction(read_only=True) as tx:
-            found = await tx.lookup_profiles(profile_ids)
-            rows: dict[str, ProfileRow] = {row.requested_id: row for row in found}
-            return [await self._view(tx, rows[pid]) if pid in rows else None
-                    for pid in profile_ids]
+
+        async def read() -> list[ProfileView | None]:
+            async with self._store.transaction(read_only=True) as tx:
+                found = await tx.lookup_profiles(profile_ids)
+                rows: dict[str, ProfileRow] = {row.requested_id: row for row in found}
+                missing = [pid for pid in profile_ids if pid not in rows]
+                if missing and await tx.lookup_profiles(missing):
+                    # a survivor relabelled mid-statement: "unknown id" must be certain
+                    raise StoreConflict("a profile was merged while it was being read")
+                return [await self._view(tx, rows[pid]) if pid in rows else None
+                        for pid in profile_ids]
+
+        return await retry_on_conflict(read)
 
     async def profiles_by_identifier(
         self, identifiers: Sequence[Identifier]
     ) -> list[ProfileView | None]:
-        async with self._store.transaction(read_only=True) as tx:
-            nodes = {n.identifier: n for n in await tx.find_identifiers(identifiers)}
-            groups = {g.group_id: g for g in await tx.read_groups(
-                [n.group_id for n in nodes.values() if n.group_id is not None])}
-            views: list[ProfileView | None] = []
-            for identifier in identifiers:
-                node = nodes.get(identifier)
-                group = groups.get(node.group_id) if node and node.group_id is not None else None
-                if group is None:
-                    views.append(None)
-                    continue
-                (row,) = await tx.lookup_profiles([group.profile_id])
-                views.append(await self._view(tx, row))
-            return views
+        async def read() -> list[ProfileView | None]:
+            async with self._store.transaction(read_only=True) as tx:
+                groups = await _groups_of(tx, identifiers)
+                views: list[ProfileView | None] = []
+                for identifier in identifiers:
+                    group = groups.get(identifier)
+                    rows = await tx.lookup_profiles([group.profile_id]) if group else []
+                    if group and not rows:
+                        raise StoreConflict("a profile was merged while it was being read")
+                    views.append(await self._view(tx, rows[0]) if rows else None)
+                return views
+
+        return await retry_on_conflict(read)
 
     async def profile_ids(self, identifiers: Sequence[Identifier]) -> list[ProfileId | None]:
         """Just the current profile id per identifier: what a caller resolving at rate needs."""
-        async with self._store.transaction(read_only=True) as tx:
-            nodes = {n.identifier: n for n in await tx.find_identifiers(identifiers)}
-            groups = {g.group_id: g.profile_id for g in await tx.read_groups(
-                [n.group_id for n in nodes.values() if n.group_id is not None])}
-        return [groups.get(nodes[i].group_id or -1) if i in nodes else None for i in identifiers]
+
+        async def read() -> list[ProfileId | None]:
+            async with self._store.transaction(read_only=True) as tx:
+                groups = await _groups_of(tx, identifiers)
+            return [group.profile_id if (group := groups.get(i)) else None for i in identifiers]
+
+        return await retry_on_conflict(read)
 
     async def identifier(self, identifier: Identifier) -> IdentifierView | None:
-        async with self._store.transaction(read_only=True) as tx:
-            found = await tx.find_identifiers([identifier])
-            if not found:
-                return None
-            node = found[0]
-            groups = await tx.read_groups([node.group_id] if node.group_id is not None else [])
-            links = await tx.read_links([identifier])
-            return IdentifierView(node, groups[0].profile_id if groups else None, tuple(links))
+        async def read() -> IdentifierView | None:
+            async with self._store.transaction(read_only=True) as tx:
+                found = await tx.find_identifiers([identifier])
+                if not found:
+                    return None
+                group = (await _groups_of(tx, [identifier])).get(identifier)
+                links = await tx.read_links([identifier])
+            return IdentifierView(found[0], group.profile_id if group else None, tuple(links))
+
+        return await retry_on_conflict(read)
 
     async def links(self, identifiers: Sequence[Identifier]) -> list[list[Link]]:
         """The links touching each identifier, with their evidence, in input order."""
@@ -123,6 +142,8 @@ class Queries:
 
     async def _view(self, tx: GraphTransaction, row: ProfileRow) -> ProfileView:
         members = await tx.read_members([row.group_id])
+        if not members:
+            raise StoreConflict("a profile was merged while it was being read")
         records = await tx.read_event_records([m.identifier for m in members])
         observations = [
             Observation(name, value, r.source, r.observed_at, r.event_id)
@@ -140,3 +161,21 @@ class Queries:
             golden=golden_record(observations, self._survivorship),
             orders=summarize_orders(orders),
         )
+
+
+async def _groups_of(
+    tx: GraphTransaction, identifiers: Sequence[Identifier]
+) -> dict[Identifier, GroupState]:
+    """The group of each known identifier. A store whose reads are not one snapshot (Neo4j
+    reads committed data statement by statement) can show a node in a group that a concurrent
+    merge has just deleted: that is a conflict, and the read is retried."""
+    nodes = [n for n in await tx.find_identifiers(identifiers) if n.group_id is not None]
+    groups = {g.group_id: g for g in await tx.read_groups([n.group_id for n in nodes
+                                                            if n.group_id is not None])}
+    found: dict[Identifier, GroupState] = {}
+    for node in nodes:
+        group = groups.get(node.group_id or 0)
+        if group is None:
+            raise StoreConflict("a profile was merged while it was being read")
+        found[node.identifier] = group
+    return found

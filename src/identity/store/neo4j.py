@@ -219,14 +219,17 @@ class Neo4jTransaction:
 
     async def read_groups(self, group_ids: Sequence[int]) -> list[GroupState]:
         lock: LiteralString = "" if self._read_only else " SET g._lock = true REMOVE g._lock"
+        # Each property is read once: a group that a concurrent merge deletes mid-statement
+        # reads as nulls, and is then left out as if it had not been found (read committed).
         records = await self._records(
             "UNWIND $ids AS id MATCH (g:Group {group_id: id})" + lock +
-            " WITH g MATCH (p:Profile {profile_id: g.profile_id})"
-            " RETURN g.group_id AS group_id, g.profile_id AS profile_id, p.seq AS seq,"
-            " g.size AS size ORDER BY g.group_id",
+            " WITH g.group_id AS group_id, g.profile_id AS profile_id, g.size AS size"
+            " WHERE group_id IS NOT NULL AND profile_id IS NOT NULL AND size IS NOT NULL"
+            " MATCH (p:Profile {profile_id: profile_id})"
+            " RETURN group_id, profile_id, p.seq AS seq, size ORDER BY group_id",
             ids=sorted(set(group_ids)))
         return [GroupState(r["group_id"], ProfileId(r["profile_id"]), r["seq"], r["size"])
-                for r in records]
+                for r in records if r["seq"] is not None]
 
     async def assign_members(self, assignments: Sequence[tuple[Identifier, int]]) -> None:
         moved = await self._records(
@@ -280,10 +283,11 @@ class Neo4jTransaction:
     async def lookup_profiles(self, profile_ids: Sequence[str]) -> list[ProfileRow]:
         records = await self._records(
             "UNWIND range(0, size($ids) - 1) AS i MATCH (p:Profile {profile_id: $ids[i]})"
-            " WITH i, p, coalesce(p.merged_into, p.profile_id) AS current"
+            " WITH i, p.profile_id AS requested, coalesce(p.merged_into, p.profile_id) AS current"
             " MATCH (g:Group {profile_id: current}) MATCH (c:Profile {profile_id: current})"
-            " RETURN p.profile_id AS requested, current, g.group_id AS group_id,"
-            " c.created_at AS created_at ORDER BY i",
+            " WITH i, requested, current, g.group_id AS group_id, c.created_at AS created_at"
+            " WHERE group_id IS NOT NULL AND created_at IS NOT NULL"
+            " RETURN requested, current, group_id, created_at ORDER BY i",
             ids=list(profile_ids))
         return [ProfileRow(ProfileId(r["requested"]), ProfileId(r["current"]), r["group_id"],
                            from_micros(r["created_at"])) for r in records]

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 
 from identity.api.graphql.context import Context
 from identity.api.graphql.inputs import EventInput
@@ -14,6 +20,8 @@ from identity.domain.types import Identifier
 from identity.store.protocol import StoreUnavailable
 
 MAX_EVENTS_PER_REQUEST = 1000
+MAX_QUERY_DEPTH = 6
+MAX_ALIASES = 30
 
 Info = strawberry.Info[Context, None]
 
@@ -62,7 +70,10 @@ _EXPECTED = (InvalidInput, StoreUnavailable)
 
 
 def _should_mask(error: GraphQLError) -> bool:
-    """Input and availability errors reach the caller; anything else is a bug and is masked."""
+    """Query validation, input and availability errors reach the caller; an exception raised
+    anywhere else is a bug, and is masked."""
+    if error.original_error is None or isinstance(error.original_error, GraphQLError):
+        return False  # the query or its variables did not validate: the caller must know why
     return not isinstance(error.original_error, _EXPECTED)
 
 
@@ -73,6 +84,10 @@ schema = strawberry.Schema(
     extensions=[
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
+        # profile -> identifiers -> profile -> ... multiplies the response by the profile's
+        # size at each hop: bound the depth and the number of aliases.
+        lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaskErrors(should_mask_error=_should_mask),
     ],
 )
