@@ -1,0 +1,1 @@
+"""Probabilistic matching (Fellegi-Sunter), as declarative configuration. Pure: no I/O."""

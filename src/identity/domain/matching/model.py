@@ -1,0 +1,83 @@
+"""MatchModel: comparisons, thresholds and the trained m/u of every level, as one document.
+
+The model is data: it round-trips through JSON (what `identity train` writes and the service
+reads), in the spirit of Splink's settings, so a reviewer can read why two records link.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from identity.domain.matching.levels import KINDS, Level
+
+Record = Mapping[str, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """One field's ladder: null first, else last, and the first level that matches wins."""
+
+    field: str
+    levels: tuple[Level, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.levels) < 3 or self.levels[0].kind != "null" or self.levels[-1].kind != "else":
+            raise ValueError(f"comparison {self.field!r}: levels go null, ..., else")
+        for level in self.levels:
+            if level.kind not in KINDS:
+                raise ValueError(f"comparison {self.field!r}: unknown level kind {level.kind!r}")
+
+    def level_of(self, a: Record, b: Record) -> int:
+        left, right = a.get(self.field), b.get(self.field)
+        return next(i for i, level in enumerate(self.levels) if level.matches(left, right))
+
+
+@dataclass(frozen=True, slots=True)
+class MatchModel:
+    comparisons: tuple[Comparison, ...]
+    prior: float  # P(two records drawn at random are the same person)
+    link_threshold: float = 0.95  # match probability at or above which a pair links
+    review_threshold: float = 0.6  # from here up to the link threshold: a possible match
+    blocking: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.prior < 1:
+            raise ValueError(f"prior must be strictly between 0 and 1, got {self.prior}")
+        if not 0 < self.review_threshold <= self.link_threshold < 1:
+            raise ValueError("thresholds: 0 < review_threshold <= link_threshold < 1")
+
+    @property
+    def prior_weight(self) -> float:
+        return math.log2(self.prior / (1 - self.prior))
+
+    def vector(self, a: Record, b: Record) -> tuple[int, ...]:
+        """The level each comparison reaches: what training counts and scoring weighs."""
+        return tuple(c.level_of(a, b) for c in self.comparisons)
+
+    def with_levels(self, updated: Mapping[str, tuple[Level, ...]]) -> MatchModel:
+        return replace(self, comparisons=tuple(
+            replace(c, levels=updated.get(c.field, c.levels)) for c in self.comparisons))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> MatchModel:
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> MatchModel:
+        try:
+            comparisons = tuple(
+                Comparison(c["field"], tuple(Level(**level) for level in c["levels"]))
+                for c in raw["comparisons"])
+            return cls(comparisons=comparisons, prior=float(raw["prior"]),
+                       link_threshold=float(raw.get("link_threshold", 0.95)),
+                       review_threshold=float(raw.get("review_threshold", 0.6)),
+                       blocking=tuple(tuple(rule) for rule in raw.get("blocking", ())))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a match model: {exc}") from None
