@@ -149,3 +149,31 @@ def test_em_recovers_m_on_a_known_mixture() -> None:
     for comparison in trained.comparisons:
         assert comparison.levels[1].m == pytest.approx(0.9, abs=0.02)
         assert comparison.levels[2].m == pytest.approx(0.1, abs=0.02)
+
+
+def test_blocking_keys_per_rule_with_transforms() -> None:
+    from identity.domain.matching.blocking import blocking_keys
+
+    rules = (("first_name", "last_name"), ("metaphone:last_name", "prefix3:postcode"),
+             ("year:date_of_birth",))
+    record = {"first_name": " Ann ", "last_name": "Smith", "postcode": "SW1A 1AA",
+              "date_of_birth": None}
+    assert blocking_keys(rules, record) == ["0:ann\x1fsmith", "1:SM0\x1fsw1"]
+    assert blocking_keys(rules, {"last_name": "Smyth", "postcode": "sw1 9zz"}) == [
+        "1:SM0\x1fsw1"]
+    with pytest.raises(ValueError, match="unknown transform 'soundex'"):
+        blocking_keys((("soundex:last_name",),), record)
+
+
+def test_the_default_model_links_variants_and_keeps_strangers_apart() -> None:
+    from identity.domain.matching.defaults import DEFAULT_MODEL
+
+    ann = {"first_name": "Ann", "last_name": "Okafor", "date_of_birth": "1985-04-12",
+           "address_line1": "12 Main Street", "city": "Leeds", "postcode": "LS1 4AP"}
+    typo = {**ann, "last_name": "Okafur", "date_of_birth": "1985-12-04",
+            "address_line1": "12 Main St", "postcode": None}
+    stranger = {"first_name": "Bob", "last_name": "Jones", "date_of_birth": "1971-01-30",
+                "address_line1": "3 High Road", "city": "York", "postcode": "YO1 7HH"}
+    assert score(DEFAULT_MODEL, ann, typo).decision is Decision.LINK
+    assert score(DEFAULT_MODEL, ann, stranger).decision is Decision.NONE
+    assert MatchModel.from_json(DEFAULT_MODEL.to_json()) == DEFAULT_MODEL
