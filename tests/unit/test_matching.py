@@ -177,3 +177,20 @@ def test_the_default_model_links_variants_and_keeps_strangers_apart() -> None:
     assert score(DEFAULT_MODEL, ann, typo).decision is Decision.LINK
     assert score(DEFAULT_MODEL, ann, stranger).decision is Decision.NONE
     assert MatchModel.from_json(DEFAULT_MODEL.to_json()) == DEFAULT_MODEL
+
+
+def test_twins_never_link_and_namesakes_do_not_link() -> None:
+    from identity.domain.matching.defaults import DEFAULT_MODEL
+
+    home = {"last_name": "Okafor", "date_of_birth": "1990-06-01",
+            "address_line1": "12 Main Street", "city": "Leeds", "postcode": "LS1 4AP"}
+    twins = score(DEFAULT_MODEL, {**home, "first_name": "Chidi"}, {**home, "first_name": "Ada"})
+    assert twins.probability > 0.99  # Fellegi-Sunter alone would merge them
+    assert (twins.decision, twins.non_match) == (Decision.NONE, "twins")
+    namesakes = score(
+        DEFAULT_MODEL,
+        {"first_name": "John", "last_name": "Smith", "date_of_birth": "1961-02-03",
+         "address_line1": "1 Elm Road", "city": "Bath", "postcode": "BA1 1AA"},
+        {"first_name": "John", "last_name": "Smith", "date_of_birth": "1994-10-22",
+         "address_line1": "77 Quay Street", "city": "Hull", "postcode": "HU1 2BB"})
+    assert namesakes.decision is Decision.NONE and namesakes.non_match is None

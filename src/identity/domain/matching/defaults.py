@@ -21,6 +21,11 @@ DEFAULT_MODEL_DOCUMENT: dict[str, Any] = {
     "prior": 0.0001,
     "link_threshold": 0.95,
     "review_threshold": 0.6,
+    "never_link": [
+        # Twins: one surname, one birthday, different first names.
+        {"name": "twins", "when": [["first_name", ["else"]], ["last_name", ["exact"]],
+                                   ["date_of_birth", ["exact"]]]},
+    ],
     "blocking": [
         ["first_name", "last_name"],
         ["last_name", "date_of_birth"],

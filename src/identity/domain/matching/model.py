@@ -37,12 +37,23 @@ class Comparison:
 
 
 @dataclass(frozen=True, slots=True)
+class NonMatchRule:
+    """Pairs whose comparisons reach these levels are never the same person, whatever their
+    weight: twins share a surname, an address and a birthday, and differ in first name, and
+    Fellegi-Sunter's independence assumption would add those agreements up."""
+
+    name: str
+    when: tuple[tuple[str, tuple[str, ...]], ...]  # (field, level labels), all must hold
+
+
+@dataclass(frozen=True, slots=True)
 class MatchModel:
     comparisons: tuple[Comparison, ...]
     prior: float  # P(two records drawn at random are the same person)
     link_threshold: float = 0.95  # match probability at or above which a pair links
     review_threshold: float = 0.6  # from here up to the link threshold: a possible match
     blocking: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
+    never_link: tuple[NonMatchRule, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         if not 0 < self.prior < 1:
@@ -53,6 +64,14 @@ class MatchModel:
     @property
     def prior_weight(self) -> float:
         return math.log2(self.prior / (1 - self.prior))
+
+    def non_match(self, vector: tuple[int, ...]) -> NonMatchRule | None:
+        labels = {c.field: c.levels[i].label for c, i in zip(self.comparisons, vector,
+                                                              strict=True)}
+        for rule in self.never_link:
+            if all(labels.get(name) in allowed for name, allowed in rule.when):
+                return rule
+        return None
 
     def vector(self, a: Record, b: Record) -> tuple[int, ...]:
         """The level each comparison reaches: what training counts and scoring weighs."""
@@ -75,9 +94,14 @@ class MatchModel:
             comparisons = tuple(
                 Comparison(c["field"], tuple(Level(**level) for level in c["levels"]))
                 for c in raw["comparisons"])
+            never_link = tuple(
+                NonMatchRule(rule["name"], tuple((name, tuple(labels))
+                                                 for name, labels in rule["when"]))
+                for rule in raw.get("never_link", ()))
             return cls(comparisons=comparisons, prior=float(raw["prior"]),
                        link_threshold=float(raw.get("link_threshold", 0.95)),
                        review_threshold=float(raw.get("review_threshold", 0.6)),
-                       blocking=tuple(tuple(rule) for rule in raw.get("blocking", ())))
+                       blocking=tuple(tuple(rule) for rule in raw.get("blocking", ())),
+                       never_link=never_link)
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not a match model: {exc}") from None

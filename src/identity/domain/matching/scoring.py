@@ -47,6 +47,7 @@ class PairScore:
     weight: float  # the prior's weight plus every field's
     probability: float
     decision: Decision
+    non_match: str | None = None  # the never-link rule that vetoed the pair, if any
 
 
 def bucket_of(level: Level, weight: float) -> Bucket:
@@ -78,7 +79,8 @@ def level_weight(level: Level, value: str | None, field: str,
 def score(model: MatchModel, a: Record, b: Record, tf: TermFrequencies | None = None) -> PairScore:
     fields: list[FieldScore] = []
     total = model.prior_weight
-    for comparison, index in zip(model.comparisons, model.vector(a, b), strict=True):
+    vector = model.vector(a, b)
+    for comparison, index in zip(model.comparisons, vector, strict=True):
         level = comparison.levels[index]
         weight = level_weight(level, a.get(comparison.field), comparison.field, tf)
         total += weight
@@ -88,4 +90,8 @@ def score(model: MatchModel, a: Record, b: Record, tf: TermFrequencies | None = 
     probability = 2**total / (1 + 2**total) if total < 1000 else 1.0
     decision = (Decision.LINK if probability >= model.link_threshold
                 else Decision.REVIEW if probability >= model.review_threshold else Decision.NONE)
-    return PairScore(tuple(fields), total, probability, decision)
+    veto = model.non_match(vector)
+    if veto is not None:
+        decision = Decision.NONE
+    return PairScore(tuple(fields), total, probability, decision,
+                     veto.name if veto else None)
