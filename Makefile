@@ -14,8 +14,13 @@ $(VENV)/.run-installed: pyproject.toml | $(BIN)/activate
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/activate
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.run-installed
+
+# Splink, recordlinkage and DuckDB are only for the matching benchmark's peers.
+$(VENV)/.bench-installed: pyproject.toml $(VENV)/.dev-installed
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
 
 run: $(VENV)/.run-installed
 	$(BIN)/identity serve
@@ -33,8 +38,9 @@ compose-tool:
 test: lint compose-tool
 	$(BIN)/python -m pytest
 
-bench: $(VENV)/.dev-installed
+bench: $(VENV)/.bench-installed
 	$(BIN)/python -m load_tests.bench_ingest
+	$(BIN)/python -m load_tests.peers
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
