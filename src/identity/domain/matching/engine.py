@@ -1,0 +1,102 @@
+"""Batch matching over a set of records: candidates by blocking, training, scoring, clusters.
+
+Pure: no I/O. The same model and the same functions serve the batch CLI and the benchmark;
+the real-time path will call `score` on the candidates one new record brings.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from identity.domain.matching.blocking import blocking_keys
+from identity.domain.matching.model import MatchModel, Record
+from identity.domain.matching.scoring import Decision, PairScore, TermFrequencies, score
+from identity.domain.matching.training import estimate_m, estimate_u
+
+RecordId = str
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    pairs: list[tuple[RecordId, RecordId]]
+    oversized_blocks: list[tuple[str, int]]  # (blocking key, size): skipped, never stalls
+
+
+def candidate_pairs(records: Mapping[RecordId, Record], model: MatchModel,
+                    max_block: int = 500) -> Candidates:
+    """Pairs sharing a blocking key, each once. A block larger than `max_block` (a common
+    surname, a default postcode) is skipped and reported: it would cost n² comparisons."""
+    blocks: dict[str, list[RecordId]] = defaultdict(list)
+    for record_id, record in records.items():
+        for key in blocking_keys(model.blocking, record):
+            blocks[key].append(record_id)
+    seen: set[tuple[RecordId, RecordId]] = set()
+    oversized: list[tuple[str, int]] = []
+    for key, members in sorted(blocks.items()):
+        if len(members) > max_block:
+            oversized.append((key, len(members)))
+            continue
+        for i, left in enumerate(members):
+            for right in members[i + 1:]:
+                seen.add((left, right) if left < right else (right, left))
+    return Candidates(sorted(seen), oversized)
+
+
+def term_frequencies(records: Iterable[Record], model: MatchModel) -> dict[str, dict[str, float]]:
+    """Share of records holding each value, for the fields with a tf-adjusted level."""
+    fields = [c.field for c in model.comparisons if any(lv.tf_adjusted for lv in c.levels)]
+    counts: dict[str, Counter[str]] = {f: Counter() for f in fields}
+    total = 0
+    for record in records:
+        total += 1
+        for name in fields:
+            if value := record.get(name):
+                counts[name][" ".join(value.casefold().split())] += 1
+    return {name: {v: n / total for v, n in c.items()} for name, c in counts.items()} if total \
+        else {}
+
+
+def fit(records: Mapping[RecordId, Record], model: MatchModel, *, seed: int = 0,
+        random_pairs: int = 50_000, max_block: int = 500) -> MatchModel:
+    """u from pairs drawn at random, then m by EM on the blocked pairs (u held fixed)."""
+    ids = sorted(records)
+    rng = random.Random(seed)
+    sample = [(rng.choice(ids), rng.choice(ids)) for _ in range(random_pairs)] if ids else []
+    random_vectors = [model.vector(records[a], records[b]) for a, b in sample if a != b]
+    with_u = estimate_u(model, random_vectors)
+    blocked = candidate_pairs(records, model, max_block).pairs
+    return estimate_m(with_u, [with_u.vector(records[a], records[b]) for a, b in blocked])
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredPair:
+    left: RecordId
+    right: RecordId
+    score: PairScore
+
+
+def score_pairs(records: Mapping[RecordId, Record], model: MatchModel,
+                pairs: Sequence[tuple[RecordId, RecordId]],
+                tf: TermFrequencies | None = None) -> list[ScoredPair]:
+    return [ScoredPair(a, b, score(model, records[a], records[b], tf)) for a, b in pairs]
+
+
+def clusters(record_ids: Iterable[RecordId], scored: Iterable[ScoredPair]) -> dict[RecordId, str]:
+    """Connected components of the linked pairs; each record maps to its cluster's first id."""
+    parent = {r: r for r in record_ids}
+
+    def root(node: RecordId) -> RecordId:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for pair in scored:
+        if pair.score.decision is Decision.LINK:
+            a, b = root(pair.left), root(pair.right)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return {r: root(r) for r in parent}
