@@ -470,7 +470,17 @@ def _ecm_peer(recipe: str) -> Callable[[FebrlTask], PeerResult]:
     return run
 
 
+def run_identity_batch(task: FebrlTask) -> PeerResult:
+    """This project's matcher in batch: the built-in model plus soc_sec_id, fitted on the data."""
+    from load_tests.febrl_identity import LINK_PROBABILITY, identity_pairs
+
+    notes = (f"identity-graph batch: default model + soc_sec_id, Splink's FEBRL blocking, "
+             f"prior from a deterministic rule, u random / m EM; link at {LINK_PROBABILITY}")
+    return run_peer("identity-batch", task, lambda: identity_pairs(task), notes)
+
+
 PEERS: dict[str, Callable[[FebrlTask], PeerResult]] = {
+    "identity-batch": run_identity_batch,
     "splink": run_splink,
     **{f"rl-ecm-{recipe}": _ecm_peer(recipe) for recipe in RL_RECIPES},
 }
