@@ -12,7 +12,12 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from identity.domain.matching.defaults import DEFAULT_MODEL_DOCUMENT
-from identity.domain.matching.engine import candidate_pairs, fit, score_pairs, term_frequencies
+from identity.domain.matching.engine import (
+    candidate_pairs,
+    fit_on,
+    score_pairs,
+    term_frequencies,
+)
 from identity.domain.matching.model import MatchModel, Record
 
 if TYPE_CHECKING:
@@ -93,10 +98,11 @@ def identity_pairs(task: FebrlTask) -> set[Pair]:
     records, frame_of = records_of(task)
     model = febrl_model(prior=1e-4)
     model = replace(model, prior=estimated_prior(records, model))
-    model = fit(records, model, seed=2, random_pairs=200_000)
     pairs = candidate_pairs(records, model).pairs
     if task.kind == "link":
         pairs = [(a, b) for a, b in pairs if frame_of[a] != frame_of[b]]
-    scored = score_pairs(records, model, pairs, term_frequencies(records.values(), model))
+    model, vectors = fit_on(records, model, pairs, seed=2, random_pairs=200_000)
+    scored = score_pairs(records, model, pairs, term_frequencies(records.values(), model),
+                         vectors)
     linked = {(s.left, s.right) for s in scored if s.score.probability >= LINK_PROBABILITY}
     return {(a, b) if a < b else (b, a) for a, b in linked}

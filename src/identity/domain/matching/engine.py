@@ -62,13 +62,21 @@ def term_frequencies(records: Iterable[Record], model: MatchModel) -> dict[str, 
 def fit(records: Mapping[RecordId, Record], model: MatchModel, *, seed: int = 0,
         random_pairs: int = 50_000, max_block: int = 500) -> MatchModel:
     """u from pairs drawn at random, then m by EM on the blocked pairs (u held fixed)."""
+    return fit_on(records, model, candidate_pairs(records, model, max_block).pairs, seed=seed,
+                  random_pairs=random_pairs)[0]
+
+
+def fit_on(records: Mapping[RecordId, Record], model: MatchModel,
+           blocked: Sequence[tuple[RecordId, RecordId]], *, seed: int = 0,
+           random_pairs: int = 50_000) -> tuple[MatchModel, list[tuple[int, ...]]]:
+    """Also returns the blocked pairs' vectors, so scoring them needs no second comparison."""
     ids = sorted(records)
     rng = random.Random(seed)
     sample = [(rng.choice(ids), rng.choice(ids)) for _ in range(random_pairs)] if ids else []
     random_vectors = [model.vector(records[a], records[b]) for a, b in sample if a != b]
     with_u = estimate_u(model, random_vectors)
-    blocked = candidate_pairs(records, model, max_block).pairs
-    return estimate_m(with_u, [with_u.vector(records[a], records[b]) for a, b in blocked])
+    vectors = [with_u.vector(records[a], records[b]) for a, b in blocked]
+    return estimate_m(with_u, vectors), vectors
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +88,12 @@ class ScoredPair:
 
 def score_pairs(records: Mapping[RecordId, Record], model: MatchModel,
                 pairs: Sequence[tuple[RecordId, RecordId]],
-                tf: TermFrequencies | None = None) -> list[ScoredPair]:
-    return [ScoredPair(a, b, score(model, records[a], records[b], tf)) for a, b in pairs]
+                tf: TermFrequencies | None = None,
+                vectors: Sequence[tuple[int, ...]] | None = None) -> list[ScoredPair]:
+    if vectors is None:
+        return [ScoredPair(a, b, score(model, records[a], records[b], tf)) for a, b in pairs]
+    return [ScoredPair(a, b, score(model, records[a], records[b], tf, vector))
+            for (a, b), vector in zip(pairs, vectors, strict=True)]
 
 
 def clusters(record_ids: Iterable[RecordId], scored: Iterable[ScoredPair]) -> dict[RecordId, str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jellyfish
 from rapidfuzz import fuzz
@@ -41,7 +42,9 @@ class Level:
         return PREDICATES[self.kind](a, b, self)
 
 
+@lru_cache(maxsize=262_144)
 def _fold(value: str) -> str:
+    """Cached: the same names and towns are compared again and again."""
     return " ".join(value.casefold().split())
 
 

@@ -76,10 +76,12 @@ def level_weight(level: Level, value: str | None, field: str,
     return math.log2(level.m / max(u, 1e-12))
 
 
-def score(model: MatchModel, a: Record, b: Record, tf: TermFrequencies | None = None) -> PairScore:
+def score(model: MatchModel, a: Record, b: Record, tf: TermFrequencies | None = None,
+          vector: tuple[int, ...] | None = None) -> PairScore:
+    """`vector`, when training already computed it, saves comparing the pair again."""
     fields: list[FieldScore] = []
     total = model.prior_weight
-    vector = model.vector(a, b)
+    vector = vector if vector is not None else model.vector(a, b)
     for comparison, index in zip(model.comparisons, vector, strict=True):
         level = comparison.levels[index]
         weight = level_weight(level, a.get(comparison.field), comparison.field, tf)

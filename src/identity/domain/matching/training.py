@@ -7,6 +7,7 @@ blocked pairs, holding u fixed (as Splink does).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -41,21 +42,24 @@ def _likelihoods(model: MatchModel, vector: tuple[int, ...]) -> tuple[float, flo
 def estimate_m(model: MatchModel, blocked_vectors: Sequence[tuple[int, ...]],
                iterations: int = 25, start_share: float = 0.1) -> MatchModel:
     """EM over the blocked pairs: each pair's probability of being a match weighs its levels
-    into new m values. `start_share` is the first guess of how many blocked pairs match."""
+    into new m values. `start_share` is the first guess of how many blocked pairs match.
+    Pairs with the same vector weigh the same, so EM runs over distinct vectors and counts."""
     current = _starting_m(model)
     share = start_share
+    distinct = Counter(blocked_vectors)
+    pairs = sum(distinct.values())
     for _ in range(iterations):
-        weights = []
-        for vector in blocked_vectors:
+        weights: dict[tuple[int, ...], float] = {}
+        for vector, count in distinct.items():
             m_p, u_p = _likelihoods(current, vector)
             match = share * m_p
-            weights.append(match / (match + (1 - share) * u_p) if match > 0 else 0.0)
-        total = sum(weights) or 1.0
-        share = min(max(total / max(len(blocked_vectors), 1), 1e-6), 1 - 1e-6)
+            weights[vector] = count * (match / (match + (1 - share) * u_p) if match > 0 else 0.0)
+        total = sum(weights.values()) or 1.0
+        share = min(max(total / max(pairs, 1), 1e-6), 1 - 1e-6)
         updated = {}
         for k, comparison in enumerate(current.comparisons):
             counts = [SMOOTHING * 1e-3] * len(comparison.levels)
-            for vector, w in zip(blocked_vectors, weights, strict=True):
+            for vector, w in weights.items():
                 counts[vector[k]] += w
             informative = sum(counts[1:])
             updated[comparison.field] = tuple(
