@@ -10,8 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from identity.domain.types import Identifier, ProfileId
+
+# Anything orderable and hashable: identifiers in the graph, record ids in batch matching.
+Node = TypeVar("Node", Identifier, str)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +50,8 @@ def plan_merge(groups: list[GroupState]) -> MergePlan:
 
 
 def components(
-    identifiers: Iterable[Identifier], edges: Iterable[tuple[Identifier, Identifier]]
-) -> list[list[Identifier]]:
+    identifiers: Iterable[Node], edges: Iterable[tuple[Node, Node]]
+) -> list[list[Node]]:
     """Connected components, each sorted, ordered by their smallest member: deterministic.
 
     A plain union-find: it runs once per event on a handful of nodes, where building a
@@ -55,7 +59,7 @@ def components(
     """
     parent = {node: node for node in identifiers}
 
-    def root(node: Identifier) -> Identifier:
+    def root(node: Node) -> Node:
         while parent[node] != node:
             parent[node] = parent[parent[node]]
             node = parent[node]
@@ -65,7 +69,7 @@ def components(
         parent.setdefault(a, a)
         parent.setdefault(b, b)
         parent[root(a)] = root(b)
-    parts: dict[Identifier, list[Identifier]] = {}
+    parts: dict[Node, list[Node]] = {}
     for node in parent:
         parts.setdefault(root(node), []).append(node)
     return sorted((sorted(part) for part in parts.values()), key=lambda part: part[0])

@@ -15,6 +15,7 @@ from identity.domain.matching.blocking import blocking_keys
 from identity.domain.matching.model import MatchModel, Record
 from identity.domain.matching.scoring import Decision, PairScore, TermFrequencies, score
 from identity.domain.matching.training import estimate_m, estimate_u
+from identity.domain.resolution import components
 
 RecordId = str
 
@@ -98,17 +99,5 @@ def score_pairs(records: Mapping[RecordId, Record], model: MatchModel,
 
 def clusters(record_ids: Iterable[RecordId], scored: Iterable[ScoredPair]) -> dict[RecordId, str]:
     """Connected components of the linked pairs; each record maps to its cluster's first id."""
-    parent = {r: r for r in record_ids}
-
-    def root(node: RecordId) -> RecordId:
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
-
-    for pair in scored:
-        if pair.score.decision is Decision.LINK:
-            a, b = root(pair.left), root(pair.right)
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-    return {r: root(r) for r in parent}
+    linked = [(p.left, p.right) for p in scored if p.score.decision is Decision.LINK]
+    return {member: part[0] for part in components(record_ids, linked) for member in part}
