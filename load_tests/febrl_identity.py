@@ -15,7 +15,7 @@ from identity.domain.matching.defaults import DEFAULT_MODEL_DOCUMENT
 from identity.domain.matching.engine import (
     candidate_pairs,
     fit_on,
-    score_pairs,
+    probabilities,
     term_frequencies,
 )
 from identity.domain.matching.model import MatchModel, Record
@@ -102,7 +102,7 @@ def identity_pairs(task: FebrlTask) -> set[Pair]:
     if task.kind == "link":
         pairs = [(a, b) for a, b in pairs if frame_of[a] != frame_of[b]]
     model, vectors = fit_on(records, model, pairs, seed=2, random_pairs=200_000)
-    scored = score_pairs(records, model, pairs, term_frequencies(records.values(), model),
-                         vectors)
-    linked = {(s.left, s.right) for s in scored if s.score.probability >= LINK_PROBABILITY}
+    found = probabilities(records, model, pairs, vectors,
+                          term_frequencies(records.values(), model))
+    linked = {pair for pair, p in zip(pairs, found, strict=True) if p >= LINK_PROBABILITY}
     return {(a, b) if a < b else (b, a) for a, b in linked}

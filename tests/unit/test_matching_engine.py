@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import random
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from identity.domain.matching.defaults import DEFAULT_MODEL
 from identity.domain.matching.engine import (
     candidate_pairs,
@@ -64,3 +68,38 @@ def test_fitted_model_clusters_duplicates_and_keeps_people_apart() -> None:
     wrongly_joined = sum(1 for a in records for b in records
                          if a < b and found[a] == found[b] and truth[a] != truth[b])
     assert wrongly_joined <= 2
+
+
+FIELDS = [c.field for c in DEFAULT_MODEL.comparisons]
+NAMES = ["Ann", "Anne", "Anna", "Bob", "Robert", "Smith", "Smyth", "Okafor", "", " ", None,
+         "1980-03-07", "1980-07-03", "1981-03-07", "12 Main St", "12 Main Street", "LS1 4AP",
+         "LS1 9ZZ", "+44 7400 123456", "07400 123456", "ann@shop.com", "ann@mail.com"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.fixed_dictionaries({f: st.sampled_from(NAMES) for f in FIELDS}),
+                          st.fixed_dictionaries({f: st.sampled_from(NAMES) for f in FIELDS})),
+                min_size=1, max_size=30))
+def test_vectorized_comparison_equals_the_pair_by_pair_path(
+    pairs: list[tuple[dict[str, str | None], dict[str, str | None]]],
+) -> None:
+    from identity.domain.matching.vectorized import vectors
+
+    lefts, rights = [a for a, _ in pairs], [b for _, b in pairs]
+    assert vectors(DEFAULT_MODEL, lefts, rights) == [DEFAULT_MODEL.vector(a, b)
+                                                     for a, b in pairs]
+
+
+def test_probabilities_agree_with_full_scoring() -> None:
+    from identity.domain.matching.engine import probabilities
+    from identity.domain.matching.vectorized import vectors
+
+    records, _ = population(60, seed=9)
+    pairs = candidate_pairs(records, DEFAULT_MODEL).pairs
+    tf = term_frequencies(records.values(), DEFAULT_MODEL)
+    pair_vectors = vectors(DEFAULT_MODEL, [records[a] for a, _ in pairs],
+                           [records[b] for _, b in pairs])
+    fast = probabilities(records, DEFAULT_MODEL, pairs, pair_vectors, tf)
+    full = [s.score.probability for s in score_pairs(records, DEFAULT_MODEL, pairs, tf)]
+    assert fast == pytest.approx(full)
+    assert len(fast) > 10

@@ -13,8 +13,15 @@ from dataclasses import dataclass
 
 from identity.domain.matching.blocking import blocking_keys
 from identity.domain.matching.model import MatchModel, Record
-from identity.domain.matching.scoring import Decision, PairScore, TermFrequencies, score
+from identity.domain.matching.scoring import (
+    Decision,
+    PairScore,
+    TermFrequencies,
+    level_weight,
+    score,
+)
 from identity.domain.matching.training import estimate_m, estimate_u
+from identity.domain.matching.vectorized import vectors
 from identity.domain.resolution import components
 
 RecordId = str
@@ -74,10 +81,15 @@ def fit_on(records: Mapping[RecordId, Record], model: MatchModel,
     ids = sorted(records)
     rng = random.Random(seed)
     sample = [(rng.choice(ids), rng.choice(ids)) for _ in range(random_pairs)] if ids else []
-    random_vectors = [model.vector(records[a], records[b]) for a, b in sample if a != b]
-    with_u = estimate_u(model, random_vectors)
-    vectors = [with_u.vector(records[a], records[b]) for a, b in blocked]
-    return estimate_m(with_u, vectors), vectors
+    sample = [(a, b) for a, b in sample if a != b]
+    with_u = estimate_u(model, _vectors(records, model, sample))
+    blocked_vectors = _vectors(records, with_u, blocked)
+    return estimate_m(with_u, blocked_vectors), blocked_vectors
+
+
+def _vectors(records: Mapping[RecordId, Record], model: MatchModel,
+             pairs: Sequence[tuple[RecordId, RecordId]]) -> list[tuple[int, ...]]:
+    return vectors(model, [records[a] for a, _ in pairs], [records[b] for _, b in pairs])
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +107,30 @@ def score_pairs(records: Mapping[RecordId, Record], model: MatchModel,
         return [ScoredPair(a, b, score(model, records[a], records[b], tf)) for a, b in pairs]
     return [ScoredPair(a, b, score(model, records[a], records[b], tf, vector))
             for (a, b), vector in zip(pairs, vectors, strict=True)]
+
+
+def probabilities(records: Mapping[RecordId, Record], model: MatchModel,
+                  pairs: Sequence[tuple[RecordId, RecordId]],
+                  pair_vectors: Sequence[tuple[int, ...]],
+                  tf: TermFrequencies | None = None) -> list[float]:
+    """Match probability per pair, as `score` computes it, without building explanations:
+    what deciding hundreds of thousands of pairs needs."""
+    tables = [[level_weight(level, None, c.field, None) for level in c.levels]
+              for c in model.comparisons]
+    adjusted = [[level.tf_adjusted and tf is not None for level in c.levels]
+                for c in model.comparisons]
+    found: list[float] = []
+    for (left, _), vector in zip(pairs, pair_vectors, strict=True):
+        total = model.prior_weight
+        for k, index in enumerate(vector):
+            if adjusted[k][index]:
+                comparison = model.comparisons[k]
+                total += level_weight(comparison.levels[index],
+                                      records[left].get(comparison.field), comparison.field, tf)
+            else:
+                total += tables[k][index]
+        found.append(2**total / (1 + 2**total) if total < 1000 else 1.0)
+    return found
 
 
 def clusters(record_ids: Iterable[RecordId], scored: Iterable[ScoredPair]) -> dict[RecordId, str]:

@@ -33,17 +33,19 @@ class Level:
     u: float | None = None  # P(this level | different people)
 
     def matches(self, a: str | None, b: str | None) -> bool:
+        """A blank value is a missing one: it matches the null level and nothing else."""
+        missing = not a or not b or not fold(a) or not fold(b)
         if self.kind == "null":
-            return not a or not b
+            return missing
         if self.kind == "else":
             return True
-        if not a or not b:
+        if missing or a is None or b is None:
             return False
         return PREDICATES[self.kind](a, b, self)
 
 
 @lru_cache(maxsize=262_144)
-def _fold(value: str) -> str:
+def fold(value: str) -> str:
     """Cached: the same names and towns are compared again and again."""
     return " ".join(value.casefold().split())
 
@@ -70,22 +72,22 @@ def _dates_transposed(a: str, b: str) -> bool:
 
 
 PREDICATES: dict[str, Predicate] = {
-    "exact": lambda a, b, _: _fold(a) == _fold(b),
-    "jaro_winkler": lambda a, b, lv: JaroWinkler.similarity(_fold(a), _fold(b)) >= _limit(lv),
-    "levenshtein": lambda a, b, lv: Levenshtein.distance(_fold(a), _fold(b)) <= _limit(lv),
+    "exact": lambda a, b, _: fold(a) == fold(b),
+    "jaro_winkler": lambda a, b, lv: JaroWinkler.similarity(fold(a), fold(b)) >= _limit(lv),
+    "levenshtein": lambda a, b, lv: Levenshtein.distance(fold(a), fold(b)) <= _limit(lv),
     "damerau_levenshtein": lambda a, b, lv: (
-        DamerauLevenshtein.distance(_fold(a), _fold(b)) <= _limit(lv)),
+        DamerauLevenshtein.distance(fold(a), fold(b)) <= _limit(lv)),
     "metaphone": lambda a, b, _: (
-        (code := jellyfish.metaphone(_fold(a))) != "" and code == jellyfish.metaphone(_fold(b))),
+        (code := jellyfish.metaphone(fold(a))) != "" and code == jellyfish.metaphone(fold(b))),
     "nysiis": lambda a, b, _: (
-        (code := jellyfish.nysiis(_fold(a))) != "" and code == jellyfish.nysiis(_fold(b))),
+        (code := jellyfish.nysiis(fold(a))) != "" and code == jellyfish.nysiis(fold(b))),
     "nickname": lambda a, b, _: canonical_name(a) == canonical_name(b),
     "date_transposed": lambda a, b, _: _dates_transposed(a, b),
     "same_year": lambda a, b, _: len(a) >= 4 and a[:4] == b[:4],
-    "token_set": lambda a, b, lv: fuzz.token_set_ratio(_fold(a), _fold(b)) / 100 >= _limit(lv),
-    "prefix": lambda a, b, lv: _fold(a)[: _size(lv)] == _fold(b)[: _size(lv)],
+    "token_set": lambda a, b, lv: fuzz.token_set_ratio(fold(a), fold(b)) / 100 >= _limit(lv),
+    "prefix": lambda a, b, lv: fold(a)[: _size(lv)] == fold(b)[: _size(lv)],
     "digits_suffix": lambda a, b, lv: (
         len(_digits(a)) >= _size(lv) and _digits(a)[-_size(lv):] == _digits(b)[-_size(lv):]),
-    "email_local": lambda a, b, _: _fold(a).split("@")[0] == _fold(b).split("@")[0],
+    "email_local": lambda a, b, _: fold(a).split("@")[0] == fold(b).split("@")[0],
 }
 KINDS = frozenset({"null", "else", *PREDICATES})
