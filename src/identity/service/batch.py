@@ -110,8 +110,9 @@ async def apply_batch(
     nodes = await tx.upsert_identifiers(sorted(
         (identifier, e.timestamp) for e in events for identifier in e.identifiers))
     hubs = {n.identifier: n.hub_reason for n in nodes if n.hub_reason}
-    links = [_guarded(link, hubs) for e in events
-             for link in plan_links(e.identifiers, e.event_id, e.source, e.timestamp)]
+    links_of = {e.event_id: plan_links(e.identifiers, e.event_id, e.source, e.timestamp)
+                for e in events}
+    links = [_guarded(link, hubs) for e in events for link in links_of[e.event_id]]
     await tx.add_links(links)
     new_hubs = await _new_hubs(tx, links, hubs, rules)
     splits: list[ProfileChange] = []
@@ -126,7 +127,8 @@ async def apply_batch(
     node_groups = {n.identifier: n.group_id for n in nodes}
     groups = await tx.read_groups(sorted({g for g in node_groups.values() if g is not None}))
     resolution = BatchResolution(node_groups, groups, new_profile_id)
-    applied = {e.event_id: _join_event(resolution, e, hubs, now) for e in events}
+    applied = {e.event_id: _join_event(resolution, e, links_of[e.event_id], hubs, now)
+               for e in events}
     await _write(tx, resolution.plan(), now)
     await tx.record_events([EventRecord(e.event_id, e.type.value, e.source, e.timestamp,
                                         anchor(e.identifiers), e.traits, e.order)
@@ -137,10 +139,9 @@ async def apply_batch(
     return applied
 
 
-def _join_event(resolution: BatchResolution, event: Event, hubs: dict[Identifier, str],
-                now: datetime) -> Applied:
+def _join_event(resolution: BatchResolution, event: Event, links: list[LinkObservation],
+                hubs: dict[Identifier, str], now: datetime) -> Applied:
     main = anchor(event.identifiers)
-    links = plan_links(event.identifiers, event.event_id, event.source, event.timestamp)
     active = [(link.a, link.b) for link in links if link.a not in hubs and link.b not in hubs]
     changes: list[ProfileChange] = []
     result: Applied | None = None

@@ -94,17 +94,18 @@ class Queries:
     async def profiles_by_identifier(
         self, identifiers: Sequence[Identifier]
     ) -> list[ProfileView | None]:
+        """Identifiers of one profile share one view, built once."""
+
         async def read() -> list[ProfileView | None]:
             async with self._store.transaction(read_only=True) as tx:
-                groups = await _groups_of(tx, identifiers)
-                views: list[ProfileView | None] = []
-                for identifier in identifiers:
-                    group = groups.get(identifier)
-                    rows = await tx.lookup_profiles([group.profile_id]) if group else []
-                    if group and not rows:
-                        raise StoreConflict("a profile was merged while it was being read")
-                    views.append(await self._view(tx, rows[0]) if rows else None)
-                return views
+                placed = await _placed(tx, identifiers)
+                wanted = sorted({group.profile_id for _, group in placed.values()})
+                rows = {row.requested_id: row for row in await tx.lookup_profiles(wanted)}
+                if len(rows) < len(wanted):
+                    raise StoreConflict("a profile was merged while it was being read")
+                views = {pid: await self._view(tx, rows[pid]) for pid in wanted}
+            return [views[entry[1].profile_id] if (entry := placed.get(i)) else None
+                    for i in identifiers]
 
         return await retry_on_conflict(read)
 
@@ -113,20 +114,21 @@ class Queries:
 
         async def read() -> list[ProfileId | None]:
             async with self._store.transaction(read_only=True) as tx:
-                groups = await _groups_of(tx, identifiers)
-            return [group.profile_id if (group := groups.get(i)) else None for i in identifiers]
+                placed = await _placed(tx, identifiers)
+            return [entry[1].profile_id if (entry := placed.get(i)) else None
+                    for i in identifiers]
 
         return await retry_on_conflict(read)
 
     async def identifier(self, identifier: Identifier) -> IdentifierView | None:
         async def read() -> IdentifierView | None:
             async with self._store.transaction(read_only=True) as tx:
-                found = await tx.find_identifiers([identifier])
-                if not found:
+                entry = (await _placed(tx, [identifier])).get(identifier)
+                if entry is None:
                     return None
-                group = (await _groups_of(tx, [identifier])).get(identifier)
                 links = await tx.read_links([identifier])
-            return IdentifierView(found[0], group.profile_id if group else None, tuple(links))
+            node, group = entry
+            return IdentifierView(node, group.profile_id, tuple(links))
 
         return await retry_on_conflict(read)
 
@@ -163,19 +165,20 @@ class Queries:
         )
 
 
-async def _groups_of(
+async def _placed(
     tx: GraphTransaction, identifiers: Sequence[Identifier]
-) -> dict[Identifier, GroupState]:
-    """The group of each known identifier. A store whose reads are not one snapshot (Neo4j
-    reads committed data statement by statement) can show a node in a group that a concurrent
-    merge has just deleted: that is a conflict, and the read is retried."""
-    nodes = [n for n in await tx.find_identifiers(identifiers) if n.group_id is not None]
-    groups = {g.group_id: g for g in await tx.read_groups([n.group_id for n in nodes
-                                                            if n.group_id is not None])}
-    found: dict[Identifier, GroupState] = {}
+) -> dict[Identifier, tuple[NodeRow, GroupState]]:
+    """Each known identifier's node and group (every node has one: DESIGN §2.1). A store whose
+    reads are not one snapshot (Neo4j reads committed data statement by statement) can show a
+    node in a group that a concurrent merge has just deleted: a conflict, so the read is
+    retried."""
+    nodes = await tx.find_identifiers(identifiers)
+    groups = {g.group_id: g for g in await tx.read_groups(
+        [n.group_id for n in nodes if n.group_id is not None])}
+    placed: dict[Identifier, tuple[NodeRow, GroupState]] = {}
     for node in nodes:
-        group = groups.get(node.group_id or 0)
+        group = groups.get(node.group_id) if node.group_id is not None else None
         if group is None:
             raise StoreConflict("a profile was merged while it was being read")
-        found[node.identifier] = group
-    return found
+        placed[node.identifier] = (node, group)
+    return placed
