@@ -3,7 +3,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -56,6 +55,3 @@ def graphql(client: httpx.Client, query: str, **variables: object) -> dict[str, 
     body: dict[str, object] = response.json()
     return body
 
-
-def tmp_database(tmp_path: Path) -> str:
-    return str(tmp_path / "graph.db")

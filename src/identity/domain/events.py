@@ -44,14 +44,8 @@ class EventType(StrEnum):
     ALIAS = "alias"
 
 
-# Person traits with a known shape; any other snake_case name is a custom trait kept as text.
+# Traits checked as dates; any other snake_case name is kept as text.
 DATE_TRAITS = frozenset({"date_of_birth"})
-PERSON_TRAITS = frozenset(
-    {
-        "first_name", "last_name", "date_of_birth", "gender",
-        "address_line1", "address_line2", "city", "postcode", "region", "country",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -184,7 +183,3 @@ def _normalize_text(kind: str, raw: str, rules: NormalizationRules) -> Identifie
 def is_placeholder(raw: str, identifier: Identifier, blocklist: Blocklist) -> bool:
     """Checked on the raw and the normalized value: `TEST@test.com ` and `(000) 000-0000` too."""
     return blocklist.blocks(raw) or blocklist.blocks(identifier.value)
-
-
-def distinct(identifiers: Iterable[Identifier]) -> list[Identifier]:
-    return sorted(set(identifiers))
