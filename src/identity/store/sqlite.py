@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
@@ -239,6 +240,7 @@ class SqliteTransaction:
 
     async def assign_members(self, assignments: Sequence[tuple[Identifier, int]]) -> None:
         ids = self._ids_of(identifier for identifier, _ in assignments)
+        sizes: Counter[int] = Counter()
         for identifier, group_id in assignments:
             node_id = ids[identifier]
             (previous,) = self._conn.execute(
@@ -246,14 +248,17 @@ class SqliteTransaction:
             ).fetchone()
             if previous == group_id:
                 continue
-            if previous is not None:
-                self._conn.execute(
-                    "UPDATE groups SET size = size - 1 WHERE group_id = ?", (previous,)
-                )
             self._conn.execute(
                 "UPDATE nodes SET group_id = ? WHERE node_id = ?", (group_id, node_id)
             )
-            self._conn.execute("UPDATE groups SET size = size + 1 WHERE group_id = ?", (group_id,))
+            sizes[group_id] += 1
+            if previous is not None:
+                sizes[previous] -= 1
+        # One size update per group, not one per node placed.
+        self._conn.executemany(
+            "UPDATE groups SET size = size + ? WHERE group_id = ?",
+            [(delta, group_id) for group_id, delta in sizes.items() if delta],
+        )
 
     async def read_neighbors(
         self, identifiers: Sequence[Identifier], kinds: Sequence[str],
