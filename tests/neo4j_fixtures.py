@@ -42,10 +42,15 @@ def neo4j_access(
         yield Neo4jAccess(server.uri, server.user, server.password)
 
 
+async def connect(access: Neo4jAccess) -> Neo4jGraphStore:
+    """Another connection (its own driver) to the session's server."""
+    return await Neo4jGraphStore.connect(access.uri, access.user, access.password)
+
+
 @asynccontextmanager
 async def empty_neo4j_store(access: Neo4jAccess) -> AsyncIterator[Neo4jGraphStore]:
     """A store on the session's server, emptied first: tests never see each other's data."""
-    store = await Neo4jGraphStore.connect(access.uri, access.user, access.password)
+    store = await connect(access)
     try:
         await store.wipe()
         yield store

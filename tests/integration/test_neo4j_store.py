@@ -17,7 +17,7 @@ from identity.store.sqlite import SqliteGraphStore
 from tests.api.test_readiness import readyz_before_and_after_closing
 from tests.builders import event, ident
 from tests.invariants import partition_checked
-from tests.neo4j_fixtures import Neo4jAccess, empty_neo4j_store
+from tests.neo4j_fixtures import Neo4jAccess, connect, empty_neo4j_store
 
 pytestmark = pytest.mark.neo4j
 
@@ -48,8 +48,7 @@ async def test_concurrent_conflicting_ingests_keep_every_invariant(
 ) -> None:
     batches = conflicting_batches(seed=7, batches=16, size=12)
     # Several drivers, so the batches really run on separate connections at once.
-    stores = [neo4j_store] + [await Neo4jGraphStore.connect(
-        neo4j_access.uri, neo4j_access.user, neo4j_access.password) for _ in range(3)]
+    stores = [neo4j_store] + [await connect(neo4j_access) for _ in range(3)]
     services = [IdentityService(s) for s in stores]
     try:
         results = await asyncio.gather(*(services[i % len(services)].ingest(batch)
@@ -91,8 +90,7 @@ async def test_unreachable_neo4j_is_a_clear_start_up_error() -> None:
 
 
 async def test_readyz_follows_the_neo4j_connection(neo4j_access: Neo4jAccess) -> None:
-    store = await Neo4jGraphStore.connect(neo4j_access.uri, neo4j_access.user,
-                                          neo4j_access.password)
+    store = await connect(neo4j_access)
     before, after = await readyz_before_and_after_closing(store)
     assert before == 200
     assert after.status_code == 503
@@ -107,8 +105,7 @@ async def test_migrations_are_recorded_once_however_often_the_service_starts(
     from identity.store.neo4j_schema import migrations
 
     for _ in range(2):
-        await (await Neo4jGraphStore.connect(neo4j_access.uri, neo4j_access.user,
-                                             neo4j_access.password)).close()
+        await (await connect(neo4j_access)).close()
     async with AsyncGraphDatabase.driver(
         neo4j_access.uri, auth=(neo4j_access.user, neo4j_access.password)
     ) as driver:
@@ -128,8 +125,7 @@ async def test_reads_racing_merges_never_see_a_half_moved_profile(
     writer = IdentityService(neo4j_store)
     cookies = [Identifier("anonymous_id", f"r{i}") for i in range(40)]
     firsts = await writer.ingest([event(ident(c.kind, c.value)) for c in cookies])
-    reader_store = await Neo4jGraphStore.connect(neo4j_access.uri, neo4j_access.user,
-                                                 neo4j_access.password)
+    reader_store = await connect(neo4j_access)
     reader = IdentityService(reader_store)
     done = asyncio.Event()
 
