@@ -8,13 +8,11 @@ deadlock between them surfaces as StoreConflict and the service retries the whol
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, LiteralString
 
 import neo4j
@@ -29,10 +27,15 @@ from neo4j.exceptions import (
     TransientError,
 )
 
-from identity.domain.events import Order
 from identity.domain.links import Evidence, Link, LinkObservation
 from identity.domain.resolution import GroupState
 from identity.domain.types import EventId, Identifier, ProfileId
+from identity.store._event_codec import (
+    decode_order,
+    decode_traits,
+    encode_amount,
+    encode_traits,
+)
 from identity.store.neo4j_schema import migrate
 from identity.store.protocol import (
     EventRecord,
@@ -47,10 +50,6 @@ _NODE_FIELDS: LiteralString = (
     "n.kind AS kind, n.value AS value, n.group_id AS group_id, n.first_seen AS first_seen,"
     " n.last_seen AS last_seen, n.hub_reason AS hub_reason"
 )
-
-
-def _key(identifier: Identifier) -> str:
-    return f"{identifier.kind}|{identifier.value}"
 
 
 def _node(record: neo4j.Record) -> NodeRow:
@@ -80,9 +79,9 @@ class Neo4jTransaction:
         received = to_micros(datetime.now().astimezone())
         rows = [{
             "event_id": e.event_id, "type": e.type, "source": e.source,
-            "observed_at": to_micros(e.observed_at), "anchor": _key(e.anchor),
-            "traits": json.dumps(dict(e.traits)) if e.traits else None,
-            "amount": str(e.order.amount) if e.order else None,
+            "observed_at": to_micros(e.observed_at), "anchor": e.anchor.key,
+            "traits": encode_traits(e.traits),
+            "amount": encode_amount(e.order),
             "currency": e.order.currency if e.order else None,
             "has_data": bool(e.traits or e.order), "received_at": received,
         } for e in events]
@@ -91,7 +90,7 @@ class Neo4jTransaction:
         await self._records("UNWIND $rows AS r CREATE (e:Event) SET e = r", rows=rows)
 
     async def read_event_records(self, anchors: Sequence[Identifier]) -> list[EventRecord]:
-        by_key = {_key(a): a for a in anchors}
+        by_key = {a.key: a for a in anchors}
         records = await self._records(
             "UNWIND $keys AS k MATCH (e:Event {anchor: k}) WHERE e.has_data"
             " RETURN e.event_id AS event_id, e.type AS type, e.source AS source,"
@@ -102,8 +101,8 @@ class Neo4jTransaction:
             EventRecord(
                 EventId(r["event_id"]), r["type"], r["source"], from_micros(r["observed_at"]),
                 by_key[r["anchor"]],
-                tuple(sorted(json.loads(r["traits"]).items())) if r["traits"] else (),
-                Order(Decimal(r["amount"]), r["currency"]) if r["amount"] is not None else None,
+                decode_traits(r["traits"]),
+                decode_order(r["amount"], r["currency"]),
             )
             for r in records
         ]
@@ -112,7 +111,7 @@ class Neo4jTransaction:
         self, sightings: Sequence[tuple[Identifier, datetime]]
     ) -> list[NodeRow]:
         # Sorted, so concurrent batches lock nodes in one order and cannot deadlock on them.
-        by_key = sorted((_key(ident), i, ident, seen_at)
+        by_key = sorted((ident.key, i, ident, seen_at)
                         for i, (ident, seen_at) in enumerate(sightings))
         rows = [{"i": i, "key": key, "kind": ident.kind, "value": ident.value,
                  "t": to_micros(seen_at)} for key, i, ident, seen_at in by_key]
@@ -132,11 +131,11 @@ class Neo4jTransaction:
         records = await self._records(
             "UNWIND range(0, size($keys) - 1) AS i MATCH (n:Identifier {key: $keys[i]})"
             " RETURN i, " + _NODE_FIELDS + " ORDER BY i",
-            keys=[_key(i) for i in identifiers])
+            keys=[i.key for i in identifiers])
         return [_node(r) for r in records]
 
     async def add_links(self, observations: Sequence[LinkObservation]) -> None:
-        rows = [{"a": _key(o.a), "b": _key(o.b), "rule": o.rule.value, "event_id": o.event_id,
+        rows = [{"a": o.a.key, "b": o.b.key, "rule": o.rule.value, "event_id": o.event_id,
                  "source": o.source, "t": to_micros(o.seen_at), "reason": o.inactive_reason}
                 for o in observations]
         # SET items apply in order: inactive_reason reads is_active before it changes.
@@ -167,7 +166,7 @@ class Neo4jTransaction:
             " l.inactive_reason AS reason, l.score AS score, l.first_seen AS first_seen,"
             " l.last_seen AS last_seen, l.event_ids AS event_ids, l.sources AS sources"
             " ORDER BY a.key, b.key, l.rule",
-            keys=[_key(i) for i in identifiers])
+            keys=[i.key for i in identifiers])
         return [
             Link(Identifier(r["a_kind"], r["a_value"]), Identifier(r["b_kind"], r["b_value"]),
                  Evidence(r["rule"], tuple(sorted(set(r["sources"]))),
@@ -181,7 +180,7 @@ class Neo4jTransaction:
         self, identifiers: Sequence[Identifier], kinds: Sequence[str],
         kind_prefixes: Sequence[str] = (),
     ) -> list[tuple[Identifier, Identifier]]:
-        by_key = {_key(i): i for i in identifiers}
+        by_key = {i.key: i for i in identifiers}
         records = await self._records(
             "UNWIND $keys AS k MATCH (:Identifier {key: k})-[:LINKED]-(m:Identifier)"
             " WHERE m.kind IN $kinds OR any(p IN $prefixes WHERE m.kind STARTS WITH p)"
@@ -193,12 +192,12 @@ class Neo4jTransaction:
         await self._records(
             "UNWIND $keys AS k MATCH (:Identifier {key: k})-[l:LINKED]-() WHERE l.is_active"
             " SET l.is_active = false, l.inactive_reason = $reason",
-            keys=[_key(i) for i in identifiers], reason=reason)
+            keys=[i.key for i in identifiers], reason=reason)
 
     async def mark_hubs(self, hubs: Sequence[tuple[Identifier, str]]) -> None:
         await self._records(
             "UNWIND $rows AS r MATCH (n:Identifier {key: r.key}) SET n.hub_reason = r.reason",
-            rows=[{"key": _key(i), "reason": reason} for i, reason in hubs])
+            rows=[{"key": i.key, "reason": reason} for i, reason in hubs])
 
     async def create_groups(
         self, profile_ids: Sequence[ProfileId], created_at: datetime
@@ -237,7 +236,7 @@ class Neo4jTransaction:
             " WHERE n.group_id IS NULL OR n.group_id <> r.group_id"
             " WITH r, n, n.group_id AS previous SET n.group_id = r.group_id"
             " RETURN previous, r.group_id AS target, count(*) AS moved",
-            rows=sorted(({"key": _key(i), "group_id": g} for i, g in assignments),
+            rows=sorted(({"key": i.key, "group_id": g} for i, g in assignments),
                         key=lambda r: str(r["key"])))
         deltas: dict[int, int] = {}
         for r in moved:

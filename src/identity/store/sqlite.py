@@ -8,20 +8,23 @@ ingest batch. Each statement takes microseconds, so it runs on the event loop's 
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from identity.domain.events import Order
 from identity.domain.links import Evidence, Link, LinkObservation
 from identity.domain.resolution import GroupState
 from identity.domain.types import EventId, Identifier, ProfileId
+from identity.store._event_codec import (
+    decode_order,
+    decode_traits,
+    encode_amount,
+    encode_traits,
+)
 from identity.store.protocol import EventRecord, NodeRow, ProfileRow, StoreUnavailable
 from identity.store.sqlite_schema import SCHEMA, SCHEMA_VERSION
 
@@ -97,8 +100,8 @@ class SqliteTransaction:
             [
                 (
                     e.event_id, e.type, e.source, to_micros(e.observed_at), anchors[e.anchor],
-                    json.dumps(dict(e.traits)) if e.traits else None,
-                    str(e.order.amount) if e.order else None,
+                    encode_traits(e.traits),
+                    encode_amount(e.order),
                     e.order.currency if e.order else None,
                     received,
                 )
@@ -116,10 +119,9 @@ class SqliteTransaction:
                 " AND (traits IS NOT NULL OR amount IS NOT NULL)",
                 part,
             ):
-                traits = tuple(sorted(json.loads(row[5]).items())) if row[5] else ()
-                order = Order(Decimal(row[6]), row[7]) if row[6] is not None else None
                 records.append(EventRecord(EventId(row[0]), row[1], row[2], from_micros(row[3]),
-                                           by_node[row[4]], traits, order))
+                                           by_node[row[4]], decode_traits(row[5]),
+                                           decode_order(row[6], row[7])))
         return records
 
     async def upsert_identifiers(

@@ -1,0 +1,27 @@
+"""How an event record's traits and order are written as plain values, in every store."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from identity.domain.events import Order
+
+Traits = tuple[tuple[str, str], ...]
+
+
+def encode_traits(traits: Traits) -> str | None:
+    return json.dumps(dict(traits)) if traits else None
+
+
+def decode_traits(text: str | None) -> Traits:
+    return tuple(sorted(json.loads(text).items())) if text else ()
+
+
+def encode_amount(order: Order | None) -> str | None:
+    """A string, never a float: amounts stay exact to the cent."""
+    return str(order.amount) if order else None
+
+
+def decode_order(amount: str | None, currency: str | None) -> Order | None:
+    return Order(Decimal(amount), currency or "") if amount is not None else None
