@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -90,8 +89,8 @@ def test_vectorized_comparison_equals_the_pair_by_pair_path(
                                                      for a, b in pairs]
 
 
-def test_probabilities_agree_with_full_scoring() -> None:
-    from identity.domain.matching.engine import probabilities
+def test_fast_decisions_agree_with_full_scoring_vetoes_included() -> None:
+    from identity.domain.matching.engine import decisions
     from identity.domain.matching.vectorized import vectors
 
     records, _ = population(60, seed=9)
@@ -99,7 +98,12 @@ def test_probabilities_agree_with_full_scoring() -> None:
     tf = term_frequencies(records.values(), DEFAULT_MODEL)
     pair_vectors = vectors(DEFAULT_MODEL, [records[a] for a, _ in pairs],
                            [records[b] for _, b in pairs])
-    fast = probabilities(records, DEFAULT_MODEL, pairs, pair_vectors, tf)
-    full = [s.score.probability for s in score_pairs(records, DEFAULT_MODEL, pairs, tf)]
-    assert fast == pytest.approx(full)
-    assert len(fast) > 10
+    twins = {"first_name": "Ada", "last_name": "Okafor", "date_of_birth": "1990-06-01",
+             "postcode": "LS1 4AP", "city": "Leeds"}
+    records = {**records, "t1": twins, "t2": {**twins, "first_name": "Chidi"}}
+    pairs = [*pairs, ("t1", "t2")]
+    pair_vectors = [*pair_vectors, DEFAULT_MODEL.vector(twins, records["t2"])]
+    fast = decisions(records, DEFAULT_MODEL, pairs, pair_vectors, tf)
+    full = [s.score.decision for s in score_pairs(records, DEFAULT_MODEL, pairs, tf)]
+    assert fast == full
+    assert fast[-1].value == "none" and len(set(fast)) > 1

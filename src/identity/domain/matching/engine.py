@@ -17,7 +17,9 @@ from identity.domain.matching.scoring import (
     Decision,
     PairScore,
     TermFrequencies,
+    decide,
     level_weight,
+    probability,
     score,
 )
 from identity.domain.matching.training import estimate_m, estimate_u
@@ -101,25 +103,22 @@ class ScoredPair:
 
 def score_pairs(records: Mapping[RecordId, Record], model: MatchModel,
                 pairs: Sequence[tuple[RecordId, RecordId]],
-                tf: TermFrequencies | None = None,
-                vectors: Sequence[tuple[int, ...]] | None = None) -> list[ScoredPair]:
-    if vectors is None:
-        return [ScoredPair(a, b, score(model, records[a], records[b], tf)) for a, b in pairs]
-    return [ScoredPair(a, b, score(model, records[a], records[b], tf, vector))
-            for (a, b), vector in zip(pairs, vectors, strict=True)]
+                tf: TermFrequencies | None = None) -> list[ScoredPair]:
+    """Full scores with explanations; `probabilities` is the fast path for decisions."""
+    return [ScoredPair(a, b, score(model, records[a], records[b], tf)) for a, b in pairs]
 
 
-def probabilities(records: Mapping[RecordId, Record], model: MatchModel,
-                  pairs: Sequence[tuple[RecordId, RecordId]],
-                  pair_vectors: Sequence[tuple[int, ...]],
-                  tf: TermFrequencies | None = None) -> list[float]:
-    """Match probability per pair, as `score` computes it, without building explanations:
-    what deciding hundreds of thousands of pairs needs."""
+def decisions(records: Mapping[RecordId, Record], model: MatchModel,
+              pairs: Sequence[tuple[RecordId, RecordId]],
+              pair_vectors: Sequence[tuple[int, ...]],
+              tf: TermFrequencies | None = None) -> list[Decision]:
+    """What `score` decides for each pair, without building explanations: what deciding
+    hundreds of thousands of pairs needs."""
     tables = [[level_weight(level, None, c.field, None) for level in c.levels]
               for c in model.comparisons]
     adjusted = [[level.tf_adjusted and tf is not None for level in c.levels]
                 for c in model.comparisons]
-    found: list[float] = []
+    found: list[Decision] = []
     for (left, _), vector in zip(pairs, pair_vectors, strict=True):
         total = model.prior_weight
         for k, index in enumerate(vector):
@@ -129,7 +128,7 @@ def probabilities(records: Mapping[RecordId, Record], model: MatchModel,
                                       records[left].get(comparison.field), comparison.field, tf)
             else:
                 total += tables[k][index]
-        found.append(2**total / (1 + 2**total) if total < 1000 else 1.0)
+        found.append(decide(model, probability(total), vector))
     return found
 
 

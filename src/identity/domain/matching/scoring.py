@@ -76,12 +76,15 @@ def level_weight(level: Level, value: str | None, field: str,
     return math.log2(level.m / max(u, 1e-12))
 
 
-def score(model: MatchModel, a: Record, b: Record, tf: TermFrequencies | None = None,
-          vector: tuple[int, ...] | None = None) -> PairScore:
-    """`vector`, when training already computed it, saves comparing the pair again."""
+def probability(weight: float) -> float:
+    """The match weight (log2 odds) as a probability; huge weights saturate at 1."""
+    return 2**weight / (1 + 2**weight) if weight < 1000 else 1.0
+
+
+def score(model: MatchModel, a: Record, b: Record, tf: TermFrequencies | None = None) -> PairScore:
     fields: list[FieldScore] = []
     total = model.prior_weight
-    vector = vector if vector is not None else model.vector(a, b)
+    vector = model.vector(a, b)
     for comparison, index in zip(model.comparisons, vector, strict=True):
         level = comparison.levels[index]
         weight = level_weight(level, a.get(comparison.field), comparison.field, tf)
@@ -89,11 +92,16 @@ def score(model: MatchModel, a: Record, b: Record, tf: TermFrequencies | None = 
         fields.append(FieldScore(comparison.field, a.get(comparison.field),
                                  b.get(comparison.field), level.label, weight,
                                  bucket_of(level, weight)))
-    probability = 2**total / (1 + 2**total) if total < 1000 else 1.0
-    decision = (Decision.LINK if probability >= model.link_threshold
-                else Decision.REVIEW if probability >= model.review_threshold else Decision.NONE)
+    chance = probability(total)
     veto = model.non_match(vector)
-    if veto is not None:
-        decision = Decision.NONE
-    return PairScore(tuple(fields), total, probability, decision,
+    return PairScore(tuple(fields), total, chance, decide(model, chance, vector),
                      veto.name if veto else None)
+
+
+def decide(model: MatchModel, chance: float, vector: tuple[int, ...]) -> Decision:
+    """Thresholds first; a never-link rule overrides any probability."""
+    if model.non_match(vector) is not None:
+        return Decision.NONE
+    if chance >= model.link_threshold:
+        return Decision.LINK
+    return Decision.REVIEW if chance >= model.review_threshold else Decision.NONE
