@@ -18,6 +18,7 @@ from tqdm import tqdm
 from identity.app import build_app, build_service, check_store
 from identity.config import Settings
 from identity.service import IdentityService, IngestResult, IngestStatus
+from identity.store import STORE_KINDS
 from identity.store.protocol import StoreUnavailable
 
 EXIT_OK, EXIT_REJECTS, EXIT_USAGE = 0, 1, 2
@@ -25,7 +26,7 @@ _ANY_INDEX = re.compile(r"\[\d+\]")
 
 
 def _store_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", choices=["sqlite", "neo4j"],
+    parser.add_argument("--store", choices=STORE_KINDS,
                         help="env IDENTITY_STORE, default sqlite")
     parser.add_argument("--database", help="SQLite file (or sqlite:PATH); env IDENTITY_DATABASE, "
                         "default data/identity.db")
