@@ -54,6 +54,9 @@ class MatchModel:
     review_threshold: float = 0.6  # from here up to the link threshold: a possible match
     blocking: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
     never_link: tuple[NonMatchRule, ...] = field(default_factory=tuple)
+    # field -> folded value -> share of records holding it, for tf-adjusted levels: what
+    # training saw, so real-time scoring weighs "Smith" and "Okafor" as batch scoring does.
+    term_frequencies: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 0 < self.prior < 1:
@@ -102,6 +105,9 @@ class MatchModel:
                        link_threshold=float(raw.get("link_threshold", 0.95)),
                        review_threshold=float(raw.get("review_threshold", 0.6)),
                        blocking=tuple(tuple(rule) for rule in raw.get("blocking", ())),
-                       never_link=never_link)
-        except (KeyError, TypeError) as exc:
+                       never_link=never_link,
+                       term_frequencies={
+                           str(name): {str(v): float(share) for v, share in table.items()}
+                           for name, table in raw.get("term_frequencies", {}).items()})
+        except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a match model: {exc}") from None

@@ -82,6 +82,9 @@ def probability(weight: float) -> float:
 
 
 def score(model: MatchModel, a: Record, b: Record, tf: TermFrequencies | None = None) -> PairScore:
+    """`tf` defaults to the frequencies the model was trained with."""
+    if tf is None and model.term_frequencies:
+        tf = model.term_frequencies
     fields: list[FieldScore] = []
     total = model.prior_weight
     vector = model.vector(a, b)
