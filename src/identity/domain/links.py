@@ -13,6 +13,8 @@ class LinkRule(StrEnum):
     """Why two identifiers are linked; every link names one (DESIGN §2.4)."""
 
     SAME_EVENT = "same_event"
+    PROBABILISTIC = "probabilistic"  # two records scored at or above the link threshold
+    POSSIBLE_MATCH = "possible_match"  # scored between review and link: inactive until reviewed
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,8 @@ class LinkObservation:
     source: str
     seen_at: datetime
     inactive_reason: str | None = None  # set when a guard blocks the link from the start
+    score: float | None = None  # match probability, for probabilistic rules
+    details: str | None = None  # the scored comparison as JSON (domain.matching.scoring)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +39,8 @@ class Evidence:
     first_seen: datetime
     last_seen: datetime
     event_ids: tuple[str, ...]
-    score: float | None = None
+    score: float | None = None  # the best score any sighting gave
+    details: str | None = None  # that sighting's comparison, field by field
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""How an event record's traits and order are written as plain values, in every store."""
+"""How traits, orders and match records are written as plain values, in every store."""
 
 from __future__ import annotations
 
@@ -16,6 +16,14 @@ def encode_traits(traits: Traits) -> str | None:
 
 def decode_traits(text: str | None) -> Traits:
     return tuple(sorted(json.loads(text).items())) if text else ()
+
+
+def encode_keys(keys: tuple[str, ...]) -> str:
+    return json.dumps(list(keys))
+
+
+def decode_keys(text: str) -> tuple[str, ...]:
+    return tuple(json.loads(text))
 
 
 def encode_amount(order: Order | None) -> str | None:

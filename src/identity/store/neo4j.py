@@ -28,16 +28,20 @@ from neo4j.exceptions import (
 )
 
 from identity.domain.links import Evidence, Link, LinkObservation
+from identity.domain.matching.records import MatchRecord
 from identity.domain.resolution import GroupState
 from identity.domain.types import EventId, Identifier, ProfileId
 from identity.store._event_codec import (
+    decode_keys,
     decode_order,
     decode_traits,
     encode_amount,
+    encode_keys,
     encode_traits,
 )
 from identity.store.neo4j_schema import migrate
 from identity.store.protocol import (
+    BlockLookup,
     EventRecord,
     NodeRow,
     ProfileRow,
@@ -56,6 +60,35 @@ def _node(record: neo4j.Record) -> NodeRow:
     return NodeRow(Identifier(record["kind"], record["value"]), record["group_id"],
                    from_micros(record["first_seen"]), from_micros(record["last_seen"]),
                    record["hub_reason"])
+
+
+_LINK_FIELDS: LiteralString = (
+    "a.kind AS a_kind, a.value AS a_value, b.kind AS b_kind, b.value AS b_value,"
+    " l.rule AS rule, l.is_active AS is_active, l.inactive_reason AS reason, l.score AS score,"
+    " l.details AS details, l.first_seen AS first_seen, l.last_seen AS last_seen,"
+    " l.event_ids AS event_ids, l.sources AS sources"
+)
+
+
+def _link(r: neo4j.Record) -> Link:
+    return Link(Identifier(r["a_kind"], r["a_value"]), Identifier(r["b_kind"], r["b_value"]),
+                Evidence(r["rule"], tuple(sorted(set(r["sources"]))),
+                         from_micros(r["first_seen"]), from_micros(r["last_seen"]),
+                         tuple(sorted(set(r["event_ids"]))), r["score"], r["details"]),
+                bool(r["is_active"]), r["reason"])
+
+
+_RECORD_FIELDS: LiteralString = (
+    "r.record_id AS record_id, r.anchor AS anchor, r.fields AS fields, r.keys AS keys,"
+    " r.event_id AS event_id, r.source AS source, r.seen_at AS seen_at"
+)
+
+
+def _record(r: neo4j.Record) -> MatchRecord:
+    kind, _, value = str(r["anchor"]).partition("|")
+    return MatchRecord(r["record_id"], Identifier(kind, value), decode_traits(r["fields"]),
+                       decode_keys(r["keys"]), EventId(r["event_id"]), r["source"],
+                       from_micros(r["seen_at"]))
 
 
 class Neo4jTransaction:
@@ -136,7 +169,8 @@ class Neo4jTransaction:
 
     async def add_links(self, observations: Sequence[LinkObservation]) -> None:
         rows = [{"a": o.a.key, "b": o.b.key, "rule": o.rule.value, "event_id": o.event_id,
-                 "source": o.source, "t": to_micros(o.seen_at), "reason": o.inactive_reason}
+                 "source": o.source, "t": to_micros(o.seen_at), "reason": o.inactive_reason,
+                 "score": o.score, "details": o.details}
                 for o in observations]
         # SET items apply in order: inactive_reason reads is_active before it changes.
         await self._records(
@@ -144,8 +178,11 @@ class Neo4jTransaction:
             " MERGE (a)-[l:LINKED {rule: r.rule}]->(b)"
             " ON CREATE SET l.first_seen = r.t, l.last_seen = r.t, l.event_ids = [r.event_id],"
             " l.sources = [r.source], l.is_active = r.reason IS NULL,"
-            " l.inactive_reason = r.reason"
-            " ON MATCH SET l.first_seen = CASE WHEN r.t < l.first_seen THEN r.t"
+            " l.inactive_reason = r.reason, l.score = r.score, l.details = r.details"
+            " ON MATCH SET l.details = CASE WHEN r.score > coalesce(l.score, -1) THEN r.details"
+            " ELSE l.details END,"
+            " l.score = CASE WHEN r.score > coalesce(l.score, -1) THEN r.score ELSE l.score END,"
+            " l.first_seen = CASE WHEN r.t < l.first_seen THEN r.t"
             " ELSE l.first_seen END,"
             " l.last_seen = CASE WHEN r.t > l.last_seen THEN r.t ELSE l.last_seen END,"
             " l.event_ids = CASE WHEN r.event_id IN l.event_ids THEN l.event_ids"
@@ -161,20 +198,20 @@ class Neo4jTransaction:
         records = await self._records(
             "UNWIND $keys AS k MATCH (:Identifier {key: k})-[l:LINKED]-()"
             " WITH DISTINCT l MATCH (a)-[l]->(b)"
-            " RETURN a.kind AS a_kind, a.value AS a_value, b.kind AS b_kind,"
-            " b.value AS b_value, l.rule AS rule, l.is_active AS is_active,"
-            " l.inactive_reason AS reason, l.score AS score, l.first_seen AS first_seen,"
-            " l.last_seen AS last_seen, l.event_ids AS event_ids, l.sources AS sources"
-            " ORDER BY a.key, b.key, l.rule",
+            " RETURN " + _LINK_FIELDS + " ORDER BY a.key, b.key, l.rule",
             keys=[i.key for i in identifiers])
-        return [
-            Link(Identifier(r["a_kind"], r["a_value"]), Identifier(r["b_kind"], r["b_value"]),
-                 Evidence(r["rule"], tuple(sorted(set(r["sources"]))),
-                          from_micros(r["first_seen"]), from_micros(r["last_seen"]),
-                          tuple(sorted(set(r["event_ids"]))), r["score"]),
-                 bool(r["is_active"]), r["reason"])
-            for r in records
-        ]
+        return [_link(r) for r in records]
+
+    async def read_links_by_rule(
+        self, rule: str, after: tuple[str, str] | None, limit: int
+    ) -> list[Link]:
+        first, second = after or ("", "")
+        records = await self._records(
+            "MATCH (a)-[l:LINKED {rule: $rule}]->(b)"
+            " WHERE a.key > $first OR (a.key = $first AND b.key > $second)"
+            " RETURN " + _LINK_FIELDS + " ORDER BY a.key, b.key LIMIT $limit",
+            rule=rule, first=first, second=second, limit=limit)
+        return [_link(r) for r in records]
 
     async def read_neighbors(
         self, identifiers: Sequence[Identifier], kinds: Sequence[str],
@@ -303,6 +340,59 @@ class Neo4jTransaction:
             " RETURN " + _NODE_FIELDS + " ORDER BY n.kind, n.value",
             ids=sorted(set(group_ids)))
         return [_node(r) for r in records]
+
+
+
+    async def index_records(self, records: Sequence[MatchRecord], max_block: int) -> list[str]:
+        rows = [{"record_id": r.record_id, "anchor": r.anchor.key,
+                 "fields": encode_traits(r.fields), "keys": encode_keys(r.keys),
+                 "event_id": r.event_id, "source": r.source, "seen_at": to_micros(r.seen_at)}
+                for r in sorted({r.record_id: r for r in records}.values(),
+                                key=lambda r: r.record_id)]
+        stored = {r["id"] for r in await self._records(
+            "UNWIND $ids AS id MATCH (r:MatchRecord {record_id: id}) RETURN r.record_id AS id",
+            ids=[row["record_id"] for row in rows])}
+        fresh = [row for row in rows if row["record_id"] not in stored]
+        fresh_ids = {str(row["record_id"]) for row in fresh}
+        # CREATE, not MERGE: a concurrent batch filing the same record fails on the
+        # uniqueness constraint and is retried.
+        await self._records(
+            "UNWIND $rows AS row CREATE (r:MatchRecord) SET r = row", rows=fresh)
+        # Blocks in key order, so concurrent batches lock them in one order.
+        filings = sorted((key, r.record_id) for r in records if r.record_id in fresh_ids
+                         for key in set(r.keys))
+        await self._records(
+            "UNWIND $filings AS f MATCH (r:MatchRecord {record_id: f[1]})"
+            " MERGE (b:Block {key: f[0]}) ON CREATE SET b.size = 0"
+            " SET b.size = b.size + 1"
+            " WITH r, b WHERE b.size <= $max_block CREATE (b)-[:FILES]->(r)",
+            filings=[list(f) for f in filings], max_block=max_block)
+        return sorted(fresh_ids)
+
+    async def find_records(self, keys: Sequence[str], max_block: int) -> BlockLookup:
+        sizes = await self._records(
+            "UNWIND $keys AS k MATCH (b:Block {key: k}) RETURN k, b.size AS size",
+            keys=sorted(set(keys)))
+        oversized = sorted((r["k"], r["size"]) for r in sizes if r["size"] > max_block)
+        records = await self._records(
+            "UNWIND $keys AS k MATCH (:Block {key: k})-[:FILES]->(r:MatchRecord)"
+            " WITH DISTINCT r RETURN " + _RECORD_FIELDS + " ORDER BY record_id",
+            keys=[r["k"] for r in sizes if r["size"] <= max_block])
+        return BlockLookup([_record(r) for r in records], oversized)
+
+    async def read_records(self, anchors: Sequence[Identifier]) -> list[MatchRecord]:
+        records = await self._records(
+            "UNWIND $keys AS k MATCH (r:MatchRecord {anchor: k})"
+            " RETURN " + _RECORD_FIELDS + " ORDER BY record_id",
+            keys=sorted({a.key for a in anchors}))
+        return [_record(r) for r in records]
+
+    async def scan_records(self, after: str, limit: int) -> list[MatchRecord]:
+        records = await self._records(
+            "MATCH (r:MatchRecord) WHERE r.record_id > $after"
+            " RETURN " + _RECORD_FIELDS + " ORDER BY record_id LIMIT $limit",
+            after=after, limit=limit)
+        return [_record(r) for r in records]
 
 
 _CONFLICTS = (TransientError, ConstraintError)

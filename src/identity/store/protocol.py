@@ -15,6 +15,7 @@ from typing import Protocol
 
 from identity.domain.events import Order
 from identity.domain.links import Link, LinkObservation
+from identity.domain.matching.records import MatchRecord
 from identity.domain.resolution import GroupState
 from identity.domain.types import EventId, Identifier, ProfileId
 
@@ -58,6 +59,12 @@ class EventRecord:
     anchor: Identifier
     traits: tuple[tuple[str, str], ...] = ()
     order: Order | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockLookup:
+    records: list[MatchRecord]
+    oversized: list[tuple[str, int]]  # (blocking key, records filed under it): not returned
 
 
 class GraphTransaction(Protocol):
@@ -134,6 +141,30 @@ class GraphTransaction(Protocol):
     async def merged_ids(self, profile_id: ProfileId) -> list[ProfileId]: ...
 
     async def read_members(self, group_ids: Sequence[int]) -> list[NodeRow]: ...
+
+    async def index_records(self, records: Sequence[MatchRecord], max_block: int) -> list[str]:
+        """Stores the records not stored yet and files them under their blocking keys;
+        returns the ids that were new. A block stops taking members once it holds
+        `max_block` (its count keeps growing), so a common surname costs bounded space."""
+        ...
+
+    async def find_records(self, keys: Sequence[str], max_block: int) -> BlockLookup:
+        """Records filed under any of `keys`, each once. A block counted over `max_block`
+        is left out and reported instead: it would cost a comparison per member."""
+        ...
+
+    async def read_records(self, anchors: Sequence[Identifier]) -> list[MatchRecord]: ...
+
+    async def scan_records(self, after: str, limit: int) -> list[MatchRecord]:
+        """Up to `limit` records with ids above `after`, in id order: training pages by it."""
+        ...
+
+    async def read_links_by_rule(
+        self, rule: str, after: tuple[str, str] | None, limit: int
+    ) -> list[Link]:
+        """Up to `limit` links of one rule ordered by their ends' keys, after the ends
+        `after` (a.key, b.key): how a queue of possible matches is paged."""
+        ...
 
 
 class GraphStore(Protocol):

@@ -17,16 +17,25 @@ from pathlib import Path
 from typing import Any
 
 from identity.domain.links import Evidence, Link, LinkObservation
+from identity.domain.matching.records import MatchRecord
 from identity.domain.resolution import GroupState
 from identity.domain.types import EventId, Identifier, ProfileId
 from identity.store._event_codec import (
+    decode_keys,
     decode_order,
     decode_traits,
     encode_amount,
+    encode_keys,
     encode_traits,
 )
-from identity.store.protocol import EventRecord, NodeRow, ProfileRow, StoreUnavailable
-from identity.store.sqlite_schema import SCHEMA, SCHEMA_VERSION
+from identity.store.protocol import (
+    BlockLookup,
+    EventRecord,
+    NodeRow,
+    ProfileRow,
+    StoreUnavailable,
+)
+from identity.store.sqlite_schema import SCHEMA, SCHEMA_VERSION, UPGRADES
 
 _CHUNK = 500  # stays far below SQLite's limit on bound parameters per statement
 
@@ -164,8 +173,11 @@ class SqliteTransaction:
             # Every SET expression reads the row as it was, so the order of SETs is irrelevant.
             (link_id,) = self._conn.execute(
                 "INSERT INTO links (a_node, b_node, rule, first_seen, last_seen, is_active,"
-                " inactive_reason) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " inactive_reason, score, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (a_node, b_node, rule) DO UPDATE SET"
+                " details = CASE WHEN excluded.score > coalesce(score, -1)"
+                " THEN excluded.details ELSE details END,"
+                " score = max(coalesce(score, excluded.score), coalesce(excluded.score, score)),"
                 " first_seen = min(first_seen, excluded.first_seen),"
                 " last_seen = max(last_seen, excluded.last_seen),"
                 " is_active = min(is_active, excluded.is_active),"
@@ -173,12 +185,15 @@ class SqliteTransaction:
                 " THEN excluded.inactive_reason ELSE inactive_reason END"
                 " RETURNING link_id",
                 (ids[obs.a], ids[obs.b], obs.rule.value, moment, moment,
-                 int(obs.inactive_reason is None), obs.inactive_reason),
+                 int(obs.inactive_reason is None), obs.inactive_reason, obs.score, obs.details),
             ).fetchone()
             self._conn.execute(
                 "INSERT OR IGNORE INTO link_events (link_id, event_id, source) VALUES (?, ?, ?)",
                 (link_id, obs.event_id, obs.source),
             )
+
+    _LINK_COLUMNS = ("l.link_id, l.a_node, l.b_node, l.rule, l.is_active, l.inactive_reason,"
+                     " l.score, l.first_seen, l.last_seen, l.details")
 
     async def read_links(self, identifiers: Sequence[Identifier]) -> list[Link]:
         node_ids = sorted(self._ids_of(identifiers).values())
@@ -186,15 +201,31 @@ class SqliteTransaction:
         for part in _chunks(node_ids):
             marks = _marks(len(part))
             for row in self._rows(
-                "SELECT link_id, a_node, b_node, rule, is_active, inactive_reason, score,"
-                f" first_seen, last_seen FROM links WHERE a_node IN ({marks})"
-                f" OR b_node IN ({marks})",
+                f"SELECT {self._LINK_COLUMNS} FROM links l WHERE l.a_node IN ({marks})"
+                f" OR l.b_node IN ({marks})",
                 [*part, *part],
             ):
                 rows[row[0]] = row
-        names = self._identifiers_of(n for row in rows.values() for n in (row[1], row[2]))
-        evidence: dict[int, list[tuple[str, str]]] = {link_id: [] for link_id in rows}
-        for part in _chunks(sorted(rows)):
+        return self._links(sorted(rows.values(), key=lambda r: r[0]))
+
+    async def read_links_by_rule(
+        self, rule: str, after: tuple[str, str] | None, limit: int
+    ) -> list[Link]:
+        first, second = after or ("", "")
+        rows = self._rows(
+            f"SELECT {self._LINK_COLUMNS} FROM links l"
+            " JOIN nodes a ON a.node_id = l.a_node JOIN nodes b ON b.node_id = l.b_node"
+            " WHERE l.rule = ? AND (a.kind || '|' || a.value, b.kind || '|' || b.value) > (?, ?)"
+            " ORDER BY a.kind || '|' || a.value, b.kind || '|' || b.value LIMIT ?",
+            (rule, first, second, limit),
+        )
+        return self._links(rows)
+
+    def _links(self, rows: Sequence[sqlite3.Row]) -> list[Link]:
+        """Link rows with their ends' names and every event that sighted them."""
+        names = self._identifiers_of(n for row in rows for n in (row[1], row[2]))
+        evidence: dict[int, list[tuple[str, str]]] = {row[0]: [] for row in rows}
+        for part in _chunks(sorted(evidence)):
             for link_id, event_id, source in self._rows(
                 "SELECT link_id, event_id, source FROM link_events"
                 f" WHERE link_id IN ({_marks(len(part))}) ORDER BY event_id",
@@ -206,10 +237,10 @@ class SqliteTransaction:
                 names[row[1]], names[row[2]],
                 Evidence(row[3], tuple(sorted({s for _, s in evidence[row[0]]})),
                          from_micros(row[7]), from_micros(row[8]),
-                         tuple(e for e, _ in evidence[row[0]]), row[6]),
+                         tuple(e for e, _ in evidence[row[0]]), row[6], row[9]),
                 bool(row[4]), row[5],
             )
-            for row in sorted(rows.values(), key=lambda r: r[0])
+            for row in rows
         ]
 
     async def create_groups(
@@ -368,6 +399,78 @@ class SqliteTransaction:
         return members
 
 
+    async def index_records(self, records: Sequence[MatchRecord], max_block: int) -> list[str]:
+        anchors = self._ids_of(r.anchor for r in records)
+        fresh: list[str] = []
+        for record in records:
+            inserted = self._conn.execute(
+                "INSERT INTO match_records (record_id, anchor_node, fields, keys, event_id,"
+                " source, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (record.record_id, anchors[record.anchor], encode_traits(record.fields),
+                 encode_keys(record.keys), record.event_id, record.source,
+                 to_micros(record.seen_at)),
+            ).rowcount
+            if not inserted:
+                continue
+            fresh.append(record.record_id)
+            for key in record.keys:
+                (size,) = self._conn.execute(
+                    "INSERT INTO blocks (key, size) VALUES (?, 1) ON CONFLICT (key)"
+                    " DO UPDATE SET size = size + 1 RETURNING size", (key,),
+                ).fetchone()
+                if size <= max_block:
+                    self._conn.execute(
+                        "INSERT INTO block_members (key, record_id) VALUES (?, ?)",
+                        (key, record.record_id),
+                    )
+        return fresh
+
+    async def find_records(self, keys: Sequence[str], max_block: int) -> BlockLookup:
+        wanted: list[str] = []
+        oversized: list[tuple[str, int]] = []
+        for part in _chunks(sorted(set(keys))):
+            for key, size in self._rows(
+                f"SELECT key, size FROM blocks WHERE key IN ({_marks(len(part))})", part
+            ):
+                if size > max_block:
+                    oversized.append((key, size))
+                else:
+                    wanted.append(key)
+        rows: dict[str, sqlite3.Row] = {}
+        for part in _chunks(wanted):
+            for row in self._rows(
+                f"SELECT {self._RECORD_COLUMNS} FROM block_members m"
+                " JOIN match_records r ON r.record_id = m.record_id"
+                f" WHERE m.key IN ({_marks(len(part))})",
+                part,
+            ):
+                rows[row[0]] = row
+        return BlockLookup(self._records(rows.values()), sorted(oversized))
+
+    _RECORD_COLUMNS = ("r.record_id, r.anchor_node, r.fields, r.keys, r.event_id, r.source,"
+                       " r.seen_at")
+
+    def _records(self, rows: Iterable[sqlite3.Row]) -> list[MatchRecord]:
+        ordered = sorted(rows, key=lambda r: str(r[0]))
+        names = self._identifiers_of(row[1] for row in ordered)
+        return [MatchRecord(row[0], names[row[1]], decode_traits(row[2]), decode_keys(row[3]),
+                            EventId(row[4]), row[5], from_micros(row[6])) for row in ordered]
+
+    async def read_records(self, anchors: Sequence[Identifier]) -> list[MatchRecord]:
+        node_ids = sorted(self._ids_of(anchors).values())
+        rows: list[sqlite3.Row] = []
+        for part in _chunks(node_ids):
+            rows.extend(self._rows(
+                f"SELECT {self._RECORD_COLUMNS} FROM match_records r"
+                f" WHERE r.anchor_node IN ({_marks(len(part))})", part))
+        return self._records(rows)
+
+    async def scan_records(self, after: str, limit: int) -> list[MatchRecord]:
+        return self._records(self._rows(
+            f"SELECT {self._RECORD_COLUMNS} FROM match_records r WHERE r.record_id > ?"
+            " ORDER BY r.record_id LIMIT ?", (after, limit)))
+
+
 class SqliteGraphStore:
     """The GraphStore protocol over one SQLite file (or `:memory:` for tests)."""
 
@@ -410,6 +513,10 @@ class SqliteGraphStore:
                 f"{self._path} has schema version {row[0]}, newer than this release "
                 f"({SCHEMA_VERSION}); upgrade the service"
             )
+        if row is not None:
+            for version in range(int(row[0]) + 1, SCHEMA_VERSION + 1):
+                for statement in UPGRADES.get(version, ()):
+                    self._writer.execute(statement)
         self._writer.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
             (str(SCHEMA_VERSION),),

@@ -4,7 +4,7 @@ Times are integer microseconds since the epoch (UTC): they compare as numbers, s
 first and last seen are done by SQLite itself, whatever order events arrive in.
 """
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -42,11 +42,13 @@ CREATE TABLE IF NOT EXISTS links (
     is_active INTEGER NOT NULL DEFAULT 1,
     inactive_reason TEXT,
     score REAL,
+    details TEXT,
     first_seen INTEGER NOT NULL,
     last_seen INTEGER NOT NULL,
     UNIQUE (a_node, b_node, rule)
 );
 CREATE INDEX IF NOT EXISTS links_by_b ON links (b_node);
+CREATE INDEX IF NOT EXISTS links_by_rule ON links (rule) WHERE rule <> 'same_event';
 CREATE TABLE IF NOT EXISTS link_events (
     link_id INTEGER NOT NULL,
     event_id TEXT NOT NULL,
@@ -66,4 +68,28 @@ CREATE TABLE IF NOT EXISTS events (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_with_data_by_anchor ON events (anchor_node)
     WHERE traits IS NOT NULL OR amount IS NOT NULL;
+CREATE TABLE IF NOT EXISTS match_records (
+    record_id TEXT PRIMARY KEY,
+    anchor_node INTEGER NOT NULL,
+    fields TEXT NOT NULL,
+    keys TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    seen_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS match_records_by_anchor ON match_records (anchor_node);
+CREATE TABLE IF NOT EXISTS blocks (
+    key TEXT PRIMARY KEY,
+    size INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS block_members (
+    key TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    PRIMARY KEY (key, record_id)
+) WITHOUT ROWID;
 """
+
+# Statements that bring a store of an older version up to this one, by the version they reach.
+UPGRADES: dict[int, tuple[str, ...]] = {
+    2: ("ALTER TABLE links ADD COLUMN details TEXT",),
+}

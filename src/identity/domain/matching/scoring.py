@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 from identity.domain.matching.levels import Level
@@ -108,3 +109,16 @@ def decide(model: MatchModel, chance: float, vector: tuple[int, ...]) -> Decisio
     if chance >= model.link_threshold:
         return Decision.LINK
     return Decision.REVIEW if chance >= model.review_threshold else Decision.NONE
+
+
+def encode_score(pair: PairScore) -> str:
+    """What a probabilistic link keeps as its evidence, so `explain` can show it later."""
+    return json.dumps(asdict(pair), separators=(",", ":"))
+
+
+def decode_score(text: str) -> PairScore:
+    raw = json.loads(text)
+    return PairScore(
+        tuple(FieldScore(f["field"], f["left"], f["right"], f["level"], f["weight"],
+                         Bucket(f["bucket"])) for f in raw["fields"]),
+        raw["weight"], raw["probability"], Decision(raw["decision"]), raw.get("non_match"))

@@ -1,0 +1,62 @@
+"""Match records: the person traits one event brings, as the model compares them. Pure.
+
+A record hangs on its event's anchor identifier, so a probabilistic link joins two anchors.
+Its id is a digest of the anchor and the values, so the same facts sent again make the same
+record (nothing new to compare), and a record never changes: every pair is scored once, when
+the later of its two records arrives, whatever order they arrive in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from identity.domain.events import Event
+from identity.domain.links import anchor
+from identity.domain.matching.blocking import blocking_keys
+from identity.domain.matching.model import MatchModel, Record
+from identity.domain.types import EventId, Identifier, priority_key
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRecord:
+    record_id: str
+    anchor: Identifier
+    fields: tuple[tuple[str, str], ...]  # sorted by field name
+    keys: tuple[str, ...]  # blocking keys: where earlier records with something in common wait
+    event_id: EventId
+    source: str
+    seen_at: datetime
+
+    @property
+    def values(self) -> Record:
+        return dict(self.fields)
+
+
+def record_fields(model: MatchModel) -> frozenset[str]:
+    """Every field the model compares or blocks on: what a record keeps of an event."""
+    blocked = {term.rpartition(":")[2] for rule in model.blocking for term in rule}
+    return frozenset(c.field for c in model.comparisons) | blocked
+
+
+def record_of(event: Event, model: MatchModel) -> MatchRecord | None:
+    """Events without a compared trait (name, birth date, address...) make no record: their
+    identifiers link deterministically, and an email alone says nothing fuzzy. A field named
+    like an identifier kind (email, phone, customer_id) takes the event's identifier of that
+    kind, so records carrying two different customer ids can be told apart."""
+    wanted = record_fields(model)
+    traits = {name: value for name, value in event.traits if name in wanted and value}
+    if not traits:
+        return None
+    fields = dict(traits)
+    for identifier in sorted(event.identifiers, key=priority_key, reverse=True):
+        if identifier.kind in wanted and identifier.kind not in traits:
+            fields[identifier.kind] = identifier.value  # the strongest one ends up kept
+    main = anchor(event.identifiers)
+    ordered = tuple(sorted(fields.items()))
+    digest = hashlib.sha256(json.dumps([main.key, ordered]).encode()).hexdigest()[:32]
+    return MatchRecord(f"rec_{digest}", main, ordered,
+                       tuple(blocking_keys(model.blocking, fields)), event.event_id,
+                       event.source, event.timestamp)

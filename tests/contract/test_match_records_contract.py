@@ -1,0 +1,113 @@
+"""The record and blocking primitives of the GraphStore contract, on every adapter."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from identity.domain.links import LinkObservation, LinkRule
+from identity.domain.matching.records import MatchRecord
+from identity.domain.types import EventId, Identifier
+from identity.store import GraphStore
+
+T1 = datetime(2024, 1, 1, tzinfo=UTC)
+ANN = Identifier("email", "ann@shop.com")
+ANNA = Identifier("email", "anna@mail.com")
+BOB = Identifier("customer_id", "b-1")
+CAROL = Identifier("phone", "+14155552671")
+
+
+def record(record_id: str, anchor: Identifier, keys: tuple[str, ...],
+           **fields: str) -> MatchRecord:
+    return MatchRecord(record_id, anchor, tuple(sorted(fields.items())), keys,
+                       EventId(f"e-{record_id}"), "web", T1)
+
+
+ANN_1 = record("r1", ANN, ("0:ann\x1fsmith", "1:smith\x1f1990-01-02"),
+               first_name="Ann", last_name="Smith")
+ANNA_1 = record("r2", ANNA, ("0:anna\x1fsmith", "1:smith\x1f1990-01-02"),
+                first_name="Anna", last_name="Smith", date_of_birth="1990-01-02")
+BOB_1 = record("r3", BOB, ("0:bob\x1fjones",), first_name="Bob", last_name="Jones")
+
+
+async def index(store: GraphStore, records: list[MatchRecord], max_block: int = 10) -> list[str]:
+    async with store.transaction() as tx:
+        await tx.upsert_identifiers(sorted({(r.anchor, T1) for r in records}))
+        return sorted(await tx.index_records(records, max_block))
+
+
+async def test_records_are_found_by_any_of_their_keys_each_once(store: GraphStore) -> None:
+    assert await index(store, [ANN_1, ANNA_1, BOB_1]) == ["r1", "r2", "r3"]
+    async with store.transaction(read_only=True) as tx:
+        shared = await tx.find_records(["1:smith\x1f1990-01-02", "0:ann\x1fsmith"], 10)
+        nothing = await tx.find_records(["0:nobody"], 10)
+    assert shared.records == [ANN_1, ANNA_1]
+    assert shared.oversized == []
+    assert (nothing.records, nothing.oversized) == ([], [])
+
+
+async def test_indexing_the_same_record_twice_is_a_no_op(store: GraphStore) -> None:
+    await index(store, [ANN_1])
+    assert await index(store, [ANN_1, ANNA_1, ANNA_1]) == ["r2"]
+    async with store.transaction(read_only=True) as tx:
+        found = await tx.find_records(["1:smith\x1f1990-01-02"], 10)
+    assert [r.record_id for r in found.records] == ["r1", "r2"]
+
+
+async def test_an_oversized_block_is_reported_and_never_returned(store: GraphStore) -> None:
+    crowd = [record(f"s{i}", Identifier("email", f"p{i}@x.com"), ("0:smith", f"1:k{i}"),
+                    last_name="Smith") for i in range(4)]
+    await index(store, crowd, max_block=3)
+    async with store.transaction(read_only=True) as tx:
+        lookup = await tx.find_records(["0:smith", "1:k2"], 3)
+    assert lookup.oversized == [("0:smith", 4)]
+    assert [r.record_id for r in lookup.records] == ["s2"]  # through its other key only
+
+
+async def test_records_are_read_by_anchor_and_scanned_in_id_order(store: GraphStore) -> None:
+    await index(store, [BOB_1, ANNA_1, ANN_1])
+    async with store.transaction(read_only=True) as tx:
+        by_anchor = await tx.read_records([ANNA, CAROL])
+        first = await tx.scan_records("", 2)
+        rest = await tx.scan_records(first[-1].record_id, 2)
+    assert by_anchor == [ANNA_1]
+    assert [r.record_id for r in first] == ["r1", "r2"]
+    assert [r.record_id for r in rest] == ["r3"]
+
+
+async def test_scored_links_keep_the_best_score_and_its_details(store: GraphStore) -> None:
+    async with store.transaction() as tx:
+        await tx.upsert_identifiers([(ANN, T1), (ANNA, T1)])
+        await tx.add_links([
+            LinkObservation(ANN, ANNA, LinkRule.PROBABILISTIC, EventId("e1"), "web", T1,
+                            score=0.97, details='{"p": 0.97}'),
+            LinkObservation(ANN, ANNA, LinkRule.PROBABILISTIC, EventId("e2"), "crm", T1,
+                            score=0.99, details='{"p": 0.99}'),
+            LinkObservation(ANN, ANNA, LinkRule.PROBABILISTIC, EventId("e3"), "crm", T1,
+                            score=0.96, details='{"p": 0.96}'),
+        ])
+    async with store.transaction(read_only=True) as tx:
+        (link,) = await tx.read_links([ANN])
+    assert (link.evidence.score, link.evidence.details) == (0.99, '{"p": 0.99}')
+    assert link.evidence.event_ids == ("e1", "e2", "e3")
+
+
+async def test_links_of_one_rule_page_in_order_of_their_ends(store: GraphStore) -> None:
+    ends = [ANN, ANNA, BOB, CAROL]
+    async with store.transaction() as tx:
+        await tx.upsert_identifiers([(e, T1) for e in ends])
+        await tx.add_links([
+            LinkObservation(min(a, b), max(a, b), rule, EventId("e"), "web", T1,
+                            inactive_reason="awaiting review"
+                            if rule is LinkRule.POSSIBLE_MATCH else None, score=0.8)
+            for a, b, rule in [(ANN, ANNA, LinkRule.POSSIBLE_MATCH),
+                               (BOB, CAROL, LinkRule.POSSIBLE_MATCH),
+                               (ANN, CAROL, LinkRule.POSSIBLE_MATCH),
+                               (ANN, BOB, LinkRule.SAME_EVENT)]])
+    async with store.transaction(read_only=True) as tx:
+        first = await tx.read_links_by_rule("possible_match", None, 2)
+        last = first[-1]
+        rest = await tx.read_links_by_rule("possible_match", (last.a.key, last.b.key), 2)
+    keys = [(link.a.key, link.b.key) for link in [*first, *rest]]
+    assert keys == sorted(keys) and len(keys) == 3
+    assert all(not link.is_active and link.evidence.rule == "possible_match"
+               for link in [*first, *rest])
