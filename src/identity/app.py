@@ -17,11 +17,14 @@ log = logging.getLogger("identity")
 
 
 async def build_service(settings: Settings) -> IdentityService:
-    """Raises StoreUnavailable with the reason when the store cannot be opened."""
+    """Raises StoreUnavailable with the reason when the store cannot be opened, and
+    ValueError when the match model file is not a model."""
+    matcher = settings.matcher()
     return IdentityService(
         await open_store(settings.store_config()),
         rules=settings.normalization_rules(),
         survivorship=settings.survivorship_rules(),
+        matcher=matcher,
     )
 
 

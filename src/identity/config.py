@@ -5,13 +5,18 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from identity.domain.identifiers import NormalizationRules
+from identity.domain.matching.defaults import DEFAULT_MODEL
+from identity.domain.matching.model import MatchModel
 from identity.domain.survivorship import SurvivorshipRules
+from identity.service.matching import Matcher
 from identity.store import StoreConfig
 
 ENV_PREFIX = "IDENTITY_"
+_SWITCHES = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 
 
 @dataclass(frozen=True)
@@ -27,20 +32,29 @@ class Settings:
     default_region: str = "US"
     source_priority: tuple[str, ...] = field(default_factory=tuple)
     log_level: str = "info"
+    model: str = "data/model.json"  # written by `identity train`; the built-in one until then
+    matching: bool = True  # probabilistic links in real time
+    max_block: int = 500  # blocking lookups over this many records are skipped and reported
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for name in ("host", "store", "database", "neo4j_uri", "neo4j_user", "neo4j_password",
-                     "neo4j_database", "default_region", "log_level"):
+                     "neo4j_database", "default_region", "log_level", "model"):
             if (raw := env.get(ENV_PREFIX + name.upper())) is not None:
                 values[name] = raw
-        if (port := env.get(ENV_PREFIX + "PORT")) is not None:
-            try:
-                values["port"] = int(port)
-            except ValueError:
-                raise ValueError(f"{ENV_PREFIX}PORT must be an integer, got {port!r}") from None
+        for name in ("port", "max_block"):
+            if (number := env.get(ENV_PREFIX + name.upper())) is not None:
+                try:
+                    values[name] = int(number)
+                except ValueError:
+                    raise ValueError(f"{ENV_PREFIX}{name.upper()} must be an integer, "
+                                     f"got {number!r}") from None
+        if (matching := env.get(ENV_PREFIX + "MATCHING")) is not None:
+            if matching.strip().lower() not in _SWITCHES:
+                raise ValueError(f"{ENV_PREFIX}MATCHING must be on or off, got {matching!r}")
+            values["matching"] = _SWITCHES[matching.strip().lower()]
         if (priority := env.get(ENV_PREFIX + "SOURCE_PRIORITY")) is not None:
             values["source_priority"] = parse_list(priority)
         return cls(**values)
@@ -60,6 +74,24 @@ class Settings:
     def survivorship_rules(self) -> SurvivorshipRules:
         return SurvivorshipRules(source_priority=self.source_priority)
 
+    def matcher(self) -> Matcher | None:
+        """The saved model when `identity train` has written one, else the built-in one.
+        Raises ValueError naming the file when it exists but is not a model."""
+        if not self.matching:
+            return None
+        if self.max_block < 2:
+            raise ValueError(f"max block must be at least 2, got {self.max_block}")
+        return Matcher(load_model(Path(self.model)), self.max_block)
+
 
 def parse_list(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def load_model(path: Path) -> MatchModel:
+    if not path.exists():
+        return DEFAULT_MODEL
+    try:
+        return MatchModel.from_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"match model {path}: {exc}") from None

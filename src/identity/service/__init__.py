@@ -11,6 +11,7 @@ from identity.domain.survivorship import SurvivorshipRules
 from identity.domain.types import Identifier, ProfileId
 from identity.service.changes import ChangeSink, MetricsChangeSink
 from identity.service.ingest import Clock, Ingestor, IngestResult, IngestStatus, utc_now
+from identity.service.matching import Matcher
 from identity.service.queries import IdentifierView, ProfileView, Queries
 from identity.store.protocol import GraphStore
 
@@ -29,11 +30,13 @@ class IdentityService:
         sink: ChangeSink | None = None,
         clock: Clock = utc_now,
         hub_rules: HubRules | None = None,
+        matcher: Matcher | None = None,
     ) -> None:
         self.store = store
         self.rules = rules or NormalizationRules()
+        self.matcher = matcher
         self._ingestor = Ingestor(store, self.rules, sink or MetricsChangeSink(), clock,
-                                  hub_rules)
+                                  hub_rules, matcher)
         self._queries = Queries(store, self.rules, survivorship or SurvivorshipRules())
 
     async def ingest(self, raw_events: Sequence[object]) -> list[IngestResult]:

@@ -19,7 +19,8 @@ from identity.domain.events import Event
 from identity.domain.guards import HubRules, hub_reason
 from identity.domain.links import LinkObservation, anchor, plan_links
 from identity.domain.resolution import components, plan_split
-from identity.domain.types import EventId, Identifier, ProfileId
+from identity.domain.types import EventId, Identifier, IdentifierKind, ProfileId
+from identity.service.matching import Matcher, match_events
 from identity.store.protocol import EventRecord, GraphTransaction
 
 
@@ -100,9 +101,11 @@ async def _write(tx: GraphTransaction, plan: BatchPlan, now: datetime) -> None:
 
 
 async def apply_batch(
-    tx: GraphTransaction, events: Sequence[Event], now: datetime, rules: HubRules
+    tx: GraphTransaction, events: Sequence[Event], now: datetime, rules: HubRules,
+    matcher: Matcher | None = None,
 ) -> dict[EventId, Applied]:
-    """Applies events not seen before, in order; each gets its own outcome and changes."""
+    """Applies events not seen before, in order; each gets its own outcome and changes.
+    Deterministic links first, then the probabilistic ones the batch's records bring."""
     if not events:
         return {}
     # Every node of the batch first, in one sorted pass: first/last seen fold in any
@@ -136,7 +139,91 @@ async def apply_batch(
     if splits:
         first = events[0].event_id
         applied[first] = replace(applied[first], changes=(*splits, *applied[first].changes))
+    if matcher is not None:
+        matches = await match_events(tx, events, matcher)
+        if matches.links:
+            merges = await _join_matches(tx, matches.links, now)
+            applied = _after_matches(applied, merges)
     return applied
+
+
+def _customer_ids_reason(left: set[Identifier], right: set[Identifier]) -> str:
+    names = ", ".join(sorted(i.value for i in left | right))
+    return f"never link: the profiles hold different customer ids ({names})"
+
+
+async def _join_matches(
+    tx: GraphTransaction, links: list[LinkObservation], now: datetime
+) -> list[ProfileChange]:
+    """Writes the scored links and joins the profiles the active ones connect. Two profiles
+    that each hold a customer id, and not the same one, are never joined: the link stays,
+    inactive, with the reason. Stronger links are accepted first."""
+    anchors = sorted({end for link in links for end in (link.a, link.b)})
+    nodes = {n.identifier: n for n in await tx.find_identifiers(anchors)}
+    hubs = {node: row.hub_reason for node, row in nodes.items() if row.hub_reason}
+    group_of = {node: row.group_id for node, row in nodes.items()}
+    group_ids = sorted({g for g in group_of.values() if g is not None})
+    groups = await tx.read_groups(group_ids)
+    customers: dict[int, set[Identifier]] = defaultdict(set)
+    for member in await tx.read_members(group_ids):
+        if member.identifier.kind == IdentifierKind.CUSTOMER_ID and member.group_id is not None:
+            customers[member.group_id].add(member.identifier)
+    resolution = BatchResolution(group_of, groups, new_profile_id)
+    owner = {g: g for g in group_ids}  # union-find over groups as links are accepted
+
+    def root(group_id: int) -> int:
+        while owner[group_id] != group_id:
+            group_id = owner[group_id]
+        return group_id
+
+    written: list[LinkObservation] = []
+    changes: list[ProfileChange] = []
+    for link in sorted(links, key=lambda k: (-(k.score or 0.0), k.a, k.b, k.event_id)):
+        link = _guarded(link, hubs)
+        ga, gb = group_of[link.a], group_of[link.b]
+        if link.inactive_reason is None and ga is not None and gb is not None:
+            ra, rb = root(ga), root(gb)
+            if ra != rb and customers[ra] and customers[rb] and customers[ra] != customers[rb]:
+                link = replace(link, inactive_reason=_customer_ids_reason(customers[ra],
+                                                                          customers[rb]))
+            elif ra != rb:
+                owner[rb] = ra
+                customers[ra] |= customers.pop(rb, set())
+            if link.inactive_reason is None:
+                joined = resolution.join([link.a, link.b], carries_data=False)
+                if joined.change is ChangeKind.MERGED:
+                    changes.append(ProfileChange(ChangeKind.MERGED, joined.profile_id,
+                                                 link.event_id, now, joined.merged_ids))
+        written.append(link)
+    await tx.add_links(written)
+    await _write(tx, resolution.plan(), now)
+    return changes
+
+
+def _after_matches(applied: dict[EventId, Applied], merges: list[ProfileChange]
+                   ) -> dict[EventId, Applied]:
+    """Each event reports the profile its identifiers ended in, and the merges it caused."""
+    survivor: dict[ProfileId, ProfileId] = {}
+    for change in merges:
+        for absorbed in change.absorbed_ids:
+            survivor[absorbed] = change.profile_id
+
+    def final(profile_id: ProfileId) -> ProfileId:
+        while profile_id in survivor:
+            profile_id = survivor[profile_id]
+        return profile_id
+
+    caused: dict[EventId, list[ProfileChange]] = defaultdict(list)
+    for change in merges:
+        caused[change.cause_event_id].append(change)
+    return {
+        event_id: replace(
+            outcome, profile_id=final(outcome.profile_id),
+            merged_ids=(*outcome.merged_ids,
+                        *(p for c in caused[event_id] for p in c.absorbed_ids)),
+            changes=(*outcome.changes, *caused[event_id]))
+        for event_id, outcome in applied.items()
+    }
 
 
 def _join_event(resolution: BatchResolution, event: Event, links: list[LinkObservation],

@@ -20,6 +20,7 @@ from identity.domain.identifiers import NormalizationRules
 from identity.domain.types import EventId, ProfileId
 from identity.service.batch import Applied, apply_batch
 from identity.service.changes import ChangeSink
+from identity.service.matching import Matcher
 from identity.service.retry import retry_on_conflict
 from identity.store.protocol import GraphStore
 
@@ -58,12 +59,14 @@ def _raw_event_id(raw: object) -> str | None:
 
 class Ingestor:
     def __init__(self, store: GraphStore, rules: NormalizationRules, sink: ChangeSink,
-                 clock: Clock = utc_now, hub_rules: HubRules | None = None) -> None:
+                 clock: Clock = utc_now, hub_rules: HubRules | None = None,
+                 matcher: Matcher | None = None) -> None:
         self._store = store
         self._rules = rules
         self._hub_rules = hub_rules or HubRules()
         self._sink = sink
         self._clock = clock
+        self._matcher = matcher
 
     def _parse(self, raw_events: Sequence[object]) -> tuple[list[IngestResult], list[Event]]:
         results: list[IngestResult] = []
@@ -91,7 +94,7 @@ class Ingestor:
         async with self._store.transaction() as tx:
             seen = await tx.seen_event_ids([e.event_id for e in fresh])
             applied = await apply_batch(tx, [e for e in fresh if e.event_id not in seen], now,
-                                        self._hub_rules)
+                                        self._hub_rules, self._matcher)
         return {e.event_id: applied.get(e.event_id) for e in fresh}
 
     async def ingest(self, raw_events: Sequence[object]) -> list[IngestResult]:

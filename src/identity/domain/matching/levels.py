@@ -2,6 +2,12 @@
 
 A level names a predicate and its parameters; the scorer never asks which field it is
 comparing (the Splink habit): a new field or a new rung is configuration, not a new branch.
+
+Every predicate sees folded values (case and runs of spaces folded; a blank is missing and
+never reaches one). Most kinds hold when a key of one value equals a key of the other
+(`KEYED`), and the rest threshold a rapidfuzz score (`SCORED`): batch matching computes keys
+once per record and scores once per distinct pair of values, from these same tables, so the
+pair-by-pair path and the batch path cannot drift apart.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
 from identity.domain.matching.nicknames import canonical_name
 
 Predicate = Callable[[str, str, "Level"], bool]
+KeyFunction = Callable[[str, "Level"], str | None]  # None: this value matches nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +41,13 @@ class Level:
 
     def matches(self, a: str | None, b: str | None) -> bool:
         """A blank value is a missing one: it matches the null level and nothing else."""
-        missing = not a or not b or not fold(a) or not fold(b)
+        left, right = fold(a or ""), fold(b or "")
+        missing = not left or not right
         if self.kind == "null":
             return missing
         if self.kind == "else":
             return True
-        if missing or a is None or b is None:
-            return False
-        return PREDICATES[self.kind](a, b, self)
+        return not missing and PREDICATES[self.kind](left, right, self)
 
 
 @lru_cache(maxsize=262_144)
@@ -50,7 +56,7 @@ def fold(value: str) -> str:
     return " ".join(value.casefold().split())
 
 
-def _limit(level: Level) -> float:
+def limit(level: Level) -> float:
     if level.threshold is None:
         raise ValueError(f"level {level.label!r} ({level.kind}) needs a threshold")
     return level.threshold
@@ -66,28 +72,90 @@ def _digits(value: str) -> str:
     return "".join(ch for ch in value if ch.isdigit())
 
 
-def _dates_transposed(a: str, b: str) -> bool:
-    """1980-03-07 against 1980-07-03: day and month swapped on entry."""
-    return len(a) == len(b) == 10 and a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]
+def _whole(value: str, _: Level) -> str:
+    return value
+
+
+def _metaphone(value: str, _: Level) -> str | None:
+    return str(jellyfish.metaphone(value)) or None
+
+
+def _nysiis(value: str, _: Level) -> str | None:
+    return str(jellyfish.nysiis(value)) or None
+
+
+def _nickname(value: str, _: Level) -> str:
+    return canonical_name(value)
+
+
+def _year(value: str, _: Level) -> str | None:
+    return value[:4] if len(value) >= 4 else None
+
+
+def _prefix(value: str, level: Level) -> str:
+    return value[: _size(level)]
+
+
+def _digits_suffix(value: str, level: Level) -> str | None:
+    digits, size = _digits(value), _size(level)
+    return digits[-size:] if len(digits) >= size else None
+
+
+def _email_local(value: str, _: Level) -> str:
+    return value.split("@")[0]
+
+
+def _date(value: str, _: Level) -> str | None:
+    return value[:4] + value[5:7] + value[8:10] if len(value) == 10 else None
+
+
+def _date_swapped(value: str, _: Level) -> str | None:
+    """1980-07-03 keys as 1980-03-07 does: day and month swapped on entry."""
+    return value[:4] + value[8:10] + value[5:7] if len(value) == 10 else None
+
+
+# kind -> (key of the left value, key of the right value); the level holds when they are equal.
+KEYED: dict[str, tuple[KeyFunction, KeyFunction]] = {
+    "exact": (_whole, _whole),
+    "metaphone": (_metaphone, _metaphone),
+    "nysiis": (_nysiis, _nysiis),
+    "nickname": (_nickname, _nickname),
+    "date_transposed": (_date, _date_swapped),
+    "same_year": (_year, _year),
+    "prefix": (_prefix, _prefix),
+    "digits_suffix": (_digits_suffix, _digits_suffix),
+    "email_local": (_email_local, _email_local),
+}
+
+# kind -> (scorer, scale, is a similarity): the level holds when score / scale reaches the
+# threshold (a similarity floor) or stays within it (a distance ceiling).
+SCORED: dict[str, tuple[Callable[..., float], float, bool]] = {
+    "jaro_winkler": (JaroWinkler.similarity, 1.0, True),
+    "levenshtein": (Levenshtein.distance, 1.0, False),
+    "damerau_levenshtein": (DamerauLevenshtein.distance, 1.0, False),
+    "token_set": (fuzz.token_set_ratio, 100.0, True),
+}
+
+
+def _keyed(left: KeyFunction, right: KeyFunction) -> Predicate:
+    def holds(a: str, b: str, level: Level) -> bool:
+        key = left(a, level)
+        return key is not None and key == right(b, level)
+
+    return holds
+
+
+def _scored(scorer: Callable[..., float], scale: float, is_similarity: bool) -> Predicate:
+    def holds(a: str, b: str, level: Level) -> bool:
+        threshold = limit(level)
+        value = scorer(a, b) / scale
+        return value >= threshold if is_similarity else value <= threshold
+
+    return holds
 
 
 PREDICATES: dict[str, Predicate] = {
-    "exact": lambda a, b, _: fold(a) == fold(b),
-    "jaro_winkler": lambda a, b, lv: JaroWinkler.similarity(fold(a), fold(b)) >= _limit(lv),
-    "levenshtein": lambda a, b, lv: Levenshtein.distance(fold(a), fold(b)) <= _limit(lv),
-    "damerau_levenshtein": lambda a, b, lv: (
-        DamerauLevenshtein.distance(fold(a), fold(b)) <= _limit(lv)),
-    "metaphone": lambda a, b, _: (
-        (code := jellyfish.metaphone(fold(a))) != "" and code == jellyfish.metaphone(fold(b))),
-    "nysiis": lambda a, b, _: (
-        (code := jellyfish.nysiis(fold(a))) != "" and code == jellyfish.nysiis(fold(b))),
-    "nickname": lambda a, b, _: canonical_name(a) == canonical_name(b),
-    "date_transposed": lambda a, b, _: _dates_transposed(a, b),
-    "same_year": lambda a, b, _: len(a) >= 4 and a[:4] == b[:4],
-    "token_set": lambda a, b, lv: fuzz.token_set_ratio(fold(a), fold(b)) / 100 >= _limit(lv),
-    "prefix": lambda a, b, lv: fold(a)[: _size(lv)] == fold(b)[: _size(lv)],
-    "digits_suffix": lambda a, b, lv: (
-        len(_digits(a)) >= _size(lv) and _digits(a)[-_size(lv):] == _digits(b)[-_size(lv):]),
-    "email_local": lambda a, b, _: fold(a).split("@")[0] == fold(b).split("@")[0],
+    **{kind: _keyed(*keys) for kind, keys in KEYED.items()},
+    **{kind: _scored(*scorer) for kind, scorer in SCORED.items()},
 }
 KINDS = frozenset({"null", "else", *PREDICATES})

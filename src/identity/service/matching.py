@@ -1,0 +1,112 @@
+"""Real-time probabilistic matching inside an ingest transaction.
+
+Each new record is filed under its blocking keys first, then compared with every record filed
+under the same keys, earlier ones and those of its own batch alike, so two records that arrive
+a second apart still meet. What the model decides becomes a link with its evidence: a match
+links, a possible match waits for review, a vetoed pair stays visible and inactive.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from prometheus_client import Counter
+
+from identity.domain.events import Event
+from identity.domain.links import LinkObservation, LinkRule
+from identity.domain.matching.model import MatchModel
+from identity.domain.matching.records import MatchRecord, record_of
+from identity.domain.matching.scoring import Decision, PairScore, encode_score, score
+from identity.store.protocol import GraphTransaction
+
+log = logging.getLogger(__name__)
+
+COMPARED = Counter("identity_match_pairs_total", "Record pairs scored in real time, by decision",
+                   ["decision"])
+OVERSIZED = Counter("identity_match_oversized_blocks_total",
+                    "Blocking lookups skipped because the block is over the cap")
+AWAITING_REVIEW = "possible match: awaiting review"
+
+
+@dataclass(frozen=True, slots=True)
+class Matcher:
+    """The model the service scores with, and how large a block may grow before it is
+    skipped (a common surname, a default postcode)."""
+
+    model: MatchModel
+    max_block: int = 500
+
+
+@dataclass(slots=True)
+class Matches:
+    links: list[LinkObservation] = field(default_factory=list)
+    oversized: list[tuple[str, int]] = field(default_factory=list)
+
+
+def vetoed_reason(rule: str) -> str:
+    return f"never-link rule {rule!r}"
+
+
+def observation(matcher: Matcher, record: MatchRecord, other: MatchRecord,
+                scored: PairScore) -> LinkObservation | None:
+    """The link a scored pair leaves, if any; the newer record's event is its evidence."""
+    if scored.non_match is not None:
+        if scored.probability < matcher.model.review_threshold:
+            return None
+        rule, reason = LinkRule.PROBABILISTIC, vetoed_reason(scored.non_match)
+    elif scored.decision is Decision.LINK:
+        rule, reason = LinkRule.PROBABILISTIC, None
+    elif scored.decision is Decision.REVIEW:
+        rule, reason = LinkRule.POSSIBLE_MATCH, AWAITING_REVIEW
+    else:
+        return None
+    a, b = sorted((record.anchor, other.anchor))
+    return LinkObservation(a, b, rule, record.event_id, record.source, record.seen_at, reason,
+                           scored.probability, encode_score(scored))
+
+
+def _candidates(new: Sequence[MatchRecord], found: Sequence[MatchRecord]
+                ) -> list[tuple[MatchRecord, MatchRecord]]:
+    """(newer, other) pairs sharing a key, each once; records of one anchor never pair."""
+    filed: dict[str, list[MatchRecord]] = defaultdict(list)
+    for other in found:
+        for key in other.keys:
+            filed[key].append(other)
+    fresh = {r.record_id for r in new}
+    pairs: dict[tuple[str, str], tuple[MatchRecord, MatchRecord]] = {}
+    for record in new:
+        for key in record.keys:
+            for other in filed[key]:
+                if other.anchor == record.anchor:
+                    continue
+                if other.record_id in fresh and other.record_id > record.record_id:
+                    continue  # the other new record pairs with this one instead
+                pairs.setdefault((record.record_id, other.record_id), (record, other))
+    return [pairs[k] for k in sorted(pairs)]
+
+
+async def match_events(tx: GraphTransaction, events: Sequence[Event], matcher: Matcher
+                       ) -> Matches:
+    """Files the events' records and scores them against their blocks."""
+    records = {r.record_id: r for e in events if (r := record_of(e, matcher.model))}
+    if not records:
+        return Matches()
+    fresh = set(await tx.index_records(list(records.values()), matcher.max_block))
+    new = [records[i] for i in sorted(fresh)]
+    lookup = await tx.find_records(sorted({k for r in new for k in r.keys}), matcher.max_block)
+    if lookup.oversized:
+        OVERSIZED.inc(len(lookup.oversized))
+        log.warning("skipped %d oversized blocks (largest %d records, cap %d)",
+                    len(lookup.oversized), max(size for _, size in lookup.oversized),
+                    matcher.max_block)
+    matches = Matches(oversized=lookup.oversized)
+    for record, other in _candidates(new, lookup.records):
+        left, right = sorted((record, other), key=lambda r: r.record_id)
+        scored = score(matcher.model, left.values, right.values)
+        COMPARED.labels(decision=scored.decision.value).inc()
+        if (link := observation(matcher, record, other, scored)) is not None:
+            matches.links.append(link)
+    return matches
