@@ -10,6 +10,7 @@ from identity.domain.links import Link
 from identity.domain.survivorship import SurvivorshipRules
 from identity.domain.types import Identifier, ProfileId
 from identity.service.changes import ChangeSink, MetricsChangeSink
+from identity.service.explain import Explainer, Explanation, ProfileHistory, ReviewPage
 from identity.service.ingest import Clock, Ingestor, IngestResult, IngestStatus, utc_now
 from identity.service.matching import Matcher
 from identity.service.queries import IdentifierView, ProfileView, Queries
@@ -38,6 +39,7 @@ class IdentityService:
         self._ingestor = Ingestor(store, self.rules, sink or MetricsChangeSink(), clock,
                                   hub_rules, matcher)
         self._queries = Queries(store, self.rules, survivorship or SurvivorshipRules())
+        self._explainer = Explainer(store, matcher.model if matcher else None)
 
     async def ingest(self, raw_events: Sequence[object]) -> list[IngestResult]:
         return await self._ingestor.ingest(raw_events)
@@ -61,6 +63,15 @@ class IdentityService:
 
     async def links(self, identifiers: Sequence[Identifier]) -> list[list[Link]]:
         return await self._queries.links(identifiers)
+
+    async def explain(self, a: Identifier, b: Identifier) -> Explanation:
+        return await self._explainer.explain(a, b)
+
+    async def profile_history(self, profile_id: str) -> ProfileHistory | None:
+        return await self._explainer.profile_history(profile_id)
+
+    async def review_queue(self, first: int, after: str | None = None) -> ReviewPage:
+        return await self._explainer.review_queue(first, after)
 
     async def check_ready(self) -> None:
         """Raises StoreUnavailable when the store cannot answer."""

@@ -98,7 +98,7 @@ class Queries:
 
         async def read() -> list[ProfileView | None]:
             async with self._store.transaction(read_only=True) as tx:
-                placed = await _placed(tx, identifiers)
+                placed = await placed_nodes(tx, identifiers)
                 wanted = sorted({group.profile_id for _, group in placed.values()})
                 rows = {row.requested_id: row for row in await tx.lookup_profiles(wanted)}
                 if len(rows) < len(wanted):
@@ -114,7 +114,7 @@ class Queries:
 
         async def read() -> list[ProfileId | None]:
             async with self._store.transaction(read_only=True) as tx:
-                placed = await _placed(tx, identifiers)
+                placed = await placed_nodes(tx, identifiers)
             return [entry[1].profile_id if (entry := placed.get(i)) else None
                     for i in identifiers]
 
@@ -123,7 +123,7 @@ class Queries:
     async def identifier(self, identifier: Identifier) -> IdentifierView | None:
         async def read() -> IdentifierView | None:
             async with self._store.transaction(read_only=True) as tx:
-                entry = (await _placed(tx, [identifier])).get(identifier)
+                entry = (await placed_nodes(tx, [identifier])).get(identifier)
                 if entry is None:
                     return None
                 links = await tx.read_links([identifier])
@@ -165,7 +165,7 @@ class Queries:
         )
 
 
-async def _placed(
+async def placed_nodes(
     tx: GraphTransaction, identifiers: Sequence[Identifier]
 ) -> dict[Identifier, tuple[NodeRow, GroupState]]:
     """Each known identifier's node and group (every node has one: DESIGN §2.1). A store whose

@@ -25,6 +25,8 @@ DEFAULT_MODEL_DOCUMENT: dict[str, Any] = {
         # Twins: one surname, one birthday, different first names.
         {"name": "twins", "when": [["first_name", ["else"]], ["last_name", ["exact"]],
                                    ["date_of_birth", ["exact"]]]},
+        # Two customer accounts are two people until a steward says otherwise.
+        {"name": "different customer ids", "when": [["customer_id", ["else"]]]},
     ],
     "blocking": [
         ["first_name", "last_name"],
@@ -91,6 +93,11 @@ DEFAULT_MODEL_DOCUMENT: dict[str, Any] = {
             _level("same local part", "email_local", 0.08, 0.0005),
             _level("two edits", "levenshtein", 0.05, 0.0005, threshold=2),
             _level("else", "else", 0.12, 0.99899),
+        ]},
+        {"field": "customer_id", "levels": [
+            NULL,
+            _level("exact", "exact", 0.9, 0.00001),
+            _level("else", "else", 0.1, 0.99999),
         ]},
     ],
 }

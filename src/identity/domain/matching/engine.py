@@ -1,32 +1,43 @@
 """Batch matching over a set of records: candidates by blocking, training, scoring, clusters.
 
-Pure: no I/O. The same model and the same functions serve the batch CLI and the benchmark;
-the real-time path will call `score` on the candidates one new record brings.
+Pure: no I/O. `resolve_records` is the one batch pipeline: `identity resolve` and the FEBRL
+benchmark both call it. Records are numbered once, in id order, and every stage works on arrays
+of those numbers: blocking groups them, comparison looks values up by number (`vectorized`),
+and training and scoring run over arrays of comparison vectors. The real-time path calls
+`score` on the candidates one new record brings, and agrees with this one pair by pair.
 """
 
 from __future__ import annotations
 
-import random
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
-from identity.domain.matching.blocking import blocking_keys
+import numpy as np
+
+from identity.domain.matching.blocking import blocking_keys, rule_blocks
 from identity.domain.matching.model import MatchModel, Record
 from identity.domain.matching.scoring import (
     Decision,
     PairScore,
     TermFrequencies,
-    decide,
     level_weight,
-    probability,
     score,
 )
 from identity.domain.matching.training import estimate_m, estimate_u
-from identity.domain.matching.vectorized import vectors
+from identity.domain.matching.vectorized import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    RecordColumns,
+    model_fields,
+)
 from identity.domain.resolution import components
 
 RecordId = str
+Progress = Callable[[str], object]  # told the name of each stage as it starts
+
+STAGES = ("blocking", "comparing", "fitting", "scoring", "clustering")
+MIN_RECORDS_TO_FIT = 100  # below this, random pairs and EM say more about chance than data
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,63 +46,276 @@ class Candidates:
     oversized_blocks: list[tuple[str, int]]  # (blocking key, size): skipped, never stalls
 
 
+@dataclass(frozen=True, slots=True)
+class LinkedPair:
+    left: RecordId  # the smaller id
+    right: RecordId
+    probability: float
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    model: MatchModel  # what scored the pairs, with the term frequencies it used
+    fitted: bool  # m and u were fitted on these records (not just taken from the model)
+    clusters: dict[RecordId, RecordId]  # every record -> the smallest id in its cluster
+    links: list[LinkedPair]
+    candidate_pairs: int
+    oversized_blocks: list[tuple[str, int]]
+
+    @property
+    def cluster_count(self) -> int:
+        return len(set(self.clusters.values()))
+
+
+def resolve_records(records: Mapping[RecordId, Record], model: MatchModel, *,
+                    sources: Mapping[RecordId, str] | None = None, train: bool = True,
+                    seed: int = 0, random_pairs: int = 200_000, max_block: int = 500,
+                    progress: Progress | None = None) -> BatchResult:
+    """Block, compare, fit (u on random pairs, m by EM on the blocked ones), score, cluster.
+
+    With `sources` (each record's file or system) only pairs across sources count: linking,
+    not deduplicating; random pairs for u are drawn across sources too. `train=False`, or
+    fewer than `MIN_RECORDS_TO_FIT` records, keeps the model's m and u as they are. The model
+    returned carries the term frequencies of these records (a model that is not fitted here
+    keeps its own, if it has any).
+    """
+    step = progress or (lambda _: None)
+    ids = sorted(records)
+    rows = [records[record_id] for record_id in ids]
+    origin = None if sources is None else _numbered([sources[i] for i in ids])
+    step("blocking")
+    left, right, oversized = _blocked(rows, model.blocking, max_block, origin)
+    step("comparing")
+    columns = RecordColumns(rows, model_fields(model))
+    levels = columns.levels(model.comparisons, left, right)
+    step("fitting")
+    fitted = train and len(ids) >= MIN_RECORDS_TO_FIT
+    if fitted:
+        model = _fit(model, columns, levels, origin, seed=seed, random_pairs=random_pairs)
+    if fitted or not model.term_frequencies:
+        model = replace(model, term_frequencies=_term_frequencies(columns, model))
+    step("scoring")
+    chances, linked, _ = _decide(model, columns, left, levels)
+    step("clustering")
+    at = np.flatnonzero(linked)
+    links = [LinkedPair(ids[a], ids[b], p) for a, b, p in zip(
+        left[at].tolist(), right[at].tolist(), chances[at].tolist(), strict=True)]
+    roots = _roots(len(ids), left[at].tolist(), right[at].tolist())
+    return BatchResult(model, fitted, {record_id: ids[root] for record_id, root
+                                       in zip(ids, roots, strict=True)},
+                       links, len(left), oversized)
+
+
+# ---------------------------------------------------------------------------------------------
+# Candidates
+
+
 def candidate_pairs(records: Mapping[RecordId, Record], model: MatchModel,
                     max_block: int = 500) -> Candidates:
-    """Pairs sharing a blocking key, each once. A block larger than `max_block` (a common
-    surname, a default postcode) is skipped and reported: it would cost n² comparisons."""
-    blocks: dict[str, list[RecordId]] = defaultdict(list)
-    for record_id, record in records.items():
-        for key in blocking_keys(model.blocking, record):
-            blocks[key].append(record_id)
-    seen: set[tuple[RecordId, RecordId]] = set()
+    """Pairs sharing a blocking key, each once, in id order. A block larger than `max_block`
+    (a common surname, a default postcode) is skipped and reported: it would cost n²
+    comparisons."""
+    ids = sorted(records)
+    left, right, oversized = _blocked([records[i] for i in ids], model.blocking, max_block,
+                                      None)
+    return Candidates([(ids[a], ids[b]) for a, b in zip(left.tolist(), right.tolist(),
+                                                         strict=True)], oversized)
+
+
+def _blocked(rows: Sequence[Record], rules: tuple[tuple[str, ...], ...], max_block: int,
+             origin: IntArray | None) -> tuple[IntArray, IntArray, list[tuple[str, int]]]:
+    """Pairs (left < right) of positions sharing a block under some rule, each once, sorted;
+    with `origin`, only pairs across origins."""
+    count = len(rows)
+    found = [np.empty(0, dtype=np.int64)]
     oversized: list[tuple[str, int]] = []
-    for key, members in sorted(blocks.items()):
-        if len(members) > max_block:
-            oversized.append((key, len(members)))
-            continue
-        for i, left in enumerate(members):
-            for right in members[i + 1:]:
-                seen.add((left, right) if left < right else (right, left))
-    return Candidates(sorted(seen), oversized)
+    for position, blocks in enumerate(rule_blocks(rules, rows)):
+        left, right, skipped = _pairs_within(blocks, max_block)
+        prefix = f"{position}:"
+        oversized += [(next(k for k in blocking_keys(rules, rows[member])
+                            if k.startswith(prefix)), size) for member, size in skipped]
+        if origin is not None:
+            across = origin[left] != origin[right]
+            left, right = left[across], right[across]
+        found.append(left * count + right)
+    pairs = np.unique(np.concatenate(found))
+    return pairs // max(count, 1), pairs % max(count, 1), sorted(oversized)
+
+
+def _pairs_within(blocks: IntArray, max_block: int
+                  ) -> tuple[IntArray, IntArray, list[tuple[int, int]]]:
+    """Every pair inside each block (-1 is no block), without a Python loop over blocks; and
+    the blocks over `max_block`, as (a member, size)."""
+    members = np.flatnonzero(blocks >= 0)
+    order = members[np.argsort(blocks[members], kind="stable")]  # ascending within a block
+    if not len(order):
+        return order, order, []
+    keyed = blocks[order]
+    starts = np.flatnonzero(np.r_[True, keyed[1:] != keyed[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    too_big = sizes > max_block
+    skipped = [(int(order[s]), int(n)) for s, n in zip(starts[too_big], sizes[too_big],
+                                                       strict=True)]
+    # member at sorted position p pairs with every later member of its block
+    later = np.repeat(starts + sizes, sizes) - np.arange(len(order)) - 1
+    later[np.repeat(too_big, sizes)] = 0
+    left_at = np.repeat(np.arange(len(order)), later)
+    first = np.repeat(np.cumsum(later) - later, later)
+    right_at = left_at + 1 + np.arange(len(left_at)) - first
+    return order[left_at], order[right_at], skipped
+
+
+def _numbered(labels: Sequence[str]) -> IntArray:
+    index: dict[str, int] = {}
+    return np.array([index.setdefault(label, len(index)) for label in labels], dtype=np.int64)
+
+
+def _random_pairs(count: int, wanted: int, seed: int, origin: IntArray | None
+                  ) -> tuple[IntArray, IntArray]:
+    """Pairs of distinct records (across origins, with `origin`) drawn uniformly at random;
+    every such pair once when there are no more than `wanted` of them."""
+    if origin is None:
+        if count * (count - 1) // 2 <= wanted:
+            left, right = np.triu_indices(count, 1)
+            return left.astype(np.int64), right.astype(np.int64)
+        rng = np.random.default_rng(seed)
+        left, right = rng.integers(0, count, wanted), rng.integers(0, count, wanted)
+        distinct = left != right
+        return left[distinct], right[distinct]
+    order = np.argsort(origin, kind="stable")
+    sizes = np.bincount(origin)
+    starts = np.cumsum(sizes) - sizes
+    across = (count * count - int((sizes * sizes).sum())) // 2
+    if across <= wanted:
+        lefts, rights = [], []
+        for g in range(len(sizes)):
+            for h in range(g + 1, len(sizes)):
+                mine, theirs = order[starts[g]:starts[g] + sizes[g]], order[starts[h]:
+                                                                            starts[h] + sizes[h]]
+                lefts.append(np.repeat(mine, len(theirs)))
+                rights.append(np.tile(theirs, len(mine)))
+        return (np.concatenate(lefts or [np.empty(0, dtype=np.int64)]),
+                np.concatenate(rights or [np.empty(0, dtype=np.int64)]))
+    # a uniform pair across origins: the first record weighted by how many partners it has,
+    # the second uniform among the records of other origins
+    rng = np.random.default_rng(seed)
+    partners = (count - sizes[origin]).astype(np.float64)
+    left = rng.choice(count, size=wanted, p=partners / partners.sum())
+    group = origin[left]
+    slot = rng.integers(0, count - sizes[group])
+    slot = np.where(slot >= starts[group], slot + sizes[group], slot)  # skip its own origin
+    return left.astype(np.int64), order[slot]
+
+
+# ---------------------------------------------------------------------------------------------
+# Fitting and scoring
 
 
 def term_frequencies(records: Iterable[Record], model: MatchModel) -> dict[str, dict[str, float]]:
-    """Share of records holding each value, for the fields with a tf-adjusted level."""
-    fields = [c.field for c in model.comparisons if any(lv.tf_adjusted for lv in c.levels)]
-    counts: dict[str, Counter[str]] = {f: Counter() for f in fields}
-    total = 0
-    for record in records:
-        total += 1
-        for name in fields:
-            if value := record.get(name):
-                counts[name][" ".join(value.casefold().split())] += 1
-    return {name: {v: n / total for v, n in c.items()} for name, c in counts.items()} if total \
-        else {}
+    """Share of records holding each (folded) value, for the fields with a tf-adjusted level."""
+    rows = list(records)
+    return _term_frequencies(RecordColumns(rows, model_fields(model)), model)
+
+
+def _term_frequencies(columns: RecordColumns, model: MatchModel) -> dict[str, dict[str, float]]:
+    if not columns.size:
+        return {}
+    found = {}
+    for comparison in model.comparisons:
+        if any(level.tf_adjusted for level in comparison.levels):
+            column = columns.fields[comparison.field]
+            counts = np.bincount(column.codes, minlength=len(column.values)).tolist()
+            found[comparison.field] = {value: n / columns.size for value, n in
+                                       zip(column.values[1:], counts[1:], strict=True) if n}
+    return found
 
 
 def fit(records: Mapping[RecordId, Record], model: MatchModel, *, seed: int = 0,
-        random_pairs: int = 50_000, max_block: int = 500) -> MatchModel:
+        random_pairs: int = 200_000, max_block: int = 500) -> MatchModel:
     """u from pairs drawn at random, then m by EM on the blocked pairs (u held fixed)."""
-    return fit_on(records, model, candidate_pairs(records, model, max_block).pairs, seed=seed,
-                  random_pairs=random_pairs)[0]
+    rows = [records[i] for i in sorted(records)]
+    left, right, _ = _blocked(rows, model.blocking, max_block, None)
+    columns = RecordColumns(rows, model_fields(model))
+    return _fit(model, columns, columns.levels(model.comparisons, left, right), None,
+                seed=seed, random_pairs=random_pairs)
 
 
-def fit_on(records: Mapping[RecordId, Record], model: MatchModel,
-           blocked: Sequence[tuple[RecordId, RecordId]], *, seed: int = 0,
-           random_pairs: int = 50_000) -> tuple[MatchModel, list[tuple[int, ...]]]:
-    """Also returns the blocked pairs' vectors, so scoring them needs no second comparison."""
-    ids = sorted(records)
-    rng = random.Random(seed)
-    sample = [(rng.choice(ids), rng.choice(ids)) for _ in range(random_pairs)] if ids else []
-    sample = [(a, b) for a, b in sample if a != b]
-    with_u = estimate_u(model, _vectors(records, model, sample))
-    blocked_vectors = _vectors(records, with_u, blocked)
-    return estimate_m(with_u, blocked_vectors), blocked_vectors
+def _fit(model: MatchModel, columns: RecordColumns, blocked_levels: IntArray,
+         origin: IntArray | None, *, seed: int, random_pairs: int) -> MatchModel:
+    left, right = _random_pairs(columns.size, random_pairs, seed, origin)
+    model = estimate_u(model, columns.levels(model.comparisons, left, right))
+    return estimate_m(model, blocked_levels) if len(blocked_levels) else model
 
 
-def _vectors(records: Mapping[RecordId, Record], model: MatchModel,
-             pairs: Sequence[tuple[RecordId, RecordId]]) -> list[tuple[int, ...]]:
-    return vectors(model, [records[a] for a, _ in pairs], [records[b] for _, b in pairs])
+def _weights(model: MatchModel, columns: RecordColumns, left: IntArray, levels: IntArray
+             ) -> FloatArray:
+    """Each pair's match weight, added up in `score`'s order, so the floats are the same."""
+    tf = model.term_frequencies
+    total = np.full(len(levels), model.prior_weight)
+    for k, comparison in enumerate(model.comparisons):
+        name = comparison.field
+        table = np.array([level_weight(level, None, name, None) for level in comparison.levels])
+        weight = table[levels[:, k]]
+        for index, level in enumerate(comparison.levels):
+            if level.tf_adjusted and tf:  # u is how common the left record's value is
+                column = columns.fields[name]
+                by_value = np.array([level_weight(level, value, name, tf)
+                                     for value in column.values])
+                at = np.flatnonzero(levels[:, k] == index)
+                weight[at] = by_value[column.codes[left[at]]]
+        total += weight
+    return total
+
+
+def _vetoed(model: MatchModel, levels: IntArray) -> BoolArray:
+    """Pairs a never-link rule holds for."""
+    position = {c.field: k for k, c in enumerate(model.comparisons)}
+    vetoed = np.zeros(len(levels), dtype=bool)
+    for rule in model.never_link:
+        holds = np.ones(len(levels), dtype=bool)
+        for name, allowed in rule.when:
+            if name not in position:
+                holds[:] = False
+                break
+            comparison = model.comparisons[position[name]]
+            ok = np.array([level.label in allowed for level in comparison.levels])
+            holds &= ok[levels[:, position[name]]]
+        vetoed |= holds
+    return vetoed
+
+
+def _decide(model: MatchModel, columns: RecordColumns, left: IntArray, levels: IntArray
+            ) -> tuple[FloatArray, BoolArray, BoolArray]:
+    """Probabilities, links and reviews: what `score` decides, pair by pair."""
+    weights = _weights(model, columns, left, levels)
+    odds = np.power(2.0, np.minimum(weights, 999.0))
+    chances = np.where(weights < 1000, odds / (1 + odds), 1.0)  # as `probability` saturates
+    allowed = ~_vetoed(model, levels)
+    linked = allowed & (chances >= model.link_threshold)
+    review = allowed & ~linked & (chances >= model.review_threshold)
+    return chances, linked, review
+
+
+def decisions(records: Mapping[RecordId, Record], model: MatchModel,
+              pairs: Sequence[tuple[RecordId, RecordId]],
+              pair_vectors: Sequence[tuple[int, ...]],
+              tf: TermFrequencies | None = None) -> list[Decision]:
+    """What `score` decides for each pair, without building explanations (`tf` defaults to
+    the model's, as in `score`)."""
+    ids = list(records)
+    position = {record_id: n for n, record_id in enumerate(ids)}
+    columns = RecordColumns([records[i] for i in ids], model_fields(model))
+    left = np.array([position[a] for a, _ in pairs], dtype=np.int64)
+    levels = np.asarray(pair_vectors, dtype=np.int64).reshape(-1, len(model.comparisons))
+    if tf is not None:
+        model = replace(model, term_frequencies=tf)
+    _, linked, review = _decide(model, columns, left, levels)
+    return [Decision.LINK if link else Decision.REVIEW if maybe else Decision.NONE
+            for link, maybe in zip(linked.tolist(), review.tolist(), strict=True)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Explanations and clusters
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,35 +328,28 @@ class ScoredPair:
 def score_pairs(records: Mapping[RecordId, Record], model: MatchModel,
                 pairs: Sequence[tuple[RecordId, RecordId]],
                 tf: TermFrequencies | None = None) -> list[ScoredPair]:
-    """Full scores with explanations; `probabilities` is the fast path for decisions."""
+    """Full scores with explanations; `resolve_records` is the fast path for decisions."""
     return [ScoredPair(a, b, score(model, records[a], records[b], tf)) for a, b in pairs]
-
-
-def decisions(records: Mapping[RecordId, Record], model: MatchModel,
-              pairs: Sequence[tuple[RecordId, RecordId]],
-              pair_vectors: Sequence[tuple[int, ...]],
-              tf: TermFrequencies | None = None) -> list[Decision]:
-    """What `score` decides for each pair, without building explanations: what deciding
-    hundreds of thousands of pairs needs."""
-    tables = [[level_weight(level, None, c.field, None) for level in c.levels]
-              for c in model.comparisons]
-    adjusted = [[level.tf_adjusted and tf is not None for level in c.levels]
-                for c in model.comparisons]
-    found: list[Decision] = []
-    for (left, _), vector in zip(pairs, pair_vectors, strict=True):
-        total = model.prior_weight
-        for k, index in enumerate(vector):
-            if adjusted[k][index]:
-                comparison = model.comparisons[k]
-                total += level_weight(comparison.levels[index],
-                                      records[left].get(comparison.field), comparison.field, tf)
-            else:
-                total += tables[k][index]
-        found.append(decide(model, probability(total), vector))
-    return found
 
 
 def clusters(record_ids: Iterable[RecordId], scored: Iterable[ScoredPair]) -> dict[RecordId, str]:
     """Connected components of the linked pairs; each record maps to its cluster's first id."""
     linked = [(p.left, p.right) for p in scored if p.score.decision is Decision.LINK]
     return {member: part[0] for part in components(record_ids, linked) for member in part}
+
+
+def _roots(count: int, left: list[int], right: list[int]) -> list[int]:
+    """Union-find over positions; a component's root is its smallest position."""
+    parent = list(range(count))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in zip(left, right, strict=True):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return [find(x) for x in range(count)]

@@ -3,70 +3,94 @@
 u is what agreement looks like between strangers, so it is counted on pairs drawn at random;
 m is what it looks like within one person, which no label tells us, so EM infers it from the
 blocked pairs, holding u fixed (as Splink does).
+
+Vectors come as one row per pair and one column per comparison (a numpy array, or a list of
+tuples as `MatchModel.vector` gives them).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
+
+import numpy as np
+import numpy.typing as npt
 
 from identity.domain.matching.model import MatchModel
 
 SMOOTHING = 1.0  # add-one counts: a level never seen keeps a small, finite weight
 
+LevelVectors = Sequence[tuple[int, ...]] | npt.NDArray[np.int64]
 
-def estimate_u(model: MatchModel, random_vectors: Sequence[tuple[int, ...]]) -> MatchModel:
+
+def _rows(model: MatchModel, vectors: LevelVectors) -> npt.NDArray[np.int64]:
+    return np.asarray(vectors, dtype=np.int64).reshape(-1, len(model.comparisons))
+
+
+def estimate_u(model: MatchModel, random_vectors: LevelVectors) -> MatchModel:
+    rows = _rows(model, random_vectors)
     updated = {}
     for k, comparison in enumerate(model.comparisons):
-        counts = [SMOOTHING] * len(comparison.levels)
-        for vector in random_vectors:
-            counts[vector[k]] += 1
-        total = sum(counts[1:])  # the null level carries no evidence either way
+        counts = SMOOTHING + np.bincount(rows[:, k], minlength=len(comparison.levels))
+        total = float(counts[1:].sum())  # the null level carries no evidence either way
         updated[comparison.field] = tuple(
-            level if i == 0 else replace(level, u=counts[i] / total)
+            level if i == 0 else replace(level, u=float(counts[i]) / total)
             for i, level in enumerate(comparison.levels))
     return model.with_levels(updated)
 
 
-def _likelihoods(model: MatchModel, vector: tuple[int, ...]) -> tuple[float, float]:
-    m_product = u_product = 1.0
-    for comparison, index in zip(model.comparisons, vector, strict=True):
-        level = comparison.levels[index]
-        if level.m is not None and level.u is not None:
-            m_product *= level.m
-            u_product *= level.u
-    return m_product, u_product
+def distinct_rows(rows: npt.NDArray[np.int64], sizes: Sequence[int]
+                  ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The distinct rows and how often each occurs. Rows are read as numbers in a mixed radix
+    (one digit per comparison), since sorting integers beats sorting rows."""
+    if len(rows) == 0 or float(np.prod(np.asarray(sizes, dtype=np.float64))) >= 2.0**62:
+        found, counts = np.unique(rows, axis=0, return_counts=True)
+        return found.reshape(-1, len(sizes)), counts
+    strides = np.cumprod([1, *sizes[:0:-1]])[::-1].astype(np.int64)
+    numbers, counts = np.unique(rows @ strides, return_counts=True)
+    return (numbers[:, None] // strides) % np.asarray(sizes, dtype=np.int64), counts
 
 
-def estimate_m(model: MatchModel, blocked_vectors: Sequence[tuple[int, ...]],
+def estimate_m(model: MatchModel, blocked_vectors: LevelVectors,
                iterations: int = 25, start_share: float = 0.1) -> MatchModel:
     """EM over the blocked pairs: each pair's probability of being a match weighs its levels
     into new m values. `start_share` is the first guess of how many blocked pairs match.
     Pairs with the same vector weigh the same, so EM runs over distinct vectors and counts."""
     current = _starting_m(model)
+    sizes = [len(c.levels) for c in current.comparisons]
+    distinct, counts = distinct_rows(_rows(current, blocked_vectors), sizes)
+    pairs = max(int(counts.sum()), 1)
+    # a level without m or u (the null level) says nothing: a factor of 1 on both sides
+    m_tables = [np.array([lv.m if lv.m is not None and lv.u is not None else 1.0
+                          for lv in c.levels]) for c in current.comparisons]
+    u_product = np.ones(len(distinct))
+    for k, comparison in enumerate(current.comparisons):
+        u_table = np.array([lv.u if lv.m is not None and lv.u is not None else 1.0
+                            for lv in comparison.levels])
+        u_product *= u_table[distinct[:, k]]
+    informative = [np.array([lv.m is not None and lv.u is not None for lv in c.levels])
+                   for c in current.comparisons]
+    fitted = [np.array([lv.m or 0.0 for lv in c.levels]) for c in current.comparisons]
     share = start_share
-    distinct = Counter(blocked_vectors)
-    pairs = sum(distinct.values())
     for _ in range(iterations):
-        weights: dict[tuple[int, ...], float] = {}
-        for vector, count in distinct.items():
-            m_p, u_p = _likelihoods(current, vector)
-            match = share * m_p
-            weights[vector] = count * (match / (match + (1 - share) * u_p) if match > 0 else 0.0)
-        total = sum(weights.values()) or 1.0
-        share = min(max(total / max(pairs, 1), 1e-6), 1 - 1e-6)
-        updated = {}
-        for k, comparison in enumerate(current.comparisons):
-            counts = [SMOOTHING * 1e-3] * len(comparison.levels)
-            for vector, w in weights.items():
-                counts[vector[k]] += w
-            informative = sum(counts[1:])
-            updated[comparison.field] = tuple(
-                level if i == 0 else replace(level, m=counts[i] / informative)
-                for i, level in enumerate(comparison.levels))
-        current = current.with_levels(updated)
-    return current
+        m_product = np.ones(len(distinct))
+        for k, table in enumerate(m_tables):
+            m_product *= table[distinct[:, k]]
+        match = share * m_product
+        with np.errstate(invalid="ignore", divide="ignore"):
+            weights = np.where(match > 0, counts * match / (match + (1 - share) * u_product),
+                               0.0)
+        total = float(weights.sum()) or 1.0
+        share = min(max(total / pairs, 1e-6), 1 - 1e-6)
+        for k, size in enumerate(sizes):
+            level_counts = SMOOTHING * 1e-3 + np.bincount(distinct[:, k], weights,
+                                                          minlength=size)
+            fitted[k] = level_counts / level_counts[1:].sum()
+            m_tables[k] = np.where(informative[k], fitted[k], 1.0)
+    return current.with_levels({
+        c.field: tuple(level if i == 0 else replace(level, m=float(fitted[k][i]))
+                       for i, level in enumerate(c.levels))
+        for k, c in enumerate(current.comparisons)})
 
 
 def _starting_m(model: MatchModel) -> MatchModel:

@@ -1,0 +1,239 @@
+"""Probabilistic matching through the service on a real SQLite store: links, possible
+matches, definite non-matches, oversized blocks, explanations and order independence."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from identity.domain.changes import ChangeKind
+from identity.domain.errors import InvalidInput
+from identity.domain.matching.defaults import DEFAULT_MODEL
+from identity.domain.matching.scoring import Bucket, Decision
+from identity.domain.types import Identifier
+from identity.service import IdentityService
+from identity.service.changes import ListChangeSink
+from identity.service.matching import OVERSIZED, Matcher
+from identity.store.sqlite import SqliteGraphStore
+from tests.builders import event, ident
+from tests.invariants import partition_checked
+
+ANN = {"first_name": "Ann", "last_name": "Okafor", "date_of_birth": "1990-03-04",
+       "address_line1": "12 High Street", "city": "London", "postcode": "SW1A 1AA"}
+# The same woman typing faster on another site.
+ANNE = {**ANN, "first_name": "Anne", "address_line1": "12 High St"}
+# Her twin sister: same surname, birthday and home, another first name.
+BEATRICE = {**ANN, "first_name": "Beatrice"}
+# A namesake: same full name, nothing else in common.
+OTHER_ANN = {"first_name": "Ann", "last_name": "Okafor", "date_of_birth": "1972-11-30",
+             "address_line1": "4 Rue de la Paix", "city": "Paris", "postcode": "75002"}
+
+
+@pytest.fixture
+async def matching(sink: ListChangeSink) -> AsyncIterator[IdentityService]:
+    store = SqliteGraphStore(":memory:")
+    yield IdentityService(store, sink=sink, matcher=Matcher(DEFAULT_MODEL))
+    await store.close()
+
+
+def person(cookie: str, traits: dict[str, str], *more: dict[str, str], **fields: Any
+           ) -> dict[str, Any]:
+    return event(ident("anonymous_id", cookie), *more, traits=traits, **fields)
+
+
+async def profile(service: IdentityService, kind: str, value: str) -> str | None:
+    (found,) = await service.profile_ids([service.normalize(kind, value)])
+    return found
+
+
+async def test_records_that_match_are_linked_with_their_scored_comparison(
+    matching: IdentityService, sink: ListChangeSink,
+) -> None:
+    first, = await matching.ingest([person("c1", ANN)])
+    second, = await matching.ingest([person("c2", ANNE)])
+
+    assert second.profile_id == first.profile_id
+    assert second.merged_ids and sink.changes[-1].kind is ChangeKind.MERGED
+    explanation = await matching.explain(Identifier("anonymous_id", "c1"),
+                                         Identifier("anonymous_id", "c2"))
+    (step,) = explanation.path
+    assert step.link.evidence.rule == "probabilistic" and step.link.is_active
+    comparison = step.comparison
+    assert comparison is not None and comparison.decision is Decision.LINK
+    assert comparison.probability >= explanation.link_threshold
+    fields = {f.field: f for f in comparison.fields}
+    assert (fields["first_name"].left, fields["first_name"].right) == ("Ann", "Anne")
+    assert fields["date_of_birth"].bucket is Bucket.SAME
+    assert fields["email"].bucket is Bucket.MISSING
+    assert step.link.evidence.score == pytest.approx(comparison.probability)
+
+
+async def test_a_pair_between_the_thresholds_waits_in_the_review_queue(
+    matching: IdentityService,
+) -> None:
+    names = {"first_name": "Ann", "last_name": "Okafor"}
+    await matching.ingest([person("c1", names), person("c2", names)])
+
+    assert await profile(matching, "anonymous_id", "c1") != await profile(
+        matching, "anonymous_id", "c2")
+    page = await matching.review_queue(10)
+    (item,) = page.items
+    assert page.end_cursor is None
+    assert {item.link.link.a.value, item.link.link.b.value} == {"c1", "c2"}
+    assert item.profile_a != item.profile_b
+    assert item.link.comparison is not None
+    assert item.link.comparison.decision is Decision.REVIEW
+    assert DEFAULT_MODEL.review_threshold <= item.link.comparison.probability \
+        < DEFAULT_MODEL.link_threshold
+
+
+async def test_the_review_queue_pages_and_drops_pairs_joined_since(
+    matching: IdentityService,
+) -> None:
+    names = {"first_name": "Ann", "last_name": "Okafor"}
+    await matching.ingest([person(f"c{i}", names) for i in range(4)])  # 6 possible pairs
+    first = await matching.review_queue(4)
+    assert len(first.items) == 4 and first.end_cursor is not None
+    rest = await matching.review_queue(4, first.end_cursor)
+    assert len(rest.items) == 2 and rest.end_cursor is None
+    seen = {(i.link.link.a, i.link.link.b) for i in [*first.items, *rest.items]}
+    assert len(seen) == 6
+    # c0 and c1 log in to one account: their pair is no longer a question.
+    await matching.ingest([event(ident("customer_id", "u1"), ident("anonymous_id", "c0")),
+                           event(ident("customer_id", "u1"), ident("anonymous_id", "c1"))])
+    after = await matching.review_queue(10)
+    assert len(after.items) == 5
+    with pytest.raises(InvalidInput, match="first"):
+        await matching.review_queue(0)
+    with pytest.raises(InvalidInput, match="cursor"):
+        await matching.review_queue(5, "not-a-cursor!")
+
+
+async def test_twins_are_never_linked_and_the_veto_is_visible(matching: IdentityService) -> None:
+    await matching.ingest([person("c1", ANN), person("c2", BEATRICE)])
+
+    assert await profile(matching, "anonymous_id", "c1") != await profile(
+        matching, "anonymous_id", "c2")
+    history = await matching.profile_history(
+        await profile(matching, "anonymous_id", "c1") or "")
+    assert history is not None
+    (vetoed,) = history.blocked
+    assert vetoed.link.inactive_reason == "never-link rule 'twins'"
+    assert vetoed.comparison is not None and vetoed.comparison.non_match == "twins"
+
+
+async def test_namesakes_stay_apart(matching: IdentityService) -> None:
+    await matching.ingest([person("c1", ANN), person("c2", OTHER_ANN)])
+    assert await profile(matching, "anonymous_id", "c1") != await profile(
+        matching, "anonymous_id", "c2")
+    explanation = await matching.explain(Identifier("anonymous_id", "c1"),
+                                         Identifier("anonymous_id", "c2"))
+    assert explanation.path == () and not explanation.same_profile
+    assert explanation.comparison is not None
+    assert explanation.comparison.decision is Decision.NONE
+    buckets = {f.field: f.bucket for f in explanation.comparison.fields}
+    assert buckets["last_name"] is Bucket.SAME
+    assert buckets["date_of_birth"] is Bucket.NO_CHANCE
+
+
+async def test_records_carrying_two_customer_ids_never_link(matching: IdentityService) -> None:
+    await matching.ingest([
+        event(ident("customer_id", "u1"), traits=ANN),
+        event(ident("customer_id", "u2"), traits=ANNE),
+    ])
+    assert await profile(matching, "customer_id", "u1") != await profile(
+        matching, "customer_id", "u2")
+
+
+async def test_profiles_holding_different_customer_ids_are_never_joined(
+    matching: IdentityService,
+) -> None:
+    # Each guest email belongs to a different account; the emails' records match.
+    await matching.ingest([
+        event(ident("customer_id", "u1"), ident("email", "ann@one.com")),
+        event(ident("customer_id", "u2"), ident("email", "anne@two.com")),
+    ])
+    await matching.ingest([event(ident("email", "ann@one.com"), traits=ANN)])
+    await matching.ingest([event(ident("email", "anne@two.com"), traits=ANNE)])
+
+    assert await profile(matching, "customer_id", "u1") != await profile(
+        matching, "customer_id", "u2")
+    links = (await matching.links([Identifier("email", "ann@one.com")]))[0]
+    (guarded,) = [k for k in links if k.evidence.rule == "probabilistic"]
+    assert not guarded.is_active
+    assert guarded.inactive_reason == (
+        "never link: the profiles hold different customer ids (u1, u2)")
+
+
+async def test_the_same_facts_sent_again_compare_nothing_new(matching: IdentityService) -> None:
+    await matching.ingest([person("c1", ANN), person("c2", ANNE)])
+    await matching.ingest([person("c2", ANNE)])  # a new event id, the same record
+    (links,) = await matching.links([Identifier("anonymous_id", "c1")])
+    (link,) = [k for k in links if k.evidence.rule == "probabilistic"]
+    assert len(link.evidence.event_ids) == 1
+
+
+async def test_an_oversized_block_is_skipped_and_ingest_goes_on(sink: ListChangeSink) -> None:
+    store = SqliteGraphStore(":memory:")
+    service = IdentityService(store, sink=sink, matcher=Matcher(DEFAULT_MODEL, max_block=3))
+    before = OVERSIZED._value.get()
+    crowd = [person(f"c{i}", {"first_name": f"Name{i}", "last_name": "Smith",
+                              "date_of_birth": "1980-01-01"}) for i in range(6)]
+    results = await service.ingest(crowd)
+    assert all(r.profile_id for r in results)
+    assert OVERSIZED._value.get() > before
+    await store.close()
+
+
+async def test_explain_profile_lists_the_links_that_built_it_in_order(
+    matching: IdentityService,
+) -> None:
+    await matching.ingest([event(ident("email", "ann@one.com"), ident("anonymous_id", "c1"),
+                                 timestamp="2024-01-01T00:00:00Z")])
+    await matching.ingest([person("c2", ANNE, timestamp="2024-03-01T00:00:00Z")])
+    await matching.ingest([person("c1", ANN, timestamp="2024-02-01T00:00:00Z")])
+    history = await matching.profile_history(
+        await profile(matching, "email", "ann@one.com") or "")
+    assert history is not None
+    assert [s.link.evidence.rule for s in history.steps] == ["same_event", "probabilistic"]
+    assert history.steps[1].comparison is not None
+    assert await matching.profile_history("prf_unknown") is None
+
+
+async def test_explain_follows_a_path_across_kinds_of_links(matching: IdentityService) -> None:
+    await matching.ingest([event(ident("email", "ann@one.com"), ident("anonymous_id", "c1"))])
+    await matching.ingest([person("c1", ANN), person("c2", ANNE)])
+    explanation = await matching.explain(Identifier("email", "ann@one.com"),
+                                         Identifier("anonymous_id", "c2"))
+    assert [s.link.evidence.rule for s in explanation.path] == ["same_event", "probabilistic"]
+    unknown = await matching.explain(Identifier("email", "ann@one.com"),
+                                     Identifier("email", "nobody@x.com"))
+    assert unknown.profile_b is None and unknown.path == ()
+
+
+PEOPLE = [ANN, ANNE, BEATRICE, OTHER_ANN, {**ANN, "postcode": "SW1A 2AA"},
+          {"first_name": "Bob", "last_name": "Okafor", "date_of_birth": "1990-03-04"}]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.permutations(range(len(PEOPLE))), st.integers(min_value=1, max_value=3))
+def test_the_partition_does_not_depend_on_arrival_order(order: list[int], batch: int) -> None:
+    async def partition(sequence: list[int]) -> frozenset[frozenset[Identifier]]:
+        store = SqliteGraphStore(":memory:")
+        service = IdentityService(store, matcher=Matcher(DEFAULT_MODEL))
+        events = [person(f"c{i}", PEOPLE[i], event_id=f"e{i}") for i in sequence]
+        for start in range(0, len(events), batch):
+            await service.ingest(events[start:start + batch])
+        found = await partition_checked(
+            store, [Identifier("anonymous_id", f"c{i}") for i in range(len(PEOPLE))])
+        await store.close()
+        return found
+
+    expected = asyncio.run(partition(list(range(len(PEOPLE)))))
+    assert asyncio.run(partition(order)) == expected
+    assert len(expected) < len(PEOPLE)  # some records did link
