@@ -1,8 +1,9 @@
 """This project's batch matcher on FEBRL, as a peer beside Splink and recordlinkage.
 
 The model is the built-in one plus a `soc_sec_id` comparison (FEBRL carries one), blocked as
-Splink's FEBRL notebooks block, with the prior estimated from a deterministic rule, then fitted
-on the data (u from random pairs, m by EM) inside the timed part, like the peers.
+Splink's FEBRL notebooks block, with the prior estimated from a deterministic rule; then
+`resolve_records`, the same pipeline as `identity resolve`, fits it on the data (u from random
+pairs, m by EM) and links, all inside the timed part, like the peers.
 """
 
 from __future__ import annotations
@@ -12,14 +13,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from identity.domain.matching.defaults import DEFAULT_MODEL_DOCUMENT
-from identity.domain.matching.engine import (
-    candidate_pairs,
-    decisions,
-    fit_on,
-    term_frequencies,
-)
+from identity.domain.matching.engine import resolve_records
 from identity.domain.matching.model import MatchModel, Record
-from identity.domain.matching.scoring import Decision
 
 if TYPE_CHECKING:
     from load_tests.peers import FebrlTask, Pair
@@ -103,10 +98,7 @@ def identity_pairs(task: FebrlTask) -> set[Pair]:
     records, frame_of = records_of(task)
     model = febrl_model(prior=1e-4)
     model = replace(model, prior=estimated_prior(records, model))
-    pairs = candidate_pairs(records, model).pairs
-    if task.kind == "link":
-        pairs = [(a, b) for a, b in pairs if frame_of[a] != frame_of[b]]
-    model, vectors = fit_on(records, model, pairs, seed=2, random_pairs=200_000)
-    found = decisions(records, model, pairs, vectors, term_frequencies(records.values(), model))
-    linked = {pair for pair, d in zip(pairs, found, strict=True) if d is Decision.LINK}
-    return {(a, b) if a < b else (b, a) for a, b in linked}
+    sources = {record_id: str(frame) for record_id, frame in frame_of.items()} \
+        if task.kind == "link" else None
+    result = resolve_records(records, model, sources=sources, seed=2, random_pairs=200_000)
+    return {(pair.left, pair.right) for pair in result.links}

@@ -38,8 +38,10 @@ class ServerThread:
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    database = tmp_path_factory.mktemp("api") / "graph.db"
-    with ServerThread(Settings(database=str(database))) as url:
+    folder = tmp_path_factory.mktemp("api")
+    # No model file there: the service scores with the built-in model.
+    settings = Settings(database=str(folder / "graph.db"), model=str(folder / "model.json"))
+    with ServerThread(settings) as url:
         yield url
 
 

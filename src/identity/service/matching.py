@@ -104,7 +104,8 @@ async def match_events(tx: GraphTransaction, events: Sequence[Event], matcher: M
                     matcher.max_block)
     matches = Matches(oversized=lookup.oversized)
     for record, other in _candidates(new, lookup.records):
-        left, right = sorted((record, other), key=lambda r: r.record_id)
+        # Left is the record of the link's first end, whichever arrived first.
+        left, right = sorted((record, other), key=lambda r: (r.anchor, r.record_id))
         scored = score(matcher.model, left.values, right.values)
         COMPARED.labels(decision=scored.decision.value).inc()
         if (link := observation(matcher, record, other, scored)) is not None:

@@ -13,8 +13,15 @@ from strawberry.extensions import (
 )
 
 from identity.api.graphql.context import Context
-from identity.api.graphql.inputs import EventInput
-from identity.api.graphql.types import IdentifierNode, IngestEventsPayload, Profile
+from identity.api.graphql.inputs import EventInput, IdentifierInput
+from identity.api.graphql.types import (
+    Explanation,
+    IdentifierNode,
+    IngestEventsPayload,
+    Profile,
+    ProfileHistory,
+    ReviewQueue,
+)
 from identity.domain.errors import InvalidIdentifier, InvalidInput
 from identity.domain.types import Identifier
 from identity.store.protocol import StoreUnavailable
@@ -52,6 +59,24 @@ class Query:
         if found is None:
             return None
         return IdentifierNode.from_domain(found.node, found.profile_id)
+
+    @strawberry.field(description="Why two identifiers are one person (the path of links "
+                      "joining them, each with its evidence) or are not (how their records "
+                      "compare under the match model).")
+    async def explain(self, info: Info, a: IdentifierInput, b: IdentifierInput) -> Explanation:
+        found = await info.context.service.explain(_identifier(info, a.kind, a.value),
+                                                   _identifier(info, b.kind, b.value))
+        return Explanation.from_domain(found)
+
+    @strawberry.field(description="The links that built a profile, oldest first.")
+    async def explain_profile(self, info: Info, id: strawberry.ID) -> ProfileHistory | None:
+        history = await info.context.service.profile_history(str(id))
+        return ProfileHistory.from_domain(history) if history else None
+
+    @strawberry.field(description="Possible matches awaiting a steward, in a stable order.")
+    async def review_queue(self, info: Info, first: int = 20,
+                           after: str | None = None) -> ReviewQueue:
+        return ReviewQueue.from_domain(await info.context.service.review_queue(first, after))
 
 
 @strawberry.type

@@ -11,9 +11,15 @@ from identity.api.graphql.context import Context
 from identity.domain.errors import FieldError as DomainFieldError
 from identity.domain.events import IgnoredIdentifier as DomainIgnored
 from identity.domain.links import Link as DomainLink
+from identity.domain.matching.scoring import Bucket as DomainBucket
+from identity.domain.matching.scoring import Decision as DomainDecision
+from identity.domain.matching.scoring import FieldScore, PairScore, decode_score
 from identity.domain.survivorship import GoldenField as DomainGoldenField
 from identity.domain.types import Identifier
 from identity.service import IngestResult, IngestStatus, ProfileView
+from identity.service.explain import Explanation as DomainExplanation
+from identity.service.explain import ProfileHistory as DomainProfileHistory
+from identity.service.explain import ReviewPage
 from identity.store.protocol import NodeRow
 
 
@@ -99,18 +105,59 @@ class IdentifierRef:
         return cls(kind=identifier.kind, value=identifier.value)
 
 
+# The domain's enums, exposed as they are (strawberry registers them in place).
+strawberry.enum(DomainBucket, name="Bucket", description="How one field's evidence reads: "
+                "same, close, likely, unlikely, no chance, or missing on a side.")
+strawberry.enum(DomainDecision, name="Decision",
+                description="What the match model decides for a pair of records.")
+
+
+@strawberry.type(description="One compared field of a pair of records.")
+class FieldComparison:
+    field: str
+    left: str | None
+    right: str | None
+    level: str = strawberry.field(description="The comparison level reached, e.g. 'exact'.")
+    weight: float = strawberry.field(description="Its match weight, log2(m/u).")
+    bucket: DomainBucket
+
+    @classmethod
+    def from_domain(cls, f: FieldScore) -> FieldComparison:
+        return cls(field=f.field, left=f.left, right=f.right, level=f.level, weight=f.weight,
+                   bucket=f.bucket)
+
+
+@strawberry.type(description="A pair of records scored by the match model, field by field.")
+class MatchScore:
+    fields: list[FieldComparison]
+    weight: float = strawberry.field(description="The prior's weight plus every field's.")
+    probability: float
+    decision: DomainDecision
+    vetoed_by: str | None = strawberry.field(
+        description="The never-link rule that forbids this pair, whatever its score.")
+
+    @classmethod
+    def from_domain(cls, pair: PairScore) -> MatchScore:
+        return cls(fields=[FieldComparison.from_domain(f) for f in pair.fields],
+                   weight=pair.weight, probability=pair.probability, decision=pair.decision,
+                   vetoed_by=pair.non_match)
+
+
 @strawberry.type(description="A link between two identifiers with the evidence that made it.")
 class Link:
     a: IdentifierRef
     b: IdentifierRef
-    rule: str
+    rule: str = strawberry.field(
+        description="same_event, probabilistic, or possible_match (awaiting review).")
     is_active: bool
     inactive_reason: str | None
-    score: float | None
+    score: float | None = strawberry.field(description="Match probability of a scored link.")
     sources: list[str]
     first_seen: datetime
     last_seen: datetime
     event_ids: list[str]
+    comparison: MatchScore | None = strawberry.field(
+        description="For a scored link: every compared field, its level, weight and bucket.")
 
     @classmethod
     def from_domain(cls, link: DomainLink) -> Link:
@@ -118,7 +165,75 @@ class Link:
         return cls(a=IdentifierRef.from_domain(link.a), b=IdentifierRef.from_domain(link.b),
                    rule=ev.rule, is_active=link.is_active, inactive_reason=link.inactive_reason,
                    score=ev.score, sources=list(ev.sources), first_seen=ev.first_seen,
-                   last_seen=ev.last_seen, event_ids=list(ev.event_ids))
+                   last_seen=ev.last_seen, event_ids=list(ev.event_ids),
+                   comparison=MatchScore.from_domain(decode_score(ev.details))
+                   if ev.details else None)
+
+
+@strawberry.type(description="Why two identifiers are, or are not, one person.")
+class Explanation:
+    a: IdentifierRef
+    b: IdentifierRef
+    profile_a: strawberry.ID | None = strawberry.field(description="None: a is unknown.")
+    profile_b: strawberry.ID | None = strawberry.field(description="None: b is unknown.")
+    same_profile: bool
+    path: list[Link] = strawberry.field(
+        description="The links joining a to b, in order; empty when they are apart.")
+    comparison: MatchScore | None = strawberry.field(
+        description="When apart: how their records compare under the model now.")
+    link_threshold: float
+    review_threshold: float
+
+    @classmethod
+    def from_domain(cls, found: DomainExplanation) -> Explanation:
+        return cls(a=IdentifierRef.from_domain(found.a), b=IdentifierRef.from_domain(found.b),
+                   profile_a=_id(found.profile_a), profile_b=_id(found.profile_b),
+                   same_profile=found.same_profile,
+                   path=[Link.from_domain(step.link) for step in found.path],
+                   comparison=MatchScore.from_domain(found.comparison)
+                   if found.comparison else None,
+                   link_threshold=found.link_threshold,
+                   review_threshold=found.review_threshold)
+
+
+@strawberry.type(description="The links that built a profile, oldest first, and the links "
+                 "touching it that guards, never-link rules or reviews keep inactive.")
+class ProfileHistory:
+    profile_id: strawberry.ID
+    steps: list[Link]
+    blocked: list[Link]
+
+    @classmethod
+    def from_domain(cls, history: DomainProfileHistory) -> ProfileHistory:
+        return cls(profile_id=strawberry.ID(history.profile_id),
+                   steps=[Link.from_domain(s.link) for s in history.steps],
+                   blocked=[Link.from_domain(s.link) for s in history.blocked])
+
+
+@strawberry.type(description="A possible match: two profiles that may be one person.")
+class ReviewItem:
+    link: Link
+    profile_a: strawberry.ID
+    profile_b: strawberry.ID
+
+
+@strawberry.type
+class ReviewQueue:
+    items: list[ReviewItem]
+    end_cursor: str | None = strawberry.field(
+        description="Pass as `after` for the next page; null on the last page.")
+
+    @classmethod
+    def from_domain(cls, page: ReviewPage) -> ReviewQueue:
+        return cls(items=[ReviewItem(link=Link.from_domain(i.link.link),
+                                     profile_a=strawberry.ID(i.profile_a),
+                                     profile_b=strawberry.ID(i.profile_b))
+                          for i in page.items],
+                   end_cursor=page.end_cursor)
+
+
+def _id(value: str | None) -> strawberry.ID | None:
+    return strawberry.ID(value) if value else None
 
 
 @strawberry.type(description="An identifier node of the graph.")
