@@ -128,26 +128,32 @@ async def test_reads_see_only_committed_writes(store: GraphStore) -> None:
     await store.ping()
 
 
-async def test_neighbors_filter_by_kind_and_prefix_over_active_and_inactive_links(
+async def test_neighbors_filter_by_rule_kind_and_prefix_over_active_and_inactive_links(
     store: GraphStore,
 ) -> None:
     loyalty = Identifier("external:loyalty", "L-1")
+    other = Identifier("email", "other@shop.com")
     sightings = [
         LinkObservation(ANN, COOKIE, LinkRule.SAME_EVENT, EventId("e1"), "web", T1),
+        LinkObservation(COOKIE, other, LinkRule.PROBABILISTIC, EventId("e4"), "web", T1,
+                        score=0.99),
         LinkObservation(COOKIE, PHONE, LinkRule.SAME_EVENT, EventId("e2"), "web", T1),
         LinkObservation(COOKIE, loyalty, LinkRule.SAME_EVENT, EventId("e3"), "pos", T1),
     ]
     async with store.transaction() as tx:
-        await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE, loyalty], T1))
+        await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE, loyalty, other], T1))
         await tx.add_links(sightings)
         await tx.deactivate_links([PHONE], "test")
     async with store.transaction(read_only=True) as tx:
-        emails = await tx.read_neighbors([COOKIE], ["email"])
-        strong = await tx.read_neighbors([COOKIE], ["email", "phone"], ["external:"])
-        nothing = await tx.read_neighbors([COOKIE], [], [])
+        emails = await tx.read_neighbors([COOKIE], "same_event", ["email"])
+        strong = await tx.read_neighbors([COOKIE], "same_event", ["email", "phone"],
+                                         ["external:"])
+        nothing = await tx.read_neighbors([COOKIE], "same_event", [], [])
+        scored = await tx.read_neighbors([COOKIE], "probabilistic", ["email", "phone"])
     assert emails == [(COOKIE, ANN)]
     assert sorted(strong) == sorted([(COOKIE, ANN), (COOKIE, PHONE), (COOKIE, loyalty)])
     assert nothing == []
+    assert scored == [(COOKIE, other)]
 
 
 async def test_deactivated_links_keep_their_evidence_and_reason(store: GraphStore) -> None:

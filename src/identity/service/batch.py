@@ -17,7 +17,7 @@ from identity.domain.batch import BatchPlan, BatchResolution
 from identity.domain.changes import ChangeKind, ProfileChange
 from identity.domain.events import Event
 from identity.domain.guards import HubRules, hub_reason
-from identity.domain.links import LinkObservation, anchor, plan_links
+from identity.domain.links import LinkObservation, LinkRule, anchor, plan_links
 from identity.domain.resolution import components, plan_split
 from identity.domain.types import EventId, Identifier, IdentifierKind, ProfileId
 from identity.service.matching import Matcher, match_events
@@ -52,7 +52,9 @@ async def _new_hubs(
     tx: GraphTransaction, links: list[LinkObservation], hubs: dict[Identifier, str],
     rules: HubRules,
 ) -> dict[Identifier, str]:
-    """Only nodes that just gained a link to a watched kind can have crossed a limit."""
+    """Only nodes that just gained a link to a watched kind can have crossed a limit. Hubs
+    are identifiers seen *in events* with many others: a record that merely looks like
+    someone else's says nothing about a shared device."""
     candidates = sorted({
         node for link in links for node, other in ((link.a, link.b), (link.b, link.a))
         if node not in hubs and rules.watches(other.kind) and other.kind != node.kind
@@ -60,7 +62,8 @@ async def _new_hubs(
     if not candidates:
         return {}
     neighbors: dict[Identifier, list[Identifier]] = defaultdict(list)
-    for node, neighbor in await tx.read_neighbors(candidates, rules.kinds, rules.kind_prefixes):
+    for node, neighbor in await tx.read_neighbors(candidates, LinkRule.SAME_EVENT, rules.kinds,
+                                                    rules.kind_prefixes):
         neighbors[node].append(neighbor)
     found = {node: hub_reason(node, neighbors[node], rules) for node in candidates}
     return {node: reason for node, reason in found.items() if reason is not None}

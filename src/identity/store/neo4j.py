@@ -214,15 +214,15 @@ class Neo4jTransaction:
         return [_link(r) for r in records]
 
     async def read_neighbors(
-        self, identifiers: Sequence[Identifier], kinds: Sequence[str],
+        self, identifiers: Sequence[Identifier], rule: str, kinds: Sequence[str],
         kind_prefixes: Sequence[str] = (),
     ) -> list[tuple[Identifier, Identifier]]:
         by_key = {i.key: i for i in identifiers}
         records = await self._records(
-            "UNWIND $keys AS k MATCH (:Identifier {key: k})-[:LINKED]-(m:Identifier)"
+            "UNWIND $keys AS k MATCH (:Identifier {key: k})-[:LINKED {rule: $rule}]-(m:Identifier)"
             " WHERE m.kind IN $kinds OR any(p IN $prefixes WHERE m.kind STARTS WITH p)"
             " RETURN DISTINCT k, m.kind AS kind, m.value AS value",
-            keys=list(by_key), kinds=list(kinds), prefixes=list(kind_prefixes))
+            keys=list(by_key), rule=rule, kinds=list(kinds), prefixes=list(kind_prefixes))
         return [(by_key[r["k"]], Identifier(r["kind"], r["value"])) for r in records]
 
     async def deactivate_links(self, identifiers: Sequence[Identifier], reason: str) -> None:

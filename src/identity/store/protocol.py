@@ -97,11 +97,11 @@ class GraphTransaction(Protocol):
         ...
 
     async def read_neighbors(
-        self, identifiers: Sequence[Identifier], kinds: Sequence[str],
+        self, identifiers: Sequence[Identifier], rule: str, kinds: Sequence[str],
         kind_prefixes: Sequence[str] = (),
     ) -> list[tuple[Identifier, Identifier]]:
-        """(node, neighbor) over every link, active or not, where the neighbor's kind is one of
-        `kinds` or starts with one of `kind_prefixes`."""
+        """(node, neighbor) over every link of `rule`, active or not, where the neighbor's
+        kind is one of `kinds` or starts with one of `kind_prefixes`."""
         ...
 
     async def deactivate_links(self, identifiers: Sequence[Identifier], reason: str) -> None:

@@ -294,7 +294,7 @@ class SqliteTransaction:
         )
 
     async def read_neighbors(
-        self, identifiers: Sequence[Identifier], kinds: Sequence[str],
+        self, identifiers: Sequence[Identifier], rule: str, kinds: Sequence[str],
         kind_prefixes: Sequence[str] = (),
     ) -> list[tuple[Identifier, Identifier]]:
         by_node = {node_id: ident for ident, node_id in self._ids_of(identifiers).items()}
@@ -306,10 +306,10 @@ class SqliteTransaction:
         for node_id, identifier in by_node.items():
             for kind, value in self._rows(
                 "SELECT n.kind, n.value FROM links l JOIN nodes n ON n.node_id = l.b_node"
-                f" WHERE l.a_node = ? AND ({wanted})"
+                f" WHERE l.a_node = ? AND l.rule = ? AND ({wanted})"
                 " UNION SELECT n.kind, n.value FROM links l JOIN nodes n ON n.node_id = l.a_node"
-                f" WHERE l.b_node = ? AND ({wanted})",
-                (node_id, *params, node_id, *params),
+                f" WHERE l.b_node = ? AND l.rule = ? AND ({wanted})",
+                (node_id, rule, *params, node_id, rule, *params),
             ):
                 pairs.append((identifier, Identifier(kind, value)))
         return pairs

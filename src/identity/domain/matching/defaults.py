@@ -25,8 +25,19 @@ DEFAULT_MODEL_DOCUMENT: dict[str, Any] = {
         # Twins: one surname, one birthday, different first names.
         {"name": "twins", "when": [["first_name", ["else"]], ["last_name", ["exact"]],
                                    ["date_of_birth", ["exact"]]]},
+        # Household members: one surname and one home, different first names. Without this,
+        # a shared address, postcode and surname outweigh the first names that differ.
+        {"name": "household members", "when": [
+            ["first_name", ["else"]],
+            ["last_name", ["exact", "jaro-winkler >= 0.92", "jaro-winkler >= 0.80",
+                           "sounds alike"]]]},
         # Two customer accounts are two people until a steward says otherwise.
         {"name": "different customer ids", "when": [["customer_id", ["else"]]]},
+    ],
+    "prior_rules": [
+        ["email"],
+        ["phone"],
+        ["first_name", "last_name", "date_of_birth", "postcode"],
     ],
     "blocking": [
         ["first_name", "last_name"],

@@ -54,6 +54,9 @@ class MatchModel:
     review_threshold: float = 0.6  # from here up to the link threshold: a possible match
     blocking: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
     never_link: tuple[NonMatchRule, ...] = field(default_factory=tuple)
+    # Pairs agreeing exactly on every field of one of these rules are taken as the same
+    # person when training estimates the prior (domain.matching.prior).
+    prior_rules: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
     # field -> folded value -> share of records holding it, for tf-adjusted levels: what
     # training saw, so real-time scoring weighs "Smith" and "Okafor" as batch scoring does.
     term_frequencies: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
@@ -106,6 +109,7 @@ class MatchModel:
                        review_threshold=float(raw.get("review_threshold", 0.6)),
                        blocking=tuple(tuple(rule) for rule in raw.get("blocking", ())),
                        never_link=never_link,
+                       prior_rules=tuple(tuple(rule) for rule in raw.get("prior_rules", ())),
                        term_frequencies={
                            str(name): {str(v): float(share) for v, share in table.items()}
                            for name, table in raw.get("term_frequencies", {}).items()})
