@@ -17,9 +17,16 @@ from prometheus_client import Counter
 
 from identity.domain.events import Event
 from identity.domain.links import LinkObservation, LinkRule
-from identity.domain.matching.model import MatchModel
+from identity.domain.matching.model import MatchModel, VectorMemo, fold_record
 from identity.domain.matching.records import MatchRecord, record_of
-from identity.domain.matching.scoring import Decision, PairScore, encode_score, score
+from identity.domain.matching.scoring import (
+    Decision,
+    PairScore,
+    encode_score,
+    match_weight,
+    probability,
+    score,
+)
 from identity.store.protocol import GraphTransaction
 
 log = logging.getLogger(__name__)
@@ -38,6 +45,10 @@ class Matcher:
 
     model: MatchModel
     max_block: int = 500
+    memo: VectorMemo = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "memo", VectorMemo(self.model))
 
 
 @dataclass(slots=True)
@@ -103,11 +114,19 @@ async def match_events(tx: GraphTransaction, events: Sequence[Event], matcher: M
                     len(lookup.oversized), max(size for _, size in lookup.oversized),
                     matcher.max_block)
     matches = Matches(oversized=lookup.oversized)
+    values = {r.record_id: fold_record(r.values) for r in [*new, *lookup.records]}
+    unlikely = 0
     for record, other in _candidates(new, lookup.records):
         # Left is the record of the link's first end, whichever arrived first.
         left, right = sorted((record, other), key=lambda r: (r.anchor, r.record_id))
+        a, b = values[left.record_id], values[right.record_id]
+        weight = match_weight(matcher.model, a, matcher.memo.vector(a, b))
+        if probability(weight) < matcher.model.review_threshold:
+            unlikely += 1  # most pairs in a block: no link, nothing to explain
+            continue
         scored = score(matcher.model, left.values, right.values)
         COMPARED.labels(decision=scored.decision.value).inc()
         if (link := observation(matcher, record, other, scored)) is not None:
             matches.links.append(link)
+    COMPARED.labels(decision=Decision.NONE.value).inc(unlikely)
     return matches

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from functools import lru_cache
 
 from identity.domain.events import Order
 
@@ -14,7 +15,10 @@ def encode_traits(traits: Traits) -> str | None:
     return json.dumps(dict(traits)) if traits else None
 
 
+@lru_cache(maxsize=65_536)
 def decode_traits(text: str | None) -> Traits:
+    """Cached: a match record is read back each time a newer record shares one of its
+    blocks, and the same text always decodes to the same (immutable) tuple."""
     return tuple(sorted(json.loads(text).items())) if text else ()
 
 
@@ -22,6 +26,7 @@ def encode_keys(keys: tuple[str, ...]) -> str:
     return json.dumps(list(keys))
 
 
+@lru_cache(maxsize=65_536)
 def decode_keys(text: str) -> tuple[str, ...]:
     return tuple(json.loads(text))
 

@@ -400,13 +400,14 @@ class SqliteTransaction:
 
 
     async def index_records(self, records: Sequence[MatchRecord], max_block: int) -> list[str]:
-        anchors = self._ids_of(r.anchor for r in records)
         fresh: list[str] = []
         for record in records:
             inserted = self._conn.execute(
-                "INSERT INTO match_records (record_id, anchor_node, fields, keys, event_id,"
-                " source, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (record.record_id, anchors[record.anchor], encode_traits(record.fields),
+                "INSERT INTO match_records (record_id, anchor_kind, anchor_value, fields, keys,"
+                " event_id, source, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (record.record_id, record.anchor.kind, record.anchor.value,
+                 encode_traits(record.fields),
                  encode_keys(record.keys), record.event_id, record.source,
                  to_micros(record.seen_at)),
             ).rowcount
@@ -447,22 +448,20 @@ class SqliteTransaction:
                 rows[row[0]] = row
         return BlockLookup(self._records(rows.values()), sorted(oversized))
 
-    _RECORD_COLUMNS = ("r.record_id, r.anchor_node, r.fields, r.keys, r.event_id, r.source,"
-                       " r.seen_at")
+    _RECORD_COLUMNS = ("r.record_id, r.anchor_kind, r.anchor_value, r.fields, r.keys,"
+                       " r.event_id, r.source, r.seen_at")
 
     def _records(self, rows: Iterable[sqlite3.Row]) -> list[MatchRecord]:
-        ordered = sorted(rows, key=lambda r: str(r[0]))
-        names = self._identifiers_of(row[1] for row in ordered)
-        return [MatchRecord(row[0], names[row[1]], decode_traits(row[2]), decode_keys(row[3]),
-                            EventId(row[4]), row[5], from_micros(row[6])) for row in ordered]
+        return [MatchRecord(row[0], Identifier(row[1], row[2]), decode_traits(row[3]),
+                            decode_keys(row[4]), EventId(row[5]), row[6], from_micros(row[7]))
+                for row in sorted(rows, key=lambda r: str(r[0]))]
 
     async def read_records(self, anchors: Sequence[Identifier]) -> list[MatchRecord]:
-        node_ids = sorted(self._ids_of(anchors).values())
         rows: list[sqlite3.Row] = []
-        for part in _chunks(node_ids):
+        for anchor in sorted(set(anchors)):
             rows.extend(self._rows(
                 f"SELECT {self._RECORD_COLUMNS} FROM match_records r"
-                f" WHERE r.anchor_node IN ({_marks(len(part))})", part))
+                " WHERE r.anchor_kind = ? AND r.anchor_value = ?", (anchor.kind, anchor.value)))
         return self._records(rows)
 
     async def scan_records(self, after: str, limit: int) -> list[MatchRecord]:

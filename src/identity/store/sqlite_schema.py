@@ -70,14 +70,15 @@ CREATE INDEX IF NOT EXISTS events_with_data_by_anchor ON events (anchor_node)
     WHERE traits IS NOT NULL OR amount IS NOT NULL;
 CREATE TABLE IF NOT EXISTS match_records (
     record_id TEXT PRIMARY KEY,
-    anchor_node INTEGER NOT NULL,
+    anchor_kind TEXT NOT NULL,
+    anchor_value TEXT NOT NULL,
     fields TEXT NOT NULL,
     keys TEXT NOT NULL,
     event_id TEXT NOT NULL,
     source TEXT NOT NULL,
     seen_at INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS match_records_by_anchor ON match_records (anchor_node);
+CREATE INDEX IF NOT EXISTS match_records_by_anchor ON match_records (anchor_kind, anchor_value);
 CREATE TABLE IF NOT EXISTS blocks (
     key TEXT PRIMARY KEY,
     size INTEGER NOT NULL

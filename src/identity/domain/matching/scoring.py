@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 
 from identity.domain.matching.levels import Level
@@ -82,10 +82,22 @@ def probability(weight: float) -> float:
     return 2**weight / (1 + 2**weight) if weight < 1000 else 1.0
 
 
-def score(model: MatchModel, a: Record, b: Record, tf: TermFrequencies | None = None) -> PairScore:
+def _frequencies(model: MatchModel, tf: TermFrequencies | None) -> TermFrequencies | None:
     """`tf` defaults to the frequencies the model was trained with."""
-    if tf is None and model.term_frequencies:
-        tf = model.term_frequencies
+    return tf if tf is not None or not model.term_frequencies else model.term_frequencies
+
+
+def match_weight(model: MatchModel, a: Record, vector: tuple[int, ...],
+                 tf: TermFrequencies | None = None) -> float:
+    """What `score` adds up, without explaining it: the cheap first look at a pair."""
+    tf = _frequencies(model, tf)
+    return model.prior_weight + sum(
+        level_weight(c.levels[i], a.get(c.field), c.field, tf)
+        for c, i in zip(model.comparisons, vector, strict=True))
+
+
+def score(model: MatchModel, a: Record, b: Record, tf: TermFrequencies | None = None) -> PairScore:
+    tf = _frequencies(model, tf)
     fields: list[FieldScore] = []
     total = model.prior_weight
     vector = model.vector(a, b)
@@ -113,7 +125,12 @@ def decide(model: MatchModel, chance: float, vector: tuple[int, ...]) -> Decisio
 
 def encode_score(pair: PairScore) -> str:
     """What a probabilistic link keeps as its evidence, so `explain` can show it later."""
-    return json.dumps(asdict(pair), separators=(",", ":"))
+    return json.dumps({
+        "fields": [{"field": f.field, "left": f.left, "right": f.right, "level": f.level,
+                    "weight": f.weight, "bucket": f.bucket.value} for f in pair.fields],
+        "weight": pair.weight, "probability": pair.probability,
+        "decision": pair.decision.value, "non_match": pair.non_match,
+    }, separators=(",", ":"))
 
 
 def decode_score(text: str) -> PairScore:
