@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from identity.service.changes import ListChangeSink
 from identity.service.matching import OVERSIZED, Matcher
 from identity.store.sqlite import SqliteGraphStore
 from tests.builders import event, ident
+from tests.contract.conftest import open_test_store
 from tests.invariants import partition_checked
 
 ANN = {"first_name": "Ann", "last_name": "Okafor", "date_of_birth": "1990-03-04",
@@ -34,11 +36,12 @@ OTHER_ANN = {"first_name": "Ann", "last_name": "Okafor", "date_of_birth": "1972-
              "address_line1": "4 Rue de la Paix", "city": "Paris", "postcode": "75002"}
 
 
-@pytest.fixture
-async def matching(sink: ListChangeSink) -> AsyncIterator[IdentityService]:
-    store = SqliteGraphStore(":memory:")
-    yield IdentityService(store, sink=sink, matcher=Matcher(DEFAULT_MODEL))
-    await store.close()
+@pytest.fixture(params=["sqlite-memory", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+async def matching(request: pytest.FixtureRequest, sink: ListChangeSink, tmp_path: Path
+                   ) -> AsyncIterator[IdentityService]:
+    """The service with the built-in model, on each store."""
+    async with open_test_store(request.param, tmp_path, request) as store:
+        yield IdentityService(store, sink=sink, matcher=Matcher(DEFAULT_MODEL))
 
 
 def person(cookie: str, traits: dict[str, str], *more: dict[str, str], **fields: Any
