@@ -474,8 +474,10 @@ def run_identity_batch(task: FebrlTask) -> PeerResult:
     """This project's matcher in batch: the built-in model plus soc_sec_id, fitted on the data."""
     from load_tests.febrl_identity import LINK_PROBABILITY, identity_pairs
 
-    notes = (f"identity-graph batch: default model + soc_sec_id, Splink's FEBRL blocking, "
-             f"prior from a deterministic rule, u random / m EM; link at {LINK_PROBABILITY}")
+    notes = (f"identity-graph batch (resolve_records, the pipeline of `identity resolve`): "
+             f"default model + soc_sec_id, Splink's FEBRL blocking, prior from a "
+             f"deterministic rule, u on 100,000 random pairs, m by EM; link at "
+             f"{LINK_PROBABILITY}")
     return run_peer("identity-batch", task, lambda: identity_pairs(task), notes)
 
 

@@ -1,4 +1,4 @@
-"""`identity serve | ingest | generate`: parse arguments, call the app or the service, print."""
+"""`identity serve | ingest | generate | resolve`: parse arguments, call app or service, print."""
 
 from __future__ import annotations
 
@@ -67,6 +67,28 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--out", type=Path, default=Path("data/events.jsonl"))
     generate.add_argument("--truth", type=Path, default=Path("data/truth.csv"))
+
+    resolve = commands.add_parser(
+        "resolve", help="match the records of a CSV file (dedupe) or two (link), no server")
+    resolve.add_argument("files", type=Path, nargs="+", metavar="FILE.csv",
+                         help="one file to deduplicate, or two to link")
+    resolve.add_argument("--out", type=Path, required=True,
+                         help="write source,record_id,cluster_id here")
+    resolve.add_argument("--id-column", default="id", help="default id")
+    resolve.add_argument("--field", action="append", default=[],
+                         metavar="MODEL_FIELD=CSV_COLUMN",
+                         help="read a model field from another column (repeatable); by "
+                         "default columns named like the model's fields are read")
+    resolve.add_argument("--model", type=Path,
+                         help="a saved model (JSON); default: the built-in model")
+    resolve.add_argument("--no-train", action="store_true",
+                         help="use the model's m and u as they are (default: fit them on "
+                         "the input)")
+    resolve.add_argument("--threshold", type=float,
+                         help="link at this match probability (default: the model's)")
+    resolve.add_argument("--pairs", type=Path,
+                         help="also write every linked pair with its match probability")
+    resolve.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -222,7 +244,67 @@ def generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"serve": serve, "ingest": ingest, "generate": generate}
+def resolve(args: argparse.Namespace) -> int:
+    from identity.domain.matching.engine import MIN_RECORDS_TO_FIT, STAGES
+    from identity.service.file_matching import (
+        FileMatchingError,
+        read_model,
+        resolve_files,
+        write_clusters,
+        write_pairs,
+    )
+
+    if len(args.files) > 2:
+        print("identity resolve: give one file to deduplicate or two to link", file=sys.stderr)
+        return EXIT_USAGE
+    for target in (args.out, args.pairs):
+        if target is not None and not target.resolve().parent.is_dir():
+            print(f"identity resolve: cannot write {target}: no folder {target.parent}",
+                  file=sys.stderr)
+            return EXIT_USAGE
+    started = time.perf_counter()
+    with tqdm(total=len(STAGES) + 1, unit=" stages", disable=args.quiet,
+              file=sys.stderr) as progress:
+
+        def stage(name: str) -> None:
+            progress.set_description_str(name)
+            progress.update(1)
+
+        try:
+            stage("reading")
+            resolution = resolve_files(
+                args.files, read_model(args.model), id_column=args.id_column,
+                fields=args.field, train=not args.no_train, threshold=args.threshold,
+                progress=stage)
+        except FileMatchingError as exc:
+            progress.close()
+            print(f"identity resolve: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        progress.set_description_str("writing")
+    try:
+        with args.out.open("w", encoding="utf-8", newline="") as out:
+            write_clusters(resolution, out)
+        if args.pairs:
+            with args.pairs.open("w", encoding="utf-8", newline="") as out:
+                write_pairs(resolution, out)
+    except OSError as exc:
+        print(f"identity resolve: cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    result = resolution.result
+    if result.fitted:
+        model = "fitted on the input"
+    elif args.no_train:
+        model = "as given (--no-train)"
+    else:
+        model = f"as given (fewer than {MIN_RECORDS_TO_FIT} records to fit on)"
+    print(f"{len(resolution.records)} records, {result.candidate_pairs} candidate pairs, "
+          f"{len(result.links)} links, {result.cluster_count} clusters, "
+          f"{len(result.oversized_blocks)} oversized blocks skipped, model {model}, "
+          f"{time.perf_counter() - started:.2f}s -> {args.out}")
+    return EXIT_OK
+
+
+COMMANDS = {"serve": serve, "ingest": ingest, "generate": generate, "resolve": resolve}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 A rule is a tuple of terms; a term is a field, or `transform:field` (`metaphone:last_name`,
 `prefix3:postcode`, `year:date_of_birth`). A record yields one key per rule whose fields it
 all has, so records compared are those that agree exactly on some rule's terms.
+`blocked_pairs` finds every such pair in a batch of records at once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import numpy.typing as npt
 
 from identity.domain.matching.model import Record
 from identity.domain.matching.nicknames import canonical_name
+
+IntArray = npt.NDArray[np.int64]
 
 TRANSFORMS: dict[str, Callable[[str], str]] = {
     "": lambda v: v,
@@ -57,11 +60,11 @@ def blocking_keys(rules: tuple[tuple[str, ...], ...], record: Mapping[str, str |
 
 
 def rule_blocks(rules: tuple[tuple[str, ...], ...], records: Sequence[Record]
-                ) -> list[npt.NDArray[np.int64]]:
+                ) -> list[IntArray]:
     """Per rule, each record's block as a number (-1: no key under this rule). The blocks
     `blocking_keys` names one record at a time, for many records at once: each term is
     computed once per distinct value, and a rule's terms combine as integers."""
-    terms: dict[str, npt.NDArray[np.int64]] = {}
+    terms: dict[str, IntArray] = {}
     for term in {term for rule in rules for term in rule}:
         transform, field = _transform(term)
         numbers: dict[str, int] = {}
@@ -88,3 +91,48 @@ def rule_blocks(rules: tuple[tuple[str, ...], ...], records: Sequence[Record]
                 combined = combined - 1  # keep "no key" at -1, and numbers small
         blocks.append(combined.astype(np.int64))
     return blocks
+
+
+def blocked_pairs(rows: Sequence[Record], rules: tuple[tuple[str, ...], ...], max_block: int,
+                  origin: IntArray | None = None
+                  ) -> tuple[IntArray, IntArray, list[tuple[str, int]]]:
+    """Batch blocking: pairs (left < right) of positions in `rows` that share a block under
+    some rule, each once, sorted; with `origin` (a number per row), only pairs across
+    origins. Blocks over `max_block` are skipped and returned as (key, size)."""
+    count = len(rows)
+    found = [np.empty(0, dtype=np.int64)]
+    oversized: list[tuple[str, int]] = []
+    for position, blocks in enumerate(rule_blocks(rules, rows)):
+        left, right, skipped = _pairs_within(blocks, max_block)
+        prefix = f"{position}:"
+        oversized += [(next(k for k in blocking_keys(rules, rows[member])
+                            if k.startswith(prefix)), size) for member, size in skipped]
+        if origin is not None:
+            across = origin[left] != origin[right]
+            left, right = left[across], right[across]
+        found.append(left * count + right)
+    pairs = np.unique(np.concatenate(found))
+    return pairs // max(count, 1), pairs % max(count, 1), sorted(oversized)
+
+
+def _pairs_within(blocks: IntArray, max_block: int
+                  ) -> tuple[IntArray, IntArray, list[tuple[int, int]]]:
+    """Every pair inside each block (-1 is no block), without a Python loop over blocks; and
+    the blocks over `max_block`, as (a member, size)."""
+    members = np.flatnonzero(blocks >= 0)
+    order = members[np.argsort(blocks[members], kind="stable")]  # ascending within a block
+    if not len(order):
+        return order, order, []
+    keyed = blocks[order]
+    starts = np.flatnonzero(np.r_[True, keyed[1:] != keyed[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    too_big = sizes > max_block
+    skipped = [(int(order[s]), int(n)) for s, n in zip(starts[too_big], sizes[too_big],
+                                                       strict=True)]
+    # member at sorted position p pairs with every later member of its block
+    later = np.repeat(starts + sizes, sizes) - np.arange(len(order)) - 1
+    later[np.repeat(too_big, sizes)] = 0
+    left_at = np.repeat(np.arange(len(order)), later)
+    first = np.repeat(np.cumsum(later) - later, later)
+    right_at = left_at + 1 + np.arange(len(left_at)) - first
+    return order[left_at], order[right_at], skipped

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from identity.domain.matching.blocking import blocking_keys, rule_blocks
+from identity.domain.matching.blocking import blocked_pairs
 from identity.domain.matching.model import MatchModel, Record
 from identity.domain.matching.scoring import (
     Decision,
@@ -23,7 +23,7 @@ from identity.domain.matching.scoring import (
     level_weight,
     score,
 )
-from identity.domain.matching.training import estimate_m, estimate_u
+from identity.domain.matching.training import estimate_m, estimate_u, sample_pairs
 from identity.domain.matching.vectorized import (
     BoolArray,
     FloatArray,
@@ -84,7 +84,7 @@ def resolve_records(records: Mapping[RecordId, Record], model: MatchModel, *,
     rows = [records[record_id] for record_id in ids]
     origin = None if sources is None else _numbered([sources[i] for i in ids])
     step("blocking")
-    left, right, oversized = _blocked(rows, model.blocking, max_block, origin)
+    left, right, oversized = blocked_pairs(rows, model.blocking, max_block, origin)
     step("comparing")
     columns = RecordColumns(rows, model_fields(model))
     levels = columns.levels(model.comparisons, left, right)
@@ -116,95 +116,15 @@ def candidate_pairs(records: Mapping[RecordId, Record], model: MatchModel,
     (a common surname, a default postcode) is skipped and reported: it would cost n²
     comparisons."""
     ids = sorted(records)
-    left, right, oversized = _blocked([records[i] for i in ids], model.blocking, max_block,
-                                      None)
+    left, right, oversized = blocked_pairs([records[i] for i in ids], model.blocking,
+                                           max_block)
     return Candidates([(ids[a], ids[b]) for a, b in zip(left.tolist(), right.tolist(),
                                                          strict=True)], oversized)
-
-
-def _blocked(rows: Sequence[Record], rules: tuple[tuple[str, ...], ...], max_block: int,
-             origin: IntArray | None) -> tuple[IntArray, IntArray, list[tuple[str, int]]]:
-    """Pairs (left < right) of positions sharing a block under some rule, each once, sorted;
-    with `origin`, only pairs across origins."""
-    count = len(rows)
-    found = [np.empty(0, dtype=np.int64)]
-    oversized: list[tuple[str, int]] = []
-    for position, blocks in enumerate(rule_blocks(rules, rows)):
-        left, right, skipped = _pairs_within(blocks, max_block)
-        prefix = f"{position}:"
-        oversized += [(next(k for k in blocking_keys(rules, rows[member])
-                            if k.startswith(prefix)), size) for member, size in skipped]
-        if origin is not None:
-            across = origin[left] != origin[right]
-            left, right = left[across], right[across]
-        found.append(left * count + right)
-    pairs = np.unique(np.concatenate(found))
-    return pairs // max(count, 1), pairs % max(count, 1), sorted(oversized)
-
-
-def _pairs_within(blocks: IntArray, max_block: int
-                  ) -> tuple[IntArray, IntArray, list[tuple[int, int]]]:
-    """Every pair inside each block (-1 is no block), without a Python loop over blocks; and
-    the blocks over `max_block`, as (a member, size)."""
-    members = np.flatnonzero(blocks >= 0)
-    order = members[np.argsort(blocks[members], kind="stable")]  # ascending within a block
-    if not len(order):
-        return order, order, []
-    keyed = blocks[order]
-    starts = np.flatnonzero(np.r_[True, keyed[1:] != keyed[:-1]])
-    sizes = np.diff(np.r_[starts, len(order)])
-    too_big = sizes > max_block
-    skipped = [(int(order[s]), int(n)) for s, n in zip(starts[too_big], sizes[too_big],
-                                                       strict=True)]
-    # member at sorted position p pairs with every later member of its block
-    later = np.repeat(starts + sizes, sizes) - np.arange(len(order)) - 1
-    later[np.repeat(too_big, sizes)] = 0
-    left_at = np.repeat(np.arange(len(order)), later)
-    first = np.repeat(np.cumsum(later) - later, later)
-    right_at = left_at + 1 + np.arange(len(left_at)) - first
-    return order[left_at], order[right_at], skipped
 
 
 def _numbered(labels: Sequence[str]) -> IntArray:
     index: dict[str, int] = {}
     return np.array([index.setdefault(label, len(index)) for label in labels], dtype=np.int64)
-
-
-def _random_pairs(count: int, wanted: int, seed: int, origin: IntArray | None
-                  ) -> tuple[IntArray, IntArray]:
-    """Pairs of distinct records (across origins, with `origin`) drawn uniformly at random;
-    every such pair once when there are no more than `wanted` of them."""
-    if origin is None:
-        if count * (count - 1) // 2 <= wanted:
-            left, right = np.triu_indices(count, 1)
-            return left.astype(np.int64), right.astype(np.int64)
-        rng = np.random.default_rng(seed)
-        left, right = rng.integers(0, count, wanted), rng.integers(0, count, wanted)
-        distinct = left != right
-        return left[distinct], right[distinct]
-    order = np.argsort(origin, kind="stable")
-    sizes = np.bincount(origin)
-    starts = np.cumsum(sizes) - sizes
-    across = (count * count - int((sizes * sizes).sum())) // 2
-    if across <= wanted:
-        lefts, rights = [], []
-        for g in range(len(sizes)):
-            for h in range(g + 1, len(sizes)):
-                mine, theirs = order[starts[g]:starts[g] + sizes[g]], order[starts[h]:
-                                                                            starts[h] + sizes[h]]
-                lefts.append(np.repeat(mine, len(theirs)))
-                rights.append(np.tile(theirs, len(mine)))
-        return (np.concatenate(lefts or [np.empty(0, dtype=np.int64)]),
-                np.concatenate(rights or [np.empty(0, dtype=np.int64)]))
-    # a uniform pair across origins: the first record weighted by how many partners it has,
-    # the second uniform among the records of other origins
-    rng = np.random.default_rng(seed)
-    partners = (count - sizes[origin]).astype(np.float64)
-    left = rng.choice(count, size=wanted, p=partners / partners.sum())
-    group = origin[left]
-    slot = rng.integers(0, count - sizes[group])
-    slot = np.where(slot >= starts[group], slot + sizes[group], slot)  # skip its own origin
-    return left.astype(np.int64), order[slot]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,7 +154,7 @@ def fit(records: Mapping[RecordId, Record], model: MatchModel, *, seed: int = 0,
         random_pairs: int = 200_000, max_block: int = 500) -> MatchModel:
     """u from pairs drawn at random, then m by EM on the blocked pairs (u held fixed)."""
     rows = [records[i] for i in sorted(records)]
-    left, right, _ = _blocked(rows, model.blocking, max_block, None)
+    left, right, _ = blocked_pairs(rows, model.blocking, max_block)
     columns = RecordColumns(rows, model_fields(model))
     return _fit(model, columns, columns.levels(model.comparisons, left, right), None,
                 seed=seed, random_pairs=random_pairs)
@@ -242,7 +162,7 @@ def fit(records: Mapping[RecordId, Record], model: MatchModel, *, seed: int = 0,
 
 def _fit(model: MatchModel, columns: RecordColumns, blocked_levels: IntArray,
          origin: IntArray | None, *, seed: int, random_pairs: int) -> MatchModel:
-    left, right = _random_pairs(columns.size, random_pairs, seed, origin)
+    left, right = sample_pairs(columns.size, random_pairs, seed, origin)
     model = estimate_u(model, columns.levels(model.comparisons, left, right))
     return estimate_m(model, blocked_levels) if len(blocked_levels) else model
 

@@ -20,11 +20,44 @@ from identity.domain.matching.model import MatchModel
 
 SMOOTHING = 1.0  # add-one counts: a level never seen keeps a small, finite weight
 
-LevelVectors = Sequence[tuple[int, ...]] | npt.NDArray[np.int64]
+IntArray = npt.NDArray[np.int64]
+LevelVectors = Sequence[tuple[int, ...]] | IntArray
 
 
 def _rows(model: MatchModel, vectors: LevelVectors) -> npt.NDArray[np.int64]:
     return np.asarray(vectors, dtype=np.int64).reshape(-1, len(model.comparisons))
+
+
+def sample_pairs(count: int, wanted: int, seed: int, origin: IntArray | None
+                 ) -> tuple[IntArray, IntArray]:
+    """Positions of distinct records (of different origins, with `origin`) drawn uniformly
+    at random for u; every such pair once when there are no more than `wanted` of them."""
+    rng = np.random.default_rng(seed)
+    if origin is None:
+        if count * (count - 1) // 2 <= wanted:
+            left, right = np.triu_indices(count, 1)
+            return left.astype(np.int64), right.astype(np.int64)
+        left, right = rng.integers(0, count, wanted), rng.integers(0, count, wanted)
+        distinct = left != right
+        return left[distinct], right[distinct]
+    order = np.argsort(origin, kind="stable")  # each origin's records side by side
+    sizes = np.bincount(origin)
+    starts = np.cumsum(sizes) - sizes
+    if (count * count - int((sizes * sizes).sum())) // 2 <= wanted:
+        groups = [order[start:start + size] for start, size in zip(starts, sizes, strict=True)]
+        pairs = [(np.repeat(mine, len(theirs)), np.tile(theirs, len(mine)))
+                 for g, mine in enumerate(groups) for theirs in groups[g + 1:]]
+        empty = np.empty(0, dtype=np.int64)
+        return (np.concatenate([empty, *(p[0] for p in pairs)]),
+                np.concatenate([empty, *(p[1] for p in pairs)]))
+    # uniform over pairs across origins: the first record weighted by how many partners it
+    # has, the second uniform among the records of the other origins
+    partners = (count - sizes[origin]).astype(np.float64)
+    left = rng.choice(count, size=wanted, p=partners / partners.sum()).astype(np.int64)
+    group = origin[left]
+    slot = rng.integers(0, count - sizes[group])
+    slot = np.where(slot >= starts[group], slot + sizes[group], slot)  # skip its own origin
+    return left, order[slot]
 
 
 def estimate_u(model: MatchModel, random_vectors: LevelVectors) -> MatchModel:

@@ -109,12 +109,14 @@ class RecordColumns:
     def _hits(column: FieldColumn, level: Level, a: IntArray, b: IntArray, open_: BoolArray,
               scores: dict[str, FloatArray]) -> BoolArray:
         if level.kind == "null":
-            return (a == MISSING) | (b == MISSING)
+            missing: BoolArray = (a == MISSING) | (b == MISSING)
+            return missing
         if level.kind == "else":
             return np.ones(len(a), dtype=bool)
         if level.kind in KEYED:
             left_keys, right_keys = column.keys(level)
-            return left_keys[a] == right_keys[b]
+            same: BoolArray = left_keys[a] == right_keys[b]
+            return same
         scorer, scale, is_similarity = SCORED[level.kind]
         threshold = limit(level)
         known = scores.setdefault(level.kind, np.full(len(a), np.nan))
