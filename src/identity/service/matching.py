@@ -17,7 +17,7 @@ from prometheus_client import Counter
 
 from identity.domain.events import Event
 from identity.domain.links import LinkObservation, LinkRule
-from identity.domain.matching.model import MatchModel, VectorMemo, fold_record
+from identity.domain.matching.model import MatchModel, VectorMemo
 from identity.domain.matching.records import MatchRecord, record_of
 from identity.domain.matching.scoring import (
     Decision,
@@ -114,7 +114,7 @@ async def match_events(tx: GraphTransaction, events: Sequence[Event], matcher: M
                     len(lookup.oversized), max(size for _, size in lookup.oversized),
                     matcher.max_block)
     matches = Matches(oversized=lookup.oversized)
-    values = {r.record_id: fold_record(r.values) for r in [*new, *lookup.records]}
+    values = {r.record_id: r.folded for r in [*new, *lookup.records]}
     unlikely = 0
     for record, other in _candidates(new, lookup.records):
         # Left is the record of the link's first end, whichever arrived first.

@@ -12,11 +12,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from identity.domain.events import Event
 from identity.domain.links import anchor
 from identity.domain.matching.blocking import blocking_keys
-from identity.domain.matching.model import MatchModel, Record
+from identity.domain.matching.model import MatchModel, Record, fold_record
 from identity.domain.types import EventId, Identifier, priority_key
 
 
@@ -33,6 +34,17 @@ class MatchRecord:
     @property
     def values(self) -> Record:
         return dict(self.fields)
+
+    @property
+    def folded(self) -> Record:
+        """The values as comparisons see them; shared between equal records, never mutate."""
+        return _folded(self.fields)
+
+
+@lru_cache(maxsize=131_072)
+def _folded(fields: tuple[tuple[str, str], ...]) -> Record:
+    # A record is read back each time a newer one shares its block: fold it once.
+    return fold_record(dict(fields))
 
 
 def record_fields(model: MatchModel) -> frozenset[str]:
