@@ -17,8 +17,9 @@ from tqdm import tqdm
 
 from identity.app import build_app, build_service, check_store
 from identity.config import Settings
+from identity.domain.matching.model import Record
 from identity.service import IdentityService, IngestResult, IngestStatus
-from identity.store import STORE_KINDS
+from identity.store import STORE_KINDS, open_store
 from identity.store.protocol import StoreUnavailable
 
 EXIT_OK, EXIT_REJECTS, EXIT_USAGE = 0, 1, 2
@@ -48,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="env IDENTITY_HOST, default 127.0.0.1")
     serve.add_argument("--port", type=int, help="env IDENTITY_PORT, default 8000")
     serve.add_argument("--log-level", help="env IDENTITY_LOG_LEVEL, default info")
+    serve.add_argument("--model", help="the match model `identity train` saved; env "
+                       "IDENTITY_MODEL, default data/model.json (the built-in one until then)")
+    serve.add_argument("--no-matching", action="store_true",
+                       help="no probabilistic links in real time (env IDENTITY_MATCHING=off)")
     _store_flags(serve)
 
     ingest = commands.add_parser("ingest", help="ingest a JSONL file of events in bulk")
@@ -89,6 +94,22 @@ def _parser() -> argparse.ArgumentParser:
     resolve.add_argument("--pairs", type=Path,
                          help="also write every linked pair with its match probability")
     resolve.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    train = commands.add_parser(
+        "train", help="fit the match model on the records in the store, or on CSV files, "
+        "and save it where the service reads it")
+    train.add_argument("--records", type=Path, nargs="+", metavar="FILE.csv",
+                       help="train on these files (one, or two to link) instead of the store")
+    train.add_argument("--id-column", default="id", help="with --records; default id")
+    train.add_argument("--field", action="append", default=[], metavar="MODEL_FIELD=CSV_COLUMN",
+                       help="with --records: read a model field from another column")
+    train.add_argument("--base", type=Path, help="start from this model's comparisons and "
+                       "rules (default: the saved model, else the built-in one)")
+    train.add_argument("--out", type=Path, help="where to save it (default: the model the "
+                       "service reads, env IDENTITY_MODEL, default data/model.json)")
+    train.add_argument("--seed", type=int, default=0, help="for the random pairs u is fit on")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    _store_flags(train)
     return parser
 
 
@@ -97,6 +118,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         log_level=getattr(args, "log_level", None),
+        model=getattr(args, "model", None),
+        matching=False if getattr(args, "no_matching", False) else None,
         store=args.store,
         database=args.database,
         neo4j_uri=args.neo4j_uri,
@@ -304,7 +327,59 @@ def resolve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"serve": serve, "ingest": ingest, "generate": generate, "resolve": resolve}
+def train(args: argparse.Namespace) -> int:
+    from identity.config import load_model
+    from identity.domain.matching.engine import MIN_RECORDS_TO_FIT, STAGES, resolve_records
+    from identity.service.file_matching import FileMatchingError, read_model, resolve_files
+    settings = _settings(args)
+    out = args.out or Path(settings.model)
+    base = read_model(args.base) if args.base else load_model(Path(settings.model))
+    started = time.perf_counter()
+    with tqdm(total=len(STAGES) + 1, unit=" stages", disable=args.quiet,
+              file=sys.stderr) as progress:
+
+        def stage(name: str) -> None:
+            progress.set_description_str(name)
+            progress.update(1)
+
+        stage("reading")
+        if args.records:
+            try:
+                result = resolve_files(args.records, base, id_column=args.id_column,
+                                       fields=args.field, seed=args.seed, progress=stage).result
+            except FileMatchingError as exc:
+                progress.close()
+                print(f"identity train: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+            where = ", ".join(str(path) for path in args.records)
+        else:
+            records = asyncio.run(_stored_records(settings))
+            result = resolve_records(records, base, seed=args.seed, progress=stage)
+            where = f"the {settings.store} store"
+    if not result.fitted:
+        print(f"identity train: {len(result.clusters)} records in {where}; at least "
+              f"{MIN_RECORDS_TO_FIT} are needed to fit a model, nothing saved", file=sys.stderr)
+        return EXIT_USAGE
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(result.model.to_json() + "\n", encoding="utf-8")
+    print(f"{len(result.clusters)} records from {where}, {result.candidate_pairs} candidate "
+          f"pairs, prior {result.model.prior:.3g}, {time.perf_counter() - started:.2f}s "
+          f"-> {out} (restart identity serve to use it)")
+    return EXIT_OK
+
+
+async def _stored_records(settings: Settings) -> dict[str, Record]:
+    from identity.service.training import records_in_store
+
+    store = await open_store(settings.store_config())
+    try:
+        return await records_in_store(store)
+    finally:
+        await store.close()
+
+
+COMMANDS = {"serve": serve, "ingest": ingest, "generate": generate, "resolve": resolve,
+            "train": train}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

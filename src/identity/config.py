@@ -12,6 +12,7 @@ from identity.domain.identifiers import NormalizationRules
 from identity.domain.matching.defaults import DEFAULT_MODEL
 from identity.domain.matching.model import MatchModel
 from identity.domain.survivorship import SurvivorshipRules
+from identity.service.file_matching import read_model
 from identity.service.matching import Matcher
 from identity.store import StoreConfig
 
@@ -89,9 +90,6 @@ def parse_list(raw: str) -> tuple[str, ...]:
 
 
 def load_model(path: Path) -> MatchModel:
-    if not path.exists():
-        return DEFAULT_MODEL
-    try:
-        return MatchModel.from_json(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"match model {path}: {exc}") from None
+    """The model saved at `path`, or the built-in one while none is. Raises ValueError
+    (FileMatchingError) naming the file when it is not a model."""
+    return read_model(path) if path.exists() else DEFAULT_MODEL

@@ -41,12 +41,6 @@ class FileResolution:
                 for key in self.records}
 
 
-def input_fields(model: MatchModel) -> list[str]:
-    """Every field the model compares or blocks on, compared ones first."""
-    blocked = [term.rpartition(":")[2] for rule in model.blocking for term in rule]
-    return list(dict.fromkeys([*(c.field for c in model.comparisons), *blocked]))
-
-
 def read_model(path: Path | None) -> MatchModel:
     """A model saved by `MatchModel.to_json`, or the built-in one."""
     if path is None:
@@ -67,7 +61,7 @@ def read_model(path: Path | None) -> MatchModel:
 
 def field_mapping(model: MatchModel, specs: Sequence[str]) -> dict[str, str]:
     """Model field -> CSV column: same-named columns, except where `FIELD=COLUMN` says."""
-    known = input_fields(model)
+    known = list(model.fields)
     mapping = {name: name for name in known}
     for spec in specs:
         target, sep, column = spec.partition("=")

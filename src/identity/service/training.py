@@ -8,11 +8,10 @@ of the records it saw, so real-time scoring weighs common and rare values as tra
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from identity.domain.matching.engine import Progress, resolve_records
 from identity.domain.matching.model import MatchModel, Record
-from identity.domain.matching.prior import estimate_prior
 from identity.store.protocol import GraphStore
 
 PAGE = 5_000
@@ -45,9 +44,7 @@ def train(records: Mapping[str, Record], base: MatchModel, *,
           sources: Mapping[str, str] | None = None, seed: int = 0,
           random_pairs: int = 200_000, max_block: int = 500,
           progress: Progress | None = None) -> Trained:
-    prior = estimate_prior(records, base.prior_rules, sources=sources)
-    model = replace(base, prior=prior) if prior is not None else base
-    result = resolve_records(records, model, sources=sources, seed=seed,
+    result = resolve_records(records, base, sources=sources, seed=seed,
                              random_pairs=random_pairs, max_block=max_block, progress=progress)
     return Trained(result.model, len(records), result.candidate_pairs, result.fitted,
                    len(result.oversized_blocks))

@@ -16,6 +16,7 @@ import numpy as np
 
 from identity.domain.matching.blocking import blocked_pairs
 from identity.domain.matching.model import MatchModel, Record
+from identity.domain.matching.prior import estimate_prior
 from identity.domain.matching.scoring import (
     Decision,
     PairScore,
@@ -71,7 +72,8 @@ def resolve_records(records: Mapping[RecordId, Record], model: MatchModel, *,
                     sources: Mapping[RecordId, str] | None = None, train: bool = True,
                     seed: int = 0, random_pairs: int = 200_000, max_block: int = 500,
                     progress: Progress | None = None) -> BatchResult:
-    """Block, compare, fit (u on random pairs, m by EM on the blocked ones), score, cluster.
+    """Block, compare, fit (the prior from the model's `prior_rules`, u on random pairs, m by
+    EM on the blocked ones), score, cluster.
 
     With `sources` (each record's file or system) only pairs across sources count: linking,
     not deduplicating; random pairs for u are drawn across sources too. `train=False`, or
@@ -91,6 +93,8 @@ def resolve_records(records: Mapping[RecordId, Record], model: MatchModel, *,
     step("fitting")
     fitted = train and len(ids) >= MIN_RECORDS_TO_FIT
     if fitted:
+        prior = estimate_prior(records, model.prior_rules, sources=sources)
+        model = replace(model, prior=prior) if prior is not None else model
         model = _fit(model, columns, levels, origin, seed=seed, random_pairs=random_pairs)
     if fitted or not model.term_frequencies:
         model = replace(model, term_frequencies=_term_frequencies(columns, model))

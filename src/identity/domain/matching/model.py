@@ -79,6 +79,13 @@ class MatchModel:
             raise ValueError("thresholds: 0 < review_threshold <= link_threshold < 1")
 
     @property
+    def fields(self) -> tuple[str, ...]:
+        """Every field the model compares or blocks on, compared ones first: what a record
+        keeps of an event and what a file must hold."""
+        blocked = [term.rpartition(":")[2] for rule in self.blocking for term in rule]
+        return tuple(dict.fromkeys([*(c.field for c in self.comparisons), *blocked]))
+
+    @property
     def prior_weight(self) -> float:
         return math.log2(self.prior / (1 - self.prior))
 

@@ -22,7 +22,7 @@ MAX_GROUP = 1_000  # a value this many records share is a placeholder, not a per
 def estimate_prior(records: Mapping[str, Record], rules: Sequence[Sequence[str]], *,
                    sources: Mapping[str, str] | None = None,
                    recall: float = ASSUMED_RECALL) -> float | None:
-    """None when no rule is given or the records are too few to say."""
+    """None when no rule is given, the records are too few, or no pair meets a rule."""
     ids = sorted(records)
     if not rules or len(ids) < 2:
         return None
@@ -48,6 +48,6 @@ def estimate_prior(records: Mapping[str, Record], rules: Sequence[Sequence[str]]
                 for right in members[i + 1:]:
                     if sources is None or sources[left] != sources[right]:
                         matched.add((left, right))
-    if total == 0:
-        return None
+    if total == 0 or not matched:
+        return None  # no rule caught anything: nothing to learn the prior from
     return min(max(len(matched) / recall / total, FLOOR), CEILING)

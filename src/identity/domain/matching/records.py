@@ -47,18 +47,12 @@ def _folded(fields: tuple[tuple[str, str], ...]) -> Record:
     return fold_record(dict(fields))
 
 
-def record_fields(model: MatchModel) -> frozenset[str]:
-    """Every field the model compares or blocks on: what a record keeps of an event."""
-    blocked = {term.rpartition(":")[2] for rule in model.blocking for term in rule}
-    return frozenset(c.field for c in model.comparisons) | blocked
-
-
 def record_of(event: Event, model: MatchModel) -> MatchRecord | None:
     """Events without a compared trait (name, birth date, address...) make no record: their
     identifiers link deterministically, and an email alone says nothing fuzzy. A field named
     like an identifier kind (email, phone, customer_id) takes the event's identifier of that
     kind, so records carrying two different customer ids can be told apart."""
-    wanted = record_fields(model)
+    wanted = frozenset(model.fields)
     traits = {name: value for name, value in event.traits if name in wanted and value}
     if not traits:
         return None

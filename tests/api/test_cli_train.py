@@ -1,0 +1,77 @@
+"""`identity train` as users run it: on the store's records or on files, saved where the
+service reads it."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from identity.cli import main
+from identity.config import Settings
+from identity.domain.matching.defaults import DEFAULT_MODEL
+from identity.domain.matching.model import MatchModel
+
+
+@pytest.fixture
+def stored(tmp_path: Path) -> Path:
+    """A store holding the records of 300 generated people's journeys."""
+    events, database = tmp_path / "e.jsonl", tmp_path / "g.db"
+    assert main(["generate", "--people", "300", "--seed", "5", "--out", str(events),
+                 "--truth", str(tmp_path / "t.csv")]) == 0
+    assert main(["ingest", str(events), "--database", str(database), "--quiet"]) == 0
+    return database
+
+
+def test_train_on_the_store_saves_a_fitted_model_the_service_then_uses(
+    stored: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "model.json"
+    capsys.readouterr()
+    assert main(["train", "--database", str(stored), "--out", str(out), "--quiet"]) == 0
+    summary = capsys.readouterr().out
+    assert "records from the sqlite store" in summary and str(out) in summary
+
+    model = MatchModel.from_json(out.read_text())
+    assert json.loads(out.read_text())["comparisons"][0]["field"] == "first_name"  # readable
+    assert model.comparisons != DEFAULT_MODEL.comparisons  # m and u were fitted
+    assert model.term_frequencies["last_name"]  # common and rare surnames weigh differently
+    assert model.prior != DEFAULT_MODEL.prior  # estimated from the prior rules
+    matcher = Settings(model=str(out)).matcher()
+    assert matcher is not None and matcher.model == model
+
+
+def test_train_on_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = tmp_path / "people.csv"
+    with rows.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "given", "last_name", "date_of_birth", "postcode"])
+        for i in range(150):
+            writer.writerow([f"r{i}", ["Ann", "Bob", "Cy"][i % 3], f"Name{i % 50}",
+                             f"19{50 + i % 40}-0{1 + i % 9}-1{i % 10}", f"LS{i % 7} 1AA"])
+    out = tmp_path / "trained.json"
+    assert main(["train", "--records", str(rows), "--field", "first_name=given",
+                 "--out", str(out), "--quiet"]) == 0
+    assert f"150 records from {rows}" in capsys.readouterr().out
+    assert MatchModel.from_json(out.read_text()).term_frequencies["first_name"] == {
+        "ann": pytest.approx(1 / 3), "bob": pytest.approx(1 / 3), "cy": pytest.approx(1 / 3)}
+
+
+def test_too_few_records_save_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = tmp_path / "few.csv"
+    rows.write_text("id,first_name,last_name\nr1,Ann,Okafor\nr2,Anne,Okafor\n")
+    out = tmp_path / "model.json"
+    assert main(["train", "--records", str(rows), "--out", str(out), "--quiet"]) == 2
+    assert "at least 100 are needed to fit a model, nothing saved" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_model_file_that_is_not_a_model_stops_the_service_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "model.json"
+    broken.write_text('{"comparisons": "none"}')
+    assert main(["serve", "--database", str(tmp_path / "g.db"), "--model", str(broken)]) == 2
+    assert f"{broken}: not a match model" in capsys.readouterr().err
