@@ -240,3 +240,12 @@ def test_the_partition_does_not_depend_on_arrival_order(order: list[int], batch:
     expected = asyncio.run(partition(list(range(len(PEOPLE)))))
     assert asyncio.run(partition(order)) == expected
     assert len(expected) < len(PEOPLE)  # some records did link
+
+
+async def test_within_a_batch_the_later_event_makes_the_link(matching: IdentityService) -> None:
+    first, second = await matching.ingest([person("c1", ANN), person("c2", ANNE)])
+    assert first.profile_id == second.profile_id
+    assert first.merged_ids == () and len(second.merged_ids) == 1
+    (links,) = await matching.links([Identifier("anonymous_id", "c1")])
+    (link,) = [k for k in links if k.evidence.rule == "probabilistic"]
+    assert link.evidence.event_ids == (second.event_id,)

@@ -81,20 +81,22 @@ def observation(matcher: Matcher, record: MatchRecord, other: MatchRecord,
 
 def _candidates(new: Sequence[MatchRecord], found: Sequence[MatchRecord]
                 ) -> list[tuple[MatchRecord, MatchRecord]]:
-    """(newer, other) pairs sharing a key, each once; records of one anchor never pair."""
+    """(newer, other) pairs sharing a key, each once; records of one anchor never pair.
+    `new` is in arrival order: of two new records, the later one is the newer, and its event
+    is the one that made the link."""
     filed: dict[str, list[MatchRecord]] = defaultdict(list)
     for other in found:
         for key in other.keys:
             filed[key].append(other)
-    fresh = {r.record_id for r in new}
+    arrival = {r.record_id: position for position, r in enumerate(new)}
     pairs: dict[tuple[str, str], tuple[MatchRecord, MatchRecord]] = {}
     for record in new:
         for key in record.keys:
             for other in filed[key]:
                 if other.anchor == record.anchor:
                     continue
-                if other.record_id in fresh and other.record_id > record.record_id:
-                    continue  # the other new record pairs with this one instead
+                if arrival.get(other.record_id, -1) > arrival[record.record_id]:
+                    continue  # the other new record arrived later: it pairs with this one
                 pairs.setdefault((record.record_id, other.record_id), (record, other))
     return [pairs[k] for k in sorted(pairs)]
 
@@ -106,7 +108,7 @@ async def match_events(tx: GraphTransaction, events: Sequence[Event], matcher: M
     if not records:
         return Matches()
     fresh = set(await tx.index_records(list(records.values()), matcher.max_block))
-    new = [records[i] for i in sorted(fresh)]
+    new = [record for record_id, record in records.items() if record_id in fresh]
     lookup = await tx.find_records(sorted({k for r in new for k in r.keys}), matcher.max_block)
     if lookup.oversized:
         OVERSIZED.inc(len(lookup.oversized))
