@@ -17,14 +17,13 @@ from prometheus_client import Counter
 
 from identity.domain.events import Event
 from identity.domain.links import LinkObservation, LinkRule
-from identity.domain.matching.model import MatchModel, VectorMemo
+from identity.domain.matching.model import MatchModel
 from identity.domain.matching.records import MatchRecord, record_of
 from identity.domain.matching.scoring import (
     Decision,
     PairScore,
+    QuickScorer,
     encode_score,
-    match_weight,
-    probability,
     score,
 )
 from identity.store.protocol import GraphTransaction
@@ -45,10 +44,10 @@ class Matcher:
 
     model: MatchModel
     max_block: int = 500
-    memo: VectorMemo = field(init=False, repr=False, compare=False)
+    quick: QuickScorer = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "memo", VectorMemo(self.model))
+        object.__setattr__(self, "quick", QuickScorer(self.model))
 
 
 @dataclass(slots=True)
@@ -122,8 +121,8 @@ async def match_events(tx: GraphTransaction, events: Sequence[Event], matcher: M
         # Left is the record of the link's first end, whichever arrived first.
         left, right = sorted((record, other), key=lambda r: (r.anchor, r.record_id))
         a, b = values[left.record_id], values[right.record_id]
-        weight = match_weight(matcher.model, a, matcher.memo.vector(a, b))
-        if probability(weight) < matcher.model.review_threshold:
+        if matcher.quick.probability(a, matcher.quick.vector(a, b)) < \
+                matcher.model.review_threshold:
             unlikely += 1  # most pairs in a block: no link, nothing to explain
             continue
         scored = score(matcher.model, left.values, right.values)

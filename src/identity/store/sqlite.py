@@ -400,7 +400,7 @@ class SqliteTransaction:
 
 
     async def index_records(self, records: Sequence[MatchRecord], max_block: int) -> list[str]:
-        fresh: list[str] = []
+        fresh: list[MatchRecord] = []
         for record in records:
             inserted = self._conn.execute(
                 "INSERT INTO match_records (record_id, anchor_kind, anchor_value, fields, keys,"
@@ -411,20 +411,17 @@ class SqliteTransaction:
                  encode_keys(record.keys), record.event_id, record.source,
                  to_micros(record.seen_at)),
             ).rowcount
-            if not inserted:
-                continue
-            fresh.append(record.record_id)
-            for key in record.keys:
-                (size,) = self._conn.execute(
-                    "INSERT INTO blocks (key, size) VALUES (?, 1) ON CONFLICT (key)"
-                    " DO UPDATE SET size = size + 1 RETURNING size", (key,),
-                ).fetchone()
-                if size <= max_block:
-                    self._conn.execute(
-                        "INSERT INTO block_members (key, record_id) VALUES (?, ?)",
-                        (key, record.record_id),
-                    )
-        return fresh
+            if inserted:
+                fresh.append(record)
+        filings = [(key, record.record_id) for record in fresh for key in record.keys]
+        self._conn.executemany(
+            "INSERT INTO blocks (key, size) VALUES (?, 1)"
+            " ON CONFLICT (key) DO UPDATE SET size = size + 1", [(key,) for key, _ in filings])
+        self._conn.executemany(
+            "INSERT INTO block_members (key, record_id) SELECT ?, ?"
+            " WHERE (SELECT size FROM blocks WHERE key = ?) <= ?",
+            [(key, record_id, key, max_block) for key, record_id in filings])
+        return [record.record_id for record in fresh]
 
     async def find_records(self, keys: Sequence[str], max_block: int) -> BlockLookup:
         wanted: list[str] = []
@@ -498,6 +495,7 @@ class SqliteGraphStore:
         # Checkpoint every ~40 MiB of WAL rather than 4 MiB: a page rewritten by many batches
         # is copied back once, which keeps commit cost from climbing as the graph grows.
         conn.execute("PRAGMA wal_autocheckpoint = 10000")
+        conn.execute("PRAGMA mmap_size = 268435456")
         if not self._is_memory:
             conn.execute("PRAGMA journal_mode = WAL")
             # FULL: an acknowledged event survives a power cut, not only a crash (DESIGN §2.5).

@@ -87,15 +87,6 @@ def _frequencies(model: MatchModel, tf: TermFrequencies | None) -> TermFrequenci
     return tf if tf is not None or not model.term_frequencies else model.term_frequencies
 
 
-def match_weight(model: MatchModel, a: Record, vector: tuple[int, ...],
-                 tf: TermFrequencies | None = None) -> float:
-    """What `score` adds up, without explaining it: the cheap first look at a pair."""
-    tf = _frequencies(model, tf)
-    return model.prior_weight + sum(
-        level_weight(c.levels[i], a.get(c.field), c.field, tf)
-        for c, i in zip(model.comparisons, vector, strict=True))
-
-
 def score(model: MatchModel, a: Record, b: Record, tf: TermFrequencies | None = None) -> PairScore:
     tf = _frequencies(model, tf)
     fields: list[FieldScore] = []
@@ -139,3 +130,48 @@ def decode_score(text: str) -> PairScore:
         tuple(FieldScore(f["field"], f["left"], f["right"], f["level"], f["weight"],
                          Bucket(f["bucket"])) for f in raw["fields"]),
         raw["weight"], raw["probability"], Decision(raw["decision"]), raw.get("non_match"))
+
+
+class QuickScorer:
+    """The first look at a pair, for records whose values are already folded (`fold_record`):
+    the level of each (field, value pair) is remembered, since names, towns and postcodes
+    recur (on FEBRL3 ingested record by record, 69% of the value pairs compared had been
+    compared before), and each level's weight is computed once, except where term
+    frequencies make it depend on the value."""
+
+    def __init__(self, model: MatchModel, max_size: int = 500_000) -> None:
+        self._model = model
+        self._comparisons = list(enumerate(model.comparisons))
+        self._max_size = max_size
+        self._levels: dict[tuple[int, str, str], int] = {}
+        self._tf = _frequencies(model, None)
+        self._weights = [[None if level.tf_adjusted and self._tf else
+                          level_weight(level, None, c.field, None) for level in c.levels]
+                         for c in model.comparisons]
+
+    def vector(self, a: Record, b: Record) -> tuple[int, ...]:
+        found: list[int] = []
+        for position, comparison in self._comparisons:
+            left, right = a.get(comparison.field), b.get(comparison.field)
+            if not left or not right:
+                found.append(0)
+                continue
+            key = (position, left, right)
+            level = self._levels.get(key)
+            if level is None:
+                if len(self._levels) >= self._max_size:
+                    self._levels.clear()  # cheaper than LRU bookkeeping on every hit
+                level = self._levels[key] = comparison.level_of_folded(left, right)
+            found.append(level)
+        return tuple(found)
+
+    def probability(self, a: Record, vector: tuple[int, ...]) -> float:
+        """What `score` would say of the pair's probability, from the left record's values."""
+        total = self._model.prior_weight
+        for (position, comparison), index in zip(self._comparisons, vector, strict=True):
+            weight = self._weights[position][index]
+            if weight is None:
+                weight = level_weight(comparison.levels[index], a.get(comparison.field),
+                                      comparison.field, self._tf)
+            total += weight
+        return probability(total)

@@ -1,0 +1,39 @@
+"""The real-time first look agrees with full scoring: same levels, same probability."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from identity.domain.matching.defaults import DEFAULT_MODEL
+from identity.domain.matching.model import Record, fold_record
+from identity.domain.matching.scoring import QuickScorer, score
+
+NAMES = ["Ann", "ann ", "Anne", "Anna", "Kathy", "Katherine", "Bob", "Robert", "Okafor",
+         "Okafur", "Smith", "Smyth", None]
+DATES = ["1990-03-04", "1990-04-03", "1990-03-05", "1991-01-01", None]
+PLACES = ["12 High Street", "12 High St", "4 Rue de la Paix", "SW1A 1AA", "SW1A 2AA", None]
+
+records = st.fixed_dictionaries({
+    "first_name": st.sampled_from(NAMES), "last_name": st.sampled_from(NAMES),
+    "date_of_birth": st.sampled_from(DATES), "address_line1": st.sampled_from(PLACES),
+    "postcode": st.sampled_from(PLACES), "city": st.sampled_from(NAMES),
+})
+TF_MODEL = replace(DEFAULT_MODEL, term_frequencies={
+    "first_name": {"ann": 0.2, "bob": 0.001}, "last_name": {"smith": 0.05}})
+
+
+@pytest.mark.parametrize("model", [DEFAULT_MODEL, TF_MODEL], ids=["plain", "term-frequencies"])
+@settings(max_examples=300, deadline=None)
+@given(a=records, b=records)
+def test_quick_look_equals_full_scoring(model: object, a: Record, b: Record) -> None:
+    assert model is DEFAULT_MODEL or model is TF_MODEL
+    quick = QuickScorer(model)
+    folded_a, folded_b = fold_record(a), fold_record(b)
+    vector = quick.vector(folded_a, folded_b)
+    assert vector == model.vector(a, b)
+    assert quick.vector(folded_a, folded_b) == vector  # remembered, still the same
+    assert quick.probability(folded_a, vector) == pytest.approx(score(model, a, b).probability)
