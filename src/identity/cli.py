@@ -10,8 +10,9 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from tqdm import tqdm
 
@@ -267,8 +268,23 @@ def generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@contextmanager
+def _stages(quiet: bool) -> Iterator[tuple[tqdm[Any], Callable[[str], None]]]:
+    """A progress bar over the batch pipeline's stages (and reading the input first)."""
+    from identity.domain.matching.engine import STAGES
+
+    with tqdm(total=len(STAGES) + 1, unit=" stages", disable=quiet,
+              file=sys.stderr) as progress:
+
+        def stage(name: str) -> None:
+            progress.set_description_str(name)
+            progress.update(1)
+
+        yield progress, stage
+
+
 def resolve(args: argparse.Namespace) -> int:
-    from identity.domain.matching.engine import MIN_RECORDS_TO_FIT, STAGES
+    from identity.domain.matching.engine import MIN_RECORDS_TO_FIT
     from identity.service.file_matching import (
         FileMatchingError,
         read_model,
@@ -286,13 +302,7 @@ def resolve(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return EXIT_USAGE
     started = time.perf_counter()
-    with tqdm(total=len(STAGES) + 1, unit=" stages", disable=args.quiet,
-              file=sys.stderr) as progress:
-
-        def stage(name: str) -> None:
-            progress.set_description_str(name)
-            progress.update(1)
-
+    with _stages(args.quiet) as (progress, stage):
         try:
             stage("reading")
             resolution = resolve_files(
@@ -329,19 +339,13 @@ def resolve(args: argparse.Namespace) -> int:
 
 def train(args: argparse.Namespace) -> int:
     from identity.config import load_model
-    from identity.domain.matching.engine import MIN_RECORDS_TO_FIT, STAGES, resolve_records
+    from identity.domain.matching.engine import MIN_RECORDS_TO_FIT, resolve_records
     from identity.service.file_matching import FileMatchingError, read_model, resolve_files
     settings = _settings(args)
     out = args.out or Path(settings.model)
     base = read_model(args.base) if args.base else load_model(Path(settings.model))
     started = time.perf_counter()
-    with tqdm(total=len(STAGES) + 1, unit=" stages", disable=args.quiet,
-              file=sys.stderr) as progress:
-
-        def stage(name: str) -> None:
-            progress.set_description_str(name)
-            progress.update(1)
-
+    with _stages(args.quiet) as (progress, stage):
         stage("reading")
         if args.records:
             try:
