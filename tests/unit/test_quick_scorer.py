@@ -36,4 +36,4 @@ def test_quick_look_equals_full_scoring(model: object, a: Record, b: Record) -> 
     vector = quick.vector(folded_a, folded_b)
     assert vector == model.vector(a, b)
     assert quick.vector(folded_a, folded_b) == vector  # remembered, still the same
-    assert quick.probability(folded_a, vector) == pytest.approx(score(model, a, b).probability)
+    assert quick.probability(folded_a, folded_b) == pytest.approx(score(model, a, b).probability)

@@ -121,8 +121,7 @@ async def match_events(tx: GraphTransaction, events: Sequence[Event], matcher: M
         # Left is the record of the link's first end, whichever arrived first.
         left, right = sorted((record, other), key=lambda r: (r.anchor, r.record_id))
         a, b = values[left.record_id], values[right.record_id]
-        if matcher.quick.probability(a, matcher.quick.vector(a, b)) < \
-                matcher.model.review_threshold:
+        if matcher.quick.probability(a, b) < matcher.model.review_threshold:
             unlikely += 1  # most pairs in a block: no link, nothing to explain
             continue
         scored = score(matcher.model, left.values, right.values)

@@ -246,6 +246,8 @@ class SqliteTransaction:
     async def create_groups(
         self, profile_ids: Sequence[ProfileId], created_at: datetime
     ) -> list[GroupState]:
+        if not profile_ids:
+            return []
         (last,) = self._conn.execute("SELECT coalesce(max(seq), 0) FROM profiles").fetchone()
         created: list[GroupState] = []
         for offset, profile_id in enumerate(profile_ids, start=1):

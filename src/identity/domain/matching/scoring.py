@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from identity.domain.matching.levels import Level
-from identity.domain.matching.model import MatchModel, Record
+from identity.domain.matching.model import Comparison, MatchModel, Record
 
 # How often each folded value occurs among records, per field: the u of a tf-adjusted level.
 TermFrequencies = Mapping[str, Mapping[str, float]]
@@ -143,35 +143,39 @@ class QuickScorer:
         self._model = model
         self._comparisons = list(enumerate(model.comparisons))
         self._max_size = max_size
-        self._levels: dict[tuple[int, str, str], int] = {}
         self._tf = _frequencies(model, None)
-        self._weights = [[None if level.tf_adjusted and self._tf else
-                          level_weight(level, None, c.field, None) for level in c.levels]
-                         for c in model.comparisons]
+        # (comparison, left, right) -> (level, its weight, or None where it depends on tf)
+        self._seen: dict[tuple[int, str, str], tuple[int, float | None]] = {}
+
+    def _level(self, position: int, comparison: Comparison, left: str, right: str
+               ) -> tuple[int, float | None]:
+        key = (position, left, right)
+        found = self._seen.get(key)
+        if found is None:
+            if len(self._seen) >= self._max_size:
+                self._seen.clear()  # cheaper than LRU bookkeeping on every hit
+            index = comparison.level_of_folded(left, right)
+            level = comparison.levels[index]
+            weight = None if level.tf_adjusted and self._tf else level_weight(
+                level, None, comparison.field, None)
+            found = self._seen[key] = (index, weight)
+        return found
 
     def vector(self, a: Record, b: Record) -> tuple[int, ...]:
-        found: list[int] = []
+        return tuple(
+            self._level(position, comparison, left, right)[0]
+            if (left := a.get(comparison.field)) and (right := b.get(comparison.field)) else 0
+            for position, comparison in self._comparisons)
+
+    def probability(self, a: Record, b: Record) -> float:
+        """What `score` would say of the pair's probability (a missing value weighs 0)."""
+        total = self._model.prior_weight
         for position, comparison in self._comparisons:
             left, right = a.get(comparison.field), b.get(comparison.field)
             if not left or not right:
-                found.append(0)
                 continue
-            key = (position, left, right)
-            level = self._levels.get(key)
-            if level is None:
-                if len(self._levels) >= self._max_size:
-                    self._levels.clear()  # cheaper than LRU bookkeeping on every hit
-                level = self._levels[key] = comparison.level_of_folded(left, right)
-            found.append(level)
-        return tuple(found)
-
-    def probability(self, a: Record, vector: tuple[int, ...]) -> float:
-        """What `score` would say of the pair's probability, from the left record's values."""
-        total = self._model.prior_weight
-        for (position, comparison), index in zip(self._comparisons, vector, strict=True):
-            weight = self._weights[position][index]
+            index, weight = self._level(position, comparison, left, right)
             if weight is None:
-                weight = level_weight(comparison.levels[index], a.get(comparison.field),
-                                      comparison.field, self._tf)
+                weight = level_weight(comparison.levels[index], left, comparison.field, self._tf)
             total += weight
         return probability(total)
