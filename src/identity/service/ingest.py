@@ -20,6 +20,7 @@ from identity.domain.identifiers import NormalizationRules
 from identity.domain.types import EventId, ProfileId
 from identity.service.batch import Applied, apply_batch
 from identity.service.changes import ChangeSink
+from identity.service.group_commit import GroupCommit
 from identity.service.matching import Matcher
 from identity.service.retry import retry_on_conflict
 from identity.store.protocol import GraphStore
@@ -67,6 +68,7 @@ class Ingestor:
         self._sink = sink
         self._clock = clock
         self._matcher = matcher
+        self._group = GroupCommit(lambda events: retry_on_conflict(lambda: self._commit(events)))
 
     def _parse(self, raw_events: Sequence[object]) -> tuple[list[IngestResult], list[Event]]:
         results: list[IngestResult] = []
@@ -102,7 +104,7 @@ class Ingestor:
         results, fresh = self._parse(raw_events)
         outcome: dict[EventId, Applied | None] = {}
         if fresh:
-            outcome = await retry_on_conflict(lambda: self._commit(fresh))
+            outcome = await self._group.submit(fresh)
         changes = [c for applied in outcome.values() if applied for c in applied.changes]
         if changes:
             await self._sink.publish(changes)

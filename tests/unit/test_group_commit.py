@@ -1,0 +1,115 @@
+"""Group commit: overlapping ingest calls share transactions, each keeps its own outcome."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from identity.domain.events import Event, EventType
+from identity.domain.types import EventId, Identifier
+from identity.service import IdentityService, IngestStatus
+from identity.service.batch import Applied
+from identity.service.group_commit import GroupCommit, Outcome
+from identity.store.protocol import GraphTransaction
+from identity.store.sqlite import SqliteGraphStore
+from tests.builders import event, ident
+from tests.invariants import partition_checked
+
+
+class CountingStore(SqliteGraphStore):
+    """Counts write transactions: what group commit saves."""
+
+    writes = 0
+
+    @asynccontextmanager
+    async def transaction(self, *, read_only: bool = False) -> AsyncIterator[GraphTransaction]:
+        if not read_only:
+            self.writes += 1
+        async with super().transaction(read_only=read_only) as tx:
+            yield tx
+
+
+async def test_overlapping_single_event_calls_share_commits_and_keep_their_outcomes(
+    tmp_path: Path,
+) -> None:
+    store = CountingStore(str(tmp_path / "g.db"))
+    service = IdentityService(store)
+    events = [event(ident("email", f"p{i % 10}@shop.com"), ident("anonymous_id", f"c{i}"))
+              for i in range(60)]
+    results = await asyncio.gather(*(service.ingest([e]) for e in events))
+    assert all(r.status is IngestStatus.ACCEPTED for (r,) in results)
+    assert store.writes < len(events) / 2
+    for i, (result,) in enumerate(results):  # each caller hears where its own event went
+        (now,) = await service.profile_ids([Identifier("anonymous_id", f"c{i}")])
+        assert result.event_id == events[i]["event_id"] and result.profile_id == now
+    partition = await partition_checked(store, [Identifier("email", f"p{i}@shop.com")
+                                                for i in range(10)])
+    assert len(partition) == 10
+    await store.close()
+
+
+async def test_the_same_event_from_two_callers_at_once_is_applied_once() -> None:
+    store = SqliteGraphStore(":memory:")
+    service = IdentityService(store)
+    same = event(ident("email", "a@shop.com"))
+    (first,), (second,) = await asyncio.gather(service.ingest([same]), service.ingest([same]))
+    assert {first.status, second.status} == {IngestStatus.ACCEPTED, IngestStatus.DUPLICATE}
+    await store.close()
+
+
+def _event(name: str) -> Event:
+    return Event(EventId(name), EventType.IDENTIFY, datetime(2024, 1, 1, tzinfo=UTC), "web",
+                 (Identifier("email", f"{name}@x.com"),))
+
+
+async def test_a_failing_caller_does_not_fail_the_others_in_its_group() -> None:
+    calls: list[list[str]] = []
+    gate = asyncio.Event()
+
+    async def commit(events: list[Event]) -> Outcome:
+        calls.append([e.event_id for e in events])
+        if len(calls) == 1:
+            await gate.wait()  # hold the first turn so the others pile up behind it
+        if any(e.event_id == "poison" for e in events):
+            raise RuntimeError("poison")
+        return {e.event_id: Applied(e.event_id, (), ()) for e in events}  # type: ignore[arg-type]
+
+    group = GroupCommit(commit)
+    first = asyncio.create_task(group.submit([_event("a")]))
+    await asyncio.sleep(0)
+    others = [asyncio.create_task(group.submit([_event(n)])) for n in ("b", "poison", "c")]
+    await asyncio.sleep(0)
+    gate.set()
+    assert set(await first) == {"a"}
+    b, poison, c = await asyncio.gather(*others, return_exceptions=True)
+    assert set(b) == {"b"} and set(c) == {"c"}  # type: ignore[arg-type]
+    assert isinstance(poison, RuntimeError)
+    assert calls[1] == ["b", "poison", "c"]  # tried together first, then one by one
+
+
+async def test_a_cancelled_turn_leaves_its_events_to_the_next() -> None:
+    started = asyncio.Event()
+    committed: list[str] = []
+
+    async def commit(events: list[Event]) -> Outcome:
+        if not committed and not started.is_set():
+            started.set()
+            await asyncio.sleep(10)  # cancelled here
+        committed.extend(e.event_id for e in events)
+        return {e.event_id: None for e in events}
+
+    group = GroupCommit(commit)
+    doomed = asyncio.create_task(group.submit([_event("a")]))
+    await started.wait()
+    follower = asyncio.create_task(group.submit([_event("b")]))
+    await asyncio.sleep(0)
+    doomed.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await doomed
+    assert set(await follower) == {"b"}
+    assert committed == ["a", "b"]  # the cancelled caller's event was still committed
