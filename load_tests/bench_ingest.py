@@ -31,8 +31,10 @@ from typing import Any
 import httpx
 
 from identity.domain.evaluation import pairwise_scores
+from identity.domain.matching.defaults import DEFAULT_MODEL
 from identity.domain.types import Identifier
 from identity.service import IdentityService, IngestStatus
+from identity.service.matching import Matcher
 from identity.store import StoreConfig, open_store
 from identity.store.neo4j import Neo4jGraphStore
 from identity.synthetic import Dataset, GeneratorConfig, generate, people_for_events
@@ -99,8 +101,10 @@ def raw_sqlite_reference(rows: int, path: Path) -> dict[str, Any]:
 
 
 async def ingest_service(events: list[dict[str, object]], store: StoreUnderTest,
-                         batch_size: int) -> dict[str, Any]:
-    service = IdentityService(await open_store(store.config))
+                         batch_size: int, matching: bool) -> dict[str, Any]:
+    """The service as `identity serve` builds it: real-time matching on, unless turned off."""
+    service = IdentityService(await open_store(store.config),
+                              matcher=Matcher(DEFAULT_MODEL) if matching else None)
     outcome: dict[str, int] = {s.value: 0 for s in IngestStatus}
     slice_rates: list[int] = []
     slice_size = max(batch_size, len(events) // 10)
@@ -216,12 +220,16 @@ def stores_under_test(names: list[str], work: Path,
                                                                              StoreUnderTest]]]:
     """Per store: one for service ingest and lookups, one for GraphQL ingest."""
     found: dict[str, tuple[StoreUnderTest, StoreUnderTest]] = {}
+    # The server scores with the built-in model (no trained model file there), like the
+    # service-layer run; or not at all with --no-matching.
+    matching = ([] if args.matching else ["--no-matching"])
+    model = {"IDENTITY_MODEL": str(work / "no-model-here.json")}
     with ExitStack() as stack:
         if "sqlite" in names:
             def sqlite(name: str) -> StoreUnderTest:
                 path = str(work / f"{name}.db")
                 return StoreUnderTest(StoreConfig("sqlite", sqlite_path=path),
-                                      ["--database", path], {})
+                                      ["--database", path, *matching], model)
             found["sqlite"] = (sqlite("service"), sqlite("graphql"))
         if "neo4j" in names:
             uri, password = args.neo4j_uri, os.environ.get("IDENTITY_NEO4J_PASSWORD", "")
@@ -234,7 +242,8 @@ def stores_under_test(names: list[str], work: Path,
                 uri, startup_s = server.uri, server.startup_seconds
             neo4j = StoreUnderTest(
                 StoreConfig("neo4j", neo4j_uri=uri, neo4j_password=password),
-                ["--store", "neo4j", "--neo4j-uri", uri], {"IDENTITY_NEO4J_PASSWORD": password})
+                ["--store", "neo4j", "--neo4j-uri", uri, *matching],
+                {"IDENTITY_NEO4J_PASSWORD": password, **model})
             found["neo4j"] = (neo4j, neo4j)
             args.neo4j_startup_s = startup_s
         yield found
@@ -244,7 +253,7 @@ def run_store(store: StoreUnderTest, graphql_store: StoreUnderTest, dataset: Dat
               args: argparse.Namespace) -> dict[str, Any]:
     events = dataset.events[: args.events_per_store] if args.events_per_store else dataset.events
     asyncio.run(_wipe(store))
-    service = asyncio.run(ingest_service(events, store, args.batch_size))
+    service = asyncio.run(ingest_service(events, store, args.batch_size, args.matching))
     quality = asyncio.run(score(store, dataset, args.lookups)) if events is dataset.events else {}
     lookups = graphql_lookups(store, dataset, args.lookups) if quality else {}
     asyncio.run(_wipe(graphql_store))
@@ -269,6 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--neo4j-uri", help="use this Neo4j (password in "
                         "IDENTITY_NEO4J_PASSWORD) instead of starting one from devservers/")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
+    parser.add_argument("--no-matching", dest="matching", action="store_false",
+                        help="deterministic links only (no probabilistic matching)")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -278,6 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.freeze()
     report: dict[str, Any] = {
         "benchmark": "ingest_lookup_quality",
+        "matching": args.matching,
         "dataset": {"events": len(dataset.events),
                     "people": len({t.person_id for t in dataset.truth}),
                     "identifiers": len(dataset.truth), "seed": args.seed,

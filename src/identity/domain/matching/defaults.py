@@ -82,15 +82,16 @@ DEFAULT_MODEL_DOCUMENT: dict[str, Any] = {
         ]},
         {"field": "city", "levels": [
             NULL,
-            _level("exact", "exact", 0.85, 0.02, tf_adjusted=True),
+            # A big city is shared by many strangers: training's term frequencies say how many.
+            _level("exact", "exact", 0.85, 0.05, tf_adjusted=True),
             _level("jaro-winkler >= 0.9", "jaro_winkler", 0.08, 0.01, threshold=0.9),
-            _level("else", "else", 0.07, 0.97),
+            _level("else", "else", 0.07, 0.94),
         ]},
         {"field": "postcode", "levels": [
             NULL,
             _level("exact", "exact", 0.85, 0.0005),
-            _level("same area", "prefix", 0.08, 0.01, length=3),
-            _level("else", "else", 0.07, 0.9895),
+            _level("same area", "prefix", 0.08, 0.03, length=3),
+            _level("else", "else", 0.07, 0.9695),
         ]},
         {"field": "phone", "levels": [
             NULL,
@@ -101,9 +102,11 @@ DEFAULT_MODEL_DOCUMENT: dict[str, Any] = {
         {"field": "email", "levels": [
             NULL,
             _level("exact", "exact", 0.75, 0.00001),
-            _level("same local part", "email_local", 0.08, 0.0005),
-            _level("two edits", "levenshtein", 0.05, 0.0005, threshold=2),
-            _level("else", "else", 0.12, 0.99899),
+            # Addresses are often made of the name: namesakes' differ by a digit or a dot, so
+            # a near miss says little beyond the names, which are compared already.
+            _level("same local part", "email_local", 0.08, 0.02),
+            _level("two edits", "levenshtein", 0.05, 0.05, threshold=2),
+            _level("else", "else", 0.12, 0.92999),
         ]},
         {"field": "customer_id", "levels": [
             NULL,
