@@ -9,7 +9,6 @@ pairs, m by EM) and links, all inside the timed part, like the peers.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from identity.domain.matching.defaults import DEFAULT_MODEL_DOCUMENT
@@ -33,7 +32,9 @@ SOC_SEC_ID = {"field": "soc_sec_id", "levels": [
 BLOCKING = [["soc_sec_id"], ["first_name"], ["last_name"], ["date_of_birth"], ["postcode"]]
 
 
-def febrl_model(prior: float) -> MatchModel:
+def febrl_model(prior: float = 1e-4) -> MatchModel:
+    """Training replaces `prior` with the share of pairs agreeing on soc_sec_id and birth
+    date (the prior rule), over the rule's assumed recall."""
     document: dict[str, Any] = dict(DEFAULT_MODEL_DOCUMENT)
     document["comparisons"] = [*DEFAULT_MODEL_DOCUMENT["comparisons"], SOC_SEC_ID]
     document["blocking"] = BLOCKING
@@ -42,6 +43,7 @@ def febrl_model(prior: float) -> MatchModel:
     # FEBRL3 pairs (recall 0.996 -> 0.933). Rules are data-specific configuration.
     document["never_link"] = []
     document["prior"] = prior
+    document["prior_rules"] = [["soc_sec_id", "date_of_birth"]]
     document["link_threshold"] = LINK_PROBABILITY
     document["review_threshold"] = LINK_PROBABILITY
     return MatchModel.from_dict(document)
@@ -96,23 +98,9 @@ def records_of(task: FebrlTask) -> tuple[dict[str, Record], dict[str, int]]:
     return records, frame_of
 
 
-def estimated_prior(records: dict[str, Record], model: MatchModel, recall: float = 0.8) -> float:
-    """Pairs agreeing exactly on soc_sec_id and date of birth are almost surely one person:
-    their share of all pairs, over the rule's assumed recall, estimates the prior."""
-    by_key: dict[tuple[str, str], int] = {}
-    for record in records.values():
-        ssn, dob = record.get("soc_sec_id"), record.get("date_of_birth")
-        if ssn and dob:
-            by_key[(ssn, dob)] = by_key.get((ssn, dob), 0) + 1
-    agreeing = sum(n * (n - 1) // 2 for n in by_key.values())
-    total = len(records) * (len(records) - 1) // 2
-    return min(max(agreeing / recall / max(total, 1), 1e-7), 0.5)
-
-
 def identity_pairs(task: FebrlTask) -> set[Pair]:
     records, frame_of = records_of(task)
-    model = febrl_model(prior=1e-4)
-    model = replace(model, prior=estimated_prior(records, model))
+    model = febrl_model()
     sources = {record_id: str(frame) for record_id, frame in frame_of.items()} \
         if task.kind == "link" else None
     # 100,000 random pairs for u: FEBRL3 and FEBRL4 score the same F1 with 100,000, 200,000 or
