@@ -117,13 +117,13 @@ async def match_events(tx: GraphTransaction, events: Sequence[Event], matcher: M
     matches = Matches(oversized=lookup.oversized)
     values = {r.record_id: r.folded for r in [*new, *lookup.records]}
     unlikely = 0
+    review = matcher.model.review_threshold
     for record, other in _candidates(new, lookup.records):
-        # Left is the record of the link's first end, whichever arrived first.
-        left, right = sorted((record, other), key=lambda r: (r.anchor, r.record_id))
-        a, b = values[left.record_id], values[right.record_id]
-        if matcher.quick.probability(a, b) < matcher.model.review_threshold:
+        if matcher.quick.probability(values[record.record_id], values[other.record_id]) < review:
             unlikely += 1  # most pairs in a block: no link, nothing to explain
             continue
+        # Left is the record of the link's first end, whichever arrived first.
+        left, right = sorted((record, other), key=lambda r: (r.anchor, r.record_id))
         scored = score(matcher.model, left.values, right.values)
         COMPARED.labels(decision=scored.decision.value).inc()
         if (link := observation(matcher, record, other, scored)) is not None:

@@ -12,7 +12,6 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
 from identity.domain.events import Event
 from identity.domain.links import anchor
@@ -37,14 +36,19 @@ class MatchRecord:
 
     @property
     def folded(self) -> Record:
-        """The values as comparisons see them; shared between equal records, never mutate."""
-        return _folded(self.fields)
+        """The values as comparisons see them; shared between records with this id (the id
+        is a digest of the values), so never mutate. A record is read back each time a newer
+        one shares its block: it is folded once."""
+        found = _FOLDED.get(self.record_id)
+        if found is None:
+            if len(_FOLDED) >= _MAX_FOLDED:
+                _FOLDED.clear()
+            found = _FOLDED[self.record_id] = fold_record(dict(self.fields))
+        return found
 
 
-@lru_cache(maxsize=131_072)
-def _folded(fields: tuple[tuple[str, str], ...]) -> Record:
-    # A record is read back each time a newer one shares its block: fold it once.
-    return fold_record(dict(fields))
+_FOLDED: dict[str, Record] = {}
+_MAX_FOLDED = 200_000
 
 
 def record_of(event: Event, model: MatchModel) -> MatchRecord | None:
