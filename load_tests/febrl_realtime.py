@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from load_tests.peers import FebrlTask, Pair
 
 KIND = "external:febrl"
+PRODUCERS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,10 @@ class RealtimeRun:
     records: int  # ingest calls made, one event each
     dropped_dates: int  # dates of birth the service refuses as dates (FEBRL's corrupted ones)
     ceiling_records_per_second: float = 0.0  # raw SQLite, one row per transaction, same run
+    # The same records from PRODUCERS concurrent producers, still one record per call (group
+    # commit shares transactions between overlapping calls); and whether it linked the same.
+    concurrent_records_per_second: float = 0.0
+    concurrent_same_pairs: bool = False
 
     @property
     def records_per_second(self) -> float:
@@ -112,15 +117,22 @@ def trained_model(task: FebrlTask) -> MatchModel:
     return train(records, base, sources=sources, seed=2, random_pairs=100_000).model
 
 
-async def _ingest(events: list[dict[str, Any]], model: MatchModel, folder: Path
-                  ) -> tuple[float, set[tuple[str, str]]]:
-    store = SqliteGraphStore(str(folder / "graph.db"))
+async def _ingest(events: list[dict[str, Any]], model: MatchModel, folder: Path,
+                  producers: int = 1) -> tuple[float, set[tuple[str, str]]]:
+    """Every event in its own ingest call; `producers` callers share the events round robin,
+    each waiting for its acknowledgement before sending the next."""
+    store = SqliteGraphStore(str(folder / f"graph-{producers}.db"))
     service = IdentityService(store, matcher=Matcher(model))
+
+    async def produce(mine: list[dict[str, Any]]) -> None:
+        for event in mine:
+            (result,) = await service.ingest([event])
+            if result.status is not IngestStatus.ACCEPTED:
+                raise RuntimeError(f"record {event['event_id']} was {result.status}: "
+                                   f"{result.errors}")
+
     started = time.perf_counter()
-    for event in events:
-        (result,) = await service.ingest([event])
-        if result.status is not IngestStatus.ACCEPTED:
-            raise RuntimeError(f"record {event['event_id']} was {result.status}: {result.errors}")
+    await asyncio.gather(*(produce(events[k::producers]) for k in range(producers)))
     elapsed = time.perf_counter() - started
     pairs: set[tuple[str, str]] = set()
     cursor: tuple[str, str] | None = None
@@ -149,9 +161,13 @@ def run(task: FebrlTask) -> RealtimeRun:
         # right after the ingest, on the same disk: the reference for records_per_second
         ceiling = ceiling_records_per_second(
             [json.dumps(event, sort_keys=True) for event in events], Path(folder) / "ceiling.db")
+        together, concurrent_pairs = asyncio.run(_ingest(events, model, Path(folder),
+                                                         PRODUCERS))
     if task.kind == "link":  # the truth holds pairs across the two files only
         pairs = {(a, b) for a, b in pairs if frame_of[a] != frame_of[b]}
-    return RealtimeRun(pairs, trained, elapsed, len(events), dropped, ceiling)
+        concurrent_pairs = {(a, b) for a, b in concurrent_pairs if frame_of[a] != frame_of[b]}
+    return RealtimeRun(pairs, trained, elapsed, len(events), dropped, ceiling,
+                       len(events) / together if together else 0.0, concurrent_pairs == pairs)
 
 
 def realtime_pairs(task: FebrlTask) -> set[Pair]:
@@ -172,6 +188,9 @@ def main(argv: list[str] | None = None) -> None:
                       "records_per_second": round(result.records_per_second, 1),
                       "ceiling_records_per_second": round(result.ceiling_records_per_second, 1),
                       "ratio_to_ceiling": round(result.ratio_to_ceiling, 4),
+                      f"records_per_second_{PRODUCERS}_producers":
+                          round(result.concurrent_records_per_second, 1),
+                      "concurrent_same_pairs": result.concurrent_same_pairs,
                       "dropped_dates": result.dropped_dates,
                       **pairwise_metrics(result.pairs, task.true_pairs)}, indent=2))
 
