@@ -1,5 +1,5 @@
 """Twins and namesakes from the journey generator stay apart through real-time matching,
-while the generator's look-alike records of one person do link."""
+while the generator's look-alike records of one person do link, and only them."""
 
 from __future__ import annotations
 
@@ -100,6 +100,7 @@ def test_namesakes_stay_apart(outcome: tuple) -> None:  # type: ignore[type-arg]
 
 def test_probabilistic_links_join_records_of_one_person(outcome: tuple) -> None:  # type: ignore[type-arg]
     _, _, joined, _ = outcome
-    assert len(joined) >= 100
-    wrong = [pair for pair in joined if pair[0] != pair[1]]
-    assert len(wrong) <= len(joined) // 100, wrong
+    # Most of a person's records are joined already by identifiers seen together; a scored
+    # link is written only where it joins two profiles, and none of these joins two people.
+    assert len(joined) >= 10
+    assert [pair for pair in joined if pair[0] != pair[1]] == []

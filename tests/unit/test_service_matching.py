@@ -249,3 +249,30 @@ async def test_within_a_batch_the_later_event_makes_the_link(matching: IdentityS
     (links,) = await matching.links([Identifier("anonymous_id", "c1")])
     (link,) = [k for k in links if k.evidence.rule == "probabilistic"]
     assert link.evidence.event_ids == (second.event_id,)
+
+
+async def test_a_veto_on_a_linked_pair_leaves_the_profile_connected(
+    matching: IdentityService,
+) -> None:
+    await matching.ingest([person("c1", ANN), person("c2", ANNE)])
+    await matching.ingest([person("c1", BEATRICE)])  # c1 now also looks like Anne's twin
+    cookies = [Identifier("anonymous_id", "c1"), Identifier("anonymous_id", "c2")]
+    assert await partition_checked(matching.store, cookies) == frozenset({frozenset(cookies)})
+    explanation = await matching.explain(*cookies)
+    assert [s.link.evidence.rule for s in explanation.path] == ["probabilistic"]
+    history = await matching.profile_history(explanation.profile_a or "")
+    assert history is not None
+    assert [s.link.evidence.rule for s in history.blocked] == ["vetoed"]
+
+
+async def test_one_persons_records_link_as_a_tree_not_a_clique(
+    matching: IdentityService,
+) -> None:
+    spellings = ["Ann", "Anne", "ANN", "Anna", "ann"]
+    await matching.ingest([person(f"c{i}", {**ANN, "first_name": name})
+                           for i, name in enumerate(spellings)])
+    cookies = [Identifier("anonymous_id", f"c{i}") for i in range(len(spellings))]
+    assert await partition_checked(matching.store, cookies) == frozenset({frozenset(cookies)})
+    history = await matching.profile_history(
+        await profile(matching, "anonymous_id", "c0") or "")
+    assert history is not None and len(history.steps) == len(spellings) - 1

@@ -15,6 +15,7 @@ class LinkRule(StrEnum):
     SAME_EVENT = "same_event"
     PROBABILISTIC = "probabilistic"  # two records scored at or above the link threshold
     POSSIBLE_MATCH = "possible_match"  # scored between review and link: inactive until reviewed
+    VETOED = "vetoed"  # scored high, but a never-link rule forbids it: always inactive
 
 
 @dataclass(frozen=True, slots=True)

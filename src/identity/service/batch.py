@@ -21,7 +21,7 @@ from identity.domain.links import LinkObservation, LinkRule, anchor, plan_links
 from identity.domain.resolution import components, plan_split
 from identity.domain.types import EventId, Identifier, IdentifierKind, ProfileId
 from identity.service.matching import Matcher, match_events
-from identity.store.protocol import EventRecord, GraphTransaction
+from identity.store.protocol import EventRecord, GraphTransaction, StoreConflict
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,47 +158,72 @@ def _customer_ids_reason(left: set[Identifier], right: set[Identifier]) -> str:
 async def _join_matches(
     tx: GraphTransaction, links: list[LinkObservation], now: datetime
 ) -> list[ProfileChange]:
-    """Writes the scored links and joins the profiles the active ones connect. Two profiles
-    that each hold a customer id, and not the same one, are never joined: the link stays,
-    inactive, with the reason. Stronger links are accepted first."""
+    """Writes the scored links and joins the profiles the active ones connect, strongest
+    first. Two profiles that each hold a customer id, and not the same one, are never joined:
+    the link stays, inactive, with the reason. A pair already in one profile adds nothing to
+    it and is not written (a person's tenth record would otherwise link to the nine before)."""
     anchors = sorted({end for link in links for end in (link.a, link.b)})
-    nodes = {n.identifier: n for n in await tx.find_identifiers(anchors)}
+    # Lock the anchors, as the batch's own identifiers are locked: a concurrent merge or split
+    # cannot move them between reading their groups and joining them.
+    seen = await tx.find_identifiers(anchors)
+    nodes = {n.identifier: n for n in await tx.upsert_identifiers(
+        [(n.identifier, n.first_seen) for n in seen])}
     hubs = {node: row.hub_reason for node, row in nodes.items() if row.hub_reason}
     group_of = {node: row.group_id for node, row in nodes.items()}
     group_ids = sorted({g for g in group_of.values() if g is not None})
     groups = await tx.read_groups(group_ids)
+    if len(groups) != len(group_ids) or len(nodes) != len(anchors):
+        raise StoreConflict("a profile changed while the batch was matching")
     customers: dict[int, set[Identifier]] = defaultdict(set)
     for member in await tx.read_members(group_ids):
         if member.identifier.kind == IdentifierKind.CUSTOMER_ID and member.group_id is not None:
             customers[member.group_id].add(member.identifier)
-    resolution = BatchResolution(group_of, groups, new_profile_id)
     owner = {g: g for g in group_ids}  # union-find over groups as links are accepted
 
-    def root(group_id: int) -> int:
+    def root(node: Identifier) -> int:
+        group_id = group_of[node]
+        assert group_id is not None, "every node of the graph is in a profile"
         while owner[group_id] != group_id:
             group_id = owner[group_id]
         return group_id
 
+    # A pair whose scored link was kept inactive before (a guard said no) stays apart: a new
+    # sighting folds into that inactive link, and joining anyway would leave the profile
+    # without a path of active links.
+    candidates = sorted({(k.a, k.b) for k in links
+                         if k.rule is LinkRule.PROBABILISTIC and root(k.a) != root(k.b)})
+    refused = {(k.a, k.b) for k in await tx.read_links(sorted({e for c in candidates
+                                                               for e in c}))
+               if k.evidence.rule == LinkRule.PROBABILISTIC and not k.is_active} \
+        if candidates else set()
     written: list[LinkObservation] = []
-    changes: list[ProfileChange] = []
+    joins: list[LinkObservation] = []
     for link in sorted(links, key=lambda k: (-(k.score or 0.0), k.a, k.b, k.event_id)):
         link = _guarded(link, hubs)
-        ga, gb = group_of[link.a], group_of[link.b]
-        if link.inactive_reason is None and ga is not None and gb is not None:
-            ra, rb = root(ga), root(gb)
-            if ra != rb and customers[ra] and customers[rb] and customers[ra] != customers[rb]:
+        if link.rule is LinkRule.VETOED:
+            written.append(link)  # a steward should see it, joined or not
+            continue
+        ra, rb = root(link.a), root(link.b)
+        if ra == rb:
+            continue
+        if link.rule is LinkRule.PROBABILISTIC and link.inactive_reason is None and \
+                (link.a, link.b) not in refused:
+            if customers[ra] and customers[rb]:
                 link = replace(link, inactive_reason=_customer_ids_reason(customers[ra],
                                                                           customers[rb]))
-            elif ra != rb:
+            else:
                 owner[rb] = ra
                 customers[ra] |= customers.pop(rb, set())
-            if link.inactive_reason is None:
-                joined = resolution.join([link.a, link.b], carries_data=False)
-                if joined.change is ChangeKind.MERGED:
-                    changes.append(ProfileChange(ChangeKind.MERGED, joined.profile_id,
-                                                 link.event_id, now, joined.merged_ids))
+                joins.append(link)
         written.append(link)
     await tx.add_links(written)
+    resolution = BatchResolution(group_of, groups, new_profile_id)
+    changes: list[ProfileChange] = []
+    for link in joins:
+        joined = resolution.join([link.a, link.b], carries_data=False)
+        if joined.change is ChangeKind.MERGED:
+            changes.append(ProfileChange(ChangeKind.MERGED, joined.profile_id, link.event_id,
+                                         now, joined.merged_ids))
     await _write(tx, resolution.plan(), now)
     return changes
 

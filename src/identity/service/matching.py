@@ -66,7 +66,7 @@ def observation(matcher: Matcher, record: MatchRecord, other: MatchRecord,
     if scored.non_match is not None:
         if scored.probability < matcher.model.review_threshold:
             return None
-        rule, reason = LinkRule.PROBABILISTIC, vetoed_reason(scored.non_match)
+        rule, reason = LinkRule.VETOED, vetoed_reason(scored.non_match)
     elif scored.decision is Decision.LINK:
         rule, reason = LinkRule.PROBABILISTIC, None
     elif scored.decision is Decision.REVIEW:
