@@ -113,3 +113,57 @@ async def test_a_cancelled_turn_leaves_its_events_to_the_next() -> None:
         await doomed
     assert set(await follower) == {"b"}
     assert committed == ["a", "b"]  # the cancelled caller's event was still committed
+
+
+async def test_a_turn_that_holds_only_others_events_goes_on_until_its_own() -> None:
+    committed: list[list[str]] = []
+    gate = asyncio.Event()
+
+    async def commit(events: list[Event]) -> Outcome:
+        if not committed:
+            await gate.wait()
+        committed.append([e.event_id for e in events])
+        return {e.event_id: None for e in events}
+
+    group = GroupCommit(commit, max_events=2)
+    first = asyncio.create_task(group.submit([_event("first")]))
+    await asyncio.sleep(0)
+    stale = asyncio.create_task(group.submit([_event("s1"), _event("s2")]))
+    await asyncio.sleep(0)  # queued behind the first turn, which cannot take it (the cap)
+    stale.cancel()  # its events stay queued
+    mine = asyncio.create_task(group.submit([_event("mine")]))
+    await asyncio.sleep(0)
+    gate.set()
+    await first
+    with pytest.raises(asyncio.CancelledError):
+        await stale
+    assert set(await asyncio.wait_for(mine, timeout=2)) == {"mine"}
+    assert committed == [["first"], ["s1", "s2"], ["mine"]]
+
+
+async def test_a_cancelled_fallback_leaves_the_rest_to_the_next_turn() -> None:
+    attempts: list[list[str]] = []
+    gate = asyncio.Event()
+
+    async def commit(events: list[Event]) -> Outcome:
+        attempts.append([e.event_id for e in events])
+        if len(attempts) == 1:
+            await gate.wait()
+            return {e.event_id: None for e in events}
+        if len(events) > 1:
+            raise RuntimeError("the group fails")
+        if events[0].event_id == "b" and ["b"] not in attempts[:-1]:
+            raise asyncio.CancelledError  # the turn holder is cancelled mid-fallback, once
+        return {e.event_id: None for e in events}
+
+    group = GroupCommit(commit)
+    first = asyncio.create_task(group.submit([_event("a")]))
+    await asyncio.sleep(0)
+    b = asyncio.create_task(group.submit([_event("b")]))
+    c = asyncio.create_task(group.submit([_event("c")]))
+    await asyncio.sleep(0)
+    gate.set()
+    await first
+    results = await asyncio.wait_for(asyncio.gather(b, c, return_exceptions=True), timeout=2)
+    assert isinstance(results[0], asyncio.CancelledError)
+    assert results[1] == {"c": None}  # not left hanging

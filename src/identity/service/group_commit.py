@@ -40,11 +40,14 @@ class GroupCommit:
     async def submit(self, events: list[Event]) -> Outcome:
         waiting = _Waiting(events)
         self._pending.append(waiting)
+        # A caller cancelled before its events are taken leaves them queued: they may still
+        # be committed (at least once; the producer's retry is then a duplicate).
         async with self._turn:
-            if not waiting.done.done():  # else an earlier turn committed it already
-                # Let callers that are ready right now join this commit: a store that never
-                # yields while it works (SQLite) would otherwise commit them one by one.
-                await asyncio.sleep(0)
+            # Let callers that are ready right now join this commit: a store that never
+            # yields while it works (SQLite) would otherwise commit them one by one. A turn
+            # may hold others' events only (the size cap): commit until ours are in.
+            await asyncio.sleep(0)
+            while not waiting.done.done():
                 await self._commit_pending()
         return await waiting.done
 
@@ -68,11 +71,14 @@ class GroupCommit:
             if len(group) == 1:
                 group[0].done.set_exception(exc)
                 return
-            for waiting in group:  # one caller's bad luck must not fail the others
-                try:
+            for position, waiting in enumerate(group):  # one caller's bad luck must not
+                try:                                     # fail the others
                     waiting.done.set_result(await self._commit(waiting.events))
                 except Exception as alone:
                     waiting.done.set_exception(alone)
+                except asyncio.CancelledError:
+                    self._pending[:0] = group[position:]  # the next turn commits them
+                    raise
             return
         claimed: set[EventId] = set()
         for waiting in group:
