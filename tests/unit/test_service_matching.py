@@ -276,3 +276,28 @@ async def test_one_persons_records_link_as_a_tree_not_a_clique(
     history = await matching.profile_history(
         await profile(matching, "anonymous_id", "c0") or "")
     assert history is not None and len(history.steps) == len(spellings) - 1
+
+
+async def test_placeholder_traits_never_make_strangers_alike(matching: IdentityService) -> None:
+    filler = {"first_name": "Test", "last_name": "TEST", "date_of_birth": "1970-01-01",
+              "postcode": "00000", "city": "xxx"}
+    await matching.ingest([event(ident("email", f"p{i}@shop.com"), traits=filler)
+                           for i in range(5)])
+    emails = [Identifier("email", f"p{i}@shop.com") for i in range(5)]
+    assert len(await partition_checked(matching.store, emails)) == 5
+    assert (await matching.review_queue(10)).items == ()
+
+
+async def test_identifiers_speak_for_fields_of_their_kind(matching: IdentityService) -> None:
+    names = {"first_name": "Ann", "last_name": "Okafor"}
+    await matching.ingest([
+        event(ident("anonymous_id", "c1"), ident("email", "Ann.Okafor+shop@GMail.com"),
+              traits={**names, "email": "Ann.Okafor+shop@GMail.com"}),
+        event(ident("anonymous_id", "c2"), traits={**names, "email": "annokafor@gmail.com"}),
+    ])
+    explanation = await matching.explain(Identifier("email", "annokafor@gmail.com"),
+                                         Identifier("anonymous_id", "c2"))
+    assert explanation.same_profile  # the raw trait would have missed: Gmail dots and tags
+    (step,) = explanation.path
+    assert step.comparison is not None
+    assert {f.field: f.level for f in step.comparison.fields}["email"] == "exact"

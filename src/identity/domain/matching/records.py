@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from identity.domain.events import Event
+from identity.domain.identifiers import Blocklist
 from identity.domain.links import anchor
 from identity.domain.matching.blocking import blocking_keys
 from identity.domain.matching.model import MatchModel, Record, fold_record
@@ -51,18 +52,36 @@ _FOLDED: dict[str, Record] = {}
 _MAX_FOLDED = 200_000
 
 
-def record_of(event: Event, model: MatchModel) -> MatchRecord | None:
+# Values forms fill in when the person did not: they would make strangers look alike.
+TRAIT_PLACEHOLDERS = Blocklist(
+    values=frozenset({
+        "unknown", "null", "none", "nil", "undefined", "n/a", "na", "-", ".", "?", "test",
+        "testing", "asdf", "qwerty", "anonymous", "guest", "customer", "nobody", "noname",
+        "no name", "first name", "last name", "firstname", "lastname", "name", "address",
+        "1900-01-01", "1901-01-01", "1970-01-01",
+    }),
+    patterns=(
+        r"^[0\s().+-]*$",  # zeros and punctuation: an unset postcode or phone
+        r"^(.)\1+$",  # one character repeated: xxx, aaaa, 99999
+    ),
+)
+
+
+def record_of(event: Event, model: MatchModel,
+              placeholders: Blocklist = TRAIT_PLACEHOLDERS) -> MatchRecord | None:
     """Events without a compared trait (name, birth date, address...) make no record: their
     identifiers link deterministically, and an email alone says nothing fuzzy. A field named
-    like an identifier kind (email, phone, customer_id) takes the event's identifier of that
-    kind, so records carrying two different customer ids can be told apart."""
+    like an identifier kind (email, phone, customer_id) takes the event's normalized
+    identifier of that kind before any trait of that name, so records carrying two
+    different customer ids can be told apart. Placeholder values are left out."""
     wanted = frozenset(model.fields)
-    traits = {name: value for name, value in event.traits if name in wanted and value}
+    traits = {name: value for name, value in event.traits
+              if name in wanted and value and not placeholders.blocks(value)}
     if not traits:
         return None
     fields = dict(traits)
     for identifier in sorted(event.identifiers, key=priority_key, reverse=True):
-        if identifier.kind in wanted and identifier.kind not in traits:
+        if identifier.kind in wanted:
             fields[identifier.kind] = identifier.value  # the strongest one ends up kept
     main = anchor(event.identifiers)
     ordered = tuple(sorted(fields.items()))
