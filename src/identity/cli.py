@@ -365,7 +365,7 @@ def train(args: argparse.Namespace) -> int:
               f"{MIN_RECORDS_TO_FIT} are needed to fit a model, nothing saved", file=sys.stderr)
         return EXIT_USAGE
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(result.model.to_json() + "\n", encoding="utf-8")
+    out.write_text(result.model.compacted().to_json() + "\n", encoding="utf-8")
     print(f"{len(result.clusters)} records from {where}, {result.candidate_pairs} candidate "
           f"pairs, prior {result.model.prior:.3g}, {time.perf_counter() - started:.2f}s "
           f"-> {out} (restart identity serve to use it)")

@@ -37,3 +37,15 @@ def test_quick_look_equals_full_scoring(model: object, a: Record, b: Record) -> 
     assert vector == model.vector(a, b)
     assert quick.vector(folded_a, folded_b) == vector  # remembered, still the same
     assert quick.probability(folded_a, folded_b) == pytest.approx(score(model, a, b).probability)
+
+
+def test_a_compacted_model_scores_as_the_full_one() -> None:
+    full = replace(DEFAULT_MODEL, term_frequencies={
+        "first_name": {"ann": 0.5, "bob": 0.3, "zed": 0.1, "kim": 0.1}})
+    compact = full.compacted(keep=1)
+    assert compact.term_frequencies == {"first_name": {"ann": 0.5, "": 0.1}}
+    for name in ("Ann", "Zed", "Kim"):  # kept, and rarest: the same weight either way
+        a = {"first_name": name, "last_name": "Okafor"}
+        assert score(compact, a, a).weight == pytest.approx(score(full, a, a).weight)
+    bob = {"first_name": "Bob"}  # dropped by the cap: now weighs as the rarest, more
+    assert score(compact, bob, bob).weight > score(full, bob, bob).weight

@@ -105,6 +105,18 @@ class MatchModel:
         return replace(self, comparisons=tuple(
             replace(c, levels=updated.get(c.field, c.levels)) for c in self.comparisons))
 
+    def compacted(self, keep: int = 5_000) -> MatchModel:
+        """For saving: each term-frequency table keeps its `keep` most common values seen
+        more than once; every other value counts as the rarest seen (the "" entry). The file
+        stays small, and values held by one person only (most of them) stay out of it."""
+        tables: dict[str, dict[str, float]] = {}
+        for name, table in self.term_frequencies.items():
+            rarest = min(table.values(), default=0.0)
+            common = sorted(((share, value) for value, share in table.items()
+                             if share > rarest and value), reverse=True)[:keep]
+            tables[name] = {"": rarest, **{value: share for share, value in common}}
+        return replace(self, term_frequencies=tables)
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
 

@@ -8,11 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from identity.domain.matching.levels import Level
+from identity.domain.matching.levels import Level, fold
 from identity.domain.matching.model import Comparison, MatchModel, Record
 
 # How often each folded value occurs among records, per field: the u of a tf-adjusted level.
 TermFrequencies = Mapping[str, Mapping[str, float]]
+# The entry for every value a (compacted) table does not list; no real value is blank.
+OTHER_VALUES = ""
 
 
 class Bucket(StrEnum):
@@ -72,8 +74,8 @@ def level_weight(level: Level, value: str | None, field: str,
     if level.kind == "null" or level.m is None or level.u is None:
         return 0.0
     u = level.u
-    if level.tf_adjusted and tf is not None and value:
-        u = tf.get(field, {}).get(" ".join(value.casefold().split()), u)
+    if level.tf_adjusted and tf is not None and value and (table := tf.get(field)):
+        u = table.get(fold(value), table.get(OTHER_VALUES, u))
     return math.log2(level.m / max(u, 1e-12))
 
 
