@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from identity.domain.links import LinkRule
+from identity.domain.matching.engine import resolve_records
 from identity.domain.matching.model import MatchModel, Record
 from identity.service import IdentityService, IngestStatus
 from identity.service.matching import Matcher
-from identity.service.training import train
 from identity.store.sqlite import SqliteGraphStore
 from load_tests.febrl_identity import febrl_model, records_of
 
@@ -114,7 +114,7 @@ def trained_model(task: FebrlTask) -> MatchModel:
     records, frame_of = records_of(task)
     sources = {r: str(f) for r, f in frame_of.items()} if task.kind == "link" else None
     base = febrl_model()
-    return train(records, base, sources=sources, seed=2, random_pairs=100_000).model
+    return resolve_records(records, base, sources=sources, seed=2, random_pairs=100_000).model
 
 
 async def _ingest(events: list[dict[str, Any]], model: MatchModel, folder: Path,

@@ -714,7 +714,7 @@ def run_identity_realtime(task: FebrlTask) -> PeerResult:
 
         run = run_febrl(task)
         notes = (f"identity-graph real time: the FEBRL model trained on the records "
-                 f"(identity.service.training.train: prior from soc_sec_id + birth date, u on "
+                 f"(resolve_records, as identity train: prior from soc_sec_id + birth date, u on "
                  f"100,000 random pairs, m by EM), then each record as one event, one per "
                  f"IdentityService.ingest call on the SQLite file store (synchronous=FULL); "
                  f"pairs = active probabilistic links; link at {LINK_PROBABILITY}")

@@ -137,8 +137,11 @@ def serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     asyncio.run(check_store(settings))  # fail here, with the reason, not mid-start-up
     where = settings.database if settings.store == "sqlite" else settings.neo4j_uri
-    print(f"identity graph: {settings.store} store at {where}; GraphiQL at "
-          f"http://{settings.host}:{settings.port}/graphql", file=sys.stderr)
+    matching = ("off" if not settings.matching else f"model {settings.model}"
+                if Path(settings.model).exists() else
+                f"the built-in model ({settings.model} not found: identity train writes it)")
+    print(f"identity graph: {settings.store} store at {where}; matching: {matching}; "
+          f"GraphiQL at http://{settings.host}:{settings.port}/graphql", file=sys.stderr)
     uvicorn.run(build_app(settings), host=settings.host, port=settings.port,
                 log_level=settings.log_level)
     return EXIT_OK

@@ -386,3 +386,10 @@ def test_healthchecks_pass_against_a_running_server_and_fail_without_one(
         finished = subprocess.run([sys.executable, *args], env=env, capture_output=True,
                                   text=True, timeout=30, check=False)
         assert finished.returncode == 1, what
+
+
+def test_the_trained_match_model_outlives_the_container(resolved: dict[str, Any]) -> None:
+    assert ("identity-model", "/app/data") in mounts(resolved, "identity") or any(
+        target == "/app/data" and source.endswith("identity-graph-model")
+        for source, target in mounts(resolved, "identity"))
+    assert environment(resolved, "identity")["IDENTITY_MODEL"] == "/app/data/model.json"

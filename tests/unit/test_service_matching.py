@@ -301,3 +301,18 @@ async def test_identifiers_speak_for_fields_of_their_kind(matching: IdentityServ
     (step,) = explanation.path
     assert step.comparison is not None
     assert {f.field: f.level for f in step.comparison.fields}["email"] == "exact"
+
+
+async def test_explain_compares_the_profiles_records_for_any_identifier(
+    matching: IdentityService,
+) -> None:
+    device = Identifier("device_id", "d-1")
+    await matching.ingest([
+        event(ident("email", "ann@one.com"), ident("device_id", "d-1"), traits=ANN),
+        person("c2", OTHER_ANN),
+    ])
+    apart = await matching.explain(device, Identifier("anonymous_id", "c2"))
+    assert not apart.same_profile and apart.comparison is not None  # the email's record
+    assert {f.field: f.right for f in apart.comparison.fields}["city"] == "Paris"
+    itself = await matching.explain(device, device)
+    assert itself.same_profile and itself.path == () and itself.comparison is None

@@ -18,6 +18,7 @@ import networkx as nx
 from identity.domain.errors import InvalidInput
 from identity.domain.links import Link, LinkRule
 from identity.domain.matching.model import MatchModel
+from identity.domain.matching.records import MatchRecord
 from identity.domain.matching.scoring import PairScore, decode_score, score
 from identity.domain.types import Identifier, ProfileId
 from identity.service.queries import placed_nodes
@@ -50,8 +51,8 @@ class Explanation:
     # When they are not joined: how their records compare under the model now, if both
     # carry records (the best-scoring pair), so "why not" has an answer too.
     comparison: PairScore | None
-    link_threshold: float
-    review_threshold: float
+    link_threshold: float | None  # None: matching is off
+    review_threshold: float | None
 
     @property
     def same_profile(self) -> bool:
@@ -108,28 +109,31 @@ class Explainer:
                 profile_b = placed[b][1].profile_id if b in placed else None
                 path: tuple[LinkStep, ...] = ()
                 comparison = None
-                if profile_a is not None and profile_a == profile_b and a != b:
-                    path = await _path(tx, placed[a][1].group_id, a, b)
+                if profile_a is not None and profile_a == profile_b:
+                    if a != b:
+                        path = await _path(tx, placed[a][1].group_id, a, b)
                 elif profile_a is not None and profile_b is not None:
-                    comparison = await self._best_comparison(tx, a, b)
+                    comparison = await self._best_comparison(
+                        tx, (a, placed[a][1].group_id), (b, placed[b][1].group_id))
             return Explanation(a, b, profile_a, profile_b, path, comparison,
                                *self._thresholds())
 
         return await retry_on_conflict(read)
 
-    def _thresholds(self) -> tuple[float, float]:
+    def _thresholds(self) -> tuple[float | None, float | None]:
         model = self._model
-        return (model.link_threshold, model.review_threshold) if model else (1.0, 1.0)
+        return (model.link_threshold, model.review_threshold) if model else (None, None)
 
-    async def _best_comparison(self, tx: GraphTransaction, a: Identifier, b: Identifier
-                               ) -> PairScore | None:
+    async def _best_comparison(self, tx: GraphTransaction, a: tuple[Identifier, int],
+                               b: tuple[Identifier, int]) -> PairScore | None:
+        """The best-scoring pair of the two sides' records: those hung on the identifiers
+        themselves, else the most recent of their profiles' (at most `SIDE_RECORDS` a side)."""
         if self._model is None:
             return None
-        records = await tx.read_records([a, b])
-        lefts = [r for r in records if r.anchor == a]
-        rights = [r for r in records if r.anchor == b]
-        scored = [score(self._model, left.values, right.values)
-                  for left in lefts for right in rights]
+        model = self._model
+        sides = [await _records_of(tx, identifier, group_id) for identifier, group_id in (a, b)]
+        scored = [score(model, left.values, right.values)
+                  for left in sides[0] for right in sides[1]]
         return max(scored, key=lambda s: s.weight, default=None)
 
     async def profile_history(self, profile_id: str) -> ProfileHistory | None:
@@ -177,6 +181,18 @@ class Explainer:
             return ReviewPage(tuple(items), encode_cursor(cursor))
 
         return await retry_on_conflict(read)
+
+
+SIDE_RECORDS = 20
+
+
+async def _records_of(tx: GraphTransaction, identifier: Identifier, group_id: int
+                      ) -> list[MatchRecord]:
+    found = await tx.read_records([identifier])
+    if not found:
+        members = await tx.read_members([group_id])
+        found = await tx.read_records([m.identifier for m in members])
+    return sorted(found, key=lambda r: r.seen_at, reverse=True)[:SIDE_RECORDS]
 
 
 async def _path(tx: GraphTransaction, group_id: int, a: Identifier, b: Identifier

@@ -512,14 +512,21 @@ class SqliteGraphStore:
                 f"{self._path} has schema version {row[0]}, newer than this release "
                 f"({SCHEMA_VERSION}); upgrade the service"
             )
-        if row is not None:
-            for version in range(int(row[0]) + 1, SCHEMA_VERSION + 1):
-                for statement in UPGRADES.get(version, ()):
-                    self._writer.execute(statement)
-        self._writer.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
-            (str(SCHEMA_VERSION),),
-        )
+        # Upgrades and the new version land together, or not at all.
+        self._writer.execute("BEGIN IMMEDIATE")
+        try:
+            if row is not None:
+                for version in range(int(row[0]) + 1, SCHEMA_VERSION + 1):
+                    for statement in UPGRADES.get(version, ()):
+                        self._writer.execute(statement)
+            self._writer.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        except BaseException:
+            self._writer.execute("ROLLBACK")
+            raise
+        self._writer.execute("COMMIT")
 
     @contextmanager
     def _begun(self, conn: sqlite3.Connection, begin: str) -> Iterator[SqliteTransaction]:

@@ -160,14 +160,16 @@ class Link:
         description="For a scored link: every compared field, its level, weight and bucket.")
 
     @classmethod
-    def from_domain(cls, link: DomainLink) -> Link:
+    def from_domain(cls, link: DomainLink, comparison: PairScore | None = None) -> Link:
+        """`comparison`: the link's scored comparison when the caller decoded it already."""
         ev = link.evidence
+        if comparison is None and ev.details:
+            comparison = decode_score(ev.details)
         return cls(a=IdentifierRef.from_domain(link.a), b=IdentifierRef.from_domain(link.b),
                    rule=ev.rule, is_active=link.is_active, inactive_reason=link.inactive_reason,
                    score=ev.score, sources=list(ev.sources), first_seen=ev.first_seen,
                    last_seen=ev.last_seen, event_ids=list(ev.event_ids),
-                   comparison=MatchScore.from_domain(decode_score(ev.details))
-                   if ev.details else None)
+                   comparison=MatchScore.from_domain(comparison) if comparison else None)
 
 
 @strawberry.type(description="Why two identifiers are, or are not, one person.")
@@ -181,15 +183,15 @@ class Explanation:
         description="The links joining a to b, in order; empty when they are apart.")
     comparison: MatchScore | None = strawberry.field(
         description="When apart: how their records compare under the model now.")
-    link_threshold: float
-    review_threshold: float
+    link_threshold: float | None = strawberry.field(description="Null when matching is off.")
+    review_threshold: float | None
 
     @classmethod
     def from_domain(cls, found: DomainExplanation) -> Explanation:
         return cls(a=IdentifierRef.from_domain(found.a), b=IdentifierRef.from_domain(found.b),
                    profile_a=_id(found.profile_a), profile_b=_id(found.profile_b),
                    same_profile=found.same_profile,
-                   path=[Link.from_domain(step.link) for step in found.path],
+                   path=[Link.from_domain(step.link, step.comparison) for step in found.path],
                    comparison=MatchScore.from_domain(found.comparison)
                    if found.comparison else None,
                    link_threshold=found.link_threshold,
@@ -206,8 +208,8 @@ class ProfileHistory:
     @classmethod
     def from_domain(cls, history: DomainProfileHistory) -> ProfileHistory:
         return cls(profile_id=strawberry.ID(history.profile_id),
-                   steps=[Link.from_domain(s.link) for s in history.steps],
-                   blocked=[Link.from_domain(s.link) for s in history.blocked])
+                   steps=[Link.from_domain(s.link, s.comparison) for s in history.steps],
+                   blocked=[Link.from_domain(s.link, s.comparison) for s in history.blocked])
 
 
 @strawberry.type(description="A possible match: two profiles that may be one person.")
@@ -225,7 +227,7 @@ class ReviewQueue:
 
     @classmethod
     def from_domain(cls, page: ReviewPage) -> ReviewQueue:
-        return cls(items=[ReviewItem(link=Link.from_domain(i.link.link),
+        return cls(items=[ReviewItem(link=Link.from_domain(i.link.link, i.link.comparison),
                                      profile_a=strawberry.ID(i.profile_a),
                                      profile_b=strawberry.ID(i.profile_b))
                           for i in page.items],

@@ -1,0 +1,31 @@
+"""A graph written by the previous release opens, upgraded, with nothing lost."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+from identity.store.sqlite import SqliteGraphStore
+from identity.store.sqlite_schema import SCHEMA, SCHEMA_VERSION
+
+
+def test_a_version_1_file_gains_the_link_details_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(SCHEMA.replace("    details TEXT,\n", ""))  # links as release 1 had them
+    old.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
+    old.execute("INSERT INTO nodes (kind, value, first_seen, last_seen)"
+                " VALUES ('email', 'a@b.c', 1, 1)")
+    old.commit()
+    old.close()
+
+    asyncio.run(SqliteGraphStore(str(path)).close())  # opening upgrades
+
+    upgraded = sqlite3.connect(path)
+    columns = [row[1] for row in upgraded.execute("PRAGMA table_info(links)")]
+    version = upgraded.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    assert "details" in columns and version == (str(SCHEMA_VERSION),)
+    assert upgraded.execute("SELECT count(*) FROM nodes").fetchone() == (1,)
+    upgraded.close()
+    asyncio.run(SqliteGraphStore(str(path)).close())  # and opens again, already upgraded
