@@ -229,3 +229,27 @@ async def test_moves_apply_in_order_so_chained_merges_land_in_the_last_group(
     assert len(members) == 3
     assert {r.profile_id for r in rows} == {"prf_a"}
     assert a.profile_seq < b.profile_seq < c.profile_seq
+
+
+async def test_a_profile_id_can_pass_from_group_to_group_within_one_transaction(
+    store: GraphStore,
+) -> None:
+    """A batch whose deterministic and probabilistic merges chain hands the surviving
+    profile id on twice before it commits."""
+    async with store.transaction() as tx:
+        first, second = await tx.create_groups([ProfileId("p1"), ProfileId("p2")], T1)
+        await tx.upsert_identifiers(seen([ANN, COOKIE], T1))
+        await tx.assign_members([(ANN, first.group_id), (COOKIE, second.group_id)])
+    async with store.transaction() as tx:
+        (newest,) = await tx.create_groups([ProfileId("p9")], T2)
+        await tx.move_members([(newest.group_id, first.group_id)])
+        await tx.relabel_groups([(first.group_id, ProfileId("p9"), [ProfileId("p1")])])
+        await tx.move_members([(first.group_id, second.group_id)])
+        await tx.relabel_groups([(second.group_id, ProfileId("p9"), [ProfileId("p2")])])
+    async with store.transaction(read_only=True) as tx:
+        rows = await tx.lookup_profiles(["p1", "p2", "p9"])
+        members = await tx.read_members([second.group_id])
+    assert {(r.requested_id, r.profile_id, r.group_id) for r in rows} == {
+        ("p1", "p9", second.group_id), ("p2", "p9", second.group_id),
+        ("p9", "p9", second.group_id)}
+    assert {m.identifier for m in members} == {ANN, COOKIE}

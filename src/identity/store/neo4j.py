@@ -288,7 +288,10 @@ class Neo4jTransaction:
             rows=deltas)
 
     async def move_members(self, moves: Sequence[tuple[int, int]]) -> None:
-        # One move at a time: a later move may start from where an earlier one landed.
+        # One move at a time: a later move may start from where an earlier one landed. The
+        # emptied group's profile id is removed before the group is deleted: Neo4j 5.26 keeps
+        # a unique value set earlier in the transaction on a node deleted later, and refuses
+        # to give that profile id to another group in the same transaction.
         for source, target in moves:
             if source == target:
                 continue
@@ -298,7 +301,7 @@ class Neo4jTransaction:
                 source=source, target=target)
             await self._records(
                 "MATCH (g:Group {group_id: $target}) SET g.size = g.size + $moved"
-                " WITH g MATCH (old:Group {group_id: $source}) DELETE old",
+                " WITH g MATCH (old:Group {group_id: $source}) REMOVE old.profile_id DELETE old",
                 source=source, target=target, moved=record["moved"])
 
     async def relabel_groups(
