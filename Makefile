@@ -25,9 +25,13 @@ $(VENV)/.bench-installed: pyproject.toml $(VENV)/.dev-installed
 run: $(VENV)/.run-installed
 	$(BIN)/identity serve
 
+# buf from the npm registry, pinned; protos/buf.yaml says which rules and why.
+BUF ?= npx --yes @bufbuild/buf@1.47.2
+
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests load_tests devservers
 	$(BIN)/mypy
+	cd protos && $(BUF) lint
 
 # docker-compose (Debian's package) validates docker-compose.yml without a Docker engine.
 compose-tool:
@@ -41,6 +45,7 @@ test: lint compose-tool
 bench: $(VENV)/.bench-installed
 	$(BIN)/python -m load_tests.bench_ingest
 	$(BIN)/python -m load_tests.peers
+	$(BIN)/python -m load_tests.bench_grpc --out load_tests/results/bench_grpc.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -39,7 +39,7 @@ def identity_server(store_args: list[str], env: Mapping[str, str] | None = None,
     Secrets such as the Neo4j password go in `env`, never in the arguments."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "identity.cli", "serve", "--port", str(port),
+        [sys.executable, "-m", "identity.cli", "serve", "--port", str(port), "--grpc-port", "0",
          "--log-level", "warning", *store_args],
         env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 
 from identity.api.graphql.http import create_app
+from identity.api.grpc.server import GrpcServer, address, start_server
 from identity.config import Settings
 from identity.service import IdentityService
 from identity.store import open_store
@@ -35,7 +36,9 @@ async def check_store(settings: Settings) -> None:
 
 
 def build_app(settings: Settings) -> Starlette:
-    """The store opens in the lifespan, on the server's own event loop."""
+    """The store opens in the lifespan, on the server's own event loop, and the gRPC server
+    starts there too, over the same service; `app.state.grpc_port` is its bound port (None
+    when gRPC is off). On shutdown gRPC drains before the store closes."""
     holder: list[IdentityService] = []
 
     def service() -> IdentityService:
@@ -45,10 +48,18 @@ def build_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         built = await build_service(settings)
         holder.append(built)
-        log.info("identity graph ready: %s store", settings.store)
+        grpc_server: GrpcServer | None = None
         try:
+            if settings.grpc_port is not None:
+                grpc_server = await start_server(
+                    built, address(settings.host, settings.grpc_port))
+                log.info("gRPC on %s", address(settings.host, grpc_server.port))
+            app.state.grpc_port = grpc_server.port if grpc_server else None
+            log.info("identity graph ready: %s store", settings.store)
             yield
         finally:
+            if grpc_server is not None:
+                await grpc_server.stop()
             await built.store.close()
 
     return create_app(service, lifespan)

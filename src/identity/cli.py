@@ -11,13 +11,15 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from tqdm import tqdm
 
+from identity.api.grpc.server import address
 from identity.app import build_app, build_service, check_store
-from identity.config import Settings
+from identity.config import Settings, parse_grpc_port
 from identity.domain.matching.model import Record
 from identity.service import IdentityService, IngestResult, IngestStatus
 from identity.store import STORE_KINDS, open_store
@@ -49,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the GraphQL API (GraphiQL at /graphql)")
     serve.add_argument("--host", help="env IDENTITY_HOST, default 127.0.0.1")
     serve.add_argument("--port", type=int, help="env IDENTITY_PORT, default 8000")
+    serve.add_argument("--grpc-port", metavar="PORT|off",
+                       help="gRPC port on the same host, 0 for any free port, off for none; "
+                       "env IDENTITY_GRPC_PORT, default 50051")
     serve.add_argument("--log-level", help="env IDENTITY_LOG_LEVEL, default info")
     serve.add_argument("--model", help="the match model `identity train` saved; env "
                        "IDENTITY_MODEL, default data/model.json (the built-in one until then)")
@@ -115,7 +120,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env().with_overrides(
+    settings = Settings.from_env()
+    if (grpc_port := getattr(args, "grpc_port", None)) is not None:
+        settings = replace(settings, grpc_port=parse_grpc_port(grpc_port))  # off is None
+    return settings.with_overrides(
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         log_level=getattr(args, "log_level", None),
@@ -140,8 +148,11 @@ def serve(args: argparse.Namespace) -> int:
     matching = ("off" if not settings.matching else f"model {settings.model}"
                 if Path(settings.model).exists() else
                 f"the built-in model ({settings.model} not found: identity train writes it)")
+    grpc = ("off" if settings.grpc_port is None else
+            address(settings.host, settings.grpc_port) if settings.grpc_port else "a free port")
     print(f"identity graph: {settings.store} store at {where}; matching: {matching}; "
-          f"GraphiQL at http://{settings.host}:{settings.port}/graphql", file=sys.stderr)
+          f"GraphiQL at http://{settings.host}:{settings.port}/graphql; gRPC: {grpc}",
+          file=sys.stderr)
     uvicorn.run(build_app(settings), host=settings.host, port=settings.port,
                 log_level=settings.log_level)
     return EXIT_OK

@@ -24,6 +24,7 @@ _SWITCHES = {"on": True, "true": True, "1": True, "off": False, "false": False, 
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
+    grpc_port: int | None = 50051  # None: no gRPC server; 0: any free port
     store: str = "sqlite"
     database: str = "data/identity.db"
     neo4j_uri: str = "neo4j://127.0.0.1:7687"
@@ -52,6 +53,8 @@ class Settings:
                 except ValueError:
                     raise ValueError(f"{ENV_PREFIX}{name.upper()} must be an integer, "
                                      f"got {number!r}") from None
+        if (grpc_port := env.get(ENV_PREFIX + "GRPC_PORT")) is not None:
+            values["grpc_port"] = parse_grpc_port(grpc_port, f"{ENV_PREFIX}GRPC_PORT")
         if (matching := env.get(ENV_PREFIX + "MATCHING")) is not None:
             if matching.strip().lower() not in _SWITCHES:
                 raise ValueError(f"{ENV_PREFIX}MATCHING must be on or off, got {matching!r}")
@@ -83,6 +86,20 @@ class Settings:
         if self.max_block < 2:
             raise ValueError(f"max block must be at least 2, got {self.max_block}")
         return Matcher(load_model(Path(self.model)), self.max_block)
+
+
+def parse_grpc_port(raw: str, name: str = "--grpc-port") -> int | None:
+    """A port number, 0 for any free port, or `off` for no gRPC server at all."""
+    if raw.strip().lower() == "off":
+        return None
+    try:
+        port = int(raw)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise ValueError(f"{name} must be a port number (0 for any free port) or off, "
+                         f"got {raw!r}")
+    return port
 
 
 def parse_list(raw: str) -> tuple[str, ...]:

@@ -40,7 +40,8 @@ class ServerThread:
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("api")
     # No model file there: the service scores with the built-in model.
-    settings = Settings(database=str(folder / "graph.db"), model=str(folder / "model.json"))
+    settings = Settings(database=str(folder / "graph.db"), model=str(folder / "model.json"),
+                        grpc_port=0)
     with ServerThread(settings) as url:
         yield url
 

@@ -33,3 +33,9 @@ class ProfileChange:
     def change_id(self) -> str:
         """Stable across replays of the same event, so consumers can deduplicate."""
         return f"{self.cause_event_id}/{self.kind}/{self.profile_id}"
+
+    @property
+    def mentioned_ids(self) -> tuple[ProfileId, ...]:
+        """Every profile the change concerns: a watcher of an absorbed or a carved-out id
+        must hear of the merge or the split, not only a watcher of the survivor."""
+        return (self.profile_id, *self.absorbed_ids, *self.split_ids)

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 
 from identity.domain.guards import HubRules
 from identity.domain.identifiers import NormalizationRules
 from identity.domain.links import Link
 from identity.domain.survivorship import SurvivorshipRules
 from identity.domain.types import Identifier, ProfileId
+from identity.service.change_feed import ChangeFeed, PositionedChange
 from identity.service.changes import ChangeSink, MetricsChangeSink
 from identity.service.explain import Explainer, Explanation, ProfileHistory, ReviewPage
 from identity.service.ingest import Clock, Ingestor, IngestResult, IngestStatus, utc_now
 from identity.service.matching import Matcher
 from identity.service.queries import IdentifierView, ProfileView, Queries
+from identity.service.resolve import RawIdentifier, Resolution, Resolver, normalize_all
 from identity.store.protocol import GraphStore
 
-__all__ = ["IdentifierView", "IdentityService", "IngestResult", "IngestStatus", "ProfileView"]
+__all__ = ["IdentifierView", "IdentityService", "IngestResult", "IngestStatus", "ProfileView",
+           "Resolution"]
 
 
 class IdentityService:
@@ -40,12 +44,23 @@ class IdentityService:
                                   hub_rules, matcher)
         self._queries = Queries(store, self.rules, survivorship or SurvivorshipRules())
         self._explainer = Explainer(store, matcher.model if matcher else None)
+        self._feed = ChangeFeed(store, self._ingestor.committed)
+        self._resolver = Resolver(self._queries, self.ingest, clock)
 
     async def ingest(self, raw_events: Sequence[object]) -> list[IngestResult]:
         return await self._ingestor.ingest(raw_events)
 
     def normalize(self, kind: str, value: str) -> Identifier:
         return self._queries.normalize(kind, value)
+
+    def normalize_all(self, identifiers: Sequence[RawIdentifier],
+                      paths: Sequence[str] | None = None) -> list[Identifier]:
+        return normalize_all(self._queries, identifiers, paths)
+
+    async def resolve(self, identifiers: Sequence[RawIdentifier], create: bool, source: str,
+                      *, with_profile: bool = True) -> Resolution:
+        return await self._resolver.resolve(identifiers, create, source,
+                                            with_profile=with_profile)
 
     async def profiles(self, profile_ids: Sequence[str]) -> list[ProfileView | None]:
         return await self._queries.profiles(profile_ids)
@@ -72,6 +87,13 @@ class IdentityService:
 
     async def review_queue(self, first: int, after: str | None = None) -> ReviewPage:
         return await self._explainer.review_queue(first, after)
+
+    async def watch_changes(self, after: str | None, profile_ids: Sequence[str]
+                            ) -> AsyncIterator[PositionedChange]:
+        """Never ends on its own; raises InvalidInput for a bad or pruned `after`."""
+        async with aclosing(self._feed.watch(after, profile_ids)) as changes:
+            async for change in changes:
+                yield change
 
     async def check_ready(self) -> None:
         """Raises StoreUnavailable when the store cannot answer."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from prometheus_client import Counter
@@ -19,6 +19,7 @@ from identity.domain.guards import HubRules
 from identity.domain.identifiers import NormalizationRules
 from identity.domain.types import EventId, ProfileId
 from identity.service.batch import Applied, apply_batch
+from identity.service.change_feed import DEFAULT_RETENTION, ChangeRetention, ChangeSignal
 from identity.service.changes import ChangeSink
 from identity.service.group_commit import GroupCommit
 from identity.service.matching import Matcher
@@ -61,7 +62,8 @@ def _raw_event_id(raw: object) -> str | None:
 class Ingestor:
     def __init__(self, store: GraphStore, rules: NormalizationRules, sink: ChangeSink,
                  clock: Clock = utc_now, hub_rules: HubRules | None = None,
-                 matcher: Matcher | None = None) -> None:
+                 matcher: Matcher | None = None,
+                 change_retention: timedelta = DEFAULT_RETENTION) -> None:
         self._store = store
         self._rules = rules
         self._hub_rules = hub_rules or HubRules()
@@ -69,6 +71,8 @@ class Ingestor:
         self._clock = clock
         self._matcher = matcher
         self._group = GroupCommit(lambda events: retry_on_conflict(lambda: self._commit(events)))
+        self._retention = ChangeRetention(store, change_retention)
+        self.committed = ChangeSignal()  # the change feed's watchers wait on it
 
     def _parse(self, raw_events: Sequence[object]) -> tuple[list[IngestResult], list[Event]]:
         results: list[IngestResult] = []
@@ -91,12 +95,19 @@ class Ingestor:
         return results, fresh
 
     async def _commit(self, fresh: list[Event]) -> dict[EventId, Applied | None]:
-        """One transaction for the batch: all of it lands, or none of it and it is retried."""
+        """One transaction for the batch: all of it lands, or none of it and it is retried.
+        Its changes are logged in it, last: durable exactly when their events are, and on
+        Neo4j the change log's lock is held for the commit only."""
         now = self._clock()
         async with self._store.transaction() as tx:
             seen = await tx.seen_event_ids([e.event_id for e in fresh])
             applied = await apply_batch(tx, [e for e in fresh if e.event_id not in seen], now,
                                         self._hub_rules, self._matcher)
+            changes = [c for outcome in applied.values() for c in outcome.changes]
+            if changes:
+                await tx.append_changes(changes)
+        if changes:
+            self.committed.notify()
         return {e.event_id: applied.get(e.event_id) for e in fresh}
 
     async def ingest(self, raw_events: Sequence[object]) -> list[IngestResult]:
@@ -108,6 +119,7 @@ class Ingestor:
         changes = [c for applied in outcome.values() if applied for c in applied.changes]
         if changes:
             await self._sink.publish(changes)
+            await self._retention.prune_if_due(self._clock())
         settled = [_settle(result, outcome) for result in results]
         for result in settled:
             EVENTS.labels(status=result.status.value).inc()

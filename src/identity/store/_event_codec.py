@@ -1,4 +1,4 @@
-"""How traits, orders and match records are written as plain values, in every store."""
+"""How traits, orders, match records and changes are written as plain values, in every store."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from identity.domain.events import Order
+from identity.domain.types import ProfileId
 
 Traits = tuple[tuple[str, str], ...]
 
@@ -38,3 +39,11 @@ def encode_amount(order: Order | None) -> str | None:
 
 def decode_order(amount: str | None, currency: str | None) -> Order | None:
     return Order(Decimal(amount), currency or "") if amount is not None else None
+
+
+def encode_ids(ids: tuple[str, ...]) -> str | None:
+    return json.dumps(list(ids)) if ids else None
+
+
+def decode_ids(text: str | None) -> tuple[ProfileId, ...]:
+    return tuple(ProfileId(i) for i in json.loads(text)) if text else ()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from identity.domain.changes import ProfileChange
 from identity.domain.events import Order
 from identity.domain.links import Link, LinkObservation
 from identity.domain.matching.records import MatchRecord
@@ -65,6 +66,22 @@ class EventRecord:
 class BlockLookup:
     records: list[MatchRecord]
     oversized: list[tuple[str, int]]  # (blocking key, records filed under it): not returned
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRow:
+    """A change as the log holds it: positions are dense (1, 2, 3, …), in commit order."""
+
+    position: int
+    change: ProfileChange
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePage:
+    changes: list[ChangeRow]  # the scanned changes that mention a wanted profile, in order
+    through: int  # the last position scanned (`after` when none): the next page starts here
+    pruned_through: int  # retention removed every change at or below this position
+    last: int  # the highest position handed out so far
 
 
 class GraphTransaction(Protocol):
@@ -164,6 +181,27 @@ class GraphTransaction(Protocol):
     ) -> list[Link]:
         """Up to `limit` links of one rule ordered by their ends' keys, after the ends
         `after` (a.key, b.key): how a queue of possible matches is paged."""
+        ...
+
+    async def append_changes(self, changes: Sequence[ProfileChange]) -> None:
+        """Logs the changes under the next positions, in input order. Called last in the
+        transaction that made them, so a change is durable exactly when its event is.
+        Positions follow commit order: no change ever commits below a position a reader has
+        already passed."""
+        ...
+
+    async def read_changes(
+        self, after: int, limit: int, profile_ids: Sequence[str]
+    ) -> ChangePage:
+        """Scans up to `limit` changes after position `after` (after the pruned ones when
+        `after` is below them), in position order, and returns those whose profile, absorbed
+        or split ids include one of `profile_ids` (every one when empty). `through` never
+        passes a change that may still become visible."""
+        ...
+
+    async def prune_changes(self, before: datetime, limit: int) -> int:
+        """Removes up to `limit` of the oldest changes made before `before`, from the start
+        of the log only, and raises `pruned_through` over them; returns how many went."""
         ...
 
 

@@ -4,7 +4,22 @@ Times are integer microseconds since the epoch (UTC): they compare as numbers, s
 first and last seen are done by SQLite itself, whatever order events arrive in.
 """
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+# The change log (outbox), version 3. Positions are rowids handed out inside the one write
+# transaction, so they follow commit order; AUTOINCREMENT never hands a pruned one out again.
+# How far retention has pruned is kept in meta as 'changes_pruned_through'.
+CHANGE_LOG = """
+CREATE TABLE IF NOT EXISTS changes (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    profile_id TEXT NOT NULL,
+    cause_event_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    absorbed_ids TEXT,
+    split_ids TEXT
+);
+"""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -88,9 +103,11 @@ CREATE TABLE IF NOT EXISTS block_members (
     record_id TEXT NOT NULL,
     PRIMARY KEY (key, record_id)
 ) WITHOUT ROWID;
-"""
+""" + CHANGE_LOG
 
 # Statements that bring a store of an older version up to this one, by the version they reach.
 UPGRADES: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE links ADD COLUMN details TEXT",),
+    # A new table: SCHEMA (IF NOT EXISTS) has made it by now; kept so each step stands alone.
+    3: (CHANGE_LOG,),
 }

@@ -1,0 +1,1 @@
+"""The gRPC entry point (identity.v1.IdentityService): a thin adapter over the service layer."""

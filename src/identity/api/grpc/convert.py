@@ -1,0 +1,152 @@
+"""Protobuf <-> domain, here and nowhere else. Pure: no I/O, no service calls.
+
+Requests become the plain values the service takes (an event is the same raw mapping a line of
+an `identity ingest` file is, so one parser validates every entry point); service results
+become response messages. proto3 has no null: an absent value is the field's empty default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from identity.domain.changes import ChangeKind
+from identity.domain.changes import ProfileChange as DomainChange
+from identity.domain.links import Link as DomainLink
+from identity.domain.matching.scoring import PairScore, decode_score
+from identity.domain.types import Identifier
+from identity.service import IngestResult, IngestStatus, ProfileView, Resolution
+from identity.service.explain import Explanation as DomainExplanation
+from identity.service.resolve import RawIdentifier
+from identity.v1 import identity_pb2 as pb
+
+_STATUS = {
+    IngestStatus.ACCEPTED: pb.EventResult.STATUS_ACCEPTED,
+    IngestStatus.DUPLICATE: pb.EventResult.STATUS_DUPLICATE,
+    IngestStatus.REJECTED: pb.EventResult.STATUS_REJECTED,
+}
+_CHANGE_KIND = {
+    ChangeKind.CREATED: pb.ProfileChange.KIND_CREATED,
+    ChangeKind.UPDATED: pb.ProfileChange.KIND_UPDATED,
+    ChangeKind.MERGED: pb.ProfileChange.KIND_MERGED,
+    ChangeKind.SPLIT: pb.ProfileChange.KIND_SPLIT,
+}
+
+
+def raw_identifiers(identifiers: Iterable[pb.Identifier]) -> list[RawIdentifier]:
+    return [(i.kind, i.value) for i in identifiers]
+
+
+def raw_event(event: pb.Event) -> dict[str, object]:
+    """Empty optional fields are left out, as a JSON producer would leave them out."""
+    raw: dict[str, object] = {
+        "event_id": event.event_id,
+        "type": event.type,
+        "timestamp": event.timestamp,
+        "source": event.source,
+        "identifiers": [{"kind": i.kind, "value": i.value} for i in event.identifiers],
+    }
+    if event.traits:
+        raw["traits"] = dict(event.traits)
+    if event.amount:
+        raw["amount"] = event.amount
+    if event.currency:
+        raw["currency"] = event.currency
+    return raw
+
+
+def identifier(value: Identifier) -> pb.Identifier:
+    return pb.Identifier(kind=value.kind, value=value.value)
+
+
+def profile(view: ProfileView) -> pb.Profile:
+    return pb.Profile(
+        id=view.profile_id,
+        requested_id=view.requested_id,
+        merged_ids=view.merged_ids,
+        created_at=view.created_at,
+        first_seen=view.first_seen,
+        last_seen=view.last_seen,
+        identifiers=[
+            pb.ProfileIdentifier(kind=node.identifier.kind, value=node.identifier.value,
+                                 first_seen=node.first_seen, last_seen=node.last_seen,
+                                 hub_reason=node.hub_reason or "")
+            for nodes in view.identifiers_by_kind().values() for node in nodes],
+        golden=[pb.GoldenField(name=g.field, value=g.value, source=g.source,
+                               observed_at=g.observed_at, event_id=g.event_id,
+                               support=g.support)
+                for g in view.golden.values()],
+        order_count=view.orders.count,
+        total_spend=[pb.Money(currency=currency, amount=str(amount))
+                     for currency, amount in view.orders.total_spend],
+    )
+
+
+def resolve_response(resolution: Resolution) -> pb.ResolveResponse:
+    return pb.ResolveResponse(
+        profile_id=resolution.profile_id or "",
+        profile=profile(resolution.profile) if resolution.profile else None,
+        created=resolution.created,
+        merged_profile_ids=resolution.merged_ids,
+        conflicting=[identifier(i) for i in resolution.conflicting],
+    )
+
+
+def lookup(key: str | pb.Identifier, view: ProfileView | None) -> pb.ProfileLookup:
+    found = profile(view) if view else None
+    if isinstance(key, str):
+        return pb.ProfileLookup(profile_id=key, found=found is not None, profile=found)
+    return pb.ProfileLookup(identifier=key, found=found is not None, profile=found)
+
+
+def event_result(result: IngestResult, offset: int = 0) -> pb.EventResult:
+    """`offset`: where the result's batch starts in its stream."""
+    return pb.EventResult(
+        index=offset + result.index,
+        event_id=result.event_id or "",
+        status=_STATUS[result.status],
+        profile_id=result.profile_id or "",
+        merged_profile_ids=result.merged_ids,
+        errors=[pb.FieldViolation(field=e.field, description=e.reason) for e in result.errors],
+        ignored_identifiers=[pb.IgnoredIdentifier(field=i.field, kind=i.kind, value=i.value,
+                                                  reason=i.reason) for i in result.ignored],
+    )
+
+
+def event_results(results: Sequence[IngestResult], offset: int = 0) -> list[pb.EventResult]:
+    return [event_result(r, offset) for r in results]
+
+
+def change(value: DomainChange, position: str) -> pb.ProfileChange:
+    return pb.ProfileChange(
+        position=position, change_id=value.change_id, kind=_CHANGE_KIND[value.kind],
+        profile_id=value.profile_id, absorbed_ids=value.absorbed_ids,
+        split_ids=value.split_ids, cause_event_id=value.cause_event_id, at=value.at)
+
+
+def match_score(pair: PairScore) -> pb.MatchScore:
+    return pb.MatchScore(
+        fields=[pb.FieldComparison(field=f.field, left=f.left or "", right=f.right or "",
+                                   level=f.level, weight=f.weight, bucket=f.bucket.value)
+                for f in pair.fields],
+        weight=pair.weight, probability=pair.probability, decision=pair.decision.value,
+        vetoed_by=pair.non_match or "")
+
+
+def link(value: DomainLink, comparison: PairScore | None = None) -> pb.Link:
+    ev = value.evidence
+    if comparison is None and ev.details:
+        comparison = decode_score(ev.details)
+    return pb.Link(
+        a=identifier(value.a), b=identifier(value.b), rule=ev.rule, is_active=value.is_active,
+        inactive_reason=value.inactive_reason or "", score=ev.score, sources=ev.sources,
+        first_seen=ev.first_seen, last_seen=ev.last_seen, event_ids=ev.event_ids,
+        comparison=match_score(comparison) if comparison else None)
+
+
+def explanation(found: DomainExplanation) -> pb.Explanation:
+    return pb.Explanation(
+        profile_a=found.profile_a or "", profile_b=found.profile_b or "",
+        same_profile=found.same_profile,
+        path=[link(step.link, step.comparison) for step in found.path],
+        comparison=match_score(found.comparison) if found.comparison else None,
+        link_threshold=found.link_threshold, review_threshold=found.review_threshold)

@@ -1,0 +1,90 @@
+"""The grpc.aio server: the identity service, standard health checking and reflection.
+
+It runs on the event loop of whoever starts it (`identity serve` starts it in the ASGI
+lifespan, beside GraphQL, over the same IdentityService). Health follows the store the way
+/readyz does: SERVING while the store answers, NOT_SERVING while it does not, and NOT_SERVING
+from the moment a drain begins, so load balancers stop sending before the port closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from identity.api.grpc.servicer import IdentityServicer
+from identity.service import IdentityService
+from identity.store.protocol import StoreUnavailable
+from identity.v1 import identity_pb2, identity_pb2_grpc
+
+log = logging.getLogger("identity.grpc")
+
+SERVICE_NAME = identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name
+GRACE_S = 5.0  # on shutdown, in-flight calls get this long to finish before they are cancelled
+READINESS_INTERVAL_S = 2.0
+_SERVING = health_pb2.HealthCheckResponse.SERVING
+_NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+@dataclass
+class GrpcServer:
+    server: grpc.aio.Server
+    port: int  # the bound port: the one asked for, or the one the OS picked for port 0
+    health: health.aio.HealthServicer
+    readiness: asyncio.Task[None]
+
+    async def stop(self, grace_s: float = GRACE_S) -> None:
+        """Drains: health says NOT_SERVING, new calls are refused, and calls in flight get
+        `grace_s` seconds to finish before they are cancelled."""
+        await self.health.enter_graceful_shutdown()
+        self.readiness.cancel()
+        await asyncio.wait([self.readiness])
+        await self.server.stop(grace_s)
+
+
+async def _follow_readiness(service: IdentityService, health_servicer: health.aio.HealthServicer,
+                            interval_s: float) -> None:
+    was_ready: bool | None = None
+    while True:
+        try:
+            await service.check_ready()
+            ready = True
+        except StoreUnavailable as exc:
+            ready = False
+            if was_ready is not False:
+                log.warning("gRPC health NOT_SERVING: %s", exc)
+        if ready != was_ready:
+            for name in ("", SERVICE_NAME):  # "" is the whole server, by the protocol
+                await health_servicer.set(name, _SERVING if ready else _NOT_SERVING)
+            was_ready = ready
+        await asyncio.sleep(interval_s)
+
+
+def address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+async def start_server(service: IdentityService, bind: str, *,
+                       readiness_interval_s: float = READINESS_INTERVAL_S) -> GrpcServer:
+    """Binds `bind` (host:port; port 0 picks a free one) and starts serving. Raises OSError
+    when the address cannot be bound."""
+    # Without so_reuseport=0 a second server could bind the same port and share its calls.
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    identity_pb2_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(service), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    try:
+        port = server.add_insecure_port(bind)
+    except RuntimeError as exc:
+        raise OSError(f"gRPC cannot listen on {bind}: {exc}") from exc
+    await server.start()
+    readiness = asyncio.create_task(
+        _follow_readiness(service, health_servicer, readiness_interval_s),
+        name="grpc-health-readiness")
+    return GrpcServer(server, port, health_servicer, readiness)

@@ -1,0 +1,116 @@
+"""identity.v1.IdentityService: protobuf in, one service call, protobuf out.
+
+Nothing here decides anything GraphQL does not: validation, normalization, resolution and
+their errors live in the service layer; errors.py maps those errors to status codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+
+import grpc
+
+from identity.api.graphql.schema import MAX_EVENTS_PER_REQUEST  # one limit for both APIs
+from identity.api.grpc import convert, errors
+from identity.api.grpc.ingest_stream import ingest_in_order
+from identity.domain.errors import FieldError, ValidationError
+from identity.service import IdentityService
+from identity.v1 import identity_pb2 as pb
+from identity.v1 import identity_pb2_grpc
+
+DEFAULT_SOURCE = "grpc"
+MAX_PER_BATCH_GET = 100  # ids, and identifiers, per BatchGetProfiles (identity.proto says so)
+STREAM_WINDOW = 256  # IngestStream: events read ahead of the one being ingested, at most
+
+Context = grpc.aio.ServicerContext
+
+
+def _at_most(limit: int, field: str, count: int) -> None:
+    if count > limit:
+        raise ValidationError([FieldError(field, f"at most {limit} per request, got {count}")])
+
+
+class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
+    def __init__(self, service: IdentityService, *, stream_window: int = STREAM_WINDOW) -> None:
+        self._service = service
+        self._window = stream_window
+
+    @errors.unary
+    async def Resolve(self, request: pb.ResolveRequest,
+                      context: Context[pb.ResolveRequest, pb.ResolveResponse]
+                      ) -> pb.ResolveResponse:
+        resolution = await self._service.resolve(
+            convert.raw_identifiers(request.identifiers),
+            create=request.mode == pb.ResolveRequest.MODE_CREATE,
+            source=request.source or DEFAULT_SOURCE,
+            with_profile=not request.id_only)
+        return convert.resolve_response(resolution)
+
+    @errors.unary
+    async def GetProfile(self, request: pb.GetProfileRequest,
+                         context: Context[pb.GetProfileRequest, pb.Profile]) -> pb.Profile:
+        if not request.profile_id:
+            raise ValidationError([FieldError("profile_id", "is required")])
+        (view,) = await self._service.profiles([request.profile_id])
+        if view is None:
+            raise errors.NotFound(f"profile {request.profile_id!r} does not exist")
+        return convert.profile(view)
+
+    @errors.unary
+    async def BatchGetProfiles(
+        self, request: pb.BatchGetProfilesRequest,
+        context: Context[pb.BatchGetProfilesRequest, pb.BatchGetProfilesResponse],
+    ) -> pb.BatchGetProfilesResponse:
+        _at_most(MAX_PER_BATCH_GET, "profile_ids", len(request.profile_ids))
+        _at_most(MAX_PER_BATCH_GET, "identifiers", len(request.identifiers))
+        identifiers = self._service.normalize_all(convert.raw_identifiers(request.identifiers))
+        ids = list(request.profile_ids)
+        by_id = await self._service.profiles(ids) if ids else []
+        by_identifier = (await self._service.profiles_by_identifier(identifiers)
+                         if identifiers else [])
+        return pb.BatchGetProfilesResponse(lookups=[
+            *(convert.lookup(key, view) for key, view in zip(ids, by_id, strict=True)),
+            *(convert.lookup(convert.identifier(key), view) for key, view in zip(
+                identifiers, by_identifier, strict=True)),
+        ])
+
+    @errors.unary
+    async def IngestEvents(
+        self, request: pb.IngestEventsRequest,
+        context: Context[pb.IngestEventsRequest, pb.IngestEventsResponse],
+    ) -> pb.IngestEventsResponse:
+        _at_most(MAX_EVENTS_PER_REQUEST, "events", len(request.events))
+        results = await self._service.ingest([convert.raw_event(e) for e in request.events])
+        return pb.IngestEventsResponse(results=convert.event_results(results))
+
+    @errors.stream
+    async def IngestStream(
+        self, request_iterator: AsyncIterator[pb.IngestStreamRequest],
+        context: Context[pb.IngestStreamRequest, pb.IngestStreamResponse],
+    ) -> AsyncGenerator[pb.IngestStreamResponse, None]:
+        events = (convert.raw_event(request.event) async for request in request_iterator)
+        async for offset, results in ingest_in_order(events, self._service.ingest, self._window):
+            for result in results:
+                yield pb.IngestStreamResponse(result=convert.event_result(result, offset))
+
+    @errors.stream
+    async def WatchChanges(
+        self, request: pb.WatchChangesRequest,
+        context: Context[pb.WatchChangesRequest, pb.ProfileChange],
+    ) -> AsyncGenerator[pb.ProfileChange, None]:
+        changes = self._service.watch_changes(request.after_position or None,
+                                              list(request.profile_ids))
+        try:
+            async for positioned in changes:
+                yield convert.change(positioned.change, positioned.position)
+        finally:
+            # A watcher that leaves (cancelled, deadline) unsubscribes now, not when collected.
+            if (close := getattr(changes, "aclose", None)) is not None:
+                await close()
+
+    @errors.unary
+    async def Explain(self, request: pb.ExplainRequest,
+                      context: Context[pb.ExplainRequest, pb.Explanation]) -> pb.Explanation:
+        a, b = self._service.normalize_all(
+            convert.raw_identifiers([request.a, request.b]), paths=["a", "b"])
+        return convert.explanation(await self._service.explain(a, b))
