@@ -30,3 +30,8 @@ class ValidationError(InvalidInput):
     def __init__(self, errors: list[FieldError]) -> None:
         super().__init__("; ".join(str(e) for e in errors))
         self.errors = errors
+
+    @classmethod
+    def of(cls, field: str, reason: str) -> ValidationError:
+        """One problem with one field."""
+        return cls([FieldError(field, reason)])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 
 from identity.domain.guards import HubRules
@@ -89,7 +89,7 @@ class IdentityService:
         return await self._explainer.review_queue(first, after)
 
     async def watch_changes(self, after: str | None, profile_ids: Sequence[str]
-                            ) -> AsyncIterator[PositionedChange]:
+                            ) -> AsyncGenerator[PositionedChange, None]:
         """Never ends on its own; raises InvalidInput for a bad or pruned `after`."""
         async with aclosing(self._feed.watch(after, profile_ids)) as changes:
             async for change in changes:

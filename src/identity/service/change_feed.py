@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from identity.domain.changes import ProfileChange
-from identity.domain.errors import FieldError, InvalidInput, ValidationError
+from identity.domain.errors import FieldError, ValidationError
 from identity.store.protocol import ChangePage, GraphStore, StoreConflict, StoreUnavailable
 
 log = logging.getLogger("identity.changes")
@@ -41,12 +41,13 @@ def format_position(position: int) -> str:
 
 def parse_position(text: str) -> int:
     if not _POSITION.fullmatch(text) or int(text) > _MAX_POSITION:
-        raise InvalidInput(f"after: not a change position: {text[:40]!r}; pass the position "
-                           "of the last change received, or none to start from the oldest")
+        raise ValidationError.of("after", f"not a change position: {text[:40]!r}; pass the "
+                                 "position of the last change received, or none to start "
+                                 "from the oldest")
     return int(text)
 
 
-class PositionPruned(InvalidInput):
+class PositionPruned(ValidationError):
     """The log no longer holds every change after the position: resuming would skip some."""
 
 
@@ -74,8 +75,8 @@ class ChangeSignal:
 
 def _watched(profile_ids: Sequence[str]) -> list[str]:
     if len(profile_ids) > MAX_WATCHED_IDS:
-        raise ValidationError([FieldError("profile_ids", f"at most {MAX_WATCHED_IDS}, "
-                                                         f"got {len(profile_ids)}")])
+        raise ValidationError.of("profile_ids",
+                                 f"at most {MAX_WATCHED_IDS}, got {len(profile_ids)}")
     errors = [FieldError(f"profile_ids[{i}]", "must not be empty")
               for i, profile_id in enumerate(profile_ids) if not profile_id.strip()]
     if errors:
@@ -103,8 +104,8 @@ class ChangeFeed:
             woken = self._signal.current()  # taken before reading: no commit falls between
             page = await self._read(cursor, wanted)
             if not checked and cursor > page.last:
-                raise InvalidInput(
-                    f"after: position {format_position(cursor)} is ahead of the change log "
+                raise ValidationError.of(
+                    "after", f"position {format_position(cursor)} is ahead of the change log "
                     f"(its last is {format_position(page.last)}): it comes from another "
                     "store, or the store was restored from an older backup")
             checked = True
@@ -112,8 +113,8 @@ class ChangeFeed:
                 if from_oldest:
                     cursor = page.pruned_through
                     continue
-                raise PositionPruned(
-                    f"after: the changes after position {format_position(cursor)} are no "
+                raise PositionPruned.of(
+                    "after", f"the changes after position {format_position(cursor)} are no "
                     f"longer kept (pruned through {format_position(page.pruned_through)}, "
                     "after the retention period); watch from the oldest kept (no position) "
                     "and reread the profiles you follow")

@@ -15,7 +15,7 @@ from itertools import pairwise
 
 import networkx as nx
 
-from identity.domain.errors import InvalidInput
+from identity.domain.errors import ValidationError
 from identity.domain.links import Link, LinkRule
 from identity.domain.matching.model import MatchModel
 from identity.domain.matching.records import MatchRecord
@@ -92,7 +92,8 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     try:
         first, second = base64.urlsafe_b64decode(cursor.encode()).decode().split("\n")
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput(f"after: {cursor!r} is not a cursor this API returned") from None
+        raise ValidationError.of("after", f"{cursor!r} is not a cursor this API returned") \
+            from None
     return first, second
 
 
@@ -158,7 +159,7 @@ class Explainer:
     async def review_queue(self, first: int, after: str | None) -> ReviewPage:
         """Possible matches whose two sides are still apart, in a stable order."""
         if not 1 <= first <= MAX_PAGE:
-            raise InvalidInput(f"first: must be between 1 and {MAX_PAGE}, got {first}")
+            raise ValidationError.of("first", f"must be between 1 and {MAX_PAGE}, got {first}")
         position = decode_cursor(after) if after else None
 
         async def read() -> ReviewPage:

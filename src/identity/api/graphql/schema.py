@@ -22,11 +22,11 @@ from identity.api.graphql.types import (
     ProfileHistory,
     ReviewQueue,
 )
-from identity.domain.errors import InvalidIdentifier, InvalidInput
+from identity.api.limits import MAX_EVENTS_PER_REQUEST
+from identity.domain.errors import InvalidIdentifier, InvalidInput, ValidationError
 from identity.domain.types import Identifier
 from identity.store.protocol import StoreUnavailable
 
-MAX_EVENTS_PER_REQUEST = 1000
 MAX_QUERY_DEPTH = 6
 MAX_ALIASES = 30
 
@@ -85,8 +85,8 @@ class Mutation:
                          "or rejected with its field errors, without affecting the others.")
     async def ingest_events(self, info: Info, events: list[EventInput]) -> IngestEventsPayload:
         if len(events) > MAX_EVENTS_PER_REQUEST:
-            raise InvalidInput(
-                f"events: at most {MAX_EVENTS_PER_REQUEST} per request, got {len(events)}")
+            raise ValidationError.of(
+                "events", f"at most {MAX_EVENTS_PER_REQUEST} per request, got {len(events)}")
         results = await info.context.service.ingest([e.to_raw() for e in events])
         return IngestEventsPayload.from_domain(results)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from typing import Any, NoReturn, TypeVar
@@ -30,7 +29,6 @@ log = logging.getLogger("identity.grpc")
 UNEXPECTED = "Unexpected error."
 # Where the service's words for a field differ from the request message's.
 PROTO_FIELDS = {"after": "after_position"}
-_FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.+)$", re.DOTALL)
 
 S = TypeVar("S")
 Req = TypeVar("Req")
@@ -43,13 +41,8 @@ class NotFound(LookupError):
 
 
 def field_violations(exc: InvalidInput) -> list[FieldError]:
-    """A ValidationError lists its fields; other input errors say `field: reason`."""
-    if isinstance(exc, ValidationError):
-        errors = exc.errors
-    elif match := _FIELD_PREFIX.match(str(exc)):
-        errors = [FieldError(match[1], match[2])]
-    else:
-        errors = [FieldError("", str(exc))]
+    """A ValidationError names its fields; any other input error is about the request."""
+    errors = exc.errors if isinstance(exc, ValidationError) else [FieldError("", str(exc))]
     return [FieldError(_proto_field(e.field), e.reason) for e in errors]
 
 

@@ -7,13 +7,14 @@ their errors live in the service layer; errors.py maps those errors to status co
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 
 import grpc
 
-from identity.api.graphql.schema import MAX_EVENTS_PER_REQUEST  # one limit for both APIs
 from identity.api.grpc import convert, errors
 from identity.api.grpc.ingest_stream import ingest_in_order
-from identity.domain.errors import FieldError, ValidationError
+from identity.api.limits import MAX_EVENTS_PER_REQUEST
+from identity.domain.errors import ValidationError
 from identity.service import IdentityService
 from identity.v1 import identity_pb2 as pb
 from identity.v1 import identity_pb2_grpc
@@ -27,7 +28,7 @@ Context = grpc.aio.ServicerContext
 
 def _at_most(limit: int, field: str, count: int) -> None:
     if count > limit:
-        raise ValidationError([FieldError(field, f"at most {limit} per request, got {count}")])
+        raise ValidationError.of(field, f"at most {limit} per request, got {count}")
 
 
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
@@ -50,7 +51,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     async def GetProfile(self, request: pb.GetProfileRequest,
                          context: Context[pb.GetProfileRequest, pb.Profile]) -> pb.Profile:
         if not request.profile_id:
-            raise ValidationError([FieldError("profile_id", "is required")])
+            raise ValidationError.of("profile_id", "is required")
         (view,) = await self._service.profiles([request.profile_id])
         if view is None:
             raise errors.NotFound(f"profile {request.profile_id!r} does not exist")
@@ -98,15 +99,11 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         self, request: pb.WatchChangesRequest,
         context: Context[pb.WatchChangesRequest, pb.ProfileChange],
     ) -> AsyncGenerator[pb.ProfileChange, None]:
-        changes = self._service.watch_changes(request.after_position or None,
-                                              list(request.profile_ids))
-        try:
+        # aclosing: a watcher that leaves (cancelled, deadline) lets go now, not when collected.
+        async with aclosing(self._service.watch_changes(request.after_position or None,
+                                                        list(request.profile_ids))) as changes:
             async for positioned in changes:
                 yield convert.change(positioned.change, positioned.position)
-        finally:
-            # A watcher that leaves (cancelled, deadline) unsubscribes now, not when collected.
-            if (close := getattr(changes, "aclose", None)) is not None:
-                await close()
 
     @errors.unary
     async def Explain(self, request: pb.ExplainRequest,
