@@ -356,3 +356,12 @@ async def test_profiles_created_and_merged_within_one_batch_keep_resolving(
     assert [c.kind for c in sink.changes] == [ChangeKind.CREATED] * 3 + [ChangeKind.MERGED] * 2
     assert await partition_checked(service.store, [Identifier(COOKIE, f"c{i}")
                                                    for i in (1, 2, 3)])
+
+
+async def test_an_event_says_whether_it_made_its_profile(service: IdentityService) -> None:
+    (first,) = await service.ingest([event(ident(EMAIL, "a@shop.com"))])
+    (again,) = await service.ingest([event(ident(EMAIL, "a@shop.com"), ident(COOKIE, "c9"))])
+    (other,) = await service.ingest([event(ident(COOKIE, "c8"))])
+    (bridge,) = await service.ingest([event(ident(COOKIE, "c8"), ident(EMAIL, "a@shop.com"))])
+    assert (first.created, again.created, other.created, bridge.created) == (
+        True, False, True, False)

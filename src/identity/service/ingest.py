@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from prometheus_client import Counter
 
+from identity.domain.changes import ChangeKind
 from identity.domain.errors import FieldError, ValidationError
 from identity.domain.events import Event, IgnoredIdentifier, parse_event
 from identity.domain.guards import HubRules
@@ -48,6 +49,7 @@ class IngestResult:
     merged_ids: tuple[ProfileId, ...] = ()
     errors: tuple[FieldError, ...] = ()
     ignored: tuple[IgnoredIdentifier, ...] = ()
+    created: bool = False  # the event made `profile_id`: none of its identifiers had one
 
 
 def utc_now() -> datetime:
@@ -135,5 +137,7 @@ def _settle(
     settled = outcome[EventId(result.event_id or "")]
     if settled is None:
         return IngestResult(result.index, result.event_id, IngestStatus.DUPLICATE)
+    created = any(c.kind is ChangeKind.CREATED and c.profile_id == settled.profile_id
+                  for c in settled.changes)
     return IngestResult(result.index, result.event_id, result.status, settled.profile_id,
-                        settled.merged_ids, ignored=result.ignored)
+                        settled.merged_ids, ignored=result.ignored, created=created)

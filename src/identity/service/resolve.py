@@ -27,7 +27,7 @@ Ingest = Callable[[Sequence[object]], Awaitable[list[IngestResult]]]
 class Resolution:
     profile_id: ProfileId | None  # None: a lookup found no identifier
     profile: ProfileView | None  # None without `with_profile`, or when nothing was found
-    created: bool = False  # create: no identifier had a profile before this call
+    created: bool = False  # create: this call made the profile
     merged_ids: tuple[ProfileId, ...] = ()  # create: profiles this call merged into profile_id
     conflicting: tuple[Identifier, ...] = ()  # lookup: identifiers of other profiles
 
@@ -87,9 +87,7 @@ class Resolver:
     async def _create(self, identifiers: Sequence[RawIdentifier], source: str,
                       with_profile: bool) -> Resolution:
         # Validated by the ingest path itself, so the errors (and the placeholders it ignores)
-        # are the ones every entry point gives; normalized here only to learn which
-        # identifiers had a profile before.
-        before = await self._queries.profile_ids(self._normalizable(identifiers))
+        # are the ones every entry point gives.
         (result,) = await self._ingest([{
             "event_id": f"resolve-{uuid.uuid4()}",
             "type": EventType.IDENTIFY.value,
@@ -101,18 +99,7 @@ class Resolver:
             raise ValidationError(list(result.errors) or [
                 FieldError("identifiers", "the event was not applied")])
         profile = await self._profile(result.profile_id) if with_profile else None
-        # Two callers creating the same new person at the same moment may both read "created".
-        created = all(pid is None for pid in before)
-        return Resolution(result.profile_id, profile, created, result.merged_ids)
-
-    def _normalizable(self, identifiers: Sequence[RawIdentifier]) -> list[Identifier]:
-        normalized: list[Identifier] = []
-        for kind, value in identifiers:
-            try:
-                normalized.append(self._queries.normalize(kind, value))
-            except InvalidIdentifier:
-                continue  # ingest reports it, with its path
-        return normalized
+        return Resolution(result.profile_id, profile, result.created, result.merged_ids)
 
     async def _profile(self, profile_id: ProfileId) -> ProfileView | None:
         (view,) = await self._queries.profiles([profile_id])
