@@ -13,14 +13,12 @@ from identity.domain.matching.defaults import DEFAULT_MODEL
 from identity.domain.matching.engine import (
     Candidates,
     candidate_pairs,
-    clusters,
-    decisions,
-    fit,
-    score_pairs,
+    resolve_records,
     term_frequencies,
 )
 from identity.domain.matching.levels import KEYED, SCORED, Level
 from identity.domain.matching.model import Comparison, MatchModel, Record
+from identity.domain.matching.scoring import Decision, score
 from identity.domain.matching.vectorized import vectors
 
 FIRST = ["Ann", "Bob", "Carla", "Dev", "Ema", "Femi", "Gus", "Hana", "Ivo", "Jun", "Kofi", "Lea"]
@@ -63,10 +61,7 @@ def test_term_frequencies_count_shares_of_records() -> None:
 
 def test_fitted_model_clusters_duplicates_and_keeps_people_apart() -> None:
     records, truth = population(300, seed=4)
-    model = fit(records, DEFAULT_MODEL, seed=1, random_pairs=20_000)
-    pairs = candidate_pairs(records, model).pairs
-    scored = score_pairs(records, model, pairs, term_frequencies(records.values(), model))
-    found = clusters(records, scored)
+    found = resolve_records(records, DEFAULT_MODEL, seed=1, random_pairs=20_000).clusters
     duplicates = [(f"{p}a", f"{p}b") for p in range(0, 300, 3)]
     together = sum(found[a] == found[b] for a, b in duplicates)
     assert together >= 0.9 * len(duplicates)
@@ -142,18 +137,17 @@ def test_batch_blocking_finds_what_key_by_key_blocking_finds(
                                                                                   max_block)
 
 
-def test_fast_decisions_agree_with_full_scoring_vetoes_included() -> None:
+def test_batch_links_agree_with_full_scoring_vetoes_included() -> None:
     records, _ = population(60, seed=9)
-    pairs = candidate_pairs(records, DEFAULT_MODEL).pairs
-    tf = term_frequencies(records.values(), DEFAULT_MODEL)
-    pair_vectors = vectors(DEFAULT_MODEL, [records[a] for a, _ in pairs],
-                           [records[b] for _, b in pairs])
     twins = {"first_name": "Ada", "last_name": "Okafor", "date_of_birth": "1990-06-01",
              "postcode": "LS1 4AP", "city": "Leeds"}
     records = {**records, "t1": twins, "t2": {**twins, "first_name": "Chidi"}}
-    pairs = [*pairs, ("t1", "t2")]
-    pair_vectors = [*pair_vectors, DEFAULT_MODEL.vector(twins, records["t2"])]
-    fast = decisions(records, DEFAULT_MODEL, pairs, pair_vectors, tf)
-    full = [s.score.decision for s in score_pairs(records, DEFAULT_MODEL, pairs, tf)]
-    assert fast == full
-    assert fast[-1].value == "none" and len(set(fast)) > 1
+    result = resolve_records(records, DEFAULT_MODEL, train=False)
+    pairs = candidate_pairs(records, DEFAULT_MODEL).pairs
+    full = {pair: score(result.model, records[pair[0]], records[pair[1]]) for pair in pairs}
+    assert [(p.left, p.right) for p in result.links] == [
+        pair for pair, scored in full.items() if scored.decision is Decision.LINK]
+    # The twins score far above the link threshold; only the never-link rule keeps them apart.
+    assert full[("t1", "t2")].probability >= DEFAULT_MODEL.link_threshold
+    assert full[("t1", "t2")].non_match is not None
+    assert len({scored.decision for scored in full.values()}) > 1

@@ -18,11 +18,7 @@ from identity.domain.matching.blocking import blocked_pairs
 from identity.domain.matching.model import MatchModel, Record
 from identity.domain.matching.prior import estimate_prior
 from identity.domain.matching.scoring import (
-    Decision,
-    PairScore,
-    TermFrequencies,
     level_weight,
-    score,
 )
 from identity.domain.matching.training import estimate_m, estimate_u, sample_pairs
 from identity.domain.matching.vectorized import (
@@ -99,15 +95,14 @@ def resolve_records(records: Mapping[RecordId, Record], model: MatchModel, *,
     if fitted or not model.term_frequencies:
         model = replace(model, term_frequencies=_term_frequencies(columns, model))
     step("scoring")
-    chances, linked, _ = _decide(model, columns, left, levels)
+    chances, linked = _decide(model, columns, left, levels)
     step("clustering")
     at = np.flatnonzero(linked)
     links = [LinkedPair(ids[a], ids[b], p) for a, b, p in zip(
         left[at].tolist(), right[at].tolist(), chances[at].tolist(), strict=True)]
-    roots = _roots(len(ids), left[at].tolist(), right[at].tolist())
-    return BatchResult(model, fitted, {record_id: ids[root] for record_id, root
-                                       in zip(ids, roots, strict=True)},
-                       links, len(left), oversized)
+    found = {member: part[0] for part in components(ids, [(p.left, p.right) for p in links])
+             for member in part}
+    return BatchResult(model, fitted, found, links, len(left), oversized)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,16 +147,6 @@ def _term_frequencies(columns: RecordColumns, model: MatchModel) -> dict[str, di
             found[comparison.field] = {value: n / columns.size for value, n in
                                        zip(column.values[1:], counts[1:], strict=True) if n}
     return found
-
-
-def fit(records: Mapping[RecordId, Record], model: MatchModel, *, seed: int = 0,
-        random_pairs: int = 200_000, max_block: int = 500) -> MatchModel:
-    """u from pairs drawn at random, then m by EM on the blocked pairs (u held fixed)."""
-    rows = [records[i] for i in sorted(records)]
-    left, right, _ = blocked_pairs(rows, model.blocking, max_block)
-    columns = RecordColumns(rows, model_fields(model))
-    return _fit(model, columns, columns.levels(model.comparisons, left, right), None,
-                seed=seed, random_pairs=random_pairs)
 
 
 def _fit(model: MatchModel, columns: RecordColumns, blocked_levels: IntArray,
@@ -209,71 +194,10 @@ def _vetoed(model: MatchModel, levels: IntArray) -> BoolArray:
 
 
 def _decide(model: MatchModel, columns: RecordColumns, left: IntArray, levels: IntArray
-            ) -> tuple[FloatArray, BoolArray, BoolArray]:
-    """Probabilities, links and reviews: what `score` decides, pair by pair."""
+            ) -> tuple[FloatArray, BoolArray]:
+    """Probabilities and links: what `score` decides, pair by pair."""
     weights = _weights(model, columns, left, levels)
     odds = np.power(2.0, np.minimum(weights, 999.0))
     chances = np.where(weights < 1000, odds / (1 + odds), 1.0)  # as `probability` saturates
     allowed = ~_vetoed(model, levels)
-    linked = allowed & (chances >= model.link_threshold)
-    review = allowed & ~linked & (chances >= model.review_threshold)
-    return chances, linked, review
-
-
-def decisions(records: Mapping[RecordId, Record], model: MatchModel,
-              pairs: Sequence[tuple[RecordId, RecordId]],
-              pair_vectors: Sequence[tuple[int, ...]],
-              tf: TermFrequencies | None = None) -> list[Decision]:
-    """What `score` decides for each pair, without building explanations (`tf` defaults to
-    the model's, as in `score`)."""
-    ids = list(records)
-    position = {record_id: n for n, record_id in enumerate(ids)}
-    columns = RecordColumns([records[i] for i in ids], model_fields(model))
-    left = np.array([position[a] for a, _ in pairs], dtype=np.int64)
-    levels = np.asarray(pair_vectors, dtype=np.int64).reshape(-1, len(model.comparisons))
-    if tf is not None:
-        model = replace(model, term_frequencies=tf)
-    _, linked, review = _decide(model, columns, left, levels)
-    return [Decision.LINK if link else Decision.REVIEW if maybe else Decision.NONE
-            for link, maybe in zip(linked.tolist(), review.tolist(), strict=True)]
-
-
-# ---------------------------------------------------------------------------------------------
-# Explanations and clusters
-
-
-@dataclass(frozen=True, slots=True)
-class ScoredPair:
-    left: RecordId
-    right: RecordId
-    score: PairScore
-
-
-def score_pairs(records: Mapping[RecordId, Record], model: MatchModel,
-                pairs: Sequence[tuple[RecordId, RecordId]],
-                tf: TermFrequencies | None = None) -> list[ScoredPair]:
-    """Full scores with explanations; `resolve_records` is the fast path for decisions."""
-    return [ScoredPair(a, b, score(model, records[a], records[b], tf)) for a, b in pairs]
-
-
-def clusters(record_ids: Iterable[RecordId], scored: Iterable[ScoredPair]) -> dict[RecordId, str]:
-    """Connected components of the linked pairs; each record maps to its cluster's first id."""
-    linked = [(p.left, p.right) for p in scored if p.score.decision is Decision.LINK]
-    return {member: part[0] for part in components(record_ids, linked) for member in part}
-
-
-def _roots(count: int, left: list[int], right: list[int]) -> list[int]:
-    """Union-find over positions; a component's root is its smallest position."""
-    parent = list(range(count))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in zip(left, right, strict=True):
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return [find(x) for x in range(count)]
+    return chances, allowed & (chances >= model.link_threshold)
