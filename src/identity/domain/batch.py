@@ -66,6 +66,11 @@ class BatchResolution:
         self._placed: list[Identifier] = []
         self._relabelled: set[int] = set()
 
+    def group_of(self, node: Identifier) -> int | None:
+        """The group the node belongs to now, merges of this batch included."""
+        group_id = self._node_group[node]
+        return None if group_id is None else self._root(group_id)
+
     def _root(self, group_id: int) -> int:
         while group_id in self._parent:
             group_id = self._parent[group_id]

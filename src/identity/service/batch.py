@@ -144,8 +144,8 @@ async def apply_batch(
         applied[first] = replace(applied[first], changes=(*splits, *applied[first].changes))
     if matcher is not None:
         matches = await match_events(tx, events, matcher)
-        if matches.links:
-            merges = await _join_matches(tx, matches.links, now)
+        if matches:
+            merges = await _join_matches(tx, matches, now)
             applied = _after_matches(applied, merges)
     return applied
 
@@ -178,52 +178,46 @@ async def _join_matches(
     for member in await tx.read_members(group_ids):
         if member.identifier.kind == IdentifierKind.CUSTOMER_ID and member.group_id is not None:
             customers[member.group_id].add(member.identifier)
-    owner = {g: g for g in group_ids}  # union-find over groups as links are accepted
+    resolution = BatchResolution(group_of, groups, new_profile_id)
 
-    def root(node: Identifier) -> int:
-        group_id = group_of[node]
-        assert group_id is not None, "every node of the graph is in a profile"
-        while owner[group_id] != group_id:
-            group_id = owner[group_id]
-        return group_id
+    def apart(link: LinkObservation) -> bool:
+        return resolution.group_of(link.a) != resolution.group_of(link.b)
 
     # A pair whose scored link was kept inactive before (a guard said no) stays apart: a new
     # sighting folds into that inactive link, and joining anyway would leave the profile
     # without a path of active links.
     candidates = sorted({(k.a, k.b) for k in links
-                         if k.rule is LinkRule.PROBABILISTIC and root(k.a) != root(k.b)})
+                         if k.rule is LinkRule.PROBABILISTIC and apart(k)})
     refused = {(k.a, k.b) for k in await tx.read_links(sorted({e for c in candidates
                                                                for e in c}))
                if k.evidence.rule == LinkRule.PROBABILISTIC and not k.is_active} \
         if candidates else set()
     written: list[LinkObservation] = []
-    joins: list[LinkObservation] = []
+    changes: list[ProfileChange] = []
     for link in sorted(links, key=lambda k: (-(k.score or 0.0), k.a, k.b, k.event_id)):
         link = _guarded(link, hubs)
         if link.rule is LinkRule.VETOED:
             written.append(link)  # a steward should see it, joined or not
             continue
-        ra, rb = root(link.a), root(link.b)
-        if ra == rb:
+        if not apart(link):
             continue
         if link.rule is LinkRule.PROBABILISTIC and link.inactive_reason is None and \
                 (link.a, link.b) not in refused:
-            if customers[ra] and customers[rb]:
-                link = replace(link, inactive_reason=_customer_ids_reason(customers[ra],
-                                                                          customers[rb]))
+            ga, gb = resolution.group_of(link.a), resolution.group_of(link.b)
+            assert ga is not None and gb is not None, "every node of the graph is in a profile"
+            if customers[ga] and customers[gb]:
+                link = replace(link, inactive_reason=_customer_ids_reason(customers[ga],
+                                                                          customers[gb]))
             else:
-                owner[rb] = ra
-                customers[ra] |= customers.pop(rb, set())
-                joins.append(link)
+                joined = resolution.join([link.a, link.b], carries_data=False)
+                merged = resolution.group_of(link.a)
+                assert merged is not None
+                customers[merged] = customers.pop(ga, set()) | customers.pop(gb, set())
+                if joined.change is ChangeKind.MERGED:
+                    changes.append(ProfileChange(ChangeKind.MERGED, joined.profile_id,
+                                                 link.event_id, now, joined.merged_ids))
         written.append(link)
     await tx.add_links(written)
-    resolution = BatchResolution(group_of, groups, new_profile_id)
-    changes: list[ProfileChange] = []
-    for link in joins:
-        joined = resolution.join([link.a, link.b], carries_data=False)
-        if joined.change is ChangeKind.MERGED:
-            changes.append(ProfileChange(ChangeKind.MERGED, joined.profile_id, link.event_id,
-                                         now, joined.merged_ids))
     await _write(tx, resolution.plan(), now)
     return changes
 

@@ -50,12 +50,6 @@ class Matcher:
         object.__setattr__(self, "quick", QuickScorer(self.model))
 
 
-@dataclass(slots=True)
-class Matches:
-    links: list[LinkObservation] = field(default_factory=list)
-    oversized: list[tuple[str, int]] = field(default_factory=list)
-
-
 def vetoed_reason(rule: str) -> str:
     return f"never-link rule {rule!r}"
 
@@ -101,11 +95,12 @@ def _candidates(new: Sequence[MatchRecord], found: Sequence[MatchRecord]
 
 
 async def match_events(tx: GraphTransaction, events: Sequence[Event], matcher: Matcher
-                       ) -> Matches:
-    """Files the events' records and scores them against their blocks."""
+                       ) -> list[LinkObservation]:
+    """Files the events' records and scores them against their blocks: the links (and
+    possible matches, and vetoes) the new records make."""
     records = {r.record_id: r for e in events if (r := record_of(e, matcher.model))}
     if not records:
-        return Matches()
+        return []
     fresh = set(await tx.index_records(list(records.values()), matcher.max_block))
     new = [record for record_id, record in records.items() if record_id in fresh]
     lookup = await tx.find_records(sorted({k for r in new for k in r.keys}), matcher.max_block)
@@ -114,7 +109,7 @@ async def match_events(tx: GraphTransaction, events: Sequence[Event], matcher: M
         log.warning("skipped %d oversized blocks (largest %d records, cap %d)",
                     len(lookup.oversized), max(size for _, size in lookup.oversized),
                     matcher.max_block)
-    matches = Matches(oversized=lookup.oversized)
+    matches: list[LinkObservation] = []
     values = {r.record_id: r.folded for r in [*new, *lookup.records]}
     unlikely = 0
     review = matcher.model.review_threshold
@@ -127,6 +122,6 @@ async def match_events(tx: GraphTransaction, events: Sequence[Event], matcher: M
         scored = score(matcher.model, left.values, right.values)
         COMPARED.labels(decision=scored.decision.value).inc()
         if (link := observation(matcher, record, other, scored)) is not None:
-            matches.links.append(link)
+            matches.append(link)
     COMPARED.labels(decision=Decision.NONE.value).inc(unlikely)
     return matches
