@@ -43,16 +43,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from identity.synthetic import GeneratorConfig, generate, people_for_events
+from identity.v1 import identity_pb2 as pb2
+from identity.v1 import identity_pb2_grpc as pb2_grpc
 from load_tests.bench_ingest import StoreUnderTest, _wipe, stores_under_test
 from load_tests.server import free_port, identity_server
-from load_tests.tools import GHZ_VERSION, IDENTITY_PROTO, PROTO_ROOT, ghz_binary, grpc_stubs
+from load_tests.tools import GHZ_VERSION, IDENTITY_PROTO, PROTO_ROOT, ghz_binary
 
 SERVICE = "identity.v1.IdentityService"
 CALLS = ("resolve", "resolve_id_only", "get_profile")
@@ -69,7 +70,7 @@ RESOLVE_KINDS = ("customer_id", "email", "anonymous_id", "device_id", "phone")
 # --- the empty handler: the ceiling -----------------------------------------------------------
 
 
-def fabricated_profile(pb2: ModuleType) -> Any:
+def fabricated_profile() -> Any:
     """A profile of typical shape, for when no store is measured (the empty handler alone)."""
     def ts(seconds: int) -> Timestamp:
         return Timestamp(seconds=1_704_067_200 + seconds)
@@ -105,9 +106,8 @@ async def serve_empty_handler(port: int, profile_file: Path | None, work_us: flo
     """Runs until killed: constant answers, no store; the same stubs and grpcio as the service.
     With `work_us`, each unary call first spins that long on the loop: a stand-in for a
     handler's own Python, to see what a given cost per call does to requests/s."""
-    pb2, pb2_grpc = grpc_stubs()
     encoded = profile_file.read_bytes() if profile_file else None  # noqa: ASYNC240 (start-up)
-    profile = pb2.Profile.FromString(encoded) if encoded else fabricated_profile(pb2)
+    profile = pb2.Profile.FromString(encoded) if encoded else fabricated_profile()
     full = pb2.ResolveResponse(profile_id=profile.id, profile=profile)
     id_only = pb2.ResolveResponse(profile_id=profile.id)
     accepted = pb2.EventResult.Status.STATUS_ACCEPTED
@@ -182,17 +182,10 @@ def empty_handler(work: Path, profile: bytes | None, work_us: float = 0,
         process.wait(timeout=30)
 
 
-def grpc_serve_supported() -> bool:
-    """Whether this `identity serve` has the gRPC server (--grpc-port) yet."""
-    helped = subprocess.run([sys.executable, "-m", "identity.cli", "serve", "--help"],
-                            capture_output=True, text=True, check=False)
-    return "--grpc-port" in helped.stdout
-
-
 # --- seeding the service over gRPC ------------------------------------------------------------
 
 
-def to_proto_event(pb2: ModuleType, event: dict[str, Any]) -> Any:
+def to_proto_event(event: dict[str, Any]) -> Any:
     """An event of identity.synthetic (the JSONL format) as the proto's Event."""
     def text(value: Any) -> str:
         return str(getattr(value, "value", value))
@@ -207,8 +200,7 @@ def to_proto_event(pb2: ModuleType, event: dict[str, Any]) -> Any:
 
 
 async def seed(address: str, events: list[dict[str, Any]], batch_size: int) -> dict[str, Any]:
-    pb2, pb2_grpc = grpc_stubs()
-    messages = [to_proto_event(pb2, e) for e in events]
+    messages = [to_proto_event(e) for e in events]
     statuses: Counter[str] = Counter()
     async with grpc.aio.insecure_channel(address) as channel:
         stub = pb2_grpc.IdentityServiceStub(channel)
@@ -228,7 +220,6 @@ async def known_keys(address: str, candidates: list[tuple[str, str]],
                      wanted: int) -> tuple[list[tuple[str, str]], list[str], list[bytes]]:
     """The identifiers the store knows (in candidate order, up to `wanted`), their profile ids,
     and the encoded profiles."""
-    pb2, pb2_grpc = grpc_stubs()
     known: list[tuple[str, str]] = []
     profile_ids: list[str] = []
     async with grpc.aio.insecure_channel(address) as channel:
@@ -397,8 +388,7 @@ async def ingest_stream(address: str, events: list[dict[str, Any]],
                         streams: int) -> dict[str, Any]:
     """Events/s from the first write to the last acknowledgement, over `streams` concurrent
     streams on one channel (events split in contiguous slices); acks read as they come."""
-    pb2, pb2_grpc = grpc_stubs()
-    requests = [pb2.IngestStreamRequest(event=to_proto_event(pb2, e)) for e in events]
+    requests = [pb2.IngestStreamRequest(event=to_proto_event(e)) for e in events]
     size = -(-len(requests) // streams)
     slices = [requests[i : i + size] for i in range(0, len(requests), size)]
     statuses: Counter[str] = Counter()
@@ -761,9 +751,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = [n.strip() for n in args.stores.split(",") if n.strip()]
     ghz = ghz_binary()
     notes: list[str] = []
-    if names and not grpc_serve_supported():
-        notes.append("identity serve has no --grpc-port yet: the stores were not measured")
-        names = []
 
     started = time.perf_counter()
     dataset = generate(GeneratorConfig(people=args.people, seed=args.seed))

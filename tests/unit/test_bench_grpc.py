@@ -11,6 +11,8 @@ from typing import Any
 import grpc
 
 from identity.synthetic import GeneratorConfig, generate
+from identity.v1 import identity_pb2 as pb2
+from identity.v1 import identity_pb2_grpc as pb2_grpc
 from load_tests.bench_grpc import (
     EMPTY,
     empty_handler,
@@ -24,20 +26,18 @@ from load_tests.bench_grpc import (
     to_proto_event,
     verdicts,
 )
-from load_tests.tools import grpc_stubs
 
 
 def test_generated_events_convert_to_the_proto_event() -> None:
-    pb2, _ = grpc_stubs()
     events = generate(GeneratorConfig(people=30, seed=3)).events
     order: dict[str, Any] = next(e for e in events if e["type"] == "order")
-    message = to_proto_event(pb2, order)
+    message = to_proto_event(order)
     assert message.event_id == order["event_id"] and message.type == "order"
     assert [(i.kind, i.value) for i in message.identifiers] == [
         (str(getattr(i["kind"], "value", i["kind"])), i["value"]) for i in order["identifiers"]]
     assert dict(message.traits) == order.get("traits", {})
     assert (message.amount, message.currency) == (order["amount"], order["currency"])
-    assert all(to_proto_event(pb2, e).event_id for e in events)
+    assert all(to_proto_event(e).event_id for e in events)
 
 
 def test_ghz_json_is_read_in_milliseconds() -> None:
@@ -102,8 +102,7 @@ def test_the_table_shows_each_store_beside_the_empty_handler() -> None:
 
 
 def test_the_empty_handler_answers_with_a_constant_profile(tmp_path: Path) -> None:
-    pb2, pb2_grpc = grpc_stubs()
-    profile = fabricated_profile(pb2)
+    profile = fabricated_profile()
     with empty_handler(tmp_path, profile.SerializeToString()) as target:
         with grpc.insecure_channel(target.address) as channel:
             stub = pb2_grpc.IdentityServiceStub(channel)
