@@ -37,6 +37,8 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, Literal
 
+from identity.domain.resolution import components
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -172,27 +174,6 @@ def pairwise_metrics(predicted_pairs: Iterable[Pair], true_pairs: Iterable[Pair]
     }
 
 
-def connected_components(pairs: Iterable[Pair]) -> list[list[str]]:
-    """Clusters of ids joined by any chain of pairs (union-find; singletons are left out)."""
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        root = parent.setdefault(x, x)
-        while root != parent[root]:
-            parent[root] = parent[parent[root]]
-            root = parent[root]
-        return root
-
-    for a, b in pairs:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[ra] = rb
-    clusters: dict[str, list[str]] = {}
-    for x in parent:
-        clusters.setdefault(find(x), []).append(x)
-    return list(clusters.values())
-
-
 def implied_pairs(pairs: Iterable[Pair], task: FebrlTask) -> set[Pair]:
     """Every pair inside a connected component of ``pairs``: what the clusters would assert.
 
@@ -200,8 +181,7 @@ def implied_pairs(pairs: Iterable[Pair], task: FebrlTask) -> set[Pair]:
     """
     in_first_file = set(task.frames[0][ID_COLUMN]) if task.kind == "link" else set()
     out: set[Pair] = set()
-    for members in connected_components(pairs):
-        members.sort()
+    for members in components([], pairs):  # each sorted
         for i, a in enumerate(members):
             for b in members[i + 1 :]:
                 if task.kind == "dedupe" or ((a in in_first_file) != (b in in_first_file)):
