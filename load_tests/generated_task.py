@@ -35,7 +35,6 @@ from identity.domain.identifiers import NormalizationRules
 from identity.domain.matching.defaults import DEFAULT_MODEL
 from identity.domain.matching.engine import LinkedPair, resolve_records
 from identity.domain.matching.model import MatchModel, Record
-from identity.domain.matching.prior import estimate_prior
 from identity.domain.matching.records import record_of
 from identity.domain.types import Identifier
 from identity.service import IdentityService
@@ -138,20 +137,19 @@ def build(people: int = PEOPLE, seed: int = SEED) -> GeneratedData:
 def trained_model(records: Mapping[str, Record]) -> MatchModel:
     """The built-in model fitted on the records: prior from its deterministic rules, u from
     random pairs, m by EM (what `identity train` does); it links at its own threshold."""
-    prior = estimate_prior(records, DEFAULT_MODEL.prior_rules)
-    base = DEFAULT_MODEL if prior is None else replace(DEFAULT_MODEL, prior=prior)
-    return resolve_records(records, base, seed=TRAIN_SEED, random_pairs=RANDOM_PAIRS).model
+    return resolve_records(records, DEFAULT_MODEL, seed=TRAIN_SEED,
+                           random_pairs=RANDOM_PAIRS).model
 
 
 def batch_links(data: GeneratedData, floor: float | None = None) -> list[LinkedPair]:
-    """`resolve_records` with the built-in model on the peers' columns (prior estimated).
+    """`resolve_records` with the built-in model on the peers' columns (it estimates the
+    prior from the model's prior rules as it fits).
 
     The links are those at or above the model's link threshold, or at or above ``floor``
     when given (the threshold plays no part in fitting, so one run serves both readings).
     """
     records = data.columns()
-    prior = estimate_prior(records, DEFAULT_MODEL.prior_rules)
-    model = DEFAULT_MODEL if prior is None else replace(DEFAULT_MODEL, prior=prior)
+    model = DEFAULT_MODEL
     if floor is not None:
         model = replace(model, link_threshold=floor, review_threshold=floor)
     result = resolve_records(records, model, seed=TRAIN_SEED, random_pairs=RANDOM_PAIRS)
