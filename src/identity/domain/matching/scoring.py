@@ -103,13 +103,13 @@ def score(model: MatchModel, a: Record, b: Record, tf: TermFrequencies | None = 
                                  bucket_of(level, weight)))
     chance = probability(total)
     veto = model.non_match(vector)
-    return PairScore(tuple(fields), total, chance, decide(model, chance, vector),
+    return PairScore(tuple(fields), total, chance, decide(model, chance, veto is not None),
                      veto.name if veto else None)
 
 
-def decide(model: MatchModel, chance: float, vector: tuple[int, ...]) -> Decision:
+def decide(model: MatchModel, chance: float, vetoed: bool) -> Decision:
     """Thresholds first; a never-link rule overrides any probability."""
-    if model.non_match(vector) is not None:
+    if vetoed:
         return Decision.NONE
     if chance >= model.link_threshold:
         return Decision.LINK
