@@ -80,13 +80,16 @@ class GeneratedData:
         return {record_id: {name: values.get(name) for name in COLUMNS}
                 for record_id, values in self.records.items()}
 
+    def rows(self) -> list[dict[str, str | None]]:
+        """One row per record, the id in ``rec_id``, every column present (None if missing)."""
+        return [{"rec_id": record_id, **{c: values.get(c) for c in COLUMNS}}
+                for record_id, values in sorted(self.columns().items())]
+
     def frame(self) -> pd.DataFrame:
-        """One row per record, the id in ``rec_id``; a missing value is None."""
+        """`rows` as the peers take them."""
         import pandas as pd
 
-        rows = [{"rec_id": record_id, **values} for record_id, values in
-                sorted(self.columns().items())]
-        return pd.DataFrame(rows, columns=["rec_id", *COLUMNS])
+        return pd.DataFrame(self.rows(), columns=["rec_id", *COLUMNS])
 
 
 def same_person_pairs(persons: Mapping[str, str]) -> frozenset[Pair]:
