@@ -463,10 +463,14 @@ class SqliteTransaction:
 
     async def read_records(self, anchors: Sequence[Identifier]) -> list[MatchRecord]:
         rows: list[sqlite3.Row] = []
-        for anchor in sorted(set(anchors)):
+        for part in _chunks(sorted(set(anchors))):
+            pairs = ",".join(["(?, ?)"] * len(part))
+            # A join, not `(kind, value) IN (VALUES ...)`, which SQLite answers by a scan.
             rows.extend(self._rows(
-                f"SELECT {self._RECORD_COLUMNS} FROM match_records r"
-                " WHERE r.anchor_kind = ? AND r.anchor_value = ?", (anchor.kind, anchor.value)))
+                f"WITH wanted (kind, value) AS (VALUES {pairs})"
+                f" SELECT {self._RECORD_COLUMNS} FROM wanted w JOIN match_records r"
+                " ON r.anchor_kind = w.kind AND r.anchor_value = w.value",
+                [v for anchor in part for v in (anchor.kind, anchor.value)]))
         return self._records(rows)
 
     async def scan_records(self, after: str, limit: int) -> list[MatchRecord]:
