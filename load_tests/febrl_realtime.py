@@ -3,7 +3,8 @@
 The model is first trained on the records (`identity train` does the same on a store or a
 file); then each record goes through `IdentityService.ingest` alone, in its own transaction,
 on the embedded SQLite store (a file, synchronous=FULL), and is compared with every earlier
-record in its blocks as it arrives. The pairs predicted are the active probabilistic links.
+record in its blocks as it arrives. The pairs predicted are the records the service put in
+one profile.
 
 The same run measures a reference on the same machine: as many rows as there were ingest
 calls, each written in its own transaction to a raw SQLite file with the store's durability
@@ -21,15 +22,17 @@ import json
 import sqlite3
 import tempfile
 import time
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import combinations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from identity.domain.links import LinkRule
 from identity.domain.matching.engine import resolve_records
 from identity.domain.matching.model import MatchModel, Record
+from identity.domain.types import Identifier
 from identity.service import IdentityService, IngestStatus
 from identity.service.matching import Matcher
 from identity.store.sqlite import SqliteGraphStore
@@ -99,10 +102,14 @@ def _is_date(text: str) -> bool:
     return date(1900, 1, 1) <= born <= date.today()
 
 
-def as_event(record_id: str, record: Record, source: str) -> dict[str, Any]:
-    """A record as a producer would send it. A birth date that is not a date is left out,
-    as a producer must: the service rejects an event whose date of birth is not a date."""
+def as_event(record_id: str, record: Record, source: str, file: str | None = None
+             ) -> dict[str, Any]:
+    """A record as a producer would send it (with the file it came from, when linking). A
+    birth date that is not a date is left out, as a producer must: the service rejects an
+    event whose date of birth is not a date."""
     traits = {name: value for name, value in record.items() if value}
+    if file is not None:
+        traits["file"] = file
     if "date_of_birth" in traits and not _is_date(traits["date_of_birth"]):
         del traits["date_of_birth"]
     return {"event_id": record_id, "type": "identify", "timestamp": "2024-01-01T00:00:00Z",
@@ -113,7 +120,7 @@ def as_event(record_id: str, record: Record, source: str) -> dict[str, Any]:
 def trained_model(task: FebrlTask) -> MatchModel:
     records, frame_of = records_of(task)
     sources = {r: str(f) for r, f in frame_of.items()} if task.kind == "link" else None
-    base = febrl_model()
+    base = febrl_model(files=task.kind == "link")
     return resolve_records(records, base, sources=sources, seed=2, random_pairs=100_000).model
 
 
@@ -134,18 +141,21 @@ async def _ingest(events: list[dict[str, Any]], model: MatchModel, folder: Path,
     started = time.perf_counter()
     await asyncio.gather(*(produce(events[k::producers]) for k in range(producers)))
     elapsed = time.perf_counter() - started
-    pairs: set[tuple[str, str]] = set()
-    cursor: tuple[str, str] | None = None
-    while True:
-        async with store.transaction(read_only=True) as tx:
-            page = await tx.read_links_by_rule(LinkRule.PROBABILISTIC, cursor, 5_000)
-        pairs.update(tuple(sorted((k.a.value, k.b.value))) for k in page  # type: ignore[misc]
-                     if k.is_active)
-        if len(page) < 5_000:
-            break
-        cursor = (page[-1].a.key, page[-1].b.key)
+    # What the service answers: records whose identifiers share a profile (scored links form a
+    # tree inside a profile, so the links alone would undercount what it joined).
+    ids = [str(event["event_id"]) for event in events]
+    profiles = await service.profile_ids([Identifier(KIND, record_id) for record_id in ids])
     await store.close()
-    return elapsed, pairs
+    return elapsed, pairs_in_profiles(dict(zip(ids, profiles, strict=True)))
+
+
+def pairs_in_profiles(profile_of: Mapping[str, str | None]) -> set[tuple[str, str]]:
+    """Every pair of records whose anchors ended in one profile."""
+    by_profile: dict[str, list[str]] = defaultdict(list)
+    for record_id, profile in profile_of.items():
+        if profile is not None:
+            by_profile[profile].append(record_id)
+    return {pair for members in by_profile.values() for pair in combinations(sorted(members), 2)}
 
 
 def run(task: FebrlTask) -> RealtimeRun:
@@ -153,7 +163,8 @@ def run(task: FebrlTask) -> RealtimeRun:
     started = time.perf_counter()
     model = trained_model(task)
     trained = time.perf_counter() - started
-    events = [as_event(r, records[r], f"file{frame_of[r]}") for r in records]
+    events = [as_event(r, records[r], f"file{frame_of[r]}",
+                       f"file{frame_of[r]}" if task.kind == "link" else None) for r in records]
     dropped = sum(1 for e, r in zip(events, records.values(), strict=True)
                   if r.get("date_of_birth") and "date_of_birth" not in e["traits"])
     with tempfile.TemporaryDirectory() as folder:

@@ -41,7 +41,7 @@ from identity.service import IdentityService
 from identity.service.matching import Matcher
 from identity.store.sqlite import SqliteGraphStore
 from identity.synthetic import GeneratorConfig, generate
-from load_tests.febrl_realtime import RealtimeRun, ceiling_records_per_second
+from load_tests.febrl_realtime import RealtimeRun, ceiling_records_per_second, pairs_in_profiles
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -162,15 +162,6 @@ def batch_links(data: GeneratedData, floor: float | None = None) -> list[LinkedP
 def batch_pairs(data: GeneratedData) -> set[Pair]:
     """The pairs the built-in model links as shipped (at its own link threshold)."""
     return {(pair.left, pair.right) for pair in batch_links(data)}
-
-
-def pairs_in_profiles(profile_of: Mapping[str, str | None]) -> set[Pair]:
-    """Every pair of records whose anchors ended in one profile."""
-    by_profile: dict[str, list[str]] = defaultdict(list)
-    for record_id, profile in profile_of.items():
-        if profile is not None:
-            by_profile[profile].append(record_id)
-    return {pair for members in by_profile.values() for pair in combinations(sorted(members), 2)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -697,7 +697,7 @@ def run_identity_realtime(task: FebrlTask) -> PeerResult:
                  f"(resolve_records, as identity train: prior from soc_sec_id + birth date, u on "
                  f"100,000 random pairs, m by EM), then each record as one event, one per "
                  f"IdentityService.ingest call on the SQLite file store (synchronous=FULL); "
-                 f"pairs = active probabilistic links; link at {LINK_PROBABILITY}")
+                 f"pairs = records in one profile; link at {LINK_PROBABILITY}")
         extra = {"ingested": run.records, "ingested_unit": "records",
                  "dropped_dates": run.dropped_dates,
                  "concurrent_producers": PRODUCERS,
