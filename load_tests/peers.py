@@ -800,7 +800,7 @@ def markdown_table(results: Sequence[PeerResult]) -> str:
                 + ("n/a: counts events, not records" if x["ingested_unit"] != "records"
                    else "yes" if met else "no") + " | "
                 + (f"{x['concurrent_records_per_second']:,.0f} ({x['concurrent_producers']}, "
-                   f"{'same' if x['concurrent_same_pairs'] else 'other'} links)"
+                   f"{'same' if x['concurrent_same_pairs'] else 'other'} pairs)"
                    if "concurrent_producers" in x else "") + " |"
             )
     return "\n".join(lines)
