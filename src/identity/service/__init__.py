@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
+from typing import TypeVar
 
 from identity.domain.guards import HubRules
 from identity.domain.identifiers import NormalizationRules
@@ -15,9 +16,12 @@ from identity.service.changes import ChangeSink, MetricsChangeSink
 from identity.service.explain import Explainer, Explanation, ProfileHistory, ReviewPage
 from identity.service.ingest import Clock, Ingestor, IngestResult, IngestStatus, utc_now
 from identity.service.matching import Matcher
+from identity.service.profile_cache import DEFAULT_CAPACITY, ProfileCache
 from identity.service.queries import IdentifierView, ProfileView, Queries
 from identity.service.resolve import RawIdentifier, Resolution, Resolver, normalize_all
 from identity.store.protocol import GraphStore
+
+T = TypeVar("T")
 
 __all__ = ["IdentifierView", "IdentityService", "IngestResult", "IngestStatus", "ProfileView",
            "Resolution"]
@@ -36,13 +40,18 @@ class IdentityService:
         clock: Clock = utc_now,
         hub_rules: HubRules | None = None,
         matcher: Matcher | None = None,
+        profile_cache: int = DEFAULT_CAPACITY,
     ) -> None:
+        """`profile_cache`: how many profiles to keep in memory (0: none; see
+        profile_cache.py for why they are never stale)."""
         self.store = store
         self.rules = rules or NormalizationRules()
         self.matcher = matcher
+        self._cache = ProfileCache(profile_cache, store.commits_elsewhere)
         self._ingestor = Ingestor(store, self.rules, sink or MetricsChangeSink(), clock,
-                                  hub_rules, matcher)
-        self._queries = Queries(store, self.rules, survivorship or SurvivorshipRules())
+                                  hub_rules, matcher, cache=self._cache)
+        self._queries = Queries(store, self.rules, survivorship or SurvivorshipRules(),
+                                self._cache)
         self._explainer = Explainer(store, matcher.model if matcher else None)
         self._feed = ChangeFeed(store, self._ingestor.committed)
         self._resolver = Resolver(self._queries, self.ingest, clock)
@@ -69,6 +78,11 @@ class IdentityService:
         self, identifiers: Sequence[Identifier]
     ) -> list[ProfileView | None]:
         return await self._queries.profiles_by_identifier(identifiers)
+
+    def rendering(self, view: ProfileView, kind: str, render: Callable[[ProfileView], T]) -> T:
+        """`render(view)`, done once while the view stays cached: an entry point's encoding
+        of a profile (gRPC's message) costs as much as reading it."""
+        return self._cache.rendering(view, kind, render)
 
     async def profile_ids(self, identifiers: Sequence[Identifier]) -> list[ProfileId | None]:
         return await self._queries.profile_ids(identifiers)

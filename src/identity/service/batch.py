@@ -31,6 +31,14 @@ class Applied:
     changes: tuple[ProfileChange, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class AppliedBatch:
+    events: dict[EventId, Applied]
+    # Every profile whose view the batch may have changed, under any id it had before or has
+    # now (a last_seen moved, a hub marked, a merge, a split): what read caches must forget.
+    touched: frozenset[ProfileId] = frozenset()
+
+
 def new_profile_id() -> ProfileId:
     """Random, so no id is ever reused, even across stores restored from backups (§2.2)."""
     return ProfileId(f"prf_{uuid.uuid4().hex}")
@@ -106,11 +114,11 @@ async def _write(tx: GraphTransaction, plan: BatchPlan, now: datetime) -> None:
 async def apply_batch(
     tx: GraphTransaction, events: Sequence[Event], now: datetime, rules: HubRules,
     matcher: Matcher | None = None,
-) -> dict[EventId, Applied]:
+) -> AppliedBatch:
     """Applies events not seen before, in order; each gets its own outcome and changes.
     Deterministic links first, then the probabilistic ones the batch's records bring."""
     if not events:
-        return {}
+        return AppliedBatch({})
     # Every node of the batch first, in one sorted pass: first/last seen fold in any
     # order, and node locks are taken in one global order, so batches cannot deadlock on them.
     nodes = await tx.upsert_identifiers(sorted(
@@ -147,7 +155,10 @@ async def apply_batch(
         if matches:
             merges = await _join_matches(tx, matches, now)
             applied = _after_matches(applied, merges)
-    return applied
+    touched = {g.profile_id for g in groups}
+    touched.update(p for outcome in applied.values() for change in outcome.changes
+                   for p in change.mentioned_ids)
+    return AppliedBatch(applied, frozenset(touched))
 
 
 def _customer_ids_reason(left: set[Identifier], right: set[Identifier]) -> str:

@@ -24,6 +24,7 @@ from identity.service.change_feed import DEFAULT_RETENTION, ChangeRetention, Cha
 from identity.service.changes import ChangeSink
 from identity.service.group_commit import GroupCommit
 from identity.service.matching import Matcher
+from identity.service.profile_cache import ProfileCache
 from identity.service.retry import retry_on_conflict
 from identity.store.protocol import GraphStore
 
@@ -65,8 +66,10 @@ class Ingestor:
     def __init__(self, store: GraphStore, rules: NormalizationRules, sink: ChangeSink,
                  clock: Clock = utc_now, hub_rules: HubRules | None = None,
                  matcher: Matcher | None = None,
-                 change_retention: timedelta = DEFAULT_RETENTION) -> None:
+                 change_retention: timedelta = DEFAULT_RETENTION,
+                 cache: ProfileCache | None = None) -> None:
         self._store = store
+        self._cache = cache if cache is not None else ProfileCache(0, store.commits_elsewhere)
         self._rules = rules
         self._hub_rules = hub_rules or HubRules()
         self._sink = sink
@@ -101,13 +104,21 @@ class Ingestor:
         Its changes are logged in it, last: durable exactly when their events are, and on
         Neo4j the change log's lock is held for the commit only."""
         now = self._clock()
-        async with self._store.transaction() as tx:
-            seen = await tx.seen_event_ids([e.event_id for e in fresh])
-            applied = await apply_batch(tx, [e for e in fresh if e.event_id not in seen], now,
-                                        self._hub_rules, self._matcher)
-            changes = [c for outcome in applied.values() for c in outcome.changes]
-            if changes:
-                await tx.append_changes(changes)
+        touched: frozenset[ProfileId] = frozenset()
+        try:
+            async with self._store.transaction() as tx:
+                seen = await tx.seen_event_ids([e.event_id for e in fresh])
+                batch = await apply_batch(tx, [e for e in fresh if e.event_id not in seen],
+                                          now, self._hub_rules, self._matcher)
+                touched = batch.touched
+                applied = batch.events
+                changes = [c for outcome in applied.values() for c in outcome.changes]
+                if changes:
+                    await tx.append_changes(changes)
+        finally:
+            # Before anyone hears of the commit; also when committing failed, as a failed
+            # commit may still have landed.
+            self._cache.evict(touched)
         if changes:
             self.committed.notify()
         return {e.event_id: applied.get(e.event_id) for e in fresh}

@@ -1,4 +1,5 @@
-"""Read side: profiles and identifiers as callers see them, built in one read transaction."""
+"""Read side: profiles and identifiers as callers see them, built in one read transaction,
+or taken from the profile cache (profile_cache.py) when it holds them."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from identity.domain.survivorship import (
     summarize_orders,
 )
 from identity.domain.types import Identifier, ProfileId
+from identity.service.profile_cache import ProfileCache
 from identity.service.retry import retry_on_conflict
 from identity.store.protocol import (
     GraphStore,
@@ -66,8 +68,9 @@ class IdentifierView:
 
 class Queries:
     def __init__(self, store: GraphStore, rules: NormalizationRules,
-                 survivorship: SurvivorshipRules) -> None:
+                 survivorship: SurvivorshipRules, cache: ProfileCache) -> None:
         self._store = store
+        self._cache = cache
         self._rules = rules
         self._survivorship = survivorship
 
@@ -77,48 +80,73 @@ class Queries:
 
     async def profiles(self, profile_ids: Sequence[str]) -> list[ProfileView | None]:
         """One result per id, in order; merged ids answer with their survivor (§2.2)."""
-
-        async def read() -> list[ProfileView | None]:
-            async with self._store.transaction(read_only=True) as tx:
-                found = await tx.lookup_profiles(profile_ids)
-                rows: dict[str, ProfileRow] = {row.requested_id: row for row in found}
-                missing = [pid for pid in profile_ids if pid not in rows]
-                if missing and await tx.lookup_profiles(missing):
-                    # a survivor relabelled mid-statement: "unknown id" must be certain
-                    raise StoreConflict("a profile was merged while it was being read")
-                return [await self._view(tx, rows[pid]) if pid in rows else None
-                        for pid in profile_ids]
-
-        return await retry_on_conflict(read)
+        ticket = self._cache.ticket()
+        views = {pid: self._cache.view(ProfileId(pid)) for pid in profile_ids} if ticket else {}
+        wanted = [pid for pid in dict.fromkeys(profile_ids) if views.get(pid) is None]
+        if wanted:
+            read = await retry_on_conflict(lambda: self._read_profiles(wanted))
+            for view in read.values():
+                if view is not None:
+                    self._cache.keep_view(ticket, view)
+            views.update(read)
+        return [views[pid] for pid in profile_ids]
 
     async def profiles_by_identifier(
         self, identifiers: Sequence[Identifier]
     ) -> list[ProfileView | None]:
         """Identifiers of one profile share one view, built once."""
-
-        async def read() -> list[ProfileView | None]:
-            async with self._store.transaction(read_only=True) as tx:
-                placed = await placed_nodes(tx, identifiers)
-                wanted = sorted({group.profile_id for _, group in placed.values()})
-                rows = {row.requested_id: row for row in await tx.lookup_profiles(wanted)}
-                if len(rows) < len(wanted):
-                    raise StoreConflict("a profile was merged while it was being read")
-                views = {pid: await self._view(tx, rows[pid]) for pid in wanted}
-            return [views[entry[1].profile_id] if (entry := placed.get(i)) else None
-                    for i in identifiers]
-
-        return await retry_on_conflict(read)
+        ticket = self._cache.ticket()
+        views: dict[Identifier, ProfileView | None] = {}
+        if ticket:
+            for identifier in identifiers:
+                pid = self._cache.profile_id(identifier)
+                views[identifier] = self._cache.view(pid) if pid is not None else None
+        wanted = [i for i in identifiers if views.get(i) is None]
+        if wanted:
+            read = await retry_on_conflict(lambda: self._read_by_identifier(wanted))
+            for view in read.values():
+                self._cache.keep_view(ticket, view)
+            views.update(read)
+        return [views.get(i) for i in identifiers]
 
     async def profile_ids(self, identifiers: Sequence[Identifier]) -> list[ProfileId | None]:
         """Just the current profile id per identifier: what a caller resolving at rate needs."""
+        ticket = self._cache.ticket()
+        found = {i: self._cache.profile_id(i) for i in identifiers} if ticket else {}
+        wanted = [i for i in identifiers if found.get(i) is None]
+        if wanted:
+            read = await retry_on_conflict(lambda: self._read_profile_ids(wanted))
+            self._cache.keep_placements(ticket, read.items())
+            found.update(read)
+        return [found.get(i) for i in identifiers]
 
-        async def read() -> list[ProfileId | None]:
-            async with self._store.transaction(read_only=True) as tx:
-                placed = await placed_nodes(tx, identifiers)
-            return [entry[1].profile_id if (entry := placed.get(i)) else None
-                    for i in identifiers]
+    async def _read_profiles(self, profile_ids: Sequence[str]) -> dict[str, ProfileView | None]:
+        async with self._store.transaction(read_only=True) as tx:
+            rows: dict[str, ProfileRow] = {
+                row.requested_id: row for row in await tx.lookup_profiles(profile_ids)}
+            missing = [pid for pid in profile_ids if pid not in rows]
+            if missing and await tx.lookup_profiles(missing):
+                # a survivor relabelled mid-statement: "unknown id" must be certain
+                raise StoreConflict("a profile was merged while it was being read")
+            return {pid: await self._view(tx, rows[pid]) if pid in rows else None
+                    for pid in profile_ids}
 
-        return await retry_on_conflict(read)
+    async def _read_by_identifier(self, identifiers: Sequence[Identifier]
+                                  ) -> dict[Identifier, ProfileView]:
+        async with self._store.transaction(read_only=True) as tx:
+            placed = await placed_nodes(tx, identifiers)
+            pids = sorted({group.profile_id for _, group in placed.values()})
+            rows = {row.requested_id: row for row in await tx.lookup_profiles(pids)}
+            if len(rows) < len(pids):
+                raise StoreConflict("a profile was merged while it was being read")
+            views = {pid: await self._view(tx, rows[pid]) for pid in pids}
+        return {i: views[group.profile_id] for i, (_, group) in placed.items()}
+
+    async def _read_profile_ids(self, identifiers: Sequence[Identifier]
+                                ) -> dict[Identifier, ProfileId]:
+        async with self._store.transaction(read_only=True) as tx:
+            placed = await placed_nodes(tx, identifiers)
+        return {i: group.profile_id for i, (_, group) in placed.items()}
 
     async def identifier(self, identifier: Identifier) -> IdentifierView | None:
         async def read() -> IdentifierView | None:

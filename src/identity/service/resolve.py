@@ -31,6 +31,12 @@ class Resolution:
     merged_ids: tuple[ProfileId, ...] = ()  # create: profiles this call merged into profile_id
     conflicting: tuple[Identifier, ...] = ()  # lookup: identifiers of other profiles
 
+    @property
+    def is_plain_lookup(self) -> bool:
+        """Found, made nothing, merged nothing, and no identifier disagreed."""
+        return (self.profile_id is not None and not self.created and not self.merged_ids
+                and not self.conflicting)
+
 
 def normalize_all(queries: Queries, identifiers: Sequence[RawIdentifier],
                   paths: Sequence[str] | None = None) -> list[Identifier]:

@@ -541,6 +541,11 @@ class Neo4jGraphStore:
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"Neo4j at {self._uri}: {exc}") from exc
 
+    def commits_elsewhere(self) -> int | None:
+        """Replicas share the database and nothing says cheaply that one of them wrote:
+        None, so nothing is cached across calls."""
+        return None
+
     async def ping(self) -> None:
         try:
             async with self._driver.session(database=self._database) as session:

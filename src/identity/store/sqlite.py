@@ -609,6 +609,15 @@ class SqliteGraphStore:
             with self._begun(self._writer, "BEGIN IMMEDIATE") as tx:
                 yield tx
 
+    def commits_elsewhere(self) -> int | None:
+        """SQLite's data_version of the writer connection: it moves with every commit made
+        through any other connection (another process's), never with the writer's own."""
+        try:
+            row = self._writer.execute("PRAGMA data_version").fetchone()
+        except sqlite3.Error:  # closed
+            return None
+        return int(row[0])
+
     async def ping(self) -> None:
         async with self.transaction(read_only=True) as tx:
             await tx.seen_event_ids(["-"])

@@ -7,7 +7,7 @@ become response messages. proto3 has no null: an absent value is the field's emp
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from identity.domain.changes import ChangeKind
 from identity.domain.changes import ProfileChange as DomainChange
@@ -81,18 +81,29 @@ def profile(view: ProfileView) -> pb.Profile:
     )
 
 
-def resolve_response(resolution: Resolution) -> pb.ResolveResponse:
+ProfileMessage = Callable[[ProfileView], pb.Profile]
+
+
+def resolve_response(resolution: Resolution, message: ProfileMessage = profile
+                     ) -> pb.ResolveResponse:
+    """`message`: how a view becomes a message (a cached one, say)."""
     return pb.ResolveResponse(
         profile_id=resolution.profile_id or "",
-        profile=profile(resolution.profile) if resolution.profile else None,
+        profile=message(resolution.profile) if resolution.profile else None,
         created=resolution.created,
         merged_profile_ids=resolution.merged_ids,
         conflicting=[identifier(i) for i in resolution.conflicting],
     )
 
 
-def lookup(key: str | pb.Identifier, view: ProfileView | None) -> pb.ProfileLookup:
-    found = profile(view) if view else None
+def found_response(view: ProfileView) -> pb.ResolveResponse:
+    """A lookup that found `view` and nothing else to say (no conflicts)."""
+    return pb.ResolveResponse(profile_id=view.profile_id, profile=profile(view))
+
+
+def lookup(key: str | pb.Identifier, view: ProfileView | None,
+           message: ProfileMessage = profile) -> pb.ProfileLookup:
+    found = message(view) if view else None
     if isinstance(key, str):
         return pb.ProfileLookup(profile_id=key, found=found is not None, profile=found)
     return pb.ProfileLookup(identifier=key, found=found is not None, profile=found)

@@ -15,7 +15,7 @@ from identity.api.grpc import convert, errors
 from identity.api.grpc.ingest_stream import ingest_in_order
 from identity.api.limits import MAX_EVENTS_PER_REQUEST
 from identity.domain.errors import ValidationError
-from identity.service import IdentityService
+from identity.service import IdentityService, ProfileView
 from identity.v1 import identity_pb2 as pb
 from identity.v1 import identity_pb2_grpc
 
@@ -36,6 +36,10 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         self._service = service
         self._window = stream_window
 
+    def _profile(self, view: ProfileView) -> pb.Profile:
+        """The message, built once per cached view (the caller must not modify it)."""
+        return self._service.rendering(view, "grpc", convert.profile)
+
     @errors.unary
     async def Resolve(self, request: pb.ResolveRequest,
                       context: Context[pb.ResolveRequest, pb.ResolveResponse]
@@ -45,7 +49,10 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             create=request.mode == pb.ResolveRequest.MODE_CREATE,
             source=request.source or DEFAULT_SOURCE,
             with_profile=not request.id_only)
-        return convert.resolve_response(resolution)
+        if resolution.profile and resolution.is_plain_lookup:  # the hot path: built once
+            return self._service.rendering(resolution.profile, "grpc.ResolveResponse",
+                                           convert.found_response)
+        return convert.resolve_response(resolution, self._profile)
 
     @errors.unary
     async def GetProfile(self, request: pb.GetProfileRequest,
@@ -55,7 +62,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         (view,) = await self._service.profiles([request.profile_id])
         if view is None:
             raise errors.NotFound(f"profile {request.profile_id!r} does not exist")
-        return convert.profile(view)
+        return self._profile(view)
 
     @errors.unary
     async def BatchGetProfiles(
@@ -70,9 +77,10 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         by_identifier = (await self._service.profiles_by_identifier(identifiers)
                          if identifiers else [])
         return pb.BatchGetProfilesResponse(lookups=[
-            *(convert.lookup(key, view) for key, view in zip(ids, by_id, strict=True)),
-            *(convert.lookup(convert.identifier(key), view) for key, view in zip(
-                identifiers, by_identifier, strict=True)),
+            *(convert.lookup(key, view, self._profile)
+              for key, view in zip(ids, by_id, strict=True)),
+            *(convert.lookup(convert.identifier(key), view, self._profile)
+              for key, view in zip(identifiers, by_identifier, strict=True)),
         ])
 
     @errors.unary

@@ -1,0 +1,142 @@
+"""Golden profiles read lately, kept so that callers resolving at rate (gRPC `Resolve`,
+`GetProfile`) skip the store and the golden record: most of a lookup's cost.
+
+Never stale, by construction rather than by expiry:
+- this process's own commits evict every profile they touched before they are acknowledged
+  (`evict`, called by the ingest path right after its transaction commits);
+- a commit by anyone else (another process writing the same SQLite file, such as
+  `identity ingest`) empties the cache: the store says so (`GraphStore.commits_elsewhere`)
+  and each read checks first;
+- a read that started before an eviction does not store what it read (`Ticket`).
+A store that cannot tell about other writers cheaply (Neo4j, shared by replicas) gets no cache.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from identity.domain.types import Identifier, ProfileId
+
+if TYPE_CHECKING:
+    from identity.service.queries import ProfileView
+
+T = TypeVar("T")
+DEFAULT_CAPACITY = 10_000  # profiles
+
+
+@dataclass(slots=True)
+class _Entry:
+    identifiers: set[Identifier] = field(default_factory=set)
+    view: ProfileView | None = None
+    # What entry points made of `view` (a protobuf message, say), so that work is done once too.
+    renderings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """Taken before a store read; what the read found is kept only if nothing was evicted
+    in between (an eviction could concern what it read)."""
+
+    epoch: int
+
+
+class ProfileCache:
+    def __init__(self, capacity: int, commits_elsewhere: Callable[[], int | None]) -> None:
+        self._capacity = capacity
+        self._commits_elsewhere = commits_elsewhere
+        self._seen_elsewhere = commits_elsewhere() if capacity > 0 else None
+        self._entries: OrderedDict[ProfileId, _Entry] = OrderedDict()
+        self._placements: dict[Identifier, ProfileId] = {}
+        self._epoch = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self._capacity > 0 and self._seen_elsewhere is not None
+
+    def ticket(self) -> Ticket | None:
+        """None: serve this read from the store and keep nothing. Empties the cache when the
+        store was written by someone else since the last look."""
+        if not self.enabled:
+            return None
+        now = self._commits_elsewhere()
+        if now != self._seen_elsewhere:
+            self.clear()
+            self._seen_elsewhere = now
+            if now is None:
+                return None
+        return Ticket(self._epoch)
+
+    def profile_id(self, identifier: Identifier) -> ProfileId | None:
+        return self._placements.get(identifier)
+
+    def view(self, profile_id: ProfileId) -> ProfileView | None:
+        entry = self._entries.get(profile_id)
+        if entry is None or entry.view is None:
+            return None
+        self._entries.move_to_end(profile_id)
+        return entry.view
+
+    def keep_placements(self, ticket: Ticket | None,
+                        placed: Iterable[tuple[Identifier, ProfileId]]) -> None:
+        if ticket is None or ticket.epoch != self._epoch:
+            return
+        for identifier, profile_id in placed:
+            self._entry(profile_id).identifiers.add(identifier)
+            self._placements[identifier] = profile_id
+
+    def keep_view(self, ticket: Ticket | None, view: ProfileView) -> None:
+        """Only a profile read by its own id (not through an id merged into it)."""
+        if ticket is None or ticket.epoch != self._epoch or view.requested_id != view.profile_id:
+            return
+        entry = self._entry(view.profile_id)
+        if entry.view is not view:
+            entry.view, entry.renderings = view, {}
+        self.keep_placements(ticket, ((n.identifier, view.profile_id) for n in view.identifiers))
+
+    def rendering(self, view: ProfileView, kind: str, render: Callable[[ProfileView], T]) -> T:
+        """`render(view)`, made once per cached view and kind; views not cached are rendered
+        every time."""
+        entry = self._entries.get(view.profile_id)
+        if entry is None or entry.view is not view:
+            return render(view)
+        if kind not in entry.renderings:
+            entry.renderings[kind] = render(view)
+        rendered: T = entry.renderings[kind]
+        return rendered
+
+    def evict(self, profile_ids: Iterable[ProfileId]) -> None:
+        """After a commit, before it is acknowledged: the profiles it touched, gone."""
+        if not self.enabled:
+            return
+        self._epoch += 1
+        for profile_id in profile_ids:
+            self._drop(profile_id)
+
+    def clear(self) -> None:
+        self._epoch += 1
+        self._entries.clear()
+        self._placements.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _entry(self, profile_id: ProfileId) -> _Entry:
+        entry = self._entries.get(profile_id)
+        if entry is None:
+            entry = self._entries[profile_id] = _Entry()
+            while len(self._entries) > self._capacity:
+                self._drop(next(iter(self._entries)))
+        else:
+            self._entries.move_to_end(profile_id)
+        return entry
+
+    def _drop(self, profile_id: ProfileId) -> None:
+        entry = self._entries.pop(profile_id, None)
+        if entry is None:
+            return
+        for identifier in entry.identifiers:
+            if self._placements.get(identifier) == profile_id:
+                del self._placements[identifier]
