@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from identity.domain.survivorship import OrderSummary
 from identity.domain.types import Identifier, ProfileId
 from identity.service import IdentityService, ProfileView
 from identity.service.matching import Matcher
-from identity.service.profile_cache import ProfileCache
+from identity.service.profile_cache import LOOK_EVERY_S, ProfileCache
 from identity.store.protocol import NodeRow
 from identity.store.sqlite import SqliteGraphStore
 from tests.builders import event, ident
@@ -75,13 +76,29 @@ def test_what_a_read_found_is_not_kept_when_a_commit_landed_during_it() -> None:
     assert cache.profile_id(Identifier(EMAIL, "a@x.com")) is None
 
 
-def test_a_commit_by_someone_else_empties_it() -> None:
+def test_a_commit_by_someone_else_empties_it_within_the_look_interval() -> None:
     elsewhere = Elsewhere()
     cache = ProfileCache(10, elsewhere)
     cache.keep_view(cache.ticket(), a_view("p1", "a@x.com"))
     elsewhere.value = 2
+    time.sleep(LOOK_EVERY_S)
     assert cache.ticket() is not None
     assert cache.view(ProfileId("p1")) is None and len(cache) == 0
+
+
+def test_the_store_is_asked_about_other_writers_at_most_once_per_interval() -> None:
+    looks: list[int] = []
+
+    def counted() -> int:
+        looks.append(1)
+        return 1
+
+    cache = ProfileCache(10, counted)
+    started = time.monotonic()
+    for _ in range(1000):
+        cache.ticket()
+    elapsed = time.monotonic() - started
+    assert 2 <= len(looks) <= 2 + elapsed / LOOK_EVERY_S  # the constructor's, then per interval
 
 
 def test_nothing_is_kept_when_the_store_cannot_tell_or_the_capacity_is_zero() -> None:
@@ -202,6 +219,7 @@ async def test_a_write_by_another_process_is_seen_by_the_next_read(tmp_path: Pat
         assert await view_of(reader, EMAIL, "ann@shop.com") is before  # served from memory
         await writer.ingest([event(ident(EMAIL, "ann@shop.com"), traits={"first_name": "Anna"},
                                    timestamp="2024-06-01T00:00:00Z")])
+        await asyncio.sleep(LOOK_EVERY_S)
         after = await view_of(reader, EMAIL, "ann@shop.com")
         assert after is not None and after.golden["first_name"].value == "Anna"
     finally:

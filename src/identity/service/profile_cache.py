@@ -1,18 +1,19 @@
 """Golden profiles read lately, kept so that callers resolving at rate (gRPC `Resolve`,
 `GetProfile`) skip the store and the golden record: most of a lookup's cost.
 
-Never stale, by construction rather than by expiry:
+Kept fresh by invalidation rather than by expiry:
 - this process's own commits evict every profile they touched before they are acknowledged
-  (`evict`, called by the ingest path right after its transaction commits);
+  (`evict`, called by the ingest path right after its transaction commits): read-your-writes;
 - a commit by anyone else (another process writing the same SQLite file, such as
-  `identity ingest`) empties the cache: the store says so (`GraphStore.commits_elsewhere`)
-  and each read checks first;
+  `identity ingest`) empties the cache within a millisecond: the store says so
+  (`GraphStore.commits_elsewhere`) and reads look (`LOOK_EVERY_S`);
 - a read that started before an eviction does not store what it read (`Ticket`).
 A store that cannot tell about other writers cheaply (Neo4j, shared by replicas) gets no cache.
 """
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 DEFAULT_CAPACITY = 10_000  # profiles
+# How stale another process's commit may find the cache, at most. Looking is a store call
+# (on SQLite, as much as the rest of a cached Resolve): once a millisecond, not per read.
+LOOK_EVERY_S = 0.001
 
 
 @dataclass(slots=True)
@@ -51,6 +55,7 @@ class ProfileCache:
         self._entries: OrderedDict[ProfileId, _Entry] = OrderedDict()
         self._placements: dict[Identifier, ProfileId] = {}
         self._epoch = 0
+        self._next_look = 0.0
 
     @property
     def enabled(self) -> bool:
@@ -58,15 +63,17 @@ class ProfileCache:
 
     def ticket(self) -> Ticket | None:
         """None: serve this read from the store and keep nothing. Empties the cache when the
-        store was written by someone else since the last look."""
+        store has been written by someone else (looking at most once per LOOK_EVERY_S)."""
         if not self.enabled:
             return None
-        now = self._commits_elsewhere()
-        if now != self._seen_elsewhere:
-            self.clear()
-            self._seen_elsewhere = now
-            if now is None:
-                return None
+        if (now := time.monotonic()) >= self._next_look:
+            self._next_look = now + LOOK_EVERY_S
+            elsewhere = self._commits_elsewhere()
+            if elsewhere != self._seen_elsewhere:
+                self.clear()
+                self._seen_elsewhere = elsewhere
+                if elsewhere is None:
+                    return None
         return Ticket(self._epoch)
 
     def profile_id(self, identifier: Identifier) -> ProfileId | None:

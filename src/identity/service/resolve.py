@@ -42,10 +42,10 @@ def normalize_all(queries: Queries, identifiers: Sequence[RawIdentifier],
                   paths: Sequence[str] | None = None) -> list[Identifier]:
     """Normalized as on ingest, in input order. Raises ValidationError naming every bad one by
     its path (`identifiers[2].value`, or the caller's `paths`, such as `a`), all at once."""
-    where = paths if paths is not None else [f"identifiers[{i}]" for i in range(len(identifiers))]
     errors: list[FieldError] = []
     normalized: list[Identifier] = []
-    for path, (kind, value) in zip(where, identifiers, strict=True):
+    for i, (kind, value) in enumerate(identifiers):
+        path = paths[i] if paths is not None else f"identifiers[{i}]"
         try:
             validate_kind(kind)
         except InvalidIdentifier as exc:
@@ -79,16 +79,19 @@ class Resolver:
 
     async def _lookup(self, identifiers: list[Identifier], with_profile: bool) -> Resolution:
         """The first identifier that is known decides: callers list their strongest first."""
-        found = await self._queries.profile_ids(identifiers)
-        profile_id = next((pid for pid in found if pid is not None), None)
-        if profile_id is None:
+        views: list[ProfileView | None] = []
+        if with_profile:
+            views = await self._queries.profiles_by_identifier(identifiers)
+            found = [view.profile_id if view else None for view in views]
+        else:
+            found = await self._queries.profile_ids(identifiers)
+        first = next((i for i, pid in enumerate(found) if pid is not None), None)
+        if first is None:
             return Resolution(None, None)
+        profile_id = found[first]
         conflicting = tuple(identifier for identifier, pid in zip(identifiers, found, strict=True)
                             if pid is not None and pid != profile_id)
-        profile = await self._profile(profile_id) if with_profile else None
-        # A merge between the two reads answers with the survivor, as every read does (§2.2).
-        return Resolution(profile.profile_id if profile else profile_id, profile,
-                          conflicting=conflicting)
+        return Resolution(profile_id, views[first] if views else None, conflicting=conflicting)
 
     async def _create(self, identifiers: Sequence[RawIdentifier], source: str,
                       with_profile: bool) -> Resolution:
