@@ -26,6 +26,7 @@ async def build_service(settings: Settings) -> IdentityService:
         rules=settings.normalization_rules(),
         survivorship=settings.survivorship_rules(),
         matcher=matcher,
+        profile_cache=settings.profile_cache,
     )
 
 

@@ -59,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
                        "IDENTITY_MODEL, default data/model.json (the built-in one until then)")
     serve.add_argument("--no-matching", action="store_true",
                        help="no probabilistic links in real time (env IDENTITY_MATCHING=off)")
+    serve.add_argument("--profile-cache", type=int, metavar="PROFILES",
+                       help="golden profiles kept in memory for fast lookups (embedded store "
+                       "only; 0 for none); env IDENTITY_PROFILE_CACHE, default 10000")
     _store_flags(serve)
 
     ingest = commands.add_parser("ingest", help="ingest a JSONL file of events in bulk")
@@ -129,6 +132,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         log_level=getattr(args, "log_level", None),
         model=getattr(args, "model", None),
         matching=False if getattr(args, "no_matching", False) else None,
+        profile_cache=getattr(args, "profile_cache", None),
         store=args.store,
         database=args.database,
         neo4j_uri=args.neo4j_uri,

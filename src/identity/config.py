@@ -37,6 +37,7 @@ class Settings:
     model: str = "data/model.json"  # written by `identity train`; the built-in one until then
     matching: bool = True  # probabilistic links in real time
     max_block: int = 500  # blocking lookups over this many records are skipped and reported
+    profile_cache: int = 10_000  # golden profiles kept in memory (SQLite only); 0: none
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -46,7 +47,7 @@ class Settings:
                      "neo4j_database", "default_region", "log_level", "model"):
             if (raw := env.get(ENV_PREFIX + name.upper())) is not None:
                 values[name] = raw
-        for name in ("port", "max_block"):
+        for name in ("port", "max_block", "profile_cache"):
             if (number := env.get(ENV_PREFIX + name.upper())) is not None:
                 try:
                     values[name] = int(number)

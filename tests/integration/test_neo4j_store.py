@@ -150,3 +150,13 @@ async def test_reads_racing_merges_never_see_a_half_moved_profile(
         await reader_store.close()
     assert reads > 0
     assert len(set(await writer.profile_ids(cookies))) == 1
+
+
+async def test_replicas_share_neo4j_so_no_profile_is_cached(neo4j_store: Neo4jGraphStore) -> None:
+    """Another replica's write would go unseen: the store cannot say cheaply that one happened."""
+    assert neo4j_store.commits_elsewhere() is None
+    service = IdentityService(neo4j_store)
+    (result,) = await service.ingest([event(ident("email", "ada@shop.com"))])
+    view = await service.profiles([result.profile_id or ""])
+    assert view == await service.profiles([result.profile_id or ""])
+    assert view[0] is not (await service.profiles([result.profile_id or ""]))[0]

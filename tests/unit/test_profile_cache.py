@@ -248,3 +248,20 @@ async def test_reads_of_a_cached_profile_do_not_touch_the_store(tmp_path: Path) 
         assert reads == 0
     finally:
         await store.close()
+
+
+async def test_sqlite_counts_commits_by_other_connections_only(tmp_path: Path) -> None:
+    path = str(tmp_path / "shared.db")
+    here, there = SqliteGraphStore(path), SqliteGraphStore(path)
+    try:
+        before = here.commits_elsewhere()
+        async with here.transaction() as tx:
+            await tx.upsert_identifiers([(Identifier(EMAIL, "a@x.com"), datetime.now(UTC))])
+        assert here.commits_elsewhere() == before  # its own commit
+        async with there.transaction() as tx:
+            await tx.upsert_identifiers([(Identifier(EMAIL, "b@x.com"), datetime.now(UTC))])
+        assert here.commits_elsewhere() != before
+    finally:
+        await here.close()
+        await there.close()
+    assert here.commits_elsewhere() is None  # closed: cannot tell

@@ -49,6 +49,9 @@ class Ticket:
 
 class ProfileCache:
     def __init__(self, capacity: int, commits_elsewhere: Callable[[], int | None]) -> None:
+        """Raises ValueError for a negative capacity."""
+        if capacity < 0:
+            raise ValueError(f"the profile cache holds 0 or more profiles, got {capacity}")
         self._capacity = capacity
         self._commits_elsewhere = commits_elsewhere
         self._seen_elsewhere = commits_elsewhere() if capacity > 0 else None
