@@ -1,4 +1,5 @@
-# The identity-graph service: `identity serve` on port 8000 (GraphQL at /graphql).
+# The identity-graph service: `identity serve` on port 8000 (GraphQL at /graphql) and
+# gRPC on port 50051 (identity.v1.IdentityService, health checking, reflection).
 # The store is chosen at run time (IDENTITY_STORE=sqlite|neo4j); docker-compose.yml runs it on Neo4j.
 FROM python:3.11-slim
 
@@ -24,7 +25,7 @@ WORKDIR /app
 RUN mkdir -p /app/data && chown identity:identity /app/data
 
 USER identity
-EXPOSE 8000
+EXPOSE 8000 50051
 
 # Liveness only: slim has no curl, so ask with the standard library; urlopen raises on any error
 # status or refused connection, and the exit status 1 marks the container unhealthy.

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from identity.config import Settings
 from load_tests.server import identity_server, sqlite_args
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,6 +154,12 @@ def test_identity_service_uses_neo4j_inside_the_compose_network(
     assert (8000, 8000) in published_ports(resolved, "identity")
 
 
+def test_back_end_services_reach_grpc_on_its_default_port(resolved: dict[str, Any]) -> None:
+    assert environment(resolved, "identity")["IDENTITY_GRPC_PORT"] == "50051"
+    assert Settings.from_env({"IDENTITY_GRPC_PORT": "50051"}).grpc_port == 50051
+    assert (50051, 50051) in published_ports(resolved, "identity")
+
+
 def test_identity_starts_only_once_neo4j_is_healthy(resolved: dict[str, Any]) -> None:
     depends_on = service(resolved, "identity")["depends_on"]
     assert depends_on["neo4j"]["condition"] == "service_healthy"
@@ -268,7 +275,8 @@ def test_image_serves_on_all_interfaces_with_the_console_script() -> None:
     (cmd,) = arguments_of("CMD")
     assert json.loads(cmd) == ["identity", "serve", "--host", "0.0.0.0"]
     assert "identity" in pyproject()["project"]["scripts"]
-    assert arguments_of("EXPOSE") == ["8000"]
+    assert arguments_of("EXPOSE") == ["8000 50051"]  # GraphQL, gRPC (their default ports)
+    assert Settings().port == 8000 and Settings().grpc_port == 50051
 
 
 def test_image_healthcheck_asks_healthz_with_the_standard_library() -> None:
@@ -279,8 +287,9 @@ def test_image_healthcheck_asks_healthz_with_the_standard_library() -> None:
 
 def test_healthchecks_default_to_the_exposed_port() -> None:
     """The e2e test below sets IDENTITY_PORT; in the container it is unset unless overridden."""
-    (port,) = arguments_of("EXPOSE")
-    assert f"'IDENTITY_PORT', '{port}'" in healthcheck_exec_form()[2]
+    (ports,) = arguments_of("EXPOSE")
+    http_port = ports.split()[0]
+    assert f"'IDENTITY_PORT', '{http_port}'" in healthcheck_exec_form()[2]
 
 
 def dockerignore_patterns() -> list[tuple[bool, re.Pattern[str]]]:
