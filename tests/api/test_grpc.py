@@ -299,6 +299,40 @@ async def test_a_client_leaving_mid_stream_leaves_the_server_working_and_acks_du
         await reopened.close()
 
 
+async def test_a_client_not_reading_its_acks_is_paused_and_then_gets_every_one(
+    stub: Any,
+) -> None:
+    """Flow control end to end: the server reads at most a window of events ahead of the acks
+    the client takes, so a producer whose acks pile up stops being read from (HTTP/2 windows
+    fill) instead of growing the server's memory; once it reads, everything goes through.
+    Each event is rejected with 100 field errors, so its ack is large (about 8 KB) and the
+    acks outgrow the transport's buffers quickly."""
+    total = 8_000
+    traits = {f"Bad Trait {n}": "x" for n in range(100)}
+    pulled = 0
+
+    async def requests() -> AsyncIterator[pb.IngestStreamRequest]:
+        nonlocal pulled
+        for i in range(total):
+            pulled += 1
+            yield pb.IngestStreamRequest(event=event(f"f-{i}", ident("session_id", f"fs{i}"),
+                                                     traits=traits))
+
+    call = stub.IngestStream(requests())
+    first = await call.read()  # the stream is going; now the client stops reading
+    settled = -1
+    while settled != pulled:  # wait until the producer stops being pulled from
+        settled = pulled
+        await asyncio.sleep(0.5)
+    assert pulled < total * 0.75, f"the server read {pulled} of {total} events while unacked"
+    acks = [first.result]
+    while (ack := await call.read()) is not grpc.aio.EOF:
+        acks.append(ack.result)
+    assert [a.index for a in acks] == list(range(total))
+    assert {a.status for a in acks} == {Status.STATUS_REJECTED}
+    assert len(acks[-1].errors) == 100
+
+
 # --- deadlines, cancellation, availability and unexpected errors --------------------------------
 
 
