@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,12 +39,16 @@ async def view_of(service: IdentityService, kind: str, value: str) -> ProfileVie
 
 
 class Elsewhere:
-    """A store's commits_elsewhere, moved by hand."""
+    """A store's commit counts, moved by hand."""
 
     def __init__(self, value: int | None = 1) -> None:
         self.value = value
+        self.here = 0
 
-    def __call__(self) -> int | None:
+    def commits(self) -> int:
+        return self.here
+
+    def commits_elsewhere(self) -> int | None:
         return self.value
 
 
@@ -89,16 +94,48 @@ def test_a_commit_by_someone_else_empties_it_within_the_look_interval() -> None:
 def test_the_store_is_asked_about_other_writers_at_most_once_per_interval() -> None:
     looks: list[int] = []
 
-    def counted() -> int:
-        looks.append(1)
-        return 1
+    class Counted(Elsewhere):
+        def commits_elsewhere(self) -> int | None:
+            looks.append(1)
+            return 1
 
-    cache = ProfileCache(10, counted)
+    cache = ProfileCache(10, Counted())
     started = time.monotonic()
     for _ in range(1000):
         cache.ticket()
     elapsed = time.monotonic() - started
     assert 2 <= len(looks) <= 2 + elapsed / LOOK_EVERY_S  # the constructor's, then per interval
+
+
+def test_a_store_that_cannot_tell_for_a_moment_is_asked_again_at_the_next_read() -> None:
+    elsewhere = Elsewhere()
+    cache = ProfileCache(10, elsewhere)
+    cache.keep_view(cache.ticket(), a_view("p1", "a@x.com"))
+    elsewhere.value = None  # a failed look: keep nothing, serve nothing from memory
+    time.sleep(LOOK_EVERY_S)
+    assert cache.ticket() is None and len(cache) == 0
+    elsewhere.value = 1  # answering again: the cache works again at once
+    ticket = cache.ticket()
+    assert ticket is not None
+    cache.keep_view(ticket, a_view("p1", "a@x.com"))
+    assert cache.view(ProfileId("p1")) is not None
+
+
+def test_a_commit_through_the_store_that_the_cache_did_not_hear_of_empties_it() -> None:
+    store = Elsewhere()
+    cache = ProfileCache(10, store)
+    cache.keep_view(cache.ticket(), a_view("p1", "a@x.com"))
+    cache.keep_view(cache.ticket(), a_view("p2", "b@x.com"))
+    store.here += 1  # its own ingest path committed, touching p2
+    cache.evict([ProfileId("p2")])
+    assert cache.view(ProfileId("p1")) is not None and cache.view(ProfileId("p2")) is None
+    store.here += 1  # someone else's commit through the same store object
+    assert cache.ticket() is not None
+    assert len(cache) == 0
+    cache.keep_view(cache.ticket(), a_view("p1", "a@x.com"))
+    store.here += 2  # someone else's, then its own: the evict sees two
+    cache.evict([])
+    assert len(cache) == 0
 
 
 def test_nothing_is_kept_when_the_store_cannot_tell_or_the_capacity_is_zero() -> None:
@@ -225,6 +262,52 @@ async def test_a_write_by_another_process_is_seen_by_the_next_read(tmp_path: Pat
     finally:
         await here.close()
         await there.close()
+
+
+async def test_a_write_by_another_service_on_the_same_store_is_seen_at_once() -> None:
+    store = SqliteGraphStore(":memory:")
+    try:
+        reader, writer = await cached_service(store), await cached_service(store)
+        await writer.ingest([event(ident(EMAIL, "ann@shop.com"), traits={"first_name": "Ann"})])
+        before = await view_of(reader, EMAIL, "ann@shop.com")
+        assert before is not None and before.golden["first_name"].value == "Ann"
+        await writer.ingest([event(ident(EMAIL, "ann@shop.com"), traits={"first_name": "Zed"},
+                                   timestamp="2024-06-01T00:00:00Z")])
+        after = await view_of(reader, EMAIL, "ann@shop.com")
+        assert after is not None and after.golden["first_name"].value == "Zed"
+    finally:
+        await store.close()
+
+
+async def test_an_ingest_about_one_profile_leaves_the_others_cached(tmp_path: Path) -> None:
+    """Only what a commit touched goes."""
+    store = SqliteGraphStore(str(tmp_path / "one.db"))
+    try:
+        service = await cached_service(store)
+        await service.ingest([event(ident(EMAIL, "ann@shop.com")),
+                              event(ident(EMAIL, "bo@shop.com"))])
+        ann = await view_of(service, EMAIL, "ann@shop.com")
+        bo = await view_of(service, EMAIL, "bo@shop.com")
+        for day in (2, 3):
+            await service.ingest([event(ident(EMAIL, "bo@shop.com"),
+                                        timestamp=f"2024-06-0{day}T00:00:00Z")])
+            assert await view_of(service, EMAIL, "ann@shop.com") is ann
+            assert await view_of(service, EMAIL, "bo@shop.com") != bo
+    finally:
+        await store.close()
+
+
+async def test_a_shared_view_cannot_be_changed_by_one_of_its_readers() -> None:
+    store = SqliteGraphStore(":memory:")
+    try:
+        service = await cached_service(store)
+        await service.ingest([event(ident(EMAIL, "ann@shop.com"), traits={"first_name": "Ann"})])
+        view = await view_of(service, EMAIL, "ann@shop.com")
+        assert view is not None
+        with pytest.raises(TypeError):
+            view.golden["first_name"] = view.golden["first_name"]  # type: ignore[index]
+    finally:
+        await store.close()
 
 
 async def test_reads_of_a_cached_profile_do_not_touch_the_store(tmp_path: Path) -> None:

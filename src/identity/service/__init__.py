@@ -47,7 +47,7 @@ class IdentityService:
         self.store = store
         self.rules = rules or NormalizationRules()
         self.matcher = matcher
-        self._cache = ProfileCache(profile_cache, store.commits_elsewhere)
+        self._cache = ProfileCache(profile_cache, store)
         self._ingestor = Ingestor(store, self.rules, sink or MetricsChangeSink(), clock,
                                   hub_rules, matcher, cache=self._cache)
         self._queries = Queries(store, self.rules, survivorship or SurvivorshipRules(),

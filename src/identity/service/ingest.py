@@ -69,7 +69,7 @@ class Ingestor:
                  change_retention: timedelta = DEFAULT_RETENTION,
                  cache: ProfileCache | None = None) -> None:
         self._store = store
-        self._cache = cache if cache is not None else ProfileCache(0, store.commits_elsewhere)
+        self._cache = cache if cache is not None else ProfileCache(0, store)
         self._rules = rules
         self._hub_rules = hub_rules or HubRules()
         self._sink = sink
@@ -133,6 +133,7 @@ class Ingestor:
         if changes:
             await self._sink.publish(changes)
             await self._retention.prune_if_due(self._clock())
+            self._cache.evict(())  # the pruning's commit, if any, touched no profile
         settled = [_settle(result, outcome) for result in results]
         for result in settled:
             EVENTS.labels(status=result.status.value).inc()

@@ -4,9 +4,11 @@
 Kept fresh by invalidation rather than by expiry:
 - this process's own commits evict every profile they touched before they are acknowledged
   (`evict`, called by the ingest path right after its transaction commits): read-your-writes;
-- a commit by anyone else (another process writing the same SQLite file, such as
-  `identity ingest`) empties the cache within a millisecond: the store says so
-  (`GraphStore.commits_elsewhere`) and reads look (`LOOK_EVERY_S`);
+- a commit by anyone else empties the cache: through the same store object (another
+  service built on it) before the next read, as the store counts its commits
+  (`GraphStore.commits`); by another process writing the same SQLite file (such as
+  `identity ingest`) within a millisecond, as the store says (`GraphStore.commits_elsewhere`)
+  and reads look (`LOOK_EVERY_S`);
 - a read that started before an eviction does not store what it read (`Ticket`).
 A store that cannot tell about other writers cheaply (Neo4j, shared by replicas) gets no cache.
 """
@@ -17,7 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from identity.domain.types import Identifier, ProfileId
 
@@ -47,14 +49,25 @@ class Ticket:
     epoch: int
 
 
+class CommitCounts(Protocol):
+    """What the cache asks the store (GraphStore has both)."""
+
+    def commits(self) -> int: ...
+
+    def commits_elsewhere(self) -> int | None: ...
+
+
 class ProfileCache:
-    def __init__(self, capacity: int, commits_elsewhere: Callable[[], int | None]) -> None:
+    def __init__(self, capacity: int, store: CommitCounts) -> None:
         """Raises ValueError for a negative capacity."""
         if capacity < 0:
             raise ValueError(f"the profile cache holds 0 or more profiles, got {capacity}")
         self._capacity = capacity
-        self._commits_elsewhere = commits_elsewhere
-        self._seen_elsewhere = commits_elsewhere() if capacity > 0 else None
+        self._store = store
+        # A store that cannot tell about other writers at all (Neo4j) never gets a cache.
+        self._seen_elsewhere = store.commits_elsewhere() if capacity > 0 else None
+        self._enabled = self._seen_elsewhere is not None
+        self._seen_here = store.commits()
         self._entries: OrderedDict[ProfileId, _Entry] = OrderedDict()
         self._placements: dict[Identifier, ProfileId] = {}
         self._epoch = 0
@@ -62,21 +75,27 @@ class ProfileCache:
 
     @property
     def enabled(self) -> bool:
-        return self._capacity > 0 and self._seen_elsewhere is not None
+        return self._enabled
 
     def ticket(self) -> Ticket | None:
         """None: serve this read from the store and keep nothing. Empties the cache when the
-        store has been written by someone else (looking at most once per LOOK_EVERY_S)."""
-        if not self.enabled:
+        store has been written by anyone but this cache's own ingest path: through the same
+        store object (always seen), or by another process (seen within LOOK_EVERY_S)."""
+        if not self._enabled:
             return None
+        if (here := self._store.commits()) != self._seen_here:
+            self.clear()
+            self._seen_here = here
         if (now := time.monotonic()) >= self._next_look:
-            self._next_look = now + LOOK_EVERY_S
-            elsewhere = self._commits_elsewhere()
+            elsewhere = self._store.commits_elsewhere()
+            if elsewhere is None:  # cannot tell just now (an error, a closed store)
+                self.clear()
+                self._seen_elsewhere, self._next_look = None, 0.0
+                return None
             if elsewhere != self._seen_elsewhere:
                 self.clear()
                 self._seen_elsewhere = elsewhere
-                if elsewhere is None:
-                    return None
+            self._next_look = now + LOOK_EVERY_S
         return Ticket(self._epoch)
 
     def profile_id(self, identifier: Identifier) -> ProfileId | None:
@@ -118,12 +137,19 @@ class ProfileCache:
         return rendered
 
     def evict(self, profile_ids: Iterable[ProfileId]) -> None:
-        """After a commit, before it is acknowledged: the profiles it touched, gone."""
-        if not self.enabled:
+        """After a commit of this cache's own ingest path (or a failed attempt at one), before
+        it is acknowledged: the profiles it touched, gone. Whatever else was committed through
+        the store since the last look empties the cache."""
+        if not self._enabled:
             return
-        self._epoch += 1
-        for profile_id in profile_ids:
-            self._drop(profile_id)
+        here = self._store.commits()
+        if here - self._seen_here > 1:
+            self.clear()
+        else:
+            self._epoch += 1
+            for profile_id in profile_ids:
+                self._drop(profile_id)
+        self._seen_here = here
 
     def clear(self) -> None:
         self._epoch += 1

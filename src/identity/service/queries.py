@@ -4,9 +4,10 @@ or taken from the profile cache (profile_cache.py) when it holds them."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 
 from identity.domain.identifiers import NormalizationRules, normalize_identifier
 from identity.domain.links import Link
@@ -34,14 +35,15 @@ from identity.store.protocol import (
 
 @dataclass(frozen=True, slots=True)
 class ProfileView:
-    """A golden profile; `requested_id` differs from `profile_id` when it was merged away."""
+    """A golden profile; `requested_id` differs from `profile_id` when it was merged away.
+    Immutable all the way down: one view may answer many callers (the profile cache)."""
 
     profile_id: ProfileId
     requested_id: str
     created_at: datetime
     merged_ids: tuple[ProfileId, ...]
     identifiers: tuple[NodeRow, ...]
-    golden: dict[str, GoldenField]
+    golden: Mapping[str, GoldenField]  # read-only: views are shared (the profile cache)
     orders: OrderSummary
 
     @property
@@ -188,7 +190,7 @@ class Queries:
             created_at=row.created_at,
             merged_ids=tuple(await tx.merged_ids(row.profile_id)),
             identifiers=tuple(members),
-            golden=golden_record(observations, self._survivorship),
+            golden=MappingProxyType(golden_record(observations, self._survivorship)),
             orders=summarize_orders(orders),
         )
 

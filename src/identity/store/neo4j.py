@@ -492,6 +492,7 @@ class Neo4jGraphStore:
 
     def __init__(self, driver: AsyncDriver, database: str, uri: str) -> None:
         self._driver = driver
+        self._commits = 0
         self._database = database
         self._uri = uri
 
@@ -536,10 +537,15 @@ class Neo4jGraphStore:
                             await tx.rollback()
                     raise
                 await tx.commit()
+                if not read_only:
+                    self._commits += 1
         except _CONFLICTS as exc:
             raise StoreConflict(f"Neo4j transaction conflict, safe to retry: {exc}") from exc
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"Neo4j at {self._uri}: {exc}") from exc
+
+    def commits(self) -> int:
+        return self._commits
 
     def commits_elsewhere(self) -> int | None:
         """Replicas share the database and nothing says cheaply that one of them wrote:

@@ -212,10 +212,16 @@ class GraphStore(Protocol):
         """Commits on a clean exit and rolls back on an exception: all or nothing."""
         ...
 
+    def commits(self) -> int:
+        """How many write transactions this object has committed: a read cache learns of
+        writers it did not hear from (another service on the same store object)."""
+        ...
+
     def commits_elsewhere(self) -> int | None:
         """A number that moves whenever data is committed by any hand but this object's own
         transactions (another process on the same database), read without waiting; None
-        when the store cannot tell cheaply. Read caches rely on it: None means keep nothing."""
+        when the store cannot tell, or not cheaply. Read caches rely on it: None means keep
+        nothing."""
         ...
 
     async def ping(self) -> None:

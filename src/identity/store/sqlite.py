@@ -527,6 +527,7 @@ class SqliteGraphStore:
         self._synchronous = synchronous
         self._is_memory = path == ":memory:"
         self._write_lock = asyncio.Lock()
+        self._commits = 0
         self._readers: list[sqlite3.Connection] = []
         try:
             if not self._is_memory:
@@ -608,6 +609,11 @@ class SqliteGraphStore:
         async with self._write_lock:
             with self._begun(self._writer, "BEGIN IMMEDIATE") as tx:
                 yield tx
+            if not read_only:
+                self._commits += 1
+
+    def commits(self) -> int:
+        return self._commits
 
     def commits_elsewhere(self) -> int | None:
         """SQLite's data_version of the writer connection: it moves with every commit made
