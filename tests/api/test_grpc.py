@@ -18,6 +18,7 @@ from grpc_status import rpc_status
 from identity.api.grpc.server import SERVICE_NAME, GrpcServer, start_server
 from identity.service import IdentityService
 from identity.service.changes import ListChangeSink
+from identity.store.protocol import StoreConflict
 from identity.store.sqlite import SqliteGraphStore
 from identity.v1 import identity_pb2 as pb
 from identity.v1 import identity_pb2_grpc
@@ -433,6 +434,18 @@ async def test_an_unexpected_error_is_internal_with_a_generic_message(
                                                          b=ident("email", "b@shop.com"))))
     assert (error.code(), error.details()) == (grpc.StatusCode.INTERNAL, "Unexpected error.")
     assert "secret internals" in caplog.text  # logged for the operator, not sent to the caller
+
+
+async def test_a_conflict_that_outlasts_the_retries_is_aborted_and_says_to_retry(
+    stub: Any, service: IdentityService, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def racing(profile_ids: object) -> None:
+        raise StoreConflict("a profile was merged while it was being read")
+
+    monkeypatch.setattr(service, "profiles", racing)
+    error = await failure(stub.GetProfile(pb.GetProfileRequest(profile_id="prf_1")))
+    assert error.code() is grpc.StatusCode.ABORTED
+    assert error.details() == "a profile was merged while it was being read; retry the call"
 
 
 # --- Explain ---------------------------------------------------------------------------------
