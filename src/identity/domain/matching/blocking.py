@@ -12,12 +12,10 @@ from collections.abc import Callable, Mapping, Sequence
 
 import jellyfish
 import numpy as np
-import numpy.typing as npt
 
 from identity.domain.matching.model import Record
 from identity.domain.matching.nicknames import canonical_name
-
-IntArray = npt.NDArray[np.int64]
+from identity.domain.matching.vectorized import IntArray
 
 TRANSFORMS: dict[str, Callable[[str], str]] = {
     "": lambda v: v,

@@ -14,17 +14,16 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
-import numpy.typing as npt
 
 from identity.domain.matching.model import MatchModel
+from identity.domain.matching.vectorized import IntArray
 
 SMOOTHING = 1.0  # add-one counts: a level never seen keeps a small, finite weight
 
-IntArray = npt.NDArray[np.int64]
 LevelVectors = Sequence[tuple[int, ...]] | IntArray
 
 
-def _rows(model: MatchModel, vectors: LevelVectors) -> npt.NDArray[np.int64]:
+def _rows(model: MatchModel, vectors: LevelVectors) -> IntArray:
     return np.asarray(vectors, dtype=np.int64).reshape(-1, len(model.comparisons))
 
 
@@ -72,8 +71,8 @@ def estimate_u(model: MatchModel, random_vectors: LevelVectors) -> MatchModel:
     return model.with_levels(updated)
 
 
-def distinct_rows(rows: npt.NDArray[np.int64], sizes: Sequence[int]
-                  ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+def distinct_rows(rows: IntArray, sizes: Sequence[int]
+                  ) -> tuple[IntArray, IntArray]:
     """The distinct rows and how often each occurs. Rows are read as numbers in a mixed radix
     (one digit per comparison), since sorting integers beats sorting rows."""
     if len(rows) == 0 or float(np.prod(np.asarray(sizes, dtype=np.float64))) >= 2.0**62:
