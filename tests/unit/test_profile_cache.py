@@ -76,7 +76,7 @@ def test_what_a_read_found_is_not_kept_when_a_commit_landed_during_it() -> None:
     ticket = cache.ticket()
     cache.evict([ProfileId("p9")])  # any commit: it may have touched what the read saw
     cache.keep_view(ticket, a_view("p1", "a@x.com"))
-    cache.keep_placements(ticket, [(Identifier(EMAIL, "a@x.com"), ProfileId("p1"))])
+    cache.keep_placements(ticket, {Identifier(EMAIL, "a@x.com"): ProfileId("p1")})
     assert cache.view(ProfileId("p1")) is None
     assert cache.profile_id(Identifier(EMAIL, "a@x.com")) is None
 

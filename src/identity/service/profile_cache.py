@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -108,13 +108,23 @@ class ProfileCache:
         self._entries.move_to_end(profile_id)
         return entry.view
 
+    def view_of(self, identifier: Identifier) -> ProfileView | None:
+        profile_id = self._placements.get(identifier)
+        return self.view(profile_id) if profile_id is not None else None
+
     def keep_placements(self, ticket: Ticket | None,
-                        placed: Iterable[tuple[Identifier, ProfileId]]) -> None:
+                        placed: Mapping[Identifier, ProfileId | None]) -> None:
         if ticket is None or ticket.epoch != self._epoch:
             return
-        for identifier, profile_id in placed:
-            self._entry(profile_id).identifiers.add(identifier)
-            self._placements[identifier] = profile_id
+        for identifier, profile_id in placed.items():
+            if profile_id is not None:
+                self._entry(profile_id).identifiers.add(identifier)
+                self._placements[identifier] = profile_id
+
+    def keep_views(self, ticket: Ticket | None, views: Mapping[Any, ProfileView | None]) -> None:
+        for view in views.values():
+            if view is not None:
+                self.keep_view(ticket, view)
 
     def keep_view(self, ticket: Ticket | None, view: ProfileView) -> None:
         """Only a profile read by its own id (not through an id merged into it)."""
@@ -123,7 +133,7 @@ class ProfileCache:
         entry = self._entry(view.profile_id)
         if entry.view is not view:
             entry.view, entry.renderings = view, {}
-        self.keep_placements(ticket, ((n.identifier, view.profile_id) for n in view.identifiers))
+        self.keep_placements(ticket, {n.identifier: view.profile_id for n in view.identifiers})
 
     def rendering(self, view: ProfileView, kind: str, render: Callable[[ProfileView], T]) -> T:
         """`render(view)`, made once per cached view and kind; views not cached are rendered

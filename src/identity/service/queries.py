@@ -4,10 +4,11 @@ or taken from the profile cache (profile_cache.py) when it holds them."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
+from typing import TypeVar
 
 from identity.domain.identifiers import NormalizationRules, normalize_identifier
 from identity.domain.links import Link
@@ -22,7 +23,7 @@ from identity.domain.survivorship import (
     summarize_orders,
 )
 from identity.domain.types import Identifier, ProfileId
-from identity.service.profile_cache import ProfileCache
+from identity.service.profile_cache import ProfileCache, Ticket
 from identity.service.retry import retry_on_conflict
 from identity.store.protocol import (
     GraphStore,
@@ -31,6 +32,9 @@ from identity.store.protocol import (
     ProfileRow,
     StoreConflict,
 )
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,45 +86,35 @@ class Queries:
 
     async def profiles(self, profile_ids: Sequence[str]) -> list[ProfileView | None]:
         """One result per id, in order; merged ids answer with their survivor (§2.2)."""
-        ticket = self._cache.ticket()
-        views = {pid: self._cache.view(ProfileId(pid)) for pid in profile_ids} if ticket else {}
-        wanted = [pid for pid in dict.fromkeys(profile_ids) if views.get(pid) is None]
-        if wanted:
-            read = await retry_on_conflict(lambda: self._read_profiles(wanted))
-            for view in read.values():
-                if view is not None:
-                    self._cache.keep_view(ticket, view)
-            views.update(read)
-        return [views[pid] for pid in profile_ids]
+        return await self._cached(profile_ids, lambda pid: self._cache.view(ProfileId(pid)),
+                                  self._read_profiles, self._cache.keep_views)
 
     async def profiles_by_identifier(
         self, identifiers: Sequence[Identifier]
     ) -> list[ProfileView | None]:
         """Identifiers of one profile share one view, built once."""
-        ticket = self._cache.ticket()
-        views: dict[Identifier, ProfileView | None] = {}
-        if ticket:
-            for identifier in identifiers:
-                pid = self._cache.profile_id(identifier)
-                views[identifier] = self._cache.view(pid) if pid is not None else None
-        wanted = [i for i in identifiers if views.get(i) is None]
-        if wanted:
-            read = await retry_on_conflict(lambda: self._read_by_identifier(wanted))
-            for view in read.values():
-                self._cache.keep_view(ticket, view)
-            views.update(read)
-        return [views.get(i) for i in identifiers]
+        return await self._cached(identifiers, self._cache.view_of, self._read_by_identifier,
+                                  self._cache.keep_views)
 
     async def profile_ids(self, identifiers: Sequence[Identifier]) -> list[ProfileId | None]:
         """Just the current profile id per identifier: what a caller resolving at rate needs."""
+        return await self._cached(identifiers, self._cache.profile_id, self._read_profile_ids,
+                                  self._cache.keep_placements)
+
+    async def _cached(self, keys: Sequence[K], cached: Callable[[K], V | None],
+                      read: Callable[[list[K]], Awaitable[Mapping[K, V | None]]],
+                      keep: Callable[[Ticket | None, Mapping[K, V | None]], None],
+                      ) -> list[V | None]:
+        """One answer per key, in order: from the cache where it holds one, the others read
+        from the store in one transaction (retried on conflicts) and kept for next time."""
         ticket = self._cache.ticket()
-        found = {i: self._cache.profile_id(i) for i in identifiers} if ticket else {}
-        wanted = [i for i in identifiers if found.get(i) is None]
+        found: dict[K, V | None] = {key: cached(key) for key in keys} if ticket else {}
+        wanted = [key for key in dict.fromkeys(keys) if found.get(key) is None]
         if wanted:
-            read = await retry_on_conflict(lambda: self._read_profile_ids(wanted))
-            self._cache.keep_placements(ticket, read.items())
-            found.update(read)
-        return [found.get(i) for i in identifiers]
+            fresh = await retry_on_conflict(lambda: read(wanted))
+            keep(ticket, fresh)
+            found.update(fresh)
+        return [found.get(key) for key in keys]
 
     async def _read_profiles(self, profile_ids: Sequence[str]) -> dict[str, ProfileView | None]:
         async with self._store.transaction(read_only=True) as tx:
