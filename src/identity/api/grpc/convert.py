@@ -84,9 +84,8 @@ def profile(view: ProfileView) -> pb.Profile:
 ProfileMessage = Callable[[ProfileView], pb.Profile]
 
 
-def resolve_response(resolution: Resolution, message: ProfileMessage = profile
-                     ) -> pb.ResolveResponse:
-    """`message`: how a view becomes a message (a cached one, say)."""
+def resolve_response(resolution: Resolution, message: ProfileMessage) -> pb.ResolveResponse:
+    """`message`: how a view becomes a message (`profile`, or a cached one)."""
     return pb.ResolveResponse(
         profile_id=resolution.profile_id or "",
         profile=message(resolution.profile) if resolution.profile else None,
@@ -96,13 +95,8 @@ def resolve_response(resolution: Resolution, message: ProfileMessage = profile
     )
 
 
-def found_response(view: ProfileView) -> pb.ResolveResponse:
-    """A lookup that found `view` and nothing else to say (no conflicts)."""
-    return pb.ResolveResponse(profile_id=view.profile_id, profile=profile(view))
-
-
 def lookup(key: str | pb.Identifier, view: ProfileView | None,
-           message: ProfileMessage = profile) -> pb.ProfileLookup:
+           message: ProfileMessage) -> pb.ProfileLookup:
     found = message(view) if view else None
     if isinstance(key, str):
         return pb.ProfileLookup(profile_id=key, found=found is not None, profile=found)

@@ -49,9 +49,11 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             create=request.mode == pb.ResolveRequest.MODE_CREATE,
             source=request.source or DEFAULT_SOURCE,
             with_profile=not request.id_only)
-        if resolution.profile and resolution.is_plain_lookup:  # the hot path: built once
-            return self._service.rendering(resolution.profile, "grpc.ResolveResponse",
-                                           convert.found_response)
+        if resolution.profile and resolution.is_plain_lookup:
+            # The hot path: a plain lookup's response depends on its profile alone.
+            return self._service.rendering(
+                resolution.profile, "grpc.ResolveResponse",
+                lambda _: convert.resolve_response(resolution, self._profile))
         return convert.resolve_response(resolution, self._profile)
 
     @errors.unary
