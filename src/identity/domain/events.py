@@ -172,15 +172,19 @@ def _trait_value(name: str, value: object) -> str:
         raise ValueError("must not be empty")
     if len(text) > MAX_VALUE_LENGTH:
         raise ValueError(f"is longer than {MAX_VALUE_LENGTH} characters")
-    if name in DATE_TRAITS:
-        try:
-            born = date.fromisoformat(text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not a date in YYYY-MM-DD form") from None
-        if not date(1900, 1, 1) <= born <= date.today():
-            raise ValueError(f"{text} is not a plausible date of birth")
-        text = born.isoformat()
-    return text
+    return date_of_birth(text) if name in DATE_TRAITS else text
+
+
+def date_of_birth(text: str) -> str:
+    """The date in YYYY-MM-DD form. Raises ValueError saying why it is not a plausible date
+    of birth (not a date, before 1900, in the future)."""
+    try:
+        born = date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date in YYYY-MM-DD form") from None
+    if not date(1900, 1, 1) <= born <= date.today():
+        raise ValueError(f"{text} is not a plausible date of birth")
+    return born.isoformat()
 
 
 def _traits(raw: Mapping[str, object], errors: list[FieldError]) -> tuple[tuple[str, str], ...]:
