@@ -10,16 +10,15 @@ import strawberry
 from identity.api.graphql.context import Context
 from identity.domain.errors import FieldError as DomainFieldError
 from identity.domain.events import IgnoredIdentifier as DomainIgnored
-from identity.domain.links import Link as DomainLink
 from identity.domain.matching.scoring import Bucket as DomainBucket
 from identity.domain.matching.scoring import Decision as DomainDecision
-from identity.domain.matching.scoring import FieldScore, PairScore, decode_score
+from identity.domain.matching.scoring import FieldScore, PairScore
 from identity.domain.survivorship import GoldenField as DomainGoldenField
 from identity.domain.types import Identifier
 from identity.service import IngestResult, IngestStatus, ProfileView
 from identity.service.explain import Explanation as DomainExplanation
+from identity.service.explain import LinkStep, ReviewPage
 from identity.service.explain import ProfileHistory as DomainProfileHistory
-from identity.service.explain import ReviewPage
 from identity.store.protocol import NodeRow
 
 
@@ -160,11 +159,9 @@ class Link:
         description="For a scored link: every compared field, its level, weight and bucket.")
 
     @classmethod
-    def from_domain(cls, link: DomainLink, comparison: PairScore | None = None) -> Link:
-        """`comparison`: the link's scored comparison when the caller decoded it already."""
+    def from_domain(cls, step: LinkStep) -> Link:
+        link, comparison = step.link, step.comparison
         ev = link.evidence
-        if comparison is None and ev.details:
-            comparison = decode_score(ev.details)
         return cls(a=IdentifierRef.from_domain(link.a), b=IdentifierRef.from_domain(link.b),
                    rule=ev.rule, is_active=link.is_active, inactive_reason=link.inactive_reason,
                    score=ev.score, sources=list(ev.sources), first_seen=ev.first_seen,
@@ -191,7 +188,7 @@ class Explanation:
         return cls(a=IdentifierRef.from_domain(found.a), b=IdentifierRef.from_domain(found.b),
                    profile_a=_id(found.profile_a), profile_b=_id(found.profile_b),
                    same_profile=found.same_profile,
-                   path=[Link.from_domain(step.link, step.comparison) for step in found.path],
+                   path=[Link.from_domain(step) for step in found.path],
                    comparison=MatchScore.from_domain(found.comparison)
                    if found.comparison else None,
                    link_threshold=found.link_threshold,
@@ -208,8 +205,8 @@ class ProfileHistory:
     @classmethod
     def from_domain(cls, history: DomainProfileHistory) -> ProfileHistory:
         return cls(profile_id=strawberry.ID(history.profile_id),
-                   steps=[Link.from_domain(s.link, s.comparison) for s in history.steps],
-                   blocked=[Link.from_domain(s.link, s.comparison) for s in history.blocked])
+                   steps=[Link.from_domain(s) for s in history.steps],
+                   blocked=[Link.from_domain(s) for s in history.blocked])
 
 
 @strawberry.type(description="A possible match: two profiles that may be one person.")
@@ -227,7 +224,7 @@ class ReviewQueue:
 
     @classmethod
     def from_domain(cls, page: ReviewPage) -> ReviewQueue:
-        return cls(items=[ReviewItem(link=Link.from_domain(i.link.link, i.link.comparison),
+        return cls(items=[ReviewItem(link=Link.from_domain(i.link),
                                      profile_a=strawberry.ID(i.profile_a),
                                      profile_b=strawberry.ID(i.profile_b))
                           for i in page.items],
@@ -251,7 +248,7 @@ class IdentifierNode:
     @strawberry.field(description="The links touching this identifier, with their evidence.")
     async def links(self, info: strawberry.Info[Context, None]) -> list[Link]:
         found = await info.context.links.load(Identifier(self.kind, self.value))
-        return [Link.from_domain(link) for link in found]
+        return [Link.from_domain(LinkStep.of(link)) for link in found]
 
     @strawberry.field(description="The golden profile this identifier belongs to.")
     async def profile(self, info: strawberry.Info[Context, None]) -> Profile | None:

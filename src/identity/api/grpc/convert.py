@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterable, Sequence
 
 from identity.domain.changes import ChangeKind
 from identity.domain.changes import ProfileChange as DomainChange
-from identity.domain.links import Link as DomainLink
-from identity.domain.matching.scoring import PairScore, decode_score
+from identity.domain.matching.scoring import PairScore
 from identity.domain.types import Identifier
 from identity.service import IngestResult, IngestStatus, ProfileView, Resolution
 from identity.service.explain import Explanation as DomainExplanation
+from identity.service.explain import LinkStep
 from identity.service.resolve import RawIdentifier
 from identity.v1 import identity_pb2 as pb
 
@@ -137,10 +137,9 @@ def match_score(pair: PairScore) -> pb.MatchScore:
         vetoed_by=pair.non_match or "")
 
 
-def link(value: DomainLink, comparison: PairScore | None = None) -> pb.Link:
+def link(step: LinkStep) -> pb.Link:
+    value, comparison = step.link, step.comparison
     ev = value.evidence
-    if comparison is None and ev.details:
-        comparison = decode_score(ev.details)
     return pb.Link(
         a=identifier(value.a), b=identifier(value.b), rule=ev.rule, is_active=value.is_active,
         inactive_reason=value.inactive_reason or "", score=ev.score, sources=ev.sources,
@@ -152,6 +151,6 @@ def explanation(found: DomainExplanation) -> pb.Explanation:
     return pb.Explanation(
         profile_a=found.profile_a or "", profile_b=found.profile_b or "",
         same_profile=found.same_profile,
-        path=[link(step.link, step.comparison) for step in found.path],
+        path=[link(step) for step in found.path],
         comparison=match_score(found.comparison) if found.comparison else None,
         link_threshold=found.link_threshold, review_threshold=found.review_threshold)
