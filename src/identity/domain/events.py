@@ -7,7 +7,7 @@ fixes its payload in one round trip; one bad event never affects the others of i
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -239,6 +239,21 @@ def _order(raw: Mapping[str, object], type_: EventType, errors: list[FieldError]
         errors.append(FieldError("currency", f"{currency!r} is not an ISO 4217 code such as EUR"))
         return None
     return Order(parsed_amount, currency.strip().upper())
+
+
+def raw_event(event_id: str, type: str, timestamp: str, source: str,
+              identifiers: Iterable[tuple[str, str]], *, traits: object = None,
+              amount: object = None, currency: object = None) -> dict[str, object]:
+    """An event as a producer sends it (a line of an `identity ingest` file), for entry points
+    that receive it in another shape: `parse_event` then validates every entry point's alike.
+    Optional fields given as None are left out, as a JSON producer leaves them out."""
+    raw: dict[str, object] = {
+        "event_id": event_id, "type": type, "timestamp": timestamp, "source": source,
+        "identifiers": [{"kind": kind, "value": value} for kind, value in identifiers],
+    }
+    optional = {"traits": traits, "amount": amount, "currency": currency}
+    raw.update({name: value for name, value in optional.items() if value is not None})
+    return raw
 
 
 def parse_event(raw: object, rules: NormalizationRules) -> Event:

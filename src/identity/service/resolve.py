@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from identity.domain.errors import FieldError, InvalidIdentifier, ValidationError
-from identity.domain.events import MAX_IDENTIFIERS_PER_EVENT, EventType
+from identity.domain.events import MAX_IDENTIFIERS_PER_EVENT, EventType, raw_event
 from identity.domain.identifiers import validate_kind
 from identity.domain.types import Identifier, ProfileId
 from identity.service.ingest import Clock, IngestResult, IngestStatus
@@ -97,13 +97,9 @@ class Resolver:
                       with_profile: bool) -> Resolution:
         # Validated by the ingest path itself, so the errors (and the placeholders it ignores)
         # are the ones every entry point gives.
-        (result,) = await self._ingest([{
-            "event_id": f"resolve-{uuid.uuid4()}",
-            "type": EventType.IDENTIFY.value,
-            "timestamp": self._clock().isoformat(),
-            "source": source,
-            "identifiers": [{"kind": kind, "value": value} for kind, value in identifiers],
-        }])
+        (result,) = await self._ingest([raw_event(
+            f"resolve-{uuid.uuid4()}", EventType.IDENTIFY.value, self._clock().isoformat(),
+            source, identifiers)])
         if result.status is IngestStatus.REJECTED or result.profile_id is None:
             raise ValidationError(list(result.errors) or [
                 FieldError("identifiers", "the event was not applied")])

@@ -9,6 +9,8 @@ from __future__ import annotations
 import strawberry
 from strawberry.scalars import JSON
 
+from identity.domain.events import raw_event
+
 
 @strawberry.input
 class IdentifierInput:
@@ -31,15 +33,6 @@ class EventInput:
     currency: str | None = None
 
     def to_raw(self) -> dict[str, object]:
-        """The same shape as a line of an `identity ingest` file: one parser for both."""
-        raw: dict[str, object] = {
-            "event_id": self.event_id,
-            "type": self.type,
-            "timestamp": self.timestamp,
-            "source": self.source,
-            "identifiers": [{"kind": i.kind, "value": i.value} for i in self.identifiers],
-        }
-        for name in ("traits", "amount", "currency"):
-            if (value := getattr(self, name)) is not None:
-                raw[name] = value
-        return raw
+        return raw_event(self.event_id, self.type, self.timestamp, self.source,
+                         [(i.kind, i.value) for i in self.identifiers], traits=self.traits,
+                         amount=self.amount, currency=self.currency)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+from identity.domain import events
 from identity.domain.changes import ChangeKind
 from identity.domain.changes import ProfileChange as DomainChange
 from identity.domain.matching.scoring import PairScore
@@ -37,21 +38,11 @@ def raw_identifiers(identifiers: Iterable[pb.Identifier]) -> list[RawIdentifier]
 
 
 def raw_event(event: pb.Event) -> dict[str, object]:
-    """Empty optional fields are left out, as a JSON producer would leave them out."""
-    raw: dict[str, object] = {
-        "event_id": event.event_id,
-        "type": event.type,
-        "timestamp": event.timestamp,
-        "source": event.source,
-        "identifiers": [{"kind": i.kind, "value": i.value} for i in event.identifiers],
-    }
-    if event.traits:
-        raw["traits"] = dict(event.traits)
-    if event.amount:
-        raw["amount"] = event.amount
-    if event.currency:
-        raw["currency"] = event.currency
-    return raw
+    """proto3 has no null: an empty optional field is an absent one."""
+    return events.raw_event(event.event_id, event.type, event.timestamp, event.source,
+                            raw_identifiers(event.identifiers),
+                            traits=dict(event.traits) or None, amount=event.amount or None,
+                            currency=event.currency or None)
 
 
 def identifier(value: Identifier) -> pb.Identifier:
