@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from identity.api.grpc.server import address
 from identity.app import build_app, build_service, check_store
-from identity.config import Settings, parse_grpc_port
+from identity.config import Settings, load_model, parse_grpc_port
 from identity.domain.matching.model import Record
 from identity.service import IdentityService, IngestResult, IngestStatus
 from identity.store import STORE_KINDS, open_store
@@ -311,9 +311,6 @@ def resolve(args: argparse.Namespace) -> int:
         write_pairs,
     )
 
-    if len(args.files) > 2:
-        print("identity resolve: give one file to deduplicate or two to link", file=sys.stderr)
-        return EXIT_USAGE
     for target in (args.out, args.pairs):
         if target is not None and not target.resolve().parent.is_dir():
             print(f"identity resolve: cannot write {target}: no folder {target.parent}",
@@ -356,7 +353,6 @@ def resolve(args: argparse.Namespace) -> int:
 
 
 def train(args: argparse.Namespace) -> int:
-    from identity.config import load_model
     from identity.domain.matching.engine import MIN_RECORDS_TO_FIT, resolve_records
     from identity.service.file_matching import FileMatchingError, read_model, resolve_files
     settings = _settings(args)

@@ -42,8 +42,8 @@ class IdentityService:
         matcher: Matcher | None = None,
         profile_cache: int = DEFAULT_CAPACITY,
     ) -> None:
-        """`profile_cache`: how many profiles to keep in memory (0: none; see
-        profile_cache.py for why they are never stale)."""
+        """`profile_cache`: how many profiles to keep in memory (0: none; profile_cache.py
+        says how they are kept fresh)."""
         self.store = store
         self.rules = rules or NormalizationRules()
         self.matcher = matcher
