@@ -56,3 +56,10 @@ async def empty_neo4j_store(access: Neo4jAccess) -> AsyncIterator[Neo4jGraphStor
         yield store
     finally:
         await store.close()
+
+
+@pytest.fixture
+async def neo4j_store(neo4j_access: Neo4jAccess) -> AsyncIterator[Neo4jGraphStore]:
+    """An empty store on the session's server, closed after the test."""
+    async with empty_neo4j_store(neo4j_access) as store:
+        yield store

@@ -3,13 +3,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
+import grpc
 import httpx
 import pytest
 import uvicorn
 
 from identity.app import build_app
 from identity.config import Settings
+from identity.v1 import identity_pb2_grpc
 
 
 class ServerThread:
@@ -34,6 +38,32 @@ class ServerThread:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+@dataclass(frozen=True)
+class Served:
+    """The app as `identity serve` runs it: GraphQL at `url`, gRPC on `grpc_port`, with an
+    open channel to it and a stub on that channel."""
+
+    url: str
+    grpc_port: int
+    channel: grpc.Channel
+    stub: identity_pb2_grpc.IdentityServiceStub
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database=str(tmp_path / "graph.db"), model=str(tmp_path / "model.json"),
+                    grpc_port=0)
+
+
+@pytest.fixture
+def served(settings: Settings) -> Iterator[Served]:
+    thread = ServerThread(settings)
+    with thread as url:
+        port = thread.server.config.app.state.grpc_port
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield Served(url, port, channel, identity_pb2_grpc.IdentityServiceStub(channel))
 
 
 @pytest.fixture(scope="module")

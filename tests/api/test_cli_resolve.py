@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -183,10 +184,9 @@ def test_progress_goes_to_stderr_unless_quiet(
 )
 def test_bad_input_exits_2_and_says_what_to_fix(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-    setup: object, argv: list[str], message: str,
+    setup: Callable[[Path], object], argv: list[str], message: str,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert callable(setup)
     setup(tmp_path)
     out = tmp_path / "clusters.csv"
     code, stdout, stderr = resolve(capsys, *argv, "--out", out)

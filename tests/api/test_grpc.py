@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import grpc
@@ -16,8 +17,9 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
 from identity.api.grpc.server import SERVICE_NAME, GrpcServer, start_server
-from identity.service import IdentityService
+from identity.service import IdentityService, retry
 from identity.service.changes import ListChangeSink
+from identity.service.retry import MAX_ATTEMPTS
 from identity.store.protocol import StoreConflict
 from identity.store.sqlite import SqliteGraphStore
 from identity.v1 import identity_pb2 as pb
@@ -439,11 +441,23 @@ async def test_an_unexpected_error_is_internal_with_a_generic_message(
 async def test_a_conflict_that_outlasts_the_retries_is_aborted_and_says_to_retry(
     stub: Any, service: IdentityService, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    attempts: list[object] = []
+    backoffs: list[float] = []
+
     async def racing(profile_ids: object) -> None:
+        attempts.append(profile_ids)
         raise StoreConflict("a profile was merged while it was being read")
 
-    monkeypatch.setattr(service, "profiles", racing)
+    async def no_wait(seconds: float) -> None:
+        backoffs.append(seconds)
+        await asyncio.sleep(0)
+
+    # the store-side read loses every race; the service's own retries run, without waiting
+    monkeypatch.setattr(service._queries, "_read_profiles", racing)
+    monkeypatch.setattr(retry, "asyncio", SimpleNamespace(sleep=no_wait))
     error = await failure(stub.GetProfile(pb.GetProfileRequest(profile_id="prf_1")))
+    assert MAX_ATTEMPTS > 1 and attempts == [["prf_1"]] * MAX_ATTEMPTS  # retried, to the end
+    assert len(backoffs) == MAX_ATTEMPTS - 1
     assert error.code() is grpc.StatusCode.ABORTED
     assert error.details() == "a profile was merged while it was being read; retry the call"
 

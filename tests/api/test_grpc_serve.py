@@ -4,10 +4,8 @@ port from the flag or the environment; a port that cannot be bound fails the sta
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -18,39 +16,21 @@ from identity.config import Settings
 from identity.service import IdentityService
 from identity.store.sqlite import SqliteGraphStore
 from identity.v1 import identity_pb2 as pb
-from identity.v1 import identity_pb2_grpc
-from tests.api.conftest import ServerThread, graphql
+from tests.api.conftest import Served, ServerThread, graphql
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(database=str(tmp_path / "graph.db"), model=str(tmp_path / "model.json"),
-                    grpc_port=0)
-
-
-@pytest.fixture
-def served(settings: Settings) -> Iterator[tuple[str, int]]:
-    """(GraphQL base url, gRPC port) of the app as `identity serve` runs it."""
-    thread = ServerThread(settings)
-    with thread as url:
-        yield url, thread.server.config.app.state.grpc_port
-
-
-def test_grpc_and_graphql_share_one_service(served: tuple[str, int]) -> None:
-    url, port = served
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        stub = identity_pb2_grpc.IdentityServiceStub(channel)
-        created = stub.Resolve(pb.ResolveRequest(
-            mode=pb.ResolveRequest.MODE_CREATE, source="checkout",
-            identifiers=[pb.Identifier(kind="email", value="ada@shop.com")]), timeout=5)
-        health = health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(service="identity.v1.IdentityService"), timeout=5)
-        explained = stub.Explain(pb.ExplainRequest(
-            a=pb.Identifier(kind="email", value="ada@shop.com"),
-            b=pb.Identifier(kind="email", value="bob@shop.com")), timeout=5)
+def test_grpc_and_graphql_share_one_service(served: Served) -> None:
+    created = served.stub.Resolve(pb.ResolveRequest(
+        mode=pb.ResolveRequest.MODE_CREATE, source="checkout",
+        identifiers=[pb.Identifier(kind="email", value="ada@shop.com")]), timeout=5)
+    health = health_pb2_grpc.HealthStub(served.channel).Check(
+        health_pb2.HealthCheckRequest(service="identity.v1.IdentityService"), timeout=5)
+    explained = served.stub.Explain(pb.ExplainRequest(
+        a=pb.Identifier(kind="email", value="ada@shop.com"),
+        b=pb.Identifier(kind="email", value="bob@shop.com")), timeout=5)
     assert health.status == health_pb2.HealthCheckResponse.SERVING
     assert explained.HasField("link_threshold")  # the served service matches in real time
-    with httpx.Client(base_url=url, timeout=10) as client:
+    with httpx.Client(base_url=served.url, timeout=10) as client:
         body = graphql(client, "query($v: String!) { profileByIdentifier(kind: \"email\", "
                        "value: $v) { id } }", v="ada@shop.com")
     assert body["data"] == {"profileByIdentifier": {"id": created.profile_id}}

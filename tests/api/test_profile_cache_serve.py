@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import httpx
 import pytest
 
@@ -18,22 +16,8 @@ from identity.config import Settings
 from identity.service.profile_cache import LOOK_EVERY_S
 from identity.v1 import identity_pb2 as pb
 from identity.v1 import identity_pb2_grpc
-from tests.api.conftest import ServerThread, graphql
+from tests.api.conftest import Served, graphql
 from tests.builders import event, ident
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(database=str(tmp_path / "graph.db"), model=str(tmp_path / "model.json"),
-                    grpc_port=0)
-
-
-@pytest.fixture
-def served(settings: Settings) -> Iterator[tuple[str, identity_pb2_grpc.IdentityServiceStub]]:
-    thread = ServerThread(settings)
-    with thread as url, grpc.insecure_channel(
-            f"127.0.0.1:{thread.server.config.app.state.grpc_port}") as channel:
-        yield url, identity_pb2_grpc.IdentityServiceStub(channel)
 
 
 def first_name(stub: identity_pb2_grpc.IdentityServiceStub, email: str) -> str:
@@ -43,9 +27,9 @@ def first_name(stub: identity_pb2_grpc.IdentityServiceStub, email: str) -> str:
 
 
 def test_a_write_through_graphql_is_read_at_once_over_grpc(
-    served: tuple[str, identity_pb2_grpc.IdentityServiceStub],
+    served: Served,
 ) -> None:
-    url, stub = served
+    url, stub = served.url, served.stub
     mutation = ("mutation($events: [EventInput!]!) { ingestEvents(events: $events) "
                 "{ results { status } } }")
     with httpx.Client(base_url=url, timeout=10) as client:
@@ -59,10 +43,9 @@ def test_a_write_through_graphql_is_read_at_once_over_grpc(
 
 
 def test_identity_ingest_on_the_same_file_is_seen_by_the_running_server(
-    served: tuple[str, identity_pb2_grpc.IdentityServiceStub], settings: Settings,
-    tmp_path: Path,
+    served: Served, settings: Settings, tmp_path: Path,
 ) -> None:
-    _, stub = served
+    stub = served.stub
     for day, name in ((1, "Ada"), (2, "Adeline")):
         events = tmp_path / f"day{day}.jsonl"
         events.write_text(json.dumps(event(ident("email", "ada@shop.com"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from typing import cast
 
@@ -19,18 +19,12 @@ from identity.service.changes import ListChangeSink
 from identity.store.neo4j import Neo4jGraphStore
 from tests.builders import event, ident
 from tests.integration.test_neo4j_store import conflicting_batches
-from tests.neo4j_fixtures import Neo4jAccess, connect, empty_neo4j_store
+from tests.neo4j_fixtures import Neo4jAccess, connect
 
 pytestmark = pytest.mark.neo4j
 
 WRITERS = 6
 COMMITS_PER_WRITER = 12
-
-
-@pytest.fixture
-async def neo4j_store(neo4j_access: Neo4jAccess) -> AsyncIterator[Neo4jGraphStore]:
-    async with empty_neo4j_store(neo4j_access) as store:
-        yield store
 
 
 async def write(store: Neo4jGraphStore, writer: int, rng: random.Random) -> list[str]:

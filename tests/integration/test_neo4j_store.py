@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -17,7 +16,7 @@ from identity.store.sqlite import SqliteGraphStore
 from tests.api.test_readiness import readyz_before_and_after_closing
 from tests.builders import event, ident
 from tests.invariants import partition_checked
-from tests.neo4j_fixtures import Neo4jAccess, connect, empty_neo4j_store
+from tests.neo4j_fixtures import Neo4jAccess, connect
 
 pytestmark = pytest.mark.neo4j
 
@@ -35,12 +34,6 @@ def conflicting_batches(seed: int, batches: int, size: int) -> list[list[dict[st
                    timestamp=f"2024-03-{rng.randint(1, 28):02d}T10:00:00Z",
                    traits={"first_name": rng.choice(["Ann", "Bo", "Cy"])})
              for _ in range(size)] for _ in range(batches)]
-
-
-@pytest.fixture
-async def neo4j_store(neo4j_access: Neo4jAccess) -> AsyncIterator[Neo4jGraphStore]:
-    async with empty_neo4j_store(neo4j_access) as store:
-        yield store
 
 
 async def test_concurrent_conflicting_ingests_keep_every_invariant(

@@ -27,8 +27,9 @@ from identity.service.change_feed import (
 from identity.service.changes import ListChangeSink
 from identity.service.ingest import Ingestor
 from identity.store.sqlite import SqliteGraphStore
-from identity.store.sqlite_schema import CHANGE_LOG, SCHEMA, SCHEMA_VERSION
+from identity.store.sqlite_schema import CHANGE_LOG, SCHEMA_VERSION
 from tests.builders import event, ident
+from tests.sqlite_files import old_release_file
 
 NEVER_S = 60.0  # a poll interval no test waits for: only the in-process signal can wake
 
@@ -222,12 +223,7 @@ async def test_a_watcher_that_leaves_holds_nothing_up(memory_store: SqliteGraphS
 
 
 def test_a_version_2_file_opens_with_an_empty_change_log(tmp_path: Path) -> None:
-    path = tmp_path / "v2.db"
-    old = sqlite3.connect(path)
-    old.executescript(SCHEMA.replace(CHANGE_LOG, ""))
-    old.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '2')")
-    old.commit()
-    old.close()
+    path = old_release_file(tmp_path / "v2.db", 2, without=CHANGE_LOG)
 
     async def watch_once() -> list[PositionedChange]:
         store = SqliteGraphStore(str(path))

@@ -50,16 +50,34 @@ def test_linking_two_sources_ignores_pairs_within_one() -> None:
     assert ("x1", "x2") in {(p.left, p.right) for p in dedupe.links}
 
 
-def test_links_are_exactly_what_full_scoring_decides() -> None:
-    records, _ = population(60, seed=2)
-    result = resolve_records(records, DEFAULT_MODEL)
+TWINS = {"first_name": "Ada", "last_name": "Okafor", "date_of_birth": "1990-06-01",
+         "postcode": "LS1 4AP", "city": "Leeds"}
+
+
+@pytest.mark.parametrize(("seed", "train", "twins"), [
+    pytest.param(2, True, False, id="fitted"),
+    pytest.param(9, False, True, id="as-given-with-twins"),
+])
+def test_links_are_exactly_what_full_scoring_decides_vetoes_included(
+    seed: int, train: bool, twins: bool,
+) -> None:
+    records, _ = population(60, seed=seed)
+    if twins:
+        records = {**records, "t1": TWINS, "t2": {**TWINS, "first_name": "Chidi"}}
+    result = resolve_records(records, DEFAULT_MODEL, train=train)
     pairs = candidate_pairs(records, DEFAULT_MODEL).pairs
     full = {(a, b): score(result.model, records[a], records[b]) for a, b in pairs}
     expected = [(a, b) for (a, b), s in full.items() if s.decision is Decision.LINK]
     assert [(p.left, p.right) for p in result.links] == expected
     assert len(expected) > 5
+    assert len({scored.decision for scored in full.values()}) > 1
     for pair in result.links:
         assert pair.probability == full[(pair.left, pair.right)].probability
+    if twins:
+        # The twins score far above the link threshold; only the never-link rule keeps them
+        # apart.
+        assert full[("t1", "t2")].probability >= DEFAULT_MODEL.link_threshold
+        assert full[("t1", "t2")].non_match is not None
 
 
 def test_fitting_replaces_m_and_u_and_carries_the_term_frequencies() -> None:

@@ -7,18 +7,15 @@ import sqlite3
 from pathlib import Path
 
 from identity.store.sqlite import SqliteGraphStore
-from identity.store.sqlite_schema import SCHEMA, SCHEMA_VERSION
+from identity.store.sqlite_schema import SCHEMA_VERSION
+from tests.sqlite_files import old_release_file
 
 
 def test_a_version_1_file_gains_the_link_details_column(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    old = sqlite3.connect(path)
-    old.executescript(SCHEMA.replace("    details TEXT,\n", ""))  # links as release 1 had them
-    old.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
-    old.execute("INSERT INTO nodes (kind, value, first_seen, last_seen)"
-                " VALUES ('email', 'a@b.c', 1, 1)")
-    old.commit()
-    old.close()
+    # links as release 1 had them: no details column
+    path = old_release_file(tmp_path / "old.db", 1, without="    details TEXT,\n", statements=(
+        "INSERT INTO nodes (kind, value, first_seen, last_seen) VALUES ('email', 'a@b.c', 1, 1)",
+    ))
 
     asyncio.run(SqliteGraphStore(str(path)).close())  # opening upgrades
 
