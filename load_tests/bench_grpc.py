@@ -165,14 +165,15 @@ class Target:
 
 
 @contextmanager
-def empty_handler(work: Path, profile: bytes | None, work_us: float = 0,
+def empty_handler(profile_file: Path | None, work_us: float = 0,
                   name: str = EMPTY) -> Iterator[Target]:
+    """The empty handler in its own process, answering with the encoded profile in
+    `profile_file` (a fabricated one if None)."""
     port = free_port()
     command = [sys.executable, "-m", "load_tests.bench_grpc", "--serve-empty-handler", str(port),
                "--empty-work-us", str(work_us)]
-    if profile is not None:
-        (work / "empty-profile.bin").write_bytes(profile)
-        command += ["--empty-profile", str(work / "empty-profile.bin")]
+    if profile_file is not None:
+        command += ["--empty-profile", str(profile_file)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     try:
         wait_for_grpc(f"127.0.0.1:{port}", process)
@@ -186,17 +187,15 @@ def empty_handler(work: Path, profile: bytes | None, work_us: float = 0,
 
 
 def to_proto_event(event: dict[str, Any]) -> Any:
-    """An event of identity.synthetic (the JSONL format) as the proto's Event."""
-    def text(value: Any) -> str:
-        return str(getattr(value, "value", value))
-
+    """An event of identity.synthetic (the JSONL format) as the proto's Event (its kinds are
+    StrEnums: str() is their value)."""
     return pb2.Event(
-        event_id=text(event.get("event_id") or ""), type=text(event.get("type") or ""),
-        timestamp=text(event.get("timestamp") or ""), source=text(event.get("source") or ""),
-        identifiers=[pb2.Identifier(kind=text(i["kind"]), value=text(i["value"]))
+        event_id=str(event.get("event_id") or ""), type=str(event.get("type") or ""),
+        timestamp=str(event.get("timestamp") or ""), source=str(event.get("source") or ""),
+        identifiers=[pb2.Identifier(kind=str(i["kind"]), value=str(i["value"]))
                      for i in event.get("identifiers") or []],
-        traits={text(k): text(v) for k, v in (event.get("traits") or {}).items()},
-        amount=text(event.get("amount") or ""), currency=text(event.get("currency") or ""))
+        traits={str(k): str(v) for k, v in (event.get("traits") or {}).items()},
+        amount=str(event.get("amount") or ""), currency=str(event.get("currency") or ""))
 
 
 async def seed(address: str, events: list[dict[str, Any]], batch_size: int) -> dict[str, Any]:
@@ -250,6 +249,14 @@ def ghz_requests(known: list[tuple[str, str]], profile_ids: list[str]
 
 
 # --- ghz --------------------------------------------------------------------------------------
+
+
+def request_file(work: Path, target: Target, call: str) -> Path:
+    """The requests ghz cycles through for this target and call, written on first use."""
+    path = work / f"ghz-{target.name}-{call}.json"
+    if not path.exists():
+        path.write_text(json.dumps(target.requests[call]))
+    return path
 
 
 def ghz_command(ghz: Path, target: Target, call: str, concurrency: int, duration: str,
@@ -317,31 +324,30 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
+def take_turns(ghz: Path, runs_on: list[tuple[Target, Path]], call: str, concurrency: int,
+               duration: str, warmup: str, repeat: int) -> list[dict[str, Any]]:
+    """A warm-up run on each target (with its request file), then `repeat` measured runs
+    taking turns (A B C A B C ...), so that a busy stretch of a shared machine falls on all
+    of them alike: each target's medians, in order."""
+    for target, file in runs_on:
+        run_ghz(ghz_command(ghz, target, call, concurrency, warmup, file))
+    runs: list[list[dict[str, Any]]] = [[] for _ in runs_on]
+    for _ in range(repeat):
+        for (target, file), mine in zip(runs_on, runs, strict=True):
+            mine.append(measured_run(ghz, target, call, concurrency, duration, file))
+    return [median_of(mine) for mine in runs]
+
+
 def load_matrix(ghz: Path, targets: list[Target], concurrencies: list[int], duration: str,
                 warmup: str, repeat: int, work: Path) -> dict[str, dict[str, dict[str, Any]]]:
-    """results[target][call][concurrency], medians of `repeat` runs. At each step the targets
-    take turns run by run (A B C A B C ...), so that a busy stretch of a shared machine falls
-    on all of them alike."""
+    """results[target][call][concurrency], medians of `repeat` runs taking turns."""
     results: dict[str, dict[str, dict[str, Any]]] = {
         t.name: {call: {} for call in CALLS} for t in targets}
-    files: dict[tuple[str, str], Path] = {}
-    for target in targets:
-        for call in CALLS:
-            path = work / f"ghz-{target.name}-{call}.json"
-            path.write_text(json.dumps(target.requests[call]))
-            files[target.name, call] = path
     for concurrency in concurrencies:
         for call in CALLS:
-            runs: dict[str, list[dict[str, Any]]] = {t.name: [] for t in targets}
-            for target in targets:
-                run_ghz(ghz_command(ghz, target, call, concurrency, warmup,
-                                    files[target.name, call]))
-            for _ in range(repeat):
-                for target in targets:
-                    runs[target.name].append(measured_run(
-                        ghz, target, call, concurrency, duration, files[target.name, call]))
-            for target in targets:
-                figures = median_of(runs[target.name])
+            medians = take_turns(ghz, [(t, request_file(work, t, call)) for t in targets], call,
+                                 concurrency, duration, warmup, repeat)
+            for target, figures in zip(targets, medians, strict=True):
                 results[target.name][call][str(concurrency)] = figures
                 print(f"  {target.name:>13} {call:<15} c={concurrency:<3} "
                       f"{figures['rps']:>9.1f} req/s  p50 {figures['p50_ms']:.2f} ms  "
@@ -353,31 +359,23 @@ def load_matrix(ghz: Path, targets: list[Target], concurrencies: list[int], dura
 
 
 def calibrate(ghz: Path, empty: Target, spins: list[float], concurrency: int, duration: str,
-              warmup: str, repeat: int, work: Path, profile: bytes | None) -> dict[str, Any]:
+              warmup: str, repeat: int, work: Path, profile_file: Path | None) -> dict[str, Any]:
     """Resolve id_only on the empty handler made to spin `us` per call, taking turns with the
     plain one: req/s ratio and server CPU per request (medians of `repeat` runs)."""
     call = "resolve_id_only"
-    file = work / "ghz-calibration.json"
-    file.write_text(json.dumps(empty.requests[call]))
+    file = request_file(work, empty, call)
     out: dict[str, Any] = {"call": call, "concurrency": concurrency, "by_work_us": {}}
     for us in spins:
-        with empty_handler(work, profile, us, name=f"empty+{us:g}us") as spinning:
-            spinning.requests = empty.requests
-            runs: dict[str, list[dict[str, Any]]] = {empty.name: [], spinning.name: []}
-            for target in (empty, spinning):
-                run_ghz(ghz_command(ghz, target, call, concurrency, warmup, file))
-            for _ in range(repeat):
-                for target in (empty, spinning):
-                    runs[target.name].append(
-                        measured_run(ghz, target, call, concurrency, duration, file))
-        plain, spun = median_of(runs[empty.name]), median_of(runs[spinning.name])
+        with empty_handler(profile_file, us, name=f"empty+{us:g}us") as spinning:
+            plain, spun = take_turns(ghz, [(empty, file), (spinning, file)], call, concurrency,
+                                     duration, warmup, repeat)
+        ratio = spun["rps"] / plain["rps"]
         out["by_work_us"][f"{us:g}"] = {
-            "rps": spun["rps"], "empty_rps": plain["rps"],
-            "rps_ratio": round(spun["rps"] / plain["rps"], 3),
+            "rps": spun["rps"], "empty_rps": plain["rps"], "rps_ratio": round(ratio, 3),
             "server_cpu_ms_per_request": spun["server_cpu_ms_per_request"],
             "empty_server_cpu_ms_per_request": plain["server_cpu_ms_per_request"]}
         print(f"  calibration {us:>6g} us/call: {spun['rps']:.0f} req/s vs {plain['rps']:.0f} "
-              f"({spun['rps'] / plain['rps']:.2f})", file=sys.stderr)
+              f"({ratio:.2f})", file=sys.stderr)
     return out
 
 
@@ -515,8 +513,7 @@ def profile_under_load(ghz: Path, target: Target, call: str, concurrency: int, s
     spy = py_spy()
     if spy is None:
         return {"skipped": "py-spy not found (pip install py-spy)"}
-    data = work / f"profile-{target.name}-{call}.json"
-    data.write_text(json.dumps(target.requests[call]))
+    data = request_file(work, target, call)
     raw = work / f"profile-{target.name}-{call}.txt"
     load = subprocess.Popen(ghz_command(ghz, target, call, concurrency, f"{seconds + 2}s", data),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -541,46 +538,44 @@ def ratios(results: dict[str, dict[str, dict[str, Any]]], concurrencies: list[in
            ) -> dict[str, dict[str, dict[str, Any]]]:
     """Per store and call: rps ratio to the empty handler at each concurrency, and p99
     difference from it at each concurrency (ms)."""
-    empty = results[EMPTY]
+    cpu = "server_cpu_ms_per_request"
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for name, calls in results.items():
         if name == EMPTY:
             continue
         out[name] = {}
         for call, by_c in calls.items():
+            steps = [(str(c), by_c[str(c)], results[EMPTY][call][str(c)]) for c in concurrencies
+                     if str(c) in by_c]
             out[name][call] = {
-                "rps_ratio": {str(c): round(by_c[str(c)]["rps"] / empty[call][str(c)]["rps"], 3)
-                              for c in concurrencies if str(c) in by_c},
-                "p99_delta_ms": {str(c): round(by_c[str(c)]["p99_ms"]
-                                               - empty[call][str(c)]["p99_ms"], 3)
-                                 for c in concurrencies if str(c) in by_c},
+                "rps_ratio": {c: round(mine["rps"] / empty["rps"], 3)
+                              for c, mine, empty in steps},
+                "p99_delta_ms": {c: round(mine["p99_ms"] - empty["p99_ms"], 3)
+                                 for c, mine, empty in steps},
                 # The empty handler's server CPU per request over the store's: the req/s
                 # ratio a server bound by its own CPU would reach, whatever the machine's load.
-                "cpu_ratio": {str(c): round(empty[call][str(c)]["server_cpu_ms_per_request"]
-                                            / by_c[str(c)]["server_cpu_ms_per_request"], 3)
-                              for c in concurrencies if str(c) in by_c
-                              and by_c[str(c)]["server_cpu_ms_per_request"] > 0}}
+                "cpu_ratio": {c: round(empty[cpu] / mine[cpu], 3)
+                              for c, mine, empty in steps if mine[cpu] > 0}}
     return out
 
 
-def verdicts(results: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
-    """The done-when targets, on the embedded store's Resolve of a known identifier (with the
-    profile, as a default call; id_only is shown for information)."""
-    if TARGET_STORE not in results:
+def verdicts(ratios_to_empty: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """The done-when targets (read from `ratios`), on the embedded store's Resolve of a known
+    identifier (with the profile, as a default call; id_only is shown for information)."""
+    if TARGET_STORE not in ratios_to_empty:
         return {"status": "not measured: no embedded store in this run"}
     out: dict[str, Any] = {}
     for call in ("resolve", "resolve_id_only"):
-        store, empty = results[TARGET_STORE][call], results[EMPTY][call]
-        if "64" not in store or "1" not in store:
+        ratios_of = ratios_to_empty[TARGET_STORE][call]
+        if "64" not in ratios_of["rps_ratio"] or "1" not in ratios_of["p99_delta_ms"]:
             out[call] = {"status": "not measured: needs concurrency 1 and 64"}
             continue
-        ratio = store["64"]["rps"] / empty["64"]["rps"]
-        delta = store["1"]["p99_ms"] - empty["1"]["p99_ms"]
+        ratio, delta = ratios_of["rps_ratio"]["64"], ratios_of["p99_delta_ms"]["1"]
         rps_ok, p99_ok = ratio >= RPS_RATIO_TARGET, delta <= P99_DELTA_TARGET_MS
         out[call] = {
-            "rps_ratio_c64": round(ratio, 3), "rps_target": RPS_RATIO_TARGET,
+            "rps_ratio_c64": ratio, "rps_target": RPS_RATIO_TARGET,
             "rps": "PASS" if rps_ok else "FAIL",
-            "p99_delta_c1_ms": round(delta, 3), "p99_target_ms": P99_DELTA_TARGET_MS,
+            "p99_delta_c1_ms": delta, "p99_target_ms": P99_DELTA_TARGET_MS,
             "p99": "PASS" if p99_ok else "FAIL",
             "status": "PASS" if rps_ok and p99_ok else "FAIL"}
     out["status"] = out["resolve"]["status"]
@@ -588,7 +583,7 @@ def verdicts(results: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
 
 
 def markdown(report: dict[str, Any]) -> str:
-    results = report["load"]
+    results, to_empty = report["load"], report["ratios_to_empty_handler"]
     concurrencies = report["config"]["concurrency"]
     stores = [n for n in results if n != EMPTY]
     head = ["call", "c", "empty handler req/s", "p50 / p99 ms"]
@@ -605,8 +600,8 @@ def markdown(report: dict[str, Any]) -> str:
                 if figures is None:
                     row += ["-", "-"]
                     continue
-                ratio = figures["rps"] / empty["rps"]
-                delta = figures["p99_ms"] - empty["p99_ms"]
+                ratio = to_empty[store][call]["rps_ratio"][c]
+                delta = to_empty[store][call]["p99_delta_ms"][c]
                 errors = f", {figures['errors']} errors" if figures["errors"] else ""
                 row += [f"{figures['rps']:,.0f} ({ratio:.2f}){errors}",
                         f"{figures['p50_ms']:.2f} / {figures['p99_ms']:.2f} ({delta:+.2f})"]
@@ -616,12 +611,12 @@ def markdown(report: dict[str, Any]) -> str:
               + " | ".join(names) + " |", "|" + "---|" * (len(names) + 2)]
     for call in CALLS:
         for c in map(str, concurrencies):
-            base = results[EMPTY][call][c]["server_cpu_ms_per_request"]
             cells = []
             for n in names:
                 value = results[n][call].get(c, {}).get("server_cpu_ms_per_request")
-                cells.append("-" if value is None else f"{value:.3f}" if n == EMPTY or not value
-                             else f"{value:.3f} ({base / value:.2f})")
+                ratio = to_empty.get(n, {}).get(call, {}).get("cpu_ratio", {}).get(c)
+                cells.append("-" if value is None else f"{value:.3f}" if ratio is None
+                             else f"{value:.3f} ({ratio:.2f})")
             lines.append(f"| {call} | {c} | " + " | ".join(cells) + " |")
     text = "\n".join(lines)
     streams = report.get("ingest_stream") or {}
@@ -681,8 +676,7 @@ def start_store(stack: ExitStack, name: str, store: StoreUnderTest) -> Target:
 
 
 def candidates(dataset: Any, limit: int) -> list[tuple[str, str]]:
-    rows = [(str(getattr(t.kind, "value", t.kind)), t.value) for t in dataset.truth
-            if not t.is_shared]
+    rows = [(t.kind, t.value) for t in dataset.truth if not t.is_shared]
     picked = [r for r in rows if r[0] in RESOLVE_KINDS]
     # Spread over people and kinds: every k-th row rather than the first people's.
     step = max(1, len(picked) // (limit * 2))
@@ -775,13 +769,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         stores = stack.enter_context(stores_under_test(names, work, args)) if names else {}
         targets: list[Target] = []
         profiles: list[bytes] = []
+        rows = candidates(dataset, args.keys)
         for name, (store, _) in stores.items():
             target = start_store(stack, name, store)
             print(f"seeding {name} with {len(dataset.events):,} events ...", file=sys.stderr)
             target.facts["seed_ingest_events"] = asyncio.run(
                 seed(target.address, dataset.events, args.batch_size))
             known, profile_ids, encoded = asyncio.run(
-                known_keys(target.address, candidates(dataset, args.keys), args.keys))
+                known_keys(target.address, rows, args.keys))
             target.requests = ghz_requests(known, profile_ids)
             target.facts.update({
                 "known_identifiers": len(known), "profiles": len(profile_ids),
@@ -791,12 +786,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.neo4j_startup_s is not None:
             report["config"]["neo4j_startup_seconds"] = args.neo4j_startup_s
 
-        empty = stack.enter_context(empty_handler(work, median_profile(profiles)
-                                                  if profiles else None))
+        profile_file = None
+        if profiles:
+            profile_file = work / "empty-profile.bin"
+            profile_file.write_bytes(median_profile(profiles))
+        empty = stack.enter_context(empty_handler(profile_file))
         if targets:
             empty.requests = targets[0].requests
         else:
-            rows = candidates(dataset, args.keys)[: args.keys]
+            rows = rows[: args.keys]
             empty.requests = ghz_requests(rows, [f"p_{i:06d}" for i in range(len(rows))])
         empty.facts["profile"] = ("the median-size profile of the first store" if profiles
                                   else "fabricated (no store measured)")
@@ -811,7 +809,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if spins:
             report["calibration"] = calibrate(ghz, empty, spins, max(concurrencies),
                                               args.duration, args.warmup, args.repeat, work,
-                                              median_profile(profiles) if profiles else None)
+                                              profile_file)
         report["targets"] = {t.name: {"address": t.address, **t.facts} for t in targets}
 
         if stream_sets:
@@ -823,7 +821,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{args.streams} streams": asyncio.run(
                         ingest_stream(target.address, stream_sets[1], args.streams))}
 
-        report["verdict"] = verdicts(report["load"])
+        report["verdict"] = verdicts(report["ratios_to_empty_handler"])
         failed = report["verdict"].get("status") == "FAIL"
         store_target = next((t for t in targets if t.name == TARGET_STORE), None)
         if store_target is not None and (args.profile == "always"

@@ -22,21 +22,20 @@ import json
 import sqlite3
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from itertools import combinations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from identity.domain.matching.engine import resolve_records
+from identity.domain.events import date_of_birth
 from identity.domain.matching.model import MatchModel, Record
 from identity.domain.types import Identifier
 from identity.service import IdentityService, IngestStatus
 from identity.service.matching import Matcher
 from identity.store.sqlite import SqliteGraphStore
-from load_tests.febrl_identity import febrl_model, records_of
+from load_tests.febrl_identity import febrl_model, records_of, resolved
 
 if TYPE_CHECKING:
     from load_tests.peers import FebrlTask, Pair
@@ -94,14 +93,6 @@ def ceiling_records_per_second(payloads: Sequence[str], path: Path) -> float:
     return len(payloads) / elapsed if elapsed else 0.0
 
 
-def _is_date(text: str) -> bool:
-    try:
-        born = date.fromisoformat(text)
-    except ValueError:
-        return False
-    return date(1900, 1, 1) <= born <= date.today()
-
-
 def as_event(record_id: str, record: Record, source: str, file: str | None = None
              ) -> dict[str, Any]:
     """A record as a producer would send it (with the file it came from, when linking). A
@@ -110,79 +101,86 @@ def as_event(record_id: str, record: Record, source: str, file: str | None = Non
     traits = {name: value for name, value in record.items() if value}
     if file is not None:
         traits["file"] = file
-    if "date_of_birth" in traits and not _is_date(traits["date_of_birth"]):
-        del traits["date_of_birth"]
+    if "date_of_birth" in traits:
+        try:
+            date_of_birth(traits["date_of_birth"])
+        except ValueError:
+            del traits["date_of_birth"]
     return {"event_id": record_id, "type": "identify", "timestamp": "2024-01-01T00:00:00Z",
             "source": source, "identifiers": [{"kind": KIND, "value": record_id}],
             "traits": traits}
 
 
-def trained_model(task: FebrlTask) -> MatchModel:
-    records, frame_of = records_of(task)
-    sources = {r: str(f) for r, f in frame_of.items()} if task.kind == "link" else None
-    base = febrl_model(files=task.kind == "link")
-    return resolve_records(records, base, sources=sources, seed=2, random_pairs=100_000).model
+def grouped_pairs(group_of: Mapping[str, str | None]) -> set[Pair]:
+    """Every pair of ids in one group (a profile, a person; None: in none), smaller id first."""
+    members: dict[str, list[str]] = defaultdict(list)
+    for key, group in group_of.items():
+        if group is not None:
+            members[group].append(key)
+    return {pair for ids in members.values() for pair in combinations(sorted(ids), 2)}
 
 
-async def _ingest(events: list[dict[str, Any]], model: MatchModel, folder: Path,
-                  producers: int = 1) -> tuple[float, set[tuple[str, str]]]:
-    """Every event in its own ingest call; `producers` callers share the events round robin,
-    each waiting for its acknowledgement before sending the next."""
-    store = SqliteGraphStore(str(folder / f"graph-{producers}.db"))
-    service = IdentityService(store, matcher=Matcher(model))
+def ingest_one_by_one(events: Sequence[Mapping[str, Any]], model: MatchModel, database: Path,
+                      anchors: Mapping[str, Identifier], producers: int = 1
+                      ) -> tuple[float, set[Pair], Counter[str]]:
+    """Every event in its own ingest call on a new SQLite store at `database`; `producers`
+    callers share the events round robin, each waiting for its acknowledgement before sending
+    the next. Returns the seconds the calls took, the pairs of `anchors` (record id -> anchor
+    identifier) in one profile, and how many events had each status."""
 
-    async def produce(mine: list[dict[str, Any]]) -> None:
-        for event in mine:
-            (result,) = await service.ingest([event])
-            if result.status is not IngestStatus.ACCEPTED:
-                raise RuntimeError(f"record {event['event_id']} was {result.status}: "
-                                   f"{result.errors}")
+    async def ingest() -> tuple[float, set[Pair], Counter[str]]:
+        store = SqliteGraphStore(str(database))
+        service = IdentityService(store, matcher=Matcher(model))
+        statuses: Counter[str] = Counter()
 
-    started = time.perf_counter()
-    await asyncio.gather(*(produce(events[k::producers]) for k in range(producers)))
-    elapsed = time.perf_counter() - started
-    # What the service answers: records whose identifiers share a profile (scored links form a
-    # tree inside a profile, so the links alone would undercount what it joined).
-    ids = [str(event["event_id"]) for event in events]
-    profiles = await service.profile_ids([Identifier(KIND, record_id) for record_id in ids])
-    await store.close()
-    return elapsed, pairs_in_profiles(dict(zip(ids, profiles, strict=True)))
+        async def produce(mine: Sequence[Mapping[str, Any]]) -> None:
+            for event in mine:
+                (result,) = await service.ingest([event])
+                statuses[result.status.value] += 1
 
+        started = time.perf_counter()
+        await asyncio.gather(*(produce(events[k::producers]) for k in range(producers)))
+        elapsed = time.perf_counter() - started
+        # What the service answers: records whose anchors share a profile (scored links form
+        # a tree inside a profile, so the links alone would undercount what it joined).
+        ids = list(anchors)
+        profiles = await service.profile_ids([anchors[record_id] for record_id in ids])
+        await store.close()
+        return elapsed, grouped_pairs(dict(zip(ids, profiles, strict=True))), statuses
 
-def pairs_in_profiles(profile_of: Mapping[str, str | None]) -> set[tuple[str, str]]:
-    """Every pair of records whose anchors ended in one profile."""
-    by_profile: dict[str, list[str]] = defaultdict(list)
-    for record_id, profile in profile_of.items():
-        if profile is not None:
-            by_profile[profile].append(record_id)
-    return {pair for members in by_profile.values() for pair in combinations(sorted(members), 2)}
+    return asyncio.run(ingest())
 
 
 def run(task: FebrlTask) -> RealtimeRun:
     records, frame_of = records_of(task)
+    link = task.kind == "link"
     started = time.perf_counter()
-    model = trained_model(task)
+    model = resolved(records, febrl_model(files=link), frame_of if link else None).model
     trained = time.perf_counter() - started
-    events = [as_event(r, records[r], f"file{frame_of[r]}",
-                       f"file{frame_of[r]}" if task.kind == "link" else None) for r in records]
+    events = [as_event(r, records[r], f"file{frame_of[r]}", f"file{frame_of[r]}" if link
+                       else None) for r in records]
     dropped = sum(1 for e, r in zip(events, records.values(), strict=True)
                   if r.get("date_of_birth") and "date_of_birth" not in e["traits"])
+    anchors = {record_id: Identifier(KIND, record_id) for record_id in records}
+
+    def ingest(folder: Path, producers: int) -> tuple[float, set[Pair]]:
+        elapsed, pairs, statuses = ingest_one_by_one(
+            events, model, folder / f"graph-{producers}.db", anchors, producers)
+        if set(statuses) != {IngestStatus.ACCEPTED.value}:
+            raise RuntimeError(f"not every record was accepted: {dict(statuses)}")
+        return elapsed, pairs
+
     with tempfile.TemporaryDirectory() as folder:
-        elapsed, pairs = asyncio.run(_ingest(events, model, Path(folder)))
+        elapsed, pairs = ingest(Path(folder), 1)
         # right after the ingest, on the same disk: the reference for records_per_second
         ceiling = ceiling_records_per_second(
             [json.dumps(event, sort_keys=True) for event in events], Path(folder) / "ceiling.db")
-        together, concurrent_pairs = asyncio.run(_ingest(events, model, Path(folder),
-                                                         PRODUCERS))
-    if task.kind == "link":  # the truth holds pairs across the two files only
+        together, concurrent_pairs = ingest(Path(folder), PRODUCERS)
+    if link:  # the truth holds pairs across the two files only
         pairs = {(a, b) for a, b in pairs if frame_of[a] != frame_of[b]}
         concurrent_pairs = {(a, b) for a, b in concurrent_pairs if frame_of[a] != frame_of[b]}
     return RealtimeRun(pairs, trained, elapsed, len(events), dropped, ceiling,
                        len(events) / together if together else 0.0, concurrent_pairs == pairs)
-
-
-def realtime_pairs(task: FebrlTask) -> set[Pair]:
-    return run(task).pairs
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,14 +18,12 @@ matches records best".
 
 from __future__ import annotations
 
-import asyncio
 import json
 import tempfile
 import time
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from itertools import combinations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,15 +31,18 @@ from identity.domain.errors import ValidationError
 from identity.domain.events import parse_event
 from identity.domain.identifiers import NormalizationRules
 from identity.domain.matching.defaults import DEFAULT_MODEL
-from identity.domain.matching.engine import LinkedPair, resolve_records
-from identity.domain.matching.model import MatchModel, Record
+from identity.domain.matching.engine import LinkedPair
+from identity.domain.matching.model import Record
 from identity.domain.matching.records import record_of
 from identity.domain.types import Identifier
-from identity.service import IdentityService
-from identity.service.matching import Matcher
-from identity.store.sqlite import SqliteGraphStore
 from identity.synthetic import GeneratorConfig, generate
-from load_tests.febrl_realtime import RealtimeRun, ceiling_records_per_second, pairs_in_profiles
+from load_tests.febrl_identity import resolved
+from load_tests.febrl_realtime import (
+    RealtimeRun,
+    ceiling_records_per_second,
+    grouped_pairs,
+    ingest_one_by_one,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,9 +54,6 @@ COLUMNS = ("first_name", "last_name", "date_of_birth", "address_line1", "city", 
 """What the record-only peers see. The records' customer id (a field of our model, taken from
 the event's identifier) is left out: it is an account number, not a person trait, and the
 generator gives each person one, so it would hand over most of the answer."""
-
-# As the FEBRL batch peer: seed 2, 100,000 random pairs for u.
-TRAIN_SEED, RANDOM_PAIRS = 2, 100_000
 
 Pair = tuple[str, str]
 
@@ -92,15 +90,6 @@ class GeneratedData:
         return pd.DataFrame(self.rows(), columns=["rec_id", *COLUMNS])
 
 
-def same_person_pairs(persons: Mapping[str, str]) -> frozenset[Pair]:
-    """Every pair of records of one person, each ordered (smaller id first)."""
-    by_person: dict[str, list[str]] = defaultdict(list)
-    for record_id, person in persons.items():
-        by_person[person].append(record_id)
-    return frozenset(pair for members in by_person.values()
-                     for pair in combinations(sorted(members), 2))
-
-
 def build(people: int = PEOPLE, seed: int = SEED) -> GeneratedData:
     """Generate the journeys and derive the records and their truth, as described above."""
     dataset = generate(GeneratorConfig(people=people, seed=seed))
@@ -109,6 +98,7 @@ def build(people: int = PEOPLE, seed: int = SEED) -> GeneratedData:
     records: dict[str, Record] = {}
     anchors: dict[str, Identifier] = {}
     persons: dict[str, str] = {}
+    seen: set[str] = set()  # record ids met so far, owned or not, so each is counted once
     invalid = unowned = with_traits = 0
     for raw in dataset.events:
         try:
@@ -118,30 +108,22 @@ def build(people: int = PEOPLE, seed: int = SEED) -> GeneratedData:
             continue
         record = record_of(event, DEFAULT_MODEL)
         with_traits += record is not None
-        if record is None or record.record_id in records or record.record_id in anchors:
+        if record is None or record.record_id in seen:
             continue  # no person traits, or the same facts sent again (the same record)
+        seen.add(record.record_id)
         owner = owners.get(record.anchor)
         if owner is None or owner.is_shared:
             unowned += 1
-            anchors[record.record_id] = record.anchor  # remembered, so it is counted once
             continue
         records[record.record_id] = record.values
         anchors[record.record_id] = record.anchor
         persons[record.record_id] = owner.person_id
-    anchors = {record_id: anchors[record_id] for record_id in records}
     return GeneratedData(people, seed, tuple(dataset.events), records, anchors, persons,
-                         same_person_pairs(persons), invalid, with_traits, unowned)
+                         frozenset(grouped_pairs(persons)), invalid, with_traits, unowned)
 
 
 # ---------------------------------------------------------------------------------------------
 # This project on the task: batch over the records, real time over the events
-
-
-def trained_model(records: Mapping[str, Record]) -> MatchModel:
-    """The built-in model fitted on the records: prior from its deterministic rules, u from
-    random pairs, m by EM (what `identity train` does); it links at its own threshold."""
-    return resolve_records(records, DEFAULT_MODEL, seed=TRAIN_SEED,
-                           random_pairs=RANDOM_PAIRS).model
 
 
 def batch_links(data: GeneratedData, floor: float | None = None) -> list[LinkedPair]:
@@ -151,43 +133,15 @@ def batch_links(data: GeneratedData, floor: float | None = None) -> list[LinkedP
     The links are those at or above the model's link threshold, or at or above ``floor``
     when given (the threshold plays no part in fitting, so one run serves both readings).
     """
-    records = data.columns()
     model = DEFAULT_MODEL
     if floor is not None:
         model = replace(model, link_threshold=floor, review_threshold=floor)
-    result = resolve_records(records, model, seed=TRAIN_SEED, random_pairs=RANDOM_PAIRS)
-    return result.links
+    return resolved(data.columns(), model).links
 
 
 def batch_pairs(data: GeneratedData) -> set[Pair]:
     """The pairs the built-in model links as shipped (at its own link threshold)."""
     return {(pair.left, pair.right) for pair in batch_links(data)}
-
-
-@dataclass(frozen=True, slots=True)
-class _Ingested:
-    seconds: float
-    pairs: set[Pair]
-    statuses: dict[str, int]
-    ceiling: float
-
-
-async def _ingest(data: GeneratedData, model: MatchModel, folder: Path) -> _Ingested:
-    store = SqliteGraphStore(str(folder / "graph.db"))
-    service = IdentityService(store, matcher=Matcher(model))
-    statuses: dict[str, int] = defaultdict(int)
-    started = time.perf_counter()
-    for event in data.events:
-        (result,) = await service.ingest([event])
-        statuses[result.status.value] += 1
-    elapsed = time.perf_counter() - started
-    ids = sorted(data.anchors)
-    profiles = await service.profile_ids([data.anchors[record_id] for record_id in ids])
-    await store.close()
-    ceiling = ceiling_records_per_second(
-        [json.dumps(event, sort_keys=True) for event in data.events], folder / "ceiling.db")
-    pairs = pairs_in_profiles(dict(zip(ids, profiles, strict=True)))
-    return _Ingested(elapsed, pairs, dict(statuses), ceiling)
 
 
 def realtime_run(data: GeneratedData) -> tuple[RealtimeRun, dict[str, int]]:
@@ -199,34 +153,30 @@ def realtime_run(data: GeneratedData) -> tuple[RealtimeRun, dict[str, int]]:
     rejected.
     """
     started = time.perf_counter()
-    model = trained_model(data.records)
+    # The built-in model fitted on the records: prior from its deterministic rules, u from
+    # random pairs, m by EM (what `identity train` does); it links at its own threshold.
+    model = resolved(data.records, DEFAULT_MODEL).model
     trained = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as folder:
-        done = asyncio.run(_ingest(data, model, Path(folder)))
-    return RealtimeRun(done.pairs, trained, done.seconds, len(data.events), 0,
-                       done.ceiling), done.statuses
+        elapsed, pairs, statuses = ingest_one_by_one(data.events, model,
+                                                     Path(folder) / "graph.db", data.anchors)
+        ceiling = ceiling_records_per_second(
+            [json.dumps(event, sort_keys=True) for event in data.events],
+            Path(folder) / "ceiling.db")
+    return RealtimeRun(pairs, trained, elapsed, len(data.events), 0, ceiling), dict(statuses)
 
 
 def summary(data: GeneratedData) -> dict[str, Any]:
     """Sizes, for the report and for a look at the task."""
-    people = set(data.persons.values())
-    sizes: dict[int, int] = defaultdict(int)
-    for members in _group(data.persons.items()).values():
-        sizes[len(members)] += 1
+    records_of_person = Counter(data.persons.values())
+    sizes = Counter(records_of_person.values())
     filled = {name: sum(1 for r in data.records.values() if r.get(name)) for name in COLUMNS}
     return {"people": data.people, "seed": data.seed, "events": len(data.events),
             "invalid_events": data.invalid_events, "trait_events": data.trait_events,
             "records": len(data.records),
-            "people_with_records": len(people), "true_pairs": len(data.true_pairs),
+            "people_with_records": len(records_of_person), "true_pairs": len(data.true_pairs),
             "records_per_person": dict(sorted(sizes.items())), "filled": filled,
             "unowned_records": data.unowned_records}
-
-
-def _group(items: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = defaultdict(list)
-    for key, value in items:
-        out[value].append(key)
-    return out
 
 
 def main(argv: Sequence[str] | None = None) -> None:

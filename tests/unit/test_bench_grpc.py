@@ -34,7 +34,7 @@ def test_generated_events_convert_to_the_proto_event() -> None:
     message = to_proto_event(order)
     assert message.event_id == order["event_id"] and message.type == "order"
     assert [(i.kind, i.value) for i in message.identifiers] == [
-        (str(getattr(i["kind"], "value", i["kind"])), i["value"]) for i in order["identifiers"]]
+        (str(i["kind"]), i["value"]) for i in order["identifiers"]]
     assert dict(message.traits) == order.get("traits", {})
     assert (message.amount, message.currency) == (order["amount"], order["currency"])
     assert all(to_proto_event(e).event_id for e in events)
@@ -81,29 +81,41 @@ def _results(store_rps_c64: float, store_p99_c1: float) -> dict[str, Any]:
     return {EMPTY: calls(5000, 0.5), "sqlite": calls(store_rps_c64, store_p99_c1)}
 
 
+def _verdicts(results: dict[str, Any]) -> dict[str, Any]:
+    return verdicts(ratios(results, [1, 64]))
+
+
 def test_the_verdict_applies_both_targets_on_the_embedded_store() -> None:
-    assert verdicts(_results(3600, 2.4))["status"] == "PASS"  # 0.72 and +1.9 ms
-    slow = verdicts(_results(3400, 2.4))["resolve"]
+    passed = _verdicts(_results(3600, 2.4))  # 0.72 and +1.9 ms
+    assert passed["status"] == "PASS"
+    assert (passed["resolve"]["rps_ratio_c64"], passed["resolve"]["p99_delta_c1_ms"]) == (
+        0.72, 1.9)
+    slow = _verdicts(_results(3400, 2.4))["resolve"]
     assert (slow["rps"], slow["p99"], slow["status"]) == ("FAIL", "PASS", "FAIL")
-    late = verdicts(_results(5000, 2.6))["resolve"]
+    late = _verdicts(_results(5000, 2.6))["resolve"]
     assert (late["rps"], late["p99"]) == ("PASS", "FAIL")
-    assert "not measured" in verdicts({EMPTY: _results(1, 1)[EMPTY]})["status"]
+    assert "not measured" in _verdicts({EMPTY: _results(1, 1)[EMPTY]})["status"]
+    only_c1 = verdicts(ratios(_results(3600, 2.4), [1]))["resolve"]
+    assert only_c1["status"] == "not measured: needs concurrency 1 and 64"
 
 
 def test_the_table_shows_each_store_beside_the_empty_handler() -> None:
     results = _results(2500, 1.5)
+    to_empty = ratios(results, [1, 64])
     report = {"config": {"concurrency": [1, 64]}, "load": results,
-              "ratios_to_empty_handler": ratios(results, [1, 64]),
-              "verdict": verdicts(results)}
+              "ratios_to_empty_handler": to_empty, "verdict": verdicts(to_empty)}
     assert report["ratios_to_empty_handler"]["sqlite"]["resolve"]["rps_ratio"]["64"] == 0.5
     table = markdown(report)
     assert "| resolve | 64 | 5,000 | 10.00 / 20.00 | 2,500 (0.50) |" in table
     assert "sqlite resolve: FAIL" in table and "+1.00 ms" in table
+    assert "| resolve | 64 | 0.100 | 0.100 (1.00) |" in table  # CPU per request, its ratio
 
 
 def test_the_empty_handler_answers_with_a_constant_profile(tmp_path: Path) -> None:
     profile = fabricated_profile()
-    with empty_handler(tmp_path, profile.SerializeToString()) as target:
+    profile_file = tmp_path / "profile.bin"
+    profile_file.write_bytes(profile.SerializeToString())
+    with empty_handler(profile_file) as target:
         with grpc.insecure_channel(target.address) as channel:
             stub = pb2_grpc.IdentityServiceStub(channel)
             full = stub.Resolve(pb2.ResolveRequest(

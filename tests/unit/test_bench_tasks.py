@@ -12,15 +12,8 @@ import pytest
 
 from identity.domain.types import Identifier
 from identity.synthetic import GeneratorConfig, generate
-from load_tests.febrl_realtime import ceiling_records_per_second
-from load_tests.generated_task import (
-    COLUMNS,
-    GeneratedData,
-    batch_pairs,
-    build,
-    pairs_in_profiles,
-    same_person_pairs,
-)
+from load_tests.febrl_realtime import as_event, ceiling_records_per_second, grouped_pairs
+from load_tests.generated_task import COLUMNS, GeneratedData, batch_pairs, build
 from load_tests.peers import (
     RL_PERSON_RECIPES,
     FebrlTask,
@@ -62,10 +55,19 @@ def test_true_pairs_are_every_pair_of_one_persons_records(data: GeneratedData) -
     assert pairwise_metrics(data.true_pairs, data.true_pairs)["f1"] == 1.0
 
 
-def test_pairs_in_profiles_pair_records_of_one_profile() -> None:
-    assert pairs_in_profiles({"a": "p1", "b": "p1", "c": "p2", "d": None, "e": "p1"}) == {
+def test_grouped_pairs_pair_the_ids_of_one_group() -> None:
+    assert grouped_pairs({"a": "p1", "b": "p1", "c": "p2", "d": None, "e": "p1"}) == {
         ("a", "b"), ("a", "e"), ("b", "e")}
-    assert same_person_pairs({"b": "x", "a": "x", "c": "y"}) == {("a", "b")}
+    assert grouped_pairs({"b": "x", "a": "x", "c": "y"}) == {("a", "b")}
+
+
+def test_a_febrl_event_leaves_out_a_birth_date_the_service_refuses() -> None:
+    def born(text: str) -> object:
+        return as_event("r1", {"date_of_birth": text}, "file0")["traits"].get("date_of_birth")
+
+    assert born("1970-02-28") == "1970-02-28"
+    assert born("1970-02-30") is None and born("1899-12-31") is None  # no date; too early
+    assert born("2999-01-01") is None  # in the future
 
 
 def test_the_rows_hold_the_columns_of_the_records(data: GeneratedData) -> None:
