@@ -7,11 +7,13 @@ and, for every identifier they carry, the person it belongs to.
 from identity.synthetic.journeys import (
     Dataset,
     GeneratorConfig,
+    PersonFacts,
     TruthRow,
     generate,
     people_for_events,
     write_dataset,
 )
+from identity.synthetic.scenarios import Scenario
 
-__all__ = ["Dataset", "GeneratorConfig", "TruthRow", "generate", "people_for_events",
-           "write_dataset"]
+__all__ = ["Dataset", "GeneratorConfig", "PersonFacts", "Scenario", "TruthRow", "generate",
+           "people_for_events", "write_dataset"]

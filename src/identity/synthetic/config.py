@@ -15,9 +15,14 @@ class GeneratorConfig:
     start: datetime = datetime(2024, 1, 1, tzinfo=UTC)
     days: int = 90
     # who the people are
-    household_share: float = 0.2       # people living in a 2-4 person household sharing a tablet
-    twin_share: float = 0.15           # households that include a pair of twins
-    namesake_share: float = 0.03       # people who carry the full name of an unrelated person
+    household_share: float = 0.2       # people living in a 2-4 person household (parents, children)
+    twin_share: float = 0.3            # households with two or more children that include twins
+    home_browser_share: float = 0.5    # households whose shared device is a browser, not a tablet
+    home_login_rate: float = 0.5       # members who log in on the shared device; the others
+    #                                    use it without logging in (newsletters, guest orders)
+    family_email_share: float = 0.3    # households with a family mailbox their members order with
+    namesake_share: float = 0.03       # people who carry the full name of someone in their city
+    mover_share: float = 0.08          # people who move house during the period
     anonymous_share: float = 0.12      # visitors who never identify themselves
     guest_share: float = 0.2           # people who buy as guests and never open an account
     second_email_share: float = 0.25   # people who also use a second mailbox
@@ -30,6 +35,9 @@ class GeneratorConfig:
     login_rate: float = 0.5            # visits of account holders that include a login
     order_rate: float = 0.22           # visits that end in an order
     email_typo_rate: float = 0.12      # emails typed into a form with a real typo
+    national_phone_rate: float = 0.5   # people outside the US who write their phone nationally
+    #                                    (07416 713197) where the form shows their country
+    phone_typo_rate: float = 0.03      # phones typed into a form with a digit missing: invalid
     kiosks: int = 6                    # store kiosks shared by every customer who uses them
     kiosk_rate: float = 0.4            # point-of-sale orders placed at a kiosk
     # noise
@@ -37,6 +45,9 @@ class GeneratorConfig:
     placeholder_rate: float = 0.03     # identified events that also carry a placeholder value
     duplicate_share: float = 0.01      # events delivered twice with the same event_id
     invalid_event_share: float = 0.005  # events a producer got wrong; the parser must reject
+    messy_identifier_share: float = 0.004  # good events with one unusable identifier riding along
+    missing_amount_share: float = 0.005  # orders a producer sends without their amount
+    nested_address_rate: float = 0.5   # CRM events writing the address as Segment's nested object
 
     def __post_init__(self) -> None:
         if self.people < 0:

@@ -20,6 +20,7 @@ class Delivery:
     at: int      # seconds after the start of the run
     seq: int     # tie-break, so equal times keep the order they were written in
     event: RawEvent
+    person: str | None = None  # whose journey wrote it
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +40,11 @@ class EventLog:
         return (self._start + timedelta(seconds=at)).isoformat(timespec="seconds") + "Z"
 
     def emit(self, type_: str, at: int, source: str, mentions: Sequence[Mention],
-             traits: dict[str, object] | None = None, purchase: Purchase | None = None) -> None:
+             traits: dict[str, object] | None = None, purchase: Purchase | None = None,
+             person: str | None = None) -> None:
         for mention in mentions:
             self.ledger.record(mention)
+        self.ledger.observe(mentions, carries_traits=bool(traits))
         event: RawEvent = {
             "event_id": new_uuid(self.rng),
             "type": type_,
@@ -54,10 +57,10 @@ class EventLog:
         if purchase is not None:
             event["amount"] = purchase.amount
             event["currency"] = purchase.currency
-        self.add(at, event)
+        self.add(at, event, person)
 
-    def add(self, at: int, event: RawEvent) -> None:
-        self.deliveries.append(Delivery(at, len(self.deliveries), event))
+    def add(self, at: int, event: RawEvent, person: str | None = None) -> None:
+        self.deliveries.append(Delivery(at, len(self.deliveries), event, person))
 
     def in_delivery_order(self) -> list[RawEvent]:
         return [d.event for d in sorted(self.deliveries, key=lambda d: (d.at, d.seq))]

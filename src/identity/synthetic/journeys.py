@@ -10,17 +10,19 @@ from __future__ import annotations
 import csv
 import json
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from random import Random
 
 from identity.domain.identifiers import NormalizationRules
-from identity.domain.types import IdentifierKind
+from identity.domain.types import Identifier, IdentifierKind
 from identity.synthetic import noise
 from identity.synthetic.config import GeneratorConfig
 from identity.synthetic.eventlog import EventLog, Purchase
 from identity.synthetic.locales import LOCALES
 from identity.synthetic.people import Engagement, Person, Platform, Population, new_uuid
+from identity.synthetic.scenarios import Scenario
 from identity.synthetic.spellings import (
     city_spelling,
     device_spelling,
@@ -29,6 +31,7 @@ from identity.synthetic.spellings import (
     french_street_line,
     gender_spelling,
     german_street_line,
+    invalid_phone_spelling,
     last_name_spelling,
     mailbox_spelling,
     number_first_line,
@@ -37,21 +40,35 @@ from identity.synthetic.spellings import (
 )
 from identity.synthetic.truth import Mention, TruthLedger, TruthRow
 
-__all__ = ["Dataset", "GeneratorConfig", "TruthRow", "generate", "people_for_events",
-           "write_dataset"]
+__all__ = ["Dataset", "GeneratorConfig", "PersonFacts", "TruthRow", "generate",
+           "people_for_events", "write_dataset"]
 
 # Measured with the default GeneratorConfig (bots, duplicates and bad events included).
 EVENTS_PER_PERSON = 10.9
 _DAY = 86_400
 
 
+@dataclass(frozen=True, slots=True)
+class PersonFacts:
+    """What the quality benchmark needs to know of a person to say why a pair went wrong."""
+
+    household: str | None
+    full_name: str
+    scenarios: frozenset[str]
+
+
 @dataclass(frozen=True)
 class Dataset:
-    """Events in delivery order, and the truth; `invalid_event_ids` are the ones to reject."""
+    """Events in delivery order, and the truth; `invalid_event_ids` are the ones to reject.
+    `reachable` labels each identifier events show unshared: identifiers with one label are
+    what a perfect resolver could link from the events alone (seen together, or in records
+    of the same person's traits)."""
 
     events: list[dict[str, object]]
     truth: list[TruthRow]
     invalid_event_ids: frozenset[str] = frozenset()
+    people: dict[str, PersonFacts] = field(default_factory=dict)
+    reachable: dict[Identifier, str] = field(default_factory=dict)
 
 
 def _poisson(rng: Random, mean: float) -> int:
@@ -70,54 +87,75 @@ class Journey:
                  kiosks: tuple[str, ...]) -> None:
         self.person, self.log, self.config, self.kiosks = person, log, config, kiosks
         self.rng = log.rng
+        self.ledger = log.ledger
         self.cookies: dict[int, Mention] = {}
         self.signed_up = False
         self.horizon = config.days * _DAY
+        self.own_devices = [i for i, d in enumerate(person.devices) if not d.shared]
+        self.home_device = next((i for i, d in enumerate(person.devices) if d.shared), -1)
 
-    def mention(self, kind: str, raw: str) -> Mention:
-        return Mention(kind, raw, self.person.person_id)
+    def mention(self, kind: str, raw: str, scenario: Scenario | None = None) -> Mention:
+        return Mention(kind, raw, self.person.person_id, scenario=scenario)
+
+    def tag(self, scenario: Scenario) -> None:
+        self.ledger.tag(self.person.person_id, scenario)
+
+    def emit(self, type_: str, at: int, source: str, mentions: Sequence[Mention],
+             traits: dict[str, object] | None = None, purchase: Purchase | None = None) -> None:
+        self.log.emit(type_, at, source, mentions, traits, purchase, self.person.person_id)
 
     def live(self) -> None:
+        """Visits on the person's own devices; a household member also uses the family's
+        device now and then, logging in there or not (a guest order, a newsletter)."""
         rng, person = self.rng, self.person
         count = 1 + _poisson(rng, self.config.mean_visits - 1)
         times = sorted(rng.randrange(self.horizon - _DAY) for _ in range(count))
         sign_up = rng.randrange(count) if person.customer_id else -1
-        on_tablet = rng.randrange(sign_up, count) if person.household else -1
+        logs_in_at_home = rng.random() < self.config.home_login_rate
+        home_visits: set[int] = set()
+        if self.home_device >= 0:
+            # Someone who never logs in there does not sign up there either.
+            allowed = [i for i in range(count) if logs_in_at_home or i != sign_up]
+            home_visits = set(rng.sample(allowed, min(len(allowed), rng.choice((1, 1, 2)))))
         must_order = rng.randrange(count) if person.engagement is Engagement.GUEST else -1
-        tablet = next(i for i, d in enumerate(person.devices) if d.shared) if person.household \
-            else -1
         for index, at in enumerate(times):
-            device = tablet if index == on_tablet else rng.randrange(len(person.devices))
-            login = index in (sign_up, on_tablet) or (
-                self.signed_up and rng.random() < self.config.login_rate)
+            at_home = index in home_visits
+            device = self.home_device if at_home else rng.choice(self.own_devices)
+            login = index == sign_up or (at_home and logs_in_at_home) or (
+                not at_home and self.signed_up and rng.random() < self.config.login_rate)
             order = index == must_order or (person.identified
                                             and rng.random() < self.config.order_rate)
-            self.visit(at, device, login, order)
+            self.visit(at, device, login and person.customer_id is not None, order)
         if person.identified:
             self.email_clicks()
         if person.loyalty_id:
             self.loyalty(person.loyalty_id)
 
-    def presence(self, device_index: int) -> Mention:
-        """A browser shows its cookie, which people clear now and then; an app its device id."""
+    def presence(self, device_index: int, at: int) -> Mention:
+        """A browser shows its cookie, which people clear now and then; an app its device id.
+        The family computer's browser shows the household's cookie of the day."""
         device = self.person.devices[device_index]
         if device.device_id is not None:
+            scenario = Scenario.SHARED_DEVICE if device.shared else None
             return Mention(IdentifierKind.DEVICE_ID, device_spelling(self.rng, device.device_id),
-                           device.owner, device.shared)
+                           device.owner, device.shared, scenario=scenario)
+        if device.shared and self.person.home is not None:
+            return Mention(IdentifierKind.ANONYMOUS_ID, self.person.home.cookie_at(at),
+                           device.owner, True, scenario=Scenario.SHARED_DEVICE)
         if device_index not in self.cookies or self.rng.random() < 0.1:
             self.cookies[device_index] = self.mention(IdentifierKind.ANONYMOUS_ID,
                                                       new_uuid(self.rng))
         return self.cookies[device_index]
 
     def visit(self, at: int, device_index: int, login: bool, order: bool) -> None:
-        rng, log = self.rng, self.log
+        rng = self.rng
         device = self.person.devices[device_index]
         source = device.platform.value
         page = "page" if device.platform is Platform.WEB else "screen"
         session = self.mention(IdentifierKind.SESSION_ID, f"s_{rng.getrandbits(64):016x}")
-        seen: list[Mention] = [self.presence(device_index), session]
+        seen: list[Mention] = [self.presence(device_index, at), session]
         for _ in range(1 + _poisson(rng, self.config.mean_pages_per_visit - 1)):
-            log.emit(page if rng.random() < 0.7 else "track", at, source, seen)
+            self.emit(page if rng.random() < 0.7 else "track", at, source, seen)
             at += rng.randint(5, 180)
         if login and self.person.customer_id:
             seen.append(self.mention(IdentifierKind.CUSTOMER_ID, self.person.customer_id))
@@ -132,11 +170,11 @@ class Journey:
         traits: dict[str, object] | None = None
         if not self.signed_up:
             self.signed_up = True
-            self.log.emit("alias", at, source, seen)
-            traits = self.traits(birth=True, address=False)
+            self.emit("alias", at, source, seen)
+            traits = self.traits(at, birth=True, address=False)
         else:
-            traits = self.traits(birth=False, address=False) if rng.random() < 0.3 else None
-        self.log.emit("identify", at + 1, source, [*seen, email, *self.placeholder()], traits)
+            traits = self.traits(at, birth=False, address=False) if rng.random() < 0.3 else None
+        self.emit("identify", at + 1, source, [*seen, email, *self.placeholder()], traits)
 
     def order(self, at: int, source: str, seen: list[Mention], logged_in: bool) -> None:
         rng, person = self.rng, self.person
@@ -144,66 +182,112 @@ class Journey:
             return
         order_id = self.mention(IdentifierKind.ORDER_ID, f"O-{new_uuid(rng)[:13].upper()}")
         contact = [self.typed_email(typos=not logged_in)]
-        if person.phone_spellings and rng.random() < 0.6:
-            phone = self.mention(IdentifierKind.PHONE, rng.choice(person.phone_spellings))
+        if person.phone and rng.random() < 0.6:
+            phone = self.typed_phone(shows_country=True)
             contact = [phone] if rng.random() < 0.15 else [*contact, phone]
         where = "checkout" if source == "web" else source
-        self.log.emit("order", at, where, [order_id, *seen, *contact, *self.placeholder()],
-                      self.traits(birth=False, address=True), self.purchase())
+        self.emit("order", at, where, [order_id, *seen, *contact, *self.placeholder()],
+                  self.traits(at, birth=False, address=True), self.purchase())
 
     def typed_email(self, typos: bool) -> Mention:
-        """An address typed into a form: usually right, sometimes a different mailbox."""
+        """An address typed into a form: usually right, sometimes a different mailbox, and
+        at home sometimes the family's mailbox."""
         rng, person = self.rng, self.person
+        family = person.home.family_email if person.home else None
+        if family is not None and rng.random() < 0.3:
+            return Mention(IdentifierKind.EMAIL, mailbox_spelling(rng, family),
+                           self.ledger.owner_of(IdentifierKind.EMAIL, family), True,
+                           scenario=Scenario.FAMILY_EMAIL)
         address = rng.choice(person.emails)
         if typos and rng.random() < self.config.email_typo_rate:
             typo = email_typo(rng, address)
-            if typo is not None and self.log.ledger.reserve(
+            if typo is not None and self.ledger.reserve(
                     IdentifierKind.EMAIL, typo, person.person_id):
-                return self.mention(IdentifierKind.EMAIL, typo)
+                self.tag(Scenario.TYPO)
+                return self.mention(IdentifierKind.EMAIL, typo, Scenario.TYPO)
         return self.mention(IdentifierKind.EMAIL, mailbox_spelling(rng, address))
 
+    def typed_phone(self, shows_country: bool) -> Mention:
+        """The person's number as they write it: nationally where the form shows their
+        country (if that is their habit), else in an international form; now and then with
+        a digit missing, which makes it no number at all."""
+        rng, person = self.rng, self.person
+        assert person.phone is not None
+        if person.national_phone and shows_country and rng.random() < 0.7:
+            written = rng.choice(person.national_phone)
+        else:
+            written = rng.choice(person.phone_spellings)
+        if rng.random() < self.config.phone_typo_rate:
+            typo = invalid_phone_spelling(rng, written, person.locale.country)
+            if typo is not None:
+                self.tag(Scenario.INVALID_PHONE)
+                return Mention(IdentifierKind.PHONE, typo, None)
+        return self.mention(IdentifierKind.PHONE, written) if written in person.phone_spellings \
+            else Mention(IdentifierKind.PHONE, written, person.person_id, canonical=person.phone,
+                         scenario=Scenario.NATIONAL_PHONE)
+
     def email_clicks(self) -> None:
-        """A click in a newsletter opens a browser: the email meets that browser's cookie."""
-        browsers = [i for i, d in enumerate(self.person.devices) if d.platform is Platform.WEB]
-        for _ in range(self.rng.choice((0, 0, 1, 1, 2))):
+        """A click in a newsletter opens a browser: the email meets that browser's cookie. At
+        home that is the family computer's browser, and the family's newsletter too."""
+        rng, person = self.rng, self.person
+        browsers = [i for i, d in enumerate(person.devices) if d.platform is Platform.WEB]
+        for _ in range(rng.choice((0, 0, 1, 1, 2))):
+            at = rng.randrange(self.horizon)
             email = self.mention(IdentifierKind.EMAIL,
-                                 mailbox_spelling(self.rng, self.rng.choice(self.person.emails)))
-            seen = [self.presence(self.rng.choice(browsers))] if browsers else []
-            self.log.emit("track", self.rng.randrange(self.horizon), "email", [email, *seen])
+                                 mailbox_spelling(rng, rng.choice(person.emails)))
+            family = person.home.family_email if person.home else None
+            if family is not None and rng.random() < 0.25:
+                email = Mention(IdentifierKind.EMAIL, mailbox_spelling(rng, family),
+                                self.ledger.owner_of(IdentifierKind.EMAIL, family), True,
+                                scenario=Scenario.FAMILY_EMAIL)
+            seen = [self.presence(rng.choice(browsers), at)] if browsers else []
+            self.emit("track", at, "email", [email, *seen])
 
     def loyalty(self, loyalty_id: str) -> None:
-        """A card signed up for at the till (keyed in by staff), then used in store."""
+        """A card signed up for at the till (keyed in by staff), then used in store, where the
+        till's system says which country's store it is."""
         rng, person = self.rng, self.person
         card = self.mention("external:loyalty", loyalty_id)
         known = [self.typed_email(typos=True)]
         if person.customer_id and rng.random() < 0.7:
             known.append(self.mention(IdentifierKind.CUSTOMER_ID, person.customer_id))
-        if person.phone_spellings:
-            known.append(self.mention(IdentifierKind.PHONE, rng.choice(person.phone_spellings)))
+        if person.phone:
+            known.append(self.typed_phone(shows_country=True))
         at = rng.randrange(self.horizon - _DAY)
-        self.log.emit("identify", at, "crm", [card, *known],
-                      self.traits(birth=True, address=True, gender=True))
+        traits = self.traits(at, birth=True, address=True, gender=True)
+        if rng.random() < self.config.nested_address_rate:
+            traits = nested_address(traits)
+            self.tag(Scenario.NESTED_ADDRESS)
+        self.emit("identify", at, "crm", [card, *known], traits)
+        till_source = f"pos-{person.locale.country.lower()}"
         for _ in range(rng.randint(0, 3)):
             at = rng.randrange(self.horizon - _DAY)
             till: list[Mention] = [card, self.mention(IdentifierKind.ORDER_ID,
                                                        f"POS-{rng.getrandbits(40):010x}")]
             if self.kiosks and rng.random() < self.config.kiosk_rate:
                 kiosk = uuid_spelling(rng, rng.choice(self.kiosks))
-                till.append(Mention(IdentifierKind.DEVICE_ID, kiosk, person.person_id, True))
-            if person.phone_spellings and rng.random() < 0.3:
-                till.append(self.mention(IdentifierKind.PHONE, person.phone_spellings[0]))
-            self.log.emit("order", at, "pos", till, self.traits(birth=False, address=False),
-                          self.purchase())
+                till.append(Mention(IdentifierKind.DEVICE_ID, kiosk, person.person_id, True,
+                                    scenario=Scenario.SHARED_DEVICE))
+                self.tag(Scenario.KIOSK)
+            if person.phone and rng.random() < 0.3:
+                till.append(self.typed_phone(shows_country=True))
+            self.emit("order", at, till_source, till, self.traits(at, birth=False, address=False),
+                      self.purchase())
 
     def placeholder(self) -> list[Mention]:
         return [noise.placeholder(self.rng)] if self.rng.random() < self.config.placeholder_rate \
             else []
 
-    def purchase(self) -> Purchase:
+    def purchase(self) -> Purchase | None:
+        """None: the producer lost the amount on the way (the order still happened)."""
+        if self.rng.random() < self.config.missing_amount_share:
+            self.tag(Scenario.MISSING_AMOUNT)
+            return None
         cents = self.rng.randrange(499, 40_000)
         return Purchase(f"{cents // 100}.{cents % 100:02d}", self.person.locale.currency)
 
-    def traits(self, birth: bool, address: bool, gender: bool = False) -> dict[str, object]:
+    def traits(self, at: int, birth: bool, address: bool, gender: bool = False
+               ) -> dict[str, object]:
         """What this form asked for, spelled the way the person typed it this time."""
         rng, person = self.rng, self.person
         traits: dict[str, object] = {
@@ -215,11 +299,12 @@ class Journey:
         if gender:
             traits["gender"] = gender_spelling(rng, person.given.gender)
         if address:
-            traits.update(self.address_traits())
+            traits.update(self.address_traits(at))
         return traits
 
-    def address_traits(self) -> dict[str, object]:
-        rng, home, locale = self.rng, self.person.address, self.person.locale
+    def address_traits(self, at: int) -> dict[str, object]:
+        rng, locale = self.rng, self.person.locale
+        home = self.person.address_at(at)
         if locale.country == "DE":
             line = german_street_line(rng, home.number, home.street)
         elif locale.country == "FR":
@@ -231,6 +316,16 @@ class Journey:
                 "country": home.country}
 
 
+def nested_address(traits: dict[str, object]) -> dict[str, object]:
+    """The address as Segment's spec writes it: one `address` object (street, city,
+    postal_code, country) instead of flat traits."""
+    flat = {"address_line1": "street", "city": "city", "postcode": "postal_code",
+            "country": "country"}
+    nested = {name: traits[key] for key, name in flat.items() if key in traits}
+    kept = {key: value for key, value in traits.items() if key not in flat}
+    return {**kept, "address": nested} if nested else traits
+
+
 def generate(config: GeneratorConfig) -> Dataset:
     """Deterministic for a seed: one random stream, no wall clock, no global state."""
     unknown = [c for c, _ in config.country_weights if c not in LOCALES]
@@ -240,14 +335,18 @@ def generate(config: GeneratorConfig) -> Dataset:
     ledger = TruthLedger(NormalizationRules())
     log = EventLog(rng, ledger, config.start)
     kiosks = tuple(new_uuid(rng).upper() for _ in range(config.kiosks))
-    for person in Population(config, rng, ledger).build():
+    people = Population(config, rng, ledger).build()
+    for person in people:
         Journey(person, log, config, kiosks).live()
     human = len(log.deliveries)
     bots = round(human * config.bot_event_share / (1 - config.bot_event_share))
     noise.bot_sessions(log, bots, config.days * _DAY - _DAY)
+    noise.messy_identifiers(log, config.messy_identifier_share)  # before copies are made
     noise.redeliver(log, config.duplicate_share)
     invalid = noise.corrupt(log, config.invalid_event_share)
-    return Dataset(log.in_delivery_order(), ledger.rows(), invalid)
+    facts = {p.person_id: PersonFacts(p.household, p.full_name, ledger.tags(p.person_id))
+             for p in people}
+    return Dataset(log.in_delivery_order(), ledger.rows(), invalid, facts, ledger.reachable())
 
 
 def people_for_events(target_events: int) -> int:
@@ -264,9 +363,10 @@ def write_dataset(dataset: Dataset, events_path: Path, truth_path: Path) -> None
             out.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
     with truth_path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
-        writer.writerow(("kind", "value", "person_id", "is_shared"))
+        writer.writerow(("kind", "value", "person_id", "is_shared", "scenarios"))
         for row in dataset.truth:
-            writer.writerow((row.kind, row.value, row.person_id, _csv_bool(row.is_shared)))
+            writer.writerow((row.kind, row.value, row.person_id, _csv_bool(row.is_shared),
+                             ";".join(row.scenarios)))
 
 
 def _csv_bool(value: bool) -> str:

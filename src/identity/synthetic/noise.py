@@ -9,6 +9,7 @@ from random import Random
 from identity.domain.types import IdentifierKind
 from identity.synthetic.eventlog import EventLog, RawEvent
 from identity.synthetic.people import new_uuid
+from identity.synthetic.scenarios import Scenario
 from identity.synthetic.truth import Mention
 
 # Values that forms, SDKs and testers send when the real one is missing; never linked.
@@ -35,11 +36,12 @@ def bot_sessions(log: EventLog, events: int, horizon: int) -> None:
     while written < events:
         number += 1
         bot = f"BOT{number:05d}"
+        log.ledger.tag(bot, Scenario.BOT)
         cookie = Mention(IdentifierKind.ANONYMOUS_ID, new_uuid(rng), bot)
         session = Mention(IdentifierKind.SESSION_ID, f"s_{rng.getrandbits(64):016x}", bot)
         at = rng.randrange(horizon - 3600)
         for _ in range(min(rng.randint(8, 40), events - written)):
-            log.emit("page", at, "web", (cookie, session))
+            log.emit("page", at, "web", (cookie, session), person=bot)
             at += rng.randint(0, 3)
             written += 1
 
@@ -58,14 +60,6 @@ def _bad_timestamp(event: RawEvent) -> None:
 
 def _bad_type(event: RawEvent) -> None:
     event["type"] = "purchase"
-
-
-def _unknown_kind(event: RawEvent) -> None:
-    event["identifiers"] = [*_identifiers(event), {"kind": "fax", "value": "+14155550100"}]
-
-
-def _malformed_email(event: RawEvent) -> None:
-    event["identifiers"] = [*_identifiers(event), {"kind": "email", "value": "jane.doe@@gmail"}]
 
 
 def _no_identifiers(event: RawEvent) -> None:
@@ -88,9 +82,29 @@ def _identifiers(event: RawEvent) -> list[object]:
 
 
 CORRUPTIONS: tuple[Callable[[RawEvent], None], ...] = (
-    _bad_timestamp, _bad_type, _unknown_kind, _malformed_email, _no_identifiers, _bad_amount,
-    _bad_birth_date,
+    _bad_timestamp, _bad_type, _no_identifiers, _bad_amount, _bad_birth_date,
 )
+
+# Unusable identifiers that ride along good ones: the event keeps its good part.
+MALFORMED_IDENTIFIERS: tuple[dict[str, str], ...] = (
+    {"kind": "email", "value": "jane.doe@@gmail"},
+    {"kind": "email", "value": "mailto:someone"},
+    {"kind": "fax", "value": "+14155550100"},
+    {"kind": "phone", "value": "call me"},
+)
+
+
+def messy_identifiers(log: EventLog, share: float) -> None:
+    """A producer bug in a field or two: some people's events carry one broken identifier
+    beside their good ones, in place (not a copy)."""
+    rng = log.rng
+    people = [d for d in log.deliveries if d.person is not None and not d.person.startswith(
+        "BOT")]
+    for delivery in rng.sample(people, round(len(log.deliveries) * share)):
+        event = delivery.event
+        event["identifiers"] = [*_identifiers(event), dict(rng.choice(MALFORMED_IDENTIFIERS))]
+        assert delivery.person is not None
+        log.ledger.tag(delivery.person, Scenario.MALFORMED_IDENTIFIER)
 
 
 def corrupt(log: EventLog, share: float) -> frozenset[str]:

@@ -101,6 +101,19 @@ def phone_spellings(e164: str) -> tuple[str, ...]:
     return tuple(spellings)
 
 
+def invalid_phone_spelling(rng: Random, written: str, region: str) -> str | None:
+    """The number as typed with one digit missing, when that makes it no valid number at all
+    (read with the writer's own region); None when the slip happens to spell another number."""
+    digits = [i for i, c in enumerate(written) if c.isdigit()]
+    cut = rng.choice(digits[len(digits) // 2:])  # the end of a number, where typing slips
+    typo = written[:cut] + written[cut + 1:]
+    try:
+        number = phonenumbers.parse(typo, region)
+    except phonenumbers.NumberParseException:
+        return typo
+    return None if phonenumbers.is_valid_number(number) else typo
+
+
 def uuid_spelling(rng: Random, canonical: str) -> str:
     """Advertising ids and IDFVs reach us upper-case, lower-case or in registry braces."""
     return _pick(rng, [
