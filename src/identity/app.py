@@ -27,6 +27,7 @@ async def build_service(settings: Settings) -> IdentityService:
         survivorship=settings.survivorship_rules(),
         matcher=matcher,
         profile_cache=settings.profile_cache,
+        strict_ingest=settings.strict_ingest,
     )
 
 

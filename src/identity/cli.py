@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
                        "IDENTITY_MODEL, default data/model.json (the built-in one until then)")
     serve.add_argument("--no-matching", action="store_true",
                        help="no probabilistic links in real time (env IDENTITY_MATCHING=off)")
+    serve.add_argument("--strict-ingest", action="store_true",
+                       help="reject an event for a malformed identifier or an order without "
+                       "an amount, instead of accepting it without them (env "
+                       "IDENTITY_STRICT_INGEST=on)")
     serve.add_argument("--profile-cache", type=int, metavar="PROFILES",
                        help="golden profiles kept in memory for fast lookups (embedded store "
                        "only; 0 for none); env IDENTITY_PROFILE_CACHE, default 10000")
@@ -70,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--rejects", type=Path, help="write every rejected line here as JSONL")
     ingest.add_argument("--fail-on-reject", action="store_true",
                         help="exit with status 1 when any event is rejected")
+    ingest.add_argument("--strict", dest="strict_ingest", action="store_true",
+                        help="reject an event for a malformed identifier or an order without "
+                        "an amount, instead of accepting it without them")
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
     _store_flags(ingest)
 
@@ -133,6 +140,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         model=getattr(args, "model", None),
         matching=False if getattr(args, "no_matching", False) else None,
         profile_cache=getattr(args, "profile_cache", None),
+        strict_ingest=True if getattr(args, "strict_ingest", False) else None,
         store=args.store,
         database=args.database,
         neo4j_uri=args.neo4j_uri,
@@ -186,6 +194,7 @@ class IngestReport:
         self.counts: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
         self.examples: list[str] = []
+        self.kept_out: Counter[str] = Counter()  # accepted events: what they were accepted without
         self._rejects = rejects
 
     def reject(self, line: int, event_id: str | None, errors: list[tuple[str, str]]) -> None:
@@ -203,8 +212,11 @@ class IngestReport:
     def add(self, line: int, result: IngestResult) -> None:
         if result.status is IngestStatus.REJECTED:
             self.reject(line, result.event_id, [(e.field, e.reason) for e in result.errors])
-        else:
-            self.counts[result.status] += 1
+            return
+        self.counts[result.status] += 1
+        for kept_out in (*((i.field, i.reason) for i in result.ignored),
+                         *((w.field, w.reason) for w in result.warnings)):
+            self.kept_out[f"{_ANY_INDEX.sub('[*]', kept_out[0])}: {kept_out[1]}"] += 1
 
     def summary(self, seconds: float) -> str:
         total = sum(self.counts.values())
@@ -214,6 +226,9 @@ class IngestReport:
             f"{self.counts[IngestStatus.DUPLICATE]} duplicates, "
             f"{self.counts[IngestStatus.REJECTED]} rejected"
         ]
+        if self.kept_out:
+            lines.append("accepted without (placeholders, malformed identifiers, amounts):")
+            lines += [f"  {n:>7}  {reason}" for reason, n in self.kept_out.most_common(10)]
         if self.reasons:
             lines.append("rejects by reason:")
             lines += [f"  {n:>7}  {reason}" for reason, n in self.reasons.most_common(10)]

@@ -38,6 +38,7 @@ class Settings:
     matching: bool = True  # probabilistic links in real time
     max_block: int = 500  # blocking lookups over this many records are skipped and reported
     profile_cache: int = 10_000  # golden profiles kept in memory (SQLite only); 0: none
+    strict_ingest: bool = False  # reject events for a malformed identifier or missing amount
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -56,10 +57,12 @@ class Settings:
                                      f"got {number!r}") from None
         if (grpc_port := env.get(ENV_PREFIX + "GRPC_PORT")) is not None:
             values["grpc_port"] = parse_grpc_port(grpc_port, f"{ENV_PREFIX}GRPC_PORT")
-        if (matching := env.get(ENV_PREFIX + "MATCHING")) is not None:
-            if matching.strip().lower() not in _SWITCHES:
-                raise ValueError(f"{ENV_PREFIX}MATCHING must be on or off, got {matching!r}")
-            values["matching"] = _SWITCHES[matching.strip().lower()]
+        for name in ("matching", "strict_ingest"):
+            if (switch := env.get(ENV_PREFIX + name.upper())) is not None:
+                if switch.strip().lower() not in _SWITCHES:
+                    raise ValueError(f"{ENV_PREFIX}{name.upper()} must be on or off, "
+                                     f"got {switch!r}")
+                values[name] = _SWITCHES[switch.strip().lower()]
         if (priority := env.get(ENV_PREFIX + "SOURCE_PRIORITY")) is not None:
             values["source_priority"] = parse_list(priority)
         return cls(**values)

@@ -77,6 +77,30 @@ def test_ingest_summarizes_rejects_and_writes_them_out(
                                      "reason": "'last week' is not an ISO 8601 timestamp"}]
 
 
+def test_ingest_says_what_events_were_accepted_without_and_strict_rejects_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    order = {"event_id": "o1", "type": "order", "timestamp": "2024-01-01T00:00:00Z",
+             "source": "checkout", "identifiers": [{"kind": "email", "value": "a@shop.com"},
+                                                  {"kind": "phone", "value": "12"}]}
+    source = tmp_path / "events.jsonl"
+    source.write_text(json.dumps(order) + "\n")
+
+    assert main(["ingest", str(source), "--database", str(tmp_path / "strict.db"), "--quiet",
+                 "--strict", "--fail-on-reject"]) == 1
+    strict = capsys.readouterr().out
+    assert "0 accepted, 0 duplicates, 1 rejected" in strict
+    assert "identifiers[*].value: not a valid phone number" in strict
+
+    assert main(["ingest", str(source), "--database", str(tmp_path / "lenient.db"), "--quiet",
+                 "--fail-on-reject"]) == 0
+    lenient = capsys.readouterr().out
+    assert "1 accepted, 0 duplicates, 0 rejected" in lenient
+    assert "accepted without" in lenient
+    assert "1  identifiers[*].value: not a valid phone number" in lenient
+    assert "1  amount: missing on an order: recorded as an order of unknown value" in lenient
+
+
 def test_ingest_without_fail_on_reject_exits_zero(tmp_path: Path) -> None:
     source = tmp_path / "events.jsonl"
     source.write_text("{}\n")

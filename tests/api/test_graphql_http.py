@@ -194,3 +194,43 @@ def test_a_body_python_cannot_parse_is_a_400_not_a_500(client: httpx.Client) -> 
     response = client.post("/graphql", content=body,
                            headers={"content-type": "application/json"})
     assert response.status_code == 400
+
+
+INGEST_STRICTLY = """
+mutation Ingest($events: [EventInput!]!, $strict: Boolean!) {
+  ingestEvents(events: $events, strict: $strict) {
+    results { status errors { field } ignoredIdentifiers { field kind value reason }
+              warnings { field reason } profileId }
+  }
+}"""
+
+
+def test_an_event_with_a_bad_phone_lands_without_it_unless_strict(client: httpx.Client) -> None:
+    email = f"{unique('ann')}@gmail.com"
+
+    def order() -> dict[str, Any]:
+        return ev(unique("e"), ("email", email), ("phone", "555-01"), ("order_id", unique("o")),
+                  type="order", source="checkout")
+
+    def sent(strict: bool) -> dict[str, Any]:
+        body = graphql(client, INGEST_STRICTLY, events=[order()], strict=strict)
+        (result,) = body["data"]["ingestEvents"]["results"]  # type: ignore[index]
+        return dict(result)
+
+    strict = sent(strict=True)
+    assert strict["status"] == "REJECTED"
+    assert [e["field"] for e in strict["errors"]] == ["identifiers[1].value", "amount",
+                                                      "currency"]
+    lenient = sent(strict=False)
+    assert lenient["status"] == "ACCEPTED"
+    (dropped,) = lenient["ignoredIdentifiers"]
+    assert (dropped["field"], dropped["kind"], dropped["value"]) == (
+        "identifiers[1].value", "phone", "555-01")
+    assert dropped["reason"].endswith("the event was accepted without it")
+    assert lenient["warnings"] == [{"field": "amount", "reason": "missing on an order: "
+                                    "recorded as an order of unknown value"}]
+    query = BY_IDENTIFIER.replace("orderCount", "orderCount unknownValueOrderCount")
+    profile = graphql(client, query, kind="email", value=email)["data"]["profileByIdentifier"]  # type: ignore[index]
+    assert profile["orderCount"] == 1 and profile["unknownValueOrderCount"] == 1
+    assert profile["totalSpend"] == []
+    assert {i["kind"] for i in profile["identifiers"]} == {"email", "order_id"}

@@ -250,6 +250,28 @@ async def test_ingest_events_gives_each_event_its_own_result(stub: Any) -> None:
         ("identifiers[1]", "test@test.com")]
 
 
+async def test_ingest_events_drops_a_malformed_identifier_unless_asked_to_be_strict(
+    stub: Any,
+) -> None:
+    def sent(event_id: str) -> pb.Event:
+        return event(event_id, ident("email", "ann@shop.com"), ident("phone", "12"),
+                     ident("order_id", event_id), type="order", source="checkout")
+
+    strict = (await stub.IngestEvents(pb.IngestEventsRequest(events=[sent("o-1")],
+                                                             strict=True))).results[0]
+    assert strict.status == Status.STATUS_REJECTED
+    assert [e.field for e in strict.errors] == ["identifiers[1].value", "amount", "currency"]
+    (lenient,) = (await stub.IngestEvents(pb.IngestEventsRequest(events=[sent("o-2")]))).results
+    assert lenient.status == Status.STATUS_ACCEPTED
+    assert [(i.field, i.kind, i.value) for i in lenient.ignored_identifiers] == [
+        ("identifiers[1].value", "phone", "12")]
+    assert [(w.field, w.description) for w in lenient.warnings] == [
+        ("amount", "missing on an order: recorded as an order of unknown value")]
+    profile = await stub.GetProfile(pb.GetProfileRequest(profile_id=lenient.profile_id))
+    assert (profile.order_count, profile.unknown_value_order_count) == (1, 1)
+    assert {i.kind for i in profile.identifiers} == {"email", "order_id"}
+
+
 async def test_ingest_events_over_the_graphql_limit_is_invalid_argument(stub: Any) -> None:
     events = [event(f"e-{i}", ident("anonymous_id", "c")) for i in range(1001)]
     error = await failure(stub.IngestEvents(pb.IngestEventsRequest(events=events)))

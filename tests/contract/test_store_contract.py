@@ -101,12 +101,16 @@ async def test_event_records_round_trip_and_mark_ids_as_seen(store: GraphStore) 
     record = EventRecord(EventId("e1"), "order", "checkout", T2, ANN,
                          (("first_name", "Ann"),), Order(Decimal("12.30"), "EUR"))
     bare = EventRecord(EventId("e2"), "page", "web", T1, ANN)
+    unknown_value = EventRecord(EventId("e3"), "order", "checkout", T1, ANN,
+                                order=Order(None, None))
     async with store.transaction() as tx:
         await tx.upsert_identifiers(seen([ANN], T1))
-        await tx.record_events([record, bare])
+        await tx.record_events([record, bare, unknown_value])
     async with store.transaction(read_only=True) as tx:
-        assert await tx.seen_event_ids(["e1", "e2", "e3"]) == {"e1", "e2"}
-        assert await tx.read_event_records([ANN]) == [record]  # bare events add nothing
+        assert await tx.seen_event_ids(["e1", "e2", "e4"]) == {"e1", "e2"}
+        # bare events add nothing; an order of unknown value is still an order
+        found = sorted(await tx.read_event_records([ANN]), key=lambda r: r.event_id)
+        assert found == [record, unknown_value]
 
 
 async def test_a_failed_transaction_leaves_nothing_behind(store: GraphStore) -> None:

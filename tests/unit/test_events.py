@@ -38,9 +38,9 @@ def identify(**overrides: Any) -> dict[str, Any]:
     return event
 
 
-def errors_of(raw: object) -> dict[str, str]:
+def errors_of(raw: object, strict: bool = False) -> dict[str, str]:
     with pytest.raises(ValidationError) as caught:
-        parse_event(raw, RULES)
+        parse_event(raw, RULES, strict=strict)
     return {error.field: error.reason for error in caught.value.errors}
 
 
@@ -167,14 +167,14 @@ def test_a_validation_error_message_names_each_field() -> None:
         pytest.param("identifiers", "jane@acme.io", "non-empty list", id="identifiers-not-list"),
         pytest.param("identifiers", [{"kind": "email", "value": f"u{i}@acme.io"}
                                      for i in range(51)], "more than 50", id="too-many"),
-        pytest.param("identifiers[0]", ["email", "x@acme.io"], "must be an object",
-                     id="identifier-not-object"),
         pytest.param("traits", ["first_name"], "must be an object", id="traits-not-object"),
         pytest.param("traits.FirstName", "Jane", "snake_case", id="trait-name-not-snake"),
         pytest.param("traits.first_name", "   ", "must not be empty", id="trait-blank"),
         pytest.param("traits.first_name", True, "string or a number", id="trait-boolean"),
-        pytest.param("traits.address", {"city": "Paris"}, "string or a number",
+        pytest.param("traits.preferences", {"colour": "blue"}, "string or a number",
                      id="trait-nested-object"),
+        pytest.param("traits.address", ["1 Main St"], "an object of street, city",
+                     id="address-neither-text-nor-object"),
         pytest.param("traits.date_of_birth", "2999-01-01", "plausible", id="dob-in-future"),
         pytest.param("traits.date_of_birth", "1850-01-01", "plausible", id="dob-too-old"),
         pytest.param("amount", "NaN", "non-negative decimal", id="amount-nan"),
@@ -380,15 +380,29 @@ def test_null_traits_object_means_no_traits() -> None:
     assert parse_event(identify(traits=None), RULES).traits == ()
 
 
-def test_order_fields_are_required_on_an_order_event() -> None:
-    errors = errors_of(identify(type="order"))
+def test_strict_validation_requires_the_amount_of_an_order() -> None:
+    errors = errors_of(identify(type="order"), strict=True)
 
     assert "amount" in errors
     assert "required" in errors["amount"]
 
 
-def test_an_order_event_without_amount_or_currency_reports_both() -> None:
-    assert set(errors_of(identify(type="order"))) == {"amount", "currency"}
+def test_strict_validation_reports_both_missing_amount_and_currency() -> None:
+    assert set(errors_of(identify(type="order"), strict=True)) == {"amount", "currency"}
+
+
+def test_an_order_without_an_amount_lands_as_an_order_of_unknown_value() -> None:
+    event = parse_event(identify(type="order"), RULES)
+
+    assert event.order == Order(None, None)
+    assert [(w.field, w.reason) for w in event.warnings] == [
+        ("amount", "missing on an order: recorded as an order of unknown value")]
+
+
+def test_an_order_with_a_currency_but_no_amount_keeps_its_currency() -> None:
+    event = parse_event(identify(type="order", currency="gbp"), RULES)
+    assert event.order == Order(None, "GBP")
+    assert [w.field for w in event.warnings] == ["amount"]
 
 
 def test_a_currency_without_an_amount_is_an_amount_error() -> None:
@@ -428,3 +442,130 @@ def test_the_largest_allowed_amount_is_accepted() -> None:
     event = parse_event(identify(type="order", amount="999999999999.9999", currency="USD"),
                         NormalizationRules())
     assert event.order is not None and str(event.order.amount) == "999999999999.9999"
+
+
+# --- a malformed identifier costs only itself (docs/architecture.md, invariant 11) ------------
+
+
+def test_a_malformed_identifier_is_dropped_and_the_event_keeps_the_others() -> None:
+    raw = identify(identifiers=[
+        {"kind": "email", "value": "jane@acme.io"},
+        {"kind": "phone", "value": "07416 71319"},  # a digit short, in no region a number
+        ["email", "x@acme.io"],
+        {"kind": "fax", "value": "+14155550100"},
+        {"kind": "customer_id", "value": "C-1"},
+    ])
+
+    event = parse_event(raw, RULES)
+
+    assert event.identifiers == (Identifier("customer_id", "C-1"),
+                                 Identifier("email", "jane@acme.io"))
+    reports = {i.field: i for i in event.ignored}
+    assert list(reports) == ["identifiers[1].value", "identifiers[2]", "identifiers[3].kind"]
+    assert reports["identifiers[1].value"].kind == "phone"
+    assert reports["identifiers[1].value"].value == "07416 71319"
+    assert "not a valid phone number" in reports["identifiers[1].value"].reason
+    assert "must be an object" in reports["identifiers[2]"].reason
+    assert reports["identifiers[3].kind"].kind == "fax"
+    assert all(r.reason.endswith("the event was accepted without it") for r in reports.values())
+
+
+def test_strict_validation_rejects_the_event_for_a_malformed_identifier() -> None:
+    raw = identify(identifiers=[{"kind": "email", "value": "jane@acme.io"},
+                                {"kind": "phone", "value": "call me"}])
+    assert list(errors_of(raw, strict=True)) == ["identifiers[1].value"]
+
+
+def test_an_event_whose_every_identifier_is_malformed_is_rejected_with_each_reason() -> None:
+    raw = identify(identifiers=[{"kind": "email", "value": "grace(at)navy"},
+                                {"kind": "phone", "value": "12"}])
+    assert list(errors_of(raw)) == ["identifiers[0].value", "identifiers[1].value"]
+
+
+def test_a_malformed_identifier_is_an_error_when_the_event_is_rejected_anyway() -> None:
+    raw = identify(timestamp="soon", identifiers=[{"kind": "email", "value": "jane@acme.io"},
+                                                  {"kind": "email", "value": "@@"}])
+    assert list(errors_of(raw)) == ["timestamp", "identifiers[1].value"]
+
+
+def test_a_dropped_value_is_shown_back_bounded_and_encodable() -> None:
+    raw = identify(identifiers=[{"kind": "email", "value": "jane@acme.io"},
+                                {"kind": "phone", "value": "\ud800" + "9" * 400}])
+    (report,) = parse_event(raw, RULES).ignored
+    assert len(report.value) <= 256 + 5
+    report.value.encode("utf-8")  # a lone surrogate comes back escaped, never raw
+
+
+# --- phones are read in the country the event shows ------------------------------------------
+
+
+UK_MOBILE = "+447416713197"
+
+
+@pytest.mark.parametrize("country", ["GB", "gb", "GBR", "United Kingdom", "UK", " england "])
+def test_a_national_phone_is_read_with_the_country_of_the_events_address(country: str) -> None:
+    raw = identify(identifiers=[{"kind": "phone", "value": "07416 713197"}],
+                   traits={"country": country})
+    assert parse_event(raw, RULES).identifiers == (Identifier("phone", UK_MOBILE),)
+
+
+def test_a_national_phone_is_read_with_the_region_configured_for_its_source() -> None:
+    rules = NormalizationRules(source_regions=(("pos-gb", "GB"),))
+    raw = identify(source="pos-gb", identifiers=[{"kind": "phone", "value": "07416 713197"}])
+    assert parse_event(raw, rules).identifiers == (Identifier("phone", UK_MOBILE),)
+
+
+def test_the_events_country_wins_over_its_sources_region() -> None:
+    rules = NormalizationRules(source_regions=(("pos-gb", "GB"),))
+    raw = identify(source="pos-gb", identifiers=[{"kind": "phone", "value": "06 12 34 56 78"}],
+                   traits={"country": "FR"})
+    assert parse_event(raw, rules).identifiers == (Identifier("phone", "+33612345678"),)
+
+
+def test_without_a_country_a_national_phone_uses_the_default_region_and_is_dropped() -> None:
+    raw = identify(identifiers=[{"kind": "email", "value": "jane@acme.io"},
+                                {"kind": "phone", "value": "07416 713197"}],
+                   traits={"country": "Atlantis"})
+    event = parse_event(raw, RULES)
+    assert event.identifiers == (Identifier("email", "jane@acme.io"),)
+    assert "read as US" in event.ignored[0].reason
+
+
+# --- the address as flat traits or as Segment's nested object --------------------------------
+
+
+def test_a_nested_address_is_read_into_the_flat_trait_names() -> None:
+    raw = identify(traits={"first_name": "Jane", "address": {
+        "street": "12 High Street", "city": "Leeds", "postal_code": "LS1 4AP",
+        "country": "GB", "state": "West Yorkshire", "apartment": "Flat 2"}})
+
+    traits = dict(parse_event(raw, RULES).traits)
+
+    assert traits == {"first_name": "Jane", "address_line1": "12 High Street", "city": "Leeds",
+                      "postcode": "LS1 4AP", "country": "GB", "region": "West Yorkshire",
+                      "address_apartment": "Flat 2"}
+
+
+@pytest.mark.parametrize("postcode_name", ["postcode", "postalCode", "zip"])
+def test_every_spelling_of_the_postcode_is_read(postcode_name: str) -> None:
+    raw = identify(traits={"address": {postcode_name: "LS1 4AP"}})
+    assert dict(parse_event(raw, RULES).traits) == {"postcode": "LS1 4AP"}
+
+
+def test_a_flat_trait_wins_over_the_same_field_of_the_nested_address() -> None:
+    raw = identify(traits={"city": "Leeds", "address": {"city": "York", "street": "1 A St"}})
+    traits = dict(parse_event(raw, RULES).traits)
+    assert traits["city"] == "Leeds" and traits["address_line1"] == "1 A St"
+
+
+def test_a_bad_field_of_the_nested_address_is_reported_at_its_path() -> None:
+    raw = identify(traits={"address": {"city": ["York"], "Post Code": "x"}})
+    errors = errors_of(raw)
+    assert set(errors) == {"traits.address.city", "traits.address.Post Code"}
+    assert "string or a number" in errors["traits.address.city"]
+
+
+def test_the_nested_address_country_decides_the_phone_region() -> None:
+    raw = identify(identifiers=[{"kind": "phone", "value": "0151 12345678"}],
+                   traits={"address": {"country": "Germany"}})
+    assert parse_event(raw, RULES).identifiers == (Identifier("phone", "+4915112345678"),)

@@ -122,9 +122,9 @@ def test_phone_numbers_normalize_to_e164_with_their_region(
 
 def test_the_default_region_decides_how_a_national_number_is_read() -> None:
     assert normalized("phone", "020 7946 0958", GB) == "+442079460958"
-    with pytest.raises(InvalidIdentifier, match="default region US"):
+    with pytest.raises(InvalidIdentifier, match="without a country code read as US"):
         normalized("phone", "020 7946 0958", US)
-    with pytest.raises(InvalidIdentifier, match="default region GB"):
+    with pytest.raises(InvalidIdentifier, match="without a country code read as GB"):
         normalized("phone", "(415) 555-0100", GB)
 
 

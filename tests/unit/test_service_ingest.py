@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from identity.domain.changes import ChangeKind
+from identity.domain.identifiers import NormalizationRules
 from identity.domain.types import Identifier
 from identity.service import IdentityService, IngestStatus
 from identity.service.changes import ListChangeSink
@@ -365,3 +366,57 @@ async def test_an_event_says_whether_it_made_its_profile(service: IdentityServic
     (bridge,) = await service.ingest([event(ident(COOKIE, "c8"), ident(EMAIL, "a@shop.com"))])
     assert (first.created, again.created, other.created, bridge.created) == (
         True, False, True, False)
+
+
+# --- An event keeps its good part (docs/architecture.md, invariant 11) ------------------------
+
+async def test_an_event_with_one_bad_phone_lands_with_its_other_identifiers(
+    service: IdentityService,
+) -> None:
+    (result,) = await service.ingest([event(
+        ident(EMAIL, "ann@shop.com"), ident(PHONE, "+44 7416 71319"), ident(COOKIE, "c1"),
+        ident("order_id", "o-1"), type="order", amount="12.50", currency="GBP")])
+
+    assert result.status is IngestStatus.ACCEPTED
+    assert [(i.field, i.kind) for i in result.ignored] == [("identifiers[1].value", PHONE)]
+    (view,) = await service.profiles([result.profile_id or ""])
+    assert view is not None
+    assert {n.identifier.kind for n in view.identifiers} == {EMAIL, COOKIE, "order_id"}
+    assert view.orders.count == 1
+
+
+async def test_a_uk_national_phone_resolves_with_the_gb_region_of_its_source() -> None:
+    rules = NormalizationRules(source_regions=(("pos-gb", "GB"),))
+    store = SqliteGraphStore(":memory:")
+    service = IdentityService(store, rules=rules)
+    (till,) = await service.ingest([event(ident("external:loyalty", "L-1"),
+                                          ident(PHONE, "07416 713197"), source="pos-gb")])
+    (web,) = await service.ingest([event(ident(EMAIL, "ann@shop.com"),
+                                         ident(PHONE, "+44 7416 713197"))])
+    assert till.status is IngestStatus.ACCEPTED and not till.ignored
+    assert web.profile_id == till.profile_id
+    assert await profile_of(service, PHONE, "+447416713197") == till.profile_id
+    await store.close()
+
+
+async def test_an_order_without_an_amount_counts_as_an_order_of_unknown_value(
+    service: IdentityService,
+) -> None:
+    results = await service.ingest([
+        event(ident(EMAIL, "ann@shop.com"), ident("order_id", "o-1"), type="order"),
+        event(ident(EMAIL, "ann@shop.com"), ident("order_id", "o-2"), type="order",
+              amount="10", currency="EUR")])
+    assert [w.field for w in results[0].warnings] == ["amount"]
+    (view,) = await service.profiles([results[1].profile_id or ""])
+    assert view is not None
+    assert (view.orders.count, view.orders.unknown_value) == (2, 1)
+    assert [(c, str(a)) for c, a in view.orders.total_spend] == [("EUR", "10")]
+
+
+async def test_a_strict_service_rejects_what_a_lenient_one_accepts_without() -> None:
+    store = SqliteGraphStore(":memory:")
+    strict = IdentityService(store, strict_ingest=True)
+    (result,) = await strict.ingest([event(ident(EMAIL, "ann@shop.com"), ident(PHONE, "12"))])
+    assert result.status is IngestStatus.REJECTED
+    assert [e.field for e in result.errors] == ["identifiers[1].value"]
+    await store.close()

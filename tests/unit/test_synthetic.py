@@ -22,6 +22,7 @@ from identity.domain.events import Event, parse_event
 from identity.domain.identifiers import NormalizationRules, normalize_identifier
 from identity.domain.types import Identifier
 from identity.synthetic import (
+    SOURCE_REGIONS,
     Dataset,
     GeneratorConfig,
     TruthRow,
@@ -30,9 +31,10 @@ from identity.synthetic import (
     write_dataset,
 )
 from identity.synthetic.locales import DOMAIN_TYPOS
+from identity.synthetic.scenarios import Scenario
 from identity.synthetic.spellings import phone_spellings
 
-RULES = NormalizationRules()
+RULES = NormalizationRules(source_regions=SOURCE_REGIONS)
 CONFIG = GeneratorConfig(people=400, seed=11)
 
 
@@ -45,9 +47,12 @@ class Parsed:
     truth: dict[Identifier, TruthRow]
 
     def owners(self, event: Event) -> set[str]:
-        """The people an event's identifiers belong to, leaving out shared devices."""
+        """The people an event's identifiers belong to, leaving out shared ones."""
         rows = (self.truth[i] for i in event.identifiers)
         return {row.person_id for row in rows if not row.is_shared}
+
+    def rows(self, event: Event) -> list[TruthRow]:
+        return [self.truth[i] for i in event.identifiers]
 
     def by_person(self) -> dict[str, list[Event]]:
         people: dict[str, list[Event]] = defaultdict(list)
@@ -129,21 +134,43 @@ def test_truth_holds_normalized_values_once_each(parsed: Parsed) -> None:
         assert normalize_identifier(row.kind, row.value, RULES).value == row.value
 
 
-def test_an_event_never_mixes_two_people_except_on_shared_devices(parsed: Parsed) -> None:
+def test_an_event_never_mixes_two_people_except_on_shared_identifiers(parsed: Parsed) -> None:
     for _, event in parsed.events:
-        assert len(parsed.owners(event)) == 1, event
+        owners = parsed.owners(event)
+        assert len(owners) <= 1, event
+        if not owners:  # a newsletter of the family mailbox, read on a family tablet
+            assert all(row.is_shared for row in parsed.rows(event)), event
 
 
-def test_shared_devices_are_logged_in_on_by_several_people(parsed: Parsed) -> None:
+def test_shared_identifiers_are_family_devices_browsers_mailboxes_and_kiosks(
+    parsed: Parsed,
+) -> None:
     shared = {i for i, row in parsed.truth.items() if row.is_shared}
-    assert shared and all(i.kind == "device_id" for i in shared)
+    assert {i.kind for i in shared} == {"device_id", "anonymous_id", "email"}
     users: dict[Identifier, set[str]] = defaultdict(set)
     for _, event in parsed.events:
-        for device in shared.intersection(event.identifiers):
-            users[device] |= parsed.owners(event)
+        for identifier in shared.intersection(event.identifiers):
+            users[identifier] |= parsed.owners(event)
     assert set(users) == shared
-    used_by_many = [device for device, people in users.items() if len(people) >= 2]
-    assert len(used_by_many) >= 0.8 * len(shared)
+    used_by_many = [i for i, people in users.items() if len(people) >= 2]
+    assert len(used_by_many) >= 0.4 * len(shared)
+
+
+def test_a_family_device_meets_one_members_account_and_another_members_email(
+    parsed: Parsed,
+) -> None:
+    """What makes households hard: no single link is wrong, and the device is no hub (one
+    account, one other mailbox), yet it bridges two people."""
+    accounts: dict[Identifier, set[str]] = defaultdict(set)
+    mailboxes: dict[Identifier, set[str]] = defaultdict(set)
+    for _, event in parsed.events:
+        rows = parsed.rows(event)
+        for device in (r for r in rows if r.is_shared and r.kind != "email"):
+            key = Identifier(device.kind, device.value)
+            accounts[key] |= {r.person_id for r in rows if r.kind == "customer_id"}
+            mailboxes[key] |= {r.person_id for r in rows if r.kind == "email" and not r.is_shared}
+    bridges = [d for d in accounts if len(accounts[d]) == 1 and mailboxes[d] - accounts[d]]
+    assert len(bridges) >= 3
 
 
 def test_redelivered_events_are_exact_copies(parsed: Parsed) -> None:
@@ -246,6 +273,9 @@ def test_anonymous_browsing_is_later_tied_to_a_login(parsed: Parsed) -> None:
 def test_orders_carry_money_and_contacts_some_as_guests(parsed: Parsed) -> None:
     orders = [event for _, event in parsed.events if event.type == "order"]
     assert orders and all(event.order is not None for event in orders)
+    unknown = [event for event in orders if event.order and event.order.amount is None]
+    assert 0 < len(unknown) < 0.02 * len(orders), "a few orders come without their amount"
+    assert all(event.warnings for event in unknown)
     kinds = [{i.kind for i in event.identifiers} for event in orders]
     assert all("order_id" in k for k in kinds)
     guests = [k for k in kinds if "customer_id" not in k and "email" in k]
@@ -253,10 +283,10 @@ def test_orders_carry_money_and_contacts_some_as_guests(parsed: Parsed) -> None:
     assert {event.order.currency for event in orders if event.order} >= {"USD", "EUR", "GBP"}
 
 
-def test_loyalty_cards_come_from_crm_and_pos(parsed: Parsed) -> None:
+def test_loyalty_cards_come_from_crm_and_the_tills_of_each_country(parsed: Parsed) -> None:
     sources = {event.source for _, event in parsed.events
                if any(i.kind == "external:loyalty" for i in event.identifiers)}
-    assert sources == {"crm", "pos"}
+    assert sources == {"crm", "pos-us", "pos-gb", "pos-de", "pos-fr"}
 
 
 def test_placeholders_ride_along_real_identifiers(parsed: Parsed) -> None:
@@ -329,9 +359,9 @@ def test_written_files_read_back(tmp_path: Path) -> None:
     assert [json.loads(line) for line in lines] == dataset.events
     with truth_path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
-    assert rows[0] == ["kind", "value", "person_id", "is_shared"]
-    assert rows[1:] == [[r.kind, r.value, r.person_id, str(r.is_shared).lower()]
-                        for r in dataset.truth]
+    assert rows[0] == ["kind", "value", "person_id", "is_shared", "scenarios"]
+    assert rows[1:] == [[r.kind, r.value, r.person_id, str(r.is_shared).lower(),
+                         ";".join(r.scenarios)] for r in dataset.truth]
 
 
 @pytest.mark.parametrize("knobs", [{"people": -1}, {"email_typo_rate": 1.5},
@@ -344,3 +374,108 @@ def test_config_refuses_impossible_knobs(knobs: dict[str, int | float]) -> None:
 def test_unknown_country_is_refused() -> None:
     with pytest.raises(ValueError, match="no locale"):
         generate(GeneratorConfig(people=5, country_weights=(("XX", 1.0),)))
+
+
+# --- The scenarios the quality benchmark reports by -------------------------------------------
+
+
+def _people_with(parsed: Parsed, scenario: str) -> set[str]:
+    return {row.person_id for row in parsed.dataset.truth if scenario in row.scenarios}
+
+
+def test_truth_marks_every_scenario_the_generator_writes(parsed: Parsed) -> None:
+    marked = {tag for row in parsed.dataset.truth for tag in row.scenarios}
+    assert marked == {s.value for s in Scenario}
+
+
+def test_households_are_parents_and_grown_up_children_and_twins_share_a_birthday(
+    parsed: Parsed,
+) -> None:
+    homes: dict[str, list[str]] = defaultdict(list)
+    for person, facts in parsed.dataset.people.items():
+        if facts.household is not None:
+            homes[facts.household].append(person)
+    assert homes and all(2 <= len(members) <= 4 for members in homes.values())
+    births = {person: _trait_values(events, "date_of_birth")
+              for person, events in parsed.by_person().items()}
+    twins = [p for p in _people_with(parsed, "twin")]
+    assert twins and len(twins) % 2 == 0
+    by_home: dict[str | None, set[str]] = defaultdict(set)
+    for twin in twins:
+        by_home[parsed.dataset.people[twin].household].add(twin)
+    for pair in by_home.values():
+        assert len(pair) == 2
+        first, second = sorted(pair)
+        assert births[first] == births[second] and births[first]
+        assert (parsed.dataset.people[first].full_name.split()[0]
+                != parsed.dataset.people[second].full_name.split()[0])
+
+
+def test_namesakes_share_a_full_name_and_a_city(parsed: Parsed) -> None:
+    namesakes = _people_with(parsed, "namesake")
+    by_name: dict[str, set[str]] = defaultdict(set)
+    for person in namesakes:
+        by_name[parsed.dataset.people[person].full_name].add(person)
+    groups = [people for people in by_name.values() if len(people) >= 2]
+    assert groups
+    cities = parsed.by_person()
+    for people in groups:
+        seen = [_trait_values(cities.get(p, []), "city") for p in people]
+        known = [{c.casefold() for c in s} for s in seen if s]
+        if len(known) >= 2:
+            assert set.intersection(*known), people
+
+
+def test_movers_order_from_two_addresses(parsed: Parsed) -> None:
+    movers = _people_with(parsed, "mover")
+    by_person = parsed.by_person()
+    moved = [p for p in movers
+             if len({v.replace(" ", "").casefold()
+                     for v in _trait_values(by_person.get(p, []), "postcode")}) >= 2]
+    assert movers and moved
+
+
+def test_national_phones_are_read_in_the_country_the_event_shows(parsed: Parsed) -> None:
+    """A phone written nationally (07416 713197) only makes sense with a country: the
+    event's address, or the till system's region."""
+    read_nationally = 0
+    for raw, event in parsed.events:
+        dropped = {i.field.split(".")[0] for i in event.ignored}
+        for index, item in enumerate(raw["identifiers"]):  # type: ignore[arg-type]
+            if item["kind"] == "phone" and str(item["value"]).startswith("0") and \
+                    f"identifiers[{index}]" not in dropped:  # not a mistyped one
+                read_nationally += 1
+                phones = [i for i in event.identifiers if i.kind == "phone"]
+                assert phones and all(parsed.truth[p].person_id in parsed.owners(event)
+                                      for p in phones)
+    assert read_nationally >= 20
+
+
+def test_mistyped_phones_and_broken_identifiers_cost_only_themselves(parsed: Parsed) -> None:
+    dropped = [(raw, event) for raw, event in parsed.events
+               if any(i.reason.endswith("accepted without it") for i in event.ignored)]
+    assert len(dropped) >= 10
+    for _, event in dropped:
+        assert event.identifiers and all(i in parsed.truth for i in event.identifiers)
+    kinds = {i.kind for _, event in dropped for i in event.ignored}
+    assert {"phone", "email"} <= kinds
+
+
+def test_crm_systems_write_the_address_as_a_nested_object(parsed: Parsed) -> None:
+    nested = [(raw, event) for raw, event in parsed.events
+              if isinstance(traits := raw.get("traits"), dict) and "address" in traits]
+    assert nested
+    for _, event in nested:
+        traits = dict(event.traits)
+        assert {"address_line1", "city", "postcode", "country"} <= set(traits)
+
+
+def test_reachable_parts_hold_one_person_each_and_join_what_events_show(parsed: Parsed) -> None:
+    reachable = parsed.dataset.reachable
+    people_of: dict[str, set[str]] = defaultdict(set)
+    for identifier, label in reachable.items():
+        people_of[label].add(parsed.truth[identifier].person_id)
+    assert all(len(people) == 1 for people in people_of.values())
+    for _, event in parsed.events:
+        owned = [i for i in event.identifiers if not parsed.truth[i].is_shared]
+        assert len({reachable[i] for i in owned}) <= 1, event

@@ -1,7 +1,9 @@
 """Inbound events, validated field by field. Pure: no I/O.
 
 Validation collects every problem in an event instead of stopping at the first, so a producer
-fixes its payload in one round trip; one bad event never affects the others of its batch.
+fixes its payload in one round trip; one bad event never affects the others of its batch. A
+malformed identifier costs only itself: the event lands without it and says so, unless the
+caller asks for strict validation (docs/architecture.md, invariant 11).
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+
+import phonenumbers
 
 from identity.domain.errors import FieldError, InvalidIdentifier, ValidationError
 from identity.domain.identifiers import (
@@ -21,14 +25,17 @@ from identity.domain.identifiers import (
     normalize_identifier,
     validate_kind,
 )
+from identity.domain.traits import date_of_birth, parse_traits, region_of
 from identity.domain.types import EventId, Identifier
 
+__all__ = ["Event", "EventType", "IgnoredIdentifier", "Order", "date_of_birth", "parse_event",
+           "parse_timestamp", "raw_event"]
+
 MAX_IDENTIFIERS_PER_EVENT = 50
-MAX_TRAITS_PER_EVENT = 100
-_TRAIT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-_WHITESPACE = re.compile(r"\s+")
 _PLACEHOLDER = "placeholder value: never used to link"
+_DROPPED = "; the event was accepted without it"
+_UNKNOWN_VALUE = "missing on an order: recorded as an order of unknown value"
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_AMOUNT_DIGITS = 12  # before the decimal point
@@ -44,13 +51,10 @@ class EventType(StrEnum):
     ALIAS = "alias"
 
 
-# Traits checked as dates; any other snake_case name is kept as text.
-DATE_TRAITS = frozenset({"date_of_birth"})
-
-
 @dataclass(frozen=True, slots=True)
 class IgnoredIdentifier:
-    """An identifier kept out of the graph, and why (a placeholder such as `unknown`)."""
+    """An identifier kept out of the graph, and why: a placeholder such as `unknown`, or a
+    malformed value the event was accepted without."""
 
     field: str
     kind: str
@@ -60,8 +64,10 @@ class IgnoredIdentifier:
 
 @dataclass(frozen=True, slots=True)
 class Order:
-    amount: Decimal
-    currency: str
+    """`amount` None: the order happened, its value is unknown (the producer lost it)."""
+
+    amount: Decimal | None
+    currency: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +80,7 @@ class Event:
     traits: tuple[tuple[str, str], ...] = ()
     order: Order | None = None
     ignored: tuple[IgnoredIdentifier, ...] = ()
+    warnings: tuple[FieldError, ...] = ()  # what was accepted in another form, and why
 
 
 def _text(raw: Mapping[str, object], name: str, errors: list[FieldError]) -> str:
@@ -120,125 +127,120 @@ def _timestamp(raw: Mapping[str, object], errors: list[FieldError]) -> datetime:
         return datetime.min.replace(tzinfo=UTC)
 
 
-def _identifiers(
-    raw: Mapping[str, object], rules: NormalizationRules, errors: list[FieldError]
-) -> tuple[list[Identifier], list[IgnoredIdentifier]]:
+def _echo(value: object, limit: int = MAX_VALUE_LENGTH) -> str:
+    """A caller's value as a result may show it back: bounded, and always encodable (a lone
+    surrogate is shown escaped rather than breaking the response)."""
+    if not isinstance(value, str):
+        return ""
+    text = value.strip()[:limit]
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+@dataclass
+class _Identifiers:
+    kept: set[Identifier]
+    ignored: list[IgnoredIdentifier]
+    malformed: list[tuple[FieldError, IgnoredIdentifier]]  # the error, and its report if dropped
+
+
+def _identifiers(raw: Mapping[str, object], rules: NormalizationRules, region: str,
+                 errors: list[FieldError]) -> _Identifiers:
+    found = _Identifiers(set(), [], [])
     items = raw.get("identifiers")
     if not isinstance(items, list) or not items:
         errors.append(FieldError("identifiers", "is required: a non-empty list of {kind, value}"))
-        return [], []
+        return found
     if len(items) > MAX_IDENTIFIERS_PER_EVENT:
         errors.append(FieldError("identifiers", f"has more than {MAX_IDENTIFIERS_PER_EVENT} items"))
-        return [], []
-    kept: set[Identifier] = set()
-    ignored: list[IgnoredIdentifier] = []
-    errors_before = len(errors)
+        return found
     for index, item in enumerate(items):
         where = f"identifiers[{index}]"
         if not isinstance(item, Mapping) or not isinstance(item.get("kind"), str):
-            errors.append(FieldError(where, "must be an object with string fields kind and value"))
+            reason = "must be an object with string fields kind and value"
+            found.malformed.append((FieldError(where, reason),
+                                    IgnoredIdentifier(where, "", "", reason + _DROPPED)))
             continue
-        value = item.get("value")
+        value, raw_kind = item.get("value"), str(item["kind"])
         try:
-            kind = validate_kind(str(item["kind"]))
+            kind = validate_kind(raw_kind)
         except InvalidIdentifier as exc:
-            errors.append(FieldError(f"{where}.kind", str(exc)))
+            found.malformed.append((FieldError(f"{where}.kind", str(exc)), IgnoredIdentifier(
+                f"{where}.kind", _echo(raw_kind, 64), _echo(value), str(exc) + _DROPPED)))
             continue
         if isinstance(value, str) and rules.blocklist.blocks(value):
             # Checked before normalizing: `unknown` as a phone is a placeholder, not a typo.
-            ignored.append(IgnoredIdentifier(where, kind, value.strip(), _PLACEHOLDER))
+            found.ignored.append(IgnoredIdentifier(where, kind, _echo(value), _PLACEHOLDER))
             continue
         try:
-            identifier = normalize_identifier(kind, value, rules)
+            identifier = normalize_identifier(kind, value, rules, region)
         except InvalidIdentifier as exc:
-            errors.append(FieldError(f"{where}.value", str(exc)))
+            found.malformed.append((FieldError(f"{where}.value", str(exc)), IgnoredIdentifier(
+                f"{where}.value", kind, _echo(value), str(exc) + _DROPPED)))
             continue
         if is_placeholder(str(value), identifier, rules.blocklist):
-            ignored.append(IgnoredIdentifier(where, identifier.kind, identifier.value,
-                                             _PLACEHOLDER))
+            found.ignored.append(IgnoredIdentifier(where, identifier.kind, identifier.value,
+                                                   _PLACEHOLDER))
             continue
-        kept.add(identifier)
-    if not kept and len(errors) == errors_before:
-        errors.append(FieldError("identifiers", "every identifier is a placeholder value; "
-                                 "the event has nothing to link"))
-    return sorted(kept), ignored
+        found.kept.add(identifier)
+    return found
 
 
-def _trait_value(name: str, value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError("must be a string or a number")
-    text = _WHITESPACE.sub(" ", str(value)).strip()
-    if not text:
-        raise ValueError("must not be empty")
-    if len(text) > MAX_VALUE_LENGTH:
-        raise ValueError(f"is longer than {MAX_VALUE_LENGTH} characters")
-    return date_of_birth(text) if name in DATE_TRAITS else text
+def _currency(currency: object, errors: list[FieldError]) -> str | None:
+    if not isinstance(currency, str) or not _CURRENCY.match(currency.strip().upper()):
+        errors.append(FieldError("currency", f"{_echo(currency, 16)!r} is not an ISO 4217 code "
+                                 "such as EUR"))
+        return None
+    return currency.strip().upper()
 
 
-def date_of_birth(text: str) -> str:
-    """The date in YYYY-MM-DD form. Raises ValueError saying why it is not a plausible date
-    of birth (not a date, before 1900, in the future)."""
+def _amount(amount: object, errors: list[FieldError]) -> Decimal:
+    parsed = Decimal(0)
     try:
-        born = date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a date in YYYY-MM-DD form") from None
-    if not date(1900, 1, 1) <= born <= date.today():
-        raise ValueError(f"{text} is not a plausible date of birth")
-    return born.isoformat()
+        if isinstance(amount, bool) or not isinstance(amount, str | int | float):
+            raise InvalidOperation
+        parsed = Decimal(str(amount))
+        if not parsed.is_finite() or parsed < 0:
+            raise InvalidOperation
+    except InvalidOperation:
+        errors.append(FieldError("amount", f"{_echo(amount, 32)!r} is not a non-negative "
+                                 "decimal amount"))
+        return parsed
+    # Bounded, so totals stay exact and no profile is made unreadable by one huge amount.
+    exponent = parsed.as_tuple().exponent
+    if parsed.adjusted() >= MAX_AMOUNT_DIGITS or (
+            isinstance(exponent, int) and -exponent > MAX_AMOUNT_DECIMALS):
+        errors.append(FieldError("amount", f"{_echo(amount, 32)!r} has more than "
+                                 f"{MAX_AMOUNT_DIGITS} digits or {MAX_AMOUNT_DECIMALS} decimals"))
+    return parsed
 
 
-def _traits(raw: Mapping[str, object], errors: list[FieldError]) -> tuple[tuple[str, str], ...]:
-    traits = raw.get("traits")
-    if traits is None:
-        return ()
-    if not isinstance(traits, Mapping):
-        errors.append(FieldError("traits", "must be an object of trait name to value"))
-        return ()
-    if len(traits) > MAX_TRAITS_PER_EVENT:
-        errors.append(FieldError("traits", f"has more than {MAX_TRAITS_PER_EVENT} traits"))
-        return ()
-    parsed: dict[str, str] = {}
-    for name, value in traits.items():
-        if value is None:
-            continue  # an absent trait says nothing; it never erases a known value
-        if not isinstance(name, str) or not _TRAIT_NAME.match(name):
-            errors.append(FieldError(f"traits.{name}", "trait names are snake_case, at most 64 "
-                                     "characters, starting with a letter"))
-            continue
-        try:
-            parsed[name] = _trait_value(name, value)
-        except ValueError as exc:
-            errors.append(FieldError(f"traits.{name}", str(exc)))
-    return tuple(sorted(parsed.items()))
-
-
-def _order(raw: Mapping[str, object], type_: EventType, errors: list[FieldError]) -> Order | None:
+def _order(raw: Mapping[str, object], type_: EventType, errors: list[FieldError],
+           warnings: list[FieldError], strict: bool) -> Order | None:
+    """An order event without an amount still happened: it lands as an order of unknown
+    value, and says so (strict validation rejects it instead)."""
     amount, currency = raw.get("amount"), raw.get("currency")
+    if amount is None and type_ is EventType.ORDER and not strict:
+        warnings.append(FieldError("amount", _UNKNOWN_VALUE))
+        return Order(None, None if currency is None else _currency(currency, errors))
     if amount is None and currency is None:
         if type_ is EventType.ORDER:
             errors.append(FieldError("amount", "is required on an order event"))
             errors.append(FieldError("currency", "is required on an order event"))
         return None
-    parsed_amount = Decimal(0)
-    try:
-        if isinstance(amount, bool) or not isinstance(amount, str | int | float):
-            raise InvalidOperation
-        parsed_amount = Decimal(str(amount))
-        if not parsed_amount.is_finite() or parsed_amount < 0:
-            raise InvalidOperation
-    except InvalidOperation:
-        errors.append(FieldError("amount", f"{amount!r} is not a non-negative decimal amount"))
-    else:
-        # Bounded, so totals stay exact and no profile is made unreadable by one huge amount.
-        exponent = parsed_amount.as_tuple().exponent
-        if parsed_amount.adjusted() >= MAX_AMOUNT_DIGITS or (
-                isinstance(exponent, int) and -exponent > MAX_AMOUNT_DECIMALS):
-            errors.append(FieldError("amount", f"{amount!r} has more than {MAX_AMOUNT_DIGITS} "
-                                     f"digits or {MAX_AMOUNT_DECIMALS} decimals"))
-    if not isinstance(currency, str) or not _CURRENCY.match(currency.strip().upper()):
-        errors.append(FieldError("currency", f"{currency!r} is not an ISO 4217 code such as EUR"))
-        return None
-    return Order(parsed_amount, currency.strip().upper())
+    parsed = _amount(amount, errors)
+    code = _currency(currency, errors)
+    return None if code is None else Order(parsed, code)
+
+
+def phone_region(traits: Iterable[tuple[str, str]], source: str,
+                 rules: NormalizationRules) -> str:
+    """Where the event's phones are read as national numbers: the country its address shows,
+    else its source's region in configuration, else the default region."""
+    country = dict(traits).get("country")
+    region = region_of(country) if country else None
+    if region in phonenumbers.SUPPORTED_REGIONS:
+        return str(region)
+    return rules.region_for(source)
 
 
 def raw_event(event_id: str, type: str, timestamp: str, source: str,
@@ -256,19 +258,44 @@ def raw_event(event_id: str, type: str, timestamp: str, source: str,
     return raw
 
 
-def parse_event(raw: object, rules: NormalizationRules) -> Event:
-    """Raises ValidationError listing every bad field of this one event."""
+def parse_event(raw: object, rules: NormalizationRules, *, strict: bool = False) -> Event:
+    """Raises ValidationError listing every bad field of this one event. A malformed
+    identifier is dropped and reported (`Event.ignored`) when the event has another to link
+    and nothing else is wrong with it; `strict` rejects the event for it instead."""
     if not isinstance(raw, Mapping):
         raise ValidationError([FieldError("event", "must be a JSON object")])
     errors: list[FieldError] = []
+    warnings: list[FieldError] = []
     event_id = _text(raw, "event_id", errors)
     type_ = _event_type(raw, errors)
     timestamp = _timestamp(raw, errors)
     source = _text(raw, "source", errors)
-    identifiers, ignored = _identifiers(raw, rules, errors)
-    traits = _traits(raw, errors)
-    order = _order(raw, type_, errors)
+    traits = parse_traits(raw.get("traits"), errors)
+    found = _identifiers(raw, rules, phone_region(traits, source, rules), errors)
+    order = _order(raw, type_, errors, warnings, strict)
+    ignored = found.ignored
+    if found.malformed and (errors or strict or not found.kept):
+        errors += [error for error, _ in found.malformed]
+    else:
+        ignored += [report for _, report in found.malformed]
+    if found.ignored and not found.kept and not found.malformed:
+        errors.append(FieldError("identifiers", "every identifier is a placeholder value; "
+                                 "the event has nothing to link"))
     if errors:
-        raise ValidationError(errors)
-    return Event(EventId(event_id), type_, timestamp, source, tuple(identifiers),
-                 traits, order, tuple(ignored))
+        raise ValidationError(sorted(errors, key=_field_order))
+    return Event(EventId(event_id), type_, timestamp, source, tuple(sorted(found.kept)),
+                 traits, order, tuple(sorted(ignored, key=_field_order)),
+                 tuple(warnings))
+
+
+_FIELD_ORDER = {name: rank for rank, name in enumerate(
+    ("event", "event_id", "type", "timestamp", "source", "identifiers", "traits", "amount",
+     "currency"))}
+
+
+def _field_order(item: FieldError | IgnoredIdentifier) -> tuple[int, int, str]:
+    """Errors in the order of the event's fields, identifiers by index (10 after 9)."""
+    head = re.split(r"[.\[]", item.field, maxsplit=1)[0]
+    index = re.search(r"\[(\d+)\]", item.field)
+    return (_FIELD_ORDER.get(head, len(_FIELD_ORDER)), int(index.group(1)) if index else -1,
+            item.field)

@@ -85,10 +85,16 @@ class Blocklist:
 
 @dataclass(frozen=True)
 class NormalizationRules:
-    """The settings normalization depends on; passed in so the domain reads no config."""
+    """The settings normalization depends on; passed in so the domain reads no config.
+    `source_regions`: (source, region) pairs, the region a source's phones are written in
+    when its events show no country (a till system in British stores: `pos-gb`, GB)."""
 
     default_region: str = "US"
     blocklist: Blocklist = field(default_factory=Blocklist)
+    source_regions: tuple[tuple[str, str], ...] = ()
+
+    def region_for(self, source: str) -> str:
+        return dict(self.source_regions).get(source, self.default_region)
 
 
 def validate_kind(kind: str) -> str:
@@ -128,15 +134,15 @@ def normalize_email(raw: str) -> str:
     return f"{local}@{domain}"
 
 
-def normalize_phone(raw: str, default_region: str) -> str:
+def normalize_phone(raw: str, region: str) -> str:
     """E.164, so `(415) 555-0100`, `415.555.0100` and `+1 415 555 0100` are one node."""
     try:
-        number = phonenumbers.parse(raw, default_region)
+        number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
         raise InvalidIdentifier(f"not a phone number: {exc}") from None
     if not phonenumbers.is_valid_number(number):
         raise InvalidIdentifier(
-            f"not a valid phone number (read with default region {default_region})"
+            f"not a valid phone number (numbers without a country code read as {region})"
         )
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
@@ -151,16 +157,18 @@ def normalize_device_id(raw: str) -> str:
     return raw
 
 
-def normalize_identifier(kind: str, raw: object, rules: NormalizationRules) -> Identifier:
-    """Raises InvalidIdentifier with the reason; callers add the field path."""
+def normalize_identifier(kind: str, raw: object, rules: NormalizationRules,
+                         region: str | None = None) -> Identifier:
+    """Raises InvalidIdentifier with the reason; callers add the field path. A phone
+    without a country code is read in `region` (default: the rules' default region)."""
     if isinstance(raw, str):
-        return _normalize_text(kind, raw, rules)
+        return _normalize_text(kind, raw, rules, region or rules.default_region)
     validate_kind(kind)
     raise InvalidIdentifier(f"value must be a string, got {type(raw).__name__}")
 
 
 @lru_cache(maxsize=65536)
-def _normalize_text(kind: str, raw: str, rules: NormalizationRules) -> Identifier:
+def _normalize_text(kind: str, raw: str, rules: NormalizationRules, region: str) -> Identifier:
     """Cached: a cookie or a customer id recurs in event after event, and parsing emails and
     phones is most of the cost of validating an event."""
     checked_kind = validate_kind(kind)
@@ -174,7 +182,7 @@ def _normalize_text(kind: str, raw: str, rules: NormalizationRules) -> Identifie
     if checked_kind == IdentifierKind.EMAIL:
         value = normalize_email(value)
     elif checked_kind == IdentifierKind.PHONE:
-        value = normalize_phone(value, rules.default_region)
+        value = normalize_phone(value, region)
     elif checked_kind == IdentifierKind.DEVICE_ID:
         value = normalize_device_id(value)
     return Identifier(checked_kind, value)

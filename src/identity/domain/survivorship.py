@@ -62,8 +62,8 @@ class GoldenField:
 @dataclass(frozen=True, slots=True)
 class OrderLine:
     event_id: str
-    amount: Decimal
-    currency: str
+    amount: Decimal | None  # None: the order's value is unknown
+    currency: str | None
     observed_at: datetime
 
 
@@ -71,6 +71,7 @@ class OrderLine:
 class OrderSummary:
     count: int
     total_spend: tuple[tuple[str, Decimal], ...]  # (currency, total), sorted by currency
+    unknown_value: int = 0  # orders counted in `count` whose amount is not known
 
 
 @dataclass
@@ -122,9 +123,13 @@ def summarize_orders(orders: Iterable[OrderLine]) -> OrderSummary:
     """Spend is totalled per currency: adding EUR to USD would need a rate we do not have."""
     totals: dict[str, Decimal] = defaultdict(Decimal)
     seen: set[str] = set()
+    unknown = 0
     for line in orders:
         if line.event_id in seen:
             continue
         seen.add(line.event_id)
-        totals[line.currency] += line.amount
-    return OrderSummary(len(seen), tuple(sorted(totals.items())))
+        if line.amount is None or line.currency is None:
+            unknown += 1
+        else:
+            totals[line.currency] += line.amount
+    return OrderSummary(len(seen), tuple(sorted(totals.items())), unknown)

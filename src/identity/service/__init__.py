@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
+from functools import partial
 from typing import TypeVar
 
 from identity.domain.guards import HubRules
@@ -41,23 +42,28 @@ class IdentityService:
         hub_rules: HubRules | None = None,
         matcher: Matcher | None = None,
         profile_cache: int = DEFAULT_CAPACITY,
+        strict_ingest: bool = False,
     ) -> None:
         """`profile_cache`: how many profiles to keep in memory (0: none; profile_cache.py
-        says how they are kept fresh)."""
+        says how they are kept fresh). `strict_ingest`: reject an event for a malformed
+        identifier or a missing order amount instead of accepting it without."""
         self.store = store
         self.rules = rules or NormalizationRules()
         self.matcher = matcher
         self._cache = ProfileCache(profile_cache, store)
         self._ingestor = Ingestor(store, self.rules, sink or MetricsChangeSink(), clock,
-                                  hub_rules, matcher, cache=self._cache)
+                                  hub_rules, matcher, cache=self._cache, strict=strict_ingest)
         self._queries = Queries(store, self.rules, survivorship or SurvivorshipRules(),
                                 self._cache)
         self._explainer = Explainer(store, matcher.model if matcher else None)
         self._feed = ChangeFeed(store, self._ingestor.committed)
-        self._resolver = Resolver(self._queries, self.ingest, clock)
+        self._resolver = Resolver(self._queries, partial(self.ingest, strict=True), clock)
 
-    async def ingest(self, raw_events: Sequence[object]) -> list[IngestResult]:
-        return await self._ingestor.ingest(raw_events)
+    async def ingest(self, raw_events: Sequence[object], *, strict: bool = False
+                     ) -> list[IngestResult]:
+        """`strict`: this call rejects what the service would otherwise accept without (a
+        malformed identifier, a missing order amount), whatever the service's default."""
+        return await self._ingestor.ingest(raw_events, strict=strict)
 
     def normalize(self, kind: str, value: str) -> Identifier:
         return self._queries.normalize(kind, value)

@@ -7,7 +7,7 @@ and never aborts the rest of its batch.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -51,6 +51,7 @@ class IngestResult:
     errors: tuple[FieldError, ...] = ()
     ignored: tuple[IgnoredIdentifier, ...] = ()
     created: bool = False  # the event made `profile_id`: none of its identifiers had one
+    warnings: tuple[FieldError, ...] = ()  # accepted in another form (an unknown order value)
 
 
 def utc_now() -> datetime:
@@ -67,7 +68,9 @@ class Ingestor:
                  clock: Clock = utc_now, hub_rules: HubRules | None = None,
                  matcher: Matcher | None = None,
                  change_retention: timedelta = DEFAULT_RETENTION,
-                 cache: ProfileCache | None = None) -> None:
+                 cache: ProfileCache | None = None, strict: bool = False) -> None:
+        """`strict`: reject an event for a malformed identifier or a missing order amount
+        instead of accepting it without (every call; a call may also ask for it)."""
         self._store = store
         self._cache = cache if cache is not None else ProfileCache(0, store)
         self._rules = rules
@@ -75,17 +78,19 @@ class Ingestor:
         self._sink = sink
         self._clock = clock
         self._matcher = matcher
+        self._strict = strict
         self._group = GroupCommit(lambda events: retry_on_conflict(lambda: self._commit(events)))
         self._retention = ChangeRetention(store, change_retention)
         self.committed = ChangeSignal()  # the change feed's watchers wait on it
 
-    def _parse(self, raw_events: Sequence[object]) -> tuple[list[IngestResult], list[Event]]:
+    def _parse(self, raw_events: Sequence[object], strict: bool
+               ) -> tuple[list[IngestResult], list[Event]]:
         results: list[IngestResult] = []
         fresh: list[Event] = []
         in_batch: set[str] = set()
         for index, raw in enumerate(raw_events):
             try:
-                event = parse_event(raw, self._rules)
+                event = parse_event(raw, self._rules, strict=strict)
             except ValidationError as exc:
                 results.append(IngestResult(index, _raw_event_id(raw), IngestStatus.REJECTED,
                                             errors=tuple(exc.errors)))
@@ -96,7 +101,7 @@ class Ingestor:
             in_batch.add(event.event_id)
             fresh.append(event)
             results.append(IngestResult(index, event.event_id, IngestStatus.ACCEPTED,
-                                        ignored=event.ignored))
+                                        ignored=event.ignored, warnings=event.warnings))
         return results, fresh
 
     async def _commit(self, fresh: list[Event]) -> dict[EventId, Applied | None]:
@@ -123,9 +128,10 @@ class Ingestor:
             self.committed.notify()
         return {e.event_id: applied.get(e.event_id) for e in fresh}
 
-    async def ingest(self, raw_events: Sequence[object]) -> list[IngestResult]:
+    async def ingest(self, raw_events: Sequence[object], *, strict: bool = False
+                     ) -> list[IngestResult]:
         """Returns after the batch has committed: an accepted event is durable (§2.5)."""
-        results, fresh = self._parse(raw_events)
+        results, fresh = self._parse(raw_events, strict or self._strict)
         outcome: dict[EventId, Applied | None] = {}
         if fresh:
             outcome = await self._group.submit(fresh)
@@ -151,5 +157,5 @@ def _settle(
         return IngestResult(result.index, result.event_id, IngestStatus.DUPLICATE)
     created = any(c.kind is ChangeKind.CREATED and c.profile_id == settled.profile_id
                   for c in settled.changes)
-    return IngestResult(result.index, result.event_id, result.status, settled.profile_id,
-                        settled.merged_ids, ignored=result.ignored, created=created)
+    return replace(result, profile_id=settled.profile_id, merged_ids=settled.merged_ids,
+                   created=created)

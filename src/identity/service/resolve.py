@@ -20,7 +20,7 @@ from identity.service.queries import ProfileView, Queries
 
 # (kind, value) as a caller sent it, before normalization.
 RawIdentifier = tuple[str, str]
-Ingest = Callable[[Sequence[object]], Awaitable[list[IngestResult]]]
+Ingest = Callable[[Sequence[object]], Awaitable[list[IngestResult]]]  # strictly validated
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +95,9 @@ class Resolver:
 
     async def _create(self, identifiers: Sequence[RawIdentifier], source: str,
                       with_profile: bool) -> Resolution:
-        # Validated by the ingest path itself, so the errors (and the placeholders it ignores)
-        # are the ones every entry point gives.
+        # Validated by the ingest path itself, strictly, so the errors (and the placeholders
+        # it ignores) are the ones every entry point gives, and a caller whose login carries a
+        # malformed identifier hears of it rather than getting a profile without it.
         (result,) = await self._ingest([raw_event(
             f"resolve-{uuid.uuid4()}", EventType.IDENTIFY.value, self._clock().isoformat(),
             source, identifiers)])

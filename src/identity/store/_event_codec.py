@@ -33,12 +33,17 @@ def decode_keys(text: str) -> tuple[str, ...]:
 
 
 def encode_amount(order: Order | None) -> str | None:
-    """A string, never a float: amounts stay exact to the cent."""
-    return str(order.amount) if order else None
+    """A string, never a float: amounts stay exact to the cent. An order of unknown value is
+    the empty string, so it still counts as an order."""
+    if order is None:
+        return None
+    return "" if order.amount is None else str(order.amount)
 
 
 def decode_order(amount: str | None, currency: str | None) -> Order | None:
-    return Order(Decimal(amount), currency or "") if amount is not None else None
+    if amount is None:
+        return None
+    return Order(Decimal(amount) if amount else None, currency or None)
 
 
 def encode_ids(ids: tuple[str, ...]) -> str | None:

@@ -5,6 +5,7 @@ and, for every identifier they carry, the person it belongs to.
 """
 
 from identity.synthetic.journeys import (
+    SOURCE_REGIONS,
     Dataset,
     GeneratorConfig,
     PersonFacts,
@@ -15,5 +16,5 @@ from identity.synthetic.journeys import (
 )
 from identity.synthetic.scenarios import Scenario
 
-__all__ = ["Dataset", "GeneratorConfig", "PersonFacts", "Scenario", "TruthRow", "generate",
-           "people_for_events", "write_dataset"]
+__all__ = ["SOURCE_REGIONS", "Dataset", "GeneratorConfig", "PersonFacts", "Scenario",
+           "TruthRow", "generate", "people_for_events", "write_dataset"]

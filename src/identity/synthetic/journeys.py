@@ -40,8 +40,13 @@ from identity.synthetic.spellings import (
 )
 from identity.synthetic.truth import Mention, TruthLedger, TruthRow
 
-__all__ = ["Dataset", "GeneratorConfig", "PersonFacts", "TruthRow", "generate",
-           "people_for_events", "write_dataset"]
+__all__ = ["SOURCE_REGIONS", "Dataset", "GeneratorConfig", "PersonFacts", "TruthRow",
+           "generate", "people_for_events", "write_dataset"]
+
+# Tills send events from one system per country, without the customer's address: the region
+# their phones are written in is configuration (NormalizationRules.source_regions).
+SOURCE_REGIONS: tuple[tuple[str, str], ...] = tuple(
+    (f"pos-{country.lower()}", country) for country in sorted(LOCALES))
 
 # Measured with the default GeneratorConfig (bots, duplicates and bad events included).
 EVENTS_PER_PERSON = 10.9
@@ -259,7 +264,8 @@ class Journey:
             traits = nested_address(traits)
             self.tag(Scenario.NESTED_ADDRESS)
         self.emit("identify", at, "crm", [card, *known], traits)
-        till_source = f"pos-{person.locale.country.lower()}"
+        till_source = dict((region, source) for source, region in SOURCE_REGIONS)[
+            person.locale.country]
         for _ in range(rng.randint(0, 3)):
             at = rng.randrange(self.horizon - _DAY)
             till: list[Mention] = [card, self.mention(IdentifierKind.ORDER_ID,

@@ -85,7 +85,7 @@ class ProfileLookup(_message.Message):
     def __init__(self, profile_id: _Optional[str] = ..., identifier: _Optional[_Union[Identifier, _Mapping]] = ..., found: _Optional[bool] = ..., profile: _Optional[_Union[Profile, _Mapping]] = ...) -> None: ...
 
 class Profile(_message.Message):
-    __slots__ = ("id", "requested_id", "merged_ids", "created_at", "first_seen", "last_seen", "identifiers", "golden", "order_count", "total_spend")
+    __slots__ = ("id", "requested_id", "merged_ids", "created_at", "first_seen", "last_seen", "identifiers", "golden", "order_count", "total_spend", "unknown_value_order_count")
     ID_FIELD_NUMBER: _ClassVar[int]
     REQUESTED_ID_FIELD_NUMBER: _ClassVar[int]
     MERGED_IDS_FIELD_NUMBER: _ClassVar[int]
@@ -96,6 +96,7 @@ class Profile(_message.Message):
     GOLDEN_FIELD_NUMBER: _ClassVar[int]
     ORDER_COUNT_FIELD_NUMBER: _ClassVar[int]
     TOTAL_SPEND_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_VALUE_ORDER_COUNT_FIELD_NUMBER: _ClassVar[int]
     id: str
     requested_id: str
     merged_ids: _containers.RepeatedScalarFieldContainer[str]
@@ -106,7 +107,8 @@ class Profile(_message.Message):
     golden: _containers.RepeatedCompositeFieldContainer[GoldenField]
     order_count: int
     total_spend: _containers.RepeatedCompositeFieldContainer[Money]
-    def __init__(self, id: _Optional[str] = ..., requested_id: _Optional[str] = ..., merged_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., identifiers: _Optional[_Iterable[_Union[ProfileIdentifier, _Mapping]]] = ..., golden: _Optional[_Iterable[_Union[GoldenField, _Mapping]]] = ..., order_count: _Optional[int] = ..., total_spend: _Optional[_Iterable[_Union[Money, _Mapping]]] = ...) -> None: ...
+    unknown_value_order_count: int
+    def __init__(self, id: _Optional[str] = ..., requested_id: _Optional[str] = ..., merged_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., identifiers: _Optional[_Iterable[_Union[ProfileIdentifier, _Mapping]]] = ..., golden: _Optional[_Iterable[_Union[GoldenField, _Mapping]]] = ..., order_count: _Optional[int] = ..., total_spend: _Optional[_Iterable[_Union[Money, _Mapping]]] = ..., unknown_value_order_count: _Optional[int] = ...) -> None: ...
 
 class ProfileIdentifier(_message.Message):
     __slots__ = ("kind", "value", "first_seen", "last_seen", "hub_reason")
@@ -174,10 +176,12 @@ class Event(_message.Message):
     def __init__(self, event_id: _Optional[str] = ..., type: _Optional[str] = ..., timestamp: _Optional[str] = ..., source: _Optional[str] = ..., identifiers: _Optional[_Iterable[_Union[Identifier, _Mapping]]] = ..., traits: _Optional[_Mapping[str, str]] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ...) -> None: ...
 
 class IngestEventsRequest(_message.Message):
-    __slots__ = ("events",)
+    __slots__ = ("events", "strict")
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    STRICT_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedCompositeFieldContainer[Event]
-    def __init__(self, events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ...) -> None: ...
+    strict: bool
+    def __init__(self, events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ..., strict: _Optional[bool] = ...) -> None: ...
 
 class IngestEventsResponse(_message.Message):
     __slots__ = ("results",)
@@ -186,7 +190,7 @@ class IngestEventsResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[EventResult, _Mapping]]] = ...) -> None: ...
 
 class EventResult(_message.Message):
-    __slots__ = ("index", "event_id", "status", "profile_id", "merged_profile_ids", "errors", "ignored_identifiers")
+    __slots__ = ("index", "event_id", "status", "profile_id", "merged_profile_ids", "errors", "ignored_identifiers", "warnings")
     class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATUS_UNSPECIFIED: _ClassVar[EventResult.Status]
@@ -204,6 +208,7 @@ class EventResult(_message.Message):
     MERGED_PROFILE_IDS_FIELD_NUMBER: _ClassVar[int]
     ERRORS_FIELD_NUMBER: _ClassVar[int]
     IGNORED_IDENTIFIERS_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     index: int
     event_id: str
     status: EventResult.Status
@@ -211,7 +216,8 @@ class EventResult(_message.Message):
     merged_profile_ids: _containers.RepeatedScalarFieldContainer[str]
     errors: _containers.RepeatedCompositeFieldContainer[FieldViolation]
     ignored_identifiers: _containers.RepeatedCompositeFieldContainer[IgnoredIdentifier]
-    def __init__(self, index: _Optional[int] = ..., event_id: _Optional[str] = ..., status: _Optional[_Union[EventResult.Status, str]] = ..., profile_id: _Optional[str] = ..., merged_profile_ids: _Optional[_Iterable[str]] = ..., errors: _Optional[_Iterable[_Union[FieldViolation, _Mapping]]] = ..., ignored_identifiers: _Optional[_Iterable[_Union[IgnoredIdentifier, _Mapping]]] = ...) -> None: ...
+    warnings: _containers.RepeatedCompositeFieldContainer[FieldViolation]
+    def __init__(self, index: _Optional[int] = ..., event_id: _Optional[str] = ..., status: _Optional[_Union[EventResult.Status, str]] = ..., profile_id: _Optional[str] = ..., merged_profile_ids: _Optional[_Iterable[str]] = ..., errors: _Optional[_Iterable[_Union[FieldViolation, _Mapping]]] = ..., ignored_identifiers: _Optional[_Iterable[_Union[IgnoredIdentifier, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[FieldViolation, _Mapping]]] = ...) -> None: ...
 
 class IgnoredIdentifier(_message.Message):
     __slots__ = ("field", "kind", "value", "reason")

@@ -82,12 +82,15 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Ingests a batch; each event is accepted, a duplicate, "
-                         "or rejected with its field errors, without affecting the others.")
-    async def ingest_events(self, info: Info, events: list[EventInput]) -> IngestEventsPayload:
+                         "or rejected with its field errors, without affecting the others. A "
+                         "malformed identifier costs only itself: the event is accepted "
+                         "without it (see ignoredIdentifiers) unless strict is true.")
+    async def ingest_events(self, info: Info, events: list[EventInput],
+                            strict: bool = False) -> IngestEventsPayload:
         if len(events) > MAX_EVENTS_PER_REQUEST:
             raise ValidationError.of(
                 "events", f"at most {MAX_EVENTS_PER_REQUEST} per request, got {len(events)}")
-        results = await info.context.service.ingest([e.to_raw() for e in events])
+        results = await info.context.service.ingest([e.to_raw() for e in events], strict=strict)
         return IngestEventsPayload.from_domain(results)
 
 

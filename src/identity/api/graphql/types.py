@@ -39,7 +39,8 @@ class FieldError:
         return cls(field=error.field, reason=error.reason)
 
 
-@strawberry.type(description="An identifier kept out of the graph (a placeholder), and why.")
+@strawberry.type(description="An identifier kept out of the graph, and why: a placeholder that "
+                 "many people share, or a malformed value the event was accepted without.")
 class IgnoredIdentifier:
     field: str
     kind: str
@@ -63,6 +64,9 @@ class EventResult:
         description="Profile ids this event merged into profileId; they keep resolving to it.")
     errors: list[FieldError]
     ignored_identifiers: list[IgnoredIdentifier]
+    warnings: list[FieldError] = strawberry.field(
+        description="What was recorded in another form than sent, and why (an order without "
+        "an amount, recorded as of unknown value).")
 
     @classmethod
     def from_domain(cls, result: IngestResult) -> EventResult:
@@ -74,6 +78,7 @@ class EventResult:
             merged_profile_ids=[strawberry.ID(p) for p in result.merged_ids],
             errors=[FieldError.from_domain(e) for e in result.errors],
             ignored_identifiers=[IgnoredIdentifier.from_domain(i) for i in result.ignored],
+            warnings=[FieldError.from_domain(w) for w in result.warnings],
         )
 
 
@@ -307,6 +312,8 @@ class Profile:
     golden: list[GoldenField]
     order_count: int
     total_spend: list[Money] = strawberry.field(description="Order totals, one per currency.")
+    unknown_value_order_count: int = strawberry.field(
+        description="Orders counted in orderCount whose amount is unknown (none was sent).")
 
     @strawberry.field(description="One golden-record field by name, such as first_name.")
     def field(self, name: str) -> GoldenField | None:
@@ -329,4 +336,5 @@ class Profile:
             golden=[GoldenField.from_domain(g) for g in view.golden.values()],
             order_count=view.orders.count,
             total_spend=[Money(currency=c, amount=str(a)) for c, a in view.orders.total_spend],
+            unknown_value_order_count=view.orders.unknown_value,
         )

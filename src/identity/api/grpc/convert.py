@@ -69,6 +69,7 @@ def profile(view: ProfileView) -> pb.Profile:
         order_count=view.orders.count,
         total_spend=[pb.Money(currency=currency, amount=str(amount))
                      for currency, amount in view.orders.total_spend],
+        unknown_value_order_count=view.orders.unknown_value,
     )
 
 
@@ -105,6 +106,8 @@ def event_result(result: IngestResult, offset: int = 0) -> pb.EventResult:
         errors=[pb.FieldViolation(field=e.field, description=e.reason) for e in result.errors],
         ignored_identifiers=[pb.IgnoredIdentifier(field=i.field, kind=i.kind, value=i.value,
                                                   reason=i.reason) for i in result.ignored],
+        warnings=[pb.FieldViolation(field=w.field, description=w.reason)
+                  for w in result.warnings],
     )
 
 

@@ -91,7 +91,8 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         context: Context[pb.IngestEventsRequest, pb.IngestEventsResponse],
     ) -> pb.IngestEventsResponse:
         _at_most(MAX_EVENTS_PER_REQUEST, "events", len(request.events))
-        results = await self._service.ingest([convert.raw_event(e) for e in request.events])
+        results = await self._service.ingest([convert.raw_event(e) for e in request.events],
+                                             strict=request.strict)
         return pb.IngestEventsResponse(results=convert.event_results(results))
 
     @errors.stream
