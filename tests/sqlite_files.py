@@ -5,18 +5,29 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from identity.store.sqlite_schema import SCHEMA
+from identity.store.sqlite_schema import CHANGE_LOG, SCHEMA, SCHEMA_VERSION
+
+# What each schema version added to the one before: a release at version v lacked the rest.
+ADDED_IN = {
+    2: "    details TEXT,\n",  # links: the scored comparison
+    3: CHANGE_LOG,
+    4: "    held TEXT,\n",  # nodes: the mark of the latest link a per-profile limit holds
+}
 
 
-def old_release_file(path: Path, version: int, *, without: str,
-                     statements: tuple[str, ...] = ()) -> Path:
-    """A file at schema `version`: today's schema less the text `without` (what that release
-    lacked), its version recorded in meta, then `statements` run on it."""
-    if without not in SCHEMA:
-        raise ValueError(f"today's schema has no {without!r} to leave out")
+def old_release_file(path: Path, version: int, *, statements: tuple[str, ...] = ()) -> Path:
+    """A file at schema `version`: today's schema less what later versions added, its
+    version recorded in meta, then `statements` run on it."""
+    assert sorted(ADDED_IN) == list(range(2, SCHEMA_VERSION + 1)), "say what each version added"
+    schema = SCHEMA
+    for later, added in ADDED_IN.items():
+        if later > version:
+            if added not in schema:
+                raise ValueError(f"today's schema has no {added!r} to leave out")
+            schema = schema.replace(added, "")
     old = sqlite3.connect(path)
     try:
-        old.executescript(SCHEMA.replace(without, ""))
+        old.executescript(schema)
         old.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(version),))
         for statement in statements:
             old.execute(statement)

@@ -27,7 +27,7 @@ from identity.service.change_feed import (
 from identity.service.changes import ListChangeSink
 from identity.service.ingest import Ingestor
 from identity.store.sqlite import SqliteGraphStore
-from identity.store.sqlite_schema import CHANGE_LOG, SCHEMA_VERSION
+from identity.store.sqlite_schema import SCHEMA_VERSION
 from tests.builders import event, ident
 from tests.sqlite_files import old_release_file
 
@@ -223,7 +223,7 @@ async def test_a_watcher_that_leaves_holds_nothing_up(memory_store: SqliteGraphS
 
 
 def test_a_version_2_file_opens_with_an_empty_change_log(tmp_path: Path) -> None:
-    path = old_release_file(tmp_path / "v2.db", 2, without=CHANGE_LOG)
+    path = old_release_file(tmp_path / "v2.db", 2)
 
     async def watch_once() -> list[PositionedChange]:
         store = SqliteGraphStore(str(path))

@@ -170,7 +170,8 @@ async def test_profiles_holding_different_customer_ids_are_never_joined(
     (guarded,) = [k for k in links if k.evidence.rule == "probabilistic"]
     assert not guarded.is_active
     assert guarded.inactive_reason == (
-        "never link: the profiles hold different customer ids (u1, u2)")
+        "per-profile limit: joining would make one profile hold 2 customer_id identifiers "
+        "(limit 1); the link through email anne@two.com stays inactive")
 
 
 async def test_the_same_facts_sent_again_compare_nothing_new(matching: IdentityService) -> None:
@@ -265,14 +266,19 @@ async def test_a_veto_on_a_linked_pair_leaves_the_profile_connected(
     assert [s.link.evidence.rule for s in history.blocked] == ["vetoed"]
 
 
-async def test_one_persons_records_link_as_a_tree_not_a_clique(
+async def test_one_persons_records_all_link_and_the_history_shows_the_steps_that_joined(
     matching: IdentityService,
 ) -> None:
+    """Every matching pair is kept (whether two records are one person cannot depend on
+    which came first, invariant 3); the history lists only the links that joined parts."""
     spellings = ["Ann", "Anne", "ANN", "Anna", "ann"]
     await matching.ingest([person(f"c{i}", {**ANN, "first_name": name})
                            for i, name in enumerate(spellings)])
     cookies = [Identifier("anonymous_id", f"c{i}") for i in range(len(spellings))]
     assert await partition_checked(matching.store, cookies) == frozenset({frozenset(cookies)})
+    scored = {(k.a, k.b) for links in await matching.links(cookies) for k in links
+              if k.evidence.rule == "probabilistic"}
+    assert len(scored) == len(spellings) * (len(spellings) - 1) // 2
     history = await matching.profile_history(
         await profile(matching, "anonymous_id", "c0") or "")
     assert history is not None and len(history.steps) == len(spellings) - 1

@@ -5,15 +5,22 @@ then joined in arrival order exactly as if it were applied alone (so every event
 its own outcome and change events), and `plan()` says what to write: the groups to create,
 the groups to fold into others, the nodes to place and the public ids to relabel. A store
 round trip per batch instead of several per event is what lets a networked store keep up.
+
+Joining here is the fast path of the per-profile limits (docs/architecture.md, invariant 7):
+`admits` says when a join cannot be at stake, because the joined profile keeps within every
+limit and no link a limit holds at its members is decided after the new ones; the service
+decides the other cases over their region of the graph (service/settle.py).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from identity.domain.changes import ChangeKind
-from identity.domain.resolution import GroupState, plan_merge
+from identity.domain.guards import ProfileLimits
+from identity.domain.resolution import GroupMakeup, GroupState, plan_merge
 from identity.domain.types import Identifier, ProfileId
 
 
@@ -45,6 +52,8 @@ class _Group:
     profile_seq: int
     size: int
     absorbed: list[ProfileId] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)
+    held: str | None = None  # the latest held link's mark at a member (guards.order_mark)
 
 
 class BatchResolution:
@@ -53,10 +62,20 @@ class BatchResolution:
         node_groups: Mapping[Identifier, int | None],
         groups: Iterable[GroupState],
         new_profile_id: Callable[[], ProfileId],
+        makeup: Mapping[int, GroupMakeup] | None = None,
+        limits: ProfileLimits | None = None,
     ) -> None:
+        """`makeup`: each group's identifiers by kind and held mark, for `admits`; without
+        it (or without `limits`) every join is admitted."""
         self._node_group = dict(node_groups)
-        self._groups = {g.group_id: _Group(g.group_id, g.profile_id, g.profile_seq, g.size)
-                        for g in groups}
+        found = makeup or {}
+        self._groups = {
+            g.group_id: _Group(g.group_id, g.profile_id, g.profile_seq, g.size,
+                               kinds=Counter(found[g.group_id].kinds) if g.group_id in found
+                               else Counter(), held=found[g.group_id].held
+                               if g.group_id in found else None)
+            for g in groups}
+        self._limits = limits
         self._parent: dict[int, int] = {}
         self._new_profile_id = new_profile_id
         self._new: list[ProfileId] = []
@@ -84,6 +103,22 @@ class BatchResolution:
         self._groups[group.group_id] = group
         return group
 
+    def admits(self, part: Iterable[Identifier], mark: str) -> bool:
+        """Whether joining `part` is certainly what the limits decide: the joined profile
+        keeps within every limit, and no link a limit holds at its members has a mark at or
+        after `mark` (the earliest of the new links'), so nothing decided before changes."""
+        if self._limits is None:
+            return True
+        nodes = set(part)
+        roots = {self._root(g) for n in nodes if (g := self._node_group[n]) is not None}
+        groups = [self._groups[r] for r in roots]
+        if any(g.held is not None and g.held >= mark for g in groups):
+            return False
+        counts: Counter[str] = Counter(n.kind for n in nodes if self._node_group[n] is None)
+        for group in groups:
+            counts.update(group.kinds)
+        return self._limits.broken(counts) is None
+
     def join(self, part: list[Identifier], *, carries_data: bool) -> Joined:
         """Folds every profile that one connected part of one event touches into one."""
         roots = sorted({self._root(g) for n in part if (g := self._node_group[n]) is not None})
@@ -102,6 +137,7 @@ class BatchResolution:
             self._node_group[node] = group.group_id
             self._placed.append(node)
             group.size += 1
+            group.kinds[node.kind] += 1
         return Joined(group.profile_id, merged, change)
 
     def _merge(self, groups: list[_Group]) -> tuple[_Group, tuple[ProfileId, ...]]:
@@ -113,6 +149,9 @@ class BatchResolution:
             self._parent[absorbed_id] = container.group_id
             self._moves.append((absorbed_id, container.group_id))
             container.size += absorbed.size
+            container.kinds.update(absorbed.kinds)
+            container.held = max((m for m in (container.held, absorbed.held) if m is not None),
+                                 default=None)
         container.profile_id = plan.survivor
         container.profile_seq = min(g.profile_seq for g in groups)
         container.absorbed.extend(plan.absorbed_profiles)

@@ -1,21 +1,36 @@
-"""Over-merge guards: hub detection (DESIGN §2.7). Pure: no I/O.
+"""Over-merge guards: hubs, and limits per profile (docs/architecture.md, invariant 7).
+Pure: no I/O.
 
 A shared family tablet or a store kiosk is linked to the strong identifiers of many people; if
 it kept bridging, one device would fold a household, or a whole store, into one profile. A node
-whose distinct neighbors of one strong kind exceed the limit is a hub: its links stay in the
-graph, inactive, with the reason, and it no longer bridges profiles.
+whose distinct neighbors of one strong kind exceed the hub limit is a hub: its links stay in
+the graph, inactive, with the reason, and it no longer bridges profiles.
 
-Whether a node is a hub depends only on the set of its links, never on the order they came in,
-so the partition stays independent of arrival order (DESIGN §2.3).
+A device seen with one member's account and another member's email is no hub, yet it bridges
+two people. So a profile also holds at most so many identifiers of each kind (one customer id,
+a handful of emails...): links are taken strongest first (`link_order`), and a link that would
+give one profile more than its limit stays inactive, held by the limit (domain.partition).
+
+Both depend only on the set of links and their event timestamps, never on the order they came
+in, so the partition stays independent of arrival order (invariant 3).
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from identity.domain.types import EXTERNAL_PREFIX, Identifier, IdentifierKind
+from identity.domain.links import LinkRule
+from identity.domain.types import (
+    EXTERNAL_PREFIX,
+    KIND_PRIORITY,
+    Identifier,
+    IdentifierKind,
+    to_micros,
+)
 
 EVERY_EXTERNAL = EXTERNAL_PREFIX + "*"  # one limit for each external system's ids
 
@@ -26,6 +41,34 @@ DEFAULT_HUB_LIMITS: Mapping[str, int] = {
     EVERY_EXTERNAL: 1,  # one loyalty card, one CRM record, per system
 }
 
+# In the spirit of Segment's identity graph rules: one account per profile, a handful of each
+# other strong kind, and bounds on the weak ones so that a bot or a kiosk chain of cookies and
+# sessions cannot grow one profile without end.
+DEFAULT_PROFILE_LIMITS: Mapping[str, int] = {
+    IdentifierKind.CUSTOMER_ID: 1,
+    IdentifierKind.EMAIL: 5,
+    IdentifierKind.PHONE: 5,
+    EVERY_EXTERNAL: 2,
+    IdentifierKind.DEVICE_ID: 20,
+    IdentifierKind.ORDER_ID: 1000,
+    IdentifierKind.ANONYMOUS_ID: 200,
+    IdentifierKind.SESSION_ID: 1000,
+}
+# Strong kinds: reaching their limit says two people met. Weak ones: a bot or a shared terminal.
+WEAK_KINDS = frozenset({IdentifierKind.DEVICE_ID, IdentifierKind.ORDER_ID,
+                        IdentifierKind.ANONYMOUS_ID, IdentifierKind.SESSION_ID})
+
+# Links that join profiles once every guard agrees; possible matches and vetoed pairs never do.
+JOINING_RULES = frozenset({LinkRule.SAME_EVENT.value, LinkRule.PROBABILISTIC.value})
+
+
+def _per_kind(table: Mapping[str, int], kind: str) -> int | None:
+    if kind in table:
+        return table[kind]
+    if kind.startswith(EXTERNAL_PREFIX):
+        return table.get(EVERY_EXTERNAL)
+    return None
+
 
 @dataclass(frozen=True)
 class HubRules:
@@ -34,11 +77,7 @@ class HubRules:
     limits: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_HUB_LIMITS))
 
     def limit(self, kind: str) -> int | None:
-        if kind in self.limits:
-            return self.limits[kind]
-        if kind.startswith(EXTERNAL_PREFIX):
-            return self.limits.get(EVERY_EXTERNAL)
-        return None
+        return _per_kind(self.limits, kind)
 
     def watches(self, kind: str) -> bool:
         return self.limit(kind) is not None
@@ -61,3 +100,85 @@ def hub_reason(node: Identifier, neighbors: Iterable[Identifier], rules: HubRule
         if limit is not None and count > limit:
             return f"hub: linked to {count} distinct {kind} identifiers (limit {limit})"
     return None
+
+
+# (class, weakness, first seen in microseconds, a, b, rule): lower is decided first. Class 0 is
+# a link seen in an event, ranked by its weaker end's kind; class 1 a probabilistic one, ranked
+# by its score (weakness = 1 - score).
+LinkOrder = tuple[int, float, int, str, str, str]
+
+_HELD = re.compile(r"^per-profile limit: .* hold (\d+) (\S+) identifiers \(limit (\d+)\)")
+
+
+@dataclass(frozen=True)
+class ProfileLimits:
+    """At most `limits[kind]` identifiers of a kind in one profile (`external:*` for each
+    external system); `priority` ranks kinds strongest first: a link through a weaker one
+    yields first when a limit is reached."""
+
+    limits: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_PROFILE_LIMITS))
+    priority: tuple[str, ...] = KIND_PRIORITY
+
+    def __post_init__(self) -> None:
+        for kind, limit in self.limits.items():
+            if limit < 1:
+                raise ValueError(f"limit for {kind} must be at least 1, got {limit}")
+
+    def limit(self, kind: str) -> int | None:
+        return _per_kind(self.limits, kind)
+
+    def rank(self, kind: str) -> int:
+        """Lower is stronger. An external system ranks where it is listed by name, else in the
+        `external:` (or `external:*`) slot; a kind left out ranks after every listed one."""
+        slots = [EXTERNAL_PREFIX if listed == EVERY_EXTERNAL else listed
+                 for listed in self.priority]
+        if kind in slots:
+            return slots.index(kind)
+        if kind.startswith(EXTERNAL_PREFIX) and EXTERNAL_PREFIX in slots:
+            return slots.index(EXTERNAL_PREFIX)
+        return len(slots)
+
+    def broken(self, counts: Mapping[str, int]) -> tuple[str, int, int] | None:
+        """(kind, count, limit) of the strongest kind `counts` holds more of than allowed."""
+        over = [(self.rank(kind), kind, count, limit) for kind, count in counts.items()
+                if (limit := self.limit(kind)) is not None and count > limit]
+        if not over:
+            return None
+        _, kind, count, limit = min(over)
+        return kind, count, limit
+
+    def order(self, a: Identifier, b: Identifier, rule: str, first_seen: datetime,
+              score: float | None) -> LinkOrder:
+        """Which link is decided first: strong before weak, early before late, so the link
+        that yields to a limit is the one through the lowest-priority identifier, seen last."""
+        if rule == LinkRule.PROBABILISTIC:
+            return (1, 1.0 - (score or 0.0), to_micros(first_seen), a.key, b.key, rule)
+        weakest = float(max(self.rank(a.kind), self.rank(b.kind)))
+        return (0, weakest, to_micros(first_seen), a.key, b.key, rule)
+
+
+@dataclass(frozen=True)
+class GraphRules:
+    """What may join one profile: the hub limits per node and the limits per profile."""
+
+    hubs: HubRules = field(default_factory=HubRules)
+    limits: ProfileLimits = field(default_factory=ProfileLimits)
+
+
+def order_mark(order: LinkOrder) -> str:
+    """The order without its tie-breakers, as text that sorts as the orders do: what a node
+    keeps of the latest link a limit holds at it. Equal marks compare as not after."""
+    cls, weakness, micros = order[:3]
+    return f"{cls}:{weakness:017.12f}:{micros:020d}"
+
+
+def held_reason(kind: str, count: int, limit: int, bridge: Identifier) -> str:
+    return (f"per-profile limit: joining would make one profile hold {count} {kind} "
+            f"identifiers (limit {limit}); the link through {bridge.kind} {bridge.value} "
+            f"stays inactive")
+
+
+def held_kind(reason: str | None) -> tuple[str, int] | None:
+    """(kind, limit) of a link a per-profile limit holds inactive; None for any other."""
+    found = _HELD.match(reason or "")
+    return (found.group(2), int(found.group(3))) if found else None

@@ -7,7 +7,7 @@ whichever group held it, so ids already handed out keep resolving (DESIGN §2.2)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -24,6 +24,15 @@ class GroupState:
     profile_id: ProfileId
     profile_seq: int  # creation order of the public id: lower is older
     size: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMakeup:
+    """What the per-profile limits need to know of a group: its identifiers by kind, and the
+    mark of the latest link a limit holds at one of its members (None: no held link)."""
+
+    kinds: Mapping[str, int]
+    held: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import NewType
 
@@ -58,3 +59,17 @@ class Identifier:
 
 def priority_key(identifier: Identifier) -> tuple[int, str, str]:
     return (kind_rank(identifier.kind), identifier.kind, identifier.value)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def to_micros(moment: datetime) -> int:
+    """Microseconds since the epoch, exactly (no float on the way): how stores keep times,
+    and how link orders compare them."""
+    return (moment - EPOCH) // _MICROSECOND
+
+
+def from_micros(micros: int) -> datetime:
+    return EPOCH + micros * _MICROSECOND

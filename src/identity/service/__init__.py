@@ -7,7 +7,7 @@ from contextlib import aclosing
 from functools import partial
 from typing import TypeVar
 
-from identity.domain.guards import HubRules
+from identity.domain.guards import GraphRules
 from identity.domain.identifiers import NormalizationRules
 from identity.domain.links import Link
 from identity.domain.survivorship import SurvivorshipRules
@@ -39,7 +39,7 @@ class IdentityService:
         survivorship: SurvivorshipRules | None = None,
         sink: ChangeSink | None = None,
         clock: Clock = utc_now,
-        hub_rules: HubRules | None = None,
+        graph_rules: GraphRules | None = None,
         matcher: Matcher | None = None,
         profile_cache: int = DEFAULT_CAPACITY,
         strict_ingest: bool = False,
@@ -52,10 +52,12 @@ class IdentityService:
         self.matcher = matcher
         self._cache = ProfileCache(profile_cache, store)
         self._ingestor = Ingestor(store, self.rules, sink or MetricsChangeSink(), clock,
-                                  hub_rules, matcher, cache=self._cache, strict=strict_ingest)
+                                  graph_rules, matcher, cache=self._cache,
+                                  strict=strict_ingest)
         self._queries = Queries(store, self.rules, survivorship or SurvivorshipRules(),
                                 self._cache)
-        self._explainer = Explainer(store, matcher.model if matcher else None)
+        self._explainer = Explainer(store, matcher.model if matcher else None,
+                                    (graph_rules or GraphRules()).limits)
         self._feed = ChangeFeed(store, self._ingestor.committed)
         self._resolver = Resolver(self._queries, partial(self.ingest, strict=True), clock)
 

@@ -16,13 +16,16 @@ from itertools import pairwise
 import networkx as nx
 
 from identity.domain.errors import ValidationError
+from identity.domain.guards import ProfileLimits
 from identity.domain.links import Link, LinkRule
 from identity.domain.matching.model import MatchModel
 from identity.domain.matching.records import MatchRecord
 from identity.domain.matching.scoring import PairScore, decode_score, score
+from identity.domain.partition import Candidate, partition
 from identity.domain.types import Identifier, ProfileId
 from identity.service.queries import placed_nodes
 from identity.service.retry import retry_on_conflict
+from identity.service.settle import link_order
 from identity.store.protocol import GraphStore, GraphTransaction, StoreConflict
 
 MAX_PAGE = 100
@@ -62,8 +65,10 @@ class Explanation:
 @dataclass(frozen=True, slots=True)
 class ProfileHistory:
     profile_id: ProfileId
-    steps: tuple[LinkStep, ...]  # active links inside the profile, oldest first
-    blocked: tuple[LinkStep, ...]  # inactive links touching it: guards, vetoes, reviews
+    # The links that joined the profile, in the order they are decided (strong before weak,
+    # early before late): each joins two parts; links inside a part already add nothing.
+    steps: tuple[LinkStep, ...]
+    blocked: tuple[LinkStep, ...]  # inactive links touching it: limits, hubs, vetoes, reviews
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +103,11 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
 
 
 class Explainer:
-    def __init__(self, store: GraphStore, model: MatchModel | None) -> None:
+    def __init__(self, store: GraphStore, model: MatchModel | None,
+                 limits: ProfileLimits) -> None:
         self._store = store
         self._model = model
+        self._limits = limits
 
     async def explain(self, a: Identifier, b: Identifier) -> Explanation:
         async def read() -> Explanation:
@@ -148,10 +155,13 @@ class Explainer:
                     raise StoreConflict("a profile was merged while it was being read")
                 inside = {m.identifier for m in members}
                 links = await tx.read_links(sorted(inside))
-            steps = [LinkStep.of(k) for k in links
-                     if k.is_active and k.a in inside and k.b in inside]
+            active = {(k.a, k.b, k.evidence.rule): k for k in links
+                      if k.is_active and k.a in inside and k.b in inside}
+            built = partition(inside, [Candidate(*key, link_order(k, self._limits))
+                                       for key, k in active.items()], ProfileLimits({}))
             blocked = [LinkStep.of(k) for k in links if not k.is_active]
-            return ProfileHistory(found[0].profile_id, tuple(sorted(steps, key=_order)),
+            return ProfileHistory(found[0].profile_id,
+                                  tuple(LinkStep.of(active[key]) for key in built.joined),
                                   tuple(sorted(blocked, key=_order)))
 
         return await retry_on_conflict(read)

@@ -16,7 +16,7 @@ from prometheus_client import Counter
 from identity.domain.changes import ChangeKind
 from identity.domain.errors import FieldError, ValidationError
 from identity.domain.events import Event, IgnoredIdentifier, parse_event
-from identity.domain.guards import HubRules
+from identity.domain.guards import GraphRules
 from identity.domain.identifiers import NormalizationRules
 from identity.domain.types import EventId, ProfileId
 from identity.service.batch import Applied, apply_batch
@@ -65,7 +65,7 @@ def _raw_event_id(raw: object) -> str | None:
 
 class Ingestor:
     def __init__(self, store: GraphStore, rules: NormalizationRules, sink: ChangeSink,
-                 clock: Clock = utc_now, hub_rules: HubRules | None = None,
+                 clock: Clock = utc_now, graph_rules: GraphRules | None = None,
                  matcher: Matcher | None = None,
                  change_retention: timedelta = DEFAULT_RETENTION,
                  cache: ProfileCache | None = None, strict: bool = False) -> None:
@@ -74,7 +74,7 @@ class Ingestor:
         self._store = store
         self._cache = cache if cache is not None else ProfileCache(0, store)
         self._rules = rules
-        self._hub_rules = hub_rules or HubRules()
+        self._graph_rules = graph_rules or GraphRules()
         self._sink = sink
         self._clock = clock
         self._matcher = matcher
@@ -114,7 +114,7 @@ class Ingestor:
             async with self._store.transaction() as tx:
                 seen = await tx.seen_event_ids([e.event_id for e in fresh])
                 batch = await apply_batch(tx, [e for e in fresh if e.event_id not in seen],
-                                          now, self._hub_rules, self._matcher)
+                                          now, self._graph_rules, self._matcher)
                 touched = batch.touched
                 applied = batch.events
                 changes = [c for outcome in applied.values() for c in outcome.changes]

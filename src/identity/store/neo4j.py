@@ -30,8 +30,8 @@ from neo4j.exceptions import (
 from identity.domain.changes import ChangeKind, ProfileChange
 from identity.domain.links import Evidence, Link, LinkObservation
 from identity.domain.matching.records import MatchRecord
-from identity.domain.resolution import GroupState
-from identity.domain.types import EventId, Identifier, ProfileId
+from identity.domain.resolution import GroupMakeup, GroupState
+from identity.domain.types import EventId, Identifier, ProfileId, from_micros, to_micros
 from identity.store._event_codec import (
     decode_keys,
     decode_order,
@@ -47,22 +47,22 @@ from identity.store.protocol import (
     ChangeRow,
     EventRecord,
     NodeRow,
+    PriorLink,
     ProfileRow,
     StoreConflict,
     StoreUnavailable,
 )
-from identity.store.sqlite import from_micros, to_micros
 
 _NODE_FIELDS: LiteralString = (
     "n.kind AS kind, n.value AS value, n.group_id AS group_id, n.first_seen AS first_seen,"
-    " n.last_seen AS last_seen, n.hub_reason AS hub_reason"
+    " n.last_seen AS last_seen, n.hub_reason AS hub_reason, n.held AS held"
 )
 
 
 def _node(record: neo4j.Record) -> NodeRow:
     return NodeRow(Identifier(record["kind"], record["value"]), record["group_id"],
                    from_micros(record["first_seen"]), from_micros(record["last_seen"]),
-                   record["hub_reason"])
+                   record["hub_reason"], record["held"])
 
 
 _LINK_FIELDS: LiteralString = (
@@ -170,11 +170,19 @@ class Neo4jTransaction:
             keys=[i.key for i in identifiers])
         return [_node(r) for r in records]
 
-    async def add_links(self, observations: Sequence[LinkObservation]) -> None:
-        rows = [{"a": o.a.key, "b": o.b.key, "rule": o.rule.value, "event_id": o.event_id,
-                 "source": o.source, "t": to_micros(o.seen_at), "reason": o.inactive_reason,
-                 "score": o.score, "details": o.details}
-                for o in observations]
+    async def add_links(self, observations: Sequence[LinkObservation]
+                        ) -> list[PriorLink | None]:
+        rows = [{"i": i, "a": o.a.key, "b": o.b.key, "rule": o.rule.value,
+                 "event_id": o.event_id, "source": o.source, "t": to_micros(o.seen_at),
+                 "reason": o.inactive_reason, "score": o.score, "details": o.details}
+                for i, o in enumerate(observations)]
+        # The links as they were are read for every row before any is written (the reads of
+        # one link's later rows must not see its earlier rows' writes).
+        priors = await self._records(
+            "UNWIND $rows AS r OPTIONAL MATCH (:Identifier {key: r.a})"
+            "-[l:LINKED {rule: r.rule}]->(:Identifier {key: r.b})"
+            " RETURN r.i AS i, l.first_seen AS first_seen, l.score AS score,"
+            " l.is_active AS is_active ORDER BY i", rows=rows)
         # SET items apply in order: inactive_reason reads is_active before it changes.
         await self._records(
             "UNWIND $rows AS r MATCH (a:Identifier {key: r.a}), (b:Identifier {key: r.b})"
@@ -196,6 +204,36 @@ class Neo4jTransaction:
             " ELSE l.inactive_reason END,"
             " l.is_active = l.is_active AND r.reason IS NULL",
             rows=rows)
+        return [None if r["first_seen"] is None else PriorLink(
+            from_micros(r["first_seen"]), r["score"], bool(r["is_active"])) for r in priors]
+
+    async def set_link_states(
+        self, states: Sequence[tuple[Identifier, Identifier, str, str | None]]
+    ) -> None:
+        await self._records(
+            "UNWIND $rows AS r MATCH (:Identifier {key: r.a})-[l:LINKED {rule: r.rule}]->"
+            "(:Identifier {key: r.b}) SET l.is_active = r.reason IS NULL,"
+            " l.inactive_reason = r.reason",
+            rows=[{"a": a.key, "b": b.key, "rule": rule, "reason": reason}
+                  for a, b, rule, reason in states])
+
+    async def mark_held(self, marks: Sequence[tuple[Identifier, str | None]]) -> None:
+        await self._records(
+            "UNWIND $rows AS r MATCH (n:Identifier {key: r.key}) SET n.held = r.held",
+            rows=[{"key": i.key, "held": held} for i, held in marks])
+
+    async def read_makeup(self, group_ids: Sequence[int]) -> dict[int, GroupMakeup]:
+        records = await self._records(
+            "UNWIND $ids AS id MATCH (n:Identifier {group_id: id})"
+            " RETURN id, n.kind AS kind, count(*) AS members, max(n.held) AS held",
+            ids=sorted(set(group_ids)))
+        kinds: dict[int, dict[str, int]] = {}
+        held: dict[int, str | None] = {}
+        for r in records:
+            kinds.setdefault(r["id"], {})[r["kind"]] = r["members"]
+            held[r["id"]] = max((m for m in (held.get(r["id"]), r["held"]) if m is not None),
+                                default=None)
+        return {group_id: GroupMakeup(found, held[group_id]) for group_id, found in kinds.items()}
 
     async def read_links(self, identifiers: Sequence[Identifier]) -> list[Link]:
         records = await self._records(

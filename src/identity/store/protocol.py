@@ -17,7 +17,7 @@ from identity.domain.changes import ProfileChange
 from identity.domain.events import Order
 from identity.domain.links import Link, LinkObservation
 from identity.domain.matching.records import MatchRecord
-from identity.domain.resolution import GroupState
+from identity.domain.resolution import GroupMakeup, GroupState
 from identity.domain.types import EventId, Identifier, ProfileId
 
 
@@ -37,6 +37,16 @@ class NodeRow:
     first_seen: datetime
     last_seen: datetime
     hub_reason: str | None = None
+    held: str | None = None  # mark of the latest link a per-profile limit holds at this node
+
+
+@dataclass(frozen=True, slots=True)
+class PriorLink:
+    """A link as it was before a call folded new sightings into it."""
+
+    first_seen: datetime
+    score: float | None
+    is_active: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +114,26 @@ class GraphTransaction(Protocol):
 
     async def find_identifiers(self, identifiers: Sequence[Identifier]) -> list[NodeRow]: ...
 
-    async def add_links(self, observations: Sequence[LinkObservation]) -> None:
+    async def add_links(self, observations: Sequence[LinkObservation]
+                        ) -> list[PriorLink | None]:
         """Folds sightings into links keyed by (a, b, rule), keeping every event as evidence;
-        a sighting with an inactive reason makes the link inactive, never the reverse."""
+        a sighting with an inactive reason makes the link inactive, never the reverse.
+        Returns, per observation, its link as it was before the call (None: the call made
+        it), so the caller knows which links are new or seen earlier than before."""
+        ...
+
+    async def set_link_states(
+        self, states: Sequence[tuple[Identifier, Identifier, str, str | None]]
+    ) -> None:
+        """Makes each (a, b, rule) link active (reason None) or inactive with the reason."""
+        ...
+
+    async def mark_held(self, marks: Sequence[tuple[Identifier, str | None]]) -> None:
+        """Records on each node the mark of the latest link a limit holds at it, or None."""
+        ...
+
+    async def read_makeup(self, group_ids: Sequence[int]) -> dict[int, GroupMakeup]:
+        """Each group's members counted by kind, and the latest `held` mark among them."""
         ...
 
     async def read_links(self, identifiers: Sequence[Identifier]) -> list[Link]:

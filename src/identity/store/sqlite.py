@@ -20,8 +20,8 @@ from typing import Any
 from identity.domain.changes import ChangeKind, ProfileChange
 from identity.domain.links import Evidence, Link, LinkObservation
 from identity.domain.matching.records import MatchRecord
-from identity.domain.resolution import GroupState
-from identity.domain.types import EventId, Identifier, ProfileId
+from identity.domain.resolution import GroupMakeup, GroupState
+from identity.domain.types import EventId, Identifier, ProfileId, from_micros, to_micros
 from identity.store._event_codec import (
     decode_ids,
     decode_keys,
@@ -38,20 +38,13 @@ from identity.store.protocol import (
     ChangeRow,
     EventRecord,
     NodeRow,
+    PriorLink,
     ProfileRow,
     StoreUnavailable,
 )
 from identity.store.sqlite_schema import SCHEMA, SCHEMA_VERSION, UPGRADES
 
 _CHUNK = 500  # stays far below SQLite's limit on bound parameters per statement
-
-
-def to_micros(moment: datetime) -> int:
-    return int(moment.timestamp() * 1_000_000)
-
-
-def from_micros(micros: int) -> datetime:
-    return datetime.fromtimestamp(micros / 1_000_000, tz=UTC)
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -145,16 +138,17 @@ class SqliteTransaction:
         rows: list[NodeRow] = []
         for identifier, seen_at in sightings:
             moment = to_micros(seen_at)
-            node_id, group_id, first, last, hub = self._conn.execute(
+            node_id, group_id, first, last, hub, held = self._conn.execute(
                 "INSERT INTO nodes (kind, value, first_seen, last_seen) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (kind, value) DO UPDATE SET"
                 " first_seen = min(first_seen, excluded.first_seen),"
                 " last_seen = max(last_seen, excluded.last_seen)"
-                " RETURNING node_id, group_id, first_seen, last_seen, hub_reason",
+                " RETURNING node_id, group_id, first_seen, last_seen, hub_reason, held",
                 (identifier.kind, identifier.value, moment, moment),
             ).fetchone()
             self._node_ids[identifier] = node_id
-            rows.append(NodeRow(identifier, group_id, from_micros(first), from_micros(last), hub))
+            rows.append(NodeRow(identifier, group_id, from_micros(first), from_micros(last), hub,
+                                held))
         final = {row.identifier: row for row in rows}  # a later sighting's row is the latest
         return [final[row.identifier] for row in rows]
 
@@ -162,18 +156,28 @@ class SqliteTransaction:
         rows: list[NodeRow] = []
         for identifier in identifiers:
             found = self._conn.execute(
-                "SELECT node_id, group_id, first_seen, last_seen, hub_reason FROM nodes"
+                "SELECT node_id, group_id, first_seen, last_seen, hub_reason, held FROM nodes"
                 " WHERE kind = ? AND value = ?",
                 (identifier.kind, identifier.value),
             ).fetchone()
             if found is not None:
                 self._node_ids[identifier] = found[0]
                 rows.append(NodeRow(identifier, found[1], from_micros(found[2]),
-                                    from_micros(found[3]), found[4]))
+                                    from_micros(found[3]), found[4], found[5]))
         return rows
 
-    async def add_links(self, observations: Sequence[LinkObservation]) -> None:
+    async def add_links(self, observations: Sequence[LinkObservation]
+                        ) -> list[PriorLink | None]:
         ids = self._ids_of({ident for o in observations for ident in (o.a, o.b)})
+        priors: dict[tuple[int, int, str], PriorLink | None] = {}
+        for obs in observations:
+            key = (ids[obs.a], ids[obs.b], obs.rule.value)
+            if key not in priors:
+                row = self._conn.execute(
+                    "SELECT first_seen, score, is_active FROM links"
+                    " WHERE a_node = ? AND b_node = ? AND rule = ?", key).fetchone()
+                priors[key] = None if row is None else PriorLink(from_micros(row[0]), row[1],
+                                                                 bool(row[2]))
         for obs in observations:
             moment = to_micros(obs.seen_at)
             # Every SET expression reads the row as it was, so the order of SETs is irrelevant.
@@ -197,6 +201,35 @@ class SqliteTransaction:
                 "INSERT OR IGNORE INTO link_events (link_id, event_id, source) VALUES (?, ?, ?)",
                 (link_id, obs.event_id, obs.source),
             )
+        return [priors[(ids[o.a], ids[o.b], o.rule.value)] for o in observations]
+
+    async def set_link_states(
+        self, states: Sequence[tuple[Identifier, Identifier, str, str | None]]
+    ) -> None:
+        ids = self._ids_of({end for a, b, _, _ in states for end in (a, b)})
+        self._conn.executemany(
+            "UPDATE links SET is_active = ?, inactive_reason = ?"
+            " WHERE a_node = ? AND b_node = ? AND rule = ?",
+            [(int(reason is None), reason, ids[a], ids[b], rule)
+             for a, b, rule, reason in states])
+
+    async def mark_held(self, marks: Sequence[tuple[Identifier, str | None]]) -> None:
+        ids = self._ids_of(identifier for identifier, _ in marks)
+        self._conn.executemany("UPDATE nodes SET held = ? WHERE node_id = ?",
+                               [(held, ids[identifier]) for identifier, held in marks])
+
+    async def read_makeup(self, group_ids: Sequence[int]) -> dict[int, GroupMakeup]:
+        kinds: dict[int, dict[str, int]] = {}
+        held: dict[int, str | None] = {}
+        for part in _chunks(sorted(set(group_ids))):
+            for group_id, kind, count, mark in self._rows(
+                "SELECT group_id, kind, count(*), max(held) FROM nodes"
+                f" WHERE group_id IN ({_marks(len(part))}) GROUP BY group_id, kind", part,
+            ):
+                kinds.setdefault(group_id, {})[kind] = count
+                held[group_id] = max((m for m in (held.get(group_id), mark) if m is not None),
+                                     default=None)
+        return {group_id: GroupMakeup(found, held[group_id]) for group_id, found in kinds.items()}
 
     _LINK_COLUMNS = ("l.link_id, l.a_node, l.b_node, l.rule, l.is_active, l.inactive_reason,"
                      " l.score, l.first_seen, l.last_seen, l.details")
@@ -396,14 +429,14 @@ class SqliteTransaction:
         members: list[NodeRow] = []
         for part in _chunks(sorted(set(group_ids))):
             for row in self._rows(
-                "SELECT node_id, kind, value, group_id, first_seen, last_seen, hub_reason"
+                "SELECT node_id, kind, value, group_id, first_seen, last_seen, hub_reason, held"
                 f" FROM nodes WHERE group_id IN ({_marks(len(part))}) ORDER BY kind, value",
                 part,
             ):
                 identifier = Identifier(row[1], row[2])
                 self._node_ids[identifier] = row[0]
                 members.append(NodeRow(identifier, row[3], from_micros(row[4]),
-                                       from_micros(row[5]), row[6]))
+                                       from_micros(row[5]), row[6], row[7]))
         return members
 
 

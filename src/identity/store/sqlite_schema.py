@@ -4,7 +4,7 @@ Times are integer microseconds since the epoch (UTC): they compare as numbers, s
 first and last seen are done by SQLite itself, whatever order events arrive in.
 """
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # The change log (outbox), version 3. Positions are rowids handed out inside the one write
 # transaction, so they follow commit order; AUTOINCREMENT never hands a pruned one out again.
@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS nodes (
     value TEXT NOT NULL,
     group_id INTEGER,
     hub_reason TEXT,
+    held TEXT,
     first_seen INTEGER NOT NULL,
     last_seen INTEGER NOT NULL,
     UNIQUE (kind, value)
@@ -110,4 +111,6 @@ UPGRADES: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE links ADD COLUMN details TEXT",),
     # A new table: SCHEMA (IF NOT EXISTS) has made it by now; kept so each step stands alone.
     3: (CHANGE_LOG,),
+    # Per-profile limits: the mark of the latest link a limit holds at each node.
+    4: ("ALTER TABLE nodes ADD COLUMN held TEXT",),
 }
