@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from identity.domain.evaluation import ALL, Labelled, ScenarioCounts, scenario_scores
+from identity.domain.identifiers import NormalizationRules
 from identity.domain.matching.defaults import DEFAULT_MODEL
 from identity.domain.matching.engine import resolve_records
 from identity.domain.matching.model import MatchModel
@@ -45,7 +46,7 @@ from identity.service.matching import Matcher
 from identity.service.training import records_in_store
 from identity.store import StoreConfig, open_store
 from identity.store.neo4j import Neo4jGraphStore
-from identity.synthetic import Dataset, GeneratorConfig, PersonFacts, generate
+from identity.synthetic import SOURCE_REGIONS, Dataset, GeneratorConfig, PersonFacts, generate
 from load_tests.segment_rules import segment_profiles
 
 BATCH = 500  # `identity ingest`'s default
@@ -115,7 +116,10 @@ async def ingest(config: StoreConfig, events: Sequence[dict[str, object]],
                  model: MatchModel) -> dict[str, Any]:
     """Every event through the service in batches, as `identity ingest` sends them."""
     store = await open_store(config)
-    service = IdentityService(store, matcher=Matcher(model), profile_cache=0)
+    # Configured as a user would for these sources: the tills of each country send phones
+    # written nationally without an address (the README's configuration section).
+    service = IdentityService(store, matcher=Matcher(model), profile_cache=0,
+                              rules=NormalizationRules(source_regions=SOURCE_REGIONS))
     statuses: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     try:

@@ -204,8 +204,9 @@ async def test_explain_profile_lists_the_links_that_built_it_in_order(
     history = await matching.profile_history(
         await profile(matching, "email", "ann@one.com") or "")
     assert history is not None
-    assert [s.link.evidence.rule for s in history.steps] == ["same_event", "probabilistic"]
-    assert history.steps[1].comparison is not None
+    # Decision order: two look-alike records before a link through a cookie, however early.
+    assert [s.link.evidence.rule for s in history.steps] == ["probabilistic", "same_event"]
+    assert history.steps[0].comparison is not None
     assert await matching.profile_history("prf_unknown") is None
 
 
@@ -252,18 +253,22 @@ async def test_within_a_batch_the_later_event_makes_the_link(matching: IdentityS
     assert link.evidence.event_ids == (second.event_id,)
 
 
-async def test_a_veto_on_a_linked_pair_leaves_the_profile_connected(
+async def test_a_veto_keeps_two_identifiers_apart_even_when_other_records_of_theirs_match(
     matching: IdentityService,
 ) -> None:
+    """c1 carries Ann's record and her twin Beatrice's: it is shared, and the twins rule says
+    Beatrice is not Anne. Privacy first: c2 is not joined to a cookie two people use."""
     await matching.ingest([person("c1", ANN), person("c2", ANNE)])
     await matching.ingest([person("c1", BEATRICE)])  # c1 now also looks like Anne's twin
     cookies = [Identifier("anonymous_id", "c1"), Identifier("anonymous_id", "c2")]
-    assert await partition_checked(matching.store, cookies) == frozenset({frozenset(cookies)})
-    explanation = await matching.explain(*cookies)
-    assert [s.link.evidence.rule for s in explanation.path] == ["probabilistic"]
-    history = await matching.profile_history(explanation.profile_a or "")
-    assert history is not None
-    assert [s.link.evidence.rule for s in history.blocked] == ["vetoed"]
+    assert await partition_checked(matching.store, cookies) == frozenset(
+        {frozenset({cookies[0]}), frozenset({cookies[1]})})
+    (links,) = await matching.links([cookies[0]])
+    assert {(k.evidence.rule, k.is_active) for k in links} == {
+        ("probabilistic", False), ("vetoed", False)}
+    (held,) = [k for k in links if k.evidence.rule == "probabilistic"]
+    assert held.inactive_reason is not None
+    assert held.inactive_reason.startswith("never link: never-link rule 'twins' says")
 
 
 async def test_one_persons_records_all_link_and_the_history_shows_the_steps_that_joined(

@@ -64,9 +64,12 @@ class BatchResolution:
         new_profile_id: Callable[[], ProfileId],
         makeup: Mapping[int, GroupMakeup] | None = None,
         limits: ProfileLimits | None = None,
+        bridges: Iterable[Identifier] = (),
     ) -> None:
         """`makeup`: each group's identifiers by kind and held mark, for `admits`; without
-        it (or without `limits`) every join is admitted."""
+        it (or without `limits`) every join is admitted. `bridges`: weak identifiers a limit
+        holds a link at, which may vouch for no one (domain.partition): a join through one
+        is never admitted here."""
         self._node_group = dict(node_groups)
         found = makeup or {}
         self._groups = {
@@ -76,6 +79,7 @@ class BatchResolution:
                                if g.group_id in found else None)
             for g in groups}
         self._limits = limits
+        self._bridges = frozenset(bridges)
         self._parent: dict[int, int] = {}
         self._new_profile_id = new_profile_id
         self._new: list[ProfileId] = []
@@ -110,6 +114,8 @@ class BatchResolution:
         if self._limits is None:
             return True
         nodes = set(part)
+        if not self._bridges.isdisjoint(nodes):
+            return False
         roots = {self._root(g) for n in nodes if (g := self._node_group[n]) is not None}
         groups = [self._groups[r] for r in roots]
         if any(g.held is not None and g.held >= mark for g in groups):

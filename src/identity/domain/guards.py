@@ -102,10 +102,13 @@ def hub_reason(node: Identifier, neighbors: Iterable[Identifier], rules: HubRule
     return None
 
 
-# (class, weakness, first seen in microseconds, a, b, rule): lower is decided first. Class 0 is
-# a link seen in an event, ranked by its weaker end's kind; class 1 a probabilistic one, ranked
-# by its score (weakness = 1 - score).
-LinkOrder = tuple[int, float, int, str, str, str]
+# (class, weakness, strength, first seen in microseconds, a, b, rule): lower is decided first.
+# Class 0: a link seen in an event between two strong identifiers (account, email, phone,
+# external id); class 1: a probabilistic one, ranked by its score (weakness = 1 - score);
+# class 2: a link seen in an event through a weak identifier (a device, a cookie, a session,
+# an order). Within a class, the rank of the weaker end, then of the stronger one.
+LinkOrder = tuple[int, float, float, int, str, str, str]
+STRONG, SCORED, THROUGH_WEAK = 0, 1, 2
 
 _HELD = re.compile(r"^per-profile limit: .* hold (\d+) (\S+) identifiers \(limit (\d+)\)")
 
@@ -150,11 +153,16 @@ class ProfileLimits:
     def order(self, a: Identifier, b: Identifier, rule: str, first_seen: datetime,
               score: float | None) -> LinkOrder:
         """Which link is decided first: strong before weak, early before late, so the link
-        that yields to a limit is the one through the lowest-priority identifier, seen last."""
+        that yields to a limit is the one through the lowest-priority identifier, seen last.
+        Two records that look alike are better evidence than a device two people share, and
+        weaker than an account and an email seen together."""
+        when = to_micros(first_seen)
         if rule == LinkRule.PROBABILISTIC:
-            return (1, 1.0 - (score or 0.0), to_micros(first_seen), a.key, b.key, rule)
-        weakest = float(max(self.rank(a.kind), self.rank(b.kind)))
-        return (0, weakest, to_micros(first_seen), a.key, b.key, rule)
+            return (SCORED, 1.0 - (score or 0.0), 0.0, when, a.key, b.key, rule)
+        weaker, stronger = sorted((self.rank(a.kind), self.rank(b.kind)), reverse=True)
+        weak = a.kind in WEAK_KINDS or b.kind in WEAK_KINDS
+        return (THROUGH_WEAK if weak else STRONG, float(weaker), float(stronger), when,
+                a.key, b.key, rule)
 
 
 @dataclass(frozen=True)
@@ -165,17 +173,32 @@ class GraphRules:
     limits: ProfileLimits = field(default_factory=ProfileLimits)
 
 
+# The mark of a node a never-link rule binds (one end of a `vetoed` link): after every order
+# mark, so no join of its profile is decided on the fast path.
+NEVER_MARK = "~"
+
+
 def order_mark(order: LinkOrder) -> str:
     """The order without its tie-breakers, as text that sorts as the orders do: what a node
     keeps of the latest link a limit holds at it. Equal marks compare as not after."""
-    cls, weakness, micros = order[:3]
-    return f"{cls}:{weakness:017.12f}:{micros:020d}"
+    cls, weakness, strength, micros = order[:4]
+    return f"{cls}:{weakness:017.12f}:{strength:017.12f}:{micros:020d}"
 
 
 def held_reason(kind: str, count: int, limit: int, bridge: Identifier) -> str:
     return (f"per-profile limit: joining would make one profile hold {count} {kind} "
             f"identifiers (limit {limit}); the link through {bridge.kind} {bridge.value} "
             f"stays inactive")
+
+
+def never_reason(why: str, bridge: Identifier) -> str:
+    return (f"never link: {why}, so the link through {bridge.kind} {bridge.value} stays "
+            f"inactive")
+
+
+def shared_reason(bridge: Identifier, other: Identifier) -> str:
+    return (f"shared: {bridge.kind} {bridge.value} is seen with identifiers a per-profile "
+            f"limit keeps apart, so it does not say whose {other.kind} {other.value} is")
 
 
 def held_kind(reason: str | None) -> tuple[str, int] | None:

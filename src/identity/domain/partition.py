@@ -1,21 +1,38 @@
 """Which links join, and which a per-profile limit holds apart (docs/architecture.md,
 invariant 7). Pure: no I/O.
 
-Links are taken in their order (ProfileLimits.order: seen in an event before scored, strong
-before weak, early before late); each joins its two parts unless the joined part would hold
-more identifiers of some kind than allowed, and then it is held, inactive, with the reason. The
-result is a function of the set of links and their orders alone, so it is the same whatever
-order events arrive in (invariant 3). The service runs it over one region of the graph at a
-time: the profiles a change can reach (service/settle.py says which).
+Links are taken in their order (ProfileLimits.order: strong links seen in an event, then
+scored ones, then links through weak identifiers; early before late); each joins its two parts
+unless the joined part would hold more identifiers of some kind than allowed, and then it is
+held, inactive, with the reason. A weak identifier held apart from a strong one that way (a
+family tablet seen with two members' accounts) is a bridge between people: from then on it
+vouches for no one, and its later links through weak identifiers are held too (a session seen
+on that tablet alone belongs to no one we know).
+
+Two identifiers whose records a never-link rule says are two people (twins, members of one
+household: a `vetoed` link between them) are never put in one part either: the link that would
+join them is held instead, whatever path it closes.
+
+The result is a function of the set of links and their orders alone, so it is the same
+whatever order events arrive in (invariant 3). The service runs it over one region of the
+graph at a time: the profiles a change can reach (service/settle.py says which).
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from identity.domain.guards import LinkOrder, ProfileLimits, held_reason
+from identity.domain.guards import (
+    THROUGH_WEAK,
+    WEAK_KINDS,
+    LinkOrder,
+    ProfileLimits,
+    held_reason,
+    never_reason,
+    shared_reason,
+)
 from identity.domain.types import Identifier
 
 LinkKey = tuple[Identifier, Identifier, str]  # (a, b, rule): a < b, as links are stored
@@ -43,16 +60,25 @@ class Partition:
 
 
 def partition(nodes: Iterable[Identifier], links: Iterable[Candidate],
-              limits: ProfileLimits) -> Partition:
+              limits: ProfileLimits, held_before: Iterable[Candidate] = (),
+              apart: Iterable[tuple[Identifier, Identifier, str]] = ()) -> Partition:
     """Union by size over the links in order; each part keeps its count of each kind, so a
-    check costs the kinds of the smaller part."""
+    check costs the kinds of the smaller part. `held_before`: links leaving the nodes whose
+    hold is settled already; they join nothing, but make their weak end a bridge from their
+    place in the order on. `apart`: (a, b, why) pairs never in one part."""
     parent: dict[Identifier, Identifier] = {}
     kinds: dict[Identifier, Counter[str]] = {}
     size: dict[Identifier, int] = {}
+    partners: dict[Identifier, dict[Identifier, str]] = defaultdict(dict)  # root -> never with
 
     def add(node: Identifier) -> None:
         if node not in parent:
             parent[node], kinds[node], size[node] = node, Counter({node.kind: 1}), 1
+
+    for a, b, why in apart:
+        add(a)
+        add(b)
+        partners[a][b] = partners[b][a] = why
 
     def root(node: Identifier) -> Identifier:
         while parent[node] != node:
@@ -64,23 +90,46 @@ def partition(nodes: Iterable[Identifier], links: Iterable[Candidate],
         add(node)
     held: dict[LinkKey, str] = {}
     joined: list[LinkKey] = []
-    for link in sorted(links, key=lambda c: c.order):
+    bridges: set[Identifier] = set()
+    fixed = {link.key for link in held_before}
+
+    def hold(link: Candidate, reason: str | None) -> None:
+        if reason is not None:
+            held[link.key] = reason
+        for end, other in ((link.a, link.b), (link.b, link.a)):
+            if end.kind in WEAK_KINDS and other.kind not in WEAK_KINDS:
+                bridges.add(end)
+
+    for link in sorted((*links, *held_before), key=lambda c: c.order):
+        if link.key in fixed:
+            hold(link, None)
+            continue
         add(link.a)
         add(link.b)
+        bridge = next((end for end in (link.a, link.b) if end in bridges), None)
+        if bridge is not None and link.order[0] == THROUGH_WEAK:
+            hold(link, shared_reason(bridge, link.b if bridge == link.a else link.a))
+            continue
         ra, rb = root(link.a), root(link.b)
         if ra == rb:
             continue
         small, large = (ra, rb) if size[ra] <= size[rb] else (rb, ra)
+        weaker = max((link.a, link.b), key=lambda n: (limits.rank(n.kind), n))
+        never = next(((x, why) for x, why in partners[small].items() if root(x) == large),
+                     None)
+        if never is not None:
+            hold(link, never_reason(never[1], weaker))
+            continue
         together = {kind: kinds[large][kind] + n for kind, n in kinds[small].items()}
         broken = limits.broken(together)
         if broken is not None:
             kind, count, limit = broken
-            bridge = max((link.a, link.b), key=lambda n: (limits.rank(n.kind), n))
-            held[link.key] = held_reason(kind, count, limit, bridge)
+            hold(link, held_reason(kind, count, limit, weaker))
             continue
         parent[small] = large
         size[large] += size[small]
         kinds[large].update(kinds.pop(small))
+        partners[large].update(partners.pop(small, {}))
         joined.append(link.key)
     parts: dict[Identifier, list[Identifier]] = {}
     for node in parent:

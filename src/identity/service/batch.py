@@ -20,6 +20,8 @@ from identity.domain.changes import ChangeKind, ProfileChange
 from identity.domain.events import Event
 from identity.domain.guards import (
     JOINING_RULES,
+    NEVER_MARK,
+    WEAK_KINDS,
     GraphRules,
     LinkOrder,
     ProfileLimits,
@@ -33,7 +35,13 @@ from identity.domain.types import EventId, Identifier, ProfileId
 from identity.service.matching import Matcher, match_events
 from identity.service.profile_ids import new_profile_id
 from identity.service.settle import settle, write_plan
-from identity.store.protocol import EventRecord, GraphTransaction, PriorLink, StoreConflict
+from identity.store.protocol import (
+    EventRecord,
+    GraphTransaction,
+    NodeRow,
+    PriorLink,
+    StoreConflict,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +61,30 @@ class AppliedBatch:
 
 @dataclass
 class _Deferred:
-    """Links the fast path left to settle, and the event each came with."""
+    """Links the fast path left to settle, and the event each came with; `bound`: pairs a
+    never-link rule now says are two people, found in one profile (they bind every link)."""
 
     links: dict[LinkKey, tuple[LinkOrder, EventId]] = field(default_factory=dict)
+    bound: dict[tuple[Identifier, Identifier], EventId] = field(default_factory=dict)
 
     def add(self, key: LinkKey, order: LinkOrder, event_id: EventId) -> None:
         self.links.setdefault(key, (order, event_id))
+
+    def seeds(self) -> set[Identifier]:
+        return {end for a, b, _ in self.links for end in (a, b)} | {
+            end for pair in self.bound for end in pair}
+
+    def since(self) -> LinkOrder | None:
+        """Decisions before this order stand; None: any may change (a new constraint)."""
+        return None if self.bound else min(order for order, _ in self.links.values())
+
+    def cause(self) -> EventId:
+        return min(self.links.values())[1] if self.links else min(self.bound.values())
+
+
+def _bridges(nodes: Iterable[NodeRow]) -> list[Identifier]:
+    """Weak identifiers a limit holds a link at: they may vouch for no one any more."""
+    return [n.identifier for n in nodes if n.held is not None and n.identifier.kind in WEAK_KINDS]
 
 
 def _hub_link_reason(hub: Identifier, reason: str) -> str:
@@ -167,7 +193,7 @@ async def apply_batch(
     group_ids = sorted({g for g in node_groups.values() if g is not None})
     groups = await tx.read_groups(group_ids)
     resolution = BatchResolution(node_groups, groups, new_profile_id,
-                                 await tx.read_makeup(group_ids), rules.limits)
+                                 await tx.read_makeup(group_ids), rules.limits, _bridges(nodes))
     deferred = _Deferred()
     applied = {e.event_id: _join_event(resolution, e, links_of[e.event_id], hubs, changed,
                                        deferred, now)
@@ -179,10 +205,9 @@ async def apply_batch(
     later: list[ProfileChange] = []
     if matcher is not None and (matches := await match_events(tx, events, matcher)):
         later += await _join_matches(tx, matches, now, rules.limits, deferred)
-    if deferred.links:
-        ((order, cause), *_) = sorted(deferred.links.values())
-        settled = await settle(tx, {end for key in deferred.links for end in key[:2]}, order,
-                               rules.limits, now, cause)
+    if deferred.links or deferred.bound:
+        settled = await settle(tx, deferred.seeds(), deferred.since(), rules.limits, now,
+                               deferred.cause())
         later += settled.changes
         touched.update(settled.touched)
     touched.update(g.profile_id for g in groups)
@@ -245,11 +270,17 @@ async def _join_matches(tx: GraphTransaction, links: list[LinkObservation], now:
     if len(groups) != len(group_ids) or len(nodes) != len(anchors):
         raise StoreConflict("a profile changed while the batch was matching")
     resolution = BatchResolution(group_of, groups, new_profile_id,
-                                 await tx.read_makeup(group_ids), limits)
+                                 await tx.read_makeup(group_ids), limits,
+                                 _bridges(nodes.values()))
     guarded = [_guarded(link, hubs) for link in links]
     written = [link for link in guarded if link.rule is not LinkRule.POSSIBLE_MATCH
                or resolution.group_of(link.a) != resolution.group_of(link.b)]
     changed = _changed(written, await tx.add_links(written), limits)
+    vetoes = [link for link in written if link.rule is LinkRule.VETOED]
+    await tx.mark_held(sorted({(end, NEVER_MARK) for k in vetoes for end in (k.a, k.b)}))
+    for veto in vetoes:  # two people in one profile: it splits, whatever joined them
+        if resolution.group_of(veto.a) == resolution.group_of(veto.b):
+            deferred.bound.setdefault((veto.a, veto.b), veto.event_id)
     event_of = {(k.a, k.b, k.rule.value): k.event_id for k in written}
     changes: list[ProfileChange] = []
     for key, order in sorted(changed.items(), key=lambda item: item[1]):

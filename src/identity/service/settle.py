@@ -23,8 +23,14 @@ from datetime import datetime
 
 from identity.domain.batch import BatchPlan, BatchResolution
 from identity.domain.changes import ChangeKind, ProfileChange
-from identity.domain.guards import JOINING_RULES, LinkOrder, ProfileLimits, order_mark
-from identity.domain.links import Link
+from identity.domain.guards import (
+    JOINING_RULES,
+    NEVER_MARK,
+    LinkOrder,
+    ProfileLimits,
+    order_mark,
+)
+from identity.domain.links import Link, LinkRule
 from identity.domain.partition import Candidate, LinkKey, partition
 from identity.domain.resolution import GroupState
 from identity.domain.types import EventId, Identifier, ProfileId
@@ -104,7 +110,13 @@ async def settle(tx: GraphTransaction, seeds: Iterable[Identifier], since: LinkO
     candidates = [Candidate(k.a, k.b, k.evidence.rule, link_order(k, limits))
                   for k in region.links.values()
                   if region.joins(k) and k.a in inside and k.b in inside]
-    decided = partition(inside, candidates, limits)
+    leaving = [Candidate(k.a, k.b, k.evidence.rule, link_order(k, limits))
+               for k in region.links.values()
+               if region.joins(k) and not k.is_active and (k.a in inside) != (k.b in inside)]
+    apart = [(k.a, k.b, f"{k.inactive_reason} says {k.a.kind} {k.a.value} and {k.b.kind} "
+              f"{k.b.value} are two people") for k in region.links.values()
+             if k.evidence.rule == LinkRule.VETOED and k.a in inside and k.b in inside]
+    decided = partition(inside, candidates, limits, leaving, apart)
     await _write_links(tx, region, candidates, decided.held, limits)
     changes = await _repartition(tx, region, decided.parts, now, cause)
     touched = {g.profile_id for g in region.groups.values()}
@@ -135,6 +147,9 @@ async def _write_links(tx: GraphTransaction, region: Region, candidates: Sequenc
         for end in ends:
             if end in region.members:
                 marks[end] = max(marks.get(end, ""), order_mark(order))
+    for link in region.links.values():
+        if link.evidence.rule == LinkRule.VETOED:
+            marks.update((end, NEVER_MARK) for end in (link.a, link.b) if end in region.members)
     await tx.mark_held([(node, marks.get(node)) for node, row in sorted(region.members.items())
                         if row.held != marks.get(node)])
 
