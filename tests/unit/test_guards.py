@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from identity.domain.guards import HubRules, hub_reason
+from identity.domain.guards import HubRules, ProfileLimits, hub_reason
 from identity.domain.resolution import components, plan_split
 from identity.domain.types import Identifier
 
@@ -56,12 +56,23 @@ def test_limits_are_configuration() -> None:
     assert hub_reason(DEVICE, ids("customer_id", 9), strict) is None
 
 
-def test_plan_split_keeps_the_part_with_the_oldest_node_first() -> None:
+def test_plan_split_keeps_the_part_with_the_oldest_node_first_among_equals() -> None:
     start = datetime(2024, 1, 1, tzinfo=UTC)
     a, b, c, d = ids("anonymous_id", 4)
     members = [(a, start + timedelta(days=3)), (b, start + timedelta(days=4)),
                (c, start), (d, start + timedelta(days=1))]
-    assert plan_split(members, [(a, b), (c, d)]) == [[c, d], [a, b]]
+    part_of = {a: 0, b: 0, c: 1, d: 1}
+    assert plan_split(members, part_of, ProfileLimits().rank) == [[c, d], [a, b]]
+
+
+def test_plan_split_keeps_the_account_with_the_id_even_when_a_device_is_older() -> None:
+    """A family tablet seen before anyone logged in is the profile's oldest node; when it
+    stops bridging, the account keeps the profile id it was given for."""
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    tablet, account = Identifier("device_id", "t"), Identifier("customer_id", "c")
+    members = [(tablet, start), (account, start + timedelta(days=9))]
+    assert plan_split(members, {tablet: 0, account: 1}, ProfileLimits().rank) == [
+        [account], [tablet]]
 
 
 @given(st.permutations(list(range(6))))

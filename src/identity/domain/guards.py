@@ -104,7 +104,7 @@ def hub_reason(node: Identifier, neighbors: Iterable[Identifier], rules: HubRule
 
 # (class, weakness, strength, first seen in microseconds, a, b, rule): lower is decided first.
 # Class 0: a link seen in an event between two strong identifiers (account, email, phone,
-# external id); class 1: a probabilistic one, ranked by its score (weakness = 1 - score);
+# external id); class 1: a probabilistic one, ranked by its score (weakness = 1 - score) alone;
 # class 2: a link seen in an event through a weak identifier (a device, a cookie, a session,
 # an order). Within a class, the rank of the weaker end, then of the stronger one.
 LinkOrder = tuple[int, float, float, int, str, str, str]
@@ -156,9 +156,11 @@ class ProfileLimits:
         that yields to a limit is the one through the lowest-priority identifier, seen last.
         Two records that look alike are better evidence than a device two people share, and
         weaker than an account and an email seen together."""
-        when = to_micros(first_seen)
         if rule == LinkRule.PROBABILISTIC:
-            return (SCORED, 1.0 - (score or 0.0), 0.0, when, a.key, b.key, rule)
+            # By score alone: when a look-alike record arrived depends on delivery order (a
+            # record sent twice keeps its first arrival), what it scores does not.
+            return (SCORED, 1.0 - (score or 0.0), 0.0, 0, a.key, b.key, rule)
+        when = to_micros(first_seen)
         weaker, stronger = sorted((self.rank(a.kind), self.rank(b.kind)), reverse=True)
         weak = a.kind in WEAK_KINDS or b.kind in WEAK_KINDS
         return (THROUGH_WEAK if weak else STRONG, float(weaker), float(stronger), when,

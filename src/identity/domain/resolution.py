@@ -7,7 +7,7 @@ whichever group held it, so ids already handed out keep resolving (DESIGN §2.2)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -84,12 +84,16 @@ def components(
     return sorted((sorted(part) for part in parts.values()), key=lambda part: part[0])
 
 
-def plan_split(
-    members: Iterable[tuple[Identifier, datetime]],
-    edges: Iterable[tuple[Identifier, Identifier]],
-) -> list[list[Identifier]]:
-    """The parts of one profile once some links are inactive; the part holding the oldest
-    node comes first and keeps the profile id, the others get new ids (DESIGN §2.2)."""
-    first_seen = dict(members)
-    parts = components(first_seen, edges)
-    return sorted(parts, key=lambda part: min((first_seen[i], i) for i in part))
+def plan_split(members: Iterable[tuple[Identifier, datetime]],
+               part_of: Mapping[Identifier, int], rank: Callable[[str], int]
+               ) -> list[list[Identifier]]:
+    """The pieces one profile splits into, by the part each member now belongs to. The
+    first keeps the profile's id: the piece holding its strongest identifier (an account
+    before an email before a phone..., the earliest seen among equals), so an id handed out
+    for an account stays with that account (invariant 2); the others get new ids."""
+    pieces: dict[int, list[tuple[Identifier, datetime]]] = {}
+    for node, seen in members:
+        pieces.setdefault(part_of[node], []).append((node, seen))
+    ordered = sorted(pieces.values(), key=lambda piece: min(
+        (rank(node.kind), seen, node) for node, seen in piece))
+    return [sorted(node for node, _ in piece) for piece in ordered]

@@ -118,8 +118,10 @@ def _changed(observed: Sequence[LinkObservation], priors: Sequence[PriorLink | N
     for key, prior in first.items():
         seen = earliest[key] if prior is None else min(prior.first_seen, earliest[key])
         score = best[key] if prior is None else max(prior.score or 0.0, best[key])
-        if prior is None or seen < prior.first_seen or score > (prior.score or 0.0):
-            found[key] = limits.order(key[0], key[1], key[2], seen, score or None)
+        order = limits.order(key[0], key[1], key[2], seen, score or None)
+        if prior is None or order < limits.order(key[0], key[1], key[2], prior.first_seen,
+                                                 prior.score):
+            found[key] = order
     return found
 
 
@@ -278,9 +280,6 @@ async def _join_matches(tx: GraphTransaction, links: list[LinkObservation], now:
     changed = _changed(written, await tx.add_links(written), limits)
     vetoes = [link for link in written if link.rule is LinkRule.VETOED]
     await tx.mark_held(sorted({(end, NEVER_MARK) for k in vetoes for end in (k.a, k.b)}))
-    for veto in vetoes:  # two people in one profile: it splits, whatever joined them
-        if resolution.group_of(veto.a) == resolution.group_of(veto.b):
-            deferred.bound.setdefault((veto.a, veto.b), veto.event_id)
     event_of = {(k.a, k.b, k.rule.value): k.event_id for k in written}
     changes: list[ProfileChange] = []
     for key, order in sorted(changed.items(), key=lambda item: item[1]):
@@ -291,6 +290,9 @@ async def _join_matches(tx: GraphTransaction, links: list[LinkObservation], now:
         if joined.change is ChangeKind.MERGED:
             changes.append(ProfileChange(ChangeKind.MERGED, joined.profile_id, event_of[key],
                                          now, joined.merged_ids))
+    for veto in vetoes:  # two people in one profile: it splits, whatever joined them
+        if resolution.group_of(veto.a) == resolution.group_of(veto.b):
+            deferred.bound.setdefault((veto.a, veto.b), veto.event_id)
     await write_plan(tx, resolution.plan(), now)
     return changes
 

@@ -56,7 +56,9 @@ def vetoed_reason(rule: str) -> str:
 
 def observation(matcher: Matcher, record: MatchRecord, other: MatchRecord,
                 scored: PairScore) -> LinkObservation | None:
-    """The link a scored pair leaves, if any; the newer record's event is its evidence."""
+    """The link a scored pair leaves, if any. Its evidence is the later record's event (by
+    timestamp, then id), whichever of the two arrived first: a link is the same whatever
+    order its records came in (docs/architecture.md, invariant 3)."""
     if scored.non_match is not None:
         if scored.probability < matcher.model.review_threshold:
             return None
@@ -68,7 +70,8 @@ def observation(matcher: Matcher, record: MatchRecord, other: MatchRecord,
     else:
         return None
     a, b = sorted((record.anchor, other.anchor))
-    return LinkObservation(a, b, rule, record.event_id, record.source, record.seen_at, reason,
+    later = max(record, other, key=lambda r: (r.seen_at, r.record_id))
+    return LinkObservation(a, b, rule, later.event_id, later.source, later.seen_at, reason,
                            scored.probability, encode_score(scored))
 
 

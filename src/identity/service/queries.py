@@ -10,6 +10,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import TypeVar
 
+from identity.domain.guards import held_kind
 from identity.domain.identifiers import NormalizationRules, normalize_identifier
 from identity.domain.links import Link
 from identity.domain.resolution import GroupState
@@ -49,6 +50,10 @@ class ProfileView:
     identifiers: tuple[NodeRow, ...]
     golden: Mapping[str, GoldenField]  # read-only: views are shared (the profile cache)
     orders: OrderSummary
+    # (kind, limit) of each per-profile limit that holds a link at one of its identifiers:
+    # a flag for stewards (on a weak kind, a bot's or a kiosk's chain; on a strong one, two
+    # people who met, such as a household).
+    limits_reached: tuple[tuple[str, int], ...] = ()
 
     @property
     def first_seen(self) -> datetime:
@@ -178,6 +183,9 @@ class Queries:
         ]
         orders = [OrderLine(r.event_id, r.order.amount, r.order.currency, r.observed_at)
                   for r in records if r.order is not None]
+        held = [m.identifier for m in members if m.held is not None]
+        reached = {found for link in (await tx.read_links(held) if held else [])
+                   if not link.is_active and (found := held_kind(link.inactive_reason))}
         return ProfileView(
             profile_id=row.profile_id,
             requested_id=row.requested_id,
@@ -186,6 +194,7 @@ class Queries:
             identifiers=tuple(members),
             golden=MappingProxyType(golden_record(observations, self._survivorship)),
             orders=summarize_orders(orders),
+            limits_reached=tuple(sorted(reached)),
         )
 
 

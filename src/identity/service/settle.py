@@ -32,7 +32,7 @@ from identity.domain.guards import (
 )
 from identity.domain.links import Link, LinkRule
 from identity.domain.partition import Candidate, LinkKey, partition
-from identity.domain.resolution import GroupState
+from identity.domain.resolution import GroupState, plan_split
 from identity.domain.types import EventId, Identifier, ProfileId
 from identity.service.profile_ids import new_profile_id
 from identity.store.protocol import GraphTransaction, NodeRow
@@ -118,7 +118,7 @@ async def settle(tx: GraphTransaction, seeds: Iterable[Identifier], since: LinkO
              if k.evidence.rule == LinkRule.VETOED and k.a in inside and k.b in inside]
     decided = partition(inside, candidates, limits, leaving, apart)
     await _write_links(tx, region, candidates, decided.held, limits)
-    changes = await _repartition(tx, region, decided.parts, now, cause)
+    changes = await _repartition(tx, region, decided.parts, limits, now, cause)
     touched = {g.profile_id for g in region.groups.values()}
     touched.update(p for change in changes for p in change.mentioned_ids)
     return Settled(changes, frozenset(touched))
@@ -155,9 +155,11 @@ async def _write_links(tx: GraphTransaction, region: Region, candidates: Sequenc
 
 
 async def _repartition(tx: GraphTransaction, region: Region, parts: list[list[Identifier]],
-                       now: datetime, cause: EventId) -> list[ProfileChange]:
-    """Splits first: each group keeps the piece holding its oldest node and gives each other
-    piece a new profile; then merges: the pieces of one part fold into one profile."""
+                       limits: ProfileLimits, now: datetime, cause: EventId
+                       ) -> list[ProfileChange]:
+    """Splits first: each group keeps the piece holding its strongest identifier
+    (domain.resolution.plan_split) and gives each other piece a new profile; then merges:
+    the pieces of one part fold into one profile, the oldest id surviving."""
     part_of = {node: index for index, part in enumerate(parts) for node in part}
     by_group: dict[int, list[NodeRow]] = defaultdict(list)
     for row in region.members.values():
@@ -167,17 +169,13 @@ async def _repartition(tx: GraphTransaction, region: Region, parts: list[list[Id
     carved: list[tuple[GroupState, list[Identifier]]] = []
     kept: dict[int, int] = {}  # group -> members it keeps
     for group_id, rows in sorted(by_group.items()):
-        pieces: dict[int, list[NodeRow]] = defaultdict(list)
-        for row in rows:
-            pieces[part_of[row.identifier]].append(row)
-        ordered = sorted(pieces.values(), key=lambda p: min((r.first_seen, r.identifier)
-                                                          for r in p))
+        ordered = plan_split([(r.identifier, r.first_seen) for r in rows], part_of,
+                             limits.rank)
         kept[group_id] = len(ordered[0])
         if len(ordered) == 1:
             continue
         made = await tx.create_groups([new_profile_id() for _ in ordered[1:]], now)
-        carved += [(group, [r.identifier for r in piece])
-                   for group, piece in zip(made, ordered[1:], strict=True)]
+        carved += list(zip(made, ordered[1:], strict=True))
         changes.append(ProfileChange(ChangeKind.SPLIT, region.groups[group_id].profile_id,
                                      cause, now, split_ids=tuple(g.profile_id for g in made)))
     await tx.assign_members([(node, group.group_id) for group, nodes in carved
