@@ -18,8 +18,9 @@ class GeneratorConfig:
     household_share: float = 0.2       # people living in a 2-4 person household (parents, children)
     twin_share: float = 0.3            # households with two or more children that include twins
     home_browser_share: float = 0.5    # households whose shared device is a browser, not a tablet
-    home_login_rate: float = 0.5       # members who log in on the shared device; the others
-    #                                    use it without logging in (newsletters, guest orders)
+    home_login_rate: float = 0.5       # every member logs in on the shared device once; their
+    #                                    other visits there log in at this rate, else browse,
+    #                                    read newsletters or order as a guest
     family_email_share: float = 0.3    # households with a family mailbox their members order with
     namesake_share: float = 0.03       # people who carry the full name of someone in their city
     mover_share: float = 0.08          # people who move house during the period

@@ -111,23 +111,24 @@ class Journey:
 
     def live(self) -> None:
         """Visits on the person's own devices; a household member also uses the family's
-        device now and then, logging in there or not (a guest order, a newsletter)."""
+        device: logs in there once with their own account, and on other visits there logs in
+        or not (browsing, a guest order with their own or the family's mailbox)."""
         rng, person = self.rng, self.person
         count = 1 + _poisson(rng, self.config.mean_visits - 1)
         times = sorted(rng.randrange(self.horizon - _DAY) for _ in range(count))
         sign_up = rng.randrange(count) if person.customer_id else -1
-        logs_in_at_home = rng.random() < self.config.home_login_rate
         home_visits: set[int] = set()
+        home_login = -1
         if self.home_device >= 0:
-            # Someone who never logs in there does not sign up there either.
-            allowed = [i for i in range(count) if logs_in_at_home or i != sign_up]
-            home_visits = set(rng.sample(allowed, min(len(allowed), rng.choice((1, 1, 2)))))
+            home_visits = set(rng.sample(range(count), min(count, rng.choice((1, 1, 2, 3)))))
+            home_login = rng.choice(sorted(home_visits))
         must_order = rng.randrange(count) if person.engagement is Engagement.GUEST else -1
         for index, at in enumerate(times):
             at_home = index in home_visits
             device = self.home_device if at_home else rng.choice(self.own_devices)
-            login = index == sign_up or (at_home and logs_in_at_home) or (
-                not at_home and self.signed_up and rng.random() < self.config.login_rate)
+            logs_in = self.config.home_login_rate if at_home else self.config.login_rate
+            login = index in (sign_up, home_login) or (
+                self.signed_up and rng.random() < logs_in)
             order = index == must_order or (person.identified
                                             and rng.random() < self.config.order_rate)
             self.visit(at, device, login and person.customer_id is not None, order)

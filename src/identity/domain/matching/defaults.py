@@ -76,8 +76,10 @@ DEFAULT_MODEL_DOCUMENT: dict[str, Any] = {
         {"field": "address_line1", "levels": [
             NULL,
             _level("exact", "exact", 0.70, 0.0001),
-            _level("tokens >= 0.9", "token_set", 0.15, 0.001, threshold=0.9),
-            _level("tokens >= 0.7", "token_set", 0.08, 0.01, threshold=0.7),
+            # Token sets, once the house numbers agree: a street shared by neighbours says
+            # little about one person.
+            _level("tokens >= 0.9", "address_tokens", 0.15, 0.001, threshold=0.9),
+            _level("tokens >= 0.7", "address_tokens", 0.08, 0.01, threshold=0.7),
             _level("else", "else", 0.07, 0.9889),
         ]},
         {"field": "city", "levels": [
