@@ -30,7 +30,8 @@ def outcome() -> tuple[dict[Identifier, str], dict[str, list[Traits]], list[tupl
     """(truth, traits by person, active probabilistic links as person pairs, profile by
     identifier) after ingesting 600 people's journeys."""
     dataset = generate(GeneratorConfig(people=600, seed=3))
-    truth = {Identifier(r.kind, r.value): r.person_id for r in dataset.truth}
+    # Shared identifiers (a family mailbox, a kiosk) belong to no one person: left out.
+    truth = {Identifier(r.kind, r.value): r.person_id for r in dataset.truth if not r.is_shared}
     rules = NormalizationRules()
     traits: dict[str, list[Traits]] = defaultdict(list)
     for event in dataset.events:
@@ -100,7 +101,7 @@ def test_namesakes_stay_apart(outcome: tuple) -> None:  # type: ignore[type-arg]
 
 def test_probabilistic_links_join_records_of_one_person(outcome: tuple) -> None:  # type: ignore[type-arg]
     _, _, joined, _ = outcome
-    # Most of a person's records are joined already by identifiers seen together; a scored
-    # link is written only where it joins two profiles, and none of these joins two people.
+    # Every pair of look-alike records is linked (whether two records are one person cannot
+    # depend on which came first); none of the active links joins two people.
     assert len(joined) >= 10
     assert [pair for pair in joined if pair[0] != pair[1]] == []
