@@ -43,7 +43,7 @@ from identity.domain.matching.model import MatchModel
 from identity.domain.types import Identifier
 from identity.service import IdentityService, IngestStatus
 from identity.service.matching import Matcher
-from identity.service.training import records_in_store
+from identity.service.training import judge, records_in_store, values_of
 from identity.store import StoreConfig, open_store
 from identity.store.neo4j import Neo4jGraphStore
 from identity.synthetic import SOURCE_REGIONS, Dataset, GeneratorConfig, PersonFacts, generate
@@ -149,14 +149,25 @@ async def placements(config: StoreConfig, keys: Sequence[Identifier]) -> dict[Id
     return placed
 
 
-async def trained_model(config: StoreConfig, base: MatchModel) -> MatchModel:
-    """`identity train`: fitted on the match records the store holds."""
+async def trained_model(config: StoreConfig, in_force: MatchModel
+                        ) -> tuple[MatchModel, dict[str, Any]]:
+    """`identity train`: fitted on the match records the store holds, and saved only when
+    the store's evidence says it is no worse than the model in force."""
     store = await open_store(config)
     try:
         records = await records_in_store(store)
+        fitted = resolve_records(values_of(records), in_force).model
+        judgement = await judge(store, fitted, in_force, records)
     finally:
         await store.close()
-    return resolve_records(records, base).model
+    verdict = {"replaces": judgement.replaces,
+               "pairs_events_join": len(judgement.evidence.same),
+               "pairs_holding_two_accounts": len(judgement.evidence.apart),
+               **{f"{name}_estimate": {"precision": round(e.precision, 4),
+                                        "recall": round(e.recall, 4)}
+                  for name, e in (("fitted", judgement.fitted),
+                                  ("in_force", judgement.in_force))}}
+    return (fitted if judgement.replaces else in_force), verdict
 
 
 def partition_digest(placed: Mapping[Identifier, str]) -> str:
@@ -274,9 +285,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                                   DEFAULT_MODEL)
             runs = [scored(built_in, truth, relation)]
             if args.train:
-                model = asyncio.run(trained_model(config("built-in"), DEFAULT_MODEL))
+                model, verdict = asyncio.run(trained_model(config("built-in"), DEFAULT_MODEL))
                 retrained = resolve_on(config("trained"), f"{name}, after identity train",
                                        dataset, keys, model)
+                retrained.outcome["identity_train"] = verdict
                 runs.append(scored(retrained, truth, relation))
             report["runs"][name] = runs
     text = json.dumps(report, indent=2)

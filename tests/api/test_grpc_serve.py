@@ -12,6 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from identity import cli
 from identity.api.grpc.server import start_server
+from identity.cli.arguments import parser, settings_of
 from identity.config import Settings
 from identity.service import IdentityService
 from identity.store.sqlite import SqliteGraphStore
@@ -80,10 +81,10 @@ def test_a_bad_grpc_port_names_the_variable(raw: str) -> None:
 
 def test_the_grpc_port_flag_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IDENTITY_GRPC_PORT", "6000")
-    parse = cli._parser().parse_args
-    assert cli._settings(parse(["serve"])).grpc_port == 6000
-    assert cli._settings(parse(["serve", "--grpc-port", "off"])).grpc_port is None
-    assert cli._settings(parse(["serve", "--grpc-port", "7000"])).grpc_port == 7000
+    parse = parser().parse_args
+    assert settings_of(parse(["serve"])).grpc_port == 6000
+    assert settings_of(parse(["serve", "--grpc-port", "off"])).grpc_port is None
+    assert settings_of(parse(["serve", "--grpc-port", "7000"])).grpc_port == 7000
 
 
 def test_serve_with_a_bad_grpc_port_exits_with_usage(

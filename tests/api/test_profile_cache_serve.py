@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from identity import cli
+from identity.cli.arguments import parser, settings_of
 from identity.config import Settings
 from identity.service.profile_cache import LOOK_EVERY_S
 from identity.v1 import identity_pb2 as pb
@@ -60,11 +61,11 @@ def test_identity_ingest_on_the_same_file_is_seen_by_the_running_server(
 def test_the_cache_size_comes_from_the_flag_or_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    parse = cli._parser().parse_args
+    parse = parser().parse_args
     assert Settings.from_env({}).profile_cache == 10_000
     monkeypatch.setenv("IDENTITY_PROFILE_CACHE", "0")
-    assert cli._settings(parse(["serve"])).profile_cache == 0
-    assert cli._settings(parse(["serve", "--profile-cache", "50"])).profile_cache == 50
+    assert settings_of(parse(["serve"])).profile_cache == 0
+    assert settings_of(parse(["serve", "--profile-cache", "50"])).profile_cache == 50
 
 
 def test_a_negative_cache_size_stops_serve_with_the_reason(

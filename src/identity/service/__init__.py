@@ -16,7 +16,7 @@ from identity.service.change_feed import ChangeFeed, PositionedChange
 from identity.service.changes import ChangeSink, MetricsChangeSink
 from identity.service.explain import Explainer, Explanation, ProfileHistory, ReviewPage
 from identity.service.ingest import Clock, Ingestor, IngestResult, IngestStatus, utc_now
-from identity.service.matching import Matcher
+from identity.service.matching import GraphSize, Matcher
 from identity.service.profile_cache import DEFAULT_CAPACITY, ProfileCache
 from identity.service.queries import IdentifierView, ProfileView, Queries
 from identity.service.resolve import RawIdentifier, Resolution, Resolver, normalize_all
@@ -51,13 +51,14 @@ class IdentityService:
         self.rules = rules or NormalizationRules()
         self.matcher = matcher
         self._cache = ProfileCache(profile_cache, store)
+        size = GraphSize()  # the match model's prior follows it: ingest and explain alike
         self._ingestor = Ingestor(store, self.rules, sink or MetricsChangeSink(), clock,
                                   graph_rules, matcher, cache=self._cache,
-                                  strict=strict_ingest)
+                                  strict=strict_ingest, size=size)
         self._queries = Queries(store, self.rules, survivorship or SurvivorshipRules(),
                                 self._cache)
         self._explainer = Explainer(store, matcher.model if matcher else None,
-                                    (graph_rules or GraphRules()).limits)
+                                    (graph_rules or GraphRules()).limits, size)
         self._feed = ChangeFeed(store, self._ingestor.committed)
         self._resolver = Resolver(self._queries, partial(self.ingest, strict=True), clock)
 

@@ -57,6 +57,7 @@ class AppliedBatch:
     # Every profile whose view the batch may have changed, under any id it had before or has
     # now (a last_seen moved, a hub marked, a merge, a split): what read caches must forget.
     touched: frozenset[ProfileId] = frozenset()
+    filed: int = 0  # match records the batch stored for the first time
 
 
 @dataclass
@@ -205,8 +206,12 @@ async def apply_batch(
                                         anchor(e.identifiers), e.traits, e.order)
                             for e in events])
     later: list[ProfileChange] = []
-    if matcher is not None and (matches := await match_events(tx, events, matcher)):
-        later += await _join_matches(tx, matches, now, rules.limits, deferred)
+    filed = 0
+    if matcher is not None:
+        matches = await match_events(tx, events, matcher)
+        filed = matches.filed
+        if matches.links:
+            later += await _join_matches(tx, matches.links, now, rules.limits, deferred)
     if deferred.links or deferred.bound:
         settled = await settle(tx, deferred.seeds(), deferred.since(), rules.limits, now,
                                deferred.cause())
@@ -218,7 +223,7 @@ async def apply_batch(
         applied = await _where_anchors_are(tx, events, applied)
     touched.update(p for outcome in applied.values() for change in outcome.changes
                    for p in change.mentioned_ids)
-    return AppliedBatch(applied, frozenset(touched))
+    return AppliedBatch(applied, frozenset(touched), filed)
 
 
 def _join_event(resolution: BatchResolution, event: Event, links: list[LinkObservation],

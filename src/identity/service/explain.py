@@ -23,6 +23,7 @@ from identity.domain.matching.records import MatchRecord
 from identity.domain.matching.scoring import PairScore, decode_score, score
 from identity.domain.partition import Candidate, partition
 from identity.domain.types import Identifier, ProfileId
+from identity.service.matching import GraphSize
 from identity.service.queries import placed_nodes
 from identity.service.retry import retry_on_conflict
 from identity.service.settle import link_order
@@ -104,10 +105,12 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
 
 class Explainer:
     def __init__(self, store: GraphStore, model: MatchModel | None,
-                 limits: ProfileLimits) -> None:
+                 limits: ProfileLimits, size: GraphSize) -> None:
+        """`size`: how large the graph is, which the model's prior follows (as ingest's)."""
         self._store = store
         self._model = model
         self._limits = limits
+        self._size = size
 
     async def explain(self, a: Identifier, b: Identifier) -> Explanation:
         async def read() -> Explanation:
@@ -138,7 +141,7 @@ class Explainer:
         themselves, else the most recent of their profiles' (at most `SIDE_RECORDS` a side)."""
         if self._model is None:
             return None
-        model = self._model
+        model = self._model.at_size(await self._size.records(tx))
         sides = [await _records_of(tx, identifier, group_id) for identifier, group_id in (a, b)]
         scored = [score(model, left.values, right.values)
                   for left in sides[0] for right in sides[1]]

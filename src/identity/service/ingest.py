@@ -23,7 +23,7 @@ from identity.service.batch import Applied, apply_batch
 from identity.service.change_feed import DEFAULT_RETENTION, ChangeRetention, ChangeSignal
 from identity.service.changes import ChangeSink
 from identity.service.group_commit import GroupCommit
-from identity.service.matching import Matcher
+from identity.service.matching import GraphSize, Matcher
 from identity.service.profile_cache import ProfileCache
 from identity.service.retry import retry_on_conflict
 from identity.store.protocol import GraphStore
@@ -68,7 +68,8 @@ class Ingestor:
                  clock: Clock = utc_now, graph_rules: GraphRules | None = None,
                  matcher: Matcher | None = None,
                  change_retention: timedelta = DEFAULT_RETENTION,
-                 cache: ProfileCache | None = None, strict: bool = False) -> None:
+                 cache: ProfileCache | None = None, strict: bool = False,
+                 size: GraphSize | None = None) -> None:
         """`strict`: reject an event for a malformed identifier or a missing order amount
         instead of accepting it without (every call; a call may also ask for it)."""
         self._store = store
@@ -78,6 +79,7 @@ class Ingestor:
         self._sink = sink
         self._clock = clock
         self._matcher = matcher
+        self._size = size or GraphSize()
         self._strict = strict
         self._group = GroupCommit(lambda events: retry_on_conflict(lambda: self._commit(events)))
         self._retention = ChangeRetention(store, change_retention)
@@ -110,12 +112,16 @@ class Ingestor:
         Neo4j the change log's lock is held for the commit only."""
         now = self._clock()
         touched: frozenset[ProfileId] = frozenset()
+        filed = 0
         try:
             async with self._store.transaction() as tx:
                 seen = await tx.seen_event_ids([e.event_id for e in fresh])
+                matcher = self._matcher
+                if matcher is not None:  # its prior follows the graph's size
+                    matcher = matcher.at_size(await self._size.records(tx))
                 batch = await apply_batch(tx, [e for e in fresh if e.event_id not in seen],
-                                          now, self._graph_rules, self._matcher)
-                touched = batch.touched
+                                          now, self._graph_rules, matcher)
+                touched, filed = batch.touched, batch.filed
                 applied = batch.events
                 changes = [c for outcome in applied.values() for c in outcome.changes]
                 if changes:
@@ -124,6 +130,7 @@ class Ingestor:
             # Before anyone hears of the commit; also when committing failed, as a failed
             # commit may still have landed.
             self._cache.evict(touched)
+        self._size.filed(filed)
         if changes:
             self.committed.notify()
         return {e.event_id: applied.get(e.event_id) for e in fresh}

@@ -9,8 +9,9 @@ links, a possible match waits for review, a vetoed pair stays visible and inacti
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client import Counter
@@ -48,6 +49,41 @@ class Matcher:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "quick", QuickScorer(self.model))
+
+    def at_size(self, records: int) -> Matcher:
+        """This matcher for a graph of `records` records (MatchModel.at_size); itself when
+        the prior does not move."""
+        sized = self.model.at_size(records)
+        return self if sized is self.model else Matcher(sized, self.max_block)
+
+
+class GraphSize:
+    """How many match records the graph holds, as this process knows it: read from the store
+    at most once every `refresh_s` (other processes and replicas file records too), and
+    counted up by the records this process files in between, so a bulk load moves the prior
+    as it goes."""
+
+    def __init__(self, refresh_s: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._refresh_s = refresh_s
+        self._clock = clock
+        self._count = 0
+        self._read_at: float | None = None
+
+    async def records(self, tx: GraphTransaction) -> int:
+        now = self._clock()
+        if self._read_at is None or now - self._read_at >= self._refresh_s:
+            self._count, self._read_at = await tx.count_records(), now
+        return self._count
+
+    def filed(self, records: int) -> None:
+        self._count += records
+
+
+@dataclass(frozen=True, slots=True)
+class Matches:
+    links: list[LinkObservation]
+    filed: int  # records stored for the first time
 
 
 def vetoed_reason(rule: str) -> str:
@@ -98,12 +134,12 @@ def _candidates(new: Sequence[MatchRecord], found: Sequence[MatchRecord]
 
 
 async def match_events(tx: GraphTransaction, events: Sequence[Event], matcher: Matcher
-                       ) -> list[LinkObservation]:
+                       ) -> Matches:
     """Files the events' records and scores them against their blocks: the links (and
     possible matches, and vetoes) the new records make."""
     records = {r.record_id: r for e in events if (r := record_of(e, matcher.model))}
     if not records:
-        return []
+        return Matches([], 0)
     fresh = set(await tx.index_records(list(records.values()), matcher.max_block))
     new = [record for record_id, record in records.items() if record_id in fresh]
     lookup = await tx.find_records(sorted({k for r in new for k in r.keys}), matcher.max_block)
@@ -127,4 +163,4 @@ async def match_events(tx: GraphTransaction, events: Sequence[Event], matcher: M
         if (link := observation(matcher, record, other, scored)) is not None:
             matches.append(link)
     COMPARED.labels(decision=Decision.NONE.value).inc(unlikely)
-    return matches
+    return Matches(matches, len(fresh))

@@ -431,6 +431,10 @@ class Neo4jTransaction:
             keys=sorted({a.key for a in anchors}))
         return [_record(r) for r in records]
 
+    async def count_records(self) -> int:
+        (found,) = await self._records("MATCH (r:MatchRecord) RETURN count(r) AS records")
+        return int(found["records"])
+
     async def scan_records(self, after: str, limit: int) -> list[MatchRecord]:
         records = await self._records(
             "MATCH (r:MatchRecord) WHERE r.record_id > $after"

@@ -199,6 +199,11 @@ class GraphTransaction(Protocol):
 
     async def read_records(self, anchors: Sequence[Identifier]) -> list[MatchRecord]: ...
 
+    async def count_records(self) -> int:
+        """How many match records the store holds: the size the match model's prior
+        follows."""
+        ...
+
     async def scan_records(self, after: str, limit: int) -> list[MatchRecord]:
         """Up to `limit` records with ids above `after`, in id order: training pages by it."""
         ...

@@ -506,6 +506,10 @@ class SqliteTransaction:
                 [v for anchor in part for v in (anchor.kind, anchor.value)]))
         return self._records(rows)
 
+    async def count_records(self) -> int:
+        (count,) = self._conn.execute("SELECT count(*) FROM match_records").fetchone()
+        return int(count)
+
     async def scan_records(self, after: str, limit: int) -> list[MatchRecord]:
         return self._records(self._rows(
             f"SELECT {self._RECORD_COLUMNS} FROM match_records r WHERE r.record_id > ?"

@@ -18,7 +18,9 @@ def _level(label: str, kind: str, m: float, u: float, **extra: Any) -> dict[str,
 NULL = {"label": "null", "kind": "null"}
 
 DEFAULT_MODEL_DOCUMENT: dict[str, Any] = {
+    # About one look-alike pair per record among 10,000: halved each time the graph doubles.
     "prior": 0.0001,
+    "prior_records": 10_000,
     "link_threshold": 0.95,
     "review_threshold": 0.6,
     "never_link": [

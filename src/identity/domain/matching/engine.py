@@ -90,7 +90,8 @@ def resolve_records(records: Mapping[RecordId, Record], model: MatchModel, *,
     fitted = train and len(ids) >= MIN_RECORDS_TO_FIT
     if fitted:
         prior = estimate_prior(records, model.prior_rules, sources=sources)
-        model = replace(model, prior=prior) if prior is not None else model
+        if prior is not None:
+            model = replace(model, prior=prior, prior_records=len(records))
         model = _fit(model, columns, levels, origin, seed=seed, random_pairs=random_pairs)
     if fitted or not model.term_frequencies:
         model = replace(model, term_frequencies=_term_frequencies(columns, model))
@@ -107,6 +108,21 @@ def resolve_records(records: Mapping[RecordId, Record], model: MatchModel, *,
 
 # ---------------------------------------------------------------------------------------------
 # Candidates
+
+
+def linked_pairs(records: Mapping[RecordId, Record], model: MatchModel,
+                 max_block: int = 500) -> list[LinkedPair]:
+    """The pairs `model` links just as it is, no fitting and no term frequencies but its
+    own: how the service decides with it in real time, pair by pair."""
+    ids = sorted(records)
+    rows = [records[record_id] for record_id in ids]
+    left, right, _ = blocked_pairs(rows, model.blocking, max_block)
+    columns = RecordColumns(rows, model_fields(model))
+    chances, linked = _decide(model, columns, left, columns.levels(model.comparisons, left,
+                                                                   right))
+    at = np.flatnonzero(linked)
+    return [LinkedPair(ids[a], ids[b], p) for a, b, p in zip(
+        left[at].tolist(), right[at].tolist(), chances[at].tolist(), strict=True)]
 
 
 def candidate_pairs(records: Mapping[RecordId, Record], model: MatchModel,

@@ -71,6 +71,10 @@ class MatchModel:
     # field -> folded value -> share of records holding it, for tf-adjusted levels: what
     # training saw, so real-time scoring weighs "Smith" and "Okafor" as batch scoring does.
     term_frequencies: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    # How many records the prior holds for. Two records drawn from a larger graph are less
+    # likely one person: above this size the prior falls in proportion (`at_size`), so a
+    # prior fit for a small graph does not join namesakes in a large one. None: fixed.
+    prior_records: int | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.prior < 1:
@@ -88,6 +92,17 @@ class MatchModel:
     @property
     def prior_weight(self) -> float:
         return math.log2(self.prior / (1 - self.prior))
+
+    def at_size(self, records: int) -> MatchModel:
+        """The model for a graph of `records` records: the prior scaled by prior_records /
+        records once the graph is larger, in steps of a doubling, so a prior moves at most
+        a few dozen times in a graph's life (a pair's decision depends on the step it was
+        compared in, as little as can be while still following the graph)."""
+        if self.prior_records is None or records <= self.prior_records:
+            return self
+        steps = math.ceil(math.log2(records / self.prior_records))
+        return replace(self, prior=self.prior / 2**steps, prior_records=self.prior_records
+                       * 2**steps)
 
     def non_match(self, vector: tuple[int, ...]) -> NonMatchRule | None:
         labels = {c.field: c.levels[i].label for c, i in zip(self.comparisons, vector,
@@ -142,7 +157,9 @@ class MatchModel:
                        prior_rules=tuple(tuple(rule) for rule in raw.get("prior_rules", ())),
                        term_frequencies={
                            str(name): {str(v): float(share) for v, share in table.items()}
-                           for name, table in raw.get("term_frequencies", {}).items()})
+                           for name, table in raw.get("term_frequencies", {}).items()},
+                       prior_records=None if raw.get("prior_records") is None
+                       else int(raw["prior_records"]))
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a match model: {exc}") from None
 

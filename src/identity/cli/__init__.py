@@ -1,0 +1,32 @@
+"""`identity serve | ingest | generate | resolve | train`: parse arguments, call app or
+service, print. One module per command; arguments.py holds the parser."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from identity.cli.arguments import EXIT_USAGE, parser
+from identity.cli.generate import generate
+from identity.cli.ingest import ingest
+from identity.cli.matching import resolve, train
+from identity.cli.serve import serve
+from identity.store.protocol import StoreUnavailable
+
+__all__ = ["main"]
+
+COMMANDS = {"serve": serve, "ingest": ingest, "generate": generate, "resolve": resolve,
+            "train": train}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except StoreUnavailable as exc:
+        print(f"identity {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:  # bad settings from the environment
+        print(f"identity {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+

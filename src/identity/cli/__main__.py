@@ -1,0 +1,3 @@
+from identity.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,141 @@
+"""The command line: its parser, and the settings its flags give (flags win over the
+environment)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+
+from identity.config import Settings, parse_grpc_port
+from identity.store import STORE_KINDS
+
+EXIT_OK, EXIT_REJECTS, EXIT_USAGE = 0, 1, 2
+
+
+def store_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", choices=STORE_KINDS,
+                        help="env IDENTITY_STORE, default sqlite")
+    parser.add_argument("--database", help="SQLite file (or sqlite:PATH); env IDENTITY_DATABASE, "
+                        "default data/identity.db")
+    parser.add_argument("--neo4j-uri", help="env IDENTITY_NEO4J_URI, default "
+                        "neo4j://127.0.0.1:7687")
+    parser.add_argument("--neo4j-user", help="env IDENTITY_NEO4J_USER, default neo4j")
+    parser.add_argument("--neo4j-password", help="env IDENTITY_NEO4J_PASSWORD (prefer the "
+                        "variable: a flag shows in the process list)")
+    parser.add_argument("--neo4j-database", help="env IDENTITY_NEO4J_DATABASE, default neo4j")
+    parser.add_argument("--default-region", help="region for phone numbers written without "
+                        "a country code; env IDENTITY_DEFAULT_REGION, default US")
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="identity", description="identity serve | ingest | generate | resolve | train")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the GraphQL API (GraphiQL at /graphql)")
+    serve.add_argument("--host", help="env IDENTITY_HOST, default 127.0.0.1")
+    serve.add_argument("--port", type=int, help="env IDENTITY_PORT, default 8000")
+    serve.add_argument("--grpc-port", metavar="PORT|off",
+                       help="gRPC port on the same host, 0 for any free port, off for none; "
+                       "env IDENTITY_GRPC_PORT, default 50051")
+    serve.add_argument("--log-level", help="env IDENTITY_LOG_LEVEL, default info")
+    serve.add_argument("--model", help="the match model `identity train` saved; env "
+                       "IDENTITY_MODEL, default data/model.json (the built-in one until then)")
+    serve.add_argument("--no-matching", action="store_true",
+                       help="no probabilistic links in real time (env IDENTITY_MATCHING=off)")
+    serve.add_argument("--strict-ingest", action="store_true",
+                       help="reject an event for a malformed identifier or an order without "
+                       "an amount, instead of accepting it without them (env "
+                       "IDENTITY_STRICT_INGEST=on)")
+    serve.add_argument("--profile-cache", type=int, metavar="PROFILES",
+                       help="golden profiles kept in memory for fast lookups (embedded store "
+                       "only; 0 for none); env IDENTITY_PROFILE_CACHE, default 10000")
+    store_flags(serve)
+
+    ingest = commands.add_parser("ingest", help="ingest a JSONL file of events in bulk")
+    ingest.add_argument("file", type=Path, help="one JSON event per line ('-' for stdin)")
+    ingest.add_argument("--batch-size", type=int, default=500)
+    ingest.add_argument("--rejects", type=Path, help="write every rejected line here as JSONL")
+    ingest.add_argument("--fail-on-reject", action="store_true",
+                        help="exit with status 1 when any event is rejected")
+    ingest.add_argument("--strict", dest="strict_ingest", action="store_true",
+                        help="reject an event for a malformed identifier or an order without "
+                        "an amount, instead of accepting it without them")
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    store_flags(ingest)
+
+    generate = commands.add_parser(
+        "generate", help="write synthetic customer journeys with their ground truth")
+    size = generate.add_mutually_exclusive_group()
+    size.add_argument("--people", type=int, help="number of people (default 1000)")
+    size.add_argument("--events", type=int, help="roughly this many events instead")
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--out", type=Path, default=Path("data/events.jsonl"))
+    generate.add_argument("--truth", type=Path, default=Path("data/truth.csv"))
+
+    resolve = commands.add_parser(
+        "resolve", help="match the records of a CSV file (dedupe) or two (link), no server")
+    resolve.add_argument("files", type=Path, nargs="+", metavar="FILE.csv",
+                         help="one file to deduplicate, or two to link")
+    resolve.add_argument("--out", type=Path, required=True,
+                         help="write source,record_id,cluster_id here")
+    resolve.add_argument("--id-column", default="id", help="default id")
+    resolve.add_argument("--field", action="append", default=[],
+                         metavar="MODEL_FIELD=CSV_COLUMN",
+                         help="read a model field from another column (repeatable); by "
+                         "default columns named like the model's fields are read")
+    resolve.add_argument("--model", type=Path,
+                         help="a saved model (JSON); default: the built-in model")
+    resolve.add_argument("--no-train", action="store_true",
+                         help="use the model's m and u as they are (default: fit them on "
+                         "the input)")
+    resolve.add_argument("--threshold", type=float,
+                         help="link at this match probability (default: the model's)")
+    resolve.add_argument("--pairs", type=Path,
+                         help="also write every linked pair with its match probability")
+    resolve.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    train = commands.add_parser(
+        "train", help="fit the match model on the records in the store, or on CSV files, "
+        "and save it where the service reads it")
+    train.add_argument("--records", type=Path, nargs="+", metavar="FILE.csv",
+                       help="train on these files (one, or two to link) instead of the store")
+    train.add_argument("--id-column", default="id", help="with --records; default id")
+    train.add_argument("--field", action="append", default=[], metavar="MODEL_FIELD=CSV_COLUMN",
+                       help="with --records: read a model field from another column")
+    train.add_argument("--base", type=Path, help="start from this model's comparisons and "
+                       "rules (default: the saved model, else the built-in one)")
+    train.add_argument("--out", type=Path, help="where to save it (default: the model the "
+                       "service reads, env IDENTITY_MODEL, default data/model.json)")
+    train.add_argument("--seed", type=int, default=0, help="for the random pairs u is fit on")
+    train.add_argument("--force", action="store_true",
+                       help="save the fitted model even when the store's evidence says it is "
+                       "worse than the model in force")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    store_flags(train)
+    return parser
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    if (grpc_port := getattr(args, "grpc_port", None)) is not None:
+        settings = replace(settings, grpc_port=parse_grpc_port(grpc_port))  # off is None
+    return settings.with_overrides(
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        log_level=getattr(args, "log_level", None),
+        model=getattr(args, "model", None),
+        matching=False if getattr(args, "no_matching", False) else None,
+        profile_cache=getattr(args, "profile_cache", None),
+        strict_ingest=True if getattr(args, "strict_ingest", False) else None,
+        store=args.store,
+        database=args.database,
+        neo4j_uri=args.neo4j_uri,
+        neo4j_user=args.neo4j_user,
+        neo4j_password=args.neo4j_password,
+        neo4j_database=args.neo4j_database,
+        default_region=args.default_region,
+    )
+
+

@@ -1,0 +1,33 @@
+"""`identity serve`: the GraphQL and gRPC APIs over one store, until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from identity.api.grpc.server import address
+from identity.app import build_app, check_store
+from identity.cli.arguments import EXIT_OK, settings_of
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = settings_of(args)
+    asyncio.run(check_store(settings))  # fail here, with the reason, not mid-start-up
+    where = settings.database if settings.store == "sqlite" else settings.neo4j_uri
+    matching = ("off" if not settings.matching else f"model {settings.model}"
+                if Path(settings.model).exists() else
+                f"the built-in model ({settings.model} not found: identity train writes it)")
+    grpc = ("off" if settings.grpc_port is None else
+            address(settings.host, settings.grpc_port) if settings.grpc_port else "a free port")
+    print(f"identity graph: {settings.store} store at {where}; matching: {matching}; "
+          f"GraphiQL at http://{settings.host}:{settings.port}/graphql; gRPC: {grpc}",
+          file=sys.stderr)
+    uvicorn.run(build_app(settings), host=settings.host, port=settings.port,
+                log_level=settings.log_level)
+    return EXIT_OK
+
+
