@@ -161,13 +161,14 @@ async def trained_model(config: StoreConfig, in_force: MatchModel
     finally:
         await store.close()
     verdict = {"replaces": judgement.replaces,
+               "link_threshold": judgement.model.link_threshold,
                "pairs_events_join": len(judgement.evidence.same),
                "pairs_holding_two_accounts": len(judgement.evidence.apart),
                **{f"{name}_estimate": {"precision": round(e.precision, 4),
                                         "recall": round(e.recall, 4)}
                   for name, e in (("fitted", judgement.fitted),
                                   ("in_force", judgement.in_force))}}
-    return (fitted if judgement.replaces else in_force), verdict
+    return (judgement.model if judgement.replaces else in_force), verdict
 
 
 def partition_digest(placed: Mapping[Identifier, str]) -> str:

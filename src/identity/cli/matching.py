@@ -137,8 +137,12 @@ def train(args: argparse.Namespace) -> int:
         print(f"identity train: the fitted model is worse than the one in force ({settings.model}"
               f"); nothing saved (--force saves it anyway)", file=sys.stderr)
         return EXIT_REJECTS
+    model = judgement.model if judgement is not None else result.model
+    if model.link_threshold != result.model.link_threshold:
+        print(f"link threshold raised to {model.link_threshold:.6g} to be as precise as the "
+              "model in force on that evidence")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(result.model.compacted().to_json() + "\n", encoding="utf-8")
+    out.write_text(model.compacted().to_json() + "\n", encoding="utf-8")
     print(f"saved -> {out} (restart identity serve to use it)")
     return EXIT_OK
 

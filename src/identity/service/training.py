@@ -14,11 +14,11 @@ pair needs a model to be known, and each model is judged on the pairs it would l
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from identity.domain.guards import WEAK_KINDS
 from identity.domain.links import LinkRule
-from identity.domain.matching.engine import candidate_pairs, linked_pairs
+from identity.domain.matching.engine import candidate_pairs, linked_pairs, scored_pairs
 from identity.domain.matching.model import MatchModel, Record
 from identity.domain.matching.records import MatchRecord
 from identity.domain.resolution import components
@@ -132,13 +132,41 @@ def estimate(records: Mapping[str, Record], model: MatchModel, evidence: Evidenc
                     linked_same, linked_apart, len(evidence.same))
 
 
+def calibrated(records: Mapping[str, Record], fitted: MatchModel, evidence: Evidence,
+               precision: float) -> MatchModel:
+    """The fitted model with its link threshold raised, where it needs to be, to the lowest
+    one at which its estimated precision on the evidence reaches `precision` (the model in
+    force's): EM fits how alike records look, the graph's evidence says where to draw the
+    line. Unchanged when it is precise enough already."""
+    found: dict[float, list[bool]] = {}
+    for pair in scored_pairs(records, fitted):
+        if pair.probability >= fitted.link_threshold:
+            key = (pair.left, pair.right)
+            if key in evidence.same or key in evidence.apart:
+                found.setdefault(pair.probability, []).append(key in evidence.same)
+    same = linked = 0
+    lowest: float | None = None  # the lowest cut that is precise enough
+    for probability in sorted(found, reverse=True):
+        same += sum(found[probability])
+        linked += len(found[probability])
+        if same / linked >= precision:
+            lowest = probability
+    if not found or (lowest is not None and lowest == min(found)):
+        return fitted
+    # Nothing precise enough: link only above every labelled pair the model scores.
+    threshold = lowest if lowest is not None else min(1.0 - 1e-12, max(found) * (1 + 1e-12))
+    return replace(fitted, link_threshold=threshold,
+                   review_threshold=min(fitted.review_threshold, threshold))
+
+
 @dataclass(frozen=True)
 class Judgement:
-    """The fitted model and the one in force, each estimated on the store's evidence at the
-    store's size (the prior follows it)."""
+    """The fitted model (calibrated) and the one in force, each estimated on the store's
+    evidence at the store's size (the prior follows it)."""
 
     records: int
     evidence: Evidence
+    model: MatchModel  # the fitted model as calibrated: what to save
     fitted: Estimate
     in_force: Estimate
 
@@ -154,10 +182,16 @@ class Judgement:
 
 async def judge(store: GraphStore, fitted: MatchModel, in_force: MatchModel,
                 records: Sequence[MatchRecord] | None = None) -> Judgement:
-    """`records`: the store's match records, when the caller has read them already."""
+    """Estimates both models on the store's evidence, the fitted one calibrated first (its
+    threshold raised where it is less precise than the model in force); `records`: the
+    store's match records, when the caller has read them already."""
     found = list(records) if records is not None else await records_in_store(store)
     values = values_of(found)
     evidence = await evidence_in_store(store, found, fitted)
     size = len(found)
-    return Judgement(size, evidence, estimate(values, fitted.at_size(size), evidence),
-                     estimate(values, in_force.at_size(size), evidence))
+    current = estimate(values, in_force.at_size(size), evidence)
+    model = calibrated(values, fitted.at_size(size), evidence, current.precision)
+    if model.link_threshold != fitted.link_threshold:
+        fitted = replace(fitted, link_threshold=model.link_threshold,
+                         review_threshold=model.review_threshold)
+    return Judgement(size, evidence, fitted, estimate(values, model, evidence), current)

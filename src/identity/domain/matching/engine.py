@@ -110,19 +110,27 @@ def resolve_records(records: Mapping[RecordId, Record], model: MatchModel, *,
 # Candidates
 
 
-def linked_pairs(records: Mapping[RecordId, Record], model: MatchModel,
+def scored_pairs(records: Mapping[RecordId, Record], model: MatchModel,
                  max_block: int = 500) -> list[LinkedPair]:
-    """The pairs `model` links just as it is, no fitting and no term frequencies but its
-    own: how the service decides with it in real time, pair by pair."""
+    """Every candidate pair no never-link rule forbids, with its match probability under
+    `model` just as it is (no fitting, no term frequencies but its own): how the service
+    scores with it in real time, pair by pair."""
     ids = sorted(records)
     rows = [records[record_id] for record_id in ids]
     left, right, _ = blocked_pairs(rows, model.blocking, max_block)
     columns = RecordColumns(rows, model_fields(model))
-    chances, linked = _decide(model, columns, left, columns.levels(model.comparisons, left,
-                                                                   right))
-    at = np.flatnonzero(linked)
+    levels = columns.levels(model.comparisons, left, right)
+    chances = _chances(model, columns, left, levels)
+    at = np.flatnonzero(~_vetoed(model, levels))
     return [LinkedPair(ids[a], ids[b], p) for a, b, p in zip(
         left[at].tolist(), right[at].tolist(), chances[at].tolist(), strict=True)]
+
+
+def linked_pairs(records: Mapping[RecordId, Record], model: MatchModel,
+                 max_block: int = 500) -> list[LinkedPair]:
+    """The pairs `model` links just as it is."""
+    return [p for p in scored_pairs(records, model, max_block)
+            if p.probability >= model.link_threshold]
 
 
 def candidate_pairs(records: Mapping[RecordId, Record], model: MatchModel,
@@ -209,11 +217,16 @@ def _vetoed(model: MatchModel, levels: IntArray) -> BoolArray:
     return vetoed
 
 
+def _chances(model: MatchModel, columns: RecordColumns, left: IntArray, levels: IntArray
+             ) -> FloatArray:
+    weights = _weights(model, columns, left, levels)
+    odds = np.power(2.0, np.minimum(weights, 999.0))
+    return np.where(weights < 1000, odds / (1 + odds), 1.0)  # as `probability` saturates
+
+
 def _decide(model: MatchModel, columns: RecordColumns, left: IntArray, levels: IntArray
             ) -> tuple[FloatArray, BoolArray]:
     """Probabilities and links: what `score` decides, pair by pair."""
-    weights = _weights(model, columns, left, levels)
-    odds = np.power(2.0, np.minimum(weights, 999.0))
-    chances = np.where(weights < 1000, odds / (1 + odds), 1.0)  # as `probability` saturates
+    chances = _chances(model, columns, left, levels)
     allowed = ~_vetoed(model, levels)
     return chances, allowed & (chances >= model.link_threshold)
