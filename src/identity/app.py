@@ -19,11 +19,13 @@ log = logging.getLogger("identity")
 
 async def build_service(settings: Settings) -> IdentityService:
     """Raises StoreUnavailable with the reason when the store cannot be opened, and
-    ValueError when the match model file is not a model."""
+    ValueError when the match model file is not a model or the rules file not rules."""
     matcher = settings.matcher()
+    rules = settings.identity_rules()
     return IdentityService(
         await open_store(settings.store_config()),
-        rules=settings.normalization_rules(),
+        rules=settings.normalization_rules(rules),
+        graph_rules=rules.graph,
         survivorship=settings.survivorship_rules(),
         matcher=matcher,
         profile_cache=settings.profile_cache,

@@ -14,6 +14,7 @@ from identity.domain.matching.model import MatchModel
 from identity.domain.survivorship import SurvivorshipRules
 from identity.service.file_matching import read_model
 from identity.service.matching import Matcher
+from identity.service.rules_file import Rules, read_rules
 from identity.store import StoreConfig
 
 ENV_PREFIX = "IDENTITY_"
@@ -35,6 +36,7 @@ class Settings:
     source_priority: tuple[str, ...] = field(default_factory=tuple)
     log_level: str = "info"
     model: str = "data/model.json"  # written by `identity train`; the built-in one until then
+    rules: str = "data/rules.toml"  # limits, priorities, hubs, phone regions: built-in until then
     matching: bool = True  # probabilistic links in real time
     max_block: int = 500  # blocking lookups over this many records are skipped and reported
     profile_cache: int = 10_000  # golden profiles kept in memory (SQLite only); 0: none
@@ -45,7 +47,7 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for name in ("host", "store", "database", "neo4j_uri", "neo4j_user", "neo4j_password",
-                     "neo4j_database", "default_region", "log_level", "model"):
+                     "neo4j_database", "default_region", "log_level", "model", "rules"):
             if (raw := env.get(ENV_PREFIX + name.upper())) is not None:
                 values[name] = raw
         for name in ("port", "max_block", "profile_cache"):
@@ -76,8 +78,16 @@ class Settings:
                            neo4j_user=self.neo4j_user, neo4j_password=self.neo4j_password,
                            neo4j_database=self.neo4j_database)
 
-    def normalization_rules(self) -> NormalizationRules:
-        return NormalizationRules(default_region=self.default_region.upper())
+    def identity_rules(self) -> Rules:
+        """The rules file's, over the built-in ones. Raises ValueError (RulesFileError)
+        naming the file, table and key when it cannot be used."""
+        return read_rules(Path(self.rules))
+
+    def normalization_rules(self, rules: Rules | None = None) -> NormalizationRules:
+        found = rules or Rules()
+        return NormalizationRules(default_region=self.default_region.upper(),
+                                  blocklist=found.blocklist,
+                                  source_regions=found.source_regions)
 
     def survivorship_rules(self) -> SurvivorshipRules:
         return SurvivorshipRules(source_priority=self.source_priority)

@@ -136,3 +136,45 @@ def test_a_line_python_cannot_parse_is_rejected_and_the_rest_lands(
     out = capsys.readouterr().out
     assert "1 accepted, 0 duplicates, 1 rejected" in out
     assert "line 1 (event ?): line: not usable JSON" in out
+
+
+def test_a_rules_file_reads_a_uk_national_phone_from_a_gb_till(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[phone_regions]\n"pos-gb" = "GB"\n', encoding="utf-8")
+    till = {"event_id": "t1", "type": "identify", "timestamp": "2024-01-01T00:00:00Z",
+            "source": "pos-gb", "identifiers": [{"kind": "external:loyalty", "value": "L-1"},
+                                                {"kind": "phone", "value": "07416 713197"}]}
+    source = tmp_path / "events.jsonl"
+    source.write_text(json.dumps(till) + "\n")
+    database = str(tmp_path / "g.db")
+
+    assert main(["ingest", str(source), "--database", database, "--quiet", "--rules",
+                 str(rules), "--fail-on-reject"]) == 0
+    assert "accepted without" not in capsys.readouterr().out
+
+    async def phone_profile() -> str | None:
+        store = SqliteGraphStore(database)
+        try:
+            (found,) = await IdentityService(store).profile_ids(
+                [Identifier("phone", "+447416713197")])
+            return found
+        finally:
+            await store.close()
+
+    assert asyncio.run(phone_profile()) is not None
+
+
+def test_identity_rules_prints_the_rules_in_force_and_refuses_a_broken_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["rules"]) == 0
+    printed = capsys.readouterr().out
+    assert "[limits]" in printed and "customer_id = 1" in printed
+    broken = tmp_path / "rules.toml"
+    broken.write_text("[limits]\nemial = 2\n", encoding="utf-8")
+    assert main(["rules", "--rules", str(broken)]) == 2
+    assert "unknown identifier kind 'emial'" in capsys.readouterr().err
+    assert main(["serve", "--database", str(tmp_path / "g.db"), "--rules", str(broken)]) == 2
+    assert "rules.toml: [limits]" in capsys.readouterr().err

@@ -234,3 +234,19 @@ def test_an_event_with_a_bad_phone_lands_without_it_unless_strict(client: httpx.
     assert profile["orderCount"] == 1 and profile["unknownValueOrderCount"] == 1
     assert profile["totalSpend"] == []
     assert {i["kind"] for i in profile["identifiers"]} == {"email", "order_id"}
+
+
+def test_a_profile_a_limit_held_a_link_at_says_so(client: httpx.Client) -> None:
+    tablet, ann, bob = unique("tablet"), unique("ann"), unique("bob")
+    ingest(client,
+           ev(unique("e"), ("customer_id", ann), ("email", f"{ann}@home.com"),
+              timestamp="2024-03-01T10:00:00Z"),
+           ev(unique("e"), ("device_id", tablet), ("customer_id", bob),
+              timestamp="2024-03-02T10:00:00Z"),
+           ev(unique("e"), ("device_id", tablet), ("email", f"{ann}@home.com"),
+              timestamp="2024-03-03T10:00:00Z"))
+    query = ("query($kind: String!, $value: String!) { profileByIdentifier(kind: $kind, "
+             "value: $value) { limitsReached { kind limit } identifiers { kind } } }")
+    bobs = graphql(client, query, kind="customer_id", value=bob)["data"]["profileByIdentifier"]  # type: ignore[index]
+    assert bobs["limitsReached"] == [{"kind": "customer_id", "limit": 1}]
+    assert {group["kind"] for group in bobs["identifiers"]} == {"customer_id", "device_id"}

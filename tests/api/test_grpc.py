@@ -272,6 +272,18 @@ async def test_ingest_events_drops_a_malformed_identifier_unless_asked_to_be_str
     assert {i.kind for i in profile.identifiers} == {"email", "order_id"}
 
 
+async def test_a_profile_says_which_limits_hold_a_link_at_it(stub: Any) -> None:
+    events = [event("l-1", ident("customer_id", "ann"), ident("email", "ann@home.com"),
+                    timestamp="2024-03-01T10:00:00Z"),
+              event("l-2", ident("device_id", "tablet"), ident("customer_id", "bob"),
+                    timestamp="2024-03-02T10:00:00Z"),
+              event("l-3", ident("device_id", "tablet"), ident("email", "ann@home.com"),
+                    timestamp="2024-03-03T10:00:00Z")]
+    await stub.IngestEvents(pb.IngestEventsRequest(events=events))
+    found = await stub.Resolve(pb.ResolveRequest(identifiers=[ident("customer_id", "bob")]))
+    assert [(r.kind, r.limit) for r in found.profile.limits_reached] == [("customer_id", 1)]
+
+
 async def test_ingest_events_over_the_graphql_limit_is_invalid_argument(stub: Any) -> None:
     events = [event(f"e-{i}", ident("anonymous_id", "c")) for i in range(1001)]
     error = await failure(stub.IngestEvents(pb.IngestEventsRequest(events=events)))

@@ -26,6 +26,9 @@ def store_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--neo4j-database", help="env IDENTITY_NEO4J_DATABASE, default neo4j")
     parser.add_argument("--default-region", help="region for phone numbers written without "
                         "a country code; env IDENTITY_DEFAULT_REGION, default US")
+    parser.add_argument("--rules", help="the identity rules file (limits, priorities, hubs, "
+                        "phone regions per source); env IDENTITY_RULES, default "
+                        "data/rules.toml (the built-in rules until it exists)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -96,6 +99,12 @@ def parser() -> argparse.ArgumentParser:
                          help="also write every linked pair with its match probability")
     resolve.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    rules = commands.add_parser(
+        "rules", help="print the identity rules in force (limits, priorities, hubs, phone "
+        "regions) as a rules file: `identity rules > data/rules.toml` starts one")
+    rules.add_argument("--rules", help="the rules file to read; env IDENTITY_RULES, default "
+                       "data/rules.toml")
+
     train = commands.add_parser(
         "train", help="fit the match model on the records in the store, or on CSV files, "
         "and save it where the service reads it")
@@ -136,6 +145,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
         neo4j_password=args.neo4j_password,
         neo4j_database=args.neo4j_database,
         default_region=args.default_region,
+        rules=getattr(args, "rules", None),
     )
 
 

@@ -85,7 +85,7 @@ class ProfileLookup(_message.Message):
     def __init__(self, profile_id: _Optional[str] = ..., identifier: _Optional[_Union[Identifier, _Mapping]] = ..., found: _Optional[bool] = ..., profile: _Optional[_Union[Profile, _Mapping]] = ...) -> None: ...
 
 class Profile(_message.Message):
-    __slots__ = ("id", "requested_id", "merged_ids", "created_at", "first_seen", "last_seen", "identifiers", "golden", "order_count", "total_spend", "unknown_value_order_count")
+    __slots__ = ("id", "requested_id", "merged_ids", "created_at", "first_seen", "last_seen", "identifiers", "golden", "order_count", "total_spend", "unknown_value_order_count", "limits_reached")
     ID_FIELD_NUMBER: _ClassVar[int]
     REQUESTED_ID_FIELD_NUMBER: _ClassVar[int]
     MERGED_IDS_FIELD_NUMBER: _ClassVar[int]
@@ -97,6 +97,7 @@ class Profile(_message.Message):
     ORDER_COUNT_FIELD_NUMBER: _ClassVar[int]
     TOTAL_SPEND_FIELD_NUMBER: _ClassVar[int]
     UNKNOWN_VALUE_ORDER_COUNT_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_REACHED_FIELD_NUMBER: _ClassVar[int]
     id: str
     requested_id: str
     merged_ids: _containers.RepeatedScalarFieldContainer[str]
@@ -108,7 +109,16 @@ class Profile(_message.Message):
     order_count: int
     total_spend: _containers.RepeatedCompositeFieldContainer[Money]
     unknown_value_order_count: int
-    def __init__(self, id: _Optional[str] = ..., requested_id: _Optional[str] = ..., merged_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., identifiers: _Optional[_Iterable[_Union[ProfileIdentifier, _Mapping]]] = ..., golden: _Optional[_Iterable[_Union[GoldenField, _Mapping]]] = ..., order_count: _Optional[int] = ..., total_spend: _Optional[_Iterable[_Union[Money, _Mapping]]] = ..., unknown_value_order_count: _Optional[int] = ...) -> None: ...
+    limits_reached: _containers.RepeatedCompositeFieldContainer[LimitReached]
+    def __init__(self, id: _Optional[str] = ..., requested_id: _Optional[str] = ..., merged_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., identifiers: _Optional[_Iterable[_Union[ProfileIdentifier, _Mapping]]] = ..., golden: _Optional[_Iterable[_Union[GoldenField, _Mapping]]] = ..., order_count: _Optional[int] = ..., total_spend: _Optional[_Iterable[_Union[Money, _Mapping]]] = ..., unknown_value_order_count: _Optional[int] = ..., limits_reached: _Optional[_Iterable[_Union[LimitReached, _Mapping]]] = ...) -> None: ...
+
+class LimitReached(_message.Message):
+    __slots__ = ("kind", "limit")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    limit: int
+    def __init__(self, kind: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class ProfileIdentifier(_message.Message):
     __slots__ = ("kind", "value", "first_seen", "last_seen", "hub_reason")

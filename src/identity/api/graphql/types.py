@@ -298,6 +298,13 @@ class Money:
     amount: str = strawberry.field(description="A decimal string, exact to the cent.")
 
 
+@strawberry.type(description="A per-profile limit that holds a link at one of the profile's "
+                 "identifiers inactive: a flag for stewards.")
+class LimitReached:
+    kind: str = strawberry.field(description="The identifier kind, such as customer_id.")
+    limit: int = strawberry.field(description="At most this many of it in one profile.")
+
+
 @strawberry.type(description="A golden profile: one person, resolved from every identifier.")
 class Profile:
     id: strawberry.ID
@@ -314,6 +321,9 @@ class Profile:
     total_spend: list[Money] = strawberry.field(description="Order totals, one per currency.")
     unknown_value_order_count: int = strawberry.field(
         description="Orders counted in orderCount whose amount is unknown (none was sent).")
+    limits_reached: list[LimitReached] = strawberry.field(
+        description="Limits that hold a link at one of its identifiers: on a weak kind a "
+        "bot's or a kiosk's chain, on a strong kind two people who met (a household).")
 
     @strawberry.field(description="One golden-record field by name, such as first_name.")
     def field(self, name: str) -> GoldenField | None:
@@ -337,4 +347,5 @@ class Profile:
             order_count=view.orders.count,
             total_spend=[Money(currency=c, amount=str(a)) for c, a in view.orders.total_spend],
             unknown_value_order_count=view.orders.unknown_value,
+            limits_reached=[LimitReached(kind=k, limit=n) for k, n in view.limits_reached],
         )

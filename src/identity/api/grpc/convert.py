@@ -70,6 +70,8 @@ def profile(view: ProfileView) -> pb.Profile:
         total_spend=[pb.Money(currency=currency, amount=str(amount))
                      for currency, amount in view.orders.total_spend],
         unknown_value_order_count=view.orders.unknown_value,
+        limits_reached=[pb.LimitReached(kind=kind, limit=limit)
+                        for kind, limit in view.limits_reached],
     )
 
 

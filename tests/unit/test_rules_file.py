@@ -1,0 +1,87 @@
+"""The identity rules file: what a deployment changes, over the built-in rules."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from identity.domain.guards import DEFAULT_PROFILE_LIMITS
+from identity.service.rules_file import (
+    Rules,
+    RulesFileError,
+    parse_rules,
+    read_rules,
+    render_rules,
+)
+
+EXAMPLE = """
+[limits]
+email = 3
+"external:*" = 1
+
+[priority]
+kinds = ["customer_id", "external:*", "email", "phone", "device_id", "order_id",
+         "anonymous_id", "session_id"]
+
+[hubs]
+email = 4
+
+[phone_regions]
+"pos-gb" = "gb"
+
+[placeholders]
+values = ["Guest@Shop.com"]
+patterns = ['^guest-[0-9]+$']
+"""
+
+
+def test_a_file_changes_what_it_says_and_keeps_the_rest_built_in(tmp_path: Path) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text(EXAMPLE, encoding="utf-8")
+
+    rules = read_rules(path)
+
+    limits = rules.graph.limits
+    assert limits.limit("email") == 3 and limits.limit("external:loyalty") == 1
+    assert limits.limit("customer_id") == DEFAULT_PROFILE_LIMITS["customer_id"]
+    assert limits.rank("external:crm") < limits.rank("email")
+    assert rules.graph.hubs.limit("email") == 4 and rules.graph.hubs.limit("phone") == 3
+    assert rules.source_regions == (("pos-gb", "GB"),)
+    assert rules.blocklist.blocks("guest@shop.com") and rules.blocklist.blocks("guest-42")
+    assert rules.blocklist.blocks("test@test.com"), "the built-in placeholders still hold"
+
+
+def test_no_file_means_the_built_in_rules(tmp_path: Path) -> None:
+    assert read_rules(tmp_path / "missing.toml") == Rules()
+
+
+def test_the_rules_in_force_print_as_a_file_that_reads_back_to_them() -> None:
+    rules = parse_rules(tomllib.loads(EXAMPLE))
+    assert parse_rules(tomllib.loads(render_rules(rules))) == rules
+    assert parse_rules(tomllib.loads(render_rules(Rules()))) == Rules()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[limit]\nemail = 1", "unknown table [limit]"),
+    ("[limits]\nemial = 1", "unknown identifier kind 'emial'"),
+    ("[limits]\nemail = 0", "email must be a whole number of at least 1"),
+    ("[limits]\nemail = 'five'", "email must be a whole number"),
+    ("[priority]\nkinds = []", "[priority] holds kinds"),
+    ("[priority]\nkinds = ['email', 'email']", "names a kind twice"),
+    ("[phone_regions]\npos = 'Britain'", "is not a region code"),
+    ("[placeholders]\npatterns = ['(']", "pattern '('"),
+    ("limits = 3", "[limits] must be a table"),
+])
+def test_a_mistake_names_the_table_and_the_key(text: str, message: str) -> None:
+    with pytest.raises(RulesFileError, match="rules") as caught:
+        parse_rules(tomllib.loads(text))
+    assert message in str(caught.value)
+
+
+def test_a_file_that_is_not_toml_is_refused_with_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text("[limits\n", encoding="utf-8")
+    with pytest.raises(RulesFileError, match="rules.toml: not a readable TOML file"):
+        read_rules(path)
