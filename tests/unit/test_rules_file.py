@@ -83,5 +83,5 @@ def test_a_mistake_names_the_table_and_the_key(text: str, message: str) -> None:
 def test_a_file_that_is_not_toml_is_refused_with_its_name(tmp_path: Path) -> None:
     path = tmp_path / "rules.toml"
     path.write_text("[limits\n", encoding="utf-8")
-    with pytest.raises(RulesFileError, match="rules.toml: not a readable TOML file"):
+    with pytest.raises(RulesFileError, match=r"rules\.toml: not a readable TOML file"):
         read_rules(path)
