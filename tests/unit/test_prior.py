@@ -3,10 +3,17 @@ recall, over all pairs."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from identity.domain.matching.model import Record
+from identity.domain.matching.defaults import DEFAULT_MODEL
+from identity.domain.matching.model import MatchModel, Record
 from identity.domain.matching.prior import ASSUMED_RECALL, estimate_prior
+from identity.service import IdentityService
+from identity.service.matching import GraphSize, Matcher
+from identity.store.sqlite import SqliteGraphStore
+from tests.builders import event, ident
 
 RECORDS: dict[str, Record] = {
     "a": {"email": "ann@x.com", "last_name": "Okafor"},
@@ -40,3 +47,57 @@ def test_nothing_to_learn_from_gives_none() -> None:
     assert estimate_prior(RECORDS, []) is None
     assert estimate_prior(RECORDS, [["phone"]]) is None
     assert estimate_prior({"a": RECORDS["a"]}, [["email"]]) is None
+
+
+# --- the prior follows the graph's size --------------------------------------------------------
+
+
+def test_the_prior_falls_by_half_at_each_doubling_past_the_records_it_holds_for() -> None:
+    model = replace(DEFAULT_MODEL, prior=1e-4, prior_records=10_000)
+    assert model.at_size(10_000) is model and model.at_size(10) is model
+    assert model.at_size(10_001).prior == pytest.approx(5e-5)
+    assert model.at_size(20_000).prior == pytest.approx(5e-5)
+    assert model.at_size(100_000).prior == pytest.approx(1e-4 / 16)
+    assert replace(model, prior_records=None).at_size(10**9) is not None
+    assert replace(model, prior_records=None).at_size(10**9).prior == 1e-4
+
+
+def test_a_trained_prior_says_how_many_records_it_holds_for_and_round_trips() -> None:
+    model = replace(DEFAULT_MODEL, prior=3e-4, prior_records=4_321)
+    assert MatchModel.from_json(model.to_json()).prior_records == 4_321
+    assert DEFAULT_MODEL.prior_records == 10_000
+
+
+async def test_namesakes_that_link_in_a_small_graph_do_not_in_a_large_one() -> None:
+    """Two records agreeing on a name and a city alone: likely one person among a handful
+    of records, not among many (the untrained prior joined namesakes at 100k events)."""
+    model = replace(DEFAULT_MODEL, prior_records=4)
+    namesakes = [{"first_name": "Ann", "last_name": "Okafor", "city": "Leeds"}] * 2
+
+    async def joined_after(strangers: int) -> bool:
+        store = SqliteGraphStore(":memory:")
+        service = IdentityService(store, matcher=Matcher(model), profile_cache=0)
+        await service.ingest([event(ident("email", f"s{i}@x.com"),
+                                    traits={"first_name": f"Zed{i}", "last_name": f"Q{i}"})
+                              for i in range(strangers)])
+        first, second = await service.ingest([
+            event(ident("email", f"ann{i}@x.com"), traits=traits)
+            for i, traits in enumerate(namesakes)])
+        await store.close()
+        return first.profile_id == second.profile_id
+
+    assert await joined_after(0)
+    assert not await joined_after(40)  # 42 records: the prior is a sixteenth
+
+
+async def test_graph_size_reads_the_store_once_a_while_and_counts_what_it_files() -> None:
+    now = [0.0]
+    size = GraphSize(refresh_s=60, clock=lambda: now[0])
+    store = SqliteGraphStore(":memory:")
+    async with store.transaction() as tx:
+        assert await size.records(tx) == 0
+        size.filed(5)
+        assert await size.records(tx) == 5  # not read again yet
+        now[0] = 61
+        assert await size.records(tx) == 0  # the store knows best
+    await store.close()

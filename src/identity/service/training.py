@@ -29,7 +29,7 @@ PAGE = 5_000
 Pair = tuple[str, str]
 
 # A fitted model replaces the one in force unless it is less precise by more than this, or
-# as precise and recalls less by more than RECALL_SLACK.
+# recalls less by more than RECALL_SLACK.
 PRECISION_SLACK = 0.001
 RECALL_SLACK = 0.005
 
@@ -71,11 +71,10 @@ class Estimate:
     same: int
 
     def no_worse_than(self, other: Estimate) -> bool:
-        """Precision first: a false merge shows one person's data to another."""
-        if self.precision < other.precision - PRECISION_SLACK:
-            return False
-        return (self.recall >= other.recall - RECALL_SLACK
-                or self.precision > other.precision + PRECISION_SLACK)
+        """As precise and recalling as much, within the slacks: a model that links nothing
+        is precise and still no replacement."""
+        return (self.precision >= other.precision - PRECISION_SLACK
+                and self.recall >= other.recall - RECALL_SLACK)
 
 
 async def strong_parts(tx: GraphTransaction, anchors: Iterable[Identifier]
