@@ -211,7 +211,10 @@ async def apply_batch(
         matches = await match_events(tx, events, matcher)
         filed = matches.filed
         if matches.links:
-            later += await _join_matches(tx, matches.links, now, rules.limits, deferred)
+            joined, marked = await _join_matches(tx, matches.links, now, rules.limits,
+                                                 deferred)
+            later += joined
+            touched.update(marked)
     if deferred.links or deferred.bound:
         settled = await settle(tx, deferred.seeds(), deferred.since(), rules.limits, now,
                                deferred.cause())
@@ -258,9 +261,11 @@ def _join_event(resolution: BatchResolution, event: Event, links: list[LinkObser
 
 
 async def _join_matches(tx: GraphTransaction, links: list[LinkObservation], now: datetime,
-                        limits: ProfileLimits, deferred: _Deferred) -> list[ProfileChange]:
+                        limits: ProfileLimits, deferred: _Deferred
+                        ) -> tuple[list[ProfileChange], set[ProfileId]]:
     """Writes the scored links and joins the profiles the new ones connect, most likely
-    first, where the limits cannot be at stake; the others are left to settle. Every
+    first, where the limits cannot be at stake; the others are left to settle. Returns the
+    merges, and every profile the links touch. Every
     probabilistic link is kept, joined or not, so the partition does not depend on which
     record came first; a possible match between two records already in one profile adds
     nothing to review and is not written."""
@@ -299,7 +304,8 @@ async def _join_matches(tx: GraphTransaction, links: list[LinkObservation], now:
         if resolution.group_of(veto.a) == resolution.group_of(veto.b):
             deferred.bound.setdefault((veto.a, veto.b), veto.event_id)
     await write_plan(tx, resolution.plan(), now)
-    return changes
+    # A veto marks its ends, which every profile view shows: those profiles are touched.
+    return changes, {g.profile_id for g in groups}
 
 
 def _attributed(applied: dict[EventId, Applied], early: list[ProfileChange], first: EventId,
