@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from identity.domain.changes import ChangeKind
-from identity.domain.guards import ProfileLimits
+from identity.domain.guards import LinkOrder, ProfileLimits, order_mark
 from identity.domain.resolution import GroupMakeup, GroupState, plan_merge
 from identity.domain.types import Identifier, ProfileId
 
@@ -107,10 +107,10 @@ class BatchResolution:
         self._groups[group.group_id] = group
         return group
 
-    def admits(self, part: Iterable[Identifier], mark: str) -> bool:
+    def admits(self, part: Iterable[Identifier], order: LinkOrder) -> bool:
         """Whether joining `part` is certainly what the limits decide: the joined profile
-        keeps within every limit, and no link a limit holds at its members has a mark at or
-        after `mark` (the earliest of the new links'), so nothing decided before changes."""
+        keeps within every limit, and no link a limit holds at its members comes at or after
+        `order` (the earliest of the new links'), so nothing decided before changes."""
         if self._limits is None:
             return True
         nodes = set(part)
@@ -118,7 +118,8 @@ class BatchResolution:
             return False
         roots = {self._root(g) for n in nodes if (g := self._node_group[n]) is not None}
         groups = [self._groups[r] for r in roots]
-        if any(g.held is not None and g.held >= mark for g in groups):
+        held = [g.held for g in groups if g.held is not None]
+        if held and max(held) >= order_mark(order):
             return False
         counts: Counter[str] = Counter(n.kind for n in nodes if self._node_group[n] is None)
         for group in groups:

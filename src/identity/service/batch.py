@@ -26,7 +26,6 @@ from identity.domain.guards import (
     LinkOrder,
     ProfileLimits,
     hub_reason,
-    order_mark,
 )
 from identity.domain.links import LinkObservation, LinkRule, anchor, plan_links
 from identity.domain.partition import LinkKey
@@ -221,9 +220,8 @@ async def apply_batch(
         later += settled.changes
         touched.update(settled.touched)
     touched.update(g.profile_id for g in groups)
-    applied = _attributed(applied, early, first, later)
-    if later:
-        applied = await _where_anchors_are(tx, events, applied)
+    applied = await _where_anchors_are(tx, events, _attributed(applied, early, first, later),
+                                       later)
     touched.update(p for outcome in applied.values() for change in outcome.changes
                    for p in change.mentioned_ids)
     return AppliedBatch(applied, frozenset(touched), filed)
@@ -243,7 +241,7 @@ def _join_event(resolution: BatchResolution, event: Event, links: list[LinkObser
     for part in components(event.identifiers, [(key[0], key[1]) for key, _ in fresh]):
         data = main in part and bool(event.traits or event.order)
         inside = [(key, order) for key, order in fresh if key[0] in part]
-        if inside and not resolution.admits(part, order_mark(min(o for _, o in inside))):
+        if inside and not resolution.admits(part, min(o for _, o in inside)):
             for key, order in inside:
                 deferred.add(key, order, event.event_id)
             joins = [([node], resolution.join([node], carries_data=data and node == main))
@@ -293,7 +291,7 @@ async def _join_matches(tx: GraphTransaction, links: list[LinkObservation], now:
     event_of = {(k.a, k.b, k.rule.value): k.event_id for k in written}
     changes: list[ProfileChange] = []
     for key, order in sorted(changed.items(), key=lambda item: item[1]):
-        if not resolution.admits(key[:2], order_mark(order)):
+        if not resolution.admits(key[:2], order):
             deferred.add(key, order, event_of[key])
             continue
         joined = resolution.join(list(key[:2]), carries_data=False)
@@ -312,6 +310,9 @@ def _attributed(applied: dict[EventId, Applied], early: list[ProfileChange], fir
                 later: Iterable[ProfileChange]) -> dict[EventId, Applied]:
     """Each event reports the changes it caused, and the profiles it merged: the hubs it
     found before anything was joined, then what matching and settling did for it."""
+    later = list(later)
+    if not early and not later:
+        return applied
     caused: dict[EventId, list[ProfileChange]] = defaultdict(list)
     for change in later:
         caused[change.cause_event_id].append(change)
@@ -328,16 +329,37 @@ def _attributed(applied: dict[EventId, Applied], early: list[ProfileChange], fir
 
 
 async def _where_anchors_are(tx: GraphTransaction, events: Sequence[Event],
-                             applied: dict[EventId, Applied]) -> dict[EventId, Applied]:
-    """After matching and settling moved profiles, each event reports the profile its
-    strongest identifier is in now."""
-    main = {e.event_id: anchor(e.identifiers) for e in events}
-    nodes = {n.identifier: n for n in await tx.find_identifiers(sorted(set(main.values())))}
-    groups = {g.group_id: g for g in await tx.read_groups(
-        sorted({n.group_id for n in nodes.values() if n.group_id is not None}))}
-    found = {}
-    for event_id, outcome in applied.items():
-        row = nodes[main[event_id]]
-        assert row.group_id is not None, "every node of the graph is in a profile"
-        found[event_id] = replace(outcome, profile_id=groups[row.group_id].profile_id)
+                             applied: dict[EventId, Applied], later: Sequence[ProfileChange]
+                             ) -> dict[EventId, Applied]:
+    """After matching and settling, each event reports the profile its strongest identifier
+    is in now: a merged profile's survivor, known from the changes; where a profile on the
+    way was split, read from the store."""
+    survivor = {absorbed: c.profile_id for c in later if c.kind is ChangeKind.MERGED
+                for absorbed in c.absorbed_ids}
+    split = {c.profile_id for c in later if c.kind is ChangeKind.SPLIT}
+
+    def final(profile_id: ProfileId) -> tuple[ProfileId, bool]:
+        moved = profile_id in split
+        while profile_id in survivor:
+            profile_id = survivor[profile_id]
+            moved = moved or profile_id in split
+        return profile_id, moved
+
+    found: dict[EventId, Applied] = {}
+    unsure: list[Event] = []
+    for event in events:
+        outcome = applied[event.event_id]
+        profile_id, moved = final(outcome.profile_id)
+        found[event.event_id] = replace(outcome, profile_id=profile_id)
+        if moved:
+            unsure.append(event)
+    if unsure:
+        main = {e.event_id: anchor(e.identifiers) for e in unsure}
+        nodes = {n.identifier: n for n in await tx.find_identifiers(sorted(set(main.values())))}
+        groups = {g.group_id: g for g in await tx.read_groups(
+            sorted({n.group_id for n in nodes.values() if n.group_id is not None}))}
+        for event_id, node in main.items():
+            group_id = nodes[node].group_id
+            assert group_id is not None, "every node of the graph is in a profile"
+            found[event_id] = replace(found[event_id], profile_id=groups[group_id].profile_id)
     return found

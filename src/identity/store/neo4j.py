@@ -8,6 +8,7 @@ deadlock between them surfaces as StoreConflict and the service retries the whol
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -52,6 +53,8 @@ from identity.store.protocol import (
     StoreConflict,
     StoreUnavailable,
 )
+
+_UNWIND = re.compile(r"^UNWIND \$(\w+) AS ")
 
 _NODE_FIELDS: LiteralString = (
     "n.kind AS kind, n.value AS value, n.group_id AS group_id, n.first_seen AS first_seen,"
@@ -102,6 +105,10 @@ class Neo4jTransaction:
         self._read_only = read_only
 
     async def _records(self, query: LiteralString, **params: Any) -> list[neo4j.Record]:
+        # A query over an empty list finds and writes nothing: no round trip for it.
+        unwound = _UNWIND.match(query)
+        if unwound is not None and not params.get(unwound.group(1), True):
+            return []
         result = await self._tx.run(query, params)
         return [record async for record in result]
 
@@ -176,16 +183,15 @@ class Neo4jTransaction:
                  "event_id": o.event_id, "source": o.source, "t": to_micros(o.seen_at),
                  "reason": o.inactive_reason, "score": o.score, "details": o.details}
                 for i, o in enumerate(observations)]
-        # The links as they were are read for every row before any is written (the reads of
-        # one link's later rows must not see its earlier rows' writes).
-        priors = await self._records(
-            "UNWIND $rows AS r OPTIONAL MATCH (:Identifier {key: r.a})"
-            "-[l:LINKED {rule: r.rule}]->(:Identifier {key: r.b})"
-            " RETURN r.i AS i, l.first_seen AS first_seen, l.score AS score,"
-            " l.is_active AS is_active ORDER BY i", rows=rows)
+        # The link as it was is read in the statement that folds the sighting in; the planner
+        # reads every row before any write (the write changes what the read matches), so a
+        # link's later rows see it as it was before the call, as its first row does.
         # SET items apply in order: inactive_reason reads is_active before it changes.
-        await self._records(
+        priors = await self._records(
             "UNWIND $rows AS r MATCH (a:Identifier {key: r.a}), (b:Identifier {key: r.b})"
+            " OPTIONAL MATCH (a)-[old:LINKED {rule: r.rule}]->(b)"
+            " WITH r, a, b, old.first_seen AS prior_first, old.score AS prior_score,"
+            " old.is_active AS prior_active"
             " MERGE (a)-[l:LINKED {rule: r.rule}]->(b)"
             " ON CREATE SET l.first_seen = r.t, l.last_seen = r.t, l.event_ids = [r.event_id],"
             " l.sources = [r.source], l.is_active = r.reason IS NULL,"
@@ -202,10 +208,13 @@ class Neo4jTransaction:
             " ELSE l.sources + r.source END,"
             " l.inactive_reason = CASE WHEN l.is_active AND r.reason IS NOT NULL THEN r.reason"
             " ELSE l.inactive_reason END,"
-            " l.is_active = l.is_active AND r.reason IS NULL",
+            " l.is_active = l.is_active AND r.reason IS NULL"
+            " RETURN r.i AS i, prior_first, prior_score, prior_active",
             rows=rows)
-        return [None if r["first_seen"] is None else PriorLink(
-            from_micros(r["first_seen"]), r["score"], bool(r["is_active"])) for r in priors]
+        found = {r["i"]: r for r in priors}
+        return [None if found[i]["prior_first"] is None else PriorLink(
+            from_micros(found[i]["prior_first"]), found[i]["prior_score"],
+            bool(found[i]["prior_active"])) for i in range(len(observations))]
 
     async def set_link_states(
         self, states: Sequence[tuple[Identifier, Identifier, str, str | None]]
@@ -333,9 +342,17 @@ class Neo4jTransaction:
         # emptied group's profile id is removed before the group is deleted: Neo4j 5.26 keeps
         # a unique value set earlier in the transaction on a node deleted later, and refuses
         # to give that profile id to another group in the same transaction.
-        for source, target in moves:
-            if source == target:
-                continue
+        wanted = [(source, target) for source, target in moves if source != target]
+        if not {source for source, _ in wanted} & {target for _, target in wanted}:
+            # No move starts where another lands: they can all go in one statement.
+            await self._records(
+                "UNWIND $moves AS m OPTIONAL MATCH (n:Identifier {group_id: m[0]})"
+                " SET n.group_id = m[1] WITH m, count(n) AS moved"
+                " MATCH (g:Group {group_id: m[1]}) SET g.size = g.size + moved"
+                " WITH m MATCH (old:Group {group_id: m[0]}) REMOVE old.profile_id DELETE old",
+                moves=[list(move) for move in wanted])
+            return
+        for source, target in wanted:
             (record,) = await self._records(
                 "OPTIONAL MATCH (n:Identifier {group_id: $source}) SET n.group_id = $target"
                 " RETURN count(n) AS moved",
