@@ -1,4 +1,4 @@
-"""DESIGN §2 invariants checked on any store through the protocol alone."""
+"""The invariants of docs/architecture.md checked on any store through the protocol alone."""
 
 from __future__ import annotations
 

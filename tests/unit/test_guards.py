@@ -1,4 +1,4 @@
-"""Hub detection and the split plan (DESIGN §2.7, §2.2)."""
+"""Hub detection and the split plan (docs/architecture.md, invariants 7 and 2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Service-level invariants of DESIGN §2 on a real SQLite store in memory."""
+"""Service-level invariants of docs/architecture.md on a real SQLite store in memory."""
 
 from __future__ import annotations
 
@@ -168,7 +168,7 @@ async def test_changes_say_created_updated_and_merged(
     assert len({c.change_id for c in sink.changes}) == 4
 
 
-# --- Order independence and idempotency (DESIGN §2.3), with hypothesis -----------------------
+# --- Order independence and idempotency (docs/architecture.md, invariant 3), with hypothesis
 
 # Two customer ids, so a cookie seen with both becomes a hub: guards are order-independent too.
 POOL = [("email", f"p{i}@shop.com") for i in range(4)] + [
@@ -251,7 +251,8 @@ def test_replaying_any_subset_of_events_changes_nothing(
 
 
 def test_every_identifier_is_in_exactly_one_profile_and_profiles_are_components() -> None:
-    """Profiles equal the connected components of the active links (DESIGN §2.1)."""
+    """Profiles equal the connected components of the active links (docs/architecture.md,
+    invariant 1)."""
     events = [event(ident("anonymous_id", f"c{i}"), ident("anonymous_id", f"c{j}"))
               for i, j in itertools.combinations(range(8), 2) if (i * j) % 5 == 1]
     events += [event(ident("anonymous_id", "c9"))]
@@ -286,7 +287,7 @@ def test_every_identifier_is_in_exactly_one_profile_and_profiles_are_components(
     asyncio.run(run())
 
 
-# --- Hub guard (DESIGN §2.7) ------------------------------------------------------------------
+# --- Hub guard (docs/architecture.md, invariant 7) ---------------------------------------------
 
 async def test_a_shared_device_stops_bridging_and_the_household_splits_apart(
     service: IdentityService, sink: ListChangeSink

@@ -1,4 +1,4 @@
-"""Outbound change events (DESIGN §2.8). Pure: no I/O.
+"""Outbound change events (docs/architecture.md, invariant 8). Pure: no I/O.
 
 Consumers learn what happened from the event itself, never by diffing two states: a merge says
 which ids were absorbed into which.

@@ -10,7 +10,7 @@ from identity.domain.types import EventId, Identifier, priority_key
 
 
 class LinkRule(StrEnum):
-    """Why two identifiers are linked; every link names one (DESIGN §2.4)."""
+    """Why two identifiers are linked; every link names one (docs/architecture.md, invariant 4)."""
 
     SAME_EVENT = "same_event"
     PROBABILISTIC = "probabilistic"  # two records scored at or above the link threshold

@@ -1,8 +1,9 @@
 """Incremental connected components: what one event does to the profiles it touches.
 
-Pure: no I/O. Union by size (DESIGN §2): the members of the smaller groups move into the
-largest, so total relabelling stays O(n log n); the public id that survives is the oldest,
-whichever group held it, so ids already handed out keep resolving (DESIGN §2.2).
+Pure: no I/O. Union by size (docs/architecture.md): the members of the smaller groups move
+into the largest, so total relabelling stays O(n log n); the public id that survives is the
+oldest, whichever group held it, so ids already handed out keep resolving
+(docs/architecture.md, invariant 2).
 """
 
 from __future__ import annotations

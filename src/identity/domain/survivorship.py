@@ -1,7 +1,7 @@
 """The golden record: one value per field, chosen by rules, with provenance. Pure: no I/O.
 
 The result depends only on the set of observations, never on the order they arrived in, so a
-replay or a reordered stream builds the same golden record (DESIGN §2.3).
+replay or a reordered stream builds the same golden record (docs/architecture.md, invariant 3).
 """
 
 from __future__ import annotations

@@ -25,8 +25,9 @@ class IdentifierKind(StrEnum):
     ORDER_ID = "order_id"
 
 
-# Strong identifiers first (DESIGN §2.7): it decides which identifier anchors an event's links
-# and, later, which bridging identifier yields when a limit is hit.
+# Strong identifiers first (docs/architecture.md, invariant 7): it decides which identifier
+# anchors an event's links, and (as the rules file's default priority) which bridging
+# identifier yields when a limit is hit.
 KIND_PRIORITY: tuple[str, ...] = (
     IdentifierKind.CUSTOMER_ID,
     IdentifierKind.EMAIL,

@@ -1,8 +1,9 @@
 """Why identities are joined, or not: paths of links, profile histories, possible matches.
 
-Everything here reads one profile's subgraph at a time (networkx finds paths inside it,
-never over the whole graph, DESIGN §4) and decodes the scored comparison a probabilistic link
-kept as its evidence, so a steward sees each field, both values, its level, weight and bucket.
+Everything here reads one profile's subgraph at a time (networkx finds paths inside it, never
+over the whole graph: docs/architecture.md, Stores) and decodes the scored comparison a
+probabilistic link kept as its evidence, so a steward sees each field, both values, its level,
+weight and bucket.
 """
 
 from __future__ import annotations

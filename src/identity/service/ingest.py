@@ -1,4 +1,5 @@
-"""Ingest: one batch in one transaction, idempotent on event_id (DESIGN §2.3, §2.5).
+"""Ingest: one batch in one transaction, idempotent on event_id (docs/architecture.md,
+invariants 3 and 5).
 
 Validation happens before the transaction, so a bad event is rejected with its field errors
 and never aborts the rest of its batch.
@@ -137,7 +138,8 @@ class Ingestor:
 
     async def ingest(self, raw_events: Sequence[object], *, strict: bool = False
                      ) -> list[IngestResult]:
-        """Returns after the batch has committed: an accepted event is durable (§2.5)."""
+        """Returns after the batch has committed: an accepted event is durable
+        (docs/architecture.md, invariant 5)."""
         results, fresh = self._parse(raw_events, strict or self._strict)
         outcome: dict[EventId, Applied | None] = {}
         if fresh:

@@ -90,7 +90,8 @@ class Queries:
         return normalize_identifier(kind, value, self._rules)
 
     async def profiles(self, profile_ids: Sequence[str]) -> list[ProfileView | None]:
-        """One result per id, in order; merged ids answer with their survivor (§2.2)."""
+        """One result per id, in order; merged ids answer with their survivor
+        (docs/architecture.md, invariant 2)."""
         return await self._cached(profile_ids, lambda pid: self._cache.view(ProfileId(pid)),
                                   self._read_profiles, self._cache.keep_views)
 
@@ -201,10 +202,10 @@ class Queries:
 async def placed_nodes(
     tx: GraphTransaction, identifiers: Sequence[Identifier]
 ) -> dict[Identifier, tuple[NodeRow, GroupState]]:
-    """Each known identifier's node and group (every node has one: DESIGN §2.1). A store whose
-    reads are not one snapshot (Neo4j reads committed data statement by statement) can show a
-    node in a group that a concurrent merge has just deleted: a conflict, so the read is
-    retried."""
+    """Each known identifier's node and group (every node has one: docs/architecture.md,
+    invariant 1). A store whose reads are not one snapshot (Neo4j reads committed data
+    statement by statement) can show a node in a group that a concurrent merge has just
+    deleted: a conflict, so the read is retried."""
     nodes = await tx.find_identifiers(identifiers)
     groups = {g.group_id: g for g in await tx.read_groups(
         [n.group_id for n in nodes if n.group_id is not None])}

@@ -1,4 +1,4 @@
-"""The narrow store protocol every adapter implements (DESIGN §4).
+"""The narrow store protocol every adapter implements (docs/architecture.md, Stores).
 
 Primitives only, each taking and returning lists: nothing here knows what a merge, a golden
 record or an explanation is; that lives once in the domain and the service layer. Rows are

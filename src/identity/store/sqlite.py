@@ -588,7 +588,8 @@ class SqliteGraphStore:
         conn.execute("PRAGMA mmap_size = 268435456")
         if not self._is_memory:
             conn.execute("PRAGMA journal_mode = WAL")
-            # FULL: an acknowledged event survives a power cut, not only a crash (DESIGN §2.5).
+            # FULL: an acknowledged event survives a power cut, not only a crash
+            # (docs/architecture.md, invariant 5).
             conn.execute(f"PRAGMA synchronous = {self._synchronous}")
         return conn
 
