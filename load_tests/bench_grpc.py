@@ -51,9 +51,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from identity.synthetic import GeneratorConfig, generate, people_for_events
 from identity.v1 import identity_pb2 as pb2
 from identity.v1 import identity_pb2_grpc as pb2_grpc
-from load_tests.bench_ingest import StoreUnderTest, _wipe, stores_under_test
+from load_tests.bench_ingest import StoreUnderTest, stores_under_test, wipe
 from load_tests.server import free_port, identity_server
-from load_tests.tools import GHZ_VERSION, IDENTITY_PROTO, PROTO_ROOT, ghz_binary
+from load_tests.tools import GHZ_VERSION, IDENTITY_PROTO, PROTO_ROOT, ghz_binary, publish
 
 SERVICE = "identity.v1.IdentityService"
 CALLS = ("resolve", "resolve_id_only", "get_profile")
@@ -666,7 +666,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 def start_store(stack: ExitStack, name: str, store: StoreUnderTest) -> Target:
     if store.config.kind == "neo4j":
-        asyncio.run(_wipe(store))
+        asyncio.run(wipe(store.config))
     port = free_port()
     server = stack.enter_context(identity_server(
         [*store.server_args, "--grpc-port", str(port)], store.server_env, timeout_s=120))
@@ -839,15 +839,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for raw in work.glob("profile-*.txt"):
                 shutil.copy(raw, args.out.with_name(f"{args.out.stem}.{raw.stem}.pyspy.txt"))
 
-    text = json.dumps(report, indent=2)
-    table = markdown(report)
-    print(text)
+    publish(json.dumps(report, indent=2), args.out)
     print()
-    print(table)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
-        args.out.with_suffix(".md").write_text(table + "\n")
+    publish(markdown(report), args.out.with_suffix(".md") if args.out else None)
     return 0
 
 

@@ -39,6 +39,7 @@ from identity.store import StoreConfig, open_store
 from identity.store.neo4j import Neo4jGraphStore
 from identity.synthetic import Dataset, GeneratorConfig, generate, people_for_events
 from load_tests.server import identity_server
+from load_tests.tools import publish
 
 INGEST = ("mutation($events: [EventInput!]!) { ingestEvents(events: $events) "
           "{ accepted duplicates rejected } }")
@@ -207,8 +208,9 @@ def _as_input(event: dict[str, object]) -> dict[str, object]:
     return converted
 
 
-async def _wipe(store: StoreUnderTest) -> None:
-    opened = await open_store(store.config)
+async def wipe(config: StoreConfig) -> None:
+    """Empties a Neo4j store before a run (a SQLite one is a new file each run)."""
+    opened = await open_store(config)
     if isinstance(opened, Neo4jGraphStore):
         await opened.wipe()
     await opened.close()
@@ -252,11 +254,11 @@ def stores_under_test(names: list[str], work: Path,
 def run_store(store: StoreUnderTest, graphql_store: StoreUnderTest, dataset: Dataset,
               args: argparse.Namespace) -> dict[str, Any]:
     events = dataset.events[: args.events_per_store] if args.events_per_store else dataset.events
-    asyncio.run(_wipe(store))
+    asyncio.run(wipe(store.config))
     service = asyncio.run(ingest_service(events, store, args.batch_size, args.matching))
     quality = asyncio.run(score(store, dataset, args.lookups)) if events is dataset.events else {}
     lookups = graphql_lookups(store, dataset, args.lookups) if quality else {}
-    asyncio.run(_wipe(graphql_store))
+    asyncio.run(wipe(graphql_store.config))
     over_http = events[: args.graphql_events] if args.graphql_events else events
     return {"service_ingest": service, "quality": quality,
             "graphql": {"ingest": graphql_ingest(over_http, graphql_store, args.batch_size),
@@ -309,11 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for figures in report["stores"].values():
         figures["service_ingest"]["ratio_to_raw_sqlite_rows"] = round(
             figures["service_ingest"]["events_per_s"] / raw, 4)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    publish(json.dumps(report, indent=2), args.out)
     return 0
 
 

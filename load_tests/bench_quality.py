@@ -45,9 +45,10 @@ from identity.service import IdentityService, IngestStatus
 from identity.service.matching import Matcher
 from identity.service.training import judge, records_in_store, values_of
 from identity.store import StoreConfig, open_store
-from identity.store.neo4j import Neo4jGraphStore
 from identity.synthetic import SOURCE_REGIONS, Dataset, GeneratorConfig, PersonFacts, generate
+from load_tests.bench_ingest import wipe
 from load_tests.segment_rules import segment_profiles
+from load_tests.tools import publish
 
 BATCH = 500  # `identity ingest`'s default
 SEGMENT_LIMITS = {"customer_id": 1, "email": 5, "phone": 5, "external:loyalty": 2,
@@ -180,16 +181,9 @@ def partition_digest(placed: Mapping[Identifier, str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-async def _wipe(config: StoreConfig) -> None:
-    store = await open_store(config)
-    if isinstance(store, Neo4jGraphStore):
-        await store.wipe()
-    await store.close()
-
-
 def resolve_on(config: StoreConfig, name: str, dataset: Dataset, keys: Sequence[Identifier],
                model: MatchModel) -> Run:
-    asyncio.run(_wipe(config))
+    asyncio.run(wipe(config))
     started = time.perf_counter()
     outcome = asyncio.run(ingest(config, dataset.events, model))
     seconds = time.perf_counter() - started
@@ -292,16 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 retrained.outcome["identity_train"] = verdict
                 runs.append(scored(retrained, truth, relation))
             report["runs"][name] = runs
-    text = json.dumps(report, indent=2)
-    print(text)
-    tables = markdown(report)
-    print(tables)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
-    if args.markdown_out:
-        args.markdown_out.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown_out.write_text(tables + "\n")
+    publish(json.dumps(report, indent=2), args.out)
+    publish(markdown(report), args.markdown_out)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Benchmark tools fetched on first use and cached in .devservers/ (gitignored).
+"""Benchmark tools: publishing a report, and tools fetched on first use and cached in
+.devservers/ (gitignored).
 
 `ghz_binary()` builds ghz, the gRPC load generator, from the Go module proxy with `go install`
 at a pinned version, once; later calls reuse the binary.
@@ -26,6 +27,14 @@ IDENTITY_PROTO = PROTO_ROOT / "identity" / "v1" / "identity.proto"
 # The newest ghz release (2024-05-30); it builds with Go 1.26.
 GHZ_MODULE = "github.com/bojand/ghz/cmd/ghz"
 GHZ_VERSION = "v0.120.0"
+
+
+def publish(text: str, out: Path | None = None) -> None:
+    """Prints a benchmark's output and, with `out`, writes it there as well."""
+    print(text)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
 
 
 @contextmanager

@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from identity.domain.evaluation import PairwiseScores, pairwise_scores
+from identity.domain.evaluation import (
+    ALL,
+    Labelled,
+    PairwiseScores,
+    pairwise_scores,
+    scenario_scores,
+)
 
 
 def test_perfect_clustering_scores_one() -> None:
@@ -95,3 +101,35 @@ def test_counts_match_listing_every_pair(predicted: dict[int, str], truth: dict[
     assert scores.false_pairs == expected[0] - expected[2]
     assert scores.missed_pairs == expected[1] - expected[2]
     assert 0.0 <= scores.f1 <= 1.0
+
+
+# --- by scenario -------------------------------------------------------------------------------
+
+
+def test_pairs_count_by_scenario_against_the_truth_and_what_events_let_anyone_link() -> None:
+    """Ann's three identifiers (one reachable only through a shared tablet: apart from the
+    other two in the reachable partition), Bob's two; the resolver put Ann's cookie with Bob
+    (a false pair with each of Bob's, which are household mates of Ann's) and lost Bob's
+    email altogether."""
+    truth = {
+        "ann-email": Labelled("ann", "A", frozenset({"household"})),
+        "ann-phone": Labelled("ann", "A", frozenset({"household", "national_phone"})),
+        "ann-cookie": Labelled("ann", None, frozenset({"household"})),
+        "bob-account": Labelled("bob", "B", frozenset({"household"})),
+        "bob-email": Labelled("bob", "B", frozenset({"household", "typo"})),
+    }
+    predicted = {"ann-email": "p1", "ann-phone": "p1", "ann-cookie": "p2", "bob-account": "p2"}
+
+    def relation(a: str, b: str) -> frozenset[str]:
+        return frozenset({"pair: same household"})
+
+    found = scenario_scores(predicted, truth, relation)
+
+    every = found[ALL]
+    assert (every.true_pairs, every.predicted_pairs, every.correct_pairs) == (4, 2, 1)
+    assert (every.false_pairs, every.missed_pairs) == (1, 3)
+    assert (every.reachable_pairs, every.reachable_found) == (2, 1)  # bob's pair is missed
+    assert found["typo"].true_pairs == 1 and found["typo"].missed_reachable == 1
+    assert found["national_phone"].correct_pairs == 1 and found["national_phone"].precision == 1
+    assert found["pair: same household"].false_pairs == 1
+    assert "pair: same household" not in {t for t, c in found.items() if c.true_pairs}
