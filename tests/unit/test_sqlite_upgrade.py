@@ -10,33 +10,35 @@ from identity.store.sqlite import SqliteGraphStore
 from identity.store.sqlite_schema import SCHEMA_VERSION
 from tests.sqlite_files import old_release_file
 
+ONE_EMAIL = "INSERT INTO nodes (kind, value, first_seen, last_seen) VALUES ('email', 'a@b.c', 1, 1)"
+
+
+def upgraded(path: Path) -> sqlite3.Connection:
+    """Open the file with the store (which upgrades it), then hand back a raw connection."""
+    asyncio.run(SqliteGraphStore(str(path)).close())
+    return sqlite3.connect(path)
+
+
+def columns(connection: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in connection.execute(f"PRAGMA table_info({table})")]
+
 
 def test_a_version_1_file_gains_the_link_details_column(tmp_path: Path) -> None:
     # links as release 1 had them: no details column
-    path = old_release_file(tmp_path / "old.db", 1, statements=(
-        "INSERT INTO nodes (kind, value, first_seen, last_seen) VALUES ('email', 'a@b.c', 1, 1)",
-    ))
+    path = old_release_file(tmp_path / "old.db", 1, statements=(ONE_EMAIL,))
 
-    asyncio.run(SqliteGraphStore(str(path)).close())  # opening upgrades
-
-    upgraded = sqlite3.connect(path)
-    columns = [row[1] for row in upgraded.execute("PRAGMA table_info(links)")]
-    version = upgraded.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    assert "details" in columns and version == (str(SCHEMA_VERSION),)
-    assert upgraded.execute("SELECT count(*) FROM nodes").fetchone() == (1,)
-    upgraded.close()
+    connection = upgraded(path)
+    version = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    assert "details" in columns(connection, "links") and version == (str(SCHEMA_VERSION),)
+    assert connection.execute("SELECT count(*) FROM nodes").fetchone() == (1,)
+    connection.close()
     asyncio.run(SqliteGraphStore(str(path)).close())  # and opens again, already upgraded
 
 
 def test_a_version_3_file_gains_the_held_mark_of_nodes(tmp_path: Path) -> None:
-    path = old_release_file(tmp_path / "v3.db", 3, statements=(
-        "INSERT INTO nodes (kind, value, first_seen, last_seen) VALUES ('email', 'a@b.c', 1, 1)",
-    ))
+    path = old_release_file(tmp_path / "v3.db", 3, statements=(ONE_EMAIL,))
 
-    asyncio.run(SqliteGraphStore(str(path)).close())  # opening upgrades
-
-    upgraded = sqlite3.connect(path)
-    columns = [row[1] for row in upgraded.execute("PRAGMA table_info(nodes)")]
-    assert "held" in columns
-    assert upgraded.execute("SELECT held FROM nodes").fetchall() == [(None,)]
-    upgraded.close()
+    connection = upgraded(path)
+    assert "held" in columns(connection, "nodes")
+    assert connection.execute("SELECT held FROM nodes").fetchall() == [(None,)]
+    connection.close()
