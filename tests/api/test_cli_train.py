@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,35 @@ def test_train_on_the_store_saves_a_fitted_model_the_service_then_uses(
     assert model.prior != DEFAULT_MODEL.prior  # estimated from the prior rules
     matcher = Settings(model=str(out)).matcher()
     assert matcher is not None and matcher.model == model
+
+
+def test_a_fit_worse_than_the_model_in_force_is_saved_only_when_forced(
+    stored: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Fitted from a base that links almost nothing, the fit recalls less of what the events
+    join than the built-in model: refused, the file in force untouched, unless --force."""
+    in_force, timid = tmp_path / "model.json", tmp_path / "timid.json"
+    timid.write_text(replace(DEFAULT_MODEL, link_threshold=1 - 1e-12).to_json())
+    monkeypatch.setenv("IDENTITY_MODEL", str(in_force))
+    train = ["train", "--database", str(stored), "--base", str(timid), "--quiet"]
+    capsys.readouterr()
+
+    assert main(train) == 1
+    said = capsys.readouterr()
+    assert "fitted model: estimated precision" in said.out
+    assert "in force model: estimated precision" in said.out
+    assert ("the fitted model is worse than the one in force (the built-in model); nothing "
+            "saved (--force saves it anyway)") in said.err
+    assert not in_force.exists()
+
+    assert main([*train, "--force"]) == 0
+    assert MatchModel.from_json(in_force.read_text()).link_threshold == 1 - 1e-12
+    in_force_before = in_force.read_text()
+    assert main(train) == 0  # the same fit against itself: no worse, saved
+    assert f"worse than the one in force ({in_force})" not in capsys.readouterr().err
+    assert MatchModel.from_json(in_force.read_text()).link_threshold == \
+        MatchModel.from_json(in_force_before).link_threshold
 
 
 def test_train_on_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -134,8 +134,9 @@ def train(args: argparse.Namespace) -> int:
                   f"{found.recall:.4f} ({found.linked_same} linked of {found.same}, "
                   f"{found.linked_apart} linking two accounts)")
     if judgement is not None and not judgement.replaces and not args.force:
-        print(f"identity train: the fitted model is worse than the one in force ({settings.model}"
-              f"); nothing saved (--force saves it anyway)", file=sys.stderr)
+        which = settings.model if Path(settings.model).exists() else "the built-in model"
+        print(f"identity train: the fitted model is worse than the one in force ({which}); "
+              "nothing saved (--force saves it anyway)", file=sys.stderr)
         return EXIT_REJECTS
     model = judgement.model if judgement is not None else result.model
     if model.link_threshold != result.model.link_threshold:
