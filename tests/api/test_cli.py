@@ -123,19 +123,25 @@ def test_a_bad_port_in_the_environment_is_reported(
     assert "IDENTITY_PORT must be an integer" in capsys.readouterr().err
 
 
-def test_a_line_python_cannot_parse_is_rejected_and_the_rest_lands(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(("trait", "reason"), [
+    ("7" * 5000, "an integer of 5000 digits is too long"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ("NaN", "NaN is not a JSON number"),
+    ("1e400", "out of the range of a number"),
+])
+def test_a_line_python_cannot_use_is_rejected_with_the_reason_and_the_rest_lands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], trait: str, reason: str,
 ) -> None:
     good = {"event_id": "g1", "type": "identify", "timestamp": "2024-01-01T00:00:00Z",
             "source": "crm", "identifiers": [{"kind": "customer_id", "value": "C-9"}]}
-    huge = '{"event_id": "h1", "traits": {"n": ' + "7" * 5000 + "}}"
+    bad = '{"event_id": "h1", "traits": {"n": ' + trait + "}}"
     source = tmp_path / "events.jsonl"
-    source.write_text(huge + "\n" + json.dumps(good) + "\n")
+    source.write_text(bad + "\n" + json.dumps(good) + "\n")
     assert main(["ingest", str(source), "--database", str(tmp_path / "g.db"), "--quiet",
                  "--batch-size", "1"]) == 0
     out = capsys.readouterr().out
     assert "1 accepted, 0 duplicates, 1 rejected" in out
-    assert "line 1 (event ?): line: not usable JSON" in out
+    assert "line 1 (event ?): line: not usable JSON: " in out and reason in out
 
 
 def test_a_rules_file_reads_a_uk_national_phone_from_a_gb_till(
@@ -178,3 +184,7 @@ def test_identity_rules_prints_the_rules_in_force_and_refuses_a_broken_file(
     assert "unknown identifier kind 'emial'" in capsys.readouterr().err
     assert main(["serve", "--database", str(tmp_path / "g.db"), "--rules", str(broken)]) == 2
     assert "rules.toml: [limits]" in capsys.readouterr().err
+    typo = tmp_path / "rulez.toml"
+    assert main(["rules", "--rules", str(typo)]) == 0
+    assert capsys.readouterr().out.startswith(
+        f"# {typo} does not exist: these are the built-in rules.\n")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.api.conftest import graphql
 
@@ -194,6 +197,46 @@ def test_a_body_python_cannot_parse_is_a_400_not_a_500(client: httpx.Client) -> 
     response = client.post("/graphql", content=body,
                            headers={"content-type": "application/json"})
     assert response.status_code == 400
+
+
+def post_raw(client: httpx.Client, body: str) -> httpx.Response:
+    """The body exactly as written: JSON escapes such as \\ud800 reach the server as sent."""
+    return client.post("/graphql", content=body, headers={"content-type": "application/json"})
+
+
+@pytest.mark.parametrize("variables", [
+    "[" * 100_000 + "]" * 100_000, '{"n": NaN}', '{"n": -Infinity}', '{"n": 1e400}'])
+def test_a_body_that_is_not_usable_json_is_a_400_not_a_500(
+    client: httpx.Client, variables: str,
+) -> None:
+    response = post_raw(client, '{"query": "{ __typename }", "variables": ' + variables + "}")
+    assert (response.status_code, response.text) == (400, "Unable to parse request body as JSON")
+
+
+def test_an_event_holding_a_lone_surrogate_is_rejected_alone(client: httpx.Client) -> None:
+    good, bad = ev(unique("g"), ("customer_id", unique("C"))), ev(unique("b"), ("email", "x@y.z"))
+    bad["source"] = "w\ud800eb"
+    bad["traits"] = {"first_name": "\udfff"}
+    body = json.dumps({"query": INGEST, "variables": {"events": [good, bad]}})  # escaped
+
+    response = post_raw(client, body)
+
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]["ingestEvents"]
+    assert (data["accepted"], data["rejected"]) == (1, 1)
+    assert {e["field"] for e in data["results"][1]["errors"]} == {"source", "traits.first_name"}
+
+
+def test_a_query_holding_terminal_escapes_never_reaches_the_log(
+    client: httpx.Client, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    body = json.dumps({"query": "query { \u001b]0;pwned\u0007\u001b[31mRED }"})
+    assert post_raw(client, body).status_code == 200  # a GraphQL error, in the response
+    post_raw(client, json.dumps({"query": "{ __typename }", "variables": {"strict": None}}))
+    assert "pwned" not in caplog.text and "\x1b" not in caplog.text
+    assert not [r for r in caplog.records if r.name.startswith(("strawberry", "identity"))
+                and r.levelno >= logging.ERROR]
 
 
 INGEST_STRICTLY = """

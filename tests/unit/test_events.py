@@ -569,3 +569,67 @@ def test_the_nested_address_country_decides_the_phone_region() -> None:
     raw = identify(identifiers=[{"kind": "phone", "value": "0151 12345678"}],
                    traits={"address": {"country": "Germany"}})
     assert parse_event(raw, RULES).identifiers == (Identifier("phone", "+4915112345678"),)
+
+
+# --- hostile text: nothing unstorable gets in, nothing unbounded comes back ------------------
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("C-\ud800", "lone UTF-16 surrogate"),
+    ("C-\x1b[31m", "control characters"),
+    ("C-\x85-1", "control characters"),
+    ("C-\u202eevil", "invisible formatting characters"),
+    ("\ufeffC-1", "invisible formatting characters"),
+])
+def test_an_identifier_holding_what_is_not_text_is_dropped_with_the_reason(
+    text: str, reason: str,
+) -> None:
+    raw = identify(identifiers=[{"kind": "email", "value": "jane@acme.io"},
+                                {"kind": "customer_id", "value": text}])
+    event = parse_event(raw, RULES)
+    assert event.identifiers == (Identifier("email", "jane@acme.io"),)
+    (dropped,) = event.ignored
+    assert dropped.field == "identifiers[1].value" and reason in dropped.reason
+    dropped.value.encode("utf-8")
+
+
+@pytest.mark.parametrize("field", ["event_id", "source"])
+def test_an_event_id_or_source_holding_a_surrogate_is_an_error_at_its_field(field: str) -> None:
+    assert "surrogate" in errors_of(identify(**{field: "web\udfff"}))[field]
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ("\ud800", "surrogate"),
+    ("a\x00b", "control characters"),
+    ("\u202eevil\u200b", "invisible formatting"),
+    (float("nan"), "finite number"),
+    (float("inf"), "finite number"),
+    (10 ** 30, "too large"),
+])
+def test_a_trait_that_would_poison_the_profile_is_an_error_at_its_path(
+    value: object, reason: str,
+) -> None:
+    assert reason in errors_of(identify(traits={"first_name": value}))["traits.first_name"]
+
+
+def test_names_and_values_sent_back_in_reasons_are_bounded() -> None:
+    huge = "x" * 1_000_000
+    errors = errors_of(identify(type=huge, timestamp=huge, traits={huge: "a"},
+                                identifiers=[{"kind": huge, "value": "v"}]))
+    assert all(len(field) < 200 and len(reason) < 400 for field, reason in errors.items())
+
+
+def test_a_flat_country_given_as_null_leaves_the_nested_country_in_force() -> None:
+    raw = identify(identifiers=[{"kind": "phone", "value": "07416 713197"}],
+                   traits={"country": None, "address": {"country": "GB"}})
+    assert parse_event(raw, RULES).identifiers == (Identifier("phone", UK_MOBILE),)
+
+
+def test_strict_validation_says_an_orders_amount_is_required_when_only_a_currency_came() -> None:
+    errors = errors_of(identify(type="order", currency="USD"), strict=True)
+    assert errors == {"amount": "is required on an order event"}
+
+
+def test_a_currency_that_is_not_text_is_quoted_once() -> None:
+    assert errors_of(identify(type="order", amount="1", currency="US\ud800"))["currency"] \
+        .startswith("'US\\ud800' is not an ISO 4217 code")

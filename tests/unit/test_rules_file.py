@@ -63,10 +63,36 @@ def test_the_rules_in_force_print_as_a_file_that_reads_back_to_them() -> None:
     assert parse_rules(tomllib.loads(render_rules(Rules()))) == Rules()
 
 
+def test_names_and_values_needing_escapes_read_back_too() -> None:
+    awkward = parse_rules({
+        "phone_regions": {'we"b': "GB", "new\nline": "DE", "it's": "FR"},
+        "placeholders": {"values": ["a\u0001b", "del\x7f", "o'neil"],
+                         "patterns": ["x\ny'", "^it's$", r"^\d+\\$"]},
+    })
+    assert parse_rules(tomllib.loads(render_rules(awkward))) == awkward
+
+
+def test_a_pattern_that_would_backtrack_without_end_matches_in_linear_time() -> None:
+    """`^(a+)+$` takes seconds on 26 characters with Python's re; RE2 does not backtrack."""
+    rules = parse_rules({"placeholders": {"patterns": ["^(a+)+$"]}})
+    assert not rules.blocklist.blocks("a" * 10_000 + "!")
+    assert rules.blocklist.blocks("a" * 10_000)
+
+
+def test_a_file_nested_too_deeply_is_refused_with_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text("[placeholders]\nvalues = " + "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(RulesFileError, match=r"deep\.toml: not a readable TOML file"):
+        read_rules(path)
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("[limit]\nemail = 1", "unknown table [limit]"),
     ("[limits]\nemial = 1", "unknown identifier kind 'emial'"),
-    ("[limits]\nemail = 0", "email must be a whole number of at least 1"),
+    ("[limits]\nemail = 0", "email must be a whole number from 1 to 1,000,000, got 0"),
+    ("[limits]\nemail = 99999999999999999999", "email must be a whole number from 1 to"),
+    ("[limits]\nEMAIL = 2\nemail = 3", "[limits] names email twice"),
+    ("[placeholders]\npatterns = ['(a)\\1']", "not an RE2 regular expression"),
     ("[limits]\nemail = 'five'", "email must be a whole number"),
     ("[priority]\nkinds = []", "[priority] holds kinds"),
     ("[priority]\nkinds = ['email', 'email']", "names a kind twice"),

@@ -14,6 +14,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
+from identity.api.json_body import UnusableJson, read_json
 from identity.app import build_service
 from identity.cli.arguments import EXIT_OK, EXIT_REJECTS, EXIT_USAGE, settings_of
 from identity.config import Settings
@@ -104,12 +105,12 @@ async def _ingest_batches(service: IdentityService, stream: TextIO, batch_size: 
         parsed: list[tuple[int, object]] = []
         for number, line in batch:
             try:
-                parsed.append((number, json.loads(line)))
+                parsed.append((number, read_json(line)))
+            except UnusableJson as exc:
+                report.reject(number, None, [("line", f"not usable JSON: {exc.msg}")])
             except json.JSONDecodeError as exc:
                 report.reject(number, None, [("line", f"not valid JSON: {exc.msg} at column "
                                               f"{exc.colno}")])
-            except ValueError as exc:  # valid JSON the parser refuses: a 5,000-digit number
-                report.reject(number, None, [("line", f"not usable JSON: {exc}")])
         results = await service.ingest([raw for _, raw in parsed])
         for (number, _), result in zip(parsed, results, strict=True):
             report.add(number, result)

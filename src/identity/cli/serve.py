@@ -21,11 +21,13 @@ def serve(args: argparse.Namespace) -> int:
     matching = ("off" if not settings.matching else f"model {settings.model}"
                 if Path(settings.model).exists() else
                 f"the built-in model ({settings.model} not found: identity train writes it)")
+    rules = (settings.rules if Path(settings.rules).exists() else
+             f"the built-in rules ({settings.rules} not found: identity rules writes one)")
     grpc = ("off" if settings.grpc_port is None else
             address(settings.host, settings.grpc_port) if settings.grpc_port else "a free port")
     print(f"identity graph: {settings.store} store at {where}; matching: {matching}; "
-          f"GraphiQL at http://{settings.host}:{settings.port}/graphql; gRPC: {grpc}",
-          file=sys.stderr)
+          f"rules: {rules}; GraphiQL at http://{settings.host}:{settings.port}/graphql; "
+          f"gRPC: {grpc}", file=sys.stderr)
     uvicorn.run(build_app(settings), host=settings.host, port=settings.port,
                 log_level=settings.log_level)
     return EXIT_OK

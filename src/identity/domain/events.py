@@ -23,13 +23,14 @@ from identity.domain.identifiers import (
     NormalizationRules,
     is_placeholder,
     normalize_identifier,
+    text_problem,
     validate_kind,
 )
 from identity.domain.traits import date_of_birth, parse_traits, region_of
 from identity.domain.types import EventId, Identifier
 
-__all__ = ["Event", "EventType", "IgnoredIdentifier", "Order", "date_of_birth", "parse_event",
-           "parse_timestamp", "raw_event"]
+__all__ = ["Event", "EventType", "IgnoredIdentifier", "Order", "date_of_birth", "echo",
+           "parse_event", "parse_timestamp", "raw_event"]
 
 MAX_IDENTIFIERS_PER_EVENT = 50
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -90,6 +91,8 @@ def _text(raw: Mapping[str, object], name: str, errors: list[FieldError]) -> str
         return ""
     if len(value) > MAX_VALUE_LENGTH:
         errors.append(FieldError(name, f"is longer than {MAX_VALUE_LENGTH} characters"))
+    elif (problem := text_problem(value.strip())) is not None:
+        errors.append(FieldError(name, problem))
     return value.strip()
 
 
@@ -103,9 +106,9 @@ def parse_timestamp(value: object) -> datetime:
             parsed = parsed.replace(tzinfo=UTC)
         parsed = parsed.astimezone(UTC)
     except (ValueError, OverflowError):  # year 1 or 9999 with an offset overflows
-        raise ValueError(f"{value!r} is not an ISO 8601 timestamp") from None
+        raise ValueError(f"{shown(value)} is not an ISO 8601 timestamp") from None
     if not _EARLIEST <= parsed <= _LATEST:
-        raise ValueError(f"{value!r} is outside {_EARLIEST.year}-{_LATEST.year - 1}")
+        raise ValueError(f"{shown(value)} is outside {_EARLIEST.year}-{_LATEST.year - 1}")
     return parsed
 
 
@@ -115,7 +118,7 @@ def _event_type(raw: Mapping[str, object], errors: list[FieldError]) -> EventTyp
         return EventType(str(value).strip().lower())
     except ValueError:
         allowed = ", ".join(t.value for t in EventType)
-        errors.append(FieldError("type", f"{value!r} is not one of {allowed}"))
+        errors.append(FieldError("type", f"{shown(value)} is not one of {allowed}"))
         return EventType.TRACK
 
 
@@ -127,13 +130,24 @@ def _timestamp(raw: Mapping[str, object], errors: list[FieldError]) -> datetime:
         return datetime.min.replace(tzinfo=UTC)
 
 
-def _echo(value: object, limit: int = MAX_VALUE_LENGTH) -> str:
+def echo(value: object, limit: int = MAX_VALUE_LENGTH) -> str:
     """A caller's value as a result may show it back: bounded, and always encodable (a lone
     surrogate is shown escaped rather than breaking the response)."""
     if not isinstance(value, str):
         return ""
     text = value.strip()[:limit]
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def shown(value: object, limit: int = 32) -> str:
+    """A caller's value quoted in a reason: bounded (a megabyte sent is not a megabyte
+    answered) and escaped, whatever it holds."""
+    if isinstance(value, str):
+        text = value.strip()
+        return repr(text[:limit]) + ("..." if len(text) > limit else "")
+    if value is None or isinstance(value, bool | int | float):
+        return repr(value)[:limit]
+    return f"a {type(value).__name__}"
 
 
 @dataclass
@@ -165,17 +179,17 @@ def _identifiers(raw: Mapping[str, object], rules: NormalizationRules, region: s
             kind = validate_kind(raw_kind)
         except InvalidIdentifier as exc:
             found.malformed.append((FieldError(f"{where}.kind", str(exc)), IgnoredIdentifier(
-                f"{where}.kind", _echo(raw_kind, 64), _echo(value), str(exc) + _DROPPED)))
+                f"{where}.kind", echo(raw_kind, 64), echo(value), str(exc) + _DROPPED)))
             continue
         if isinstance(value, str) and rules.blocklist.blocks(value):
             # Checked before normalizing: `unknown` as a phone is a placeholder, not a typo.
-            found.ignored.append(IgnoredIdentifier(where, kind, _echo(value), _PLACEHOLDER))
+            found.ignored.append(IgnoredIdentifier(where, kind, echo(value), _PLACEHOLDER))
             continue
         try:
             identifier = normalize_identifier(kind, value, rules, region)
         except InvalidIdentifier as exc:
             found.malformed.append((FieldError(f"{where}.value", str(exc)), IgnoredIdentifier(
-                f"{where}.value", kind, _echo(value), str(exc) + _DROPPED)))
+                f"{where}.value", kind, echo(value), str(exc) + _DROPPED)))
             continue
         if is_placeholder(str(value), identifier, rules.blocklist):
             found.ignored.append(IgnoredIdentifier(where, identifier.kind, identifier.value,
@@ -187,7 +201,7 @@ def _identifiers(raw: Mapping[str, object], rules: NormalizationRules, region: s
 
 def _currency(currency: object, errors: list[FieldError]) -> str | None:
     if not isinstance(currency, str) or not _CURRENCY.match(currency.strip().upper()):
-        errors.append(FieldError("currency", f"{_echo(currency, 16)!r} is not an ISO 4217 code "
+        errors.append(FieldError("currency", f"{shown(currency, 16)} is not an ISO 4217 code "
                                  "such as EUR"))
         return None
     return currency.strip().upper()
@@ -202,14 +216,14 @@ def _amount(amount: object, errors: list[FieldError]) -> Decimal:
         if not parsed.is_finite() or parsed < 0:
             raise InvalidOperation
     except InvalidOperation:
-        errors.append(FieldError("amount", f"{_echo(amount, 32)!r} is not a non-negative "
+        errors.append(FieldError("amount", f"{shown(amount)} is not a non-negative "
                                  "decimal amount"))
         return parsed
     # Bounded, so totals stay exact and no profile is made unreadable by one huge amount.
     exponent = parsed.as_tuple().exponent
     if parsed.adjusted() >= MAX_AMOUNT_DIGITS or (
             isinstance(exponent, int) and -exponent > MAX_AMOUNT_DECIMALS):
-        errors.append(FieldError("amount", f"{_echo(amount, 32)!r} has more than "
+        errors.append(FieldError("amount", f"{shown(amount)} has more than "
                                  f"{MAX_AMOUNT_DIGITS} digits or {MAX_AMOUNT_DECIMALS} decimals"))
     return parsed
 
@@ -227,9 +241,13 @@ def _order(raw: Mapping[str, object], type_: EventType, errors: list[FieldError]
             errors.append(FieldError("amount", "is required on an order event"))
             errors.append(FieldError("currency", "is required on an order event"))
         return None
-    parsed = _amount(amount, errors)
-    code = _currency(currency, errors)
-    return None if code is None else Order(parsed, code)
+    if amount is None or currency is None:
+        missing, given = ("amount", "currency") if amount is None else ("currency", "amount")
+        errors.append(FieldError(missing, "is required on an order event"
+                                 if type_ is EventType.ORDER else f"is required with {given}"))
+    parsed = None if amount is None else _amount(amount, errors)
+    code = None if currency is None else _currency(currency, errors)
+    return None if parsed is None or code is None else Order(parsed, code)
 
 
 def phone_region(traits: Iterable[tuple[str, str]], source: str,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import phonenumbers
+import re2
 from email_validator import EmailNotValidError, validate_email
 
 from identity.domain.errors import InvalidIdentifier
@@ -19,7 +20,16 @@ from identity.domain.types import EXTERNAL_PREFIX, Identifier, IdentifierKind
 
 MAX_VALUE_LENGTH = 256
 _EXTERNAL_SYSTEM = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+# What no identifier, trait, event id or source may hold, and why: control characters; lone
+# UTF-16 surrogates, which no encoder accepts (one would break the store and every response
+# that shows it); invisible characters that make one string look like another (bidi
+# overrides, zero-width space, byte order mark). Joiners stay: scripts and emoji need them.
+_UNUSABLE_TEXT = (
+    (re.compile(r"[\x00-\x1f\x7f-\x9f]"), "contains control characters"),
+    (re.compile(r"[\ud800-\udfff]"), "contains a lone UTF-16 surrogate, which is not text"),
+    (re.compile(r"[\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]"),
+     "contains invisible formatting characters (bidi controls, zero-width space, BOM)"),
+)
 _HEX_ONLY = re.compile(r"^[0-9a-fA-F]+$")
 _BUILT_IN_KINDS = frozenset(k.value for k in IdentifierKind)
 
@@ -67,20 +77,52 @@ DEFAULT_PLACEHOLDER_PATTERNS: tuple[str, ...] = (
 )
 
 
+def text_problem(text: str) -> str | None:
+    """Why the text cannot be stored as a caller's value, or None when it can."""
+    for pattern, reason in _UNUSABLE_TEXT:
+        if pattern.search(text):
+            return reason
+    return None
+
+
+class PatternError(ValueError):
+    """A placeholder pattern that is not an RE2 regular expression."""
+
+
+def compile_pattern(pattern: str) -> re2._Regexp:
+    """Placeholder patterns are RE2 expressions: matching takes time linear in the value, so
+    a pattern such as `^(a+)+$` cannot stall ingest (no backreferences or lookaround)."""
+    options = re2.Options()
+    options.log_errors = False  # the reason is raised, not written to stderr
+    try:
+        return re2.compile(pattern, options=options)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise PatternError(f"not an RE2 regular expression: {reason}") from None
+
+
 @dataclass(frozen=True)
 class Blocklist:
     """Placeholder values that many unrelated people share; they must never link anyone."""
 
     values: frozenset[str] = DEFAULT_PLACEHOLDER_VALUES
     patterns: tuple[str, ...] = DEFAULT_PLACEHOLDER_PATTERNS
-    _compiled: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+    repeats: bool = False  # one character repeated (xxx, 99999): RE2 has no backreference
+    _compiled: tuple[re2._Regexp, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_compiled", tuple(re.compile(p) for p in self.patterns))
+        object.__setattr__(self, "_compiled", tuple(compile_pattern(p) for p in self.patterns))
 
     def blocks(self, value: str) -> bool:
         folded = value.strip().lower()
-        return folded in self.values or any(p.search(folded) for p in self._compiled)
+        if folded in self.values or (self.repeats and len(folded) > 1
+                                     and folded == folded[0] * len(folded)):
+            return True
+        if _UNUSABLE_TEXT[1][0].search(folded):
+            return False  # not text (RE2 cannot read it): rejected as a value, never blocked
+        return any(p.search(folded) for p in self._compiled)
 
 
 @dataclass(frozen=True)
@@ -108,11 +150,11 @@ def validate_kind(kind: str) -> str:
             return folded
         raise InvalidIdentifier(
             f"external kind needs a system name of lower-case letters, digits, '_', '.', '-' "
-            f"after 'external:' (got {kind!r})"
+            f"after 'external:' (got {kind[:80]!r})"
         )
     known = ", ".join(k.value for k in IdentifierKind)
     raise InvalidIdentifier(
-        f"unknown identifier kind {kind!r}; expected one of {known} or external:<system>"
+        f"unknown identifier kind {kind[:80]!r}; expected one of {known} or external:<system>"
     )
 
 
@@ -177,8 +219,8 @@ def _normalize_text(kind: str, raw: str, rules: NormalizationRules, region: str)
         raise InvalidIdentifier("value must not be empty")
     if len(value) > MAX_VALUE_LENGTH:
         raise InvalidIdentifier(f"value is longer than {MAX_VALUE_LENGTH} characters")
-    if _CONTROL_CHARS.search(value):
-        raise InvalidIdentifier("value contains control characters")
+    if (problem := text_problem(value)) is not None:
+        raise InvalidIdentifier(f"value {problem}")
     if checked_kind == IdentifierKind.EMAIL:
         value = normalize_email(value)
     elif checked_kind == IdentifierKind.PHONE:

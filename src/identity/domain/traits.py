@@ -7,6 +7,7 @@ record and the match model see one spelling whichever a producer used.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import date
@@ -14,7 +15,7 @@ from datetime import date
 import pycountry
 
 from identity.domain.errors import FieldError
-from identity.domain.identifiers import MAX_VALUE_LENGTH
+from identity.domain.identifiers import MAX_VALUE_LENGTH, text_problem
 
 MAX_TRAITS_PER_EVENT = 100
 _TRAIT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -56,11 +57,17 @@ def trait_value(name: str, value: object) -> str:
     ValueError saying why it is not usable."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError("must be a string or a number")
-    text = _WHITESPACE.sub(" ", str(value)).strip()
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    if isinstance(value, int) and value.bit_length() > 64:
+        raise ValueError("is a number too large to be a trait")
+    text = _WHITESPACE.sub(" ", value if isinstance(value, str) else str(value)).strip()
     if not text:
         raise ValueError("must not be empty")
     if len(text) > MAX_VALUE_LENGTH:
         raise ValueError(f"is longer than {MAX_VALUE_LENGTH} characters")
+    if (problem := text_problem(text)) is not None:
+        raise ValueError(problem)
     return date_of_birth(text) if name in DATE_TRAITS else text
 
 
@@ -83,14 +90,22 @@ def _flattened(traits: Mapping[object, object]) -> list[tuple[str, str, object]]
     for name, value in traits.items():
         if name == ADDRESS and isinstance(value, Mapping):
             for part, inner in value.items():
-                path = f"traits.address.{part}"
+                path = f"traits.address.{_path_part(part)}"
                 folded = str(part).strip().lower()
                 flat = ADDRESS_FIELDS.get(folded, f"address_{folded}")
-                if inner is not None and flat not in traits:
+                if inner is not None and traits.get(flat) is None:
                     found.append((path, flat, inner))
             continue
-        found.append((f"traits.{name}", str(name), value))
+        found.append((f"traits.{_path_part(name)}", str(name), value))
     return found
+
+
+def _path_part(name: object) -> str:
+    """A caller's trait name as it appears in an error's field path: bounded, escaped."""
+    text = str(name)
+    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                    for c in text[:64])
+    return shown + ("..." if len(text) > 64 else "")
 
 
 def parse_traits(raw: object, errors: list[FieldError]) -> tuple[tuple[str, str], ...]:

@@ -16,7 +16,7 @@ from prometheus_client import Counter
 
 from identity.domain.changes import ChangeKind
 from identity.domain.errors import FieldError, ValidationError
-from identity.domain.events import Event, IgnoredIdentifier, parse_event
+from identity.domain.events import Event, IgnoredIdentifier, echo, parse_event
 from identity.domain.guards import GraphRules
 from identity.domain.identifiers import NormalizationRules
 from identity.domain.types import EventId, ProfileId
@@ -60,8 +60,10 @@ def utc_now() -> datetime:
 
 
 def _raw_event_id(raw: object) -> str | None:
+    """As the caller sent it, for the result of an event rejected before it had an id:
+    bounded and escaped, like every value a result shows back."""
     value = raw.get("event_id") if isinstance(raw, Mapping) else None
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    return echo(value) or None
 
 
 class Ingestor:

@@ -8,7 +8,7 @@ mistake names the file, the table and the key, and stops the service at start-up
 
 from __future__ import annotations
 
-import re
+import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,11 +30,14 @@ from identity.domain.identifiers import (
     DEFAULT_PLACEHOLDER_PATTERNS,
     DEFAULT_PLACEHOLDER_VALUES,
     Blocklist,
+    PatternError,
+    compile_pattern,
     validate_kind,
 )
 from identity.domain.types import EXTERNAL_PREFIX, KIND_PRIORITY
 
 TABLES = ("limits", "priority", "hubs", "phone_regions", "placeholders")
+MAX_COUNT = 1_000_000  # a limit above any real profile's size is a typo, not a wish
 
 
 class RulesFileError(ValueError):
@@ -57,6 +60,8 @@ def read_rules(path: Path) -> Rules:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise RulesFileError(f"{path}: not a readable TOML file: {exc}") from None
+    except RecursionError:
+        raise RulesFileError(f"{path}: not a readable TOML file: nested too deeply") from None
     return parse_rules(raw, str(path))
 
 
@@ -89,12 +94,15 @@ def _kind(kind: str, where: str) -> str:
 
 
 def _counts(raw: Mapping[str, Any], name: str, where: str) -> dict[str, int]:
-    found = {}
+    found: dict[str, int] = {}
     for kind, count in _table(raw.get(name, {}), name, where).items():
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise RulesFileError(f"{where}: [{name}] {kind} must be a whole number of at "
-                                 f"least 1, got {count!r}")
-        found[_kind(kind, f"{where}: [{name}]")] = count
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+            raise RulesFileError(f"{where}: [{name}] {kind} must be a whole number from 1 to "
+                                 f"{MAX_COUNT:,}, got {str(count)[:32]}")
+        checked = _kind(kind, f"{where}: [{name}]")
+        if checked in found:
+            raise RulesFileError(f"{where}: [{name}] names {checked} twice")
+        found[checked] = count
     return found
 
 
@@ -131,8 +139,8 @@ def _blocklist(raw: object, where: str) -> Blocklist:
                              "[...], lists of strings")
     for pattern in patterns:
         try:
-            re.compile(pattern)
-        except re.error as exc:
+            compile_pattern(pattern)
+        except PatternError as exc:
             raise RulesFileError(f"{where}: [placeholders] pattern {pattern!r}: {exc}") from None
     return Blocklist(DEFAULT_PLACEHOLDER_VALUES | {v.strip().lower() for v in values},
                      (*DEFAULT_PLACEHOLDER_PATTERNS, *patterns))
@@ -162,16 +170,18 @@ def render_rules(rules: Rules) -> str:
         *kinds(hubs.limits), "",
         "[phone_regions]  # where a source's phones are written when its events show no "
         "country",
-        *(f'"{source}" = "{region}"' for source, region in rules.source_regions), "",
+        *(f'{toml_string(source)} = "{region}"' for source, region in rules.source_regions),
+        "",
         "[placeholders]  # never used to link, beside the built-in values and patterns",
-        f"values = [{', '.join(repr_toml(v) for v in extra_values)}]",
-        f"patterns = [{', '.join(repr_toml(p) for p in extra_patterns)}]",
+        f"values = [{', '.join(toml_string(v) for v in extra_values)}]",
+        f"patterns = [{', '.join(toml_string(p) for p in extra_patterns)}]",
     ]
     return "\n".join(lines) + "\n"
 
 
-def repr_toml(text: str) -> str:
-    """A TOML literal string (no escapes), or a basic one when it holds a quote."""
-    if "'" not in text and "\n" not in text:
+def toml_string(text: str) -> str:
+    """A TOML literal string when the text allows one (a regular expression reads best
+    without escapes), else a basic string with every character TOML refuses escaped."""
+    if not any(c in text for c in "'\n\r") and all(c.isprintable() for c in text):
         return f"'{text}'"
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")

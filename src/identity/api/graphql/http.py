@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -18,6 +17,7 @@ from strawberry.asgi import GraphQL
 
 from identity.api.graphql.context import Context
 from identity.api.graphql.schema import schema
+from identity.api.json_body import read_json
 from identity.service import IdentityService
 from identity.store.protocol import StoreUnavailable
 
@@ -55,14 +55,9 @@ class IdentityGraphQL(GraphQL[Context, None]):
         return Context(service=self._service())
 
     def decode_json(self, data: str | bytes) -> object:
-        """Python's json refuses some valid JSON (a 5,000-digit number): still a 400, not a
-        500, so it is reported as the unparsable body strawberry already answers with 400."""
-        try:
-            return json.loads(data)
-        except json.JSONDecodeError:
-            raise
-        except ValueError as exc:
-            raise json.JSONDecodeError(str(exc), data if isinstance(data, str) else "", 0) from exc
+        """A body that is not usable JSON (NaN, nested ten thousand deep) is strawberry's
+        400 "Unable to parse request body as JSON", never a 500."""
+        return read_json(data)
 
 
 def create_app(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
@@ -11,6 +13,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.types import ExecutionContext
 
 from identity.api.graphql.context import Context
 from identity.api.graphql.inputs import EventInput, IdentifierInput
@@ -105,7 +108,33 @@ def _should_mask(error: GraphQLError) -> bool:
     return not isinstance(error.original_error, _EXPECTED)
 
 
-schema = strawberry.Schema(
+_log = logging.getLogger("identity.graphql")
+
+
+class IdentitySchema(strawberry.Schema):
+    """Logs what the operator needs and nothing a caller wrote. Strawberry's default logs each
+    error with the query text around it, so a query holding terminal escapes or personal data
+    would reach the log: a caller's mistake is the caller's (it is in the response), and a
+    bug is logged by its exception type and traceback, with the operation's name."""
+
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: ExecutionContext | None = None) -> None:
+        operation = execution_context.operation_name if execution_context else None
+        for error in errors:
+            if _should_mask(error):
+                _log.error("unexpected %s in operation %s at %s",
+                           type(error.original_error).__name__, _printable(operation),
+                           _printable(".".join(str(p) for p in error.path or ())),
+                           exc_info=error.original_error)
+
+
+def _printable(text: str | None) -> str:
+    if not text:
+        return "-"
+    return "".join(c if c.isprintable() else "?" for c in text[:100])
+
+
+schema = IdentitySchema(
     query=Query,
     mutation=Mutation,
     # Clients send variables, so the query text repeats and the parse/validate caches hit.

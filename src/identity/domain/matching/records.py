@@ -62,8 +62,8 @@ TRAIT_PLACEHOLDERS = Blocklist(
     }),
     patterns=(
         r"^[0\s().+-]*$",  # zeros and punctuation: an unset postcode or phone
-        r"^(.)\1+$",  # one character repeated: xxx, aaaa, 99999
     ),
+    repeats=True,  # one character repeated: xxx, aaaa, 99999
 )
 
 
