@@ -45,12 +45,6 @@ def raw_event(event: pb.Event) -> dict[str, object]:
                             currency=event.currency or None)
 
 
-def _encodable(text: str) -> str:
-    """Protobuf strings are UTF-8: a trait stored by a release that let a lone surrogate
-    through is shown escaped, rather than failing every read of its profile."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
 def identifier(value: Identifier) -> pb.Identifier:
     return pb.Identifier(kind=value.kind, value=value.value)
 
@@ -68,7 +62,9 @@ def profile(view: ProfileView) -> pb.Profile:
                                  first_seen=node.first_seen, last_seen=node.last_seen,
                                  hub_reason=node.hub_reason or "")
             for nodes in view.identifiers_by_kind().values() for node in nodes],
-        golden=[pb.GoldenField(name=g.field, value=_encodable(g.value), source=g.source,
+        # echo: protobuf strings are UTF-8, and a trait an older release let a lone surrogate
+        # into is shown escaped rather than failing every read of its profile.
+        golden=[pb.GoldenField(name=g.field, value=events.echo(g.value), source=g.source,
                                observed_at=g.observed_at, event_id=g.event_id,
                                support=g.support)
                 for g in view.golden.values()],
