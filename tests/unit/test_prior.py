@@ -62,6 +62,18 @@ def test_the_prior_falls_by_half_at_each_doubling_past_the_records_it_holds_for(
     assert replace(model, prior_records=None).at_size(10**9).prior == 1e-4
 
 
+def test_a_matcher_keeps_one_matcher_per_size_step_so_its_scorer_stays_warm() -> None:
+    """Ingest asks for the matcher at the graph's size on every batch: within a step it must
+    get the same matcher back, or the scorer's memory of compared values starts cold each time."""
+    matcher = Matcher(replace(DEFAULT_MODEL, prior_records=10_000))
+    assert matcher.at_size(9_000) is matcher
+    sized = matcher.at_size(15_000)
+    assert sized is not matcher and sized.model.prior == pytest.approx(DEFAULT_MODEL.prior / 2)
+    assert matcher.at_size(20_000) is sized
+    assert matcher.at_size(20_001) is not sized
+    assert matcher.at_size(20_001).model.prior == pytest.approx(DEFAULT_MODEL.prior / 4)
+
+
 def test_a_trained_prior_says_how_many_records_it_holds_for_and_round_trips() -> None:
     model = replace(DEFAULT_MODEL, prior=3e-4, prior_records=4_321)
     assert MatchModel.from_json(model.to_json()).prior_records == 4_321

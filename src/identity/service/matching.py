@@ -46,15 +46,24 @@ class Matcher:
     model: MatchModel
     max_block: int = 500
     quick: QuickScorer = field(init=False, repr=False, compare=False)
+    # One matcher per size step, kept: each keeps its scorer's memory of levels warm, which a
+    # matcher made afresh for every batch would lose.
+    _sized: dict[int, Matcher] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "quick", QuickScorer(self.model))
+        object.__setattr__(self, "_sized", {})
 
     def at_size(self, records: int) -> Matcher:
         """This matcher for a graph of `records` records (MatchModel.at_size); itself when
-        the prior does not move."""
+        the prior does not move, and the same matcher for every size of one step."""
         sized = self.model.at_size(records)
-        return self if sized is self.model else Matcher(sized, self.max_block)
+        if sized.prior_records is None or sized.prior_records == self.model.prior_records:
+            return self
+        found = self._sized.get(sized.prior_records)
+        if found is None:
+            found = self._sized[sized.prior_records] = Matcher(sized, self.max_block)
+        return found
 
 
 class GraphSize:
