@@ -38,8 +38,7 @@ async def test_add_links_says_what_each_link_was_before_the_call(store: GraphSto
                                              0.99)])
     assert first == [None, None]
     # Two sightings of one link in one call both see it as it was before the call.
-    assert again == [PriorLink(T2, None, True), PriorLink(T2, None, True),
-                     PriorLink(T1, 0.97, True)]
+    assert again == [PriorLink(T2, None), PriorLink(T2, None), PriorLink(T1, 0.97)]
     async with store.transaction(read_only=True) as tx:
         links = {link.evidence.rule: link for link in await tx.read_links([ANN])}
     assert links["same_event"].evidence.first_seen == T0

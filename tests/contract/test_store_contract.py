@@ -147,7 +147,7 @@ async def test_neighbors_filter_by_rule_kind_and_prefix_over_active_and_inactive
     async with store.transaction() as tx:
         await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE, loyalty, other], T1))
         await tx.add_links(sightings)
-        await tx.deactivate_links([PHONE], "test")
+        await tx.set_link_states([(COOKIE, PHONE, LinkRule.SAME_EVENT.value, "test")])
     async with store.transaction(read_only=True) as tx:
         emails = await tx.read_neighbors([COOKIE], "same_event", ["email"])
         strong = await tx.read_neighbors([COOKIE], "same_event", ["email", "phone"],
@@ -160,14 +160,14 @@ async def test_neighbors_filter_by_rule_kind_and_prefix_over_active_and_inactive
     assert scored == [(COOKIE, other)]
 
 
-async def test_deactivated_links_keep_their_evidence_and_reason(store: GraphStore) -> None:
+async def test_an_inactive_link_keeps_its_evidence_and_reason(store: GraphStore) -> None:
     async with store.transaction() as tx:
         await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
         await tx.add_links([
             LinkObservation(ANN, COOKIE, LinkRule.SAME_EVENT, EventId("e1"), "web", T1),
             LinkObservation(ANN, PHONE, LinkRule.SAME_EVENT, EventId("e2"), "web", T1),
         ])
-        await tx.deactivate_links([COOKIE], "cookie is a hub")
+        await tx.set_link_states([(ANN, COOKIE, LinkRule.SAME_EVENT.value, "cookie is a hub")])
         await tx.mark_hubs([(COOKIE, "hub: test")])
     async with store.transaction(read_only=True) as tx:
         links = {link.b: link for link in await tx.read_links([ANN])}

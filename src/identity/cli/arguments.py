@@ -33,7 +33,8 @@ def store_flags(parser: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="identity", description="identity serve | ingest | generate | resolve | train")
+        prog="identity",
+        description="identity serve | ingest | generate | resolve | train | rules")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the GraphQL API (GraphiQL at /graphql)")

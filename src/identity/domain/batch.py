@@ -72,12 +72,12 @@ class BatchResolution:
         is never admitted here."""
         self._node_group = dict(node_groups)
         found = makeup or {}
-        self._groups = {
-            g.group_id: _Group(g.group_id, g.profile_id, g.profile_seq, g.size,
-                               kinds=Counter(found[g.group_id].kinds) if g.group_id in found
-                               else Counter(), held=found[g.group_id].held
-                               if g.group_id in found else None)
-            for g in groups}
+        none = GroupMakeup({})
+        self._groups: dict[int, _Group] = {}
+        for g in groups:
+            made = found.get(g.group_id, none)
+            self._groups[g.group_id] = _Group(g.group_id, g.profile_id, g.profile_seq, g.size,
+                                              kinds=Counter(made.kinds), held=made.held)
         self._limits = limits
         self._bridges = frozenset(bridges)
         self._parent: dict[int, int] = {}

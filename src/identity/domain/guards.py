@@ -121,11 +121,17 @@ class ProfileLimits:
 
     limits: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_PROFILE_LIMITS))
     priority: tuple[str, ...] = KIND_PRIORITY
+    # kind -> its rank in `priority` (`external:*` as `external:`): every link's order asks.
+    _ranks: Mapping[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for kind, limit in self.limits.items():
             if limit < 1:
                 raise ValueError(f"limit for {kind} must be at least 1, got {limit}")
+        ranks: dict[str, int] = {}
+        for index, listed in enumerate(self.priority):
+            ranks.setdefault(EXTERNAL_PREFIX if listed == EVERY_EXTERNAL else listed, index)
+        object.__setattr__(self, "_ranks", ranks)
 
     def limit(self, kind: str) -> int | None:
         return _per_kind(self.limits, kind)
@@ -133,13 +139,10 @@ class ProfileLimits:
     def rank(self, kind: str) -> int:
         """Lower is stronger. An external system ranks where it is listed by name, else in the
         `external:` (or `external:*`) slot; a kind left out ranks after every listed one."""
-        slots = [EXTERNAL_PREFIX if listed == EVERY_EXTERNAL else listed
-                 for listed in self.priority]
-        if kind in slots:
-            return slots.index(kind)
-        if kind.startswith(EXTERNAL_PREFIX) and EXTERNAL_PREFIX in slots:
-            return slots.index(EXTERNAL_PREFIX)
-        return len(slots)
+        found = self._ranks.get(kind)
+        if found is None and kind.startswith(EXTERNAL_PREFIX):
+            found = self._ranks.get(EXTERNAL_PREFIX)
+        return len(self.priority) if found is None else found
 
     def broken(self, counts: Mapping[str, int]) -> tuple[str, int, int] | None:
         """(kind, count, limit) of the strongest kind `counts` holds more of than allowed."""

@@ -36,6 +36,18 @@ class GroupMakeup:
     held: str | None = None
 
 
+def makeups(rows: Iterable[tuple[int, str, int, str | None]]) -> dict[int, GroupMakeup]:
+    """Each group's makeup from the rows a store counts: (group, kind, members of that kind,
+    the latest held mark among them)."""
+    kinds: dict[int, dict[str, int]] = {}
+    held: dict[int, str | None] = {}
+    for group_id, kind, count, mark in rows:
+        kinds.setdefault(group_id, {})[kind] = count
+        held[group_id] = max((m for m in (held.get(group_id), mark) if m is not None),
+                             default=None)
+    return {group_id: GroupMakeup(found, held[group_id]) for group_id, found in kinds.items()}
+
+
 @dataclass(frozen=True, slots=True)
 class MergePlan:
     container: int

@@ -151,14 +151,17 @@ async def _stop_hubs(tx: GraphTransaction, new_hubs: dict[Identifier, str],
                      limits: ProfileLimits, now: datetime, cause: EventId
                      ) -> tuple[list[ProfileChange], frozenset[ProfileId]]:
     """A new hub's links leave the joining set, held ones included (their reason becomes
-    the hub's); the profiles it held are settled again, which splits what it bridged."""
+    the hub's; a link between two new hubs takes the later one's, in key order); the
+    profiles it held are settled again, which splits what it bridged."""
+    links = await tx.read_links(sorted(new_hubs))
+    states: dict[LinkKey, str] = {}
     for hub, reason in sorted(new_hubs.items()):
-        await tx.deactivate_links([hub], _hub_link_reason(hub, reason))
-        held = [(k.a, k.b, k.evidence.rule, _hub_link_reason(hub, reason))
-                for k in await tx.read_links([hub])
-                if k.evidence.rule in JOINING_RULES and
-                k.inactive_reason != _hub_link_reason(hub, reason)]
-        await tx.set_link_states(held)
+        why = _hub_link_reason(hub, reason)
+        states.update(((k.a, k.b, k.evidence.rule), why) for k in links
+                      if hub in (k.a, k.b) and k.evidence.rule in JOINING_RULES)
+    now_reason = {(k.a, k.b, k.evidence.rule): k.inactive_reason for k in links}
+    await tx.set_link_states([(a, b, rule, why) for (a, b, rule), why in sorted(states.items())
+                              if now_reason[(a, b, rule)] != why])
     await tx.mark_hubs(sorted(new_hubs.items()))
     settled = await settle(tx, new_hubs, None, limits, now, cause)
     return settled.changes, settled.touched

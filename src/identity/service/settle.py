@@ -103,8 +103,8 @@ async def read_region(tx: GraphTransaction, seeds: Iterable[Identifier],
 async def settle(tx: GraphTransaction, seeds: Iterable[Identifier], since: LinkOrder | None,
                  limits: ProfileLimits, now: datetime, cause: EventId) -> Settled:
     """Decides the region of `seeds` again and writes what changed: link states, held
-    marks, and the profiles as splits then merges (the oldest node's part keeps a profile's
-    id; the oldest id survives a merge: invariant 2)."""
+    marks, and the profiles as splits then merges (the piece holding a profile's strongest
+    identifier keeps its id; the oldest id survives a merge: invariant 2)."""
     region = await read_region(tx, seeds, since, limits)
     inside = set(region.members)
     candidates = [Candidate(k.a, k.b, k.evidence.rule, link_order(k, limits))
@@ -117,7 +117,7 @@ async def settle(tx: GraphTransaction, seeds: Iterable[Identifier], since: LinkO
               f"{k.b.value} are two people") for k in region.links.values()
              if k.evidence.rule == LinkRule.VETOED and k.a in inside and k.b in inside]
     decided = partition(inside, candidates, limits, leaving, apart)
-    await _write_links(tx, region, candidates, decided.held, limits)
+    await _write_links(tx, region, candidates, leaving, decided.held)
     changes = await _repartition(tx, region, decided.parts, limits, now, cause)
     touched = {g.profile_id for g in region.groups.values()}
     touched.update(p for change in changes for p in change.mentioned_ids)
@@ -125,7 +125,7 @@ async def settle(tx: GraphTransaction, seeds: Iterable[Identifier], since: LinkO
 
 
 async def _write_links(tx: GraphTransaction, region: Region, candidates: Sequence[Candidate],
-                       held: dict[LinkKey, str], limits: ProfileLimits) -> None:
+                       leaving: Sequence[Candidate], held: dict[LinkKey, str]) -> None:
     states = []
     for candidate in candidates:
         link = region.links[candidate.key]
@@ -136,17 +136,10 @@ async def _write_links(tx: GraphTransaction, region: Region, candidates: Sequenc
     # A node's mark is the latest held link at it: inside the region as just decided, and
     # those leaving it (held before `since`, so as they were).
     marks: dict[Identifier, str] = {}
-    held_orders = [c.order for c in candidates if c.key in held]
-    held_ends = [(c.a, c.b) for c in candidates if c.key in held]
-    for link in region.links.values():
-        leaving = (link.a in region.members) != (link.b in region.members)
-        if leaving and not link.is_active and region.joins(link):
-            held_orders.append(link_order(link, limits))
-            held_ends.append((link.a, link.b))
-    for order, ends in zip(held_orders, held_ends, strict=True):
-        for end in ends:
+    for held_link in [*(c for c in candidates if c.key in held), *leaving]:
+        for end in (held_link.a, held_link.b):
             if end in region.members:
-                marks[end] = max(marks.get(end, ""), order_mark(order))
+                marks[end] = max(marks.get(end, ""), order_mark(held_link.order))
     for link in region.links.values():
         if link.evidence.rule == LinkRule.VETOED:
             marks.update((end, NEVER_MARK) for end in (link.a, link.b) if end in region.members)

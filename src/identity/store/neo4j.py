@@ -31,7 +31,7 @@ from neo4j.exceptions import (
 from identity.domain.changes import ChangeKind, ProfileChange
 from identity.domain.links import Evidence, Link, LinkObservation
 from identity.domain.matching.records import MatchRecord
-from identity.domain.resolution import GroupMakeup, GroupState
+from identity.domain.resolution import GroupMakeup, GroupState, makeups
 from identity.domain.types import EventId, Identifier, ProfileId, from_micros, to_micros
 from identity.store._event_codec import (
     decode_keys,
@@ -190,8 +190,7 @@ class Neo4jTransaction:
         priors = await self._records(
             "UNWIND $rows AS r MATCH (a:Identifier {key: r.a}), (b:Identifier {key: r.b})"
             " OPTIONAL MATCH (a)-[old:LINKED {rule: r.rule}]->(b)"
-            " WITH r, a, b, old.first_seen AS prior_first, old.score AS prior_score,"
-            " old.is_active AS prior_active"
+            " WITH r, a, b, old.first_seen AS prior_first, old.score AS prior_score"
             " MERGE (a)-[l:LINKED {rule: r.rule}]->(b)"
             " ON CREATE SET l.first_seen = r.t, l.last_seen = r.t, l.event_ids = [r.event_id],"
             " l.sources = [r.source], l.is_active = r.reason IS NULL,"
@@ -209,12 +208,12 @@ class Neo4jTransaction:
             " l.inactive_reason = CASE WHEN l.is_active AND r.reason IS NOT NULL THEN r.reason"
             " ELSE l.inactive_reason END,"
             " l.is_active = l.is_active AND r.reason IS NULL"
-            " RETURN r.i AS i, prior_first, prior_score, prior_active",
+            " RETURN r.i AS i, prior_first, prior_score",
             rows=rows)
         found = {r["i"]: r for r in priors}
         return [None if found[i]["prior_first"] is None else PriorLink(
-            from_micros(found[i]["prior_first"]), found[i]["prior_score"],
-            bool(found[i]["prior_active"])) for i in range(len(observations))]
+            from_micros(found[i]["prior_first"]), found[i]["prior_score"])
+            for i in range(len(observations))]
 
     async def set_link_states(
         self, states: Sequence[tuple[Identifier, Identifier, str, str | None]]
@@ -236,13 +235,7 @@ class Neo4jTransaction:
             "UNWIND $ids AS id MATCH (n:Identifier {group_id: id})"
             " RETURN id, n.kind AS kind, count(*) AS members, max(n.held) AS held",
             ids=sorted(set(group_ids)))
-        kinds: dict[int, dict[str, int]] = {}
-        held: dict[int, str | None] = {}
-        for r in records:
-            kinds.setdefault(r["id"], {})[r["kind"]] = r["members"]
-            held[r["id"]] = max((m for m in (held.get(r["id"]), r["held"]) if m is not None),
-                                default=None)
-        return {group_id: GroupMakeup(found, held[group_id]) for group_id, found in kinds.items()}
+        return makeups((r["id"], r["kind"], r["members"], r["held"]) for r in records)
 
     async def read_links(self, identifiers: Sequence[Identifier]) -> list[Link]:
         records = await self._records(
@@ -274,12 +267,6 @@ class Neo4jTransaction:
             " RETURN DISTINCT k, m.kind AS kind, m.value AS value",
             keys=list(by_key), rule=rule, kinds=list(kinds), prefixes=list(kind_prefixes))
         return [(by_key[r["k"]], Identifier(r["kind"], r["value"])) for r in records]
-
-    async def deactivate_links(self, identifiers: Sequence[Identifier], reason: str) -> None:
-        await self._records(
-            "UNWIND $keys AS k MATCH (:Identifier {key: k})-[l:LINKED]-() WHERE l.is_active"
-            " SET l.is_active = false, l.inactive_reason = $reason",
-            keys=[i.key for i in identifiers], reason=reason)
 
     async def mark_hubs(self, hubs: Sequence[tuple[Identifier, str]]) -> None:
         await self._records(

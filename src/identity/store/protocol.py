@@ -46,7 +46,6 @@ class PriorLink:
 
     first_seen: datetime
     score: float | None
-    is_active: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +145,6 @@ class GraphTransaction(Protocol):
     ) -> list[tuple[Identifier, Identifier]]:
         """(node, neighbor) over every link of `rule`, active or not, where the neighbor's
         kind is one of `kinds` or starts with one of `kind_prefixes`."""
-        ...
-
-    async def deactivate_links(self, identifiers: Sequence[Identifier], reason: str) -> None:
-        """Every active link touching `identifiers` stays, inactive, with the reason."""
         ...
 
     async def mark_hubs(self, hubs: Sequence[tuple[Identifier, str]]) -> None: ...

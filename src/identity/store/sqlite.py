@@ -20,7 +20,7 @@ from typing import Any
 from identity.domain.changes import ChangeKind, ProfileChange
 from identity.domain.links import Evidence, Link, LinkObservation
 from identity.domain.matching.records import MatchRecord
-from identity.domain.resolution import GroupMakeup, GroupState
+from identity.domain.resolution import GroupMakeup, GroupState, makeups
 from identity.domain.types import EventId, Identifier, ProfileId, from_micros, to_micros
 from identity.store._event_codec import (
     decode_ids,
@@ -174,10 +174,9 @@ class SqliteTransaction:
             key = (ids[obs.a], ids[obs.b], obs.rule.value)
             if key not in priors:
                 row = self._conn.execute(
-                    "SELECT first_seen, score, is_active FROM links"
+                    "SELECT first_seen, score FROM links"
                     " WHERE a_node = ? AND b_node = ? AND rule = ?", key).fetchone()
-                priors[key] = None if row is None else PriorLink(from_micros(row[0]), row[1],
-                                                                 bool(row[2]))
+                priors[key] = None if row is None else PriorLink(from_micros(row[0]), row[1])
         for obs in observations:
             moment = to_micros(obs.seen_at)
             # Every SET expression reads the row as it was, so the order of SETs is irrelevant.
@@ -219,17 +218,12 @@ class SqliteTransaction:
                                [(held, ids[identifier]) for identifier, held in marks])
 
     async def read_makeup(self, group_ids: Sequence[int]) -> dict[int, GroupMakeup]:
-        kinds: dict[int, dict[str, int]] = {}
-        held: dict[int, str | None] = {}
-        for part in _chunks(sorted(set(group_ids))):
-            for group_id, kind, count, mark in self._rows(
-                "SELECT group_id, kind, count(*), max(held) FROM nodes"
-                f" WHERE group_id IN ({_marks(len(part))}) GROUP BY group_id, kind", part,
-            ):
-                kinds.setdefault(group_id, {})[kind] = count
-                held[group_id] = max((m for m in (held.get(group_id), mark) if m is not None),
-                                     default=None)
-        return {group_id: GroupMakeup(found, held[group_id]) for group_id, found in kinds.items()}
+        return makeups((group_id, kind, count, held)
+                       for part in _chunks(sorted(set(group_ids)))
+                       for group_id, kind, count, held in self._rows(
+                           "SELECT group_id, kind, count(*), max(held) FROM nodes"
+                           f" WHERE group_id IN ({_marks(len(part))}) GROUP BY group_id, kind",
+                           part))
 
     _LINK_COLUMNS = ("l.link_id, l.a_node, l.b_node, l.rule, l.is_active, l.inactive_reason,"
                      " l.score, l.first_seen, l.last_seen, l.details")
@@ -354,15 +348,6 @@ class SqliteTransaction:
             ):
                 pairs.append((identifier, Identifier(kind, value)))
         return pairs
-
-    async def deactivate_links(self, identifiers: Sequence[Identifier], reason: str) -> None:
-        for node_id in self._ids_of(identifiers).values():
-            for end in ("a_node", "b_node"):  # one statement per end, so each uses its index
-                self._conn.execute(
-                    f"UPDATE links SET is_active = 0, inactive_reason = ?"
-                    f" WHERE {end} = ? AND is_active = 1",
-                    (reason, node_id),
-                )
 
     async def mark_hubs(self, hubs: Sequence[tuple[Identifier, str]]) -> None:
         ids = self._ids_of(identifier for identifier, _ in hubs)
