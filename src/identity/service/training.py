@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from identity.domain.guards import WEAK_KINDS
 from identity.domain.links import LinkRule
-from identity.domain.matching.engine import candidate_pairs, linked_pairs, scored_pairs
+from identity.domain.matching.engine import LinkedPair, candidate_pairs, scored_pairs
 from identity.domain.matching.model import MatchModel, Record
 from identity.domain.matching.records import MatchRecord
 from identity.domain.resolution import components
@@ -122,7 +122,11 @@ async def evidence_in_store(store: GraphStore, records: Sequence[MatchRecord],
 
 
 def estimate(records: Mapping[str, Record], model: MatchModel, evidence: Evidence) -> Estimate:
-    linked = {(p.left, p.right) for p in linked_pairs(records, model)}
+    return _estimate(scored_pairs(records, model), model.link_threshold, evidence)
+
+
+def _estimate(scored: Sequence[LinkedPair], threshold: float, evidence: Evidence) -> Estimate:
+    linked = {(p.left, p.right) for p in scored if p.probability >= threshold}
     linked_same = len(linked & evidence.same)
     linked_apart = len(linked & evidence.apart)
     labelled = linked_same + linked_apart
@@ -137,8 +141,13 @@ def calibrated(records: Mapping[str, Record], fitted: MatchModel, evidence: Evid
     one at which its estimated precision on the evidence reaches `precision` (the model in
     force's): EM fits how alike records look, the graph's evidence says where to draw the
     line. Unchanged when it is precise enough already."""
+    return _calibrated(scored_pairs(records, fitted), fitted, evidence, precision)
+
+
+def _calibrated(scored: Sequence[LinkedPair], fitted: MatchModel, evidence: Evidence,
+                precision: float) -> MatchModel:
     found: dict[float, list[bool]] = {}
-    for pair in scored_pairs(records, fitted):
+    for pair in scored:
         if pair.probability >= fitted.link_threshold:
             key = (pair.left, pair.right)
             if key in evidence.same or key in evidence.apart:
@@ -189,8 +198,10 @@ async def judge(store: GraphStore, fitted: MatchModel, in_force: MatchModel,
     evidence = await evidence_in_store(store, found, fitted)
     size = len(found)
     current = estimate(values, in_force.at_size(size), evidence)
-    model = calibrated(values, fitted.at_size(size), evidence, current.precision)
+    scored = scored_pairs(values, fitted.at_size(size))  # once: calibrating moves a cut only
+    model = _calibrated(scored, fitted.at_size(size), evidence, current.precision)
     if model.link_threshold != fitted.link_threshold:
         fitted = replace(fitted, link_threshold=model.link_threshold,
                          review_threshold=model.review_threshold)
-    return Judgement(size, evidence, fitted, estimate(values, model, evidence), current)
+    return Judgement(size, evidence, fitted, _estimate(scored, model.link_threshold, evidence),
+                     current)

@@ -126,13 +126,6 @@ def scored_pairs(records: Mapping[RecordId, Record], model: MatchModel,
         left[at].tolist(), right[at].tolist(), chances[at].tolist(), strict=True)]
 
 
-def linked_pairs(records: Mapping[RecordId, Record], model: MatchModel,
-                 max_block: int = 500) -> list[LinkedPair]:
-    """The pairs `model` links just as it is."""
-    return [p for p in scored_pairs(records, model, max_block)
-            if p.probability >= model.link_threshold]
-
-
 def candidate_pairs(records: Mapping[RecordId, Record], model: MatchModel,
                     max_block: int = 500) -> Candidates:
     """Pairs sharing a blocking key, each once, in id order. A block larger than `max_block`
