@@ -48,6 +48,8 @@ __all__ = ["SOURCE_REGIONS", "Dataset", "GeneratorConfig", "PersonFacts", "Truth
 SOURCE_REGIONS: tuple[tuple[str, str], ...] = tuple(
     (f"pos-{country.lower()}", country) for country in sorted(LOCALES))
 
+_TILL_OF = {region: source for source, region in SOURCE_REGIONS}
+
 # Measured with the default GeneratorConfig (bots, duplicates and bad events included).
 EVENTS_PER_PERSON = 10.9
 _DAY = 86_400
@@ -199,11 +201,8 @@ class Journey:
         """An address typed into a form: usually right, sometimes a different mailbox, and
         at home sometimes the family's mailbox."""
         rng, person = self.rng, self.person
-        family = person.home.family_email if person.home else None
-        if family is not None and rng.random() < 0.3:
-            return Mention(IdentifierKind.EMAIL, mailbox_spelling(rng, family),
-                           self.ledger.owner_of(IdentifierKind.EMAIL, family), True,
-                           scenario=Scenario.FAMILY_EMAIL)
+        if (family := self.family_mailbox(0.3)) is not None:
+            return family
         address = rng.choice(person.emails)
         if typos and rng.random() < self.config.email_typo_rate:
             typo = email_typo(rng, address)
@@ -212,6 +211,15 @@ class Journey:
                 self.tag(Scenario.TYPO)
                 return self.mention(IdentifierKind.EMAIL, typo, Scenario.TYPO)
         return self.mention(IdentifierKind.EMAIL, mailbox_spelling(rng, address))
+
+    def family_mailbox(self, rate: float) -> Mention | None:
+        """The household's shared mailbox, at `rate` when the person has one."""
+        home = self.person.home
+        if home is None or home.family_email is None or self.rng.random() >= rate:
+            return None
+        return Mention(IdentifierKind.EMAIL, mailbox_spelling(self.rng, home.family_email),
+                       self.ledger.owner_of(IdentifierKind.EMAIL, home.family_email), True,
+                       scenario=Scenario.FAMILY_EMAIL)
 
     def typed_phone(self, shows_country: bool) -> Mention:
         """The person's number as they write it: nationally where the form shows their
@@ -241,11 +249,7 @@ class Journey:
             at = rng.randrange(self.horizon)
             email = self.mention(IdentifierKind.EMAIL,
                                  mailbox_spelling(rng, rng.choice(person.emails)))
-            family = person.home.family_email if person.home else None
-            if family is not None and rng.random() < 0.25:
-                email = Mention(IdentifierKind.EMAIL, mailbox_spelling(rng, family),
-                                self.ledger.owner_of(IdentifierKind.EMAIL, family), True,
-                                scenario=Scenario.FAMILY_EMAIL)
+            email = self.family_mailbox(0.25) or email
             seen = [self.presence(rng.choice(browsers), at)] if browsers else []
             self.emit("track", at, "email", [email, *seen])
 
@@ -265,8 +269,7 @@ class Journey:
             traits = nested_address(traits)
             self.tag(Scenario.NESTED_ADDRESS)
         self.emit("identify", at, "crm", [card, *known], traits)
-        till_source = dict((region, source) for source, region in SOURCE_REGIONS)[
-            person.locale.country]
+        till_source = _TILL_OF[person.locale.country]
         for _ in range(rng.randint(0, 3)):
             at = rng.randrange(self.horizon - _DAY)
             till: list[Mention] = [card, self.mention(IdentifierKind.ORDER_ID,
