@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -142,6 +143,46 @@ def test_a_line_python_cannot_use_is_rejected_with_the_reason_and_the_rest_lands
     out = capsys.readouterr().out
     assert "1 accepted, 0 duplicates, 1 rejected" in out
     assert "line 1 (event ?): line: not usable JSON: " in out and reason in out
+
+
+def good_line(event_id: str) -> bytes:
+    return json.dumps({"event_id": event_id, "type": "identify",
+                       "timestamp": "2024-01-01T00:00:00Z", "source": "crm",
+                       "identifiers": [{"kind": "customer_id", "value": event_id}]}).encode()
+
+
+@pytest.mark.parametrize(("bad", "reason"), [
+    (b'{"event_id": "x\xff\xfe"}', "line: not UTF-8 text: byte 0xff at column 16"),
+    (b'{"event_id": "' + b"B" * (1 << 21) + b'"}', "line: longer than 1,048,576 characters"),
+    (b'{"event_id": "a\x00b"}', "line: not valid JSON: Invalid control character at column 16"),
+    (b'{"event_id": "t1", "timestamp": "2024-01-01T00:00:00Z", "source": "crm",'
+     b' "identifiers": [{"kind": "customer_id", "value": "C-1"}]}', "type: is required: one of"),
+])
+def test_a_line_that_is_no_event_is_rejected_alone_and_the_file_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: bytes, reason: str,
+) -> None:
+    source = tmp_path / "events.jsonl"
+    # A byte order mark, as some editors write, before the first line: not part of it.
+    source.write_bytes(b"\xef\xbb\xbf" + good_line("g1") + b"\r\n" + bad + b"\n"
+                       + good_line("g2") + b"\n")
+
+    assert main(["ingest", str(source), "--database", str(tmp_path / "g.db"), "--quiet",
+                 "--batch-size", "2"]) == 0
+
+    out = capsys.readouterr().out
+    assert "2 accepted, 0 duplicates, 1 rejected" in out
+    assert f"line 2 (event ?): {reason}" in out or f"line 2 (event t1): {reason}" in out
+
+
+def test_events_read_from_stdin_are_read_as_a_file_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lines = good_line("s1") + b"\n\xff\n" + good_line("s2") + b"\n"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(lines)))
+    assert main(["ingest", "-", "--database", str(tmp_path / "g.db"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "2 accepted, 0 duplicates, 1 rejected" in out
+    assert "line 2 (event ?): line: not UTF-8 text: byte 0xff at column 1" in out
 
 
 def test_a_rules_file_reads_a_uk_national_phone_from_a_gb_till(

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import re
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import TextIO
+from dataclasses import dataclass
+from typing import BinaryIO, TextIO
 
 from tqdm import tqdm
 
@@ -23,14 +25,42 @@ from identity.service import IdentityService, IngestResult, IngestStatus
 _ANY_INDEX = re.compile(r"\[\d+\]")
 
 
-def _lines(stream: TextIO) -> Iterator[tuple[int, str]]:
-    for number, line in enumerate(stream, start=1):
-        if line.strip():
+# An event is at most 50 identifiers and 100 traits of 256 characters: far below this. A
+# longer line is rejected without holding more than this much of it in memory.
+MAX_LINE_CHARS = 1 << 20
+_UNDECODABLE = re.compile(r"[\udc80-\udcff]")  # where surrogateescape kept a byte not UTF-8
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A line that is no text to parse, and why."""
+
+    reason: str
+
+
+def open_lines(binary: BinaryIO) -> TextIO:
+    """The events as text: a byte order mark at the start skipped, any line ending, and a
+    byte that is not UTF-8 kept (escaped) to be rejected with its line, not the file."""
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape")
+
+
+def _lines(stream: TextIO) -> Iterator[tuple[int, str | Unreadable]]:
+    number = 0
+    while line := stream.readline(MAX_LINE_CHARS + 1):
+        number += 1
+        if len(line) > MAX_LINE_CHARS and not line.endswith("\n"):
+            while (rest := stream.readline(MAX_LINE_CHARS)) and not rest.endswith("\n"):
+                pass  # the rest of the line, read in bounded pieces and dropped
+            yield number, Unreadable(f"longer than {MAX_LINE_CHARS:,} characters")
+        elif (bad := _UNDECODABLE.search(line)) is not None:
+            yield number, Unreadable(f"not UTF-8 text: byte 0x{ord(bad.group()) - 0xDC00:02x} "
+                                     f"at column {bad.start() + 1}")
+        elif line.strip():
             yield number, line
 
 
-def _batches(stream: TextIO, size: int) -> Iterator[list[tuple[int, str]]]:
-    batch: list[tuple[int, str]] = []
+def _batches(stream: TextIO, size: int) -> Iterator[list[tuple[int, str | Unreadable]]]:
+    batch: list[tuple[int, str | Unreadable]] = []
     for item in _lines(stream):
         batch.append(item)
         if len(batch) >= size:
@@ -104,12 +134,16 @@ async def _ingest_batches(service: IdentityService, stream: TextIO, batch_size: 
     for batch in _batches(stream, batch_size):
         parsed: list[tuple[int, object]] = []
         for number, line in batch:
+            if isinstance(line, Unreadable):
+                report.reject(number, None, [("line", line.reason)])
+                continue
             try:
                 parsed.append((number, read_json(line)))
             except UnusableJson as exc:
                 report.reject(number, None, [("line", f"not usable JSON: {exc.msg}")])
             except json.JSONDecodeError as exc:
-                report.reject(number, None, [("line", f"not valid JSON: {exc.msg} at column "
+                report.reject(number, None, [("line", f"not valid JSON: "
+                                              f"{exc.msg.removesuffix(' at')} at column "
                                               f"{exc.colno}")])
         results = await service.ingest([raw for _, raw in parsed])
         for (number, _), result in zip(parsed, results, strict=True):
@@ -128,7 +162,7 @@ def ingest(args: argparse.Namespace) -> int:
     rejects = args.rejects.open("w", encoding="utf-8") if args.rejects else None
     report = IngestReport(rejects)
     started = time.perf_counter()
-    stream = sys.stdin if str(args.file) == "-" else args.file.open(encoding="utf-8")
+    stream = open_lines(sys.stdin.buffer if str(args.file) == "-" else args.file.open("rb"))
     with stream, tqdm(unit=" events", disable=args.quiet, file=sys.stderr) as progress:
         asyncio.run(_ingest_stream(settings, stream, args.batch_size, report, progress.update))
     if rejects is not None:

@@ -114,10 +114,13 @@ def parse_timestamp(value: object) -> datetime:
 
 def _event_type(raw: Mapping[str, object], errors: list[FieldError]) -> EventType:
     value = raw.get("type")
+    allowed = ", ".join(t.value for t in EventType)
+    if value is None:
+        errors.append(FieldError("type", f"is required: one of {allowed}"))
+        return EventType.TRACK
     try:
         return EventType(str(value).strip().lower())
     except ValueError:
-        allowed = ", ".join(t.value for t in EventType)
         errors.append(FieldError("type", f"{shown(value)} is not one of {allowed}"))
         return EventType.TRACK
 
