@@ -145,6 +145,18 @@ def test_a_line_python_cannot_use_is_rejected_with_the_reason_and_the_rest_lands
     assert "line 1 (event ?): line: not usable JSON: " in out and reason in out
 
 
+@pytest.mark.parametrize("asked", [["--people", "0"], ["--people", "-1"], ["--events", "0"],
+                                   ["--events", "-5"], ["--people", str(10**12)],
+                                   ["--events", str(10**21)]])
+def test_generate_refuses_a_count_it_cannot_make_with_the_range(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], asked: list[str],
+) -> None:
+    out = tmp_path / "e.jsonl"
+    assert main(["generate", *asked, "--out", str(out), "--truth", str(tmp_path / "t.csv")]) == 2
+    assert f"{asked[0]} must be from 1 to " in capsys.readouterr().err
+    assert not out.exists()
+
+
 def good_line(event_id: str) -> bytes:
     return json.dumps({"event_id": event_id, "type": "identify",
                        "timestamp": "2024-01-01T00:00:00Z", "source": "crm",
