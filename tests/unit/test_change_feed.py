@@ -161,11 +161,13 @@ async def test_a_position_ahead_of_the_log_is_refused(service: IdentityService) 
 async def test_a_pruned_position_is_refused_and_a_new_watcher_starts_at_the_oldest_kept(
     memory_store: SqliteGraphStore
 ) -> None:
-    old, new = datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 9, tzinfo=UTC)
-    times = iter([old, old, new, new])
+    # The events are of 2024-05-01 noon: received that day, and pruned a week later.
+    old, new = datetime(2024, 5, 1, 13, tzinfo=UTC), datetime(2024, 5, 9, tzinfo=UTC)
+    clock = [old]
     ingestor = Ingestor(memory_store, NormalizationRules(), ListChangeSink(),
-                        clock=lambda: next(times))
+                        clock=lambda: clock[0])
     (first,) = await ingestor.ingest([event(ident("email", "a@shop.com"))])
+    clock[0] = new
     (second,) = await ingestor.ingest([event(ident("email", "b@shop.com"))])
     async with memory_store.transaction() as tx:
         assert await tx.prune_changes(old + timedelta(days=1), 100) == 1

@@ -633,3 +633,42 @@ def test_strict_validation_says_an_orders_amount_is_required_when_only_a_currenc
 def test_a_currency_that_is_not_text_is_quoted_once() -> None:
     assert errors_of(identify(type="order", amount="1", currency="US\ud800"))["currency"] \
         .startswith("'US\\ud800' is not an ISO 4217 code")
+
+
+@pytest.mark.parametrize(("timestamp", "reason"), [
+    ("2100-01-01T00:00:00Z", "is outside 1970-2099"),
+    ("2099-12-31T23:59:59Z", None),
+    ("9999-12-31T23:59:59-23:59", "is outside 1970-2099"),
+    ("0001-01-01T00:00:00+23:59", "is outside 1970-2099"),
+])
+def test_the_range_of_time_ends_where_its_message_says(timestamp: str, reason: str | None
+                                                        ) -> None:
+    if reason is None:
+        parse_event(identify(timestamp=timestamp), RULES)
+    else:
+        assert reason in errors_of(identify(timestamp=timestamp))["timestamp"]
+
+
+def test_an_event_from_more_than_a_day_after_it_was_received_is_rejected() -> None:
+    """A producer whose clock says 2099 would own every "latest" golden value until then."""
+    received = datetime(2026, 12, 5, 8, tzinfo=UTC)
+    late_clock = identify(timestamp="2026-12-06T07:59:00Z")
+    assert parse_event(late_clock, RULES, received_at=received).timestamp.day == 6
+    with pytest.raises(ValidationError) as caught:
+        parse_event(identify(timestamp="2099-12-31T00:00:00Z"), RULES, received_at=received)
+    (error,) = caught.value.errors
+    assert error.field == "timestamp"
+    assert error.reason == ("'2099-12-31T00:00:00Z' is after 2026-12-06T08:00:00Z: more than "
+                            "24 hours ahead of the clock of the server that received it")
+
+
+@pytest.mark.parametrize("amount", ["١٢٣", "1_000", "1E+2", "-0", "+10", "0x10", "10.", ".5"])
+def test_an_amount_is_plain_decimal_digits(amount: str) -> None:
+    assert "is not a non-negative decimal amount" in errors_of(
+        identify(type="order", amount=amount, currency="USD"))["amount"]
+
+
+@pytest.mark.parametrize("currency", ["ZZZ", "ABC"])
+def test_a_currency_is_an_iso_4217_code_not_any_three_letters(currency: str) -> None:
+    assert "is not an ISO 4217 code" in errors_of(
+        identify(type="order", amount="1", currency=currency))["currency"]

@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 import phonenumbers
+import pycountry
 
 from identity.domain.errors import FieldError, InvalidIdentifier, ValidationError
 from identity.domain.identifiers import (
@@ -29,15 +30,20 @@ from identity.domain.identifiers import (
 from identity.domain.traits import date_of_birth, parse_traits, region_of
 from identity.domain.types import EventId, Identifier
 
-__all__ = ["Event", "EventType", "IgnoredIdentifier", "Order", "date_of_birth", "echo",
+__all__ = ["MAX_CLOCK_SKEW", "Event", "EventType", "IgnoredIdentifier", "Order",
+           "date_of_birth", "echo",
            "parse_event", "parse_timestamp", "raw_event"]
 
 MAX_IDENTIFIERS_PER_EVENT = 50
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+_PLAIN_DECIMAL = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 _PLACEHOLDER = "placeholder value: never used to link"
 _DROPPED = "; the event was accepted without it"
 _UNKNOWN_VALUE = "missing on an order: recorded as an order of unknown value"
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+# How far ahead of the receiving server a producer's clock may run. An event from further in
+# the future would win every "latest value" in the golden record until that date.
+MAX_CLOCK_SKEW = timedelta(days=1)
 _LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_AMOUNT_DIGITS = 12  # before the decimal point
 MAX_AMOUNT_DECIMALS = 4
@@ -96,19 +102,26 @@ def _text(raw: Mapping[str, object], name: str, errors: list[FieldError]) -> str
     return value.strip()
 
 
-def parse_timestamp(value: object) -> datetime:
-    """ISO 8601; a timestamp without an offset is read as UTC, so every one compares."""
+def parse_timestamp(value: object, not_after: datetime | None = None) -> datetime:
+    """ISO 8601; a timestamp without an offset is read as UTC, so every one compares.
+    `not_after`: the latest instant accepted (an event cannot come from the future)."""
     if not isinstance(value, str):
         raise ValueError("must be an ISO 8601 string such as 2024-05-01T12:00:00Z")
     try:
         parsed = datetime.fromisoformat(value.strip())
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        parsed = parsed.astimezone(UTC)
-    except (ValueError, OverflowError):  # year 1 or 9999 with an offset overflows
+    except ValueError:
         raise ValueError(f"{shown(value)} is not an ISO 8601 timestamp") from None
-    if not _EARLIEST <= parsed <= _LATEST:
-        raise ValueError(f"{shown(value)} is outside {_EARLIEST.year}-{_LATEST.year - 1}")
+    outside = f"{shown(value)} is outside {_EARLIEST.year}-{_LATEST.year - 1}"
+    try:
+        parsed = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 with an offset
+        raise ValueError(outside) from None
+    if not _EARLIEST <= parsed < _LATEST:
+        raise ValueError(outside)
+    if not_after is not None and parsed > not_after:
+        raise ValueError(f"{shown(value)} is after {not_after:%Y-%m-%dT%H:%M:%SZ}: more than "
+                         f"{MAX_CLOCK_SKEW.total_seconds() / 3600:g} hours ahead of the clock "
+                         "of the server that received it")
     return parsed
 
 
@@ -125,9 +138,10 @@ def _event_type(raw: Mapping[str, object], errors: list[FieldError]) -> EventTyp
         return EventType.TRACK
 
 
-def _timestamp(raw: Mapping[str, object], errors: list[FieldError]) -> datetime:
+def _timestamp(raw: Mapping[str, object], errors: list[FieldError],
+               not_after: datetime | None) -> datetime:
     try:
-        return parse_timestamp(raw.get("timestamp"))
+        return parse_timestamp(raw.get("timestamp"), not_after)
     except ValueError as exc:
         errors.append(FieldError("timestamp", str(exc)))
         return datetime.min.replace(tzinfo=UTC)
@@ -203,7 +217,8 @@ def _identifiers(raw: Mapping[str, object], rules: NormalizationRules, region: s
 
 
 def _currency(currency: object, errors: list[FieldError]) -> str | None:
-    if not isinstance(currency, str) or not _CURRENCY.match(currency.strip().upper()):
+    if not isinstance(currency, str) or not _CURRENCY.match(currency.strip().upper()) or \
+            pycountry.currencies.get(alpha_3=currency.strip().upper()) is None:
         errors.append(FieldError("currency", f"{shown(currency, 16)} is not an ISO 4217 code "
                                  "such as EUR"))
         return None
@@ -215,7 +230,9 @@ def _amount(amount: object, errors: list[FieldError]) -> Decimal:
     try:
         if isinstance(amount, bool) or not isinstance(amount, str | int | float):
             raise InvalidOperation
-        parsed = Decimal(str(amount))
+        if isinstance(amount, str) and not _PLAIN_DECIMAL.match(amount.strip()):
+            raise InvalidOperation  # no sign, exponent, "_" or digits of other scripts
+        parsed = Decimal(str(amount).strip())
         if not parsed.is_finite() or parsed < 0:
             raise InvalidOperation
     except InvalidOperation:
@@ -279,17 +296,21 @@ def raw_event(event_id: str, type: str, timestamp: str, source: str,
     return raw
 
 
-def parse_event(raw: object, rules: NormalizationRules, *, strict: bool = False) -> Event:
+def parse_event(raw: object, rules: NormalizationRules, *, strict: bool = False,
+                received_at: datetime | None = None) -> Event:
     """Raises ValidationError listing every bad field of this one event. A malformed
     identifier is dropped and reported (`Event.ignored`) when the event has another to link
-    and nothing else is wrong with it; `strict` rejects the event for it instead."""
+    and nothing else is wrong with it; `strict` rejects the event for it instead.
+    `received_at`: when the service received it; its timestamp may not be more than
+    MAX_CLOCK_SKEW later."""
     if not isinstance(raw, Mapping):
         raise ValidationError([FieldError("event", "must be a JSON object")])
     errors: list[FieldError] = []
     warnings: list[FieldError] = []
     event_id = _text(raw, "event_id", errors)
     type_ = _event_type(raw, errors)
-    timestamp = _timestamp(raw, errors)
+    timestamp = _timestamp(raw, errors,
+                           None if received_at is None else received_at + MAX_CLOCK_SKEW)
     source = _text(raw, "source", errors)
     traits = parse_traits(raw.get("traits"), errors)
     found = _identifiers(raw, rules, phone_region(traits, source, rules), errors)

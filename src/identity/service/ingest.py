@@ -95,7 +95,8 @@ class Ingestor:
         in_batch: set[str] = set()
         for index, raw in enumerate(raw_events):
             try:
-                event = parse_event(raw, self._rules, strict=strict)
+                event = parse_event(raw, self._rules, strict=strict,
+                                    received_at=self._clock())
             except ValidationError as exc:
                 results.append(IngestResult(index, _raw_event_id(raw), IngestStatus.REJECTED,
                                             errors=tuple(exc.errors)))
