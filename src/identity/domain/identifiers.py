@@ -77,6 +77,16 @@ DEFAULT_PLACEHOLDER_PATTERNS: tuple[str, ...] = (
 )
 
 
+def printable(text: str, limit: int) -> str:
+    """A caller's text where it is shown back in a field path, a reason or a log: at most
+    `limit` characters ("..." when cut), every character that does not print (control,
+    surrogate, bidi and zero-width ones) as its escape, so it can neither hide nor drive a
+    terminal."""
+    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                    for c in text[:limit])
+    return shown + ("..." if len(text) > limit else "")
+
+
 def text_problem(text: str) -> str | None:
     """Why the text cannot be stored as a caller's value, or None when it can."""
     for pattern, reason in _UNUSABLE_TEXT:
@@ -150,11 +160,12 @@ def validate_kind(kind: str) -> str:
             return folded
         raise InvalidIdentifier(
             f"external kind needs a system name of lower-case letters, digits, '_', '.', '-' "
-            f"after 'external:' (got {kind[:80]!r})"
+            f"after 'external:' (got '{printable(kind, 80)}')"
         )
     known = ", ".join(k.value for k in IdentifierKind)
     raise InvalidIdentifier(
-        f"unknown identifier kind {kind[:80]!r}; expected one of {known} or external:<system>"
+        f"unknown identifier kind '{printable(kind, 80)}'; expected one of {known} or "
+        "external:<system>"
     )
 
 

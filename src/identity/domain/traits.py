@@ -15,7 +15,7 @@ from datetime import date
 import pycountry
 
 from identity.domain.errors import FieldError
-from identity.domain.identifiers import MAX_VALUE_LENGTH, text_problem
+from identity.domain.identifiers import MAX_VALUE_LENGTH, printable, text_problem
 
 MAX_TRAITS_PER_EVENT = 100
 _TRAIT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -101,11 +101,8 @@ def _flattened(traits: Mapping[object, object]) -> list[tuple[str, str, object]]
 
 
 def _path_part(name: object) -> str:
-    """A caller's trait name as it appears in an error's field path: bounded, escaped."""
-    text = str(name)
-    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                    for c in text[:64])
-    return shown + ("..." if len(text) > 64 else "")
+    """A caller's trait name as it appears in an error's field path."""
+    return printable(str(name), 64)
 
 
 def parse_traits(raw: object, errors: list[FieldError]) -> tuple[tuple[str, str], ...]:

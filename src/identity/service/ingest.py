@@ -16,9 +16,9 @@ from prometheus_client import Counter
 
 from identity.domain.changes import ChangeKind
 from identity.domain.errors import FieldError, ValidationError
-from identity.domain.events import Event, IgnoredIdentifier, echo, parse_event
+from identity.domain.events import Event, IgnoredIdentifier, parse_event
 from identity.domain.guards import GraphRules
-from identity.domain.identifiers import NormalizationRules
+from identity.domain.identifiers import MAX_VALUE_LENGTH, NormalizationRules, printable
 from identity.domain.types import EventId, ProfileId
 from identity.service.batch import Applied, apply_batch
 from identity.service.change_feed import DEFAULT_RETENTION, ChangeRetention, ChangeSignal
@@ -63,7 +63,9 @@ def _raw_event_id(raw: object) -> str | None:
     """As the caller sent it, for the result of an event rejected before it had an id:
     bounded and escaped, like every value a result shows back."""
     value = raw.get("event_id") if isinstance(raw, Mapping) else None
-    return echo(value) or None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return printable(value.strip(), MAX_VALUE_LENGTH)
 
 
 class Ingestor:

@@ -27,6 +27,7 @@ from identity.api.graphql.types import (
 )
 from identity.api.limits import MAX_EVENTS_PER_REQUEST
 from identity.domain.errors import InvalidIdentifier, InvalidInput, ValidationError
+from identity.domain.identifiers import printable
 from identity.domain.types import Identifier
 from identity.store.protocol import StoreUnavailable
 
@@ -129,9 +130,7 @@ class IdentitySchema(strawberry.Schema):
 
 
 def _printable(text: str | None) -> str:
-    if not text:
-        return "-"
-    return "".join(c if c.isprintable() else "?" for c in text[:100])
+    return printable(text, 100) if text else "-"
 
 
 schema = IdentitySchema(
