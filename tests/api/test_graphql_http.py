@@ -136,6 +136,9 @@ def test_unknown_identifier_and_profile_are_null(client: httpx.Client) -> None:
     body = graphql(client, BY_IDENTIFIER, kind="customer_id", value=unique("nobody"))
     assert body == {"data": {"profileByIdentifier": None}}
     assert graphql(client, BY_ID, id="prf_missing") == {"data": {"profile": None}}
+    (error,) = graphql(client, BY_ID, id="x" * 100_000)["errors"]  # type: ignore[misc]
+    assert error["message"].startswith("id: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' is not a "
+                                       "profile id")
 
 
 def test_invalid_lookup_gets_a_clear_error(client: httpx.Client) -> None:

@@ -197,6 +197,32 @@ async def test_get_profile_unknown_is_not_found_and_empty_is_invalid(stub: Any) 
     assert bad_request(error) == {"profile_id": "is required"}
 
 
+async def test_an_id_that_cannot_be_a_profile_id_is_invalid_wherever_it_is_sent(
+    stub: Any,
+) -> None:
+    """A megabyte sent as an id used to come back whole in NOT_FOUND's message, too large for
+    a status: the transport failed instead."""
+    huge, hostile = "p" * 1_000_000, "prf_\x1b[31m\u202e"
+    error = await failure(stub.GetProfile(pb.GetProfileRequest(profile_id=huge)))
+    assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
+    reason = bad_request(error)["profile_id"]
+    assert reason.endswith("is not a profile id (at most 64 letters, digits, '_' or '-')")
+    assert len(reason) < 120
+    error = await failure(stub.BatchGetProfiles(pb.BatchGetProfilesRequest(
+        profile_ids=["prf_fine", hostile])))
+    assert list(bad_request(error)) == ["profile_ids[1]"]
+    assert "\\x1b[31m\\u202e" in bad_request(error)["profile_ids[1]"]
+    watch = stub.WatchChanges(pb.WatchChangesRequest(profile_ids=[huge]))
+    error = await failure(watch.read())
+    assert list(bad_request(error)) == ["profile_ids[0]"]
+
+
+async def test_a_resolve_mode_the_contract_does_not_name_is_invalid(stub: Any) -> None:
+    error = await failure(stub.Resolve(pb.ResolveRequest(
+        mode=99, identifiers=[ident("email", "a@shop.com")])))
+    assert bad_request(error) == {"mode": "99 is not a mode: MODE_LOOKUP (1) or MODE_CREATE (2)"}
+
+
 async def test_get_profile_carries_the_golden_record_and_orders(stub: Any) -> None:
     (result,) = (await stub.IngestEvents(pb.IngestEventsRequest(events=[event(
         "o-1", ident("email", "k@shop.com"), ident("order_id", "ORD-1"), type="order",

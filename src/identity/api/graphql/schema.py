@@ -25,7 +25,7 @@ from identity.api.graphql.types import (
     ProfileHistory,
     ReviewQueue,
 )
-from identity.api.limits import MAX_EVENTS_PER_REQUEST
+from identity.api.limits import MAX_EVENTS_PER_REQUEST, check_profile_ids
 from identity.domain.errors import InvalidIdentifier, InvalidInput, ValidationError
 from identity.domain.identifiers import printable
 from identity.domain.types import Identifier
@@ -48,6 +48,7 @@ def _identifier(info: Info, kind: str, value: str) -> Identifier:
 class Query:
     @strawberry.field(description="A profile by id; a merged id answers with its survivor.")
     async def profile(self, info: Info, id: strawberry.ID) -> Profile | None:
+        check_profile_ids([("id", str(id))])
         view = await info.context.profiles.load(str(id))
         return Profile.from_domain(view) if view else None
 
@@ -74,6 +75,7 @@ class Query:
 
     @strawberry.field(description="The links that built a profile, oldest first.")
     async def explain_profile(self, info: Info, id: strawberry.ID) -> ProfileHistory | None:
+        check_profile_ids([("id", str(id))])
         history = await info.context.service.profile_history(str(id))
         return ProfileHistory.from_domain(history) if history else None
 

@@ -13,7 +13,7 @@ import grpc
 
 from identity.api.grpc import convert, errors
 from identity.api.grpc.ingest_stream import ingest_in_order
-from identity.api.limits import MAX_EVENTS_PER_REQUEST
+from identity.api.limits import MAX_EVENTS_PER_REQUEST, check_profile_ids, indexed
 from identity.domain.errors import ValidationError
 from identity.service import IdentityService, ProfileView
 from identity.v1 import identity_pb2 as pb
@@ -44,6 +44,9 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     async def Resolve(self, request: pb.ResolveRequest,
                       context: Context[pb.ResolveRequest, pb.ResolveResponse]
                       ) -> pb.ResolveResponse:
+        if request.mode not in pb.ResolveRequest.Mode.values():
+            raise ValidationError.of("mode", f"{request.mode} is not a mode: MODE_LOOKUP (1) or "
+                                     "MODE_CREATE (2)")
         resolution = await self._service.resolve(
             convert.raw_identifiers(request.identifiers),
             create=request.mode == pb.ResolveRequest.MODE_CREATE,
@@ -61,6 +64,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
                          context: Context[pb.GetProfileRequest, pb.Profile]) -> pb.Profile:
         if not request.profile_id:
             raise ValidationError.of("profile_id", "is required")
+        check_profile_ids([("profile_id", request.profile_id)])
         (view,) = await self._service.profiles([request.profile_id])
         if view is None:
             raise errors.NotFound(f"profile {request.profile_id!r} does not exist")
@@ -73,8 +77,9 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     ) -> pb.BatchGetProfilesResponse:
         _at_most(MAX_PER_BATCH_GET, "profile_ids", len(request.profile_ids))
         _at_most(MAX_PER_BATCH_GET, "identifiers", len(request.identifiers))
-        identifiers = self._service.normalize_all(convert.raw_identifiers(request.identifiers))
         ids = list(request.profile_ids)
+        check_profile_ids(indexed("profile_ids", ids))
+        identifiers = self._service.normalize_all(convert.raw_identifiers(request.identifiers))
         by_id = await self._service.profiles(ids) if ids else []
         by_identifier = (await self._service.profiles_by_identifier(identifiers)
                          if identifiers else [])
@@ -110,6 +115,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         self, request: pb.WatchChangesRequest,
         context: Context[pb.WatchChangesRequest, pb.ProfileChange],
     ) -> AsyncGenerator[pb.ProfileChange, None]:
+        check_profile_ids(indexed("profile_ids", request.profile_ids))
         # aclosing: a watcher that leaves (cancelled, deadline) lets go now, not when collected.
         async with aclosing(self._service.watch_changes(request.after_position or None,
                                                         list(request.profile_ids))) as changes:
