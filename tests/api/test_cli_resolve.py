@@ -177,6 +177,10 @@ def test_progress_goes_to_stderr_unless_quiet(
         pytest.param(lambda d: write_csv(d / "p.csv", [["1", *ANN]]),
                      ["p.csv", "--threshold", "1.5"], "--threshold 1.5: must be between 0 and 1",
                      id="threshold-out-of-range"),
+        pytest.param(lambda d: write_csv(d / "p.csv", [["1", "Ann"]],
+                                         header=["\x1b]0;pwned\x07id", "first_name"]),
+                     ["p.csv"], "p.csv: no id column 'id' (columns: \\x1b]0;pwned\\x07id, "
+                     "first_name)", id="header-with-terminal-escapes"),
         pytest.param(lambda d: [write_csv(d / n, [["1", *ANN]]) for n in ("a", "b", "c")],
                      ["a", "b", "c"], "give one file to deduplicate or two to link",
                      id="three-files"),
@@ -193,3 +197,13 @@ def test_bad_input_exits_2_and_says_what_to_fix(
     assert code == 2
     assert stderr.startswith(f"identity resolve: {message}") and stdout == ""
     assert not out.exists()
+
+
+def test_the_result_is_never_written_over_an_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    people = write_csv(tmp_path / "p.csv", [["1", *ANN]])
+    before = people.read_text()
+    code, _, stderr = resolve(capsys, people, "--out", people)
+    assert code == 2 and "p.csv is an input file; write the result elsewhere" in stderr
+    assert people.read_text() == before

@@ -46,7 +46,12 @@ def resolve(args: argparse.Namespace) -> int:
         write_pairs,
     )
 
+    inputs = {path.resolve() for path in args.files}
     for target in (args.out, args.pairs):
+        if target is not None and target.resolve() in inputs:
+            print(f"identity resolve: {target} is an input file; write the result elsewhere",
+                  file=sys.stderr)
+            return EXIT_USAGE
         if target is not None and not target.resolve().parent.is_dir():
             print(f"identity resolve: cannot write {target}: no folder {target.parent}",
                   file=sys.stderr)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
+from identity.domain.identifiers import printable
 from identity.domain.matching.defaults import DEFAULT_MODEL
 from identity.domain.matching.engine import BatchResult, Progress, resolve_records
 from identity.domain.matching.model import MatchModel, Record
@@ -110,8 +111,10 @@ def read_records(path: Path, id_column: str, mapping: Mapping[str, str],
 def _check_columns(path: Path, columns: Sequence[str], id_column: str,
                    mapping: Mapping[str, str], explicit: Sequence[str]) -> None:
     if id_column not in columns:
+        shown = ", ".join(printable(column, 40) for column in columns[:20])
+        more = f" and {len(columns) - 20} more" if len(columns) > 20 else ""
         raise FileMatchingError(f"{path}: no id column {id_column!r} (columns: "
-                                f"{', '.join(columns) or 'none'}); name it with --id-column")
+                                f"{shown or 'none'}{more}); name it with --id-column")
     for name in explicit:
         if mapping[name] not in columns:
             raise FileMatchingError(f"{path}: no column {mapping[name]!r} for --field "
