@@ -95,10 +95,10 @@ class Ingestor:
         results: list[IngestResult] = []
         fresh: list[Event] = []
         in_batch: set[str] = set()
+        received_at = self._clock()  # one reading for the request
         for index, raw in enumerate(raw_events):
             try:
-                event = parse_event(raw, self._rules, strict=strict,
-                                    received_at=self._clock())
+                event = parse_event(raw, self._rules, strict=strict, received_at=received_at)
             except ValidationError as exc:
                 results.append(IngestResult(index, _raw_event_id(raw), IngestStatus.REJECTED,
                                             errors=tuple(exc.errors)))
