@@ -41,6 +41,16 @@ class Settings:
     max_block: int = 500  # blocking lookups over this many records are skipped and reported
     profile_cache: int = 10_000  # golden profiles kept in memory (SQLite only); 0: none
     strict_ingest: bool = False  # reject events for a malformed identifier or missing amount
+    # Hostile-input bounds (docs/architecture.md, "Hostile input"):
+    max_body_bytes: int = 1_048_576  # an HTTP request body larger than this is a 413
+    max_clock_skew_s: int = 300  # an event dated further ahead of the server is rejected
+    max_watch_streams: int = 500  # open gRPC WatchChanges streams; beyond: RESOURCE_EXHAUSTED
+
+    def __post_init__(self) -> None:
+        for name in ("max_body_bytes", "max_watch_streams"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{ENV_PREFIX}{name.upper()} must be at least 1, "
+                                 f"got {getattr(self, name)}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -50,13 +60,16 @@ class Settings:
                      "neo4j_database", "default_region", "log_level", "model", "rules"):
             if (raw := env.get(ENV_PREFIX + name.upper())) is not None:
                 values[name] = raw
-        for name in ("port", "max_block", "profile_cache"):
+        for name in ("port", "max_block", "profile_cache", "max_body_bytes",
+                     "max_watch_streams"):
             if (number := env.get(ENV_PREFIX + name.upper())) is not None:
                 try:
                     values[name] = int(number)
                 except ValueError:
                     raise ValueError(f"{ENV_PREFIX}{name.upper()} must be an integer, "
                                      f"got {number!r}") from None
+        if (skew := env.get(ENV_PREFIX + "MAX_CLOCK_SKEW")) is not None:
+            values["max_clock_skew_s"] = parse_seconds(skew, f"{ENV_PREFIX}MAX_CLOCK_SKEW")
         if (grpc_port := env.get(ENV_PREFIX + "GRPC_PORT")) is not None:
             values["grpc_port"] = parse_grpc_port(grpc_port, f"{ENV_PREFIX}GRPC_PORT")
         for name in ("matching", "strict_ingest"):
@@ -114,6 +127,18 @@ def parse_grpc_port(raw: str, name: str = "--grpc-port") -> int | None:
         raise ValueError(f"{name} must be a port number (0 for any free port) or off, "
                          f"got {raw!r}")
     return port
+
+
+def parse_seconds(raw: str, name: str) -> int:
+    """Whole seconds, or a number with a unit: 90, 90s, 5m, 2h."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    text = raw.strip().lower()
+    scale = units.get(text[-1:], None)
+    number = text[:-1] if scale else text
+    if not number.isascii() or not number.isdigit():
+        raise ValueError(f"{name} must be whole seconds or a number with s, m or h "
+                         f"(such as 300 or 5m), got {raw!r}")
+    return int(number) * (scale or 1)
 
 
 def parse_list(raw: str) -> tuple[str, ...]:
