@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from starlette.applications import Starlette
 
@@ -30,6 +31,7 @@ async def build_service(settings: Settings) -> IdentityService:
         matcher=matcher,
         profile_cache=settings.profile_cache,
         strict_ingest=settings.strict_ingest,
+        max_clock_skew=timedelta(seconds=settings.max_clock_skew_s),
     )
 
 

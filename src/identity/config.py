@@ -133,7 +133,7 @@ def parse_seconds(raw: str, name: str) -> int:
     """Whole seconds, or a number with a unit: 90, 90s, 5m, 2h."""
     units = {"s": 1, "m": 60, "h": 3600}
     text = raw.strip().lower()
-    scale = units.get(text[-1:], None)
+    scale = units.get(text[-1:])
     number = text[:-1] if scale else text
     if not number.isascii() or not number.isdigit():
         raise ValueError(f"{name} must be whole seconds or a number with s, m or h "

@@ -649,17 +649,38 @@ def test_the_range_of_time_ends_where_its_message_says(timestamp: str, reason: s
         assert reason in errors_of(identify(timestamp=timestamp))["timestamp"]
 
 
-def test_an_event_from_more_than_a_day_after_it_was_received_is_rejected() -> None:
+def test_an_event_dated_beyond_the_clock_skew_is_rejected_with_the_bound() -> None:
     """A producer whose clock says 2099 would own every "latest" golden value until then."""
     received = datetime(2026, 12, 5, 8, tzinfo=UTC)
-    late_clock = identify(timestamp="2026-12-06T07:59:00Z")
-    assert parse_event(late_clock, RULES, received_at=received).timestamp.day == 6
     with pytest.raises(ValidationError) as caught:
-        parse_event(identify(timestamp="2099-12-31T00:00:00Z"), RULES, received_at=received)
+        parse_event(identify(timestamp="2026-12-05T08:05:01Z"), RULES, received_at=received)
     (error,) = caught.value.errors
     assert error.field == "timestamp"
-    assert error.reason == ("'2099-12-31T00:00:00Z' is after 2026-12-06T08:00:00Z: more than "
-                            "24 hours ahead of the clock of the server that received it")
+    assert error.reason.startswith("'2026-12-05T08:05:01Z' is after 2026-12-05T08:05:00Z: "
+                                   "further ahead of the clock of the server")
+
+
+def test_an_event_ahead_of_the_server_within_the_skew_is_recorded_when_received() -> None:
+    """Recency never trusts a time the server has not reached: within the skew the event
+    lands, at the time it was received, and says so."""
+    received = datetime(2026, 12, 5, 8, tzinfo=UTC)
+    event = parse_event(identify(timestamp="2026-12-05T08:04:00Z"), RULES, received_at=received)
+    assert event.timestamp == received
+    (warning,) = event.warnings
+    assert warning.field == "timestamp"
+    assert warning.reason.startswith("240 s ahead of the server's clock: recorded at the time")
+    on_time = parse_event(identify(timestamp="2026-12-05T07:59:00Z"), RULES, received_at=received)
+    assert on_time.timestamp == datetime(2026, 12, 5, 7, 59, tzinfo=UTC)
+    assert on_time.warnings == ()
+
+
+def test_the_clock_skew_is_configurable() -> None:
+    received = datetime(2026, 12, 5, 8, tzinfo=UTC)
+    late = identify(timestamp="2026-12-05T09:00:00Z")
+    with pytest.raises(ValidationError):
+        parse_event(late, RULES, received_at=received)
+    assert parse_event(late, RULES, received_at=received,
+                       max_clock_skew=timedelta(hours=2)).timestamp == received
 
 
 @pytest.mark.parametrize("amount", ["١٢٣", "1_000", "1E+2", "-0", "+10", "0x10", "10.", ".5"])
@@ -668,7 +689,54 @@ def test_an_amount_is_plain_decimal_digits(amount: str) -> None:
         identify(type="order", amount=amount, currency="USD"))["amount"]
 
 
-@pytest.mark.parametrize("currency", ["ZZZ", "ABC"])
+@pytest.mark.parametrize(("currency", "reason"), [
+    ("XTS", "XTS is the ISO 4217 code for testing, not money"),
+    ("xxx", "XXX is the ISO 4217 code for no currency, not money"),
+])
+def test_the_iso_codes_that_are_not_money_are_refused(currency: str, reason: str) -> None:
+    assert errors_of(identify(type="order", amount="1", currency=currency))["currency"] == reason
+
+
+def test_a_currency_is_read_in_upper_case() -> None:
+    event = parse_event(identify(type="order", amount="1", currency=" usd "), RULES)
+    assert event.order is not None and event.order.currency == "USD"
+
+
+@pytest.mark.parametrize("currency", ["ZZZ", "ABC", "BTC", "ＵＳＤ"])
 def test_a_currency_is_an_iso_4217_code_not_any_three_letters(currency: str) -> None:
     assert "is not an ISO 4217 code" in errors_of(
         identify(type="order", amount="1", currency=currency))["currency"]
+
+
+@pytest.mark.parametrize(("sent", "stored"), [
+    ("\uff21\uff22\uff23\uff11", "ABC1"),  # full-width letters and digit
+    ("\ufb01le-7", "file-7"),  # a ligature
+    ("A\u0301", "\u00c1"),  # a combining accent, composed
+])
+def test_identifiers_that_look_the_same_are_the_same(sent: str, stored: str) -> None:
+    event = parse_event(identify(identifiers=[{"kind": "customer_id", "value": sent}]), RULES)
+    assert [i.value for i in event.identifiers] == [stored]
+
+
+@pytest.mark.parametrize("invisible", ["\u00ad", "\u2060", "\u061c", "\u180e", "\U000e0041",
+                                       "\u200b", "\u202e", "\ufeff"])
+def test_an_identifier_holding_an_invisible_format_character_is_refused(invisible: str
+                                                                         ) -> None:
+    raw = identify(identifiers=[{"kind": "customer_id", "value": f"C{invisible}42"}])
+    assert "invisible formatting characters" in errors_of(raw)["identifiers[0].value"]
+
+
+def test_joiners_that_scripts_and_emoji_need_are_kept() -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    event = parse_event(identify(traits={"first_name": "\u0930\u094d\u200d\u092f",
+                                         "last_name": family}), RULES)
+    assert dict(event.traits)["last_name"] == family
+
+
+def test_line_breaks_in_a_trait_fold_into_one_space_and_other_controls_are_refused() -> None:
+    event = parse_event(identify(traits={"address_line1": "1 High St\r\n\tFlat 2",
+                                         "city": "Ｌｏｎｄｏｎ\u00a0 Town"}), RULES)
+    assert dict(event.traits)["address_line1"] == "1 High St Flat 2"
+    assert dict(event.traits)["city"] == "London Town"
+    for control in ("\x1c", "\x85", "\u2028", "\x00"):
+        assert "traits.city" in errors_of(identify(traits={"city": f"Lon{control}don"}))

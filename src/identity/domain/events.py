@@ -41,9 +41,13 @@ _PLACEHOLDER = "placeholder value: never used to link"
 _DROPPED = "; the event was accepted without it"
 _UNKNOWN_VALUE = "missing on an order: recorded as an order of unknown value"
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-# How far ahead of the receiving server a producer's clock may run. An event from further in
-# the future would win every "latest value" in the golden record until that date.
-MAX_CLOCK_SKEW = timedelta(days=1)
+# How far ahead of the receiving server a producer's clock may run (configurable: the
+# max_clock_skew setting). An event from further in the future would win every "latest
+# value" in the golden record until that date; one within it is recorded at the time it was
+# received, so recency never trusts a time the server has not reached.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+# Codes ISO 4217 reserves for what is not money: testing, and "no currency".
+_NOT_MONEY = frozenset({"XTS", "XXX"})
 _LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_AMOUNT_DIGITS = 12  # before the decimal point
 MAX_AMOUNT_DECIMALS = 4
@@ -119,9 +123,9 @@ def parse_timestamp(value: object, not_after: datetime | None = None) -> datetim
     if not _EARLIEST <= parsed < _LATEST:
         raise ValueError(outside)
     if not_after is not None and parsed > not_after:
-        raise ValueError(f"{shown(value)} is after {not_after:%Y-%m-%dT%H:%M:%SZ}: more than "
-                         f"{MAX_CLOCK_SKEW.total_seconds() / 3600:g} hours ahead of the clock "
-                         "of the server that received it")
+        raise ValueError(f"{shown(value)} is after {not_after:%Y-%m-%dT%H:%M:%SZ}: further "
+                         "ahead of the clock of the server that received it than the clock "
+                         "skew allowed (the max_clock_skew setting)")
     return parsed
 
 
@@ -139,12 +143,22 @@ def _event_type(raw: Mapping[str, object], errors: list[FieldError]) -> EventTyp
 
 
 def _timestamp(raw: Mapping[str, object], errors: list[FieldError],
-               not_after: datetime | None) -> datetime:
+               warnings: list[FieldError], received_at: datetime | None,
+               max_clock_skew: timedelta) -> datetime:
+    """Refused beyond the skew; within it, ahead of the server, recorded when received."""
+    not_after = None if received_at is None else received_at + max_clock_skew
     try:
-        return parse_timestamp(raw.get("timestamp"), not_after)
+        parsed = parse_timestamp(raw.get("timestamp"), not_after)
     except ValueError as exc:
         errors.append(FieldError("timestamp", str(exc)))
         return datetime.min.replace(tzinfo=UTC)
+    if received_at is not None and parsed > received_at:
+        ahead = (parsed - received_at).total_seconds()
+        warnings.append(FieldError("timestamp", f"{ahead:.3g} s ahead of the server's clock: "
+                                   "recorded at the time the server received the event, "
+                                   f"{received_at:%Y-%m-%dT%H:%M:%S.%fZ}"))
+        return received_at
+    return parsed
 
 
 def echo(value: object, limit: int = MAX_VALUE_LENGTH) -> str:
@@ -217,12 +231,16 @@ def _identifiers(raw: Mapping[str, object], rules: NormalizationRules, region: s
 
 
 def _currency(currency: object, errors: list[FieldError]) -> str | None:
-    if not isinstance(currency, str) or not _CURRENCY.match(currency.strip().upper()) or \
-            pycountry.currencies.get(alpha_3=currency.strip().upper()) is None:
+    code = currency.strip().upper() if isinstance(currency, str) else ""
+    if not _CURRENCY.match(code) or pycountry.currencies.get(alpha_3=code) is None:
         errors.append(FieldError("currency", f"{shown(currency, 16)} is not an ISO 4217 code "
                                  "such as EUR"))
         return None
-    return currency.strip().upper()
+    if code in _NOT_MONEY:
+        errors.append(FieldError("currency", f"{code} is the ISO 4217 code for "
+                                 f"{'testing' if code == 'XTS' else 'no currency'}, not money"))
+        return None
+    return code
 
 
 def _amount(amount: object, errors: list[FieldError]) -> Decimal:
@@ -297,20 +315,20 @@ def raw_event(event_id: str, type: str, timestamp: str, source: str,
 
 
 def parse_event(raw: object, rules: NormalizationRules, *, strict: bool = False,
-                received_at: datetime | None = None) -> Event:
+                received_at: datetime | None = None,
+                max_clock_skew: timedelta = MAX_CLOCK_SKEW) -> Event:
     """Raises ValidationError listing every bad field of this one event. A malformed
     identifier is dropped and reported (`Event.ignored`) when the event has another to link
     and nothing else is wrong with it; `strict` rejects the event for it instead.
     `received_at`: when the service received it; its timestamp may not be more than
-    MAX_CLOCK_SKEW later."""
+    `max_clock_skew` later, and one later at all is recorded as `received_at`."""
     if not isinstance(raw, Mapping):
         raise ValidationError([FieldError("event", "must be a JSON object")])
     errors: list[FieldError] = []
     warnings: list[FieldError] = []
     event_id = _text(raw, "event_id", errors)
     type_ = _event_type(raw, errors)
-    timestamp = _timestamp(raw, errors,
-                           None if received_at is None else received_at + MAX_CLOCK_SKEW)
+    timestamp = _timestamp(raw, errors, warnings, received_at, max_clock_skew)
     source = _text(raw, "source", errors)
     traits = parse_traits(raw.get("traits"), errors)
     found = _identifiers(raw, rules, phone_region(traits, source, rules), errors)

@@ -7,6 +7,7 @@ misses a link; two people must never share a normalized value, or it makes a fal
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,16 +21,18 @@ from identity.domain.types import EXTERNAL_PREFIX, Identifier, IdentifierKind
 
 MAX_VALUE_LENGTH = 256
 _EXTERNAL_SYSTEM = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
-# What no identifier, trait, event id or source may hold, and why: control characters; lone
-# UTF-16 surrogates, which no encoder accepts (one would break the store and every response
-# that shows it); invisible characters that make one string look like another (bidi
-# overrides, zero-width space, byte order mark). Joiners stay: scripts and emoji need them.
+# What no identifier, trait, event id or source may hold, and why: control characters (and
+# the Unicode line and paragraph separators); lone UTF-16 surrogates, which no encoder
+# accepts (one would break the store and every response that shows it); invisible format characters that make one string look like another (bidi
+# overrides, zero-width space, soft hyphen, byte order mark: Unicode category Cf). The two
+# joiners stay: scripts and emoji need them.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _UNUSABLE_TEXT = (
-    (re.compile(r"[\x00-\x1f\x7f-\x9f]"), "contains control characters"),
-    (re.compile(r"[\ud800-\udfff]"), "contains a lone UTF-16 surrogate, which is not text"),
-    (re.compile(r"[\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]"),
-     "contains invisible formatting characters (bidi controls, zero-width space, BOM)"),
+    (re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]"), "contains control characters"),
+    (_SURROGATE, "contains a lone UTF-16 surrogate, which is not text"),
 )
+_INVISIBLE = "contains invisible formatting characters (bidi controls, zero-width space, BOM)"
+_JOINERS = frozenset("\u200c\u200d")
 _HEX_ONLY = re.compile(r"^[0-9a-fA-F]+$")
 _BUILT_IN_KINDS = frozenset(k.value for k in IdentifierKind)
 
@@ -92,7 +95,22 @@ def text_problem(text: str) -> str | None:
     for pattern, reason in _UNUSABLE_TEXT:
         if pattern.search(text):
             return reason
+    if not text.isprintable() and any(unicodedata.category(c) == "Cf" and c not in _JOINERS
+                                      for c in text):
+        return _INVISIBLE
     return None
+
+
+def folded_text(text: str) -> str:
+    """NFKC: what looks the same is the same (full-width `ABC1`, U+FF21..., is `ABC1`; the
+    ligature U+FB01 is `fi`), so two spellings of one value make one identifier and one trait value.
+    Raises ValueError saying why the text cannot be stored (text_problem)."""
+    if (problem := text_problem(text)) is not None:
+        raise ValueError(problem)
+    folded = unicodedata.normalize("NFKC", text) if not text.isascii() else text
+    if folded is not text and (problem := text_problem(folded)) is not None:
+        raise ValueError(problem)
+    return folded
 
 
 class PatternError(ValueError):
@@ -130,7 +148,7 @@ class Blocklist:
         if folded in self.values or (self.repeats and len(folded) > 1
                                      and folded == folded[0] * len(folded)):
             return True
-        if _UNUSABLE_TEXT[1][0].search(folded):
+        if _SURROGATE.search(folded):
             return False  # not text (RE2 cannot read it): rejected as a value, never blocked
         return any(p.search(folded) for p in self._compiled)
 
@@ -230,8 +248,12 @@ def _normalize_text(kind: str, raw: str, rules: NormalizationRules, region: str)
         raise InvalidIdentifier("value must not be empty")
     if len(value) > MAX_VALUE_LENGTH:
         raise InvalidIdentifier(f"value is longer than {MAX_VALUE_LENGTH} characters")
-    if (problem := text_problem(value)) is not None:
-        raise InvalidIdentifier(f"value {problem}")
+    try:
+        value = folded_text(value)
+    except ValueError as exc:
+        raise InvalidIdentifier(f"value {exc}") from None
+    if len(value) > MAX_VALUE_LENGTH:  # NFKC can lengthen: one ligature, several letters
+        raise InvalidIdentifier(f"value is longer than {MAX_VALUE_LENGTH} characters")
     if checked_kind == IdentifierKind.EMAIL:
         value = normalize_email(value)
     elif checked_kind == IdentifierKind.PHONE:

@@ -15,11 +15,13 @@ from datetime import date
 import pycountry
 
 from identity.domain.errors import FieldError
-from identity.domain.identifiers import MAX_VALUE_LENGTH, printable, text_problem
+from identity.domain.identifiers import MAX_VALUE_LENGTH, folded_text, printable
 
 MAX_TRAITS_PER_EVENT = 100
 _TRAIT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_WHITESPACE = re.compile(r"\s+")
+# Line breaks and tabs (an address pasted from a form) fold into one space; any other control
+# character is refused by folded_text.
+_WHITESPACE = re.compile(r"[ \t\r\n]+")
 
 # Traits checked as dates; any other snake_case name is kept as text.
 DATE_TRAITS = frozenset({"date_of_birth"})
@@ -62,12 +64,13 @@ def trait_value(name: str, value: object) -> str:
     if isinstance(value, int) and value.bit_length() > 64:
         raise ValueError("is a number too large to be a trait")
     text = _WHITESPACE.sub(" ", value if isinstance(value, str) else str(value)).strip()
+    if len(text) > MAX_VALUE_LENGTH:
+        raise ValueError(f"is longer than {MAX_VALUE_LENGTH} characters")
+    text = _WHITESPACE.sub(" ", folded_text(text)).strip()  # NFKC makes U+00A0 a space
     if not text:
         raise ValueError("must not be empty")
     if len(text) > MAX_VALUE_LENGTH:
         raise ValueError(f"is longer than {MAX_VALUE_LENGTH} characters")
-    if (problem := text_problem(text)) is not None:
-        raise ValueError(problem)
     return date_of_birth(text) if name in DATE_TRAITS else text
 
 

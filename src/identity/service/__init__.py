@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
+from datetime import timedelta
 from functools import partial
 from typing import TypeVar
 
+from identity.domain.events import MAX_CLOCK_SKEW
 from identity.domain.guards import GraphRules
 from identity.domain.identifiers import NormalizationRules
 from identity.domain.links import Link
@@ -43,6 +45,7 @@ class IdentityService:
         matcher: Matcher | None = None,
         profile_cache: int = DEFAULT_CAPACITY,
         strict_ingest: bool = False,
+        max_clock_skew: timedelta = MAX_CLOCK_SKEW,
     ) -> None:
         """`profile_cache`: how many profiles to keep in memory (0: none; profile_cache.py
         says how they are kept fresh). `strict_ingest`: reject an event for a malformed
@@ -54,7 +57,8 @@ class IdentityService:
         size = GraphSize()  # the match model's prior follows it: ingest and explain alike
         self._ingestor = Ingestor(store, self.rules, sink or MetricsChangeSink(), clock,
                                   graph_rules, matcher, cache=self._cache,
-                                  strict=strict_ingest, size=size)
+                                  strict=strict_ingest, size=size,
+                                  max_clock_skew=max_clock_skew)
         self._queries = Queries(store, self.rules, survivorship or SurvivorshipRules(),
                                 self._cache)
         self._explainer = Explainer(store, matcher.model if matcher else None,

@@ -16,7 +16,7 @@ from prometheus_client import Counter
 
 from identity.domain.changes import ChangeKind
 from identity.domain.errors import FieldError, ValidationError
-from identity.domain.events import Event, IgnoredIdentifier, parse_event
+from identity.domain.events import MAX_CLOCK_SKEW, Event, IgnoredIdentifier, parse_event
 from identity.domain.guards import GraphRules
 from identity.domain.identifiers import MAX_VALUE_LENGTH, NormalizationRules, printable
 from identity.domain.types import EventId, ProfileId
@@ -74,9 +74,11 @@ class Ingestor:
                  matcher: Matcher | None = None,
                  change_retention: timedelta = DEFAULT_RETENTION,
                  cache: ProfileCache | None = None, strict: bool = False,
-                 size: GraphSize | None = None) -> None:
+                 size: GraphSize | None = None,
+                 max_clock_skew: timedelta = MAX_CLOCK_SKEW) -> None:
         """`strict`: reject an event for a malformed identifier or a missing order amount
-        instead of accepting it without (every call; a call may also ask for it)."""
+        instead of accepting it without (every call; a call may also ask for it).
+        `max_clock_skew`: how far ahead of this server's clock an event may be dated."""
         self._store = store
         self._cache = cache if cache is not None else ProfileCache(0, store)
         self._rules = rules
@@ -86,6 +88,7 @@ class Ingestor:
         self._matcher = matcher
         self._size = size or GraphSize()
         self._strict = strict
+        self._max_clock_skew = max_clock_skew
         self._group = GroupCommit(lambda events: retry_on_conflict(lambda: self._commit(events)))
         self._retention = ChangeRetention(store, change_retention)
         self.committed = ChangeSignal()  # the change feed's watchers wait on it
@@ -98,7 +101,8 @@ class Ingestor:
         received_at = self._clock()  # one reading for the request
         for index, raw in enumerate(raw_events):
             try:
-                event = parse_event(raw, self._rules, strict=strict, received_at=received_at)
+                event = parse_event(raw, self._rules, strict=strict, received_at=received_at,
+                                    max_clock_skew=self._max_clock_skew)
             except ValidationError as exc:
                 results.append(IngestResult(index, _raw_event_id(raw), IngestStatus.REJECTED,
                                             errors=tuple(exc.errors)))
