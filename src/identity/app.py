@@ -68,4 +68,4 @@ def build_app(settings: Settings) -> Starlette:
                 await grpc_server.stop()
             await built.store.close()
 
-    return create_app(service, lifespan)
+    return create_app(service, lifespan, max_body_bytes=settings.max_body_bytes)

@@ -207,13 +207,20 @@ def post_raw(client: httpx.Client, body: str) -> httpx.Response:
     return client.post("/graphql", content=body, headers={"content-type": "application/json"})
 
 
-@pytest.mark.parametrize("variables", [
-    "[" * 100_000 + "]" * 100_000, '{"n": NaN}', '{"n": -Infinity}', '{"n": 1e400}'])
-def test_a_body_that_is_not_usable_json_is_a_400_not_a_500(
-    client: httpx.Client, variables: str,
+@pytest.mark.parametrize(("variables", "reason"), [
+    ("[" * 2000 + "]" * 2000, "nested too deeply"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ('{"n": NaN}', "NaN is not a JSON number"),
+    ('{"n": -Infinity}', "-Infinity is not a JSON number"),
+    ('{"n": 1e400}', "1e400 is out of the range of a number"),
+    ('{"n": }', "Expecting value at 47"),
+])
+def test_a_body_that_is_not_usable_json_is_a_400_that_says_why(
+    client: httpx.Client, variables: str, reason: str,
 ) -> None:
     response = post_raw(client, '{"query": "{ __typename }", "variables": ' + variables + "}")
-    assert (response.status_code, response.text) == (400, "Unable to parse request body as JSON")
+    assert (response.status_code, response.text) == (
+        400, f"Unable to parse request body as JSON: {reason}")
 
 
 def test_an_event_holding_a_lone_surrogate_is_rejected_alone(client: httpx.Client) -> None:

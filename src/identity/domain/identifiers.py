@@ -23,9 +23,10 @@ MAX_VALUE_LENGTH = 256
 _EXTERNAL_SYSTEM = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 # What no identifier, trait, event id or source may hold, and why: control characters (and
 # the Unicode line and paragraph separators); lone UTF-16 surrogates, which no encoder
-# accepts (one would break the store and every response that shows it); invisible format characters that make one string look like another (bidi
-# overrides, zero-width space, soft hyphen, byte order mark: Unicode category Cf). The two
-# joiners stay: scripts and emoji need them.
+# accepts (one would break the store and every response that shows it); invisible format
+# characters that make one string look like another (bidi overrides, zero-width space, soft
+# hyphen, byte order mark: Unicode category Cf). The two joiners stay: scripts and emoji
+# need them.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _UNUSABLE_TEXT = (
     (re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]"), "contains control characters"),

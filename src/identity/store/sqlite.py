@@ -8,10 +8,11 @@ ingest batch. Each statement takes microseconds, so it runs on the event loop's 
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from datetime import UTC, datetime
 from itertools import takewhile
 from pathlib import Path
@@ -541,6 +542,15 @@ class SqliteTransaction:
         return len(old)
 
 
+def _create_private(path: Path) -> None:
+    """A new database (and a new folder for it) only its owner may read: the graph holds
+    every customer's emails and phones. SQLite gives the WAL and shared-memory files the
+    database file's mode. An existing file keeps the mode its operator gave it."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 class SqliteGraphStore:
     """The GraphStore protocol over one SQLite file (or `:memory:` for tests)."""
 
@@ -553,7 +563,7 @@ class SqliteGraphStore:
         self._readers: list[sqlite3.Connection] = []
         try:
             if not self._is_memory:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                _create_private(Path(path))
             self._writer = self._connect()
             self._migrate()
         except (sqlite3.Error, OSError) as exc:

@@ -2,48 +2,27 @@
 
 from __future__ import annotations
 
-import time
+import json
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
-from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from cross_web import HTTPException  # what strawberry's views turn into a plain HTTP error
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from identity.api.graphql.context import Context
+from identity.api.graphql.middleware import DEFAULT_MAX_BODY_BYTES, BodyLimit, RequestLog
 from identity.api.graphql.schema import schema
-from identity.api.json_body import read_json
+from identity.api.json_body import UnusableJson, read_json
 from identity.service import IdentityService
 from identity.store.protocol import StoreUnavailable
 
-REQUEST_SECONDS = Histogram(
-    "identity_http_request_seconds", "HTTP request latency by route", ["route", "method"],
-    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
-)
 ServiceProvider = Callable[[], IdentityService]
-
-
-class TimingMiddleware:
-    """Times every request by route prefix, never by raw path: ids would explode the labels."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        route = "/" + scope["path"].strip("/").split("/", 1)[0]
-        started = time.perf_counter()
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            REQUEST_SECONDS.labels(route, scope["method"]).observe(time.perf_counter() - started)
 
 
 class IdentityGraphQL(GraphQL[Context, None]):
@@ -55,14 +34,24 @@ class IdentityGraphQL(GraphQL[Context, None]):
         return Context(service=self._service())
 
     def decode_json(self, data: str | bytes) -> object:
-        """A body that is not usable JSON (NaN, nested ten thousand deep) is strawberry's
-        400 "Unable to parse request body as JSON", never a 500."""
         return read_json(data)
+
+    def parse_json(self, data: str | bytes) -> object:
+        """A body (or GET variables) that is not usable JSON (NaN, nested ten thousand deep)
+        is a 400 that says why, never a 500; the reason quotes none of the caller's text."""
+        try:
+            return self.decode_json(data)
+        except json.JSONDecodeError as exc:
+            raise HTTPException(400, f"Unable to parse request body as JSON: {exc.msg}"
+                                f"{'' if isinstance(exc, UnusableJson) else f' at {exc.pos}'}"
+                                ) from None
 
 
 def create_app(
     service: ServiceProvider,
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Starlette:
     """`service` is called per request, so the store can be opened in the lifespan."""
 
@@ -80,13 +69,15 @@ def create_app(
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     graphql = IdentityGraphQL(service)
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
+        Route("/graphql", graphql),
+    ]
     return Starlette(
-        routes=[
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics),
-            Route("/graphql", graphql),
-        ],
-        middleware=[Middleware(TimingMiddleware)],
+        routes=routes,
+        middleware=[Middleware(RequestLog, routes=[r.path for r in routes]),
+                    Middleware(BodyLimit, max_bytes=max_body_bytes)],
         lifespan=lifespan,
     )

@@ -6,17 +6,12 @@ import logging
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    MaskErrors,
-    MaxAliasesLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.types import ExecutionContext
 
 from identity.api.graphql.context import Context
 from identity.api.graphql.inputs import EventInput, IdentifierInput
+from identity.api.graphql.query_limits import QueryLimits
 from identity.api.graphql.types import (
     Explanation,
     IdentifierNode,
@@ -138,10 +133,9 @@ def _printable(text: str | None) -> str:
 schema = IdentitySchema(
     query=Query,
     mutation=Mutation,
-    # Clients send variables, so the query text repeats and the parse/validate caches hit.
     extensions=[
-        lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
+        # Bounded parsing, a field budget, and caches for the short queries clients repeat.
+        QueryLimits,
         # profile -> identifiers -> profile -> ... multiplies the response by the profile's
         # size at each hop: bound the depth and the number of aliases.
         lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
