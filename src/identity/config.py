@@ -18,6 +18,7 @@ from identity.service.rules_file import Rules, read_rules
 from identity.store import StoreConfig
 
 ENV_PREFIX = "IDENTITY_"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 _SWITCHES = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 
 
@@ -47,6 +48,9 @@ class Settings:
     max_watch_streams: int = 500  # open gRPC WatchChanges streams; beyond: RESOURCE_EXHAUSTED
 
     def __post_init__(self) -> None:
+        if self.log_level.lower() not in LOG_LEVELS:
+            raise ValueError(f"{ENV_PREFIX}LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
+                             f"got {self.log_level!r}")
         for name in ("max_body_bytes", "max_watch_streams"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{ENV_PREFIX}{name.upper()} must be at least 1, "

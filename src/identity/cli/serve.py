@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from pathlib import Path
 
@@ -28,8 +29,22 @@ def serve(args: argparse.Namespace) -> int:
     print(f"identity graph: {settings.store} store at {where}; matching: {matching}; "
           f"rules: {rules}; GraphiQL at http://{settings.host}:{settings.port}/graphql; "
           f"gRPC: {grpc}", file=sys.stderr)
+    configure_logging(settings.log_level)
+    # access_log off: uvicorn's line holds the query string (a GET query's emails); the
+    # app writes its own, by route (identity.access).
     uvicorn.run(build_app(settings), host=settings.host, port=settings.port,
-                log_level=settings.log_level)
+                log_level=settings.log_level, access_log=False)
     return EXIT_OK
+
+
+def configure_logging(level: str) -> None:
+    """The service's own loggers (identity.*) to stderr at the level asked for, beside
+    uvicorn's."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)-9s %(name)s: %(message)s"))
+    logger = logging.getLogger("identity")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG if level.lower() == "trace" else level.upper())
+    logger.propagate = False
 
 

@@ -27,7 +27,9 @@ ServiceProvider = Callable[[], IdentityService]
 
 class IdentityGraphQL(GraphQL[Context, None]):
     def __init__(self, service: ServiceProvider) -> None:
-        super().__init__(schema, graphql_ide="graphiql")
+        # No subscriptions in the schema yet: no WebSocket either, so no message of any
+        # size arrives beside the body limit.
+        super().__init__(schema, graphql_ide="graphiql", subscription_protocols=())
         self._service = service
 
     async def get_context(self, request: object, response: object) -> Context:
