@@ -34,15 +34,18 @@ def sqlite_args(database: Path) -> list[str]:
 
 @contextmanager
 def identity_server(store_args: list[str], env: Mapping[str, str] | None = None,
-                    timeout_s: float = 60) -> Iterator[RunningServer]:
+                    timeout_s: float = 60, *, log: Path | None = None,
+                    log_level: str = "warning") -> Iterator[RunningServer]:
     """Yields once /readyz answers; stops the server on exit unless the caller already did.
-    Secrets such as the Neo4j password go in `env`, never in the arguments."""
+    Secrets such as the Neo4j password go in `env`, never in the arguments. `log`: where
+    its stdout and stderr go (nowhere by default)."""
     port = free_port()
+    output = log.open("wb") if log is not None else subprocess.DEVNULL
     process = subprocess.Popen(
         [sys.executable, "-m", "identity.cli", "serve", "--port", str(port), "--grpc-port", "0",
-         "--log-level", "warning", *store_args],
+         "--log-level", log_level, *store_args],
         env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=output, stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_s
@@ -61,3 +64,5 @@ def identity_server(store_args: list[str], env: Mapping[str, str] | None = None,
         if process.poll() is None:
             process.terminate()
         process.wait(timeout=30)
+        if not isinstance(output, int):
+            output.close()
