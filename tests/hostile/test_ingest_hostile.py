@@ -203,7 +203,8 @@ def test_a_currency_is_stored_in_upper_case(served: Service) -> None:
 
 def test_line_breaks_in_a_trait_are_stored_as_one_space(served: Service) -> None:
     customer = unique("C")
-    ingest(served, event(("customer_id", customer), traits={"address_line1": "1 High St\r\nFlat 2"}))
+    ingest(served, event(("customer_id", customer),
+                         traits={"address_line1": "1 High St\r\nFlat 2"}))
     assert golden(profile(served, "customer_id", customer))["address_line1"] == "1 High St Flat 2"
 
 
