@@ -58,7 +58,8 @@ def build_app(settings: Settings) -> Starlette:
         try:
             if settings.grpc_port is not None:
                 grpc_server = await start_server(
-                    built, address(settings.host, settings.grpc_port))
+                    built, address(settings.host, settings.grpc_port),
+                    max_watch_streams=settings.max_watch_streams)
                 log.info("gRPC on %s", address(settings.host, grpc_server.port))
             app.state.grpc_port = grpc_server.port if grpc_server else None
             log.info("identity graph ready: %s store", settings.store)

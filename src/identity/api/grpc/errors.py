@@ -5,7 +5,8 @@ an unknown resource is NOT_FOUND; a store that cannot answer is UNAVAILABLE (ret
 back-off); a lost race that survived the service's own retries is ABORTED (retry the call).
 Anything else is a bug: it is logged here and the caller sees INTERNAL with a generic message,
 never a traceback. Cancellation (a deadline, a client gone) is not an Exception, so it passes
-through untouched and grpc.aio ends the call.
+through untouched and grpc.aio ends the call; so does a request message that does not decode
+(decoding.py answers it, once the messages before it are answered).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from identity.api.grpc.decoding import UndecodableRequest
 from identity.domain.errors import FieldError, InvalidInput, ValidationError
 from identity.store.protocol import StoreConflict, StoreUnavailable
 
@@ -93,8 +95,8 @@ def unary(method: Callable[[S, Req, Ctx], Awaitable[Resp]]
     async def handle(self: S, request: Req, context: Ctx) -> Resp:
         try:
             return await method(self, request, context)
-        except grpc.aio.AbortError:
-            raise  # the method aborted with its own status
+        except (grpc.aio.AbortError, UndecodableRequest):
+            raise  # the method aborted with its own status, or decoding.py answers
         except Exception as exc:
             await _abort(context, exc, method.__name__)
 
@@ -113,7 +115,7 @@ def stream(method: Callable[[S, Req, Ctx], AsyncGenerator[Resp, None]]
             async with aclosing(method(self, request, context)) as responses:
                 async for response in responses:
                     yield response
-        except grpc.aio.AbortError:
+        except (grpc.aio.AbortError, UndecodableRequest):
             raise
         except Exception as exc:
             await _abort(context, exc, method.__name__)

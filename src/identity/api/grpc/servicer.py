@@ -13,6 +13,7 @@ import grpc
 
 from identity.api.grpc import convert, errors
 from identity.api.grpc.ingest_stream import ingest_in_order
+from identity.api.grpc.watch_slots import WatchSlots
 from identity.api.limits import MAX_EVENTS_PER_REQUEST, check_profile_ids, indexed
 from identity.domain.errors import ValidationError
 from identity.service import IdentityService, ProfileView
@@ -22,6 +23,7 @@ from identity.v1 import identity_pb2_grpc
 DEFAULT_SOURCE = "grpc"
 MAX_PER_BATCH_GET = 100  # ids, and identifiers, per BatchGetProfiles (identity.proto says so)
 STREAM_WINDOW = 256  # IngestStream: events read ahead of the one being ingested, at most
+MAX_WATCH_STREAMS = 500  # open WatchChanges streams, unless told (Settings.max_watch_streams)
 
 Context = grpc.aio.ServicerContext
 
@@ -32,9 +34,11 @@ def _at_most(limit: int, field: str, count: int) -> None:
 
 
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
-    def __init__(self, service: IdentityService, *, stream_window: int = STREAM_WINDOW) -> None:
+    def __init__(self, service: IdentityService, *, stream_window: int = STREAM_WINDOW,
+                 max_watch_streams: int = MAX_WATCH_STREAMS) -> None:
         self._service = service
         self._window = stream_window
+        self._watch_slots = WatchSlots(max_watch_streams)
 
     def _profile(self, view: ProfileView) -> pb.Profile:
         """The message, built once per cached view (the caller must not modify it)."""
@@ -115,6 +119,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         self, request: pb.WatchChangesRequest,
         context: Context[pb.WatchChangesRequest, pb.ProfileChange],
     ) -> AsyncGenerator[pb.ProfileChange, None]:
+        await self._watch_slots.take(context)  # RESOURCE_EXHAUSTED when all are taken
         check_profile_ids(indexed("profile_ids", request.profile_ids))
         # aclosing: a watcher that leaves (cancelled, deadline) lets go now, not when collected.
         async with aclosing(self._service.watch_changes(request.after_position or None,
