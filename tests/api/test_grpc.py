@@ -16,7 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
-from identity.api.grpc.server import SERVICE_NAME, GrpcServer, start_server
+from identity.api.grpc.server import SERVICE_NAME, start_server
 from identity.service import IdentityService, retry
 from identity.service.changes import ListChangeSink
 from identity.service.retry import MAX_ATTEMPTS
@@ -50,24 +50,6 @@ async def service(database: str) -> AsyncIterator[IdentityService]:
     store = SqliteGraphStore(database)
     yield IdentityService(store, sink=ListChangeSink())
     await store.close()
-
-
-@pytest.fixture
-async def server(service: IdentityService) -> AsyncIterator[GrpcServer]:
-    running = await start_server(service, "127.0.0.1:0", readiness_interval_s=0.02)
-    yield running
-    await running.stop(0)
-
-
-@pytest.fixture
-async def channel(server: GrpcServer) -> AsyncIterator[grpc.aio.Channel]:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as opened:
-        yield opened
-
-
-@pytest.fixture
-def stub(channel: grpc.aio.Channel) -> identity_pb2_grpc.IdentityServiceStub:
-    return identity_pb2_grpc.IdentityServiceStub(channel)
 
 
 def bad_request(error: grpc.aio.AioRpcError) -> dict[str, str]:

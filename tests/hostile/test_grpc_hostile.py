@@ -37,26 +37,6 @@ async def serve(store: SqliteGraphStore, **options: Any) -> GrpcServer:
 
 
 @pytest.fixture
-async def grpc_server() -> AsyncIterator[GrpcServer]:
-    store = SqliteGraphStore(":memory:")
-    running = await serve(store)
-    yield running
-    await running.stop(0)
-    await store.close()
-
-
-@pytest.fixture
-async def channel(grpc_server: GrpcServer) -> AsyncIterator[grpc.aio.Channel]:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_server.port}") as opened:
-        yield opened
-
-
-@pytest.fixture
-def stub(channel: grpc.aio.Channel) -> identity_pb2_grpc.IdentityServiceStub:
-    return identity_pb2_grpc.IdentityServiceStub(channel)
-
-
-@pytest.fixture
 async def limited() -> AsyncIterator[identity_pb2_grpc.IdentityServiceStub]:
     """A stub to a server that keeps at most MAX_WATCH WatchChanges streams open."""
     store = SqliteGraphStore(":memory:")
