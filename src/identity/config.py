@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from identity.domain.events import MAX_CLOCK_SKEW
 from identity.domain.identifiers import NormalizationRules
 from identity.domain.matching.defaults import DEFAULT_MODEL
 from identity.domain.matching.model import MatchModel
@@ -44,7 +45,8 @@ class Settings:
     strict_ingest: bool = False  # reject events for a malformed identifier or missing amount
     # Hostile-input bounds (docs/architecture.md, "Hostile input"):
     max_body_bytes: int = 1_048_576  # an HTTP request body larger than this is a 413
-    max_clock_skew_s: int = 300  # an event dated further ahead of the server is rejected
+    # an event dated further ahead of the server is rejected
+    max_clock_skew_s: int = int(MAX_CLOCK_SKEW.total_seconds())
     max_watch_streams: int = 500  # open gRPC WatchChanges streams; beyond: RESOURCE_EXHAUSTED
 
     def __post_init__(self) -> None:
