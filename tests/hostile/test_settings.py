@@ -1,0 +1,54 @@
+"""The hostile-input bounds are settings: read from the environment, checked, and in force
+where `identity serve` builds the service."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from identity.config import Settings
+from tests.api.conftest import ServerThread
+
+
+@pytest.mark.parametrize(("raw", "seconds"), [("300", 300), ("90s", 90), ("5m", 300),
+                                              ("2h", 7200), (" 10M ", 600)])
+def test_the_clock_skew_is_read_in_seconds_or_with_a_unit(raw: str, seconds: int) -> None:
+    assert Settings.from_env({"IDENTITY_MAX_CLOCK_SKEW": raw}).max_clock_skew_s == seconds
+    assert Settings.from_env({}).max_clock_skew_s == 300
+
+
+@pytest.mark.parametrize(("name", "raw", "says"), [
+    ("IDENTITY_MAX_CLOCK_SKEW", "5 minutes", "must be whole seconds or a number with s, m or h"),
+    ("IDENTITY_MAX_CLOCK_SKEW", "-5", "must be whole seconds"),
+    ("IDENTITY_MAX_BODY_BYTES", "0", "IDENTITY_MAX_BODY_BYTES must be at least 1"),
+    ("IDENTITY_MAX_BODY_BYTES", "1MB", "IDENTITY_MAX_BODY_BYTES must be an integer"),
+    ("IDENTITY_MAX_WATCH_STREAMS", "-1", "IDENTITY_MAX_WATCH_STREAMS must be at least 1"),
+    ("IDENTITY_LOG_LEVEL", "loud", "IDENTITY_LOG_LEVEL must be one of critical, error"),
+])
+def test_a_bad_bound_names_its_variable(name: str, raw: str, says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        Settings.from_env({name: raw})
+
+
+def test_the_served_app_uses_the_configured_body_limit_and_skew(tmp_path: Path) -> None:
+    folder = tmp_path
+    settings = Settings(database=str(folder / "g.db"), model=str(folder / "m.json"),
+                        rules=str(folder / "r.toml"), grpc_port=None, max_body_bytes=2_000,
+                        max_clock_skew_s=int(timedelta(days=400).total_seconds()))
+    with ServerThread(settings) as url, httpx.Client(base_url=url) as http:
+        assert http.post("/graphql", content=b" " * 2_001).status_code == 413
+        response = http.post("/graphql", json={"query": """mutation {
+            ingestEvents(events: [{eventId: "s-1", type: "identify", source: "web",
+              timestamp: "2099-12-01T00:00:00Z",
+              identifiers: [{kind: "customer_id", value: "C-1"}]}]) { rejected } }"""})
+        assert response.json()["data"]["ingestEvents"]["rejected"] == 1  # 2099: beyond 400 days
+        far = f"{datetime.now(UTC) + timedelta(days=100):%Y-%m-%dT%H:%M:%SZ}"  # within 400
+        response = http.post("/graphql", json={"query": f"""mutation {{
+            ingestEvents(events: [{{eventId: "s-2", type: "identify", source: "web",
+              timestamp: "{far}", identifiers: [{{kind: "customer_id", value: "C-2"}}]}}])
+            {{ accepted results {{ warnings {{ field }} }} }} }}"""})
+        body = response.json()["data"]["ingestEvents"]
+        assert body["accepted"] == 1 and body["results"][0]["warnings"] == [{"field": "timestamp"}]
