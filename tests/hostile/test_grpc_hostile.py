@@ -205,3 +205,16 @@ async def test_corrupt_bytes_to_health_checking_are_invalid_argument_too(
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert caught.value.details() == (
         "the request is not a valid grpc.health.v1.HealthCheckRequest message")
+
+
+async def test_a_request_with_a_hundred_bad_items_lists_the_first_and_counts_the_rest(
+        stub: identity_pb2_grpc.IdentityServiceStub) -> None:
+    """Status and details are headers, which clients cap at 16 KiB: an uncapped list of 100
+    violations reached the client as 'metadata size exceeds hard limit', not INVALID_ARGUMENT."""
+    bad = [pb.Identifier(kind="k" * 100, value="v" * 200)] * 100
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.BatchGetProfiles(pb.BatchGetProfilesRequest(identifiers=bad))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.details().endswith(
+        "; and 97 more (100 in all; the details list the first 10)")
+    assert len(caught.value.details()) < 1_000

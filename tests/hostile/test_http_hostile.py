@@ -97,3 +97,23 @@ def test_unknown_paths_share_one_metrics_label(served: Service) -> None:
     assert not any("random" in line or "BREW" in line for line in series)
     assert any('route="(unmatched)"' in line for line in series)
     assert len(series) <= 8
+
+
+@pytest.mark.parametrize(("body", "kind"), [("12", "number"), ('"hi"', "string"),
+                                            ("null", "null"), ("true", "boolean")])
+def test_a_body_that_is_json_but_not_an_object_is_a_400(served: Service, body: str,
+                                                        kind: str) -> None:
+    response = served.http.post("/graphql", content=body,
+                                headers={"content-type": "application/json"})
+    assert (response.status_code, response.text) == (
+        400, 'Unable to parse request body as JSON: it must be an object such as '
+        f'{{"query": ...}}, not a {kind}')
+
+
+def test_a_refused_lookup_shows_the_callers_value_bounded(served: Service) -> None:
+    body = served.http.post("/graphql", json={
+        "query": "query($v: String!) { profileByIdentifier(kind: \"phone\", value: $v) { id } }",
+        "variables": {"v": "12" * 100_000}}).json()
+    assert len(message(body)) < 300
+    body = post(served, '{ reviewQueue(after: "' + "A" * 500_000 + '") { endCursor } }')
+    assert len(message(body)) < 300 and "is not a cursor this API returned" in message(body)

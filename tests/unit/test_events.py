@@ -690,8 +690,12 @@ def test_an_amount_is_plain_decimal_digits(amount: str) -> None:
 
 
 @pytest.mark.parametrize(("currency", "reason"), [
-    ("XTS", "XTS is the ISO 4217 code for testing, not money"),
-    ("xxx", "XXX is the ISO 4217 code for no currency, not money"),
+    ("XTS", "XTS is the ISO 4217 code for testing, not money an order is paid in"),
+    ("xxx", "XXX is the ISO 4217 code for no currency, not money an order is paid in"),
+    ("XAU", "XAU is the ISO 4217 code for a precious metal, not money an order is paid in"),
+    ("XDR", "XDR is the ISO 4217 code for a unit of account, not money an order is paid in"),
+    ("USN", "USN is the ISO 4217 code for a fund or settlement unit, not money an order is "
+            "paid in"),
 ])
 def test_the_iso_codes_that_are_not_money_are_refused(currency: str, reason: str) -> None:
     assert errors_of(identify(type="order", amount="1", currency=currency))["currency"] == reason

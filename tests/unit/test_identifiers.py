@@ -9,6 +9,7 @@ from identity.domain.identifiers import (
     MAX_VALUE_LENGTH,
     Blocklist,
     NormalizationRules,
+    _normalize_text,
     is_placeholder,
     normalize_identifier,
     validate_kind,
@@ -336,3 +337,40 @@ def test_a_custom_blocklist_replaces_the_defaults() -> None:
     assert custom.blocks("Walk-In")
     assert custom.blocks("KIOSK-7")
     assert not custom.blocks("unknown")
+
+
+def test_a_phone_extension_is_kept_so_two_lines_behind_one_number_stay_two() -> None:
+    rules = NormalizationRules()
+    alice = normalize_identifier("phone", "+1 415 910 4879 ext. 12", rules)
+    bob = normalize_identifier("phone", "+1 (415) 910-4879 x99", rules)
+    switchboard = normalize_identifier("phone", "+1 415 910 4879", rules)
+    assert [alice.value, bob.value, switchboard.value] == [
+        "+14159104879;ext=12", "+14159104879;ext=99", "+14159104879"]
+
+
+def test_the_cache_keeps_trimmed_values_so_padding_costs_nothing() -> None:
+    rules = NormalizationRules()
+    value = f"cookie-{'7' * 20}"
+    before = _normalize_text.cache_info().currsize
+    for padding in (1, 1_000, 100_000):
+        found = normalize_identifier("anonymous_id", " " * padding + value + "\t", rules)
+        assert found.value == value
+    assert _normalize_text.cache_info().currsize <= before + 1
+
+
+def test_a_kind_too_long_to_be_one_is_refused_before_the_cache() -> None:
+    with pytest.raises(InvalidIdentifier, match="unknown identifier kind"):
+        normalize_identifier("k" * 100_000, "v", NormalizationRules())
+
+
+@pytest.mark.parametrize("blank", ["\u3164", "\uffa0", "\u115f", "\u034f", "\u2800"])
+def test_characters_that_draw_nothing_are_refused(blank: str) -> None:
+    with pytest.raises(InvalidIdentifier, match="draw nothing"):
+        normalize_identifier("customer_id", f"ADM{blank}1", NormalizationRules())
+
+
+def test_variation_selectors_leave_an_identifier_and_nfkc_spaces_are_trimmed() -> None:
+    rules = NormalizationRules()
+    assert normalize_identifier("customer_id", "ADM1\ufe0f", rules).value == "ADM1"
+    assert normalize_identifier("customer_id", "ADM1\U000e0100", rules).value == "ADM1"
+    assert normalize_identifier("customer_id", "\u00b4ADM", rules).value == "\u0301ADM"

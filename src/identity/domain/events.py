@@ -46,8 +46,14 @@ _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 # value" in the golden record until that date; one within it is recorded at the time it was
 # received, so recency never trusts a time the server has not reached.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
-# Codes ISO 4217 reserves for what is not money: testing, and "no currency".
-_NOT_MONEY = frozenset({"XTS", "XXX"})
+# ISO 4217 codes for what no customer pays an order in, and what each is.
+_NOT_MONEY = {
+    "XTS": "testing", "XXX": "no currency",
+    **dict.fromkeys(("XAU", "XAG", "XPD", "XPT"), "a precious metal"),
+    **dict.fromkeys(("XBA", "XBB", "XBC", "XBD", "XDR", "XSU", "XUA"), "a unit of account"),
+    **dict.fromkeys(("BOV", "CHE", "CHW", "CLF", "COU", "MXV", "USN", "UYI", "UYW"),
+                    "a fund or settlement unit"),
+}
 _LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_AMOUNT_DIGITS = 12  # before the decimal point
 MAX_AMOUNT_DECIMALS = 4
@@ -238,7 +244,7 @@ def _currency(currency: object, errors: list[FieldError]) -> str | None:
         return None
     if code in _NOT_MONEY:
         errors.append(FieldError("currency", f"{code} is the ISO 4217 code for "
-                                 f"{'testing' if code == 'XTS' else 'no currency'}, not money"))
+                                 f"{_NOT_MONEY[code]}, not money an order is paid in"))
         return None
     return code
 

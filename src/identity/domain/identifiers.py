@@ -20,6 +20,7 @@ from identity.domain.errors import InvalidIdentifier
 from identity.domain.types import EXTERNAL_PREFIX, Identifier, IdentifierKind
 
 MAX_VALUE_LENGTH = 256
+MAX_KIND_LENGTH = len("external:") + 63  # the longest kind validate_kind accepts
 _EXTERNAL_SYSTEM = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 # What no identifier, trait, event id or source may hold, and why: control characters (and
 # the Unicode line and paragraph separators); lone UTF-16 surrogates, which no encoder
@@ -34,6 +35,12 @@ _UNUSABLE_TEXT = (
 )
 _INVISIBLE = "contains invisible formatting characters (bidi controls, zero-width space, BOM)"
 _JOINERS = frozenset("\u200c\u200d")
+# Letters and marks that draw nothing, outside category Cf: Hangul fillers, the combining
+# grapheme joiner, Khmer inherent vowels, Mongolian variation selectors, the braille blank.
+_BLANK = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\uffa0]")
+# Variation selectors choose a glyph (emoji or text style, a Japanese name's ideograph form):
+# kept in traits, dropped from identifiers, where they cannot make a value another one.
+_VARIATION_SELECTORS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 _HEX_ONLY = re.compile(r"^[0-9a-fA-F]+$")
 _BUILT_IN_KINDS = frozenset(k.value for k in IdentifierKind)
 
@@ -99,6 +106,8 @@ def text_problem(text: str) -> str | None:
     if not text.isprintable() and any(unicodedata.category(c) == "Cf" and c not in _JOINERS
                                       for c in text):
         return _INVISIBLE
+    if not text.isascii() and _BLANK.search(text):
+        return "contains characters that draw nothing (Hangul filler, braille blank, ...)"
     return None
 
 
@@ -207,7 +216,8 @@ def normalize_email(raw: str) -> str:
 
 
 def normalize_phone(raw: str, region: str) -> str:
-    """E.164, so `(415) 555-0100`, `415.555.0100` and `+1 415 555 0100` are one node."""
+    """E.164, so `(415) 555-0100`, `415.555.0100` and `+1 415 555 0100` are one node; an
+    extension stays (`+14155550100;ext=12`)."""
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
@@ -216,7 +226,10 @@ def normalize_phone(raw: str, region: str) -> str:
         raise InvalidIdentifier(
             f"not a valid phone number (numbers without a country code read as {region})"
         )
-    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    e164 = str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    # An extension is a person's line behind a shared number: `ext. 12` and `ext. 99` are two
+    # people, and neither is the switchboard. Kept in RFC 3966's form.
+    return f"{e164};ext={number.extension}" if number.extension else e164
 
 
 def normalize_device_id(raw: str) -> str:
@@ -233,26 +246,35 @@ def normalize_identifier(kind: str, raw: object, rules: NormalizationRules,
                          region: str | None = None) -> Identifier:
     """Raises InvalidIdentifier with the reason; callers add the field path. A phone
     without a country code is read in `region` (default: the rules' default region)."""
-    if isinstance(raw, str):
-        return _normalize_text(kind, raw, rules, region or rules.default_region)
-    validate_kind(kind)
-    raise InvalidIdentifier(f"value must be a string, got {type(raw).__name__}")
+    if not isinstance(raw, str):
+        validate_kind(kind)
+        raise InvalidIdentifier(f"value must be a string, got {type(raw).__name__}")
+    # Trimmed and bounded before the cache: its keys must be as small as what it stores (a
+    # megabyte of spaces around a cookie would otherwise be kept, 65,536 times over).
+    value = raw.strip()
+    if not value:
+        validate_kind(kind)
+        raise InvalidIdentifier("value must not be empty")
+    if len(value) > MAX_VALUE_LENGTH:
+        validate_kind(kind)
+        raise InvalidIdentifier(f"value is longer than {MAX_VALUE_LENGTH} characters")
+    if len(kind) > MAX_KIND_LENGTH:
+        validate_kind(kind.strip())  # raises when no kind: none is that long
+    return _normalize_text(kind.strip(), value, rules, region or rules.default_region)
 
 
 @lru_cache(maxsize=65536)
-def _normalize_text(kind: str, raw: str, rules: NormalizationRules, region: str) -> Identifier:
+def _normalize_text(kind: str, value: str, rules: NormalizationRules, region: str
+                    ) -> Identifier:
     """Cached: a cookie or a customer id recurs in event after event, and parsing emails and
-    phones is most of the cost of validating an event."""
+    phones is most of the cost of validating an event. `value` is trimmed and bounded."""
     checked_kind = validate_kind(kind)
-    value = raw.strip()
-    if not value:
-        raise InvalidIdentifier("value must not be empty")
-    if len(value) > MAX_VALUE_LENGTH:
-        raise InvalidIdentifier(f"value is longer than {MAX_VALUE_LENGTH} characters")
-    try:
-        value = folded_text(value)
+    try:  # stripped again: NFKC can make a space (U+00B4 is a space and a combining accent)
+        value = _VARIATION_SELECTORS.sub("", folded_text(value)).strip()
     except ValueError as exc:
         raise InvalidIdentifier(f"value {exc}") from None
+    if not value:
+        raise InvalidIdentifier("value must not be empty")
     if len(value) > MAX_VALUE_LENGTH:  # NFKC can lengthen: one ligature, several letters
         raise InvalidIdentifier(f"value is longer than {MAX_VALUE_LENGTH} characters")
     if checked_kind == IdentifierKind.EMAIL:

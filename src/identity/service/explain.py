@@ -18,6 +18,7 @@ import networkx as nx
 
 from identity.domain.errors import ValidationError
 from identity.domain.guards import ProfileLimits
+from identity.domain.identifiers import printable
 from identity.domain.links import Link, LinkRule
 from identity.domain.matching.model import MatchModel
 from identity.domain.matching.records import MatchRecord
@@ -99,8 +100,8 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     try:
         first, second = base64.urlsafe_b64decode(cursor.encode()).decode().split("\n")
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError.of("after", f"{cursor!r} is not a cursor this API returned") \
-            from None
+        raise ValidationError.of(
+            "after", f"'{printable(cursor, 32)}' is not a cursor this API returned") from None
     return first, second
 
 

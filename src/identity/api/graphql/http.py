@@ -42,11 +42,19 @@ class IdentityGraphQL(GraphQL[Context, None]):
         """A body (or GET variables) that is not usable JSON (NaN, nested ten thousand deep)
         is a 400 that says why, never a 500; the reason quotes none of the caller's text."""
         try:
-            return self.decode_json(data)
+            value = self.decode_json(data)
         except json.JSONDecodeError as exc:
             raise HTTPException(400, f"Unable to parse request body as JSON: {exc.msg}"
                                 f"{'' if isinstance(exc, UnusableJson) else f' at {exc.pos}'}"
                                 ) from None
+        if not isinstance(value, dict | list):  # a list is a batch: strawberry refuses it
+            raise HTTPException(400, "Unable to parse request body as JSON: it must be an "
+                                f"object such as {{\"query\": ...}}, not a {_json_type(value)}")
+        return value
+
+
+def _json_type(value: object) -> str:
+    return {str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
 
 
 def create_app(

@@ -36,7 +36,8 @@ def _identifier(info: Info, kind: str, value: str) -> Identifier:
     try:
         return info.context.service.normalize(kind, value)
     except InvalidIdentifier as exc:
-        raise InvalidIdentifier(f"{kind} {value!r}: {exc}") from None
+        raise InvalidIdentifier(f"{printable(kind, 32)} '{printable(value, 32)}': {exc}"
+                                ) from None
 
 
 @strawberry.type

@@ -24,11 +24,14 @@ from grpc_status import rpc_status
 
 from identity.api.grpc.decoding import UndecodableRequest
 from identity.domain.errors import FieldError, InvalidInput, ValidationError
+from identity.domain.identifiers import printable
 from identity.store.protocol import StoreConflict, StoreUnavailable
 
 log = logging.getLogger("identity.grpc")
 
 UNEXPECTED = "Unexpected error."
+MAX_VIOLATIONS_LISTED = 10  # in the BadRequest details
+MAX_VIOLATIONS_IN_MESSAGE = 3  # in the status message
 # Where the service's words for a field differ from the request message's.
 PROTO_FIELDS = {"after": "after_position"}
 
@@ -55,11 +58,19 @@ def _proto_field(path: str) -> str:
 
 def to_status(exc: Exception) -> grpc.Status:
     if isinstance(exc, InvalidInput):
-        violations = field_violations(exc)
+        violations = [FieldError(printable(v.field, 100), printable(v.reason, 240))
+                      for v in field_violations(exc)]
+        # Status and details travel as headers, which clients cap (16 KiB by default): a
+        # request with 100 bad items gets the first ones, and how many more there are.
         details = error_details_pb2.BadRequest(field_violations=[
             error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.reason)
-            for v in violations])
-        message = "; ".join(str(v) if v.field else v.reason for v in violations)
+            for v in violations[:MAX_VIOLATIONS_LISTED]])
+        message = "; ".join(str(v) if v.field else v.reason
+                            for v in violations[:MAX_VIOLATIONS_IN_MESSAGE])
+        if len(violations) > MAX_VIOLATIONS_IN_MESSAGE:
+            message += (f"; and {len(violations) - MAX_VIOLATIONS_IN_MESSAGE} more "
+                        f"({len(violations)} in all; the details list the first "
+                        f"{min(len(violations), MAX_VIOLATIONS_LISTED)})")
         return _status(code_pb2.INVALID_ARGUMENT, message, details)
     if isinstance(exc, NotFound):
         return _status(code_pb2.NOT_FOUND, str(exc))
