@@ -9,7 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from identity.api.limits import MAX_IDENTIFIERS_PER_REQUEST, check_batch
 from identity.config import Settings
+from identity.domain.errors import ValidationError
 from tests.api.conftest import ServerThread
 
 
@@ -52,3 +54,12 @@ def test_the_served_app_uses_the_configured_body_limit_and_skew(tmp_path: Path) 
             {{ accepted results {{ warnings {{ field }} }} }} }}"""})
         body = response.json()["data"]["ingestEvents"]
         assert body["accepted"] == 1 and body["results"][0]["warnings"] == [{"field": "timestamp"}]
+
+
+def test_a_request_may_hold_up_to_the_identifier_bound_and_not_one_more() -> None:
+    check_batch(1000, MAX_IDENTIFIERS_PER_REQUEST)
+    with pytest.raises(ValidationError, match="at most 5000 identifiers"):
+        check_batch(1000, MAX_IDENTIFIERS_PER_REQUEST + 1)
+    with pytest.raises(ValidationError, match="at most 1000 per request, got 1001"):
+        check_batch(1001, 0)
+

@@ -167,3 +167,32 @@ async def test_a_cancelled_fallback_leaves_the_rest_to_the_next_turn() -> None:
     results = await asyncio.wait_for(asyncio.gather(b, c, return_exceptions=True), timeout=2)
     assert isinstance(results[0], asyncio.CancelledError)
     assert results[1] == {"c": None}  # not left hanging
+
+
+def _wide_event(name: str, identifiers: int) -> Event:
+    return Event(EventId(name), EventType.IDENTIFY, datetime(2024, 1, 1, tzinfo=UTC), "web",
+                 tuple(Identifier("email", f"{name}.{i}@x.com") for i in range(identifiers)))
+
+
+async def test_a_big_caller_commits_in_parts_and_the_loop_runs_between_them() -> None:
+    """The embedded store commits on the event loop: a request of 5,000 identifiers is
+    committed 2,000 at a time, and other work runs between the parts."""
+    commits: list[int] = []
+    ticks: list[int] = []
+
+    async def commit(events: list[Event]) -> Outcome:
+        commits.append(sum(len(e.identifiers) for e in events))
+        ticks.append(len(commits))
+        return {e.event_id: Applied(e.event_id, (), ()) for e in events}  # type: ignore[arg-type]
+
+    async def ticker() -> None:
+        for _ in range(10):
+            ticks.append(0)
+            await asyncio.sleep(0)
+
+    group = GroupCommit(commit)
+    events = [_wide_event(f"e{n}", 50) for n in range(100)]  # 5,000 identifiers
+    outcome, _ = await asyncio.gather(group.submit(events), ticker())
+    assert set(outcome) == {e.event_id for e in events}
+    assert commits == [2_000, 2_000, 1_000]
+    assert ticks.index(2) > ticks.index(1) + 1  # the ticker ran between the first two parts

@@ -168,13 +168,18 @@ class BatchResolution:
     def plan(self) -> BatchPlan:
         """Moves chain through roots in the order they happened, so a group absorbed twice
         lands where its members finally belong; placements go straight to final roots."""
+        absorbed_by_root: dict[int, list[ProfileId]] = {}
+        for group_id, group in self._groups.items():  # once: a root per group, not per pair
+            if group.absorbed:
+                absorbed_by_root.setdefault(self._root(group_id), []).extend(group.absorbed)
         relabels = []
         for group_id in sorted(self._relabelled):
             if group_id in self._parent:
                 continue  # absorbed later in the batch: its root is relabelled instead
             group = self._groups[group_id]
-            absorbed = self._absorbed_into(group_id)
-            relabels.append((group_id, group.profile_id, tuple(sorted(set(absorbed)))))
+            # Every profile id folded into this root, through intermediate merges too.
+            absorbed = {p for p in absorbed_by_root.get(group_id, ()) if p != group.profile_id}
+            relabels.append((group_id, group.profile_id, tuple(sorted(absorbed))))
         return BatchPlan(
             new_profiles=tuple(self._new),
             moves=tuple((source, self._root(target)) for source, target in self._moves),
@@ -186,12 +191,3 @@ class BatchResolution:
         group_id = self._node_group[node]
         assert group_id is not None, "placed nodes always have a group"
         return group_id
-
-    def _absorbed_into(self, root: int) -> list[ProfileId]:
-        """Every profile id folded into this root, through intermediate merges too."""
-        found: list[ProfileId] = []
-        for group_id, group in self._groups.items():
-            if self._root(group_id) == root:
-                found.extend(group.absorbed)
-        survivor = self._groups[root].profile_id
-        return [p for p in found if p != survivor]

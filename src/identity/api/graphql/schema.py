@@ -20,8 +20,8 @@ from identity.api.graphql.types import (
     ProfileHistory,
     ReviewQueue,
 )
-from identity.api.limits import MAX_EVENTS_PER_REQUEST, check_profile_ids
-from identity.domain.errors import InvalidIdentifier, InvalidInput, ValidationError
+from identity.api.limits import check_batch, check_profile_ids
+from identity.domain.errors import InvalidIdentifier, InvalidInput
 from identity.domain.identifiers import printable
 from identity.domain.types import Identifier
 from identity.store.protocol import StoreUnavailable
@@ -89,9 +89,7 @@ class Mutation:
                          "without it (see ignoredIdentifiers) unless strict is true.")
     async def ingest_events(self, info: Info, events: list[EventInput],
                             strict: bool = False) -> IngestEventsPayload:
-        if len(events) > MAX_EVENTS_PER_REQUEST:
-            raise ValidationError.of(
-                "events", f"at most {MAX_EVENTS_PER_REQUEST} per request, got {len(events)}")
+        check_batch(len(events), sum(len(e.identifiers) for e in events))
         results = await info.context.service.ingest([e.to_raw() for e in events], strict=strict)
         return IngestEventsPayload.from_domain(results)
 

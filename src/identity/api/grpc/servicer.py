@@ -14,7 +14,7 @@ import grpc
 from identity.api.grpc import convert, errors
 from identity.api.grpc.ingest_stream import ingest_in_order
 from identity.api.grpc.watch_slots import WatchSlots
-from identity.api.limits import MAX_EVENTS_PER_REQUEST, check_profile_ids, indexed
+from identity.api.limits import check_batch, check_profile_ids, indexed
 from identity.domain.errors import ValidationError
 from identity.service import IdentityService, ProfileView
 from identity.v1 import identity_pb2 as pb
@@ -99,7 +99,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         self, request: pb.IngestEventsRequest,
         context: Context[pb.IngestEventsRequest, pb.IngestEventsResponse],
     ) -> pb.IngestEventsResponse:
-        _at_most(MAX_EVENTS_PER_REQUEST, "events", len(request.events))
+        check_batch(len(request.events), sum(len(e.identifiers) for e in request.events))
         results = await self._service.ingest([convert.raw_event(e) for e in request.events],
                                              strict=request.strict)
         return pb.IngestEventsResponse(results=convert.event_results(results))
