@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from identity.api.grpc import convert
+from identity.domain.links import MAX_EVENT_IDS_SHOWN, Evidence, Link
 from identity.domain.survivorship import GoldenField, OrderSummary
 from identity.domain.types import Identifier, ProfileId
+from identity.service.explain import LinkStep
 from identity.service.queries import ProfileView
 from identity.store.protocol import NodeRow
 
@@ -26,3 +28,13 @@ def test_a_stored_trait_holding_a_lone_surrogate_is_shown_escaped_not_failing_th
 
     assert message.SerializeToString()
     assert [g.value for g in message.golden] == ["Ann\\ud800"]
+
+
+def test_a_link_lists_its_first_hundred_events_and_counts_them_all() -> None:
+    """10,000 events on one pair made a response of 5 MB for 30 aliases of it."""
+    evidence = Evidence("same_event", ("web",), WHEN, WHEN,
+                        tuple(f"e{n:05d}" for n in range(500, 0, -1)))
+    message = convert.link(LinkStep(Link(Identifier("email", "a@b.c"),
+                                         Identifier("phone", "+14155550100"), evidence), None))
+    assert list(message.event_ids) == [f"e{n:05d}" for n in range(1, MAX_EVENT_IDS_SHOWN + 1)]
+    assert message.event_count == 500

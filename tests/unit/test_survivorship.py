@@ -18,6 +18,7 @@ from identity.domain.survivorship import (
     golden_record,
     summarize_orders,
 )
+from identity.domain.traits import MAX_CUSTOM_TRAITS
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -209,3 +210,17 @@ def test_each_order_event_is_counted_once() -> None:
 
 def test_no_orders_summarize_to_nothing() -> None:
     assert summarize_orders([]) == OrderSummary(count=0, total_spend=())
+
+
+def test_a_profile_shows_its_person_fields_and_the_first_custom_traits_only() -> None:
+    """6 requests of 1,000 events made one profile 18,000 golden fields: too big for gRPC to
+    send, and 177 MB for one aliased GraphQL query."""
+    own = [seen("Ann", "crm", 0, "e0", "first_name"), seen("gold", "crm", 1, "e1", "tier")]
+    flood = [seen("x", "web", 10 + i, f"f{i}", f"junk_{i:05d}") for i in range(5_000)]
+    record = golden_record([*flood, *own], SurvivorshipRules())
+    assert len(record) == 1 + MAX_CUSTOM_TRAITS
+    assert record["first_name"].value == "Ann" and record["tier"].value == "gold"
+    assert "junk_00000" in record and f"junk_{MAX_CUSTOM_TRAITS - 2:05d}" in record
+    assert f"junk_{MAX_CUSTOM_TRAITS - 1:05d}" not in record
+    late_city = seen("Leeds", "web", 99_999, "e9", "city")
+    assert golden_record([*flood, *own, late_city], SurvivorshipRules())["city"].value == "Leeds"

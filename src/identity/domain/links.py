@@ -33,6 +33,9 @@ class LinkObservation:
     details: str | None = None  # the scored comparison as JSON (domain.matching.scoring)
 
 
+MAX_EVENT_IDS_SHOWN = 100
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     rule: str
@@ -42,6 +45,12 @@ class Evidence:
     event_ids: tuple[str, ...]
     score: float | None = None  # the best score any sighting gave
     details: str | None = None  # that sighting's comparison, field by field
+
+    @property
+    def shown_event_ids(self) -> tuple[str, ...]:
+        """The events an API lists: at most MAX_EVENT_IDS_SHOWN, the first by id. A pair seen
+        in 10,000 events would otherwise make every response that shows the link huge."""
+        return tuple(sorted(self.event_ids)[:MAX_EVENT_IDS_SHOWN])
 
 
 @dataclass(frozen=True, slots=True)

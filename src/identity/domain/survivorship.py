@@ -13,6 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from identity.domain.traits import MAX_CUSTOM_TRAITS, PERSON_TRAITS
+
 
 class Criterion(StrEnum):
     SOURCE_PRIORITY = "source_priority"
@@ -105,12 +107,21 @@ def _fold(value: str) -> str:
 def golden_record(
     observations: Iterable[Observation], rules: SurvivorshipRules
 ) -> dict[str, GoldenField]:
+    """The person's fields, and at most MAX_CUSTOM_TRAITS custom ones: the first seen (by
+    time, then name), so a producer, or anyone who knows one of a person's identifiers,
+    cannot grow a profile past what every reader can take, nor push out what was there."""
     by_field: dict[str, dict[str, _Candidate]] = defaultdict(dict)
+    first_seen: dict[str, datetime] = {}
     for obs in observations:
         candidates = by_field[obs.field]
         candidates.setdefault(_fold(obs.value), _Candidate([])).observations.append(obs)
+        if obs.field not in first_seen or obs.observed_at < first_seen[obs.field]:
+            first_seen[obs.field] = obs.observed_at
+    custom = sorted((first_seen[name], name) for name in by_field if name not in PERSON_TRAITS)
+    shown = {name for name in by_field if name in PERSON_TRAITS} | {
+        name for _, name in custom[:MAX_CUSTOM_TRAITS]}
     record: dict[str, GoldenField] = {}
-    for name in sorted(by_field):
+    for name in sorted(shown):
         criteria = rules.per_field.get(name, rules.criteria)
         best = min(by_field[name].values(), key=lambda c: c.key(rules, criteria))
         chosen = best.provenance(rules)

@@ -25,6 +25,12 @@ _WHITESPACE = re.compile(r"[ \t\r\n]+")
 
 # Traits checked as dates; any other snake_case name is kept as text.
 DATE_TRAITS = frozenset({"date_of_birth"})
+# The person's own fields: always in the golden record. Any other name a producer sends is a
+# custom trait, and a profile shows at most MAX_CUSTOM_TRAITS of them (survivorship.py).
+PERSON_TRAITS = frozenset({"first_name", "last_name", "date_of_birth", "gender",
+                           "address_line1", "address_line2", "city", "postcode", "region",
+                           "country"})
+MAX_CUSTOM_TRAITS = 50
 
 ADDRESS = "address"
 # The nested address's fields (Segment's spec and common variants) -> the flat trait names.

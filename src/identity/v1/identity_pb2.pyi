@@ -328,7 +328,7 @@ class Explanation(_message.Message):
     def __init__(self, profile_a: _Optional[str] = ..., profile_b: _Optional[str] = ..., same_profile: _Optional[bool] = ..., path: _Optional[_Iterable[_Union[Link, _Mapping]]] = ..., comparison: _Optional[_Union[MatchScore, _Mapping]] = ..., link_threshold: _Optional[float] = ..., review_threshold: _Optional[float] = ...) -> None: ...
 
 class Link(_message.Message):
-    __slots__ = ("a", "b", "rule", "is_active", "inactive_reason", "score", "sources", "first_seen", "last_seen", "event_ids", "comparison")
+    __slots__ = ("a", "b", "rule", "is_active", "inactive_reason", "score", "sources", "first_seen", "last_seen", "event_ids", "comparison", "event_count")
     A_FIELD_NUMBER: _ClassVar[int]
     B_FIELD_NUMBER: _ClassVar[int]
     RULE_FIELD_NUMBER: _ClassVar[int]
@@ -340,6 +340,7 @@ class Link(_message.Message):
     LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
     EVENT_IDS_FIELD_NUMBER: _ClassVar[int]
     COMPARISON_FIELD_NUMBER: _ClassVar[int]
+    EVENT_COUNT_FIELD_NUMBER: _ClassVar[int]
     a: Identifier
     b: Identifier
     rule: str
@@ -351,7 +352,8 @@ class Link(_message.Message):
     last_seen: _timestamp_pb2.Timestamp
     event_ids: _containers.RepeatedScalarFieldContainer[str]
     comparison: MatchScore
-    def __init__(self, a: _Optional[_Union[Identifier, _Mapping]] = ..., b: _Optional[_Union[Identifier, _Mapping]] = ..., rule: _Optional[str] = ..., is_active: _Optional[bool] = ..., inactive_reason: _Optional[str] = ..., score: _Optional[float] = ..., sources: _Optional[_Iterable[str]] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., event_ids: _Optional[_Iterable[str]] = ..., comparison: _Optional[_Union[MatchScore, _Mapping]] = ...) -> None: ...
+    event_count: int
+    def __init__(self, a: _Optional[_Union[Identifier, _Mapping]] = ..., b: _Optional[_Union[Identifier, _Mapping]] = ..., rule: _Optional[str] = ..., is_active: _Optional[bool] = ..., inactive_reason: _Optional[str] = ..., score: _Optional[float] = ..., sources: _Optional[_Iterable[str]] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., event_ids: _Optional[_Iterable[str]] = ..., comparison: _Optional[_Union[MatchScore, _Mapping]] = ..., event_count: _Optional[int] = ...) -> None: ...
 
 class MatchScore(_message.Message):
     __slots__ = ("fields", "weight", "probability", "decision", "vetoed_by")

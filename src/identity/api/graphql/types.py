@@ -159,7 +159,9 @@ class Link:
     sources: list[str]
     first_seen: datetime
     last_seen: datetime
-    event_ids: list[str]
+    event_ids: list[str] = strawberry.field(
+        description="The events that made the link: at most 100, the first by id.")
+    event_count: int = strawberry.field(description="How many events made the link.")
     comparison: MatchScore | None = strawberry.field(
         description="For a scored link: every compared field, its level, weight and bucket.")
 
@@ -170,7 +172,8 @@ class Link:
         return cls(a=IdentifierRef.from_domain(link.a), b=IdentifierRef.from_domain(link.b),
                    rule=ev.rule, is_active=link.is_active, inactive_reason=link.inactive_reason,
                    score=ev.score, sources=list(ev.sources), first_seen=ev.first_seen,
-                   last_seen=ev.last_seen, event_ids=list(ev.event_ids),
+                   last_seen=ev.last_seen, event_ids=list(ev.shown_event_ids),
+                   event_count=len(ev.event_ids),
                    comparison=MatchScore.from_domain(comparison) if comparison else None)
 
 
