@@ -112,9 +112,8 @@ def _text(raw: Mapping[str, object], name: str, errors: list[FieldError]) -> str
     return value.strip()
 
 
-def parse_timestamp(value: object, not_after: datetime | None = None) -> datetime:
-    """ISO 8601; a timestamp without an offset is read as UTC, so every one compares.
-    `not_after`: the latest instant accepted (an event cannot come from the future)."""
+def parse_timestamp(value: object) -> datetime:
+    """ISO 8601; a timestamp without an offset is read as UTC, so every one compares."""
     if not isinstance(value, str):
         raise ValueError("must be an ISO 8601 string such as 2024-05-01T12:00:00Z")
     try:
@@ -128,10 +127,6 @@ def parse_timestamp(value: object, not_after: datetime | None = None) -> datetim
         raise ValueError(outside) from None
     if not _EARLIEST <= parsed < _LATEST:
         raise ValueError(outside)
-    if not_after is not None and parsed > not_after:
-        raise ValueError(f"{shown(value)} is after {not_after:%Y-%m-%dT%H:%M:%SZ}: further "
-                         "ahead of the clock of the server that received it than the clock "
-                         "skew allowed (the max_clock_skew setting)")
     return parsed
 
 
@@ -152,19 +147,32 @@ def _timestamp(raw: Mapping[str, object], errors: list[FieldError],
                warnings: list[FieldError], received_at: datetime | None,
                max_clock_skew: timedelta) -> datetime:
     """Refused beyond the skew; within it, ahead of the server, recorded when received."""
-    not_after = None if received_at is None else received_at + max_clock_skew
     try:
-        parsed = parse_timestamp(raw.get("timestamp"), not_after)
+        parsed = parse_timestamp(raw.get("timestamp"))
     except ValueError as exc:
         errors.append(FieldError("timestamp", str(exc)))
         return datetime.min.replace(tzinfo=UTC)
-    if received_at is not None and parsed > received_at:
-        ahead = (parsed - received_at).total_seconds()
-        warnings.append(FieldError("timestamp", f"{ahead:.3g} s ahead of the server's clock: "
-                                   "recorded at the time the server received the event, "
-                                   f"{received_at:%Y-%m-%dT%H:%M:%S.%fZ}"))
-        return received_at
-    return parsed
+    if received_at is None or parsed <= received_at:
+        return parsed
+    ahead = (parsed - received_at).total_seconds()
+    if parsed > received_at + max_clock_skew:
+        errors.append(FieldError("timestamp", (
+            f"{shown(raw.get('timestamp'))} is {_duration(ahead)} ahead of the clock of the "
+            f"server that received it ({received_at:%Y-%m-%dT%H:%M:%SZ}); at most "
+            f"{_duration(max_clock_skew.total_seconds())} is allowed (max_clock_skew)")))
+        return datetime.min.replace(tzinfo=UTC)
+    warnings.append(FieldError("timestamp", f"{ahead:.3g} s ahead of the server's clock: "
+                               "recorded at the time the server received the event, "
+                               f"{received_at:%Y-%m-%dT%H:%M:%S.%fZ}"))
+    return received_at
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 86400:,.0f} days"
 
 
 def echo(value: object, limit: int = MAX_VALUE_LENGTH) -> str:
