@@ -135,15 +135,19 @@ def parse_grpc_port(raw: str, name: str = "--grpc-port") -> int | None:
     return port
 
 
+MAX_SECONDS_SETTING = 365 * 86400
+
+
 def parse_seconds(raw: str, name: str) -> int:
     """Whole seconds, or a number with a unit: 90, 90s, 5m, 2h."""
     units = {"s": 1, "m": 60, "h": 3600}
     text = raw.strip().lower()
     scale = units.get(text[-1:])
     number = text[:-1] if scale else text
-    if not number.isascii() or not number.isdigit():
+    if not number.isascii() or not number.isdigit() or len(number) > 9 \
+            or int(number) * (scale or 1) > MAX_SECONDS_SETTING:
         raise ValueError(f"{name} must be whole seconds or a number with s, m or h "
-                         f"(such as 300 or 5m), got {raw!r}")
+                         f"(such as 300 or 5m), at most a year, got {raw!r}")
     return int(number) * (scale or 1)
 
 

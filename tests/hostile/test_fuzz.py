@@ -57,13 +57,13 @@ def nearly_valid(draw: st.DrawFn) -> dict[str, object]:
                                            VALUES, max_size=3))}
 
 
-def stored_text_is_clean(text: str) -> bool:
+def stored_text_is_clean(text: str, *, free_text: bool = False) -> bool:
     text.encode("utf-8")  # raises on a surrogate
-    return text_problem(text) is None
+    return text_problem(text, emoji_tags=free_text) is None and text.strip() == text != ""
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(events(), max_size=5), nearly_valid())
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(events(), max_size=20), nearly_valid())
 def test_ingest_answers_every_event_and_stores_only_clean_text(
         hostile: list[dict[str, object]], landing: dict[str, object]) -> None:
     batch = [*hostile, landing]
@@ -87,7 +87,7 @@ def test_ingest_answers_every_event_and_stores_only_clean_text(
                 message = convert.profile(view)
                 message.SerializeToString()  # what gRPC sends: must encode
                 for field in view.golden.values():
-                    assert stored_text_is_clean(field.value), field
+                    assert stored_text_is_clean(field.value, free_text=True), field
                 for node in view.identifiers:
                     assert stored_text_is_clean(node.identifier.value), node
         finally:
@@ -104,4 +104,4 @@ def test_folding_is_idempotent_and_leaves_nothing_unusable(text: str) -> None:
         return
     assert folded_text(folded) == folded
     assert unicodedata.normalize("NFKC", folded) == folded
-    assert stored_text_is_clean(folded)
+    assert text_problem(folded) is None

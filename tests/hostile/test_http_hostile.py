@@ -117,3 +117,10 @@ def test_a_refused_lookup_shows_the_callers_value_bounded(served: Service) -> No
     assert len(message(body)) < 300
     body = post(served, '{ reviewQueue(after: "' + "A" * 500_000 + '") { endCursor } }')
     assert len(message(body)) < 300 and "is not a cursor this API returned" in message(body)
+
+
+def test_the_field_budget_is_per_operation_as_a_request_runs_one(served: Service) -> None:
+    two = (f"query A {{ {' '.join(['__typename'] * 300)} }}\n"
+           f"query B {{ {' '.join(['__typename'] * 300)} }}")
+    response = served.http.post("/graphql", json={"query": two, "operationName": "B"})
+    assert response.json()["data"] == {"__typename": "Query"}

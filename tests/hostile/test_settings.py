@@ -63,3 +63,23 @@ def test_a_request_may_hold_up_to_the_identifier_bound_and_not_one_more() -> Non
     with pytest.raises(ValidationError, match="at most 1000 per request, got 1001"):
         check_batch(1001, 0)
 
+
+
+def test_the_settings_defaults_are_the_defaults_of_what_they_configure() -> None:
+    from identity.api.graphql.middleware import DEFAULT_MAX_BODY_BYTES
+    from identity.api.grpc.servicer import MAX_WATCH_STREAMS
+    from identity.domain.events import MAX_CLOCK_SKEW
+
+    defaults = Settings()
+    assert defaults.max_body_bytes == DEFAULT_MAX_BODY_BYTES
+    assert defaults.max_watch_streams == MAX_WATCH_STREAMS
+    assert defaults.max_clock_skew_s == MAX_CLOCK_SKEW.total_seconds()
+
+
+@pytest.mark.parametrize("raw", ["0", "9999999999h", "400d", "366d"])
+def test_a_clock_skew_beyond_a_year_or_without_a_unit_we_know_is_refused(raw: str) -> None:
+    if raw == "0":
+        assert Settings.from_env({"IDENTITY_MAX_CLOCK_SKEW": raw}).max_clock_skew_s == 0
+        return
+    with pytest.raises(ValueError, match="IDENTITY_MAX_CLOCK_SKEW must be whole seconds"):
+        Settings.from_env({"IDENTITY_MAX_CLOCK_SKEW": raw})

@@ -349,18 +349,15 @@ def test_a_phone_extension_is_kept_so_two_lines_behind_one_number_stay_two() -> 
 
 
 def test_the_cache_keeps_trimmed_values_so_padding_costs_nothing() -> None:
+    """1 MB of spaces around a cookie, 300 times, kept 300 MB in the cache."""
     rules = NormalizationRules()
     value = f"cookie-{'7' * 20}"
-    before = _normalize_text.cache_info().currsize
+    _normalize_text.cache_clear()
     for padding in (1, 1_000, 100_000):
-        found = normalize_identifier("anonymous_id", " " * padding + value + "\t", rules)
+        found = normalize_identifier(" " * padding + "anonymous_id", " " * padding + value
+                                     + "\t", rules)
         assert found.value == value
-    assert _normalize_text.cache_info().currsize <= before + 1
-
-
-def test_a_kind_too_long_to_be_one_is_refused_before_the_cache() -> None:
-    with pytest.raises(InvalidIdentifier, match="unknown identifier kind"):
-        normalize_identifier("k" * 100_000, "v", NormalizationRules())
+    assert _normalize_text.cache_info().currsize == 1  # one key: the trimmed kind and value
 
 
 @pytest.mark.parametrize("blank", ["\u3164", "\uffa0", "\u115f", "\u034f", "\u2800"])

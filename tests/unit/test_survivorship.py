@@ -224,3 +224,14 @@ def test_a_profile_shows_its_person_fields_and_the_first_custom_traits_only() ->
     assert f"junk_{MAX_CUSTOM_TRAITS - 1:05d}" not in record
     late_city = seen("Leeds", "web", 99_999, "e9", "city")
     assert golden_record([*flood, *own, late_city], SurvivorshipRules())["city"].value == "Leeds"
+    # A flood dated before it does not push out a trait seen in more events.
+    backdated = [seen("x", "web", -100 - i, f"b{i}", f"old_{i:05d}") for i in range(500)]
+    twice = [*own, seen("gold", "crm", 2, "e2", "tier")]
+    assert "tier" in golden_record([*backdated, *twice], SurvivorshipRules())
+
+
+@given(st.permutations([seen("x", "web", i % 7, f"f{i}", f"t_{i % 60:02d}") for i in range(90)]))
+def test_which_custom_traits_show_depends_on_the_set_not_the_order(
+        observations: list[Observation]) -> None:
+    assert golden_record(observations, SurvivorshipRules()) == golden_record(
+        sorted(observations, key=lambda o: o.event_id), SurvivorshipRules())

@@ -35,6 +35,8 @@ _UNUSABLE_TEXT = (
 )
 _INVISIBLE = "contains invisible formatting characters (bidi controls, zero-width space, BOM)"
 _JOINERS = frozenset("\u200c\u200d")
+# A flag emoji of a region (England, Scotland, Wales): a black flag, tags, a cancel tag.
+_FLAG_SEQUENCE = re.compile("\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f")
 # Letters and marks that draw nothing, outside category Cf: Hangul fillers, the combining
 # grapheme joiner, Khmer inherent vowels, Mongolian variation selectors, the braille blank.
 _BLANK = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\uffa0]")
@@ -98,11 +100,15 @@ def printable(text: str, limit: int) -> str:
     return shown + ("..." if len(text) > limit else "")
 
 
-def text_problem(text: str) -> str | None:
-    """Why the text cannot be stored as a caller's value, or None when it can."""
+def text_problem(text: str, *, emoji_tags: bool = False) -> str | None:
+    """Why the text cannot be stored as a caller's value, or None when it can. `emoji_tags`:
+    allow the tag characters inside an emoji flag sequence (England, Scotland, Wales), for
+    free text; never in an identifier, nor anywhere else."""
     for pattern, reason in _UNUSABLE_TEXT:
         if pattern.search(text):
             return reason
+    if emoji_tags and not text.isascii():
+        text = _FLAG_SEQUENCE.sub("", text)  # what is left of the tags is checked below
     if not text.isprintable() and any(unicodedata.category(c) == "Cf" and c not in _JOINERS
                                       for c in text):
         return _INVISIBLE
@@ -112,15 +118,24 @@ def text_problem(text: str) -> str | None:
 
 
 def folded_text(text: str) -> str:
-    """NFKC: what looks the same is the same (full-width `ABC1`, U+FF21..., is `ABC1`; the
-    ligature U+FB01 is `fi`), so two spellings of one value make one identifier and one trait value.
-    Raises ValueError saying why the text cannot be stored (text_problem)."""
+    """An identifier's text in NFKC: compatibility forms are one value (full-width `ABC1`,
+    U+FF21..., is `ABC1`; the ligature U+FB01 is `fi`), so two spellings of one value make
+    one identifier. Raises ValueError saying why the text cannot be stored (text_problem)."""
     if (problem := text_problem(text)) is not None:
         raise ValueError(problem)
     folded = unicodedata.normalize("NFKC", text) if not text.isascii() else text
     if folded is not text and (problem := text_problem(folded)) is not None:
         raise ValueError(problem)
     return folded
+
+
+def trait_text(text: str) -> str:
+    """Free text (a name, an address) in NFC: composed the one way, nothing else changed
+    (NFKC would make `Flat 2½` `Flat 21/2` and `m²` `m2`). Raises ValueError saying why the
+    text cannot be stored (text_problem)."""
+    if (problem := text_problem(text, emoji_tags=True)) is not None:
+        raise ValueError(problem)
+    return unicodedata.normalize("NFC", text) if not text.isascii() else text
 
 
 class PatternError(ValueError):
@@ -230,6 +245,12 @@ def normalize_phone(raw: str, region: str) -> str:
     # An extension is a person's line behind a shared number: `ext. 12` and `ext. 99` are two
     # people, and neither is the switchboard. Kept in RFC 3966's form.
     return f"{e164};ext={number.extension}" if number.extension else e164
+
+
+def phone_number(value: str) -> str:
+    """A normalized phone without its extension: the number itself, for comparing and
+    blocking digits (`+14155550100;ext=12` is `+14155550100`)."""
+    return value.partition(";")[0]
 
 
 def normalize_device_id(raw: str) -> str:

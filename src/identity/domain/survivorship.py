@@ -107,19 +107,24 @@ def _fold(value: str) -> str:
 def golden_record(
     observations: Iterable[Observation], rules: SurvivorshipRules
 ) -> dict[str, GoldenField]:
-    """The person's fields, and at most MAX_CUSTOM_TRAITS custom ones: the first seen (by
-    time, then name), so a producer, or anyone who knows one of a person's identifiers,
-    cannot grow a profile past what every reader can take, nor push out what was there."""
+    """The person's fields, and at most MAX_CUSTOM_TRAITS custom ones, so no producer (nor
+    anyone who knows one of a person's identifiers) can grow a profile past what every reader
+    can take. Which custom ones: those seen in the most events, then the first seen, then by
+    name; every part of that is the sender's to claim, so under a flood this bounds size,
+    not who wins (authenticated producers are what can)."""
     by_field: dict[str, dict[str, _Candidate]] = defaultdict(dict)
     first_seen: dict[str, datetime] = {}
+    events: dict[str, set[str]] = defaultdict(set)
     for obs in observations:
         candidates = by_field[obs.field]
         candidates.setdefault(_fold(obs.value), _Candidate([])).observations.append(obs)
         if obs.field not in first_seen or obs.observed_at < first_seen[obs.field]:
             first_seen[obs.field] = obs.observed_at
-    custom = sorted((first_seen[name], name) for name in by_field if name not in PERSON_TRAITS)
+        events[obs.field].add(obs.event_id)
+    custom = sorted((-len(events[name]), first_seen[name], name)
+                    for name in by_field if name not in PERSON_TRAITS)
     shown = {name for name in by_field if name in PERSON_TRAITS} | {
-        name for _, name in custom[:MAX_CUSTOM_TRAITS]}
+        name for _, _, name in custom[:MAX_CUSTOM_TRAITS]}
     record: dict[str, GoldenField] = {}
     for name in sorted(shown):
         criteria = rules.per_field.get(name, rules.criteria)

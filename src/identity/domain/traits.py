@@ -15,13 +15,13 @@ from datetime import date
 import pycountry
 
 from identity.domain.errors import FieldError
-from identity.domain.identifiers import MAX_VALUE_LENGTH, folded_text, printable
+from identity.domain.identifiers import MAX_VALUE_LENGTH, printable, trait_text
 
 MAX_TRAITS_PER_EVENT = 100
 _TRAIT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-# Line breaks and tabs (an address pasted from a form) fold into one space; any other control
-# character is refused by folded_text.
-_WHITESPACE = re.compile(r"[ \t\r\n]+")
+# Line breaks, tabs and Unicode spaces (an address pasted from a form) fold into one space;
+# any other control character is refused (trait_text).
+_WHITESPACE = re.compile("[ \t\r\n\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 
 # Traits checked as dates; any other snake_case name is kept as text.
 DATE_TRAITS = frozenset({"date_of_birth"})
@@ -72,7 +72,7 @@ def trait_value(name: str, value: object) -> str:
     text = _WHITESPACE.sub(" ", value if isinstance(value, str) else str(value)).strip()
     if len(text) > MAX_VALUE_LENGTH:
         raise ValueError(f"is longer than {MAX_VALUE_LENGTH} characters")
-    text = _WHITESPACE.sub(" ", folded_text(text)).strip()  # NFKC makes U+00A0 a space
+    text = trait_text(text)
     if not text:
         raise ValueError("must not be empty")
     if len(text) > MAX_VALUE_LENGTH:

@@ -22,10 +22,10 @@ Commit = Callable[[list[Event]], Awaitable[Outcome]]
 
 MAX_GROUP_EVENTS = 2_000
 # What a commit costs grows with the identifiers it resolves, and the embedded store commits
-# on the event loop: a caller's events are committed in parts of at most this many
-# identifiers (each part durable when it commits, the caller answered once all have), and a
-# group never holds more, so no commit keeps the loop from other requests for long
-# (about 0.4 s on a 2-core machine when every event is over a per-profile limit).
+# on the event loop: a request is committed in parts of at most this many identifiers
+# (commit_parts), and a group never holds more, so no commit keeps the loop from other
+# requests for long (about 0.4 s on a 2-core machine when every event is over a per-profile
+# limit).
 MAX_COMMIT_IDENTIFIERS = 2_000
 
 
@@ -48,8 +48,10 @@ class GroupCommit:
         self._turn = asyncio.Lock()  # fair: callers take turns in arrival order
 
     async def submit(self, events: list[Event]) -> Outcome:
-        parts = [_Waiting(part) for part in _parts(events)]
-        self._pending.extend(parts)
+        """`events` in one commit, or in one with other callers' (Ingestor cuts a big
+        request into parts of at most MAX_COMMIT_IDENTIFIERS identifiers first)."""
+        waiting = _Waiting(events)
+        self._pending.append(waiting)
         # A caller cancelled before its events are taken leaves them queued: they may still
         # be committed (at least once; the producer's retry is then a duplicate).
         async with self._turn:
@@ -57,13 +59,9 @@ class GroupCommit:
             # yields while it works (SQLite) would otherwise commit them one by one. A turn
             # may hold others' events only (the size cap): commit until ours are in.
             await asyncio.sleep(0)
-            while not all(part.done.done() for part in parts):
+            while not waiting.done.done():
                 await self._commit_pending()
-                await asyncio.sleep(0)  # other requests run between parts, and may join
-        outcome: Outcome = {}
-        for part in parts:
-            outcome.update(await part.done)
-        return outcome
+        return await waiting.done
 
     def _take(self) -> list[_Waiting]:
         group: list[_Waiting] = []
@@ -104,7 +102,7 @@ class GroupCommit:
             waiting.done.set_result(mine)
 
 
-def _parts(events: list[Event]) -> list[list[Event]]:
+def commit_parts(events: list[Event]) -> list[list[Event]]:
     """The events in order, cut into parts of at most MAX_COMMIT_IDENTIFIERS identifiers (an
     event never cut)."""
     parts: list[list[Event]] = [[]]

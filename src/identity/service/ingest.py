@@ -25,7 +25,7 @@ from identity.domain.types import EventId, ProfileId
 from identity.service.batch import Applied, apply_batch
 from identity.service.change_feed import DEFAULT_RETENTION, ChangeRetention, ChangeSignal
 from identity.service.changes import ChangeSink
-from identity.service.group_commit import GroupCommit
+from identity.service.group_commit import GroupCommit, commit_parts
 from identity.service.matching import GraphSize, Matcher
 from identity.service.profile_cache import ProfileCache
 from identity.service.retry import retry_on_conflict
@@ -99,12 +99,11 @@ class Ingestor:
         self._retention = ChangeRetention(store, change_retention)
         self.committed = ChangeSignal()  # the change feed's watchers wait on it
 
-    def _parse(self, raw_events: Sequence[object], strict: bool
+    def _parse(self, raw_events: Sequence[object], strict: bool, received_at: datetime
                ) -> tuple[list[IngestResult], list[Event]]:
         results: list[IngestResult] = []
         fresh: list[Event] = []
         in_batch: set[str] = set()
-        received_at = self._clock()  # one reading for the request
         for index, raw in enumerate(raw_events):
             try:
                 event = parse_event(raw, self._rules, strict=strict, received_at=received_at,
@@ -155,22 +154,27 @@ class Ingestor:
                      ) -> list[IngestResult]:
         """Returns after the batch has committed: an accepted event is durable
         (docs/architecture.md, invariant 5)."""
+        received_at = self._clock()  # one reading for the request, when it arrived
         if len(raw_events) > PARSE_INLINE:
             # Validation is pure CPU (emails, phones, Unicode): a big batch is read in a
             # worker thread, so the event loop goes on serving other requests meanwhile;
             # one thread, so parsing requests never crowd the loop out of the GIL.
             results, fresh = await asyncio.get_running_loop().run_in_executor(
-                _PARSER, self._parse, raw_events, strict or self._strict)
+                _PARSER, self._parse, raw_events, strict or self._strict, received_at)
         else:
-            results, fresh = self._parse(raw_events, strict or self._strict)
+            results, fresh = self._parse(raw_events, strict or self._strict, received_at)
         outcome: dict[EventId, Applied | None] = {}
-        if fresh:
-            outcome = await self._group.submit(fresh)
-        changes = [c for applied in outcome.values() if applied for c in applied.changes]
-        if changes:
-            await self._sink.publish(changes)
-            await self._retention.prune_if_due(self._clock())
-            self._cache.evict(())  # the pruning's commit, if any, touched no profile
+        # Part by part (the loop runs between them); a part that fails ends the request with
+        # its error, and the parts before it stay committed: their events are durable, and
+        # a retry reports them as duplicates.
+        for part in commit_parts(fresh) if fresh else []:
+            applied_part = await self._group.submit(part)
+            outcome.update(applied_part)
+            changes = [c for applied in applied_part.values() if applied for c in applied.changes]
+            if changes:
+                await self._sink.publish(changes)
+                await self._retention.prune_if_due(self._clock())
+                self._cache.evict(())  # the pruning's commit, if any, touched no profile
         settled = [_settle(result, outcome) for result in results]
         for result in settled:
             EVENTS.labels(status=result.status.value).inc()

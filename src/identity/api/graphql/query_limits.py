@@ -61,9 +61,9 @@ _validated: _Lru[str, tuple[GraphQLError, ...]] = _Lru(CACHED_QUERIES)
 
 
 def field_count(document: DocumentNode) -> int:
-    """The field selections the document's operations would resolve, each fragment counted
-    once per spread (with memory, so a fragment spread ten times in ten levels costs
-    nothing to count). A fragment cycle counts nothing here: validation reports it."""
+    """The field selections the document's largest operation would resolve, each fragment
+    counted once per spread (with memory, so a fragment spread ten times in ten levels
+    costs nothing to count). A fragment cycle counts nothing here: validation reports it."""
     fragments = {d.name.value: d for d in document.definitions
                  if isinstance(d, FragmentDefinitionNode)}
     counted: dict[str, int] = {}
@@ -90,8 +90,9 @@ def field_count(document: DocumentNode) -> int:
                 total += of_fragment(node.name.value)
         return total
 
-    return sum(of_selections(d.selection_set) for d in document.definitions
-               if isinstance(d, OperationDefinitionNode))
+    # A request runs one operation: the largest is what it could cost.
+    return max((of_selections(d.selection_set) for d in document.definitions
+                if isinstance(d, OperationDefinitionNode)), default=0)
 
 
 class QueryLimits(SchemaExtension):

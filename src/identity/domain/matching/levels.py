@@ -13,6 +13,7 @@ pair-by-pair path and the batch path cannot drift apart.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -53,7 +54,10 @@ class Level:
 
 @lru_cache(maxsize=262_144)
 def fold(value: str) -> str:
-    """Cached: the same names and towns are compared again and again."""
+    """Cached: the same names and towns are compared again and again. NFKC first: a name
+    typed full-width compares as the same letters (traits are stored as sent, in NFC)."""
+    if not value.isascii():
+        value = unicodedata.normalize("NFKC", value)
     return " ".join(value.casefold().split())
 
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from identity.domain.events import Event
-from identity.domain.identifiers import Blocklist
+from identity.domain.identifiers import Blocklist, phone_number
 from identity.domain.links import anchor
 from identity.domain.matching.blocking import blocking_keys
 from identity.domain.matching.model import MatchModel, Record, fold_record
-from identity.domain.types import EventId, Identifier, priority_key
+from identity.domain.types import EventId, Identifier, IdentifierKind, priority_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +81,10 @@ def record_of(event: Event, model: MatchModel,
         return None
     fields = dict(traits)
     for identifier in sorted(event.identifiers, key=priority_key, reverse=True):
-        if identifier.kind in wanted:
-            fields[identifier.kind] = identifier.value  # the strongest one ends up kept
+        if identifier.kind in wanted:  # the strongest one ends up kept
+            fields[identifier.kind] = (phone_number(identifier.value)
+                                       if identifier.kind == IdentifierKind.PHONE
+                                       else identifier.value)
     main = anchor(event.identifiers)
     ordered = tuple(sorted(fields.items()))
     digest = hashlib.sha256(json.dumps([main.key, ordered]).encode()).hexdigest()[:32]
