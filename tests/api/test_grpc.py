@@ -20,7 +20,7 @@ from identity.api.grpc.server import SERVICE_NAME, start_server
 from identity.service import IdentityService, retry
 from identity.service.changes import ListChangeSink
 from identity.service.retry import MAX_ATTEMPTS
-from identity.store.protocol import StoreConflict
+from identity.store.errors import StoreConflict
 from identity.store.sqlite import SqliteGraphStore
 from identity.v1 import identity_pb2 as pb
 from identity.v1 import identity_pb2_grpc

@@ -10,7 +10,7 @@ import pytest
 
 from identity.domain.types import Identifier
 from identity.service import IdentityService, IngestStatus
-from identity.store import StoreUnavailable
+from identity.store.errors import StoreUnavailable
 from identity.store.neo4j import Neo4jGraphStore
 from identity.store.sqlite import SqliteGraphStore
 from tests.api.test_readiness import readyz_before_and_after_closing

@@ -9,8 +9,7 @@ from identity.domain.links import MAX_EVENT_IDS_SHOWN, Evidence, Link
 from identity.domain.survivorship import GoldenField, OrderSummary
 from identity.domain.types import Identifier, ProfileId
 from identity.service.explain import LinkStep
-from identity.service.queries import ProfileView
-from identity.store.protocol import NodeRow
+from identity.service.queries import Member, ProfileView
 
 WHEN = datetime(2024, 5, 1, tzinfo=UTC)
 
@@ -20,7 +19,7 @@ def test_a_stored_trait_holding_a_lone_surrogate_is_shown_escaped_not_failing_th
     keep working (protobuf strings are UTF-8, which a lone surrogate is not)."""
     view = ProfileView(
         profile_id=ProfileId("prf_1"), requested_id="prf_1", created_at=WHEN, merged_ids=(),
-        identifiers=(NodeRow(Identifier("customer_id", "C-1"), 1, WHEN, WHEN),),
+        identifiers=(Member(Identifier("customer_id", "C-1"), WHEN, WHEN),),
         golden={"first_name": GoldenField("first_name", "Ann\ud800", "crm", WHEN, "e1", 1)},
         orders=OrderSummary(0, ()))
 

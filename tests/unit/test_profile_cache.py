@@ -15,10 +15,9 @@ from hypothesis import strategies as st
 from identity.domain.matching.defaults import DEFAULT_MODEL
 from identity.domain.survivorship import OrderSummary
 from identity.domain.types import Identifier, ProfileId
-from identity.service import IdentityService, ProfileView
+from identity.service import IdentityService, Member, ProfileView
 from identity.service.matching import Matcher
 from identity.service.profile_cache import LOOK_EVERY_S, ProfileCache
-from identity.store.protocol import NodeRow
 from identity.store.sqlite import SqliteGraphStore
 from tests.builders import event, ident
 
@@ -55,7 +54,7 @@ class Elsewhere:
 def a_view(profile_id: str, *values: str) -> ProfileView:
     at = datetime(2024, 1, 1, tzinfo=UTC)
     return ProfileView(ProfileId(profile_id), profile_id, at, (), tuple(
-        NodeRow(Identifier(EMAIL, v), 1, at, at) for v in values), {}, OrderSummary(0, ()))
+        Member(Identifier(EMAIL, v), at, at) for v in values), {}, OrderSummary(0, ()))
 
 
 def test_a_kept_view_is_served_until_a_commit_touches_its_profile() -> None:

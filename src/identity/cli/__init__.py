@@ -12,7 +12,7 @@ from identity.cli.ingest import ingest
 from identity.cli.matching import resolve, train
 from identity.cli.rules import rules
 from identity.cli.serve import serve
-from identity.store.protocol import StoreUnavailable
+from identity.service import StoreUnavailable
 
 __all__ = ["main"]
 

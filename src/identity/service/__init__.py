@@ -20,14 +20,16 @@ from identity.service.explain import Explainer, Explanation, ProfileHistory, Rev
 from identity.service.ingest import Clock, Ingestor, IngestResult, IngestStatus, utc_now
 from identity.service.matching import GraphSize, Matcher
 from identity.service.profile_cache import DEFAULT_CAPACITY, ProfileCache
-from identity.service.queries import IdentifierView, ProfileView, Queries
+from identity.service.queries import IdentifierView, Member, ProfileView, Queries
 from identity.service.resolve import RawIdentifier, Resolution, Resolver, normalize_all
+from identity.store.errors import StoreConflict, StoreUnavailable
 from identity.store.protocol import GraphStore
 
 T = TypeVar("T")
 
-__all__ = ["IdentifierView", "IdentityService", "IngestResult", "IngestStatus", "ProfileView",
-           "Resolution"]
+__all__ = ["IdentifierView", "IdentityService", "IngestResult", "IngestStatus", "Member",
+           "ProfileView",
+           "Resolution", "StoreConflict", "StoreUnavailable"]
 
 
 class IdentityService:

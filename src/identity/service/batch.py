@@ -34,13 +34,8 @@ from identity.domain.types import EventId, Identifier, ProfileId
 from identity.service.matching import Matcher, match_events
 from identity.service.profile_ids import new_profile_id
 from identity.service.settle import settle, write_plan
-from identity.store.protocol import (
-    EventRecord,
-    GraphTransaction,
-    NodeRow,
-    PriorLink,
-    StoreConflict,
-)
+from identity.store.errors import StoreConflict
+from identity.store.protocol import EventRecord, GraphTransaction, NodeRow, PriorLink
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,8 @@ from datetime import datetime, timedelta
 
 from identity.domain.changes import ProfileChange
 from identity.domain.errors import FieldError, ValidationError
-from identity.store.protocol import ChangePage, GraphStore, StoreConflict, StoreUnavailable
+from identity.store.errors import StoreConflict, StoreUnavailable
+from identity.store.protocol import ChangePage, GraphStore
 
 log = logging.getLogger("identity.changes")
 

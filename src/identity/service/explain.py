@@ -29,7 +29,8 @@ from identity.service.matching import GraphSize
 from identity.service.queries import placed_nodes
 from identity.service.retry import retry_on_conflict
 from identity.service.settle import link_order
-from identity.store.protocol import GraphStore, GraphTransaction, StoreConflict
+from identity.store.errors import StoreConflict
+from identity.store.protocol import GraphStore, GraphTransaction
 
 MAX_PAGE = 100
 

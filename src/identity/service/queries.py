@@ -26,16 +26,26 @@ from identity.domain.survivorship import (
 from identity.domain.types import Identifier, ProfileId
 from identity.service.profile_cache import ProfileCache, Ticket
 from identity.service.retry import retry_on_conflict
-from identity.store.protocol import (
-    GraphStore,
-    GraphTransaction,
-    NodeRow,
-    ProfileRow,
-    StoreConflict,
-)
+from identity.store.errors import StoreConflict
+from identity.store.protocol import GraphStore, GraphTransaction, NodeRow, ProfileRow
 
 K = TypeVar("K")
 V = TypeVar("V")
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """An identifier of a profile as readers see it (not the store's row): when it was seen,
+    and why it no longer bridges profiles, if it is a hub."""
+
+    identifier: Identifier
+    first_seen: datetime
+    last_seen: datetime
+    hub_reason: str | None = None
+
+    @classmethod
+    def of(cls, row: NodeRow) -> Member:
+        return cls(row.identifier, row.first_seen, row.last_seen, row.hub_reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +57,7 @@ class ProfileView:
     requested_id: str
     created_at: datetime
     merged_ids: tuple[ProfileId, ...]
-    identifiers: tuple[NodeRow, ...]
+    identifiers: tuple[Member, ...]
     golden: Mapping[str, GoldenField]  # read-only: views are shared (the profile cache)
     orders: OrderSummary
     # (kind, limit) of each per-profile limit that holds a link at one of its identifiers:
@@ -63,8 +73,8 @@ class ProfileView:
     def last_seen(self) -> datetime:
         return max(n.last_seen for n in self.identifiers)
 
-    def identifiers_by_kind(self) -> dict[str, list[NodeRow]]:
-        grouped: dict[str, list[NodeRow]] = defaultdict(list)
+    def identifiers_by_kind(self) -> dict[str, list[Member]]:
+        grouped: dict[str, list[Member]] = defaultdict(list)
         for node in self.identifiers:
             grouped[node.identifier.kind].append(node)
         return dict(sorted(grouped.items()))
@@ -72,7 +82,7 @@ class ProfileView:
 
 @dataclass(frozen=True, slots=True)
 class IdentifierView:
-    node: NodeRow
+    node: Member
     profile_id: ProfileId | None
     links: tuple[Link, ...]
 
@@ -158,7 +168,7 @@ class Queries:
                     return None
                 links = await tx.read_links([identifier])
             node, group = entry
-            return IdentifierView(node, group.profile_id, tuple(links))
+            return IdentifierView(Member.of(node), group.profile_id, tuple(links))
 
         return await retry_on_conflict(read)
 
@@ -192,7 +202,7 @@ class Queries:
             requested_id=row.requested_id,
             created_at=row.created_at,
             merged_ids=tuple(await tx.merged_ids(row.profile_id)),
-            identifiers=tuple(members),
+            identifiers=tuple(Member.of(m) for m in members),
             golden=MappingProxyType(golden_record(observations, self._survivorship)),
             orders=summarize_orders(orders),
             limits_reached=tuple(sorted(reached)),

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from prometheus_client import Counter
 
-from identity.store.protocol import StoreConflict
+from identity.store.errors import StoreConflict
 
 T = TypeVar("T")
 

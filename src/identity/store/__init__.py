@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from identity.store.protocol import GraphStore, GraphTransaction, StoreConflict, StoreUnavailable
+from identity.store.errors import StoreUnavailable
+from identity.store.protocol import GraphStore, GraphTransaction
 from identity.store.sqlite import SqliteGraphStore
 
-__all__ = [
-    "GraphStore", "GraphTransaction", "StoreConfig", "StoreConflict", "StoreUnavailable",
-    "open_store",
-]
+__all__ = ["STORE_KINDS", "GraphStore", "GraphTransaction", "StoreConfig", "open_store"]
 
 STORE_KINDS = ("sqlite", "neo4j")
 

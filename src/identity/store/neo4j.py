@@ -41,6 +41,7 @@ from identity.store._event_codec import (
     encode_keys,
     encode_traits,
 )
+from identity.store.errors import StoreConflict, StoreUnavailable
 from identity.store.neo4j_schema import migrate
 from identity.store.protocol import (
     BlockLookup,
@@ -50,8 +51,6 @@ from identity.store.protocol import (
     NodeRow,
     PriorLink,
     ProfileRow,
-    StoreConflict,
-    StoreUnavailable,
 )
 
 _UNWIND = re.compile(r"^UNWIND \$(\w+) AS ")

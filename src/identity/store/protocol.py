@@ -21,15 +21,6 @@ from identity.domain.resolution import GroupMakeup, GroupState
 from identity.domain.types import EventId, Identifier, ProfileId
 
 
-class StoreUnavailable(RuntimeError):
-    """The database cannot be reached or used; entry points map it to 503 / UNAVAILABLE."""
-
-
-class StoreConflict(RuntimeError):
-    """A concurrent transaction won (a deadlock, a lost race on a unique key). Nothing was
-    written; running the same work again is safe and is expected to succeed."""
-
-
 @dataclass(frozen=True, slots=True)
 class NodeRow:
     identifier: Identifier

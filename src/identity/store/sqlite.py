@@ -33,6 +33,7 @@ from identity.store._event_codec import (
     encode_keys,
     encode_traits,
 )
+from identity.store.errors import StoreUnavailable
 from identity.store.protocol import (
     BlockLookup,
     ChangePage,
@@ -41,7 +42,6 @@ from identity.store.protocol import (
     NodeRow,
     PriorLink,
     ProfileRow,
-    StoreUnavailable,
 )
 from identity.store.sqlite_schema import SCHEMA, SCHEMA_VERSION, UPGRADES
 

@@ -24,7 +24,7 @@ from identity.api.limits import check_batch, check_profile_ids
 from identity.domain.errors import InvalidIdentifier, InvalidInput
 from identity.domain.identifiers import printable
 from identity.domain.types import Identifier
-from identity.store.protocol import StoreUnavailable
+from identity.service import StoreUnavailable
 
 MAX_QUERY_DEPTH = 6
 MAX_ALIASES = 30

@@ -15,11 +15,10 @@ from identity.domain.matching.scoring import Decision as DomainDecision
 from identity.domain.matching.scoring import FieldScore, PairScore
 from identity.domain.survivorship import GoldenField as DomainGoldenField
 from identity.domain.types import Identifier
-from identity.service import IngestResult, IngestStatus, ProfileView
+from identity.service import IngestResult, IngestStatus, Member, ProfileView
 from identity.service.explain import Explanation as DomainExplanation
 from identity.service.explain import LinkStep, ReviewPage
 from identity.service.explain import ProfileHistory as DomainProfileHistory
-from identity.store.protocol import NodeRow
 
 
 @strawberry.enum(description="What happened to one event of an ingestEvents batch.")
@@ -266,7 +265,7 @@ class IdentifierNode:
         return Profile.from_domain(view) if view else None
 
     @classmethod
-    def from_domain(cls, node: NodeRow, profile_id: str | None) -> IdentifierNode:
+    def from_domain(cls, node: Member, profile_id: str | None) -> IdentifierNode:
         return cls(kind=node.identifier.kind, value=node.identifier.value,
                    first_seen=node.first_seen, last_seen=node.last_seen,
                    profile_id=strawberry.ID(profile_id) if profile_id else None,

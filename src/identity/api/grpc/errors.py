@@ -25,7 +25,7 @@ from grpc_status import rpc_status
 from identity.api.grpc.decoding import UndecodableRequest
 from identity.domain.errors import FieldError, InvalidInput, ValidationError
 from identity.domain.identifiers import printable
-from identity.store.protocol import StoreConflict, StoreUnavailable
+from identity.service import StoreConflict, StoreUnavailable
 
 log = logging.getLogger("identity.grpc")
 

@@ -20,8 +20,7 @@ from grpc_reflection.v1alpha import reflection
 
 from identity.api.grpc.decoding import DecodeRequests
 from identity.api.grpc.servicer import MAX_WATCH_STREAMS, IdentityServicer
-from identity.service import IdentityService
-from identity.store.protocol import StoreUnavailable
+from identity.service import IdentityService, StoreUnavailable
 from identity.v1 import identity_pb2, identity_pb2_grpc
 
 log = logging.getLogger("identity.grpc")
