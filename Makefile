@@ -31,6 +31,7 @@ BUF ?= npx --yes @bufbuild/buf@1.47.2
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests load_tests devservers
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	cd protos && $(BUF) lint
 
 # docker-compose (Debian's package) validates docker-compose.yml without a Docker engine.
@@ -48,4 +49,4 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python -m load_tests.bench_grpc --out load_tests/results/bench_grpc.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache

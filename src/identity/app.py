@@ -13,7 +13,7 @@ from identity.api.graphql.http import create_app
 from identity.api.grpc.server import GrpcServer, address, start_server
 from identity.config import Settings
 from identity.service import IdentityService
-from identity.store import open_store
+from identity.store import GraphStore, open_store
 
 log = logging.getLogger("identity")
 
@@ -33,6 +33,17 @@ async def build_service(settings: Settings) -> IdentityService:
         strict_ingest=settings.strict_ingest,
         max_clock_skew=timedelta(seconds=settings.max_clock_skew_s),
     )
+
+
+@asynccontextmanager
+async def opened_store(settings: Settings) -> AsyncIterator[GraphStore]:
+    """The configured store, closed on exit: for commands that work on it without a service
+    (identity train). Raises StoreUnavailable when it cannot be opened."""
+    store = await open_store(settings.store_config())
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 async def check_store(settings: Settings) -> None:

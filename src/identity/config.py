@@ -16,7 +16,9 @@ from identity.domain.survivorship import SurvivorshipRules
 from identity.service.file_matching import read_model
 from identity.service.matching import Matcher
 from identity.service.rules_file import Rules, read_rules
-from identity.store import StoreConfig
+from identity.store import STORE_KINDS, StoreConfig
+
+__all__ = ["STORE_KINDS", "Settings", "load_model", "parse_grpc_port"]
 
 ENV_PREFIX = "IDENTITY_"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -50,6 +52,9 @@ class Settings:
     max_watch_streams: int = 500  # open gRPC WatchChanges streams; beyond: RESOURCE_EXHAUSTED
 
     def __post_init__(self) -> None:
+        if self.store not in STORE_KINDS:
+            raise ValueError(f"{ENV_PREFIX}STORE must be one of {', '.join(STORE_KINDS)}, "
+                             f"got {self.store!r}")
         if self.log_level.lower() not in LOG_LEVELS:
             raise ValueError(f"{ENV_PREFIX}LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
                              f"got {self.log_level!r}")

@@ -7,8 +7,7 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from identity.config import Settings, parse_grpc_port
-from identity.store import STORE_KINDS
+from identity.config import STORE_KINDS, Settings, parse_grpc_port
 
 EXIT_OK, EXIT_REJECTS, EXIT_USAGE = 0, 1, 2
 

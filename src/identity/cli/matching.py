@@ -13,12 +13,12 @@ from typing import Any
 
 from tqdm import tqdm
 
+from identity.app import opened_store
 from identity.cli.arguments import EXIT_OK, EXIT_REJECTS, EXIT_USAGE, settings_of
 from identity.config import Settings, load_model
 from identity.domain.matching.model import MatchModel
 from identity.domain.matching.records import MatchRecord
 from identity.service.training import Judgement
-from identity.store import open_store
 
 
 @contextmanager
@@ -156,21 +156,15 @@ def train(args: argparse.Namespace) -> int:
 async def _stored_records(settings: Settings) -> list[MatchRecord]:
     from identity.service.training import records_in_store
 
-    store = await open_store(settings.store_config())
-    try:
+    async with opened_store(settings) as store:
         return await records_in_store(store)
-    finally:
-        await store.close()
 
 
 async def _judge(settings: Settings, fitted: MatchModel, in_force: MatchModel,
                  records: list[MatchRecord] | None) -> Judgement:
     from identity.service.training import judge
 
-    store = await open_store(settings.store_config())
-    try:
+    async with opened_store(settings) as store:
         return await judge(store, fitted, in_force, records)
-    finally:
-        await store.close()
 
 
