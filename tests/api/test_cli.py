@@ -241,3 +241,21 @@ def test_identity_rules_prints_the_rules_in_force_and_refuses_a_broken_file(
     assert main(["rules", "--rules", str(typo)]) == 0
     assert capsys.readouterr().out.startswith(
         f"# {typo} does not exist: these are the built-in rules.\n")
+
+
+def test_every_command_and_option_says_what_it_is_for_and_its_default() -> None:
+    import argparse
+
+    from identity.cli.arguments import parser
+
+    commands = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(commands.choices) == {"serve", "ingest", "generate", "resolve", "rules", "train"}
+    for name, command in commands.choices.items():
+        assert command.description, name
+        for option in command._actions:
+            if isinstance(option, argparse._HelpAction):
+                continue
+            assert option.help, (name, option.dest)
+            if option.default is not None and option.default is not False \
+                    and option.default != []:
+                assert "default" in option.help, (name, option.dest, option.help)

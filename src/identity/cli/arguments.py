@@ -33,10 +33,17 @@ def store_flags(parser: argparse.ArgumentParser) -> None:
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="identity",
-        description="identity serve | ingest | generate | resolve | train | rules")
+        description="An identity graph: resolves the identifiers customers leave (emails, "
+        "phones, cookies, devices, accounts, orders) into golden profiles, in real time, and "
+        "explains why.",
+        epilog="Start with `identity serve` (GraphQL at http://127.0.0.1:8000/graphql, gRPC on "
+        ":50051) or `identity generate` then `identity ingest data/events.jsonl`. Settings "
+        "come from flags, else IDENTITY_* environment variables (see the README's "
+        "Configuration); `identity COMMAND --help` for a command's options.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="run the GraphQL API (GraphiQL at /graphql)")
+    serve = commands.add_parser(
+        "serve", help="run the service: GraphQL (GraphiQL at /graphql) and gRPC over one store")
     serve.add_argument("--host", help="env IDENTITY_HOST, default 127.0.0.1")
     serve.add_argument("--port", type=int, help="env IDENTITY_PORT, default 8000")
     serve.add_argument("--grpc-port", metavar="PORT|off",
@@ -58,7 +65,8 @@ def parser() -> argparse.ArgumentParser:
 
     ingest = commands.add_parser("ingest", help="ingest a JSONL file of events in bulk")
     ingest.add_argument("file", type=Path, help="one JSON event per line ('-' for stdin)")
-    ingest.add_argument("--batch-size", type=int, default=500)
+    ingest.add_argument("--batch-size", type=int, default=500,
+                        help="events read and ingested together (default 500)")
     ingest.add_argument("--rejects", type=Path, help="write every rejected line here as JSONL")
     ingest.add_argument("--fail-on-reject", action="store_true",
                         help="exit with status 1 when any event is rejected")
@@ -73,9 +81,14 @@ def parser() -> argparse.ArgumentParser:
     size = generate.add_mutually_exclusive_group()
     size.add_argument("--people", type=int, help="number of people (default 1000)")
     size.add_argument("--events", type=int, help="roughly this many events instead")
-    generate.add_argument("--seed", type=int, default=0)
-    generate.add_argument("--out", type=Path, default=Path("data/events.jsonl"))
-    generate.add_argument("--truth", type=Path, default=Path("data/truth.csv"))
+    generate.add_argument("--seed", type=int, default=0,
+                          help="the same seed writes the same events (default 0)")
+    generate.add_argument("--out", type=Path, default=Path("data/events.jsonl"),
+                          help="the events, one JSON object per line (default "
+                          "data/events.jsonl)")
+    generate.add_argument("--truth", type=Path, default=Path("data/truth.csv"),
+                          help="which person each identifier belongs to, to score against "
+                          "(default data/truth.csv)")
 
     resolve = commands.add_parser(
         "resolve", help="match the records of a CSV file (dedupe) or two (link), no server")
@@ -117,12 +130,15 @@ def parser() -> argparse.ArgumentParser:
                        "rules (default: the saved model, else the built-in one)")
     train.add_argument("--out", type=Path, help="where to save it (default: the model the "
                        "service reads, env IDENTITY_MODEL, default data/model.json)")
-    train.add_argument("--seed", type=int, default=0, help="for the random pairs u is fit on")
+    train.add_argument("--seed", type=int, default=0,
+                       help="for the random pairs u is fit on (default 0)")
     train.add_argument("--force", action="store_true",
                        help="save the fitted model even when the store's evidence says it is "
                        "worse than the model in force")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     store_flags(train)
+    for choice in commands._choices_actions:  # `identity COMMAND --help` says what it is for
+        commands.choices[choice.dest].description = choice.help
     return parser
 
 
