@@ -112,7 +112,7 @@ async def serve_empty_handler(port: int, profile_file: Path | None, work_us: flo
     id_only = pb2.ResolveResponse(profile_id=profile.id)
     accepted = pb2.EventResult.Status.STATUS_ACCEPTED
 
-    class EmptyHandler(pb2_grpc.IdentityServiceServicer):  # type: ignore[name-defined,misc]
+    class EmptyHandler(pb2_grpc.IdentityServiceServicer):
         async def Resolve(self, request: Any, context: Any) -> Any:
             if work_us:
                 _spin(work_us / 1e6)

@@ -5,6 +5,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
@@ -20,7 +21,8 @@ class ServerThread:
     """A real uvicorn server on a free port, in a thread, for real HTTP clients."""
 
     def __init__(self, settings: Settings) -> None:
-        config = uvicorn.Config(build_app(settings), host="127.0.0.1", port=0,
+        self.app = build_app(settings)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=0,
                                 log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -34,6 +36,12 @@ class ServerThread:
             time.sleep(0.01)
         (sock,) = self.server.servers[0].sockets
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+    @property
+    def grpc_port(self) -> int | None:
+        """The gRPC port the app bound at start-up (None: gRPC off)."""
+        port: int | None = self.app.state.grpc_port
+        return port
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
@@ -61,7 +69,8 @@ def settings(tmp_path: Path) -> Settings:
 def served(settings: Settings) -> Iterator[Served]:
     thread = ServerThread(settings)
     with thread as url:
-        port = thread.server.config.app.state.grpc_port
+        port = thread.grpc_port
+        assert port is not None, "the settings turn gRPC on"
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             yield Served(url, port, channel, identity_pb2_grpc.IdentityServiceStub(channel))
 
@@ -82,9 +91,10 @@ def client(base_url: str) -> Iterator[httpx.Client]:
         yield http
 
 
-def graphql(client: httpx.Client, query: str, **variables: object) -> dict[str, object]:
+def graphql(client: httpx.Client, query: str, **variables: object) -> dict[str, Any]:
+    """The response body: JSON, typed as such (Any below the top)."""
     response = client.post("/graphql", json={"query": query, "variables": variables})
     assert response.status_code == 200, response.text
-    body: dict[str, object] = response.json()
+    body: dict[str, Any] = response.json()
     return body
 

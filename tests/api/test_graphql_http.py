@@ -49,7 +49,7 @@ def ev(event_id: str, *identifiers: tuple[str, str], **fields: Any) -> dict[str,
 def ingest(client: httpx.Client, *events: dict[str, Any]) -> dict[str, Any]:
     body = graphql(client, INGEST, events=list(events))
     assert "errors" not in body, body
-    data: dict[str, Any] = body["data"]["ingestEvents"]  # type: ignore[index]
+    data: dict[str, Any] = body["data"]["ingestEvents"]
     return data
 
 
@@ -89,7 +89,7 @@ def test_profile_by_identifier_normalizes_like_ingest_and_returns_golden_profile
     ]
     ingest(client, *events)
     body = graphql(client, BY_IDENTIFIER, kind="email", value=f" {local.upper()}@GMAIL.COM ")
-    profile = body["data"]["profileByIdentifier"]  # type: ignore[index]
+    profile = body["data"]["profileByIdentifier"]
 
     assert profile["firstName"] == {"value": "Janet", "source": "checkout"}
     assert profile["orderCount"] == 1
@@ -106,7 +106,7 @@ def test_merged_profile_id_answers_with_the_survivor(client: httpx.Client) -> No
     bridge = ingest(client, ev(unique("e"), ("anonymous_id", cookie), ("email", email)))
     assert bridge["results"][0]["mergedProfileIds"] == [second["profileId"]]
 
-    profile = graphql(client, BY_ID, id=second["profileId"])["data"]["profile"]  # type: ignore[index]
+    profile = graphql(client, BY_ID, id=second["profileId"])["data"]["profile"]
     assert profile["id"] == first["profileId"]
     assert profile["requestedId"] == second["profileId"]
     assert profile["mergedIds"] == [second["profileId"]]
@@ -124,7 +124,7 @@ def test_identifier_query_shows_links_with_evidence_and_the_profile(client: http
           profile { id identifiers { kind } }
         }
       }""", kind="anonymous_id", value=cookie)
-    node = body["data"]["identifier"]  # type: ignore[index]
+    node = body["data"]["identifier"]
     assert node["links"] == [{"a": {"kind": "anonymous_id", "value": cookie},
                               "b": {"kind": "customer_id", "value": customer},
                               "rule": "same_event", "isActive": True, "sources": ["ios"],
@@ -136,17 +136,17 @@ def test_unknown_identifier_and_profile_are_null(client: httpx.Client) -> None:
     body = graphql(client, BY_IDENTIFIER, kind="customer_id", value=unique("nobody"))
     assert body == {"data": {"profileByIdentifier": None}}
     assert graphql(client, BY_ID, id="prf_missing") == {"data": {"profile": None}}
-    (error,) = graphql(client, BY_ID, id="x" * 100_000)["errors"]  # type: ignore[misc]
+    (error,) = graphql(client, BY_ID, id="x" * 100_000)["errors"]
     assert error["message"].startswith("id: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' is not a "
                                        "profile id")
 
 
 def test_invalid_lookup_gets_a_clear_error(client: httpx.Client) -> None:
     body = graphql(client, BY_IDENTIFIER, kind="phone", value="call me")
-    (error,) = body["errors"]  # type: ignore[misc]
+    (error,) = body["errors"]
     assert error["message"].startswith("phone 'call me': not a phone number")
     body = graphql(client, BY_IDENTIFIER, kind="fax", value="1")
-    (error,) = body["errors"]  # type: ignore[misc]
+    (error,) = body["errors"]
     assert "unknown identifier kind 'fax'" in error["message"]
 
 
@@ -171,7 +171,7 @@ def test_a_shared_tablet_shows_as_a_hub_with_inactive_links(client: httpx.Client
           hubReason links { isActive inactiveReason } profile { identifiers { kind } }
         }
       }""", kind="device_id", value=tablet)
-    node = body["data"]["identifier"]  # type: ignore[index]
+    node = body["data"]["identifier"]
     assert node["hubReason"] == "hub: linked to 2 distinct customer_id identifiers (limit 1)"
     assert [link["isActive"] for link in node["links"]] == [False, False]
     assert all(tablet in link["inactiveReason"] for link in node["links"])
@@ -180,18 +180,18 @@ def test_a_shared_tablet_shows_as_a_hub_with_inactive_links(client: httpx.Client
 
 def test_query_validation_errors_reach_the_caller(client: httpx.Client) -> None:
     body = graphql(client, "query { profile(id: \"x\") { idd } }")
-    (error,) = body["errors"]  # type: ignore[misc]
+    (error,) = body["errors"]
     assert "idd" in error["message"] and error["message"] != "Unexpected error."
     missing = ev(unique("e"), ("anonymous_id", unique("c")))
     del missing["timestamp"]
     body = graphql(client, INGEST, events=[missing])
-    assert any("timestamp" in e["message"] for e in body["errors"])  # type: ignore[union-attr]
+    assert any("timestamp" in e["message"] for e in body["errors"])
 
 
 def test_deeply_nested_queries_are_refused(client: httpx.Client) -> None:
     nested = "identifiers { identifiers { profile { identifiers { identifiers { value } } } } }"
     query = f'{{ identifier(kind: "anonymous_id", value: "x") {{ profile {{ {nested} }} }} }}'
-    (error,) = graphql(client, query)["errors"]  # type: ignore[misc]
+    (error,) = graphql(client, query)["errors"]
     assert "exceeds maximum operation depth" in error["message"]
 
 
@@ -267,7 +267,7 @@ def test_an_event_with_a_bad_phone_lands_without_it_unless_strict(client: httpx.
 
     def sent(strict: bool) -> dict[str, Any]:
         body = graphql(client, INGEST_STRICTLY, events=[order()], strict=strict)
-        (result,) = body["data"]["ingestEvents"]["results"]  # type: ignore[index]
+        (result,) = body["data"]["ingestEvents"]["results"]
         return dict(result)
 
     strict = sent(strict=True)
@@ -283,7 +283,7 @@ def test_an_event_with_a_bad_phone_lands_without_it_unless_strict(client: httpx.
     assert lenient["warnings"] == [{"field": "amount", "reason": "missing on an order: "
                                     "recorded as an order of unknown value"}]
     query = BY_IDENTIFIER.replace("orderCount", "orderCount unknownValueOrderCount")
-    profile = graphql(client, query, kind="email", value=email)["data"]["profileByIdentifier"]  # type: ignore[index]
+    profile = graphql(client, query, kind="email", value=email)["data"]["profileByIdentifier"]
     assert profile["orderCount"] == 1 and profile["unknownValueOrderCount"] == 1
     assert profile["totalSpend"] == []
     assert {i["kind"] for i in profile["identifiers"]} == {"email", "order_id"}
@@ -300,6 +300,6 @@ def test_a_profile_a_limit_held_a_link_at_says_so(client: httpx.Client) -> None:
               timestamp="2024-03-03T10:00:00Z"))
     query = ("query($kind: String!, $value: String!) { profileByIdentifier(kind: $kind, "
              "value: $value) { limitsReached { kind limit } identifiers { kind } } }")
-    bobs = graphql(client, query, kind="customer_id", value=bob)["data"]["profileByIdentifier"]  # type: ignore[index]
+    bobs = graphql(client, query, kind="customer_id", value=bob)["data"]["profileByIdentifier"]
     assert bobs["limitsReached"] == [{"kind": "customer_id", "limit": 1}]
     assert {group["kind"] for group in bobs["identifiers"]} == {"customer_id", "device_id"}

@@ -50,8 +50,8 @@ def test_explain_shows_each_compared_field_of_a_probabilistic_link(
         person("gm-1", "gm-c1", GRACE),
         person("gm-2", "gm-c2", {**GRACE, "first_name": "Gracie", "address_line1": "7 Mill Ln"}),
     ])
-    assert body["data"]["ingestEvents"]["accepted"] == 2  # type: ignore[index]
-    found = graphql(client, EXPLAIN, a=cookie("gm-c1"), b=cookie("gm-c2"))["data"]["explain"]  # type: ignore[index]
+    assert body["data"]["ingestEvents"]["accepted"] == 2
+    found = graphql(client, EXPLAIN, a=cookie("gm-c1"), b=cookie("gm-c2"))["data"]["explain"]
     assert found["sameProfile"] is True
     (step,) = found["path"]
     assert (step["rule"], step["isActive"]) == ("probabilistic", True)
@@ -62,7 +62,7 @@ def test_explain_shows_each_compared_field_of_a_probabilistic_link(
     assert fields["email"]["bucket"] == "MISSING"
     assert step["comparison"]["decision"] == "LINK"
 
-    history = graphql(client, HISTORY, id=found["profileA"])["data"]["explainProfile"]  # type: ignore[index]
+    history = graphql(client, HISTORY, id=found["profileA"])["data"]["explainProfile"]
     assert [s["rule"] for s in history["steps"]] == ["probabilistic"]
 
 
@@ -73,19 +73,19 @@ def test_explain_says_why_two_people_are_apart(client: httpx.Client) -> None:
         person("gm-3", "gm-c3", ivy),
         person("gm-4", "gm-c4", {**ivy, "first_name": "Harriet"}),  # her twin
     ])
-    found = graphql(client, EXPLAIN, a=cookie("gm-c3"), b=cookie("gm-c4"))["data"]["explain"]  # type: ignore[index]
+    found = graphql(client, EXPLAIN, a=cookie("gm-c3"), b=cookie("gm-c4"))["data"]["explain"]
     assert found["sameProfile"] is False and found["path"] == []
     assert found["comparison"]["decision"] == "NONE"
-    history = graphql(client, HISTORY, id=found["profileA"])["data"]["explainProfile"]  # type: ignore[index]
+    history = graphql(client, HISTORY, id=found["profileA"])["data"]["explainProfile"]
     assert [b["inactiveReason"] for b in history["blocked"]] == ["never-link rule 'twins'"]
 
 
 def test_review_queue_pages_possible_matches(client: httpx.Client) -> None:
     names = {"first_name": "Ada", "last_name": "Lovelace"}
     graphql(client, INGEST, events=[person(f"gm-r{i}", f"gm-r{i}", names) for i in range(3)])
-    first = graphql(client, QUEUE, first=2)["data"]["reviewQueue"]  # type: ignore[index]
+    first = graphql(client, QUEUE, first=2)["data"]["reviewQueue"]
     assert len(first["items"]) == 2 and first["endCursor"]
-    rest = graphql(client, QUEUE, first=2, after=first["endCursor"])["data"]["reviewQueue"]  # type: ignore[index]
+    rest = graphql(client, QUEUE, first=2, after=first["endCursor"])["data"]["reviewQueue"]
     items = [*first["items"], *rest["items"]]
     assert len(items) == 3 and rest["endCursor"] is None
     assert all(i["link"]["rule"] == "possible_match" and i["profileA"] != i["profileB"]
@@ -94,6 +94,6 @@ def test_review_queue_pages_possible_matches(client: httpx.Client) -> None:
 
 def test_a_bad_cursor_or_page_size_gets_a_clear_error(client: httpx.Client) -> None:
     body = graphql(client, QUEUE, first=500)
-    assert "first: must be between 1 and 100" in body["errors"][0]["message"]  # type: ignore[index]
+    assert "first: must be between 1 and 100" in body["errors"][0]["message"]
     body = graphql(client, QUEUE, first=5, after="???")
-    assert "is not a cursor this API returned" in body["errors"][0]["message"]  # type: ignore[index]
+    assert "is not a cursor this API returned" in body["errors"][0]["message"]

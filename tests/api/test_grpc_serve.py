@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -24,7 +25,7 @@ def test_grpc_and_graphql_share_one_service(served: Served) -> None:
     created = served.stub.Resolve(pb.ResolveRequest(
         mode=pb.ResolveRequest.MODE_CREATE, source="checkout",
         identifiers=[pb.Identifier(kind="email", value="ada@shop.com")]), timeout=5)
-    health = health_pb2_grpc.HealthStub(served.channel).Check(
+    health = cast(Any, health_pb2_grpc.HealthStub(served.channel)).Check(
         health_pb2.HealthCheckRequest(service="identity.v1.IdentityService"), timeout=5)
     explained = served.stub.Explain(pb.ExplainRequest(
         a=pb.Identifier(kind="email", value="ada@shop.com"),
@@ -40,7 +41,7 @@ def test_grpc_and_graphql_share_one_service(served: Served) -> None:
 def test_shutdown_closes_the_grpc_port(settings: Settings) -> None:
     thread = ServerThread(settings)
     with thread:
-        port = thread.server.config.app.state.grpc_port
+        port = thread.grpc_port
         with socket.create_connection(("127.0.0.1", port), timeout=2):
             pass
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
@@ -51,7 +52,7 @@ def test_grpc_off_starts_no_grpc_server(settings: Settings) -> None:
     off = Settings(database=settings.database, model=settings.model, grpc_port=None)
     thread = ServerThread(off)
     with thread:
-        assert thread.server.config.app.state.grpc_port is None
+        assert thread.grpc_port is None
 
 
 async def test_a_port_in_use_fails_the_start_with_the_address() -> None:

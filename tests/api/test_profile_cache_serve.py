@@ -24,7 +24,8 @@ from tests.builders import event, ident
 def first_name(stub: identity_pb2_grpc.IdentityServiceStub, email: str) -> str:
     response = stub.Resolve(pb.ResolveRequest(
         identifiers=[pb.Identifier(kind="email", value=email)]), timeout=5)
-    return {g.name: g.value for g in response.profile.golden}.get("first_name", "")
+    golden: dict[str, str] = {g.name: g.value for g in response.profile.golden}
+    return golden.get("first_name", "")
 
 
 def test_a_write_through_graphql_is_read_at_once_over_grpc(

@@ -52,8 +52,9 @@ async def test_groups_take_members_and_report_size_and_creation_order(store: Gra
         await tx.assign_members(into([PHONE], second.group_id))
         groups = {g.profile_id: g for g in await tx.read_groups([first.group_id,
                                                                  second.group_id])}
-    assert groups["prf_a"].size == 2 and groups["prf_b"].size == 1
-    assert groups["prf_a"].profile_seq < groups["prf_b"].profile_seq
+    a, b = groups[ProfileId("prf_a")], groups[ProfileId("prf_b")]
+    assert a.size == 2 and b.size == 1
+    assert a.profile_seq < b.profile_seq
     async with store.transaction(read_only=True) as tx:
         members = await tx.read_members([first.group_id])
     assert [m.identifier for m in members] == sorted([ANN, COOKIE])

@@ -48,6 +48,6 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     settings = _settings(request.param, tmp_path_factory.mktemp("hostile"), request)
     thread = ServerThread(settings)
     with thread as url, httpx.Client(base_url=url, timeout=30) as http:
-        port = thread.server.config.app.state.grpc_port
+        port = thread.grpc_port
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             yield Service(http, identity_pb2_grpc.IdentityServiceStub(channel))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -61,7 +61,7 @@ def graphql_session(url: str) -> None:
 def grpc_session(port: int) -> None:
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         stub = identity_pb2_grpc.IdentityServiceStub(channel)
-        calls = [
+        calls: list[Callable[[], object]] = [
             lambda: stub.Resolve(pb.ResolveRequest(identifiers=[pb.Identifier(
                 kind="email", value=EMAILS[1])], mode=pb.ResolveRequest.MODE_LOOKUP)),
             lambda: stub.Resolve(pb.ResolveRequest(identifiers=[pb.Identifier(
@@ -73,7 +73,7 @@ def grpc_session(port: int) -> None:
                 event_id="g-1", type="identify", timestamp="2024-05-01T10:00:00Z", source="grpc",
                 identifiers=[pb.Identifier(kind="email", value=EMAILS[1])])] * 1001)),
             lambda: channel.unary_unary("/identity.v1.IdentityService/GetProfile")(
-                b"\x0a\xff" + EMAILS[0].encode()),
+                b"\x0a\xff" + EMAILS[0].encode()),  # type: ignore[arg-type]  # raw bytes
         ]
         for call in calls:
             with contextlib.suppress(grpc.RpcError):  # most are refused: that is the point

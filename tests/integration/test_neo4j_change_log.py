@@ -7,7 +7,6 @@ import random
 from collections import Counter
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
-from typing import cast
 
 import pytest
 
@@ -81,7 +80,7 @@ async def test_concurrent_writers_never_make_a_reader_skip_a_change(
 
 def watch(service: IdentityService, after: str | None
           ) -> AsyncGenerator[PositionedChange, None]:
-    return cast(AsyncGenerator[PositionedChange, None], service.watch_changes(after, []))
+    return service.watch_changes(after, [])
 
 
 async def test_the_feed_delivers_every_change_of_concurrent_ingests_once_in_order(

@@ -21,7 +21,7 @@ from identity.domain.events import (
     parse_timestamp,
 )
 from identity.domain.identifiers import NormalizationRules
-from identity.domain.types import Identifier
+from identity.domain.types import EventId, Identifier
 
 RULES = NormalizationRules()
 
@@ -67,7 +67,7 @@ def test_a_full_identify_event_parses_with_normalized_identifiers_and_traits() -
     event = parse_event(raw, RULES)
 
     assert event == Event(
-        event_id="evt-1",
+        event_id=EventId("evt-1"),
         type=EventType.IDENTIFY,
         timestamp=datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
         source="web",

@@ -15,8 +15,7 @@ from identity.domain.types import EventId, Identifier
 from identity.service import IdentityService, IngestResult, IngestStatus
 from identity.service.batch import Applied
 from identity.service.group_commit import GroupCommit, Outcome, commit_parts
-from identity.store.protocol import GraphTransaction
-from identity.store.sqlite import SqliteGraphStore
+from identity.store.sqlite import SqliteGraphStore, SqliteTransaction
 from tests.builders import event, ident
 from tests.invariants import partition_checked
 
@@ -27,7 +26,8 @@ class CountingStore(SqliteGraphStore):
     writes = 0
 
     @asynccontextmanager
-    async def transaction(self, *, read_only: bool = False) -> AsyncIterator[GraphTransaction]:
+    async def transaction(self, *, read_only: bool = False
+                          ) -> AsyncIterator[SqliteTransaction]:
         if not read_only:
             self.writes += 1
         async with super().transaction(read_only=read_only) as tx:

@@ -195,7 +195,7 @@ TRAITS = st.fixed_dictionaries({}, optional={
     "date_of_birth": st.sampled_from(["1980-01-02", "1980-02-01"]),
     "city": st.sampled_from(["Leeds", "York"]),
 })
-STEP = st.one_of(
+STEP: st.SearchStrategy[tuple[Any, ...]] = st.one_of(
     st.tuples(st.just("ingest"), st.lists(st.sampled_from(POOL), min_size=1, max_size=3,
                                           unique=True), TRAITS),
     st.tuples(st.just("lookup"), st.lists(st.sampled_from(POOL), min_size=1, max_size=3),

@@ -201,8 +201,8 @@ async def snapshot(service: IdentityService) -> tuple[frozenset[frozenset[str]],
     for identifier, view in zip(identifiers, views, strict=True):
         if view is not None:
             groups.setdefault(view.profile_id, set()).add(identifier.key)
-            golden = view.golden.get("first_name")
-            first_name[view.profile_id] = golden.value if golden else None
+            name = view.golden.get("first_name")
+            first_name[view.profile_id] = name.value if name else None
     partition = frozenset(frozenset(g) for g in groups.values())
     checked = await partition_checked(service.store, identifiers)
     assert partition == frozenset(frozenset(i.key for i in part) for part in checked)

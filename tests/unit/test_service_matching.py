@@ -68,6 +68,7 @@ async def test_records_that_match_are_linked_with_their_scored_comparison(
     assert step.link.evidence.rule == "probabilistic" and step.link.is_active
     comparison = step.comparison
     assert comparison is not None and comparison.decision is Decision.LINK
+    assert explanation.link_threshold is not None
     assert comparison.probability >= explanation.link_threshold
     fields = {f.field: f for f in comparison.fields}
     assert (fields["first_name"].left, fields["first_name"].right) == ("Ann", "Anne")

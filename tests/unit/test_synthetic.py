@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
 import phonenumbers
 import pytest
@@ -441,7 +442,7 @@ def test_national_phones_are_read_in_the_country_the_event_shows(parsed: Parsed)
     read_nationally = 0
     for raw, event in parsed.events:
         dropped = {i.field.split(".")[0] for i in event.ignored}
-        for index, item in enumerate(raw["identifiers"]):  # type: ignore[arg-type]
+        for index, item in enumerate(cast(list[dict[str, object]], raw["identifiers"])):
             if item["kind"] == "phone" and str(item["value"]).startswith("0") and \
                     f"identifiers[{index}]" not in dropped:  # not a mistyped one
                 read_nationally += 1
