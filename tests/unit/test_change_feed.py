@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,12 +27,29 @@ from identity.service.change_feed import (
 )
 from identity.service.changes import ListChangeSink
 from identity.service.ingest import Ingestor
-from identity.store.sqlite import SqliteGraphStore
+from identity.store.sqlite import SqliteGraphStore, SqliteTransaction
 from identity.store.sqlite_schema import SCHEMA_VERSION
 from tests.builders import event, ident
 from tests.sqlite_files import old_release_file
 
 NEVER_S = 60.0  # a poll interval no test waits for: only the in-process signal can wake
+
+
+class ReadCounting(SqliteGraphStore):
+    """Says when a read transaction has ended: a watcher that read an empty log waits after
+    it, so a test knows the change it makes next must reach the watcher by waking it."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.read = asyncio.Event()
+
+    @asynccontextmanager
+    async def transaction(self, *, read_only: bool = False
+                          ) -> AsyncIterator[SqliteTransaction]:
+        async with super().transaction(read_only=read_only) as tx:
+            yield tx
+        if read_only:
+            self.read.set()
 
 
 async def take(changes: AsyncIterator[PositionedChange], count: int,
@@ -83,27 +101,28 @@ async def test_resuming_from_a_position_gives_exactly_the_later_changes(
         await take(service.watch_changes(rest[-1].position, []), 1, timeout_s=0.2)
 
 
-async def test_a_live_watcher_hears_of_a_commit_in_this_process_at_once(
-    memory_store: SqliteGraphStore
-) -> None:
-    ingestor = Ingestor(memory_store, NormalizationRules(), ListChangeSink())
-    feed = ChangeFeed(memory_store, ingestor.committed, poll_interval_s=NEVER_S)
+async def test_a_live_watcher_hears_of_a_commit_in_this_process_at_once() -> None:
+    store = ReadCounting(":memory:")
+    ingestor = Ingestor(store, NormalizationRules(), ListChangeSink())
+    feed = ChangeFeed(store, ingestor.committed, poll_interval_s=NEVER_S)
     watcher = asyncio.create_task(take(feed.watch(None, []), 1))
-    await asyncio.sleep(0.05)  # the watcher has read an empty log and waits
+    await store.read.wait()  # the watcher has read an empty log and waits
     (result,) = await ingestor.ingest([event(ident("email", "new@shop.com"))])
     (got,) = await watcher
     assert (got.change.kind, got.change.profile_id) == (ChangeKind.CREATED, result.profile_id)
+    await store.close()
 
 
 async def test_a_watcher_finds_what_another_replica_committed_by_polling(
     tmp_path: Path
 ) -> None:
-    here, there = (SqliteGraphStore(str(tmp_path / "shared.db")) for _ in range(2))
+    here = ReadCounting(str(tmp_path / "shared.db"))
+    there = SqliteGraphStore(str(tmp_path / "shared.db"))
     try:
         feed = ChangeFeed(here, Ingestor(here, NormalizationRules(), ListChangeSink()).committed,
                           poll_interval_s=0.05)
         watcher = asyncio.create_task(take(feed.watch(None, []), 1))
-        await asyncio.sleep(0.1)
+        await here.read.wait()  # it read an empty log: only a poll can find what comes next
         (result,) = await IdentityService(there).ingest([event(ident("email", "b@shop.com"))])
         (got,) = await watcher
     finally:

@@ -82,3 +82,19 @@ def test_components_do_not_depend_on_input_order(order: list[int]) -> None:
     shuffled = [nodes[i] for i in order]
     assert components(shuffled, reversed(edges)) == [[nodes[0], nodes[1]],
                                                      [nodes[2], nodes[3], nodes[4]], [nodes[5]]]
+
+
+@pytest.mark.parametrize(("phones", "expected"), [
+    (3, None),
+    (4, "hub: linked to 4 distinct phone identifiers (limit 3)"),
+])
+def test_a_device_seen_with_more_phones_than_the_limit_is_a_hub(phones: int,
+                                                                 expected: str | None) -> None:
+    """A household's phones: three may share a tablet; the fourth makes it a hub."""
+    assert hub_reason(DEVICE, ids("phone", phones), HubRules()) == expected
+
+
+def test_every_external_system_is_watched_through_one_prefix() -> None:
+    assert HubRules().kind_prefixes == ["external:"]
+    assert HubRules(limits={"email": 3}).kind_prefixes == []
+    assert HubRules().limit("external:anything") == 1

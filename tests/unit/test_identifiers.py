@@ -371,3 +371,44 @@ def test_variation_selectors_leave_an_identifier_and_nfkc_spaces_are_trimmed() -
     assert normalize_identifier("customer_id", "ADM1\ufe0f", rules).value == "ADM1"
     assert normalize_identifier("customer_id", "ADM1\U000e0100", rules).value == "ADM1"
     assert normalize_identifier("customer_id", "\u00b4ADM", rules).value == "\u0301ADM"
+
+
+def test_a_placeholder_is_caught_as_written_and_as_normalized() -> None:
+    """As written: a value a rules file lists the way producers send it; as normalized: a
+    Gmail tag hiding `test@`."""
+    written = Blocklist(values=frozenset({"(415) 555-0100"}))
+    phone = normalize_identifier("phone", "(415) 555-0100", US)
+    assert is_placeholder("(415) 555-0100", phone, written)
+    tagged = normalize_identifier("email", "test+1@gmail.com", US)
+    assert is_placeholder("test+1@gmail.com", tagged, Blocklist())
+
+
+@pytest.mark.parametrize("value", [
+    "test@test.com", "test@example.com", "example@example.com", "email@example.com",
+    "user@example.com", "noemail@noemail.com", "no@email.com", "none@none.com",
+    "null@null.com", "unknown@unknown.com", "a@a.com", "asdf@asdf.com",
+    "unknown", "null", "none", "nil", "undefined", "n/a", "na", "anonymous", "guest",
+    "test", "-1", "0", "0000000000", "1234567890", "123456789", "9999999999",
+    "+10000000000", "+11111111111", "+11234567890",
+    "00000000-0000-0000-0000-000000000000",
+    # the patterns: zeros and punctuation, placeholder mailboxes, reserved domains
+    "(000) 000-0000", "+0 000", "noreply@shop.com", "no-reply@shop.com", "noemail@shop.com",
+    "anonymous@shop.com", "ann@example.org", "ann@test.net", "ann@invalid.com",
+])
+def test_every_built_in_placeholder_is_blocked(value: str) -> None:
+    assert Blocklist().blocks(value)
+
+
+@pytest.mark.parametrize("value", ["ann@shop.com", "0001", "+447700900461", "C-1001",
+                                   "testing@shop.com", "ann@example.co.uk"])
+def test_real_values_are_not_placeholders(value: str) -> None:
+    assert not Blocklist().blocks(value)
+
+
+@pytest.mark.parametrize(("raw", "stored"), [
+    ("A" * 33, "a" * 33),  # one digit too many for a UUID: a plain hex id, never a crash
+    ("{" + "A" * 32 + "}", "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"),
+    ("A" * 31, "a" * 31),
+])
+def test_a_hex_device_id_is_a_uuid_only_at_32_digits(raw: str, stored: str) -> None:
+    assert normalize_identifier("device_id", raw, US).value == stored

@@ -421,3 +421,22 @@ async def test_a_strict_service_rejects_what_a_lenient_one_accepts_without() -> 
     assert result.status is IngestStatus.REJECTED
     assert [e.field for e in result.errors] == ["identifiers[1].value"]
     await store.close()
+
+
+async def test_a_device_shared_by_two_loyalty_cards_becomes_a_hub_and_keeps_them_apart(
+        service: IdentityService) -> None:
+    """External ids are found by their prefix when the store reads a node's neighbors: without
+    it, a till's device would join every loyalty card swiped on it."""
+    till = ident("device_id", "till-7")
+    results = await service.ingest([
+        event(till, ident("external:loyalty", "L-1"), timestamp="2024-05-01T10:00:00Z"),
+        event(till, ident("external:loyalty", "L-2"), timestamp="2024-05-01T11:00:00Z"),
+    ])
+    assert {r.status for r in results} == {IngestStatus.ACCEPTED}
+    first, second = await service.profile_ids([Identifier("external:loyalty", "L-1"),
+                                               Identifier("external:loyalty", "L-2")])
+    assert first is not None and second is not None and first != second
+    found = await service.identifier(Identifier("device_id", "till-7"))
+    assert found is not None
+    assert found.node.hub_reason == "hub: linked to 2 distinct external:loyalty identifiers " \
+        "(limit 1)"

@@ -235,3 +235,51 @@ def test_which_custom_traits_show_depends_on_the_set_not_the_order(
         observations: list[Observation]) -> None:
     assert golden_record(observations, SurvivorshipRules()) == golden_record(
         sorted(observations, key=lambda o: o.event_id), SurvivorshipRules())
+
+
+def test_a_value_ranks_by_its_best_source_not_its_worst() -> None:
+    rules = SurvivorshipRules(source_priority=("crm", "checkout"))
+    observations = [
+        seen("Paris", "crm", hours=0, event_id="e1"),
+        seen("Paris", "app", hours=1, event_id="e2"),  # unlisted: below every listed source
+        seen("Lyon", "checkout", hours=9, event_id="e3"),
+    ]
+    assert winner(observations, rules) == "Paris"
+
+
+def test_a_value_is_as_recent_as_its_latest_sighting_not_its_first() -> None:
+    rules = SurvivorshipRules()
+    observations = [
+        seen("Paris", "web", hours=1, event_id="e1"),
+        seen("Lyon", "web", hours=5, event_id="e2"),
+        seen("Paris", "web", hours=10, event_id="e3"),
+    ]
+    assert winner(observations, rules) == "Paris"
+
+
+@given(observations=observation_sets(),
+       priority=st.permutations(list(SOURCES)).map(lambda p: tuple(p[:2])))
+def test_the_winner_has_the_best_source_then_the_latest_sighting(
+        observations: list[Observation], priority: tuple[str, ...]) -> None:
+    """Which value wins, not only that the order does not matter: under the default criteria
+    the winner's best source ranks first, and among values that share it, it was seen last."""
+    rules = SurvivorshipRules(source_priority=priority)
+    record = golden_record(observations, rules)
+    for name, field in record.items():
+        mine = [o for o in observations if o.field == name]
+        by_value: dict[str, list[Observation]] = {}
+        for o in mine:
+            by_value.setdefault(" ".join(o.value.casefold().split()), []).append(o)
+        best_rank = min(rules.source_rank(o.source) for o in mine)
+        chosen = by_value[" ".join(field.value.casefold().split())]
+        assert min(rules.source_rank(o.source) for o in chosen) == best_rank
+        contenders = [obs for obs in by_value.values()
+                      if min(rules.source_rank(o.source) for o in obs) == best_rank]
+        assert max(o.observed_at for o in chosen) == max(
+            max(o.observed_at for o in obs) for obs in contenders)
+
+
+def test_a_distinct_order_after_a_repeated_one_still_counts() -> None:
+    repeated = order("o1", "19.99", "USD")
+    summary = summarize_orders([repeated, repeated, order("o2", "5", "USD")])
+    assert summary == OrderSummary(count=2, total_spend=(("USD", Decimal("24.99")),))

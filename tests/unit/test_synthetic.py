@@ -365,10 +365,14 @@ def test_written_files_read_back(tmp_path: Path) -> None:
                          ";".join(r.scenarios)] for r in dataset.truth]
 
 
-@pytest.mark.parametrize("knobs", [{"people": -1}, {"email_typo_rate": 1.5},
-                                   {"household_share": -0.1}, {"days": 0}])
-def test_config_refuses_impossible_knobs(knobs: dict[str, int | float]) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("knobs", "reason"), [
+    ({"people": -1}, r"people must not be negative \(got -1\)"),
+    ({"email_typo_rate": 1.5}, r"email_typo_rate is a fraction in \[0, 1\] \(got 1.5\)"),
+    ({"household_share": -0.1}, r"household_share is a fraction in \[0, 1\] \(got -0.1\)"),
+    ({"days": 0}, r"days must be at least 1 \(got 0\)"),
+])
+def test_config_refuses_impossible_knobs(knobs: dict[str, int | float], reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
         GeneratorConfig(**{"people": 10, **knobs})  # type: ignore[arg-type]
 
 
