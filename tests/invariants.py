@@ -16,19 +16,19 @@ async def partition_checked(
     in exactly one group whose size is right, that each group is one connected component of
     active links, and that each group's profile id resolves to that same group."""
     async with store.transaction(read_only=True) as tx:
-        nodes = await tx.find_identifiers(identifiers)
+        nodes = await tx.graph.find_identifiers(identifiers)
         assert all(n.group_id is not None for n in nodes), "a node outside every profile"
         group_ids = sorted({n.group_id for n in nodes if n.group_id is not None})
-        groups = await tx.read_groups(group_ids)
+        groups = await tx.graph.read_groups(group_ids)
         assert sorted(g.group_id for g in groups) == group_ids, "a node in a deleted group"
         members: dict[int, set[Identifier]] = {}
         for group in groups:
-            rows = await tx.read_members([group.group_id])
+            rows = await tx.graph.read_members([group.group_id])
             members[group.group_id] = {r.identifier for r in rows}
             assert group.size == len(rows), f"group {group.group_id}: size {group.size}"
-            (row,) = await tx.lookup_profiles([group.profile_id])
+            (row,) = await tx.graph.lookup_profiles([group.profile_id])
             assert row.group_id == group.group_id and row.profile_id == group.profile_id
-            links = await tx.read_links(sorted(members[group.group_id]))
+            links = await tx.graph.read_links(sorted(members[group.group_id]))
             inside = members[group.group_id]
             edges = [(link.a, link.b) for link in links
                      if link.is_active and link.a in inside and link.b in inside]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from identity.store.sqlite_schema import CHANGE_LOG, SCHEMA, SCHEMA_VERSION
+from identity.store.sqlite.schema import CHANGE_LOG, SCHEMA, SCHEMA_VERSION
 
 # What each schema version added to the one before: a release at version v lacked the rest.
 ADDED_IN = {

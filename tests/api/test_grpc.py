@@ -341,7 +341,7 @@ async def test_a_client_leaving_mid_stream_leaves_the_server_working_and_acks_du
     reopened = SqliteGraphStore(database)  # acknowledged means on disk
     try:
         async with reopened.transaction(read_only=True) as tx:
-            assert await tx.seen_event_ids(acked) == set(acked) == {"d-0", "d-1", "d-2"}
+            assert await tx.events.seen_event_ids(acked) == set(acked) == {"d-0", "d-1", "d-2"}
     finally:
         await reopened.close()
 

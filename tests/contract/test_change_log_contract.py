@@ -36,18 +36,18 @@ HISTORY = [CREATED_A, CREATED_B, MERGED_C_INTO_A, SPLIT_E_FROM_D, UPDATED_G]
 
 async def append(store: GraphStore, *changes: ProfileChange) -> None:
     async with store.transaction() as tx:
-        await tx.append_changes(changes)
+        await tx.changes.append_changes(changes)
 
 
 async def read(store: GraphStore, after: int = 0, limit: int = 100,
                profile_ids: tuple[str, ...] = ()) -> ChangePage:
     async with store.transaction(read_only=True) as tx:
-        return await tx.read_changes(after, limit, profile_ids)
+        return await tx.changes.read_changes(after, limit, profile_ids)
 
 
 async def prune(store: GraphStore, before: datetime, limit: int = 100) -> int:
     async with store.transaction() as tx:
-        return await tx.prune_changes(before, limit)
+        return await tx.changes.prune_changes(before, limit)
 
 
 async def test_an_empty_log_reads_as_nothing_before_position_one(store: GraphStore) -> None:
@@ -68,7 +68,7 @@ async def test_a_rolled_back_append_logs_nothing_and_leaves_no_hole(store: Graph
     await append(store, CREATED_A)
     with pytest.raises(Boom):
         async with store.transaction() as tx:
-            await tx.append_changes([CREATED_B, UPDATED_G])
+            await tx.changes.append_changes([CREATED_B, UPDATED_G])
             raise Boom
     await append(store, SPLIT_E_FROM_D)
     page = await read(store)

@@ -31,15 +31,15 @@ BOB_1 = record("r3", BOB, ("0:bob\x1fjones",), first_name="Bob", last_name="Jone
 
 async def index(store: GraphStore, records: list[MatchRecord], max_block: int = 10) -> list[str]:
     async with store.transaction() as tx:
-        await tx.upsert_identifiers(sorted({(r.anchor, T1) for r in records}))
-        return sorted(await tx.index_records(records, max_block))
+        await tx.graph.upsert_identifiers(sorted({(r.anchor, T1) for r in records}))
+        return sorted(await tx.matches.index_records(records, max_block))
 
 
 async def test_records_are_found_by_any_of_their_keys_each_once(store: GraphStore) -> None:
     assert await index(store, [ANN_1, ANNA_1, BOB_1]) == ["r1", "r2", "r3"]
     async with store.transaction(read_only=True) as tx:
-        shared = await tx.find_records(["1:smith\x1f1990-01-02", "0:ann\x1fsmith"], 10)
-        nothing = await tx.find_records(["0:nobody"], 10)
+        shared = await tx.matches.find_records(["1:smith\x1f1990-01-02", "0:ann\x1fsmith"], 10)
+        nothing = await tx.matches.find_records(["0:nobody"], 10)
     assert shared.records == [ANN_1, ANNA_1]
     assert shared.oversized == []
     assert (nothing.records, nothing.oversized) == ([], [])
@@ -49,7 +49,7 @@ async def test_indexing_the_same_record_twice_is_a_no_op(store: GraphStore) -> N
     await index(store, [ANN_1])
     assert await index(store, [ANN_1, ANNA_1, ANNA_1]) == ["r2"]
     async with store.transaction(read_only=True) as tx:
-        found = await tx.find_records(["1:smith\x1f1990-01-02"], 10)
+        found = await tx.matches.find_records(["1:smith\x1f1990-01-02"], 10)
     assert [r.record_id for r in found.records] == ["r1", "r2"]
 
 
@@ -58,7 +58,7 @@ async def test_an_oversized_block_is_reported_and_never_returned(store: GraphSto
                     last_name="Smith") for i in range(4)]
     await index(store, crowd, max_block=3)
     async with store.transaction(read_only=True) as tx:
-        lookup = await tx.find_records(["0:smith", "1:k2"], 3)
+        lookup = await tx.matches.find_records(["0:smith", "1:k2"], 3)
     assert lookup.oversized == [("0:smith", 4)]
     assert [r.record_id for r in lookup.records] == ["s2"]  # through its other key only
 
@@ -66,9 +66,9 @@ async def test_an_oversized_block_is_reported_and_never_returned(store: GraphSto
 async def test_records_are_read_by_anchor_and_scanned_in_id_order(store: GraphStore) -> None:
     await index(store, [BOB_1, ANNA_1, ANN_1])
     async with store.transaction(read_only=True) as tx:
-        by_anchor = await tx.read_records([ANNA, CAROL])
-        first = await tx.scan_records("", 2)
-        rest = await tx.scan_records(first[-1].record_id, 2)
+        by_anchor = await tx.matches.read_records([ANNA, CAROL])
+        first = await tx.matches.scan_records("", 2)
+        rest = await tx.matches.scan_records(first[-1].record_id, 2)
     assert by_anchor == [ANNA_1]
     assert [r.record_id for r in first] == ["r1", "r2"]
     assert [r.record_id for r in rest] == ["r3"]
@@ -76,8 +76,8 @@ async def test_records_are_read_by_anchor_and_scanned_in_id_order(store: GraphSt
 
 async def test_scored_links_keep_the_best_score_and_its_details(store: GraphStore) -> None:
     async with store.transaction() as tx:
-        await tx.upsert_identifiers([(ANN, T1), (ANNA, T1)])
-        await tx.add_links([
+        await tx.graph.upsert_identifiers([(ANN, T1), (ANNA, T1)])
+        await tx.graph.add_links([
             LinkObservation(ANN, ANNA, LinkRule.PROBABILISTIC, EventId("e1"), "web", T1,
                             score=0.97, details='{"p": 0.97}'),
             LinkObservation(ANN, ANNA, LinkRule.PROBABILISTIC, EventId("e2"), "crm", T1,
@@ -86,7 +86,7 @@ async def test_scored_links_keep_the_best_score_and_its_details(store: GraphStor
                             score=0.96, details='{"p": 0.96}'),
         ])
     async with store.transaction(read_only=True) as tx:
-        (link,) = await tx.read_links([ANN])
+        (link,) = await tx.graph.read_links([ANN])
     assert (link.evidence.score, link.evidence.details) == (0.99, '{"p": 0.99}')
     assert link.evidence.event_ids == ("e1", "e2", "e3")
 
@@ -94,8 +94,8 @@ async def test_scored_links_keep_the_best_score_and_its_details(store: GraphStor
 async def test_links_of_one_rule_page_in_order_of_their_ends(store: GraphStore) -> None:
     ends = [ANN, ANNA, BOB, CAROL]
     async with store.transaction() as tx:
-        await tx.upsert_identifiers([(e, T1) for e in ends])
-        await tx.add_links([
+        await tx.graph.upsert_identifiers([(e, T1) for e in ends])
+        await tx.graph.add_links([
             LinkObservation(min(a, b), max(a, b), rule, EventId("e"), "web", T1,
                             inactive_reason="awaiting review"
                             if rule is LinkRule.POSSIBLE_MATCH else None, score=0.8)
@@ -104,9 +104,9 @@ async def test_links_of_one_rule_page_in_order_of_their_ends(store: GraphStore) 
                                (ANN, CAROL, LinkRule.POSSIBLE_MATCH),
                                (ANN, BOB, LinkRule.SAME_EVENT)]])
     async with store.transaction(read_only=True) as tx:
-        first = await tx.read_links_by_rule("possible_match", None, 2)
+        first = await tx.graph.read_links_by_rule("possible_match", None, 2)
         last = first[-1]
-        rest = await tx.read_links_by_rule("possible_match", (last.a.key, last.b.key), 2)
+        rest = await tx.graph.read_links_by_rule("possible_match", (last.a.key, last.b.key), 2)
     keys = [(link.a.key, link.b.key) for link in [*first, *rest]]
     assert keys == sorted(keys) and len(keys) == 3
     assert all(not link.is_active and link.evidence.rule == "possible_match"

@@ -34,46 +34,47 @@ def seen(identifiers: list[Identifier], at: datetime) -> list[tuple[Identifier, 
 
 async def test_upsert_creates_nodes_and_widens_first_and_last_seen(store: GraphStore) -> None:
     async with store.transaction() as tx:
-        (created,) = await tx.upsert_identifiers(seen([ANN], T2))
+        (created,) = await tx.graph.upsert_identifiers(seen([ANN], T2))
         assert (created.identifier, created.group_id, created.first_seen) == (ANN, None, T2)
-        (again,) = await tx.upsert_identifiers(seen([ANN], T1))
-        twice = await tx.upsert_identifiers([(COOKIE, T2), (COOKIE, T1)])
+        (again,) = await tx.graph.upsert_identifiers(seen([ANN], T1))
+        twice = await tx.graph.upsert_identifiers([(COOKIE, T2), (COOKIE, T1)])
     assert (again.first_seen, again.last_seen) == (T1, T2)
     assert [(r.first_seen, r.last_seen) for r in twice] == [(T1, T2), (T1, T2)]
     async with store.transaction(read_only=True) as tx:
-        assert await tx.find_identifiers([PHONE, ANN, COOKIE]) == [again, twice[1]]
+        assert await tx.graph.find_identifiers([PHONE, ANN, COOKIE]) == [again, twice[1]]
 
 
 async def test_groups_take_members_and_report_size_and_creation_order(store: GraphStore) -> None:
     async with store.transaction() as tx:
-        await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
-        first, second = await tx.create_groups([ProfileId("prf_a"), ProfileId("prf_b")], T1)
-        await tx.assign_members(into([ANN, COOKIE], first.group_id))
-        await tx.assign_members(into([PHONE], second.group_id))
-        groups = {g.profile_id: g for g in await tx.read_groups([first.group_id,
+        await tx.graph.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
+        first, second = await tx.graph.create_groups([ProfileId("prf_a"), ProfileId("prf_b")], T1)
+        await tx.graph.assign_members(into([ANN, COOKIE], first.group_id))
+        await tx.graph.assign_members(into([PHONE], second.group_id))
+        groups = {g.profile_id: g for g in await tx.graph.read_groups([first.group_id,
                                                                  second.group_id])}
     a, b = groups[ProfileId("prf_a")], groups[ProfileId("prf_b")]
     assert a.size == 2 and b.size == 1
     assert a.profile_seq < b.profile_seq
     async with store.transaction(read_only=True) as tx:
-        members = await tx.read_members([first.group_id])
+        members = await tx.graph.read_members([first.group_id])
     assert [m.identifier for m in members] == sorted([ANN, COOKIE])
 
 
 async def test_move_and_relabel_keep_merged_ids_resolving(store: GraphStore) -> None:
     async with store.transaction() as tx:
-        await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
-        old, new = await tx.create_groups([ProfileId("prf_old"), ProfileId("prf_new")], T1)
-        await tx.assign_members(into([COOKIE], old.group_id))
-        await tx.assign_members(into([ANN, PHONE], new.group_id))
-        await tx.move_members([(old.group_id, new.group_id)])
-        await tx.relabel_groups([(new.group_id, ProfileId("prf_old"), [ProfileId("prf_new")])])
+        await tx.graph.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
+        old, new = await tx.graph.create_groups([ProfileId("prf_old"), ProfileId("prf_new")], T1)
+        await tx.graph.assign_members(into([COOKIE], old.group_id))
+        await tx.graph.assign_members(into([ANN, PHONE], new.group_id))
+        await tx.graph.move_members([(old.group_id, new.group_id)])
+        await tx.graph.relabel_groups(
+            [(new.group_id, ProfileId("prf_old"), [ProfileId("prf_new")])])
     async with store.transaction(read_only=True) as tx:
-        rows = await tx.lookup_profiles(["prf_new", "prf_old", "prf_missing"])
-        (group,) = await tx.read_groups([new.group_id])
-        assert await tx.read_groups([old.group_id]) == []
-        assert await tx.merged_ids(ProfileId("prf_old")) == ["prf_new"]
-        members = await tx.read_members([new.group_id])
+        rows = await tx.graph.lookup_profiles(["prf_new", "prf_old", "prf_missing"])
+        (group,) = await tx.graph.read_groups([new.group_id])
+        assert await tx.graph.read_groups([old.group_id]) == []
+        assert await tx.graph.merged_ids(ProfileId("prf_old")) == ["prf_new"]
+        members = await tx.graph.read_members([new.group_id])
     assert [(r.requested_id, r.profile_id, r.group_id) for r in rows] == [
         ("prf_new", "prf_old", new.group_id), ("prf_old", "prf_old", new.group_id)]
     assert group.size == 3 and group.profile_id == "prf_old"
@@ -87,11 +88,11 @@ async def test_links_fold_sightings_into_one_with_all_evidence(store: GraphStore
         LinkObservation(ANN, COOKIE, LinkRule.SAME_EVENT, EventId("e1"), "web", T1),
     ]
     async with store.transaction() as tx:
-        await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
-        await tx.add_links(sightings)
+        await tx.graph.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
+        await tx.graph.add_links(sightings)
     async with store.transaction(read_only=True) as tx:
-        (link,) = await tx.read_links([COOKIE])
-        assert await tx.read_links([PHONE]) == []
+        (link,) = await tx.graph.read_links([COOKIE])
+        assert await tx.graph.read_links([PHONE]) == []
     assert (link.a, link.b, link.is_active) == (ANN, COOKIE, True)
     assert link.evidence.event_ids == ("e1", "e2")
     assert link.evidence.sources == ("ios", "web")
@@ -105,31 +106,31 @@ async def test_event_records_round_trip_and_mark_ids_as_seen(store: GraphStore) 
     unknown_value = EventRecord(EventId("e3"), "order", "checkout", T1, ANN,
                                 order=Order(None, None))
     async with store.transaction() as tx:
-        await tx.upsert_identifiers(seen([ANN], T1))
-        await tx.record_events([record, bare, unknown_value])
+        await tx.graph.upsert_identifiers(seen([ANN], T1))
+        await tx.events.record_events([record, bare, unknown_value])
     async with store.transaction(read_only=True) as tx:
-        assert await tx.seen_event_ids(["e1", "e2", "e4"]) == {"e1", "e2"}
+        assert await tx.events.seen_event_ids(["e1", "e2", "e4"]) == {"e1", "e2"}
         # bare events add nothing; an order of unknown value is still an order
-        found = sorted(await tx.read_event_records([ANN]), key=lambda r: r.event_id)
+        found = sorted(await tx.events.read_event_records([ANN]), key=lambda r: r.event_id)
         assert found == [record, unknown_value]
 
 
 async def test_a_failed_transaction_leaves_nothing_behind(store: GraphStore) -> None:
     with pytest.raises(Boom):
         async with store.transaction() as tx:
-            await tx.upsert_identifiers(seen([ANN], T1))
-            await tx.create_groups([ProfileId("prf_a")], T1)
+            await tx.graph.upsert_identifiers(seen([ANN], T1))
+            await tx.graph.create_groups([ProfileId("prf_a")], T1)
             raise Boom
     async with store.transaction(read_only=True) as tx:
-        assert await tx.find_identifiers([ANN]) == []
-        assert await tx.lookup_profiles(["prf_a"]) == []
+        assert await tx.graph.find_identifiers([ANN]) == []
+        assert await tx.graph.lookup_profiles(["prf_a"]) == []
 
 
 async def test_reads_see_only_committed_writes(store: GraphStore) -> None:
     async with store.transaction() as tx:
-        await tx.upsert_identifiers(seen([ANN], T1))
+        await tx.graph.upsert_identifiers(seen([ANN], T1))
     async with store.transaction(read_only=True) as tx:
-        assert [n.identifier for n in await tx.find_identifiers([ANN])] == [ANN]
+        assert [n.identifier for n in await tx.graph.find_identifiers([ANN])] == [ANN]
     await store.ping()
 
 
@@ -146,15 +147,15 @@ async def test_neighbors_filter_by_rule_kind_and_prefix_over_active_and_inactive
         LinkObservation(COOKIE, loyalty, LinkRule.SAME_EVENT, EventId("e3"), "pos", T1),
     ]
     async with store.transaction() as tx:
-        await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE, loyalty, other], T1))
-        await tx.add_links(sightings)
-        await tx.set_link_states([(COOKIE, PHONE, LinkRule.SAME_EVENT.value, "test")])
+        await tx.graph.upsert_identifiers(seen([ANN, COOKIE, PHONE, loyalty, other], T1))
+        await tx.graph.add_links(sightings)
+        await tx.graph.set_link_states([(COOKIE, PHONE, LinkRule.SAME_EVENT.value, "test")])
     async with store.transaction(read_only=True) as tx:
-        emails = await tx.read_neighbors([COOKIE], "same_event", ["email"])
-        strong = await tx.read_neighbors([COOKIE], "same_event", ["email", "phone"],
+        emails = await tx.graph.read_neighbors([COOKIE], "same_event", ["email"])
+        strong = await tx.graph.read_neighbors([COOKIE], "same_event", ["email", "phone"],
                                          ["external:"])
-        nothing = await tx.read_neighbors([COOKIE], "same_event", [], [])
-        scored = await tx.read_neighbors([COOKIE], "probabilistic", ["email", "phone"])
+        nothing = await tx.graph.read_neighbors([COOKIE], "same_event", [], [])
+        scored = await tx.graph.read_neighbors([COOKIE], "probabilistic", ["email", "phone"])
     assert emails == [(COOKIE, ANN)]
     assert sorted(strong) == sorted([(COOKIE, ANN), (COOKIE, PHONE), (COOKIE, loyalty)])
     assert nothing == []
@@ -163,16 +164,17 @@ async def test_neighbors_filter_by_rule_kind_and_prefix_over_active_and_inactive
 
 async def test_an_inactive_link_keeps_its_evidence_and_reason(store: GraphStore) -> None:
     async with store.transaction() as tx:
-        await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
-        await tx.add_links([
+        await tx.graph.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
+        await tx.graph.add_links([
             LinkObservation(ANN, COOKIE, LinkRule.SAME_EVENT, EventId("e1"), "web", T1),
             LinkObservation(ANN, PHONE, LinkRule.SAME_EVENT, EventId("e2"), "web", T1),
         ])
-        await tx.set_link_states([(ANN, COOKIE, LinkRule.SAME_EVENT.value, "cookie is a hub")])
-        await tx.mark_hubs([(COOKIE, "hub: test")])
+        await tx.graph.set_link_states(
+            [(ANN, COOKIE, LinkRule.SAME_EVENT.value, "cookie is a hub")])
+        await tx.graph.mark_hubs([(COOKIE, "hub: test")])
     async with store.transaction(read_only=True) as tx:
-        links = {link.b: link for link in await tx.read_links([ANN])}
-        (cookie,) = await tx.find_identifiers([COOKIE])
+        links = {link.b: link for link in await tx.graph.read_links([ANN])}
+        (cookie,) = await tx.graph.find_identifiers([COOKIE])
     assert (links[COOKIE].is_active, links[COOKIE].inactive_reason) == (False, "cookie is a hub")
     assert links[COOKIE].evidence.event_ids == ("e1",)
     assert (links[PHONE].is_active, links[PHONE].inactive_reason) == (True, None)
@@ -183,14 +185,14 @@ async def test_assign_members_moves_nodes_between_groups_and_keeps_sizes(
     store: GraphStore,
 ) -> None:
     async with store.transaction() as tx:
-        await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
-        first, second = await tx.create_groups([ProfileId("prf_a"), ProfileId("prf_b")], T1)
-        await tx.assign_members(into([ANN, COOKIE, PHONE], first.group_id))
-        await tx.assign_members(into([PHONE, COOKIE], second.group_id))
-        await tx.assign_members(into([PHONE], second.group_id))  # already there: no change
-        sizes = {g.profile_id: g.size for g in await tx.read_groups([first.group_id,
+        await tx.graph.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
+        first, second = await tx.graph.create_groups([ProfileId("prf_a"), ProfileId("prf_b")], T1)
+        await tx.graph.assign_members(into([ANN, COOKIE, PHONE], first.group_id))
+        await tx.graph.assign_members(into([PHONE, COOKIE], second.group_id))
+        await tx.graph.assign_members(into([PHONE], second.group_id))  # already there: no change
+        sizes = {g.profile_id: g.size for g in await tx.graph.read_groups([first.group_id,
                                                                     second.group_id])}
-        moved = await tx.read_members([second.group_id])
+        moved = await tx.graph.read_members([second.group_id])
     assert sizes == {"prf_a": 1, "prf_b": 2}
     assert [m.identifier for m in moved] == sorted([COOKIE, PHONE])
 
@@ -204,13 +206,13 @@ async def test_a_sighting_can_make_a_link_inactive_but_never_active_again(
     later_block = LinkObservation(ANN, PHONE, LinkRule.SAME_EVENT, EventId("e3"), "web", T2,
                                   inactive_reason="phone is a hub")
     async with store.transaction() as tx:
-        await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
-        await tx.add_links([blocked, plain])
-        await tx.add_links([LinkObservation(ANN, PHONE, LinkRule.SAME_EVENT, EventId("e4"),
+        await tx.graph.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
+        await tx.graph.add_links([blocked, plain])
+        await tx.graph.add_links([LinkObservation(ANN, PHONE, LinkRule.SAME_EVENT, EventId("e4"),
                                             "web", T1)])
-        await tx.add_links([later_block])
+        await tx.graph.add_links([later_block])
     async with store.transaction(read_only=True) as tx:
-        links = {link.b: link for link in await tx.read_links([ANN])}
+        links = {link.b: link for link in await tx.graph.read_links([ANN])}
     assert (links[COOKIE].is_active, links[COOKIE].inactive_reason) == (False, "cookie is a hub")
     assert links[COOKIE].evidence.event_ids == ("e1", "e2")
     assert (links[PHONE].is_active, links[PHONE].inactive_reason) == (False, "phone is a hub")
@@ -220,16 +222,17 @@ async def test_moves_apply_in_order_so_chained_merges_land_in_the_last_group(
     store: GraphStore,
 ) -> None:
     async with store.transaction() as tx:
-        await tx.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
-        a, b, c = await tx.create_groups([ProfileId("prf_a"), ProfileId("prf_b"),
+        await tx.graph.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
+        a, b, c = await tx.graph.create_groups([ProfileId("prf_a"), ProfileId("prf_b"),
                                           ProfileId("prf_c")], T1)
-        await tx.assign_members([(ANN, a.group_id), (COOKIE, b.group_id), (PHONE, c.group_id)])
-        await tx.move_members([(a.group_id, b.group_id), (b.group_id, c.group_id)])
-        await tx.relabel_groups([(c.group_id, ProfileId("prf_a"),
+        await tx.graph.assign_members(
+            [(ANN, a.group_id), (COOKIE, b.group_id), (PHONE, c.group_id)])
+        await tx.graph.move_members([(a.group_id, b.group_id), (b.group_id, c.group_id)])
+        await tx.graph.relabel_groups([(c.group_id, ProfileId("prf_a"),
                                   [ProfileId("prf_b"), ProfileId("prf_c")])])
-        (group,) = await tx.read_groups([a.group_id, b.group_id, c.group_id])
-        members = await tx.read_members([c.group_id])
-        rows = await tx.lookup_profiles(["prf_a", "prf_b", "prf_c"])
+        (group,) = await tx.graph.read_groups([a.group_id, b.group_id, c.group_id])
+        members = await tx.graph.read_members([c.group_id])
+        rows = await tx.graph.lookup_profiles(["prf_a", "prf_b", "prf_c"])
     assert (group.group_id, group.size, group.profile_id) == (c.group_id, 3, "prf_a")
     assert len(members) == 3
     assert {r.profile_id for r in rows} == {"prf_a"}
@@ -242,18 +245,18 @@ async def test_a_profile_id_can_pass_from_group_to_group_within_one_transaction(
     """A batch whose deterministic and probabilistic merges chain hands the surviving
     profile id on twice before it commits."""
     async with store.transaction() as tx:
-        first, second = await tx.create_groups([ProfileId("p1"), ProfileId("p2")], T1)
-        await tx.upsert_identifiers(seen([ANN, COOKIE], T1))
-        await tx.assign_members([(ANN, first.group_id), (COOKIE, second.group_id)])
+        first, second = await tx.graph.create_groups([ProfileId("p1"), ProfileId("p2")], T1)
+        await tx.graph.upsert_identifiers(seen([ANN, COOKIE], T1))
+        await tx.graph.assign_members([(ANN, first.group_id), (COOKIE, second.group_id)])
     async with store.transaction() as tx:
-        (newest,) = await tx.create_groups([ProfileId("p9")], T2)
-        await tx.move_members([(newest.group_id, first.group_id)])
-        await tx.relabel_groups([(first.group_id, ProfileId("p9"), [ProfileId("p1")])])
-        await tx.move_members([(first.group_id, second.group_id)])
-        await tx.relabel_groups([(second.group_id, ProfileId("p9"), [ProfileId("p2")])])
+        (newest,) = await tx.graph.create_groups([ProfileId("p9")], T2)
+        await tx.graph.move_members([(newest.group_id, first.group_id)])
+        await tx.graph.relabel_groups([(first.group_id, ProfileId("p9"), [ProfileId("p1")])])
+        await tx.graph.move_members([(first.group_id, second.group_id)])
+        await tx.graph.relabel_groups([(second.group_id, ProfileId("p9"), [ProfileId("p2")])])
     async with store.transaction(read_only=True) as tx:
-        rows = await tx.lookup_profiles(["p1", "p2", "p9"])
-        members = await tx.read_members([second.group_id])
+        rows = await tx.graph.lookup_profiles(["p1", "p2", "p9"])
+        members = await tx.graph.read_members([second.group_id])
     assert {(r.requested_id, r.profile_id, r.group_id) for r in rows} == {
         ("p1", "p9", second.group_id), ("p2", "p9", second.group_id),
         ("p9", "p9", second.group_id)}

@@ -36,7 +36,7 @@ async def write(store: Neo4jGraphStore, writer: int, rng: random.Random) -> list
                    for i in range(rng.randint(1, 3))]
         async with store.transaction() as tx:
             await asyncio.sleep(rng.uniform(0, 0.01))
-            await tx.append_changes(changes)
+            await tx.changes.append_changes(changes)
             await asyncio.sleep(rng.uniform(0, 0.02))
         written.extend(c.cause_event_id for c in changes)
     return written
@@ -56,7 +56,7 @@ async def test_concurrent_writers_never_make_a_reader_skip_a_change(
         while True:
             finished = done.is_set()  # read once more after the last commit, then stop
             async with neo4j_store.transaction(read_only=True) as tx:
-                page = await tx.read_changes(after, 50, [])
+                page = await tx.changes.read_changes(after, 50, [])
             reads += 1
             received.extend((r.position, r.change.cause_event_id) for r in page.changes)
             after = page.through

@@ -95,7 +95,7 @@ async def test_migrations_are_recorded_once_however_often_the_service_starts(
 ) -> None:
     from neo4j import AsyncGraphDatabase
 
-    from identity.store.neo4j_schema import migrations
+    from identity.store.neo4j.schema import migrations
 
     for _ in range(2):
         await (await connect(neo4j_access)).close()

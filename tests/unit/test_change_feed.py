@@ -28,7 +28,7 @@ from identity.service.change_feed import (
 from identity.service.changes import ListChangeSink
 from identity.service.ingest import Ingestor
 from identity.store.sqlite import SqliteGraphStore, SqliteTransaction
-from identity.store.sqlite_schema import SCHEMA_VERSION
+from identity.store.sqlite.schema import SCHEMA_VERSION
 from tests.builders import event, ident
 from tests.sqlite_files import old_release_file
 
@@ -189,7 +189,7 @@ async def test_a_pruned_position_is_refused_and_a_new_watcher_starts_at_the_olde
     clock[0] = new
     (second,) = await ingestor.ingest([event(ident("email", "b@shop.com"))])
     async with memory_store.transaction() as tx:
-        assert await tx.prune_changes(old + timedelta(days=1), 100) == 1
+        assert await tx.changes.prune_changes(old + timedelta(days=1), 100) == 1
     feed = ChangeFeed(memory_store, ingestor.committed, poll_interval_s=NEVER_S)
     with pytest.raises(PositionPruned, match=r"^after: the changes after position 0+ are no"):
         await anext(feed.watch(format_position(0), []))
@@ -207,11 +207,11 @@ async def test_retention_prunes_what_is_older_than_its_age_a_batch_at_a_time(
                           now - timedelta(days=d))
             for i, d in enumerate([9, 8, 8, 1])]
     async with memory_store.transaction() as tx:
-        await tx.append_changes(made)
+        await tx.changes.append_changes(made)
     retention = ChangeRetention(memory_store, timedelta(days=7), interval_s=NEVER_S, batch=2)
     assert [await retention.prune_if_due(now) for _ in range(4)] == [2, 1, 0, 0]
     async with memory_store.transaction(read_only=True) as tx:
-        page = await tx.read_changes(0, 10, [])
+        page = await tx.changes.read_changes(0, 10, [])
     assert [r.change for r in page.changes] == made[3:]
 
 
@@ -223,7 +223,7 @@ async def test_the_ingestor_prunes_changes_past_their_retention(
                         clock=lambda: next(ticks), change_retention=timedelta(0))
     await ingestor.ingest([event(ident("email", "a@shop.com"))])
     async with memory_store.transaction(read_only=True) as tx:
-        page = await tx.read_changes(0, 10, [])
+        page = await tx.changes.read_changes(0, 10, [])
     assert (page.changes, page.pruned_through, page.last) == ([], 1, 1)
 
 

@@ -54,7 +54,7 @@ def outcome() -> tuple[dict[Identifier, str], dict[str, list[Traits]], list[tupl
         for start in range(0, len(dataset.events), 250):
             await service.ingest(dataset.events[start:start + 250])
         async with store.transaction(read_only=True) as tx:
-            links = await tx.read_links_by_rule(LinkRule.PROBABILISTIC, None, 100_000)
+            links = await tx.graph.read_links_by_rule(LinkRule.PROBABILISTIC, None, 100_000)
         known = sorted(truth)
         profiles = dict(zip(known, await service.profile_ids(known), strict=True))
         await store.close()

@@ -338,10 +338,10 @@ async def test_sqlite_counts_commits_by_other_connections_only(tmp_path: Path) -
     try:
         before = here.commits_elsewhere()
         async with here.transaction() as tx:
-            await tx.upsert_identifiers([(Identifier(EMAIL, "a@x.com"), datetime.now(UTC))])
+            await tx.graph.upsert_identifiers([(Identifier(EMAIL, "a@x.com"), datetime.now(UTC))])
         assert here.commits_elsewhere() == before  # its own commit
         async with there.transaction() as tx:
-            await tx.upsert_identifiers([(Identifier(EMAIL, "b@x.com"), datetime.now(UTC))])
+            await tx.graph.upsert_identifiers([(Identifier(EMAIL, "b@x.com"), datetime.now(UTC))])
         assert here.commits_elsewhere() != before
     finally:
         await here.close()

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from identity.store.sqlite import SqliteGraphStore
-from identity.store.sqlite_schema import SCHEMA_VERSION
+from identity.store.sqlite.schema import SCHEMA_VERSION
 from tests.sqlite_files import old_release_file
 
 ONE_EMAIL = "INSERT INTO nodes (kind, value, first_seen, last_seen) VALUES ('email', 'a@b.c', 1, 1)"

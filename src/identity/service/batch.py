@@ -135,8 +135,8 @@ async def _new_hubs(
     if not candidates:
         return {}
     neighbors: dict[Identifier, list[Identifier]] = defaultdict(list)
-    for node, neighbor in await tx.read_neighbors(candidates, LinkRule.SAME_EVENT, watch.kinds,
-                                                    watch.kind_prefixes):
+    for node, neighbor in await tx.graph.read_neighbors(
+            candidates, LinkRule.SAME_EVENT, watch.kinds, watch.kind_prefixes):
         neighbors[node].append(neighbor)
     found = {node: hub_reason(node, neighbors[node], watch) for node in candidates}
     return {node: reason for node, reason in found.items() if reason is not None}
@@ -148,16 +148,17 @@ async def _stop_hubs(tx: GraphTransaction, new_hubs: dict[Identifier, str],
     """A new hub's links leave the joining set, held ones included (their reason becomes
     the hub's; a link between two new hubs takes the later one's, in key order); the
     profiles it held are settled again, which splits what it bridged."""
-    links = await tx.read_links(sorted(new_hubs))
+    links = await tx.graph.read_links(sorted(new_hubs))
     states: dict[LinkKey, str] = {}
     for hub, reason in sorted(new_hubs.items()):
         why = _hub_link_reason(hub, reason)
         states.update(((k.a, k.b, k.evidence.rule), why) for k in links
                       if hub in (k.a, k.b) and k.evidence.rule in JOINING_RULES)
     now_reason = {(k.a, k.b, k.evidence.rule): k.inactive_reason for k in links}
-    await tx.set_link_states([(a, b, rule, why) for (a, b, rule), why in sorted(states.items())
-                              if now_reason[(a, b, rule)] != why])
-    await tx.mark_hubs(sorted(new_hubs.items()))
+    await tx.graph.set_link_states([(a, b, rule, why)
+                                    for (a, b, rule), why in sorted(states.items())
+                                    if now_reason[(a, b, rule)] != why])
+    await tx.graph.mark_hubs(sorted(new_hubs.items()))
     settled = await settle(tx, new_hubs, None, limits, now, cause)
     return settled.changes, settled.touched
 
@@ -173,13 +174,13 @@ async def apply_batch(
         return AppliedBatch({})
     # Every node of the batch first, in one sorted pass: first/last seen fold in any
     # order, and node locks are taken in one global order, so batches cannot deadlock on them.
-    nodes = await tx.upsert_identifiers(sorted(
+    nodes = await tx.graph.upsert_identifiers(sorted(
         (identifier, e.timestamp) for e in events for identifier in e.identifiers))
     hubs = {n.identifier: n.hub_reason for n in nodes if n.hub_reason}
     links_of = {e.event_id: plan_links(e.identifiers, e.event_id, e.source, e.timestamp)
                 for e in events}
     observed = [_guarded(link, hubs) for e in events for link in links_of[e.event_id]]
-    changed = _changed(observed, await tx.add_links(observed), rules.limits)
+    changed = _changed(observed, await tx.graph.add_links(observed), rules.limits)
     new_hubs = await _new_hubs(tx, observed, hubs, rules)
     first = events[0].event_id
     early: list[ProfileChange] = []
@@ -188,18 +189,19 @@ async def apply_batch(
         early, split = await _stop_hubs(tx, new_hubs, rules.limits, now, first)
         touched.update(split)
         hubs.update(new_hubs)
-        nodes = await tx.find_identifiers(sorted({n.identifier for n in nodes}))
+        nodes = await tx.graph.find_identifiers(sorted({n.identifier for n in nodes}))
     node_groups = {n.identifier: n.group_id for n in nodes}
     group_ids = sorted({g for g in node_groups.values() if g is not None})
-    groups = await tx.read_groups(group_ids)
+    groups = await tx.graph.read_groups(group_ids)
     resolution = BatchResolution(node_groups, groups, new_profile_id,
-                                 await tx.read_makeup(group_ids), rules.limits, _bridges(nodes))
+                                 await tx.graph.read_makeup(group_ids), rules.limits,
+                                 _bridges(nodes))
     deferred = _Deferred()
     applied = {e.event_id: _join_event(resolution, e, links_of[e.event_id], hubs, changed,
                                        deferred, now)
                for e in events}
     await write_plan(tx, resolution.plan(), now)
-    await tx.record_events([EventRecord(e.event_id, e.type.value, e.source, e.timestamp,
+    await tx.events.record_events([EventRecord(e.event_id, e.type.value, e.source, e.timestamp,
                                         anchor(e.identifiers), e.traits, e.order)
                             for e in events])
     later: list[ProfileChange] = []
@@ -268,24 +270,24 @@ async def _join_matches(tx: GraphTransaction, links: list[LinkObservation], now:
     anchors = sorted({end for link in links for end in (link.a, link.b)})
     # Lock the anchors, as the batch's own identifiers are locked: a concurrent merge or split
     # cannot move them between reading their groups and joining them.
-    seen = await tx.find_identifiers(anchors)
-    nodes = {n.identifier: n for n in await tx.upsert_identifiers(
+    seen = await tx.graph.find_identifiers(anchors)
+    nodes = {n.identifier: n for n in await tx.graph.upsert_identifiers(
         [(n.identifier, n.first_seen) for n in seen])}
     hubs = {node: row.hub_reason for node, row in nodes.items() if row.hub_reason}
     group_of = {node: row.group_id for node, row in nodes.items()}
     group_ids = sorted({g for g in group_of.values() if g is not None})
-    groups = await tx.read_groups(group_ids)
+    groups = await tx.graph.read_groups(group_ids)
     if len(groups) != len(group_ids) or len(nodes) != len(anchors):
         raise StoreConflict("a profile changed while the batch was matching")
     resolution = BatchResolution(group_of, groups, new_profile_id,
-                                 await tx.read_makeup(group_ids), limits,
+                                 await tx.graph.read_makeup(group_ids), limits,
                                  _bridges(nodes.values()))
     guarded = [_guarded(link, hubs) for link in links]
     written = [link for link in guarded if link.rule is not LinkRule.POSSIBLE_MATCH
                or resolution.group_of(link.a) != resolution.group_of(link.b)]
-    changed = _changed(written, await tx.add_links(written), limits)
+    changed = _changed(written, await tx.graph.add_links(written), limits)
     vetoes = [link for link in written if link.rule is LinkRule.VETOED]
-    await tx.mark_held(sorted({(end, NEVER_MARK) for k in vetoes for end in (k.a, k.b)}))
+    await tx.graph.mark_held(sorted({(end, NEVER_MARK) for k in vetoes for end in (k.a, k.b)}))
     event_of = {(k.a, k.b, k.rule.value): k.event_id for k in written}
     changes: list[ProfileChange] = []
     for key, order in sorted(changed.items(), key=lambda item: item[1]):
@@ -353,8 +355,9 @@ async def _where_anchors_are(tx: GraphTransaction, events: Sequence[Event],
             unsure.append(event)
     if unsure:
         main = {e.event_id: anchor(e.identifiers) for e in unsure}
-        nodes = {n.identifier: n for n in await tx.find_identifiers(sorted(set(main.values())))}
-        groups = {g.group_id: g for g in await tx.read_groups(
+        placed = await tx.graph.find_identifiers(sorted(set(main.values())))
+        nodes = {n.identifier: n for n in placed}
+        groups = {g.group_id: g for g in await tx.graph.read_groups(
             sorted({n.group_id for n in nodes.values() if n.group_id is not None}))}
         for event_id, node in main.items():
             group_id = nodes[node].group_id

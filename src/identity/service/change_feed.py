@@ -130,7 +130,7 @@ class ChangeFeed:
 
     async def _read(self, after: int, wanted: list[str]) -> ChangePage:
         async with self._store.transaction(read_only=True) as tx:
-            return await tx.read_changes(after, self._page_size, wanted)
+            return await tx.changes.read_changes(after, self._page_size, wanted)
 
 
 class ChangeRetention:
@@ -152,7 +152,7 @@ class ChangeRetention:
         self._due = time.monotonic() + self._interval_s  # set first: one pruner at a time
         try:
             async with self._store.transaction() as tx:
-                pruned = await tx.prune_changes(now - self._max_age, self._batch)
+                pruned = await tx.changes.prune_changes(now - self._max_age, self._batch)
         except (StoreConflict, StoreUnavailable) as exc:  # another replica's turn; next time
             log.warning("change log not pruned: %s", exc)
             return 0

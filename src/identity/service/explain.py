@@ -153,14 +153,14 @@ class Explainer:
     async def profile_history(self, profile_id: str) -> ProfileHistory | None:
         async def read() -> ProfileHistory | None:
             async with self._store.transaction(read_only=True) as tx:
-                found = await tx.lookup_profiles([profile_id])
+                found = await tx.graph.lookup_profiles([profile_id])
                 if not found:
                     return None
-                members = await tx.read_members([found[0].group_id])
+                members = await tx.graph.read_members([found[0].group_id])
                 if not members:
                     raise StoreConflict("a profile was merged while it was being read")
                 inside = {m.identifier for m in members}
-                links = await tx.read_links(sorted(inside))
+                links = await tx.graph.read_links(sorted(inside))
             active = {(k.a, k.b, k.evidence.rule): k for k in links
                       if k.is_active and k.a in inside and k.b in inside}
             built = partition(inside, [Candidate(*key, link_order(k, self._limits))
@@ -184,7 +184,8 @@ class Explainer:
             async with self._store.transaction(read_only=True) as tx:
                 while len(items) < first:
                     wanted = first - len(items)
-                    links = await tx.read_links_by_rule(LinkRule.POSSIBLE_MATCH, cursor, wanted)
+                    links = await tx.graph.read_links_by_rule(LinkRule.POSSIBLE_MATCH, cursor,
+                                                              wanted)
                     placed = await placed_nodes(tx, sorted({e for k in links
                                                             for e in (k.a, k.b)}))
                     for link in links:
@@ -205,20 +206,20 @@ SIDE_RECORDS = 20
 
 async def _records_of(tx: GraphTransaction, identifier: Identifier, group_id: int
                       ) -> list[MatchRecord]:
-    found = await tx.read_records([identifier])
+    found = await tx.matches.read_records([identifier])
     if not found:
-        members = await tx.read_members([group_id])
-        found = await tx.read_records([m.identifier for m in members])
+        members = await tx.graph.read_members([group_id])
+        found = await tx.matches.read_records([m.identifier for m in members])
     return sorted(found, key=lambda r: r.seen_at, reverse=True)[:SIDE_RECORDS]
 
 
 async def _path(tx: GraphTransaction, group_id: int, a: Identifier, b: Identifier
                 ) -> tuple[LinkStep, ...]:
     """The shortest chain of active links from a to b inside their profile."""
-    members = await tx.read_members([group_id])
+    members = await tx.graph.read_members([group_id])
     inside = {m.identifier for m in members}
     graph: nx.Graph = nx.Graph()
-    for link in await tx.read_links(sorted(inside)):
+    for link in await tx.graph.read_links(sorted(inside)):
         if link.is_active and link.a in inside and link.b in inside:
             current = graph.get_edge_data(link.a, link.b)
             # Between two identifiers, a link seen in an event explains more than a score.

@@ -130,7 +130,7 @@ class Ingestor:
         filed = 0
         try:
             async with self._store.transaction() as tx:
-                seen = await tx.seen_event_ids([e.event_id for e in fresh])
+                seen = await tx.events.seen_event_ids([e.event_id for e in fresh])
                 matcher = self._matcher
                 if matcher is not None:  # its prior follows the graph's size
                     matcher = matcher.at_size(await self._size.records(tx))
@@ -140,7 +140,7 @@ class Ingestor:
                 applied = batch.events
                 changes = [c for outcome in applied.values() for c in outcome.changes]
                 if changes:
-                    await tx.append_changes(changes)
+                    await tx.changes.append_changes(changes)
         finally:
             # Before anyone hears of the commit; also when committing failed, as a failed
             # commit may still have landed.

@@ -82,7 +82,7 @@ class GraphSize:
     async def records(self, tx: GraphTransaction) -> int:
         now = self._clock()
         if self._read_at is None or now - self._read_at >= self._refresh_s:
-            self._count, self._read_at = await tx.count_records(), now
+            self._count, self._read_at = await tx.matches.count_records(), now
         return self._count
 
     def filed(self, records: int) -> None:
@@ -149,9 +149,10 @@ async def match_events(tx: GraphTransaction, events: Sequence[Event], matcher: M
     records = {r.record_id: r for e in events if (r := record_of(e, matcher.model))}
     if not records:
         return Matches([], 0)
-    fresh = set(await tx.index_records(list(records.values()), matcher.max_block))
+    fresh = set(await tx.matches.index_records(list(records.values()), matcher.max_block))
     new = [record for record_id, record in records.items() if record_id in fresh]
-    lookup = await tx.find_records(sorted({k for r in new for k in r.keys}), matcher.max_block)
+    lookup = await tx.matches.find_records(sorted({k for r in new for k in r.keys}),
+                                           matcher.max_block)
     if lookup.oversized:
         OVERSIZED.inc(len(lookup.oversized))
         log.warning("skipped %d oversized blocks (largest %d records, cap %d)",

@@ -135,9 +135,9 @@ class Queries:
     async def _read_profiles(self, profile_ids: Sequence[str]) -> dict[str, ProfileView | None]:
         async with self._store.transaction(read_only=True) as tx:
             rows: dict[str, ProfileRow] = {
-                row.requested_id: row for row in await tx.lookup_profiles(profile_ids)}
+                row.requested_id: row for row in await tx.graph.lookup_profiles(profile_ids)}
             missing = [pid for pid in profile_ids if pid not in rows]
-            if missing and await tx.lookup_profiles(missing):
+            if missing and await tx.graph.lookup_profiles(missing):
                 # a survivor relabelled mid-statement: "unknown id" must be certain
                 raise StoreConflict("a profile was merged while it was being read")
             return {pid: await self._view(tx, rows[pid]) if pid in rows else None
@@ -148,7 +148,7 @@ class Queries:
         async with self._store.transaction(read_only=True) as tx:
             placed = await placed_nodes(tx, identifiers)
             pids = sorted({group.profile_id for _, group in placed.values()})
-            rows = {row.requested_id: row for row in await tx.lookup_profiles(pids)}
+            rows = {row.requested_id: row for row in await tx.graph.lookup_profiles(pids)}
             if len(rows) < len(pids):
                 raise StoreConflict("a profile was merged while it was being read")
             views = {pid: await self._view(tx, rows[pid]) for pid in pids}
@@ -166,7 +166,7 @@ class Queries:
                 entry = (await placed_nodes(tx, [identifier])).get(identifier)
                 if entry is None:
                     return None
-                links = await tx.read_links([identifier])
+                links = await tx.graph.read_links([identifier])
             node, group = entry
             return IdentifierView(Member.of(node), group.profile_id, tuple(links))
 
@@ -175,7 +175,7 @@ class Queries:
     async def links(self, identifiers: Sequence[Identifier]) -> list[list[Link]]:
         """The links touching each identifier, with their evidence, in input order."""
         async with self._store.transaction(read_only=True) as tx:
-            links = await tx.read_links(identifiers)
+            links = await tx.graph.read_links(identifiers)
         touching: dict[Identifier, list[Link]] = defaultdict(list)
         for link in links:
             touching[link.a].append(link)
@@ -183,10 +183,10 @@ class Queries:
         return [touching.get(identifier, []) for identifier in identifiers]
 
     async def _view(self, tx: GraphTransaction, row: ProfileRow) -> ProfileView:
-        members = await tx.read_members([row.group_id])
+        members = await tx.graph.read_members([row.group_id])
         if not members:
             raise StoreConflict("a profile was merged while it was being read")
-        records = await tx.read_event_records([m.identifier for m in members])
+        records = await tx.events.read_event_records([m.identifier for m in members])
         observations = [
             Observation(name, value, r.source, r.observed_at, r.event_id)
             for r in records
@@ -195,13 +195,13 @@ class Queries:
         orders = [OrderLine(r.event_id, r.order.amount, r.order.currency, r.observed_at)
                   for r in records if r.order is not None]
         held = [m.identifier for m in members if m.held is not None]
-        reached = {found for link in (await tx.read_links(held) if held else [])
+        reached = {found for link in (await tx.graph.read_links(held) if held else [])
                    if not link.is_active and (found := held_kind(link.inactive_reason))}
         return ProfileView(
             profile_id=row.profile_id,
             requested_id=row.requested_id,
             created_at=row.created_at,
-            merged_ids=tuple(await tx.merged_ids(row.profile_id)),
+            merged_ids=tuple(await tx.graph.merged_ids(row.profile_id)),
             identifiers=tuple(Member.of(m) for m in members),
             golden=MappingProxyType(golden_record(observations, self._survivorship)),
             orders=summarize_orders(orders),
@@ -216,8 +216,8 @@ async def placed_nodes(
     invariant 1). A store whose reads are not one snapshot (Neo4j reads committed data
     statement by statement) can show a node in a group that a concurrent merge has just
     deleted: a conflict, so the read is retried."""
-    nodes = await tx.find_identifiers(identifiers)
-    groups = {g.group_id: g for g in await tx.read_groups(
+    nodes = await tx.graph.find_identifiers(identifiers)
+    groups = {g.group_id: g for g in await tx.graph.read_groups(
         [n.group_id for n in nodes if n.group_id is not None])}
     placed: dict[Identifier, tuple[NodeRow, GroupState]] = {}
     for node in nodes:

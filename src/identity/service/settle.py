@@ -71,18 +71,19 @@ def link_order(link: Link, limits: ProfileLimits) -> LinkOrder:
 async def read_region(tx: GraphTransaction, seeds: Iterable[Identifier],
                       since: LinkOrder | None, limits: ProfileLimits) -> Region:
     region = Region()
-    rows = await tx.find_identifiers(sorted(set(seeds)))
+    rows = await tx.graph.find_identifiers(sorted(set(seeds)))
     frontier = {row.group_id for row in rows if row.group_id is not None}
     while frontier:
-        for group in await tx.read_groups(sorted(frontier)):  # locked until commit
+        for group in await tx.graph.read_groups(sorted(frontier)):  # locked until commit
             region.groups[group.group_id] = group
-        members = await tx.read_members(sorted(frontier))
+        members = await tx.graph.read_members(sorted(frontier))
         region.members.update((m.identifier, m) for m in members)
-        found = await tx.read_links([m.identifier for m in members])
+        found = await tx.graph.read_links([m.identifier for m in members])
         region.links.update(((k.a, k.b, k.evidence.rule), k) for k in found)
         ends = sorted({end for k in found for end in (k.a, k.b)} - set(region.members)
                       - set(region.outside))
-        region.outside.update((row.identifier, row) for row in await tx.find_identifiers(ends))
+        outside = await tx.graph.find_identifiers(ends)
+        region.outside.update((row.identifier, row) for row in outside)
         frontier = set()
         for link in found:
             if link.is_active or not region.joins(link):
@@ -132,7 +133,7 @@ async def _write_links(tx: GraphTransaction, region: Region, candidates: Sequenc
         reason = held.get(candidate.key)
         if link.is_active != (reason is None) or (reason and link.inactive_reason != reason):
             states.append((candidate.a, candidate.b, candidate.rule, reason))
-    await tx.set_link_states(states)
+    await tx.graph.set_link_states(states)
     # A node's mark is the latest held link at it: inside the region as just decided, and
     # those leaving it (held before `since`, so as they were).
     marks: dict[Identifier, str] = {}
@@ -143,8 +144,9 @@ async def _write_links(tx: GraphTransaction, region: Region, candidates: Sequenc
     for link in region.links.values():
         if link.evidence.rule == LinkRule.VETOED:
             marks.update((end, NEVER_MARK) for end in (link.a, link.b) if end in region.members)
-    await tx.mark_held([(node, marks.get(node)) for node, row in sorted(region.members.items())
-                        if row.held != marks.get(node)])
+    await tx.graph.mark_held([(node, marks.get(node))
+                              for node, row in sorted(region.members.items())
+                              if row.held != marks.get(node)])
 
 
 async def _repartition(tx: GraphTransaction, region: Region, parts: list[list[Identifier]],
@@ -167,11 +169,11 @@ async def _repartition(tx: GraphTransaction, region: Region, parts: list[list[Id
         kept[group_id] = len(ordered[0])
         if len(ordered) == 1:
             continue
-        made = await tx.create_groups([new_profile_id() for _ in ordered[1:]], now)
+        made = await tx.graph.create_groups([new_profile_id() for _ in ordered[1:]], now)
         carved += list(zip(made, ordered[1:], strict=True))
         changes.append(ProfileChange(ChangeKind.SPLIT, region.groups[group_id].profile_id,
                                      cause, now, split_ids=tuple(g.profile_id for g in made)))
-    await tx.assign_members([(node, group.group_id) for group, nodes in carved
+    await tx.graph.assign_members([(node, group.group_id) for group, nodes in carved
                              for node in nodes])
     node_groups: dict[Identifier, int | None] = {
         node: row.group_id for node, row in region.members.items()}
@@ -189,12 +191,12 @@ async def _repartition(tx: GraphTransaction, region: Region, parts: list[list[Id
 
 
 async def write_plan(tx: GraphTransaction, plan: BatchPlan, now: datetime) -> None:
-    created = await tx.create_groups(plan.new_profiles, now)
+    created = await tx.graph.create_groups(plan.new_profiles, now)
     real = {-(i + 1): group.group_id for i, group in enumerate(created)}
 
     def group(group_id: int) -> int:
         return real.get(group_id, group_id)
 
-    await tx.move_members([(group(a), group(b)) for a, b in plan.moves])
-    await tx.assign_members([(node, group(g)) for node, g in plan.placements])
-    await tx.relabel_groups([(group(g), p, absorbed) for g, p, absorbed in plan.relabels])
+    await tx.graph.move_members([(group(a), group(b)) for a, b in plan.moves])
+    await tx.graph.assign_members([(node, group(g)) for node, g in plan.placements])
+    await tx.graph.relabel_groups([(group(g), p, absorbed) for g, p, absorbed in plan.relabels])

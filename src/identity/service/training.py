@@ -40,7 +40,7 @@ async def records_in_store(store: GraphStore) -> list[MatchRecord]:
     after = ""
     while True:
         async with store.transaction(read_only=True) as tx:
-            page = await tx.scan_records(after, PAGE)
+            page = await tx.matches.scan_records(after, PAGE)
         found += page
         if len(page) < PAGE:
             return found
@@ -87,7 +87,7 @@ async def strong_parts(tx: GraphTransaction, anchors: Iterable[Identifier]
     while frontier:
         reached: set[Identifier] = set()
         for start in range(0, len(frontier), PAGE):
-            for link in await tx.read_links(frontier[start:start + PAGE]):
+            for link in await tx.graph.read_links(frontier[start:start + PAGE]):
                 if (link.is_active and link.evidence.rule == LinkRule.SAME_EVENT
                         and link.a.kind not in WEAK_KINDS and link.b.kind not in WEAK_KINDS):
                     edges.append((link.a, link.b))

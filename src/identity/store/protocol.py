@@ -84,7 +84,10 @@ class ChangePage:
     last: int  # the highest position handed out so far
 
 
-class GraphTransaction(Protocol):
+class EventLog(Protocol):
+    """The event log: which events were seen, and what each left behind for the golden
+    record."""
+
     async def seen_event_ids(self, event_ids: Sequence[str]) -> set[str]: ...
 
     async def record_events(self, events: Sequence[EventRecord]) -> None: ...
@@ -92,6 +95,11 @@ class GraphTransaction(Protocol):
     async def read_event_records(self, anchors: Sequence[Identifier]) -> list[EventRecord]:
         """Only events that carry traits or an order: the rest add nothing to a profile."""
         ...
+
+
+class IdentityGraph(Protocol):
+    """The identity graph: nodes, links (with their evidence and state), groups, their
+    members and the profiles they carry."""
 
     async def upsert_identifiers(
         self, sightings: Sequence[tuple[Identifier, datetime]]
@@ -172,6 +180,18 @@ class GraphTransaction(Protocol):
 
     async def read_members(self, group_ids: Sequence[int]) -> list[NodeRow]: ...
 
+    async def read_links_by_rule(
+        self, rule: str, after: tuple[str, str] | None, limit: int
+    ) -> list[Link]:
+        """Up to `limit` links of one rule ordered by their ends' keys, after the ends
+        `after` (a.key, b.key): how a queue of possible matches is paged."""
+        ...
+
+
+class MatchIndex(Protocol):
+    """The match index: the records probabilistic matching compares, and the blocking keys
+    that find them."""
+
     async def index_records(self, records: Sequence[MatchRecord], max_block: int) -> list[str]:
         """Stores the records not stored yet and files them under their blocking keys;
         returns the ids that were new. A block stops taking members once it holds
@@ -194,12 +214,10 @@ class GraphTransaction(Protocol):
         """Up to `limit` records with ids above `after`, in id order: training pages by it."""
         ...
 
-    async def read_links_by_rule(
-        self, rule: str, after: tuple[str, str] | None, limit: int
-    ) -> list[Link]:
-        """Up to `limit` links of one rule ordered by their ends' keys, after the ends
-        `after` (a.key, b.key): how a queue of possible matches is paged."""
-        ...
+
+class ChangeLog(Protocol):
+    """The change log: every profile change, in commit order, read by position and pruned by
+    age."""
 
     async def append_changes(self, changes: Sequence[ProfileChange]) -> None:
         """Logs the changes under the next positions, in input order. Called last in the
@@ -221,6 +239,24 @@ class GraphTransaction(Protocol):
         """Removes up to `limit` of the oldest changes made before `before`, from the start
         of the log only, and raises `pruned_through` over them; returns how many went."""
         ...
+
+
+class GraphTransaction(Protocol):
+    """One open transaction: the store's primitives by role, as a unit of work holds its
+    repositories (docs/architecture.md, "Stores"). A feature that needs a new kind of data
+    adds a role rather than widening one."""
+
+    @property
+    def events(self) -> EventLog: ...
+
+    @property
+    def graph(self) -> IdentityGraph: ...
+
+    @property
+    def matches(self) -> MatchIndex: ...
+
+    @property
+    def changes(self) -> ChangeLog: ...
 
 
 class GraphStore(Protocol):

@@ -1,0 +1,54 @@
+"""Neo4j: the event log: which events were seen, and what each left behind."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from identity.domain.types import EventId, Identifier, from_micros, to_micros
+from identity.store._event_codec import decode_order, decode_traits, encode_amount, encode_traits
+from identity.store.neo4j.base import Neo4jPart
+from identity.store.protocol import EventRecord
+
+
+class Neo4jEventLog(Neo4jPart):
+    """The event log: which events were seen, and what each left behind."""
+
+    async def seen_event_ids(self, event_ids: Sequence[str]) -> set[str]:
+        records = await self._records(
+            "UNWIND $ids AS id MATCH (e:Event {event_id: id}) RETURN e.event_id AS id",
+            ids=list(event_ids))
+        return {r["id"] for r in records}
+
+    async def record_events(self, events: Sequence[EventRecord]) -> None:
+        received = to_micros(datetime.now().astimezone())
+        rows = [{
+            "event_id": e.event_id, "type": e.type, "source": e.source,
+            "observed_at": to_micros(e.observed_at), "anchor": e.anchor.key,
+            "traits": encode_traits(e.traits),
+            "amount": encode_amount(e.order),
+            "currency": e.order.currency if e.order else None,
+            "has_data": bool(e.traits or e.order), "received_at": received,
+        } for e in events]
+        # CREATE, not MERGE: a concurrent batch holding the same event fails on the
+        # uniqueness constraint, is retried, and then sees the event as a duplicate.
+        await self._records("UNWIND $rows AS r CREATE (e:Event) SET e = r", rows=rows)
+
+    async def read_event_records(self, anchors: Sequence[Identifier]) -> list[EventRecord]:
+        by_key = {a.key: a for a in anchors}
+        records = await self._records(
+            "UNWIND $keys AS k MATCH (e:Event {anchor: k}) WHERE e.has_data"
+            " RETURN e.event_id AS event_id, e.type AS type, e.source AS source,"
+            " e.observed_at AS observed_at, e.anchor AS anchor, e.traits AS traits,"
+            " e.amount AS amount, e.currency AS currency",
+            keys=list(by_key))
+        return [
+            EventRecord(
+                EventId(r["event_id"]), r["type"], r["source"], from_micros(r["observed_at"]),
+                by_key[r["anchor"]],
+                decode_traits(r["traits"]),
+                decode_order(r["amount"], r["currency"]),
+            )
+            for r in records
+        ]
+

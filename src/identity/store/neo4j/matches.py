@@ -1,0 +1,82 @@
+"""Neo4j: the match index: match records and the blocking keys that find them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, LiteralString
+
+import neo4j
+
+from identity.domain.matching.records import MatchRecord
+from identity.domain.types import Identifier, to_micros
+from identity.store._event_codec import encode_keys, encode_traits
+from identity.store.neo4j.base import RECORD_FIELDS, UNWIND, Neo4jPart, match_record
+from identity.store.protocol import BlockLookup
+
+
+class Neo4jMatchIndex(Neo4jPart):
+    """The match index: match records and the blocking keys that find them."""
+
+    async def index_records(self, records: Sequence[MatchRecord], max_block: int) -> list[str]:
+        rows = [{"record_id": r.record_id, "anchor": r.anchor.key,
+                 "fields": encode_traits(r.fields), "keys": encode_keys(r.keys),
+                 "event_id": r.event_id, "source": r.source, "seen_at": to_micros(r.seen_at)}
+                for r in sorted({r.record_id: r for r in records}.values(),
+                                key=lambda r: r.record_id)]
+        stored = {r["id"] for r in await self._records(
+            "UNWIND $ids AS id MATCH (r:MatchRecord {record_id: id}) RETURN r.record_id AS id",
+            ids=[row["record_id"] for row in rows])}
+        fresh = [row for row in rows if row["record_id"] not in stored]
+        fresh_ids = {str(row["record_id"]) for row in fresh}
+        # CREATE, not MERGE: a concurrent batch filing the same record fails on the
+        # uniqueness constraint and is retried.
+        await self._records(
+            "UNWIND $rows AS row CREATE (r:MatchRecord) SET r = row", rows=fresh)
+        # Blocks in key order, so concurrent batches lock them in one order.
+        filings = sorted((key, r.record_id) for r in records if r.record_id in fresh_ids
+                         for key in set(r.keys))
+        await self._records(
+            "UNWIND $filings AS f MATCH (r:MatchRecord {record_id: f[1]})"
+            " MERGE (b:Block {key: f[0]}) ON CREATE SET b.size = 0"
+            " SET b.size = b.size + 1"
+            " WITH r, b WHERE b.size <= $max_block CREATE (b)-[:FILES]->(r)",
+            filings=[list(f) for f in filings], max_block=max_block)
+        return sorted(fresh_ids)
+
+    async def find_records(self, keys: Sequence[str], max_block: int) -> BlockLookup:
+        sizes = await self._records(
+            "UNWIND $keys AS k MATCH (b:Block {key: k}) RETURN k, b.size AS size",
+            keys=sorted(set(keys)))
+        oversized = sorted((r["k"], r["size"]) for r in sizes if r["size"] > max_block)
+        records = await self._records(
+            "UNWIND $keys AS k MATCH (:Block {key: k})-[:FILES]->(r:MatchRecord)"
+            " WITH DISTINCT r RETURN " + RECORD_FIELDS + " ORDER BY record_id",
+            keys=[r["k"] for r in sizes if r["size"] <= max_block])
+        return BlockLookup([match_record(r) for r in records], oversized)
+
+    async def read_records(self, anchors: Sequence[Identifier]) -> list[MatchRecord]:
+        records = await self._records(
+            "UNWIND $keys AS k MATCH (r:MatchRecord {anchor: k})"
+            " RETURN " + RECORD_FIELDS + " ORDER BY record_id",
+            keys=sorted({a.key for a in anchors}))
+        return [match_record(r) for r in records]
+
+    async def count_records(self) -> int:
+        (found,) = await self._records("MATCH (r:MatchRecord) RETURN count(r) AS records")
+        return int(found["records"])
+
+    async def scan_records(self, after: str, limit: int) -> list[MatchRecord]:
+        records = await self._records(
+            "MATCH (r:MatchRecord) WHERE r.record_id > $after"
+            " RETURN " + RECORD_FIELDS + " ORDER BY record_id LIMIT $limit",
+            after=after, limit=limit)
+        return [match_record(r) for r in records]
+
+    async def _records(self, query: LiteralString, **params: Any) -> list[neo4j.Record]:
+        # A query over an empty list finds and writes nothing: no round trip for it.
+        unwound = UNWIND.match(query)
+        if unwound is not None and not params.get(unwound.group(1), True):
+            return []
+        result = await self._tx.run(query, params)
+        return [record async for record in result]
+
