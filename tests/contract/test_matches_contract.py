@@ -1,19 +1,14 @@
-"""The record and blocking primitives of the GraphStore contract, on every adapter."""
+"""The match index role (tx.matches) of the store contract, on every adapter: records, their
+blocking keys, lookups by key and anchor, counts and scans."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from identity.domain.links import LinkObservation, LinkRule
 from identity.domain.matching.records import MatchRecord
 from identity.domain.types import EventId, Identifier
 from identity.store import GraphStore
+from tests.contract.values import ANN, ANNA, BOB, PHONE, T1
 
-T1 = datetime(2024, 1, 1, tzinfo=UTC)
-ANN = Identifier("email", "ann@shop.com")
-ANNA = Identifier("email", "anna@mail.com")
-BOB = Identifier("customer_id", "b-1")
-CAROL = Identifier("phone", "+14155552671")
+CAROL = PHONE
 
 
 def record(record_id: str, anchor: Identifier, keys: tuple[str, ...],
@@ -74,40 +69,12 @@ async def test_records_are_read_by_anchor_and_scanned_in_id_order(store: GraphSt
     assert [r.record_id for r in rest] == ["r3"]
 
 
-async def test_scored_links_keep_the_best_score_and_its_details(store: GraphStore) -> None:
+async def test_the_store_counts_its_match_records(store: GraphStore) -> None:
+    records = [MatchRecord(f"r{i}", ANN, (("first_name", f"Ann{i}"),), (f"k{i}",),
+                           EventId(f"e{i}"), "web", T1) for i in range(3)]
     async with store.transaction() as tx:
-        await tx.graph.upsert_identifiers([(ANN, T1), (ANNA, T1)])
-        await tx.graph.add_links([
-            LinkObservation(ANN, ANNA, LinkRule.PROBABILISTIC, EventId("e1"), "web", T1,
-                            score=0.97, details='{"p": 0.97}'),
-            LinkObservation(ANN, ANNA, LinkRule.PROBABILISTIC, EventId("e2"), "crm", T1,
-                            score=0.99, details='{"p": 0.99}'),
-            LinkObservation(ANN, ANNA, LinkRule.PROBABILISTIC, EventId("e3"), "crm", T1,
-                            score=0.96, details='{"p": 0.96}'),
-        ])
+        assert await tx.matches.count_records() == 0
+        await tx.graph.upsert_identifiers([(ANN, T1)])
+        await tx.matches.index_records([*records, records[0]], max_block=10)
     async with store.transaction(read_only=True) as tx:
-        (link,) = await tx.graph.read_links([ANN])
-    assert (link.evidence.score, link.evidence.details) == (0.99, '{"p": 0.99}')
-    assert link.evidence.event_ids == ("e1", "e2", "e3")
-
-
-async def test_links_of_one_rule_page_in_order_of_their_ends(store: GraphStore) -> None:
-    ends = [ANN, ANNA, BOB, CAROL]
-    async with store.transaction() as tx:
-        await tx.graph.upsert_identifiers([(e, T1) for e in ends])
-        await tx.graph.add_links([
-            LinkObservation(min(a, b), max(a, b), rule, EventId("e"), "web", T1,
-                            inactive_reason="awaiting review"
-                            if rule is LinkRule.POSSIBLE_MATCH else None, score=0.8)
-            for a, b, rule in [(ANN, ANNA, LinkRule.POSSIBLE_MATCH),
-                               (BOB, CAROL, LinkRule.POSSIBLE_MATCH),
-                               (ANN, CAROL, LinkRule.POSSIBLE_MATCH),
-                               (ANN, BOB, LinkRule.SAME_EVENT)]])
-    async with store.transaction(read_only=True) as tx:
-        first = await tx.graph.read_links_by_rule("possible_match", None, 2)
-        last = first[-1]
-        rest = await tx.graph.read_links_by_rule("possible_match", (last.a.key, last.b.key), 2)
-    keys = [(link.a.key, link.b.key) for link in [*first, *rest]]
-    assert keys == sorted(keys) and len(keys) == 3
-    assert all(not link.is_active and link.evidence.rule == "possible_match"
-               for link in [*first, *rest])
+        assert await tx.matches.count_records() == 3

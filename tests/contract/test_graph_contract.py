@@ -1,35 +1,27 @@
-"""The GraphStore contract: protocol methods only, run unchanged against every adapter."""
+"""The identity graph role (tx.graph) of the store contract, run unchanged on every adapter:
+nodes, links with their evidence and state, groups, members, profiles."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal
-
-import pytest
-
-from identity.domain.events import Order
 from identity.domain.links import LinkObservation, LinkRule
+from identity.domain.resolution import GroupMakeup
 from identity.domain.types import EventId, Identifier, ProfileId
 from identity.store import GraphStore
-from identity.store.protocol import EventRecord
-
-ANN = Identifier("email", "ann@shop.com")
-COOKIE = Identifier("anonymous_id", "c1")
-PHONE = Identifier("phone", "+14155552671")
-T1 = datetime(2024, 1, 1, tzinfo=UTC)
-T2 = datetime(2024, 2, 1, 12, 30, 15, 250_000, tzinfo=UTC)
-
-
-class Boom(Exception):
-    pass
-
-
-def into(identifiers: list[Identifier], group_id: int) -> list[tuple[Identifier, int]]:
-    return [(identifier, group_id) for identifier in identifiers]
-
-
-def seen(identifiers: list[Identifier], at: datetime) -> list[tuple[Identifier, datetime]]:
-    return [(identifier, at) for identifier in identifiers]
+from identity.store.protocol import PriorLink
+from tests.contract.values import (
+    ACCOUNT,
+    ANN,
+    ANNA,
+    BOB,
+    COOKIE,
+    PHONE,
+    T0,
+    T1,
+    T2,
+    into,
+    seen,
+    sighting,
+)
 
 
 async def test_upsert_creates_nodes_and_widens_first_and_last_seen(store: GraphStore) -> None:
@@ -97,41 +89,6 @@ async def test_links_fold_sightings_into_one_with_all_evidence(store: GraphStore
     assert link.evidence.event_ids == ("e1", "e2")
     assert link.evidence.sources == ("ios", "web")
     assert (link.evidence.first_seen, link.evidence.last_seen) == (T1, T2)
-
-
-async def test_event_records_round_trip_and_mark_ids_as_seen(store: GraphStore) -> None:
-    record = EventRecord(EventId("e1"), "order", "checkout", T2, ANN,
-                         (("first_name", "Ann"),), Order(Decimal("12.30"), "EUR"))
-    bare = EventRecord(EventId("e2"), "page", "web", T1, ANN)
-    unknown_value = EventRecord(EventId("e3"), "order", "checkout", T1, ANN,
-                                order=Order(None, None))
-    async with store.transaction() as tx:
-        await tx.graph.upsert_identifiers(seen([ANN], T1))
-        await tx.events.record_events([record, bare, unknown_value])
-    async with store.transaction(read_only=True) as tx:
-        assert await tx.events.seen_event_ids(["e1", "e2", "e4"]) == {"e1", "e2"}
-        # bare events add nothing; an order of unknown value is still an order
-        found = sorted(await tx.events.read_event_records([ANN]), key=lambda r: r.event_id)
-        assert found == [record, unknown_value]
-
-
-async def test_a_failed_transaction_leaves_nothing_behind(store: GraphStore) -> None:
-    with pytest.raises(Boom):
-        async with store.transaction() as tx:
-            await tx.graph.upsert_identifiers(seen([ANN], T1))
-            await tx.graph.create_groups([ProfileId("prf_a")], T1)
-            raise Boom
-    async with store.transaction(read_only=True) as tx:
-        assert await tx.graph.find_identifiers([ANN]) == []
-        assert await tx.graph.lookup_profiles(["prf_a"]) == []
-
-
-async def test_reads_see_only_committed_writes(store: GraphStore) -> None:
-    async with store.transaction() as tx:
-        await tx.graph.upsert_identifiers(seen([ANN], T1))
-    async with store.transaction(read_only=True) as tx:
-        assert [n.identifier for n in await tx.graph.find_identifiers([ANN])] == [ANN]
-    await store.ping()
 
 
 async def test_neighbors_filter_by_rule_kind_and_prefix_over_active_and_inactive_links(
@@ -261,3 +218,95 @@ async def test_a_profile_id_can_pass_from_group_to_group_within_one_transaction(
         ("p1", "p9", second.group_id), ("p2", "p9", second.group_id),
         ("p9", "p9", second.group_id)}
     assert {m.identifier for m in members} == {ANN, COOKIE}
+
+
+async def test_add_links_says_what_each_link_was_before_the_call(store: GraphStore) -> None:
+    async with store.transaction() as tx:
+        await tx.graph.upsert_identifiers([(ANN, T1), (COOKIE, T1), (ACCOUNT, T1)])
+        first = await tx.graph.add_links([sighting(ANN, COOKIE, "e1", T2),
+                                    sighting(ACCOUNT, ANN, "e2", T1, LinkRule.PROBABILISTIC,
+                                             0.97)])
+        again = await tx.graph.add_links([sighting(ANN, COOKIE, "e3", T0),
+                                    sighting(ANN, COOKIE, "e4", T1),
+                                    sighting(ACCOUNT, ANN, "e5", T2, LinkRule.PROBABILISTIC,
+                                             0.99)])
+    assert first == [None, None]
+    # Two sightings of one link in one call both see it as it was before the call.
+    assert again == [PriorLink(T2, None), PriorLink(T2, None), PriorLink(T1, 0.97)]
+    async with store.transaction(read_only=True) as tx:
+        links = {link.evidence.rule: link for link in await tx.graph.read_links([ANN])}
+    assert links["same_event"].evidence.first_seen == T0
+    assert links["probabilistic"].evidence.score == 0.99
+
+
+async def test_link_states_set_and_clear_the_reason(store: GraphStore) -> None:
+    async with store.transaction() as tx:
+        await tx.graph.upsert_identifiers([(ANN, T1), (COOKIE, T1)])
+        await tx.graph.add_links([sighting(ANN, COOKIE, "e1", T1)])
+        await tx.graph.set_link_states([(ANN, COOKIE, "same_event", "held by a limit")])
+    async with store.transaction(read_only=True) as tx:
+        ((held,),) = [await tx.graph.read_links([ANN])]
+    assert (held.is_active, held.inactive_reason) == (False, "held by a limit")
+    assert held.evidence.event_ids == ("e1",)
+    async with store.transaction() as tx:
+        await tx.graph.set_link_states([(ANN, COOKIE, "same_event", None)])
+        ((joined,),) = [await tx.graph.read_links([ANN])]
+    assert (joined.is_active, joined.inactive_reason) == (True, None)
+
+
+async def test_held_marks_show_on_nodes_and_a_groups_makeup_counts_kinds(
+    store: GraphStore,
+) -> None:
+    async with store.transaction() as tx:
+        await tx.graph.upsert_identifiers([(ANN, T1), (COOKIE, T1), (ACCOUNT, T1)])
+        (group, other) = await tx.graph.create_groups([ProfileId("prf_a"), ProfileId("prf_b")], T1)
+        await tx.graph.assign_members([(ANN, group.group_id), (COOKIE, group.group_id),
+                                 (ACCOUNT, other.group_id)])
+        await tx.graph.mark_held([(ANN, "2:mark-a"), (COOKIE, "2:mark-b")])
+        await tx.graph.mark_held([(ANN, None)])
+    async with store.transaction(read_only=True) as tx:
+        nodes = {n.identifier: n.held for n in await tx.graph.find_identifiers([ANN, COOKIE])}
+        members = {n.identifier: n.held for n in await tx.graph.read_members([group.group_id])}
+        makeup = await tx.graph.read_makeup([group.group_id, other.group_id, 999])
+    assert nodes == members == {ANN: None, COOKIE: "2:mark-b"}
+    assert makeup == {group.group_id: GroupMakeup({"email": 1, "anonymous_id": 1}, "2:mark-b"),
+                      other.group_id: GroupMakeup({"customer_id": 1}, None)}
+
+
+async def test_scored_links_keep_the_best_score_and_its_details(store: GraphStore) -> None:
+    async with store.transaction() as tx:
+        await tx.graph.upsert_identifiers([(ANN, T1), (ANNA, T1)])
+        await tx.graph.add_links([
+            LinkObservation(ANN, ANNA, LinkRule.PROBABILISTIC, EventId("e1"), "web", T1,
+                            score=0.97, details='{"p": 0.97}'),
+            LinkObservation(ANN, ANNA, LinkRule.PROBABILISTIC, EventId("e2"), "crm", T1,
+                            score=0.99, details='{"p": 0.99}'),
+            LinkObservation(ANN, ANNA, LinkRule.PROBABILISTIC, EventId("e3"), "crm", T1,
+                            score=0.96, details='{"p": 0.96}'),
+        ])
+    async with store.transaction(read_only=True) as tx:
+        (link,) = await tx.graph.read_links([ANN])
+    assert (link.evidence.score, link.evidence.details) == (0.99, '{"p": 0.99}')
+    assert link.evidence.event_ids == ("e1", "e2", "e3")
+
+
+async def test_links_of_one_rule_page_in_order_of_their_ends(store: GraphStore) -> None:
+    ends = [ANN, ANNA, BOB, PHONE]
+    async with store.transaction() as tx:
+        await tx.graph.upsert_identifiers([(e, T1) for e in ends])
+        await tx.graph.add_links([
+            LinkObservation(min(a, b), max(a, b), rule, EventId("e"), "web", T1,
+                            inactive_reason="awaiting review"
+                            if rule is LinkRule.POSSIBLE_MATCH else None, score=0.8)
+            for a, b, rule in [(ANN, ANNA, LinkRule.POSSIBLE_MATCH),
+                               (BOB, PHONE, LinkRule.POSSIBLE_MATCH),
+                               (ANN, PHONE, LinkRule.POSSIBLE_MATCH),
+                               (ANN, BOB, LinkRule.SAME_EVENT)]])
+    async with store.transaction(read_only=True) as tx:
+        first = await tx.graph.read_links_by_rule("possible_match", None, 2)
+        last = first[-1]
+        rest = await tx.graph.read_links_by_rule("possible_match", (last.a.key, last.b.key), 2)
+    keys = [(link.a.key, link.b.key) for link in [*first, *rest]]
+    assert keys == sorted(keys) and len(keys) == 3
+    assert all(not link.is_active and link.evidence.rule == "possible_match"
+               for link in [*first, *rest])
