@@ -10,15 +10,13 @@ from typing import Any
 
 from identity.domain.events import MAX_CLOCK_SKEW
 from identity.domain.identifiers import NormalizationRules
-from identity.domain.matching.defaults import DEFAULT_MODEL
-from identity.domain.matching.model import MatchModel
 from identity.domain.survivorship import SurvivorshipRules
-from identity.service.file_matching import read_model
 from identity.service.matching import Matcher
+from identity.service.model_file import load_model
 from identity.service.rules_file import Rules, read_rules
 from identity.store import STORE_KINDS, StoreConfig
 
-__all__ = ["STORE_KINDS", "Settings", "load_model", "parse_grpc_port"]
+__all__ = ["STORE_KINDS", "Settings", "parse_grpc_port"]
 
 ENV_PREFIX = "IDENTITY_"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -158,9 +156,3 @@ def parse_seconds(raw: str, name: str) -> int:
 
 def parse_list(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
-
-
-def load_model(path: Path) -> MatchModel:
-    """The model saved at `path`, or the built-in one while none is. Raises ValueError
-    (FileMatchingError) naming the file when it is not a model."""
-    return read_model(path) if path.exists() else DEFAULT_MODEL

@@ -15,9 +15,10 @@ from tqdm import tqdm
 
 from identity.app import opened_store
 from identity.cli.arguments import EXIT_OK, EXIT_REJECTS, EXIT_USAGE, settings_of
-from identity.config import Settings, load_model
+from identity.config import Settings
 from identity.domain.matching.model import MatchModel
 from identity.domain.matching.records import MatchRecord
+from identity.service.model_file import ModelFileError, load_model, read_model, save_model
 from identity.service.training import Judgement
 
 
@@ -36,11 +37,16 @@ def _stages(quiet: bool) -> Iterator[tuple[tqdm[Any], Callable[[str], None]]]:
         yield progress, stage
 
 
+
+def flag_of(error: Exception) -> str:
+    """The option that fixes a file-matching error, as this command line names it."""
+    setting = getattr(error, "setting", None)
+    return f" (--{setting.replace('_', '-')})" if setting else ""
+
 def resolve(args: argparse.Namespace) -> int:
     from identity.domain.matching.engine import MIN_RECORDS_TO_FIT
     from identity.service.file_matching import (
         FileMatchingError,
-        read_model,
         resolve_files,
         write_clusters,
         write_pairs,
@@ -64,9 +70,9 @@ def resolve(args: argparse.Namespace) -> int:
                 args.files, read_model(args.model), id_column=args.id_column,
                 fields=args.field, train=not args.no_train, threshold=args.threshold,
                 progress=stage)
-        except FileMatchingError as exc:
+        except (FileMatchingError, ModelFileError) as exc:
             progress.close()
-            print(f"identity resolve: {exc}", file=sys.stderr)
+            print(f"identity resolve: {exc}{flag_of(exc)}", file=sys.stderr)
             return EXIT_USAGE
         progress.set_description_str("writing")
     try:
@@ -94,7 +100,7 @@ def resolve(args: argparse.Namespace) -> int:
 
 def train(args: argparse.Namespace) -> int:
     from identity.domain.matching.engine import MIN_RECORDS_TO_FIT, resolve_records
-    from identity.service.file_matching import FileMatchingError, read_model, resolve_files
+    from identity.service.file_matching import FileMatchingError, resolve_files
     from identity.service.training import values_of
     settings = settings_of(args)
     out = args.out or Path(settings.model)
@@ -108,9 +114,9 @@ def train(args: argparse.Namespace) -> int:
             try:
                 result = resolve_files(args.records, base, id_column=args.id_column,
                                        fields=args.field, seed=args.seed, progress=stage).result
-            except FileMatchingError as exc:
+            except (FileMatchingError, ModelFileError) as exc:
                 progress.close()
-                print(f"identity train: {exc}", file=sys.stderr)
+                print(f"identity train: {exc}{flag_of(exc)}", file=sys.stderr)
                 return EXIT_USAGE
             where = ", ".join(str(path) for path in args.records)
         else:
@@ -147,8 +153,7 @@ def train(args: argparse.Namespace) -> int:
     if model.link_threshold != result.model.link_threshold:
         print(f"link threshold raised to {model.link_threshold:.6g} to be as precise as the "
               "model in force on that evidence")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(model.compacted().to_json() + "\n", encoding="utf-8")
+    save_model(model, out)
     print(f"saved -> {out} (restart identity serve to use it)")
     return EXIT_OK
 

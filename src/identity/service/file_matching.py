@@ -8,20 +8,23 @@ as CSV. Every problem with the input is a `FileMatchingError` whose message says
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
 from identity.domain.identifiers import printable
-from identity.domain.matching.defaults import DEFAULT_MODEL
 from identity.domain.matching.engine import BatchResult, Progress, resolve_records
 from identity.domain.matching.model import MatchModel, Record
 
 
 class FileMatchingError(ValueError):
-    """Bad input (a missing file or column, duplicate ids, a model that is not one)."""
+    """Bad input (a missing file or column, duplicate ids). `setting`: the name of the input
+    to fix (`id_column`, `field`, `threshold`), for an entry point to name its own way."""
+
+    def __init__(self, message: str, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,24 +45,6 @@ class FileResolution:
                 for key in self.records}
 
 
-def read_model(path: Path | None) -> MatchModel:
-    """A model saved by `MatchModel.to_json`, or the built-in one."""
-    if path is None:
-        return DEFAULT_MODEL
-    try:
-        return MatchModel.from_json(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FileMatchingError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileMatchingError(f"{path}: cannot read the model: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise FileMatchingError(f"{path}: not a match model: not JSON ({exc})") from None
-    except ValueError as exc:  # from_dict's "not a match model: ...", or a bad level
-        message = str(exc)
-        prefix = "" if message.startswith("not a match model") else "not a match model: "
-        raise FileMatchingError(f"{path}: {prefix}{message}") from None
-
-
 def field_mapping(model: MatchModel, specs: Sequence[str]) -> dict[str, str]:
     """Model field -> CSV column: same-named columns, except where `FIELD=COLUMN` says."""
     known = list(model.fields)
@@ -68,10 +53,11 @@ def field_mapping(model: MatchModel, specs: Sequence[str]) -> dict[str, str]:
         target, sep, column = spec.partition("=")
         target, column = target.strip(), column.strip()
         if not sep or not target or not column:
-            raise FileMatchingError(f"--field {spec!r}: expected MODEL_FIELD=CSV_COLUMN")
+            raise FileMatchingError(f"field mapping {spec!r}: expected MODEL_FIELD=CSV_COLUMN",
+                                    "field")
         if target not in mapping:
-            raise FileMatchingError(f"--field {spec!r}: the model has no field {target!r} "
-                                    f"(its fields: {', '.join(known)})")
+            raise FileMatchingError(f"field mapping {spec!r}: the model has no field {target!r} "
+                                    f"(its fields: {', '.join(known)})", "field")
         mapping[target] = column
     return mapping
 
@@ -114,15 +100,16 @@ def _check_columns(path: Path, columns: Sequence[str], id_column: str,
         shown = ", ".join(printable(column, 40) for column in columns[:20])
         more = f" and {len(columns) - 20} more" if len(columns) > 20 else ""
         raise FileMatchingError(f"{path}: no id column {id_column!r} (columns: "
-                                f"{shown or 'none'}{more}); name it with --id-column")
+                                f"{shown or 'none'}{more}); say which column holds the ids",
+                                "id_column")
     for name in explicit:
         if mapping[name] not in columns:
-            raise FileMatchingError(f"{path}: no column {mapping[name]!r} for --field "
-                                    f"{name}={mapping[name]}")
+            raise FileMatchingError(f"{path}: no column {mapping[name]!r} for the field "
+                                    f"mapping {name}={mapping[name]}", "field")
     if not any(column in columns for column in mapping.values()):
         raise FileMatchingError(
-            f"{path}: no column holds a model field ({', '.join(mapping)}); map columns "
-            f"with --field MODEL_FIELD=CSV_COLUMN")
+            f"{path}: no column holds a model field ({', '.join(mapping)}); map columns to "
+            f"fields (MODEL_FIELD=CSV_COLUMN)", "field")
 
 
 def source_names(paths: Sequence[Path]) -> list[str]:
@@ -140,7 +127,8 @@ def resolve_files(paths: Sequence[Path], model: MatchModel, *, id_column: str = 
         raise FileMatchingError("give one file to deduplicate or two to link")
     if threshold is not None:
         if not 0 < threshold < 1:
-            raise FileMatchingError(f"--threshold {threshold}: must be between 0 and 1")
+            raise FileMatchingError(f"threshold {threshold}: must be between 0 and 1",
+                                    "threshold")
         model = replace(model, link_threshold=threshold,
                         review_threshold=min(model.review_threshold, threshold))
     mapping = field_mapping(model, fields)

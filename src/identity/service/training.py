@@ -184,7 +184,7 @@ class Judgement:
 
     @property
     def replaces(self) -> bool:
-        """Whether the fitted model may replace the one in force without --force."""
+        """Whether the fitted model may replace the one in force without the caller's say."""
         return not self.has_evidence or self.fitted.no_worse_than(self.in_force)
 
 
