@@ -7,7 +7,7 @@ import pytest
 
 from identity.api.grpc.server import GrpcServer, start_server
 from identity.service import IdentityService
-from identity.service.changes import ListChangeSink
+from identity.service.change_sinks import ListChangeSink
 from identity.store.sqlite import SqliteGraphStore
 from identity.v1 import identity_pb2_grpc
 

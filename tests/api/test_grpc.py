@@ -18,7 +18,7 @@ from grpc_status import rpc_status
 
 from identity.api.grpc.server import SERVICE_NAME, start_server
 from identity.service import IdentityService, retry
-from identity.service.changes import ListChangeSink
+from identity.service.change_sinks import ListChangeSink
 from identity.service.retry import MAX_ATTEMPTS
 from identity.store.errors import StoreConflict
 from identity.store.sqlite import SqliteGraphStore

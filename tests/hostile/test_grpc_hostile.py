@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 
 from identity.api.grpc.server import SERVICE_NAME, GrpcServer, start_server
 from identity.service import IdentityService
-from identity.service.changes import ListChangeSink
+from identity.service.change_sinks import ListChangeSink
 from identity.store.sqlite import SqliteGraphStore
 from identity.v1 import identity_pb2 as pb
 from identity.v1 import identity_pb2_grpc

@@ -14,7 +14,7 @@ from identity.domain.changes import ChangeKind, ProfileChange
 from identity.domain.types import EventId, ProfileId
 from identity.service import IdentityService
 from identity.service.change_feed import PositionedChange
-from identity.service.changes import ListChangeSink
+from identity.service.change_sinks import ListChangeSink
 from identity.store.neo4j import Neo4jGraphStore
 from tests.builders import event, ident
 from tests.integration.test_neo4j_store import conflicting_batches

@@ -25,7 +25,7 @@ from identity.service.change_feed import (
     format_position,
     parse_position,
 )
-from identity.service.changes import ListChangeSink
+from identity.service.change_sinks import ListChangeSink
 from identity.service.ingest import Ingestor
 from identity.store.sqlite import SqliteGraphStore, SqliteTransaction
 from identity.store.sqlite.schema import SCHEMA_VERSION

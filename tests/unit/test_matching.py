@@ -7,10 +7,10 @@ import math
 
 import pytest
 
+from identity.domain.matching.fitting import estimate_m, estimate_u
 from identity.domain.matching.levels import Level
 from identity.domain.matching.model import Comparison, MatchModel
 from identity.domain.matching.scoring import Bucket, Decision, score
-from identity.domain.matching.training import estimate_m, estimate_u
 
 
 @pytest.mark.parametrize(

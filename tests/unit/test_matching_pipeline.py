@@ -15,9 +15,9 @@ from identity.domain.matching.engine import (
     resolve_records,
     term_frequencies,
 )
+from identity.domain.matching.fitting import sample_pairs
 from identity.domain.matching.model import Record
 from identity.domain.matching.scoring import Decision, score
-from identity.domain.matching.training import sample_pairs
 from tests.unit.test_matching_engine import population
 
 ANN = {"first_name": "Ann", "last_name": "Okafor", "date_of_birth": "1985-04-12",

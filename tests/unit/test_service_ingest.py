@@ -12,7 +12,7 @@ from identity.domain.changes import ChangeKind
 from identity.domain.identifiers import NormalizationRules
 from identity.domain.types import Identifier
 from identity.service import IdentityService, IngestStatus
-from identity.service.changes import ListChangeSink
+from identity.service.change_sinks import ListChangeSink
 from identity.store.sqlite import SqliteGraphStore
 from tests.builders import event, ident
 from tests.invariants import partition_checked

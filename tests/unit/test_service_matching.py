@@ -18,7 +18,7 @@ from identity.domain.matching.defaults import DEFAULT_MODEL
 from identity.domain.matching.scoring import Bucket, Decision
 from identity.domain.types import Identifier
 from identity.service import IdentityService
-from identity.service.changes import ListChangeSink
+from identity.service.change_sinks import ListChangeSink
 from identity.service.matching import OVERSIZED, Matcher
 from identity.store.sqlite import SqliteGraphStore
 from tests.builders import event, ident

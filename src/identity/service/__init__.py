@@ -15,7 +15,7 @@ from identity.domain.links import Link
 from identity.domain.survivorship import SurvivorshipRules
 from identity.domain.types import Identifier, ProfileId
 from identity.service.change_feed import ChangeFeed, PositionedChange
-from identity.service.changes import ChangeSink, MetricsChangeSink
+from identity.service.change_sinks import ChangeSink, MetricsChangeSink
 from identity.service.explain import Explainer, Explanation, ProfileHistory, ReviewPage
 from identity.service.ingest import Clock, Ingestor, IngestResult, IngestStatus, utc_now
 from identity.service.matching import GraphSize, Matcher

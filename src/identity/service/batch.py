@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from identity.domain.batch import BatchResolution
+from identity.domain.batch_resolution import BatchResolution
 from identity.domain.changes import ChangeKind, ProfileChange
 from identity.domain.events import Event
 from identity.domain.guards import (

@@ -24,7 +24,7 @@ from identity.domain.identifiers import MAX_VALUE_LENGTH, NormalizationRules, pr
 from identity.domain.types import EventId, ProfileId
 from identity.service.batch import Applied, apply_batch
 from identity.service.change_feed import DEFAULT_RETENTION, ChangeRetention, ChangeSignal
-from identity.service.changes import ChangeSink
+from identity.service.change_sinks import ChangeSink
 from identity.service.group_commit import GroupCommit, commit_parts
 from identity.service.matching import GraphSize, Matcher
 from identity.service.profile_cache import ProfileCache

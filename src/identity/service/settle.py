@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from identity.domain.batch import BatchPlan, BatchResolution
+from identity.domain.batch_resolution import BatchPlan, BatchResolution
 from identity.domain.changes import ChangeKind, ProfileChange
 from identity.domain.guards import (
     JOINING_RULES,

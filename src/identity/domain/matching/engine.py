@@ -15,12 +15,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from identity.domain.matching.blocking import blocked_pairs
+from identity.domain.matching.fitting import estimate_m, estimate_u, sample_pairs
 from identity.domain.matching.model import MatchModel, Record
 from identity.domain.matching.prior import estimate_prior
 from identity.domain.matching.scoring import (
     level_weight,
 )
-from identity.domain.matching.training import estimate_m, estimate_u, sample_pairs
 from identity.domain.matching.vectorized import (
     BoolArray,
     FloatArray,
