@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from identity.domain.matching.defaults import DEFAULT_MODEL_DOCUMENT
 from identity.domain.matching.engine import BatchResult, resolve_records
-from identity.domain.matching.model import MatchModel, Record
+from identity.domain.matching.model import FieldValues, MatchModel
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -83,7 +83,7 @@ def _column(frame: pd.DataFrame, name: str) -> list[Any]:
     return frame[name].tolist() if name in frame.columns else [None] * len(frame)
 
 
-def records_of(task: FebrlTask) -> tuple[dict[str, Record], dict[str, int]]:
+def records_of(task: FebrlTask) -> tuple[dict[str, FieldValues], dict[str, int]]:
     """Our record shape, and which frame each record came from (for link tasks).
 
     The address line is the street number and the street; a number whose street is blank
@@ -91,7 +91,7 @@ def records_of(task: FebrlTask) -> tuple[dict[str, Record], dict[str, int]]:
     Kept, it would be a subset of every address at that number, which token-set similarity
     scores as a perfect match ("13" against "13 durham place": two false FEBRL4 pairs).
     """
-    records: dict[str, Record] = {}
+    records: dict[str, FieldValues] = {}
     frame_of: dict[str, int] = {}
     fields = ("rec_id", "given_name", "surname", "date_of_birth", "street_number",
               "address_1", "suburb", "postcode", "soc_sec_id")
@@ -114,7 +114,7 @@ def records_of(task: FebrlTask) -> tuple[dict[str, Record], dict[str, int]]:
     return records, frame_of
 
 
-def resolved(records: Mapping[str, Record], model: MatchModel,
+def resolved(records: Mapping[str, FieldValues], model: MatchModel,
              frame_of: Mapping[str, int] | None = None) -> BatchResult:
     """`resolve_records` fitting `model` as every peer of ours does (``TRAIN_SEED``,
     ``RANDOM_PAIRS``); with `frame_of` (a link task) only pairs across the frames count."""

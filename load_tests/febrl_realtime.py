@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from identity.domain.events import date_of_birth
-from identity.domain.matching.model import MatchModel, Record
+from identity.domain.matching.model import FieldValues, MatchModel
 from identity.domain.types import Identifier
 from identity.service import IdentityService, IngestStatus
 from identity.service.matching import Matcher
@@ -93,7 +93,7 @@ def ceiling_records_per_second(payloads: Sequence[str], path: Path) -> float:
     return len(payloads) / elapsed if elapsed else 0.0
 
 
-def as_event(record_id: str, record: Record, source: str, file: str | None = None
+def as_event(record_id: str, record: FieldValues, source: str, file: str | None = None
              ) -> dict[str, Any]:
     """A record as a producer would send it (with the file it came from, when linking). A
     birth date that is not a date is left out, as a producer must: the service rejects an

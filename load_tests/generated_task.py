@@ -32,7 +32,7 @@ from identity.domain.events import parse_event
 from identity.domain.identifiers import NormalizationRules
 from identity.domain.matching.defaults import DEFAULT_MODEL
 from identity.domain.matching.engine import LinkedPair
-from identity.domain.matching.model import Record
+from identity.domain.matching.model import FieldValues
 from identity.domain.matching.records import record_of
 from identity.domain.types import Identifier
 from identity.synthetic import GeneratorConfig, generate
@@ -65,7 +65,7 @@ class GeneratedData:
     people: int
     seed: int
     events: tuple[dict[str, object], ...]  # in delivery order, invalid ones and repeats included
-    records: dict[str, Record]  # record id -> every field the service's record holds
+    records: dict[str, FieldValues]  # record id -> every field the service's record holds
     anchors: dict[str, Identifier]  # record id -> its anchor identifier
     persons: dict[str, str]  # record id -> the person owning its anchor
     true_pairs: frozenset[Pair]
@@ -73,7 +73,7 @@ class GeneratedData:
     trait_events: int  # valid events carrying person traits (a record, new or repeated)
     unowned_records: int  # anchor missing from the truth or shared: left out (expected 0)
 
-    def columns(self) -> dict[str, Record]:
+    def columns(self) -> dict[str, FieldValues]:
         """The records as the record-only peers see them: ``COLUMNS`` only."""
         return {record_id: {name: values.get(name) for name in COLUMNS}
                 for record_id, values in self.records.items()}
@@ -95,7 +95,7 @@ def build(people: int = PEOPLE, seed: int = SEED) -> GeneratedData:
     dataset = generate(GeneratorConfig(people=people, seed=seed))
     owners = {Identifier(row.kind, row.value): row for row in dataset.truth}
     rules = NormalizationRules()  # the service's defaults, so anchors match what it stores
-    records: dict[str, Record] = {}
+    records: dict[str, FieldValues] = {}
     anchors: dict[str, Identifier] = {}
     persons: dict[str, str] = {}
     seen: set[str] = set()  # record ids met so far, owned or not, so each is counted once

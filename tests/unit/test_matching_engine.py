@@ -18,17 +18,17 @@ from identity.domain.matching.engine import (
     term_frequencies,
 )
 from identity.domain.matching.levels import KEYED, SCORED, Level
-from identity.domain.matching.model import Comparison, MatchModel, Record
+from identity.domain.matching.model import Comparison, FieldValues, MatchModel
 from identity.domain.matching.vectorized import vectors
 
 FIRST = ["Ann", "Bob", "Carla", "Dev", "Ema", "Femi", "Gus", "Hana", "Ivo", "Jun", "Kofi", "Lea"]
 LAST = ["Okafor", "Smith", "Nguyen", "Muller", "Rossi", "Haddad", "Kowalski", "Silva", "Tanaka"]
 
 
-def population(people: int, seed: int) -> tuple[dict[str, Record], dict[str, str]]:
+def population(people: int, seed: int) -> tuple[dict[str, FieldValues], dict[str, str]]:
     """Each person once, and a third of them again with a typo, a nickname-free variant."""
     rng = random.Random(seed)
-    records: dict[str, Record] = {}
+    records: dict[str, FieldValues] = {}
     truth: dict[str, str] = {}
     for p in range(people):
         person = {"first_name": rng.choice(FIRST), "last_name": rng.choice(LAST),
@@ -45,7 +45,7 @@ def population(people: int, seed: int) -> tuple[dict[str, Record], dict[str, str
 
 
 def test_candidates_come_from_blocks_and_oversized_blocks_are_reported() -> None:
-    records: dict[str, Record] = {str(i): {"first_name": "Ann", "last_name": "Smith"}
+    records: dict[str, FieldValues] = {str(i): {"first_name": "Ann", "last_name": "Smith"}
                                   for i in range(6)}
     found = candidate_pairs(records, DEFAULT_MODEL, max_block=10)
     assert len(found.pairs) == 15 and found.oversized_blocks == []
@@ -89,7 +89,7 @@ def every_kind_model() -> MatchModel:
                       prior=0.01)
 
 
-def pairs_of(fields: list[str]) -> st.SearchStrategy[list[tuple[Record, Record]]]:
+def pairs_of(fields: list[str]) -> st.SearchStrategy[list[tuple[FieldValues, FieldValues]]]:
     record = st.fixed_dictionaries({f: st.sampled_from(NAMES) for f in fields})
     return st.lists(st.tuples(record, record), min_size=1, max_size=30)
 
@@ -106,7 +106,7 @@ def test_vectorized_comparison_equals_the_pair_by_pair_path(
     assert vectors(model, lefts, rights) == [model.vector(a, b) for a, b in pairs]
 
 
-def naive_candidates(records: dict[str, Record], max_block: int) -> Candidates:
+def naive_candidates(records: dict[str, FieldValues], max_block: int) -> Candidates:
     blocks: dict[str, list[str]] = {}
     for record_id, record in records.items():
         for key in blocking_keys(DEFAULT_MODEL.blocking, record):
@@ -123,7 +123,7 @@ def naive_candidates(records: dict[str, Record], max_block: int) -> Candidates:
                        max_size=25),
        st.integers(1, 6))
 def test_batch_blocking_finds_what_key_by_key_blocking_finds(
-    records: dict[str, Record], max_block: int,
+    records: dict[str, FieldValues], max_block: int,
 ) -> None:
     assert candidate_pairs(records, DEFAULT_MODEL, max_block) == naive_candidates(records,
                                                                                   max_block)

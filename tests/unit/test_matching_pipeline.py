@@ -16,7 +16,7 @@ from identity.domain.matching.engine import (
     term_frequencies,
 )
 from identity.domain.matching.fitting import sample_pairs
-from identity.domain.matching.model import Record
+from identity.domain.matching.model import FieldValues
 from identity.domain.matching.scoring import Decision, score
 from tests.unit.test_matching_engine import population
 
@@ -30,7 +30,7 @@ NAMESAKE = {"first_name": "Ann", "last_name": "Okafor", "date_of_birth": "1962-1
 
 
 def test_a_duplicate_links_and_strangers_stay_apart() -> None:
-    records: dict[str, Record] = {"a1": ANN, "a2": ANN_AGAIN, "b": BOB, "n": NAMESAKE}
+    records: dict[str, FieldValues] = {"a1": ANN, "a2": ANN_AGAIN, "b": BOB, "n": NAMESAKE}
     result = resolve_records(records, DEFAULT_MODEL)
     assert [(p.left, p.right) for p in result.links] == [("a1", "a2")]
     assert result.links[0].probability >= DEFAULT_MODEL.link_threshold
@@ -41,7 +41,7 @@ def test_a_duplicate_links_and_strangers_stay_apart() -> None:
 
 
 def test_linking_two_sources_ignores_pairs_within_one() -> None:
-    records: dict[str, Record] = {"x1": ANN, "x2": ANN_AGAIN, "y1": ANN_AGAIN, "y2": BOB}
+    records: dict[str, FieldValues] = {"x1": ANN, "x2": ANN_AGAIN, "y1": ANN_AGAIN, "y2": BOB}
     sources = {"x1": "crm", "x2": "crm", "y1": "shop", "y2": "shop"}
     result = resolve_records(records, DEFAULT_MODEL, sources=sources)
     assert [(p.left, p.right) for p in result.links] == [("x1", "y1"), ("x2", "y1")]
@@ -113,7 +113,7 @@ def test_too_few_records_are_not_fitted_on() -> None:
 
 
 def test_oversized_blocks_are_skipped_and_reported_and_stages_announced() -> None:
-    records: dict[str, Record] = {str(i): {"first_name": "Ann", "last_name": "Smith"}
+    records: dict[str, FieldValues] = {str(i): {"first_name": "Ann", "last_name": "Smith"}
                                   for i in range(6)}
     seen: list[str] = []
     result = resolve_records(records, DEFAULT_MODEL, max_block=5, progress=seen.append)

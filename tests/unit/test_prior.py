@@ -8,14 +8,14 @@ from dataclasses import replace
 import pytest
 
 from identity.domain.matching.defaults import DEFAULT_MODEL
-from identity.domain.matching.model import MatchModel, Record
+from identity.domain.matching.model import FieldValues, MatchModel
 from identity.domain.matching.prior import ASSUMED_RECALL, estimate_prior
 from identity.service import IdentityService
 from identity.service.matching import GraphSize, Matcher
 from identity.store.sqlite import SqliteGraphStore
 from tests.builders import event, ident
 
-RECORDS: dict[str, Record] = {
+RECORDS: dict[str, FieldValues] = {
     "a": {"email": "ann@x.com", "last_name": "Okafor"},
     "b": {"email": "ANN@x.com ", "last_name": "Okafor"},  # folded: the same email
     "c": {"email": "bob@y.com", "last_name": "Jones"},

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from identity.domain.matching.defaults import DEFAULT_MODEL
-from identity.domain.matching.model import MatchModel, Record, fold_record
+from identity.domain.matching.model import FieldValues, MatchModel, fold_record
 from identity.domain.matching.scoring import QuickScorer, score
 
 NAMES = ["Ann", "ann ", "Anne", "Anna", "Kathy", "Katherine", "Bob", "Robert", "Okafor",
@@ -29,8 +29,8 @@ TF_MODEL = replace(DEFAULT_MODEL, term_frequencies={
 @pytest.mark.parametrize("model", [DEFAULT_MODEL, TF_MODEL], ids=["plain", "term-frequencies"])
 @settings(max_examples=300, deadline=None)
 @given(pairs=st.lists(st.tuples(records, records), min_size=1, max_size=20))
-def test_quick_look_equals_full_scoring(model: MatchModel, pairs: list[tuple[Record, Record]],
-                                        ) -> None:
+def test_quick_look_equals_full_scoring(
+        model: MatchModel, pairs: list[tuple[FieldValues, FieldValues]]) -> None:
     quick = QuickScorer(model)  # one scorer for every pair: its memo must tell them apart
     for _ in ("first look", "remembered"):
         for a, b in pairs:

@@ -35,7 +35,7 @@ from identity.service.matching import Matcher, match_events
 from identity.service.profile_ids import new_profile_id
 from identity.service.settle import settle, write_plan
 from identity.store.errors import StoreConflict
-from identity.store.protocol import EventRecord, GraphTransaction, NodeRow, PriorLink
+from identity.store.protocol import GraphTransaction, NodeRow, PriorLink, StoredEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +201,7 @@ async def apply_batch(
                                        deferred, now)
                for e in events}
     await write_plan(tx, resolution.plan(), now)
-    await tx.events.record_events([EventRecord(e.event_id, e.type.value, e.source, e.timestamp,
+    await tx.events.record_events([StoredEvent(e.event_id, e.type.value, e.source, e.timestamp,
                                         anchor(e.identifiers), e.traits, e.order)
                             for e in events])
     later: list[ProfileChange] = []

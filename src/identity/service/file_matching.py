@@ -15,7 +15,7 @@ from typing import TextIO
 
 from identity.domain.identifiers import printable
 from identity.domain.matching.engine import BatchResult, Progress, resolve_records
-from identity.domain.matching.model import MatchModel, Record
+from identity.domain.matching.model import FieldValues, MatchModel
 
 
 class FileMatchingError(ValueError):
@@ -63,7 +63,7 @@ def field_mapping(model: MatchModel, specs: Sequence[str]) -> dict[str, str]:
 
 
 def read_records(path: Path, id_column: str, mapping: Mapping[str, str],
-                 explicit: Sequence[str] = ()) -> dict[str, Record]:
+                 explicit: Sequence[str] = ()) -> dict[str, FieldValues]:
     """Record id -> the model's fields, in file order; blank cells are missing values.
     `explicit` names the model fields mapped with --field: their columns must exist."""
     try:
@@ -72,7 +72,7 @@ def read_records(path: Path, id_column: str, mapping: Mapping[str, str],
             columns = list(reader.fieldnames or [])
             _check_columns(path, columns, id_column, mapping, explicit)
             used = {name: column for name, column in mapping.items() if column in columns}
-            records: dict[str, Record] = {}
+            records: dict[str, FieldValues] = {}
             first_row: dict[str, int] = {}
             for row_number, row in enumerate(reader, start=2):  # row 1 is the header
                 record_id = (row.get(id_column) or "").strip()
@@ -133,7 +133,7 @@ def resolve_files(paths: Sequence[Path], model: MatchModel, *, id_column: str = 
                         review_threshold=min(model.review_threshold, threshold))
     mapping = field_mapping(model, fields)
     explicit = [spec.partition("=")[0].strip() for spec in fields]
-    records: dict[str, Record] = {}
+    records: dict[str, FieldValues] = {}
     origins: dict[str, SourceRecord] = {}
     for index, (path, source) in enumerate(zip(paths, source_names(paths), strict=True)):
         for record_id, record in read_records(path, id_column, mapping, explicit).items():

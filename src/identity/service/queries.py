@@ -186,7 +186,7 @@ class Queries:
         members = await tx.graph.read_members([row.group_id])
         if not members:
             raise StoreConflict("a profile was merged while it was being read")
-        records = await tx.events.read_event_records([m.identifier for m in members])
+        records = await tx.events.read_stored_events([m.identifier for m in members])
         observations = [
             Observation(name, value, r.source, r.observed_at, r.event_id)
             for r in records

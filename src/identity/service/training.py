@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from identity.domain.guards import WEAK_KINDS
 from identity.domain.links import LinkRule
 from identity.domain.matching.engine import LinkedPair, candidate_pairs, scored_pairs
-from identity.domain.matching.model import MatchModel, Record
+from identity.domain.matching.model import FieldValues, MatchModel
 from identity.domain.matching.records import MatchRecord
 from identity.domain.resolution import components
 from identity.domain.types import Identifier, IdentifierKind
@@ -47,7 +47,7 @@ async def records_in_store(store: GraphStore) -> list[MatchRecord]:
         after = page[-1].record_id
 
 
-def values_of(records: Iterable[MatchRecord]) -> dict[str, Record]:
+def values_of(records: Iterable[MatchRecord]) -> dict[str, FieldValues]:
     return {record.record_id: record.values for record in records}
 
 
@@ -121,7 +121,7 @@ async def evidence_in_store(store: GraphStore, records: Sequence[MatchRecord],
     return Evidence(frozenset(same), frozenset(apart))
 
 
-def estimate(records: Mapping[str, Record], model: MatchModel, evidence: Evidence) -> Estimate:
+def estimate(records: Mapping[str, FieldValues], model: MatchModel, evidence: Evidence) -> Estimate:
     return _estimate(scored_pairs(records, model), model.link_threshold, evidence)
 
 
@@ -135,7 +135,7 @@ def _estimate(scored: Sequence[LinkedPair], threshold: float, evidence: Evidence
                     linked_same, linked_apart, len(evidence.same))
 
 
-def calibrated(records: Mapping[str, Record], fitted: MatchModel, evidence: Evidence,
+def calibrated(records: Mapping[str, FieldValues], fitted: MatchModel, evidence: Evidence,
                precision: float) -> MatchModel:
     """The fitted model with its link threshold raised, where it needs to be, to the lowest
     one at which its estimated precision on the evidence reaches `precision` (the model in

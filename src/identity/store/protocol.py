@@ -50,7 +50,7 @@ class ProfileRow:
 
 
 @dataclass(frozen=True, slots=True)
-class EventRecord:
+class StoredEvent:
     """What an accepted event leaves behind: enough for idempotency and the golden record."""
 
     event_id: EventId
@@ -90,9 +90,9 @@ class EventLog(Protocol):
 
     async def seen_event_ids(self, event_ids: Sequence[str]) -> set[str]: ...
 
-    async def record_events(self, events: Sequence[EventRecord]) -> None: ...
+    async def record_events(self, events: Sequence[StoredEvent]) -> None: ...
 
-    async def read_event_records(self, anchors: Sequence[Identifier]) -> list[EventRecord]:
+    async def read_stored_events(self, anchors: Sequence[Identifier]) -> list[StoredEvent]:
         """Only events that carry traits or an order: the rest add nothing to a profile."""
         ...
 

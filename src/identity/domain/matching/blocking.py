@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 import jellyfish
 import numpy as np
 
-from identity.domain.matching.model import Record
+from identity.domain.matching.model import FieldValues
 from identity.domain.matching.nicknames import canonical_name
 from identity.domain.matching.vectorized import IntArray
 
@@ -41,7 +41,7 @@ def _value(transform: Callable[[str], str], raw: str | None) -> str | None:
     return transform(" ".join(raw.casefold().split())) or None
 
 
-def _term(term: str, record: Record) -> str | None:
+def _term(term: str, record: FieldValues) -> str | None:
     transform, field = _transform(term)
     return _value(transform, record.get(field))
 
@@ -57,7 +57,7 @@ def blocking_keys(rules: tuple[tuple[str, ...], ...], record: Mapping[str, str |
     return keys
 
 
-def rule_blocks(rules: tuple[tuple[str, ...], ...], records: Sequence[Record]
+def rule_blocks(rules: tuple[tuple[str, ...], ...], records: Sequence[FieldValues]
                 ) -> list[IntArray]:
     """Per rule, each record's block as a number (-1: no key under this rule). The blocks
     `blocking_keys` names one record at a time, for many records at once: each term is
@@ -91,7 +91,7 @@ def rule_blocks(rules: tuple[tuple[str, ...], ...], records: Sequence[Record]
     return blocks
 
 
-def blocked_pairs(rows: Sequence[Record], rules: tuple[tuple[str, ...], ...], max_block: int,
+def blocked_pairs(rows: Sequence[FieldValues], rules: tuple[tuple[str, ...], ...], max_block: int,
                   origin: IntArray | None = None
                   ) -> tuple[IntArray, IntArray, list[tuple[str, int]]]:
     """Batch blocking: pairs (left < right) of positions in `rows` that share a block under

@@ -16,7 +16,7 @@ import numpy as np
 
 from identity.domain.matching.blocking import blocked_pairs
 from identity.domain.matching.fitting import estimate_m, estimate_u, sample_pairs
-from identity.domain.matching.model import MatchModel, Record
+from identity.domain.matching.model import FieldValues, MatchModel
 from identity.domain.matching.prior import estimate_prior
 from identity.domain.matching.scoring import (
     level_weight,
@@ -64,7 +64,7 @@ class BatchResult:
         return len(set(self.clusters.values()))
 
 
-def resolve_records(records: Mapping[RecordId, Record], model: MatchModel, *,
+def resolve_records(records: Mapping[RecordId, FieldValues], model: MatchModel, *,
                     sources: Mapping[RecordId, str] | None = None, train: bool = True,
                     seed: int = 0, random_pairs: int = 200_000, max_block: int = 500,
                     progress: Progress | None = None) -> BatchResult:
@@ -110,7 +110,7 @@ def resolve_records(records: Mapping[RecordId, Record], model: MatchModel, *,
 # Candidates
 
 
-def scored_pairs(records: Mapping[RecordId, Record], model: MatchModel,
+def scored_pairs(records: Mapping[RecordId, FieldValues], model: MatchModel,
                  max_block: int = 500) -> list[LinkedPair]:
     """Every candidate pair no never-link rule forbids, with its match probability under
     `model` just as it is (no fitting, no term frequencies but its own): how the service
@@ -126,7 +126,7 @@ def scored_pairs(records: Mapping[RecordId, Record], model: MatchModel,
         left[at].tolist(), right[at].tolist(), chances[at].tolist(), strict=True)]
 
 
-def candidate_pairs(records: Mapping[RecordId, Record], model: MatchModel,
+def candidate_pairs(records: Mapping[RecordId, FieldValues], model: MatchModel,
                     max_block: int = 500) -> Candidates:
     """Pairs sharing a blocking key, each once, in id order. A block larger than `max_block`
     (a common surname, a default postcode) is skipped and reported: it would cost n²
@@ -147,7 +147,8 @@ def _numbered(labels: Sequence[str]) -> IntArray:
 # Fitting and scoring
 
 
-def term_frequencies(records: Iterable[Record], model: MatchModel) -> dict[str, dict[str, float]]:
+def term_frequencies(records: Iterable[FieldValues], model: MatchModel
+                     ) -> dict[str, dict[str, float]]:
     """Share of records holding each (folded) value, for the fields with a tf-adjusted level."""
     rows = list(records)
     return _term_frequencies(RecordColumns(rows, model_fields(model)), model)

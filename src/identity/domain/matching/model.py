@@ -14,7 +14,8 @@ from typing import Any
 
 from identity.domain.matching.levels import KINDS, PREDICATES, Level, fold
 
-Record = Mapping[str, str | None]
+# One record's values by model field (a value None or missing: unknown), as compared.
+FieldValues = Mapping[str, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,7 @@ class Comparison:
             if level.kind not in KINDS:
                 raise ValueError(f"comparison {self.field!r}: unknown level kind {level.kind!r}")
 
-    def level_of(self, a: Record, b: Record) -> int:
+    def level_of(self, a: FieldValues, b: FieldValues) -> int:
         return self.level_of_folded(fold(a.get(self.field) or ""), fold(b.get(self.field) or ""))
 
     def level_of_folded(self, left: str, right: str) -> int:
@@ -112,7 +113,7 @@ class MatchModel:
                 return rule
         return None
 
-    def vector(self, a: Record, b: Record) -> tuple[int, ...]:
+    def vector(self, a: FieldValues, b: FieldValues) -> tuple[int, ...]:
         """The level each comparison reaches: what training counts and scoring weighs."""
         return tuple(c.level_of(a, b) for c in self.comparisons)
 
@@ -164,6 +165,6 @@ class MatchModel:
             raise ValueError(f"not a match model: {exc}") from None
 
 
-def fold_record(record: Record) -> dict[str, str]:
+def fold_record(record: FieldValues) -> dict[str, str]:
     """Every value folded once, blanks dropped: what the comparisons actually compare."""
     return {name: folded for name, value in record.items() if value and (folded := fold(value))}

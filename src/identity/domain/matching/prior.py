@@ -12,14 +12,14 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from identity.domain.matching.levels import fold
-from identity.domain.matching.model import Record
+from identity.domain.matching.model import FieldValues
 
 ASSUMED_RECALL = 0.8  # deterministic rules miss the typos, so they see part of the matches
 FLOOR, CEILING = 1e-8, 0.5
 MAX_GROUP = 1_000  # a value this many records share is a placeholder, not a person
 
 
-def estimate_prior(records: Mapping[str, Record], rules: Sequence[Sequence[str]], *,
+def estimate_prior(records: Mapping[str, FieldValues], rules: Sequence[Sequence[str]], *,
                    sources: Mapping[str, str] | None = None,
                    recall: float = ASSUMED_RECALL) -> float | None:
     """None when no rule is given, the records are too few, or no pair meets a rule."""

@@ -17,7 +17,7 @@ from identity.domain.events import Event
 from identity.domain.identifiers import Blocklist, phone_number
 from identity.domain.links import anchor
 from identity.domain.matching.blocking import blocking_keys
-from identity.domain.matching.model import MatchModel, Record, fold_record
+from identity.domain.matching.model import FieldValues, MatchModel, fold_record
 from identity.domain.types import EventId, Identifier, IdentifierKind, priority_key
 
 
@@ -32,11 +32,11 @@ class MatchRecord:
     seen_at: datetime
 
     @property
-    def values(self) -> Record:
+    def values(self) -> FieldValues:
         return dict(self.fields)
 
     @property
-    def folded(self) -> Record:
+    def folded(self) -> FieldValues:
         """The values as comparisons see them; shared between records with this id (the id
         is a digest of the values), so never mutate. A record is read back each time a newer
         one shares its block: it is folded once."""
@@ -48,7 +48,7 @@ class MatchRecord:
         return found
 
 
-_FOLDED: dict[str, Record] = {}
+_FOLDED: dict[str, FieldValues] = {}
 _MAX_FOLDED = 200_000
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from identity.domain.matching.levels import Level, fold
-from identity.domain.matching.model import Comparison, MatchModel, Record
+from identity.domain.matching.model import Comparison, FieldValues, MatchModel
 
 # How often each folded value occurs among records, per field: the u of a tf-adjusted level.
 TermFrequencies = Mapping[str, Mapping[str, float]]
@@ -89,7 +89,8 @@ def _frequencies(model: MatchModel, tf: TermFrequencies | None) -> TermFrequenci
     return tf if tf is not None or not model.term_frequencies else model.term_frequencies
 
 
-def score(model: MatchModel, a: Record, b: Record, tf: TermFrequencies | None = None) -> PairScore:
+def score(model: MatchModel, a: FieldValues, b: FieldValues,
+          tf: TermFrequencies | None = None) -> PairScore:
     tf = _frequencies(model, tf)
     fields: list[FieldScore] = []
     total = model.prior_weight
@@ -163,13 +164,13 @@ class QuickScorer:
             found = self._seen[key] = (index, weight)
         return found
 
-    def vector(self, a: Record, b: Record) -> tuple[int, ...]:
+    def vector(self, a: FieldValues, b: FieldValues) -> tuple[int, ...]:
         return tuple(
             self._level(position, comparison, left, right)[0]
             if (left := a.get(comparison.field)) and (right := b.get(comparison.field)) else 0
             for position, comparison in self._comparisons)
 
-    def probability(self, a: Record, b: Record) -> float:
+    def probability(self, a: FieldValues, b: FieldValues) -> float:
         """What `score` would say of the pair's probability (a missing value weighs 0)."""
         total = self._model.prior_weight
         for position, comparison in self._comparisons:

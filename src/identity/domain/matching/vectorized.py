@@ -16,7 +16,7 @@ import numpy.typing as npt
 from rapidfuzz import process
 
 from identity.domain.matching.levels import KEYED, SCORED, Level, fold, limit
-from identity.domain.matching.model import Comparison, MatchModel, Record
+from identity.domain.matching.model import Comparison, FieldValues, MatchModel
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -78,7 +78,7 @@ class FieldColumn:
 class RecordColumns:
     """The records as comparisons see them; pairs are (left, right) arrays of positions."""
 
-    def __init__(self, records: Sequence[Record], fields: Iterable[str]) -> None:
+    def __init__(self, records: Sequence[FieldValues], fields: Iterable[str]) -> None:
         self.size = len(records)
         self.fields = {name: FieldColumn([r.get(name) for r in records])
                        for name in dict.fromkeys(fields)}
@@ -130,7 +130,7 @@ def model_fields(model: MatchModel) -> list[str]:
     return [c.field for c in model.comparisons]
 
 
-def vectors(model: MatchModel, lefts: Sequence[Record], rights: Sequence[Record]
+def vectors(model: MatchModel, lefts: Sequence[FieldValues], rights: Sequence[FieldValues]
             ) -> list[tuple[int, ...]]:
     """The level each comparison reaches for each pair (lefts[i], rights[i])."""
     count = len(lefts)

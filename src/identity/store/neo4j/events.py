@@ -8,7 +8,7 @@ from datetime import datetime
 from identity.domain.types import EventId, Identifier, from_micros, to_micros
 from identity.store._event_codec import decode_order, decode_traits, encode_amount, encode_traits
 from identity.store.neo4j.base import Neo4jPart
-from identity.store.protocol import EventRecord
+from identity.store.protocol import StoredEvent
 
 
 class Neo4jEventLog(Neo4jPart):
@@ -20,7 +20,7 @@ class Neo4jEventLog(Neo4jPart):
             ids=list(event_ids))
         return {r["id"] for r in records}
 
-    async def record_events(self, events: Sequence[EventRecord]) -> None:
+    async def record_events(self, events: Sequence[StoredEvent]) -> None:
         received = to_micros(datetime.now().astimezone())
         rows = [{
             "event_id": e.event_id, "type": e.type, "source": e.source,
@@ -34,7 +34,7 @@ class Neo4jEventLog(Neo4jPart):
         # uniqueness constraint, is retried, and then sees the event as a duplicate.
         await self._records("UNWIND $rows AS r CREATE (e:Event) SET e = r", rows=rows)
 
-    async def read_event_records(self, anchors: Sequence[Identifier]) -> list[EventRecord]:
+    async def read_stored_events(self, anchors: Sequence[Identifier]) -> list[StoredEvent]:
         by_key = {a.key: a for a in anchors}
         records = await self._records(
             "UNWIND $keys AS k MATCH (e:Event {anchor: k}) WHERE e.has_data"
@@ -43,7 +43,7 @@ class Neo4jEventLog(Neo4jPart):
             " e.amount AS amount, e.currency AS currency",
             keys=list(by_key))
         return [
-            EventRecord(
+            StoredEvent(
                 EventId(r["event_id"]), r["type"], r["source"], from_micros(r["observed_at"]),
                 by_key[r["anchor"]],
                 decode_traits(r["traits"]),

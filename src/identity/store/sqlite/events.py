@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from identity.domain.types import EventId, Identifier, from_micros, to_micros
 from identity.store._event_codec import decode_order, decode_traits, encode_amount, encode_traits
-from identity.store.protocol import EventRecord
+from identity.store.protocol import StoredEvent
 from identity.store.sqlite.base import SqlitePart, in_chunks, placeholders
 
 
@@ -21,7 +21,7 @@ class SqliteEventLog(SqlitePart):
             seen.update(row[0] for row in self._rows(sql, part))
         return seen
 
-    async def record_events(self, events: Sequence[EventRecord]) -> None:
+    async def record_events(self, events: Sequence[StoredEvent]) -> None:
         anchors = self._ids_of(e.anchor for e in events)
         received = to_micros(datetime.now(UTC))
         self._conn.executemany(
@@ -39,9 +39,9 @@ class SqliteEventLog(SqlitePart):
             ],
         )
 
-    async def read_event_records(self, anchors: Sequence[Identifier]) -> list[EventRecord]:
+    async def read_stored_events(self, anchors: Sequence[Identifier]) -> list[StoredEvent]:
         by_node = {node_id: ident for ident, node_id in self._ids_of(anchors).items()}
-        records: list[EventRecord] = []
+        records: list[StoredEvent] = []
         for part in in_chunks(sorted(by_node)):
             for row in self._rows(
                 "SELECT event_id, type, source, observed_at, anchor_node, traits, amount, currency"
@@ -49,7 +49,7 @@ class SqliteEventLog(SqlitePart):
                 " AND (traits IS NOT NULL OR amount IS NOT NULL)",
                 part,
             ):
-                records.append(EventRecord(EventId(row[0]), row[1], row[2], from_micros(row[3]),
+                records.append(StoredEvent(EventId(row[0]), row[1], row[2], from_micros(row[3]),
                                            by_node[row[4]], decode_traits(row[5]),
                                            decode_order(row[6], row[7])))
         return records
