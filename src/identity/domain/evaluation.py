@@ -41,6 +41,19 @@ def pairwise_scores(predicted: Mapping[K, str], truth: Mapping[K, str]) -> Pairw
     predicted_pairs = _pairs(Counter(predicted[key] for key in shared).values())
     true_pairs = _pairs(Counter(truth[key] for key in shared).values())
     correct = _pairs(Counter((predicted[key], truth[key]) for key in shared).values())
+    return _scores(predicted_pairs, true_pairs, correct)
+
+
+def pair_set_scores(predicted: Iterable[tuple[K, K]], truth: Iterable[tuple[K, K]]
+                    ) -> PairwiseScores:
+    """The same measures for pairs asserted one by one, as peers that do not cluster report
+    them: a-b and b-c linked without a-c count two pairs, not three. Both sides must order
+    each pair the same way."""
+    predicted_set, truth_set = set(predicted), set(truth)
+    return _scores(len(predicted_set), len(truth_set), len(predicted_set & truth_set))
+
+
+def _scores(predicted_pairs: int, true_pairs: int, correct: int) -> PairwiseScores:
     precision = correct / predicted_pairs if predicted_pairs else 1.0
     recall = correct / true_pairs if true_pairs else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
