@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from identity.domain.events import date_of_birth
+from identity.domain.guards import DEFAULT_PROFILE_LIMITS, GraphRules, ProfileLimits
 from identity.domain.matching.model import FieldValues, MatchModel
 from identity.domain.types import Identifier
 from identity.service import IdentityService, IngestStatus
@@ -42,6 +43,11 @@ if TYPE_CHECKING:
     from load_tests.tasks import FebrlTask, Pair
 
 KIND = "external:febrl"
+# A FEBRL file holds up to nine duplicate records of one person, each under its own id: the
+# default limit of two ids per external system per profile (right for a CRM whose records are
+# one per customer) would keep them apart. A deployment that deduplicates a source this dirty
+# raises that source's limit in its rules file the same way ([limits] "external:febrl").
+RULES = GraphRules(limits=ProfileLimits(limits={**DEFAULT_PROFILE_LIMITS, KIND: 100}))
 PRODUCERS = 16
 
 
@@ -131,7 +137,7 @@ def ingest_one_by_one(events: Sequence[Mapping[str, Any]], model: MatchModel, da
 
     async def ingest() -> tuple[float, set[Pair], Counter[str]]:
         store = SqliteGraphStore(str(database))
-        service = IdentityService(store, matcher=Matcher(model))
+        service = IdentityService(store, matcher=Matcher(model), graph_rules=RULES)
         statuses: Counter[str] = Counter()
 
         async def produce(mine: Sequence[Mapping[str, Any]]) -> None:
