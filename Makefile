@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean compose-tool
+.PHONY: run test lint bench mutation clean compose-tool
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -49,4 +49,11 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python -m load_tests.bench_grpc --out load_tests/results/bench_grpc.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache mutants
+
+# Mutation testing of the domain by its unit tests ([tool.mutmut] in pyproject.toml): long,
+# so outside `make test`, like a benchmark. The score: `mutmut results`.
+mutation: $(VENV)/.dev-installed
+	$(BIN)/pip install --quiet -e '.[dev,mutation]'
+	$(BIN)/mutmut run
+	$(BIN)/mutmut export-cicd-stats && cat mutants/mutmut-cicd-stats.json

@@ -283,3 +283,11 @@ def test_a_distinct_order_after_a_repeated_one_still_counts() -> None:
     repeated = order("o1", "19.99", "USD")
     summary = summarize_orders([repeated, repeated, order("o2", "5", "USD")])
     assert summary == OrderSummary(count=2, total_spend=(("USD", Decimal("24.99")),))
+
+
+def test_orders_of_unknown_value_are_counted_each_and_kept_out_of_spend() -> None:
+    lost = OrderLine("o1", None, "EUR", T0)  # the producer lost the amount, kept the currency
+    also_lost = OrderLine("o2", None, None, T0)
+    summary = summarize_orders([lost, also_lost, order("o3", "5", "EUR")])
+    assert summary == OrderSummary(count=3, total_spend=(("EUR", Decimal("5")),),
+                                   unknown_value=2)
