@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from identity.domain.guards import HubRules, ProfileLimits, hub_reason
+from identity.domain.guards import HubRules, ProfileLimits, held_kind, held_reason, hub_reason
 from identity.domain.resolution import components, plan_split
 from identity.domain.types import Identifier
 
@@ -98,3 +98,45 @@ def test_every_external_system_is_watched_through_one_prefix() -> None:
     assert HubRules().kind_prefixes == ["external:"]
     assert HubRules(limits={"email": 3}).kind_prefixes == []
     assert HubRules().limit("external:anything") == 1
+
+
+WHEN = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def test_a_scored_link_is_decided_by_its_score_alone_the_best_first() -> None:
+    limits = ProfileLimits()
+    a, b = Identifier("email", "a@shop.com"), Identifier("email", "b@shop.com")
+    sure = limits.order(a, b, "probabilistic", WHEN, 0.99)
+    likely = limits.order(a, b, "probabilistic", WHEN - timedelta(days=9), 0.70)
+    unscored = limits.order(a, b, "probabilistic", WHEN, None)
+    assert sure < likely < unscored
+
+
+def test_a_link_ranks_by_its_weaker_end_first() -> None:
+    """An account tied to an external id yields before two phones seen together: the
+    external id is weaker than either phone, though the account is the strongest of all."""
+    limits = ProfileLimits()
+    account_crm = limits.order(Identifier("customer_id", "C-1"), Identifier("external:crm", "9"),
+                               "same_event", WHEN, None)
+    two_phones = limits.order(Identifier("phone", "+14155550100"),
+                              Identifier("phone", "+14155550101"), "same_event", WHEN, None)
+    assert two_phones < account_crm
+
+
+def test_ranks_follow_the_priority_with_one_slot_for_every_external_system() -> None:
+    limits = ProfileLimits(priority=("customer_id", "external:*", "email"))
+    assert [limits.rank(k) for k in ("customer_id", "external:crm", "email", "session_id")] \
+        == [0, 1, 2, 3]
+    assert ProfileLimits().rank("email") == 1
+
+
+def test_a_limit_below_one_is_refused_with_its_kind() -> None:
+    with pytest.raises(ValueError, match="limit for email must be at least 1, got 0"):
+        ProfileLimits(limits={"email": 0})
+
+
+def test_the_kind_and_limit_a_held_link_names_are_read_back() -> None:
+    reason = held_reason("customer_id", 2, 1, Identifier("device_id", "tablet"))
+    assert held_kind(reason) == ("customer_id", 1)
+    assert held_kind("hub: linked to 2 distinct email identifiers (limit 1)") is None
+    assert held_kind(None) is None

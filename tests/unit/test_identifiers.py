@@ -12,6 +12,8 @@ from identity.domain.identifiers import (
     _normalize_text,
     is_placeholder,
     normalize_identifier,
+    phone_number,
+    printable,
     validate_kind,
 )
 from identity.domain.types import Identifier
@@ -412,3 +414,29 @@ def test_real_values_are_not_placeholders(value: str) -> None:
 ])
 def test_a_hex_device_id_is_a_uuid_only_at_32_digits(raw: str, stored: str) -> None:
     assert normalize_identifier("device_id", raw, US).value == stored
+
+
+def test_printable_escapes_what_does_not_print_and_says_where_it_cut() -> None:
+    assert printable("a\x00b\u202ec", 4) == "a\\x00b\\u202e..."
+    assert printable("abc", 3) == "abc"
+    assert printable("abcd", 3) == "abc..."
+
+
+def test_a_phone_number_is_the_identifier_without_its_extension() -> None:
+    assert phone_number("+14155550100;ext=12") == "+14155550100"
+    assert phone_number("+14155550100") == "+14155550100"
+
+
+def test_an_address_made_empty_by_its_providers_rules_says_so() -> None:
+    with pytest.raises(InvalidIdentifier) as caught:
+        normalize_identifier("email", "+news@gmail.com", US)
+    assert str(caught.value) == "email local part is empty once the provider's rules apply"
+
+
+def test_an_address_with_letters_of_any_script_is_an_email() -> None:
+    assert normalized("email", "Müller@Mailbox.org") == "müller@mailbox.org"
+
+
+def test_an_id_that_would_be_a_uuid_without_its_first_letter_is_kept_whole() -> None:
+    raw = "X" + "a" * 32
+    assert normalized("device_id", raw) == raw
