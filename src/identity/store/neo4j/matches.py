@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, LiteralString
-
-import neo4j
 
 from identity.domain.matching.records import MatchRecord
 from identity.domain.types import Identifier, to_micros
 from identity.store._event_codec import encode_keys, encode_traits
-from identity.store.neo4j.base import RECORD_FIELDS, UNWIND, Neo4jPart, match_record
+from identity.store.neo4j.base import RECORD_FIELDS, Neo4jPart, match_record
 from identity.store.protocol import BlockLookup
 
 
@@ -71,12 +68,4 @@ class Neo4jMatchIndex(Neo4jPart):
             " RETURN " + RECORD_FIELDS + " ORDER BY record_id LIMIT $limit",
             after=after, limit=limit)
         return [match_record(r) for r in records]
-
-    async def _records(self, query: LiteralString, **params: Any) -> list[neo4j.Record]:
-        # A query over an empty list finds and writes nothing: no round trip for it.
-        unwound = UNWIND.match(query)
-        if unwound is not None and not params.get(unwound.group(1), True):
-            return []
-        result = await self._tx.run(query, params)
-        return [record async for record in result]
 
