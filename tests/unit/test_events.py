@@ -245,7 +245,9 @@ def test_unreadable_timestamps_are_rejected(raw: object) -> None:
 
 
 def test_parse_timestamp_converts_an_offset_to_utc() -> None:
-    assert parse_timestamp("2024-05-01T14:00:00+02:00").tzinfo is UTC
+    parsed = parse_timestamp("2024-05-01T14:00:00+02:00")
+    assert parsed.tzinfo is UTC
+    assert parsed == datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 # --- identifiers -----------------------------------------------------------------------------
@@ -358,7 +360,8 @@ def test_the_same_value_under_two_kinds_stays_two_identifiers() -> None:
         ]
     )
 
-    assert len(parse_event(raw, RULES).identifiers) == 2
+    assert parse_event(raw, RULES).identifiers == (Identifier("customer_id", "1001"),
+                                                   Identifier("external:crm", "1001"))
 
 
 def test_identifiers_come_out_sorted_whatever_the_input_order() -> None:
@@ -368,6 +371,7 @@ def test_identifiers_come_out_sorted_whatever_the_input_order() -> None:
     backward = parse_event(identify(identifiers=items[::-1]), RULES)
 
     assert forward.identifiers == backward.identifiers
+    assert list(forward.identifiers) == sorted(forward.identifiers)
 
 
 # --- traits and shape ------------------------------------------------------------------------

@@ -52,7 +52,8 @@ def test_neighbors_of_the_nodes_own_kind_do_not_count() -> None:
 
 def test_limits_are_configuration() -> None:
     strict = HubRules(limits={"email": 1})
-    assert hub_reason(DEVICE, ids("email", 2), strict) is not None
+    assert hub_reason(DEVICE, ids("email", 2), strict) == (
+        "hub: linked to 2 distinct email identifiers (limit 1)")
     assert hub_reason(DEVICE, ids("customer_id", 9), strict) is None
 
 
