@@ -107,9 +107,9 @@ async def test_graph_size_reads_the_store_once_a_while_and_counts_what_it_files(
     size = GraphSize(refresh_s=60, clock=lambda: now[0])
     store = SqliteGraphStore(":memory:")
     async with store.transaction() as tx:
-        assert await size.records(tx) == 0
+        assert await size.records(tx.matches) == 0
         size.filed(5)
-        assert await size.records(tx) == 5  # not read again yet
+        assert await size.records(tx.matches) == 5  # not read again yet
         now[0] = 61
-        assert await size.records(tx) == 0  # the store knows best
+        assert await size.records(tx.matches) == 0  # the store knows best
     await store.close()

@@ -159,7 +159,7 @@ async def _stop_hubs(tx: GraphTransaction, new_hubs: dict[Identifier, str],
                                     for (a, b, rule), why in sorted(states.items())
                                     if now_reason[(a, b, rule)] != why])
     await tx.graph.mark_hubs(sorted(new_hubs.items()))
-    settled = await settle(tx, new_hubs, None, limits, now, cause)
+    settled = await settle(tx.graph, new_hubs, None, limits, now, cause)
     return settled.changes, settled.touched
 
 
@@ -200,14 +200,14 @@ async def apply_batch(
     applied = {e.event_id: _join_event(resolution, e, links_of[e.event_id], hubs, changed,
                                        deferred, now)
                for e in events}
-    await write_plan(tx, resolution.plan(), now)
+    await write_plan(tx.graph, resolution.plan(), now)
     await tx.events.record_events([StoredEvent(e.event_id, e.type.value, e.source, e.timestamp,
                                         anchor(e.identifiers), e.traits, e.order)
                             for e in events])
     later: list[ProfileChange] = []
     filed = 0
     if matcher is not None:
-        matches = await match_events(tx, events, matcher)
+        matches = await match_events(tx.matches, events, matcher)
         filed = matches.filed
         if matches.links:
             joined, marked = await _join_matches(tx, matches.links, now, rules.limits,
@@ -215,7 +215,7 @@ async def apply_batch(
             later += joined
             touched.update(marked)
     if deferred.links or deferred.bound:
-        settled = await settle(tx, deferred.seeds(), deferred.since(), rules.limits, now,
+        settled = await settle(tx.graph, deferred.seeds(), deferred.since(), rules.limits, now,
                                deferred.cause())
         later += settled.changes
         touched.update(settled.touched)
@@ -301,7 +301,7 @@ async def _join_matches(tx: GraphTransaction, links: list[LinkObservation], now:
     for veto in vetoes:  # two people in one profile: it splits, whatever joined them
         if resolution.group_of(veto.a) == resolution.group_of(veto.b):
             deferred.bound.setdefault((veto.a, veto.b), veto.event_id)
-    await write_plan(tx, resolution.plan(), now)
+    await write_plan(tx.graph, resolution.plan(), now)
     # A veto marks its ends, which every profile view shows: those profiles are touched.
     return changes, {g.profile_id for g in groups}
 

@@ -144,7 +144,7 @@ class Explainer:
         themselves, else the most recent of their profiles' (at most `SIDE_RECORDS` a side)."""
         if self._model is None:
             return None
-        model = self._model.at_size(await self._size.records(tx))
+        model = self._model.at_size(await self._size.records(tx.matches))
         sides = [await _records_of(tx, identifier, group_id) for identifier, group_id in (a, b)]
         scored = [score(model, left.values, right.values)
                   for left in sides[0] for right in sides[1]]

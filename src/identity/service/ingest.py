@@ -133,7 +133,7 @@ class Ingestor:
                 seen = await tx.events.seen_event_ids([e.event_id for e in fresh])
                 matcher = self._matcher
                 if matcher is not None:  # its prior follows the graph's size
-                    matcher = matcher.at_size(await self._size.records(tx))
+                    matcher = matcher.at_size(await self._size.records(tx.matches))
                 batch = await apply_batch(tx, [e for e in fresh if e.event_id not in seen],
                                           now, self._graph_rules, matcher)
                 touched, filed = batch.touched, batch.filed

@@ -27,7 +27,7 @@ from identity.domain.matching.scoring import (
     encode_score,
     score,
 )
-from identity.store.protocol import GraphTransaction
+from identity.store.protocol import MatchIndex
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +79,10 @@ class GraphSize:
         self._count = 0
         self._read_at: float | None = None
 
-    async def records(self, tx: GraphTransaction) -> int:
+    async def records(self, index: MatchIndex) -> int:
         now = self._clock()
         if self._read_at is None or now - self._read_at >= self._refresh_s:
-            self._count, self._read_at = await tx.matches.count_records(), now
+            self._count, self._read_at = await index.count_records(), now
         return self._count
 
     def filed(self, records: int) -> None:
@@ -142,17 +142,17 @@ def _candidates(new: Sequence[MatchRecord], found: Sequence[MatchRecord]
     return [pairs[k] for k in sorted(pairs)]
 
 
-async def match_events(tx: GraphTransaction, events: Sequence[Event], matcher: Matcher
+async def match_events(index: MatchIndex, events: Sequence[Event], matcher: Matcher
                        ) -> Matches:
     """Files the events' records and scores them against their blocks: the links (and
     possible matches, and vetoes) the new records make."""
     records = {r.record_id: r for e in events if (r := record_of(e, matcher.model))}
     if not records:
         return Matches([], 0)
-    fresh = set(await tx.matches.index_records(list(records.values()), matcher.max_block))
+    fresh = set(await index.index_records(list(records.values()), matcher.max_block))
     new = [record for record_id, record in records.items() if record_id in fresh]
-    lookup = await tx.matches.find_records(sorted({k for r in new for k in r.keys}),
-                                           matcher.max_block)
+    lookup = await index.find_records(sorted({k for r in new for k in r.keys}),
+                                      matcher.max_block)
     if lookup.oversized:
         OVERSIZED.inc(len(lookup.oversized))
         log.warning("skipped %d oversized blocks (largest %d records, cap %d)",

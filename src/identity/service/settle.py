@@ -35,7 +35,7 @@ from identity.domain.partition import Candidate, LinkKey, partition
 from identity.domain.resolution import GroupState, plan_split
 from identity.domain.types import EventId, Identifier, ProfileId
 from identity.service.profile_ids import new_profile_id
-from identity.store.protocol import GraphTransaction, NodeRow
+from identity.store.protocol import IdentityGraph, NodeRow
 
 
 @dataclass
@@ -68,21 +68,21 @@ def link_order(link: Link, limits: ProfileLimits) -> LinkOrder:
                         link.evidence.score)
 
 
-async def read_region(tx: GraphTransaction, seeds: Iterable[Identifier],
+async def read_region(graph: IdentityGraph, seeds: Iterable[Identifier],
                       since: LinkOrder | None, limits: ProfileLimits) -> Region:
     region = Region()
-    rows = await tx.graph.find_identifiers(sorted(set(seeds)))
+    rows = await graph.find_identifiers(sorted(set(seeds)))
     frontier = {row.group_id for row in rows if row.group_id is not None}
     while frontier:
-        for group in await tx.graph.read_groups(sorted(frontier)):  # locked until commit
+        for group in await graph.read_groups(sorted(frontier)):  # locked until commit
             region.groups[group.group_id] = group
-        members = await tx.graph.read_members(sorted(frontier))
+        members = await graph.read_members(sorted(frontier))
         region.members.update((m.identifier, m) for m in members)
-        found = await tx.graph.read_links([m.identifier for m in members])
+        found = await graph.read_links([m.identifier for m in members])
         region.links.update(((k.a, k.b, k.evidence.rule), k) for k in found)
         ends = sorted({end for k in found for end in (k.a, k.b)} - set(region.members)
                       - set(region.outside))
-        outside = await tx.graph.find_identifiers(ends)
+        outside = await graph.find_identifiers(ends)
         region.outside.update((row.identifier, row) for row in outside)
         frontier = set()
         for link in found:
@@ -101,12 +101,12 @@ async def read_region(tx: GraphTransaction, seeds: Iterable[Identifier],
     return region
 
 
-async def settle(tx: GraphTransaction, seeds: Iterable[Identifier], since: LinkOrder | None,
+async def settle(graph: IdentityGraph, seeds: Iterable[Identifier], since: LinkOrder | None,
                  limits: ProfileLimits, now: datetime, cause: EventId) -> Settled:
     """Decides the region of `seeds` again and writes what changed: link states, held
     marks, and the profiles as splits then merges (the piece holding a profile's strongest
     identifier keeps its id; the oldest id survives a merge: invariant 2)."""
-    region = await read_region(tx, seeds, since, limits)
+    region = await read_region(graph, seeds, since, limits)
     inside = set(region.members)
     candidates = [Candidate(k.a, k.b, k.evidence.rule, link_order(k, limits))
                   for k in region.links.values()
@@ -118,14 +118,14 @@ async def settle(tx: GraphTransaction, seeds: Iterable[Identifier], since: LinkO
               f"{k.b.value} are two people") for k in region.links.values()
              if k.evidence.rule == LinkRule.VETOED and k.a in inside and k.b in inside]
     decided = partition(inside, candidates, limits, leaving, apart)
-    await _write_links(tx, region, candidates, leaving, decided.held)
-    changes = await _repartition(tx, region, decided.parts, limits, now, cause)
+    await _write_links(graph, region, candidates, leaving, decided.held)
+    changes = await _repartition(graph, region, decided.parts, limits, now, cause)
     touched = {g.profile_id for g in region.groups.values()}
     touched.update(p for change in changes for p in change.mentioned_ids)
     return Settled(changes, frozenset(touched))
 
 
-async def _write_links(tx: GraphTransaction, region: Region, candidates: Sequence[Candidate],
+async def _write_links(graph: IdentityGraph, region: Region, candidates: Sequence[Candidate],
                        leaving: Sequence[Candidate], held: dict[LinkKey, str]) -> None:
     states = []
     for candidate in candidates:
@@ -133,7 +133,7 @@ async def _write_links(tx: GraphTransaction, region: Region, candidates: Sequenc
         reason = held.get(candidate.key)
         if link.is_active != (reason is None) or (reason and link.inactive_reason != reason):
             states.append((candidate.a, candidate.b, candidate.rule, reason))
-    await tx.graph.set_link_states(states)
+    await graph.set_link_states(states)
     # A node's mark is the latest held link at it: inside the region as just decided, and
     # those leaving it (held before `since`, so as they were).
     marks: dict[Identifier, str] = {}
@@ -144,12 +144,12 @@ async def _write_links(tx: GraphTransaction, region: Region, candidates: Sequenc
     for link in region.links.values():
         if link.evidence.rule == LinkRule.VETOED:
             marks.update((end, NEVER_MARK) for end in (link.a, link.b) if end in region.members)
-    await tx.graph.mark_held([(node, marks.get(node))
+    await graph.mark_held([(node, marks.get(node))
                               for node, row in sorted(region.members.items())
                               if row.held != marks.get(node)])
 
 
-async def _repartition(tx: GraphTransaction, region: Region, parts: list[list[Identifier]],
+async def _repartition(graph: IdentityGraph, region: Region, parts: list[list[Identifier]],
                        limits: ProfileLimits, now: datetime, cause: EventId
                        ) -> list[ProfileChange]:
     """Splits first: each group keeps the piece holding its strongest identifier
@@ -169,11 +169,11 @@ async def _repartition(tx: GraphTransaction, region: Region, parts: list[list[Id
         kept[group_id] = len(ordered[0])
         if len(ordered) == 1:
             continue
-        made = await tx.graph.create_groups([new_profile_id() for _ in ordered[1:]], now)
+        made = await graph.create_groups([new_profile_id() for _ in ordered[1:]], now)
         carved += list(zip(made, ordered[1:], strict=True))
         changes.append(ProfileChange(ChangeKind.SPLIT, region.groups[group_id].profile_id,
                                      cause, now, split_ids=tuple(g.profile_id for g in made)))
-    await tx.graph.assign_members([(node, group.group_id) for group, nodes in carved
+    await graph.assign_members([(node, group.group_id) for group, nodes in carved
                              for node in nodes])
     node_groups: dict[Identifier, int | None] = {
         node: row.group_id for node, row in region.members.items()}
@@ -186,17 +186,17 @@ async def _repartition(tx: GraphTransaction, region: Region, parts: list[list[Id
         if joined.change is ChangeKind.MERGED:
             changes.append(ProfileChange(ChangeKind.MERGED, joined.profile_id, cause, now,
                                          joined.merged_ids))
-    await write_plan(tx, resolution.plan(), now)
+    await write_plan(graph, resolution.plan(), now)
     return changes
 
 
-async def write_plan(tx: GraphTransaction, plan: BatchPlan, now: datetime) -> None:
-    created = await tx.graph.create_groups(plan.new_profiles, now)
+async def write_plan(graph: IdentityGraph, plan: BatchPlan, now: datetime) -> None:
+    created = await graph.create_groups(plan.new_profiles, now)
     real = {-(i + 1): group.group_id for i, group in enumerate(created)}
 
     def group(group_id: int) -> int:
         return real.get(group_id, group_id)
 
-    await tx.graph.move_members([(group(a), group(b)) for a, b in plan.moves])
-    await tx.graph.assign_members([(node, group(g)) for node, g in plan.placements])
-    await tx.graph.relabel_groups([(group(g), p, absorbed) for g, p, absorbed in plan.relabels])
+    await graph.move_members([(group(a), group(b)) for a, b in plan.moves])
+    await graph.assign_members([(node, group(g)) for node, g in plan.placements])
+    await graph.relabel_groups([(group(g), p, absorbed) for g, p, absorbed in plan.relabels])
