@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 
 import pytest
 
+from identity.domain.matching.blocking import blocking_keys
+from identity.domain.matching.defaults import DEFAULT_MODEL
 from identity.domain.matching.fitting import estimate_m, estimate_u
 from identity.domain.matching.levels import Level
 from identity.domain.matching.model import Comparison, MatchModel
@@ -194,3 +197,24 @@ def test_twins_never_link_and_namesakes_do_not_link() -> None:
         {"first_name": "John", "last_name": "Smith", "date_of_birth": "1994-10-22",
          "address_line1": "77 Quay Street", "city": "Hull", "postcode": "HU1 2BB"})
     assert namesakes.decision is Decision.NONE and namesakes.non_match is None
+
+
+def test_a_model_whose_prior_follows_no_records_is_refused() -> None:
+    """prior_records 0 divided by zero at the first commit that read the graph's size."""
+    document = json.loads(DEFAULT_MODEL.to_json()) | {"prior_records": 0}
+    with pytest.raises(ValueError, match="prior_records counts records: at least 1, got 0"):
+        MatchModel.from_dict(document)
+
+
+def test_a_level_probability_that_is_not_one_is_refused() -> None:
+    document = json.loads(DEFAULT_MODEL.to_json())
+    document["comparisons"][0]["levels"][1]["m"] = math.nan
+    with pytest.raises(ValueError, match="m is a probability, got nan"):
+        MatchModel.from_dict(document)
+
+
+def test_values_the_comparisons_call_equal_share_a_block() -> None:
+    wide = "\uff2a\uff4f\uff48\uff4e \uff33\uff4d\uff49\uff54\uff48"  # John Smith, full-width
+    rules = (("first_name", "last_name"),)
+    assert blocking_keys(rules, {"first_name": wide.split()[0], "last_name": wide.split()[1]}) \
+        == blocking_keys(rules, {"first_name": "John", "last_name": "Smith"})

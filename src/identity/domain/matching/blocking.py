@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 import jellyfish
 import numpy as np
 
+from identity.domain.matching.levels import fold
 from identity.domain.matching.model import FieldValues
 from identity.domain.matching.nicknames import canonical_name
 from identity.domain.matching.vectorized import IntArray
@@ -38,7 +39,7 @@ def _transform(term: str) -> tuple[Callable[[str], str], str]:
 def _value(transform: Callable[[str], str], raw: str | None) -> str | None:
     if not raw:
         return None
-    return transform(" ".join(raw.casefold().split())) or None
+    return transform(fold(raw)) or None  # as the comparisons fold it, or equal values part
 
 
 def _term(term: str, record: FieldValues) -> str | None:

@@ -31,6 +31,10 @@ class Comparison:
         for level in self.levels:
             if level.kind not in KINDS:
                 raise ValueError(f"comparison {self.field!r}: unknown level kind {level.kind!r}")
+            for name, p in (("m", level.m), ("u", level.u)):
+                if p is not None and not 0 <= p <= 1:  # NaN too: it compares false
+                    raise ValueError(f"comparison {self.field!r}, level {level.label!r}: {name} "
+                                     f"is a probability, got {p}")
 
     def level_of(self, a: FieldValues, b: FieldValues) -> int:
         return self.level_of_folded(fold(a.get(self.field) or ""), fold(b.get(self.field) or ""))
@@ -82,6 +86,10 @@ class MatchModel:
             raise ValueError(f"prior must be strictly between 0 and 1, got {self.prior}")
         if not 0 < self.review_threshold <= self.link_threshold < 1:
             raise ValueError("thresholds: 0 < review_threshold <= link_threshold < 1")
+        if self.prior_records is not None and (isinstance(self.prior_records, bool)
+                                               or self.prior_records < 1):
+            raise ValueError(f"prior_records counts records: at least 1, got "
+                             f"{self.prior_records}")
 
     @property
     def fields(self) -> tuple[str, ...]:
