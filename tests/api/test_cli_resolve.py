@@ -209,3 +209,19 @@ def test_the_result_is_never_written_over_an_input(
     code, _, stderr = resolve(capsys, people, "--out", people)
     assert code == 2 and "p.csv is an input file; write the result elsewhere" in stderr
     assert people.read_text() == before
+
+
+@pytest.mark.parametrize(("document", "reason"), [
+    ("[" * 200_000 + "]" * 200_000, "not JSON (nested too deeply"),
+    ('{"prior": NaN}', "not JSON (NaN is not a JSON number"),
+    ("[]", "not a match model: not a JSON object"),
+])
+def test_a_model_file_that_is_not_usable_json_is_refused_with_the_reason(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], document: str, reason: str) -> None:
+    model = tmp_path / "model.json"
+    model.write_text(document)
+    write_csv(tmp_path / "p.csv", [["1", *ANN]])
+    code, _, err = resolve(capsys, tmp_path / "p.csv", "--out", tmp_path / "out.csv",
+                           "--model", model)
+    assert code == 2
+    assert reason in err and "Traceback" not in err

@@ -16,10 +16,10 @@ from typing import BinaryIO, TextIO
 
 from tqdm import tqdm
 
-from identity.api.json_body import UnusableJson, read_json
 from identity.app import build_service
 from identity.cli.arguments import EXIT_OK, EXIT_REJECTS, EXIT_USAGE, settings_of
 from identity.config import Settings
+from identity.domain.json_text import UnusableJson, read_json
 from identity.service import IdentityService, IngestResult, IngestStatus
 
 _ANY_INDEX = re.compile(r"\[\d+\]")

@@ -18,7 +18,7 @@ from strawberry.asgi import GraphQL
 from identity.api.graphql.context import Context
 from identity.api.graphql.middleware import DEFAULT_MAX_BODY_BYTES, BodyLimit, RequestLog
 from identity.api.graphql.schema import schema
-from identity.api.json_body import UnusableJson, read_json
+from identity.domain.json_text import UnusableJson, read_json
 from identity.service import IdentityService, StoreUnavailable
 
 ServiceProvider = Callable[[], IdentityService]

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from identity.domain.json_text import read_json
 from identity.domain.matching.levels import KINDS, PREDICATES, Level, fold
 
 # One record's values by model field (a value None or missing: unknown), as compared.
@@ -146,7 +147,12 @@ class MatchModel:
 
     @classmethod
     def from_json(cls, text: str) -> MatchModel:
-        return cls.from_dict(json.loads(text))
+        """Read strictly (no NaN, no nesting deeper than Python can follow): a model file is
+        an operator's input."""
+        document = read_json(text)
+        if not isinstance(document, Mapping):
+            raise ValueError("not a match model: not a JSON object")
+        return cls.from_dict(document)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> MatchModel:
