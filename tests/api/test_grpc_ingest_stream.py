@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from typing import cast
 
 import pytest
 
 from identity.api.grpc.ingest_stream import ingest_in_order
+from identity.api.limits import MAX_IDENTIFIERS_PER_REQUEST
 from identity.service import IngestResult, IngestStatus
 
 
@@ -99,3 +101,26 @@ async def test_closing_the_stream_cancels_its_reader() -> None:
     await asyncio.wait_for(reading.wait(), 2)
     await stream.aclose()
     assert asyncio.all_tasks() - before == set()
+
+
+async def test_a_batch_holds_no_more_identifiers_than_one_ingest_request_may() -> None:
+    """256 events of 50 identifiers were one call of 12,800: no IngestEvents may hold that."""
+    ingest = Recorder()
+    ingest.open.clear()
+
+    async def wide(count: int) -> AsyncIterator[object]:
+        for n in range(count):
+            yield {"event_id": f"e{n}", "identifiers": [{"kind": "anonymous_id",
+                                                          "value": f"a{n}-{i}"}
+                                                         for i in range(50)]}
+
+    stream = ingest_in_order(wide(256), ingest, window=256)
+    first = asyncio.ensure_future(anext(stream))
+    await asyncio.sleep(0.05)  # every event is waiting before the first batch goes
+    ingest.open.set()
+    offsets = [(await first)[0]] + [offset async for offset, _ in stream]
+    sizes = [sum(len(cast(dict[str, list[object]], e)["identifiers"]) for e in batch)
+             for batch in ingest.batches]
+    assert max(sizes) <= MAX_IDENTIFIERS_PER_REQUEST
+    assert sum(len(batch) for batch in ingest.batches) == 256
+    assert offsets == sorted(offsets) and offsets[1] == len(ingest.batches[0])

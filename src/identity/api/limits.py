@@ -17,7 +17,7 @@ MAX_IDENTIFIERS_PER_REQUEST = 5000
 
 # Profile ids are the service's own (prf_ and hex); anything else cannot name a profile, and is
 # refused before it is looked up, echoed or put in an error message whole.
-_PROFILE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_PROFILE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # whole: fullmatch, no trailing newline
 
 
 def check_batch(events: int, identifiers: int) -> None:
@@ -33,10 +33,11 @@ def check_batch(events: int, identifiers: int) -> None:
 
 
 def check_profile_ids(ids: Sequence[tuple[str, str]]) -> None:
-    """Raises ValidationError naming each (field path, id) whose id cannot be a profile id."""
+    """Raises ValidationError naming each (field path, id) whose id cannot be a profile id.
+    Callers bound how many ids a request holds before they check them."""
     bad = [FieldError(path, f"'{printable(value, 32)}' is not a profile id (at most 64 "
                       "letters, digits, '_' or '-')")
-           for path, value in ids if not _PROFILE_ID.match(value)]
+           for path, value in ids if not _PROFILE_ID.fullmatch(value)]
     if bad:
         raise ValidationError(bad)
 

@@ -58,19 +58,19 @@ def _proto_field(path: str) -> str:
 
 def to_status(exc: Exception) -> grpc.Status:
     if isinstance(exc, InvalidInput):
-        violations = [FieldError(printable(v.field, 100), printable(v.reason, 240))
-                      for v in field_violations(exc)]
+        every = field_violations(exc)
         # Status and details travel as headers, which clients cap (16 KiB by default): a
         # request with 100 bad items gets the first ones, and how many more there are.
+        listed = [FieldError(printable(v.field, 100), printable(v.reason, 240))
+                  for v in every[:MAX_VIOLATIONS_LISTED]]
         details = error_details_pb2.BadRequest(field_violations=[
             error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.reason)
-            for v in violations[:MAX_VIOLATIONS_LISTED]])
+            for v in listed])
         message = "; ".join(str(v) if v.field else v.reason
-                            for v in violations[:MAX_VIOLATIONS_IN_MESSAGE])
-        if len(violations) > MAX_VIOLATIONS_IN_MESSAGE:
-            message += (f"; and {len(violations) - MAX_VIOLATIONS_IN_MESSAGE} more "
-                        f"({len(violations)} in all; the details list the first "
-                        f"{min(len(violations), MAX_VIOLATIONS_LISTED)})")
+                            for v in listed[:MAX_VIOLATIONS_IN_MESSAGE])
+        if len(every) > MAX_VIOLATIONS_IN_MESSAGE:
+            message += (f"; and {len(every) - MAX_VIOLATIONS_IN_MESSAGE} more "
+                        f"({len(every)} in all; the details list the first {len(listed)})")
         return _status(code_pb2.INVALID_ARGUMENT, message, details)
     if isinstance(exc, NotFound):
         return _status(code_pb2.NOT_FOUND, str(exc))

@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from identity.api.limits import MAX_IDENTIFIERS_PER_REQUEST
 from identity.service import IngestResult
 
 Ingest = Callable[[Sequence[object]], Awaitable[list[IngestResult]]]
@@ -34,12 +35,25 @@ async def _read(events: AsyncIterator[object], queue: asyncio.Queue[object]) -> 
         await queue.put(_End())
 
 
-async def _next_batch(queue: asyncio.Queue[object], limit: int) -> tuple[list[object], _End | None]:
-    """At least one item (waiting for it), then whatever else has arrived, up to `limit`."""
+def _identifiers(event: object) -> int:
+    found = event.get("identifiers") if isinstance(event, dict) else None
+    return len(found) if isinstance(found, list) else 0
+
+
+async def _next_batch(queue: asyncio.Queue[object], limit: int, carried: list[object]
+                      ) -> tuple[list[object], _End | None]:
+    """At least one item (waiting for it), then whatever else has arrived, up to `limit`
+    events and MAX_IDENTIFIERS_PER_REQUEST identifiers, as one IngestEvents request may hold;
+    an item that would pass the bound is `carried` to the next batch."""
     batch: list[object] = []
-    item = await queue.get()
+    size = 0
+    item = carried.pop() if carried else await queue.get()
     while not isinstance(item, _End):
+        if batch and size + _identifiers(item) > MAX_IDENTIFIERS_PER_REQUEST:
+            carried.append(item)
+            return batch, None
         batch.append(item)
+        size += _identifiers(item)
         if len(batch) >= limit or queue.empty():
             return batch, None
         item = queue.get_nowait()
@@ -55,8 +69,9 @@ async def ingest_in_order(events: AsyncIterator[object], ingest: Ingest, window:
     offset = 0
     try:
         end: _End | None = None
-        while end is None:
-            batch, end = await _next_batch(queue, window)
+        carried: list[object] = []
+        while end is None:  # an item carried over was read before any end
+            batch, end = await _next_batch(queue, window, carried)
             if batch:
                 yield offset, await ingest(batch)
                 offset += len(batch)

@@ -17,6 +17,7 @@ from identity.api.grpc.watch_slots import WatchSlots
 from identity.api.limits import check_batch, check_profile_ids, indexed
 from identity.domain.errors import ValidationError
 from identity.service import IdentityService, ProfileView
+from identity.service.change_feed import MAX_WATCHED_IDS
 from identity.v1 import identity_pb2 as pb
 from identity.v1 import identity_pb2_grpc
 
@@ -120,6 +121,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         context: Context[pb.WatchChangesRequest, pb.ProfileChange],
     ) -> AsyncGenerator[pb.ProfileChange, None]:
         await self._watch_slots.take(context)  # RESOURCE_EXHAUSTED when all are taken
+        _at_most(MAX_WATCHED_IDS, "profile_ids", len(request.profile_ids))  # before each
         check_profile_ids(indexed("profile_ids", request.profile_ids))
         # aclosing: a watcher that leaves (cancelled, deadline) lets go now, not when collected.
         async with aclosing(self._service.watch_changes(request.after_position or None,
