@@ -78,6 +78,22 @@ def test_ingest_summarizes_rejects_and_writes_them_out(
                                      "reason": "'last week' is not an ISO 8601 timestamp"}]
 
 
+def test_ingest_never_writes_its_rejects_over_its_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Opening the rejects file first emptied a 100 KB input, which then ingested 0 events."""
+    source = tmp_path / "events.jsonl"
+    source.write_text('{"event_id": "g1"}\n')
+    code = main(["ingest", str(source), "--database", str(tmp_path / "g.db"), "--quiet",
+                 "--rejects", str(tmp_path / "." / "events.jsonl")])
+    assert code == 2
+    assert "events.jsonl is an input file; write it elsewhere" in capsys.readouterr().err
+    assert source.read_text() == '{"event_id": "g1"}\n'
+    code = main(["ingest", str(source), "--database", str(tmp_path / "g.db"), "--quiet",
+                 "--rejects", str(tmp_path / "no-such-folder" / "rejects.jsonl")])
+    assert code == 2 and "no folder" in capsys.readouterr().err
+
+
 def test_ingest_says_what_events_were_accepted_without_and_strict_rejects_them(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -207,7 +207,7 @@ def test_the_result_is_never_written_over_an_input(
     people = write_csv(tmp_path / "p.csv", [["1", *ANN]])
     before = people.read_text()
     code, _, stderr = resolve(capsys, people, "--out", people)
-    assert code == 2 and "p.csv is an input file; write the result elsewhere" in stderr
+    assert code == 2 and "p.csv is an input file; write it elsewhere" in stderr
     assert people.read_text() == before
 
 

@@ -4,12 +4,33 @@ environment)."""
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from identity.config import STORE_KINDS, Settings, parse_grpc_port
 
 EXIT_OK, EXIT_REJECTS, EXIT_USAGE = 0, 1, 2
+
+
+def outputs_refused(command: str, outputs: Sequence[Path | None], inputs: Sequence[Path]
+                    ) -> bool:
+    """Says, for the first output the command must not write (an input file, which opening
+    it would empty, or a path in no folder), why; True when there is one."""
+    read = {path.resolve() for path in inputs}
+    for target in outputs:
+        if target is None:
+            continue
+        if target.resolve() in read:
+            print(f"identity {command}: {target} is an input file; write it elsewhere",
+                  file=sys.stderr)
+            return True
+        if not target.resolve().parent.is_dir():
+            print(f"identity {command}: cannot write {target}: no folder {target.parent}",
+                  file=sys.stderr)
+            return True
+    return False
 
 
 def store_flags(parser: argparse.ArgumentParser) -> None:

@@ -17,7 +17,13 @@ from typing import BinaryIO, TextIO
 from tqdm import tqdm
 
 from identity.app import build_service
-from identity.cli.arguments import EXIT_OK, EXIT_REJECTS, EXIT_USAGE, settings_of
+from identity.cli.arguments import (
+    EXIT_OK,
+    EXIT_REJECTS,
+    EXIT_USAGE,
+    outputs_refused,
+    settings_of,
+)
 from identity.config import Settings
 from identity.domain.json_text import UnusableJson, read_json
 from identity.service import IdentityService, IngestResult, IngestStatus
@@ -157,6 +163,8 @@ def ingest(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if str(args.file) != "-" and not args.file.is_file():
         print(f"identity ingest: {args.file}: no such file", file=sys.stderr)
+        return EXIT_USAGE
+    if outputs_refused("ingest", [args.rejects], [] if str(args.file) == "-" else [args.file]):
         return EXIT_USAGE
     settings = settings_of(args)
     rejects = args.rejects.open("w", encoding="utf-8") if args.rejects else None

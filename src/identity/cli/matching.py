@@ -14,7 +14,13 @@ from typing import Any
 from tqdm import tqdm
 
 from identity.app import opened_store
-from identity.cli.arguments import EXIT_OK, EXIT_REJECTS, EXIT_USAGE, settings_of
+from identity.cli.arguments import (
+    EXIT_OK,
+    EXIT_REJECTS,
+    EXIT_USAGE,
+    outputs_refused,
+    settings_of,
+)
 from identity.config import Settings
 from identity.domain.matching.model import MatchModel
 from identity.domain.matching.records import MatchRecord
@@ -52,16 +58,8 @@ def resolve(args: argparse.Namespace) -> int:
         write_pairs,
     )
 
-    inputs = {path.resolve() for path in args.files}
-    for target in (args.out, args.pairs):
-        if target is not None and target.resolve() in inputs:
-            print(f"identity resolve: {target} is an input file; write the result elsewhere",
-                  file=sys.stderr)
-            return EXIT_USAGE
-        if target is not None and not target.resolve().parent.is_dir():
-            print(f"identity resolve: cannot write {target}: no folder {target.parent}",
-                  file=sys.stderr)
-            return EXIT_USAGE
+    if outputs_refused("resolve", [args.out, args.pairs], args.files):
+        return EXIT_USAGE
     started = time.perf_counter()
     with _stages(args.quiet) as (progress, stage):
         try:
