@@ -42,3 +42,12 @@ def test_a_version_3_file_gains_the_held_mark_of_nodes(tmp_path: Path) -> None:
     assert "held" in columns(connection, "nodes")
     assert connection.execute("SELECT held FROM nodes").fetchall() == [(None,)]
     connection.close()
+
+
+def test_a_sqlite_database_named_with_its_scheme_is_the_same_file() -> None:
+    """`identity train` looked for `sqlite:data/g.db` on disk, found no graph, and saved the
+    fitted model unjudged."""
+    from identity.store import StoreConfig
+
+    assert StoreConfig(sqlite_path="sqlite:data/g.db").sqlite_file == Path("data/g.db")
+    assert StoreConfig(sqlite_path="data/g.db").sqlite_file == Path("data/g.db")

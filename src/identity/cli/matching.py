@@ -127,8 +127,8 @@ def train(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(f"{len(result.clusters)} records from {where}, {result.candidate_pairs} candidate "
           f"pairs, prior {result.model.prior:.3g}, {time.perf_counter() - started:.2f}s")
-    no_graph = stored is None and settings.store == "sqlite" and not Path(
-        settings.database).exists()
+    no_graph = stored is None and settings.store == "sqlite" and not (
+        settings.store_config().sqlite_file.exists())
     judgement = None if no_graph else asyncio.run(
         _judge(settings, result.model, in_force, stored))
     if judgement is None or not judgement.has_evidence:

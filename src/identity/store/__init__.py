@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from identity.store.errors import StoreUnavailable
 from identity.store.protocol import GraphStore, GraphTransaction
@@ -22,11 +23,16 @@ class StoreConfig:
     neo4j_password: str | None = field(default=None, repr=False)  # never in logs or tracebacks
     neo4j_database: str = "neo4j"
 
+    @property
+    def sqlite_file(self) -> Path:
+        """The SQLite file `sqlite_path` names (`sqlite:PATH` or a plain path)."""
+        return Path(self.sqlite_path.removeprefix("sqlite:"))
+
 
 async def open_store(config: StoreConfig) -> GraphStore:
     """Raises StoreUnavailable with the reason when the store cannot be used."""
     if config.kind == "sqlite":
-        return SqliteGraphStore(config.sqlite_path.removeprefix("sqlite:"))
+        return SqliteGraphStore(str(config.sqlite_file))
     if config.kind == "neo4j":
         from identity.store.neo4j import Neo4jGraphStore
 
