@@ -111,3 +111,18 @@ def test_a_file_that_is_not_toml_is_refused_with_its_name(tmp_path: Path) -> Non
     path.write_text("[limits\n", encoding="utf-8")
     with pytest.raises(RulesFileError, match=r"rules\.toml: not a readable TOML file"):
         read_rules(path)
+
+
+@pytest.mark.parametrize("text", ['[limits]\n"e\\u001b[2Jmail" = 0',
+                                  '[phone_regions]\n"p\\u001b[2Jos" = "ZZ"'])
+def test_a_key_holding_terminal_escapes_is_shown_escaped(text: str) -> None:
+    with pytest.raises(RulesFileError) as caught:
+        parse_rules(tomllib.loads(text))
+    assert "\x1b" not in str(caught.value) and "\\x1b[2J" in str(caught.value)
+
+
+def test_an_integer_of_thousands_of_digits_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text("[limits]\nemail = " + "9" * 5000 + "\n")
+    with pytest.raises(RulesFileError, match=r"rules\.toml: not a readable TOML file"):
+        read_rules(path)

@@ -32,6 +32,7 @@ from identity.domain.identifiers import (
     Blocklist,
     PatternError,
     compile_pattern,
+    printable,
     validate_kind,
 )
 from identity.domain.types import EXTERNAL_PREFIX, KIND_PRIORITY
@@ -62,6 +63,8 @@ def read_rules(path: Path) -> Rules:
         raise RulesFileError(f"{path}: not a readable TOML file: {exc}") from None
     except RecursionError:
         raise RulesFileError(f"{path}: not a readable TOML file: nested too deeply") from None
+    except ValueError as exc:  # tomllib's own for an integer of thousands of digits
+        raise RulesFileError(f"{path}: not a readable TOML file: {exc}") from None
     return parse_rules(raw, str(path))
 
 
@@ -97,8 +100,9 @@ def _counts(raw: Mapping[str, Any], name: str, where: str) -> dict[str, int]:
     found: dict[str, int] = {}
     for kind, count in _table(raw.get(name, {}), name, where).items():
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
-            raise RulesFileError(f"{where}: [{name}] {kind} must be a whole number from 1 to "
-                                 f"{MAX_COUNT:,}, got {str(count)[:32]}")
+            raise RulesFileError(f"{where}: [{name}] {printable(kind, 64)} must be a whole "
+                                 f"number from 1 to {MAX_COUNT:,}, got "
+                                 f"{printable(str(count), 32)}")
         checked = _kind(kind, f"{where}: [{name}]")
         if checked in found:
             raise RulesFileError(f"{where}: [{name}] names {checked} twice")
@@ -124,8 +128,9 @@ def _regions(raw: object, where: str) -> tuple[tuple[str, str], ...]:
     found = []
     for source, region in sorted(_table(raw, "phone_regions", where).items()):
         if not isinstance(region, str) or region.upper() not in phonenumbers.SUPPORTED_REGIONS:
-            raise RulesFileError(f"{where}: [phone_regions] {source} = {region!r} is not a "
-                                 "region code such as GB or DE")
+            raise RulesFileError(f"{where}: [phone_regions] {printable(source, 64)} = "
+                                 f"'{printable(str(region), 32)}' is not a region code such "
+                                 "as GB or DE")
         found.append((source, region.upper()))
     return tuple(found)
 
