@@ -24,6 +24,7 @@ from identity.domain.identifiers import (
     NormalizationRules,
     is_placeholder,
     normalize_identifier,
+    printable,
     text_problem,
     validate_kind,
 )
@@ -191,8 +192,7 @@ def shown(value: object, limit: int = 32) -> str:
     """A caller's value quoted in a reason: bounded (a megabyte sent is not a megabyte
     answered) and escaped, whatever it holds."""
     if isinstance(value, str):
-        text = value.strip()
-        return repr(text[:limit]) + ("..." if len(text) > limit else "")
+        return f"'{printable(value.strip(), limit)}'"
     if value is None or isinstance(value, bool | int | float):
         return repr(value)[:limit]
     return f"a {type(value).__name__}"
