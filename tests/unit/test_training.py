@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from identity.domain.matching.defaults import DEFAULT_MODEL
+from identity.domain.matching.engine import scored_pairs
 from identity.service import IdentityService
 from identity.service.matching import Matcher
 from identity.service.training import (
@@ -102,8 +103,9 @@ async def test_calibration_raises_the_threshold_above_the_pairs_holding_two_acco
 ) -> None:
     records = values_of(await records_in_store(store))
     evidence = await evidence_in_store(store, await records_in_store(store), LOOSE)
-    tuned = calibrated(records, LOOSE, evidence, precision=1.0)
+    tuned = calibrated(scored_pairs(records, LOOSE), LOOSE, evidence, precision=1.0)
     assert tuned.link_threshold > LOOSE.link_threshold
     assert tuned.review_threshold <= tuned.link_threshold
-    assert calibrated(records, LOOSE, Evidence(frozenset(), frozenset()), 1.0) is LOOSE
+    assert calibrated(scored_pairs(records, LOOSE), LOOSE, Evidence(frozenset(), frozenset()),
+                      1.0) is LOOSE
     await store.close()

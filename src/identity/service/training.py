@@ -135,17 +135,12 @@ def _estimate(scored: Sequence[LinkedPair], threshold: float, evidence: Evidence
                     linked_same, linked_apart, len(evidence.same))
 
 
-def calibrated(records: Mapping[str, FieldValues], fitted: MatchModel, evidence: Evidence,
+def calibrated(scored: Sequence[LinkedPair], fitted: MatchModel, evidence: Evidence,
                precision: float) -> MatchModel:
     """The fitted model with its link threshold raised, where it needs to be, to the lowest
     one at which its estimated precision on the evidence reaches `precision` (the model in
     force's): EM fits how alike records look, the graph's evidence says where to draw the
-    line. Unchanged when it is precise enough already."""
-    return _calibrated(scored_pairs(records, fitted), fitted, evidence, precision)
-
-
-def _calibrated(scored: Sequence[LinkedPair], fitted: MatchModel, evidence: Evidence,
-                precision: float) -> MatchModel:
+    line. `scored`: the fitted model's scored pairs. Unchanged when precise enough already."""
     found: dict[float, list[bool]] = {}
     for pair in scored:
         if pair.probability >= fitted.link_threshold:
@@ -199,7 +194,7 @@ async def judge(store: GraphStore, fitted: MatchModel, in_force: MatchModel,
     size = len(found)
     current = estimate(values, in_force.at_size(size), evidence)
     scored = scored_pairs(values, fitted.at_size(size))  # once: calibrating moves a cut only
-    model = _calibrated(scored, fitted.at_size(size), evidence, current.precision)
+    model = calibrated(scored, fitted.at_size(size), evidence, current.precision)
     if model.link_threshold != fitted.link_threshold:
         fitted = replace(fitted, link_threshold=model.link_threshold,
                          review_threshold=model.review_threshold)
