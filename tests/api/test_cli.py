@@ -275,3 +275,14 @@ def test_every_command_and_option_says_what_it_is_for_and_its_default() -> None:
             if option.default is not None and option.default is not False \
                     and option.default != []:
                 assert "default" in option.help, (name, option.dest, option.help)
+
+
+@pytest.mark.parametrize("command", [["train"], ["generate"]])
+def test_a_seed_numpy_cannot_take_is_refused_at_its_flag(
+        command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """--seed -1 reached numpy, and its error was reported as a bad environment setting."""
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--seed", "-1"])
+    assert exited.value.code == 2
+    assert "argument --seed: '-1' is not a whole number from 0 to 4294967295" in \
+        capsys.readouterr().err

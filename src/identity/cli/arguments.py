@@ -10,8 +10,17 @@ from dataclasses import replace
 from pathlib import Path
 
 from identity.config import STORE_KINDS, Settings, parse_grpc_port
+from identity.domain.identifiers import printable
 
 EXIT_OK, EXIT_REJECTS, EXIT_USAGE = 0, 1, 2
+
+
+def seed(text: str) -> int:
+    """A random seed: a whole number from 0 to 2**32 - 1, as numpy takes it."""
+    if not text.isascii() or not text.isdigit() or int(text) >= 2**32:
+        raise argparse.ArgumentTypeError(f"'{printable(text, 16)}' is not a whole number from "
+                                         f"0 to {2**32 - 1}")
+    return int(text)
 
 
 def outputs_refused(command: str, outputs: Sequence[Path | None], inputs: Sequence[Path]
@@ -102,7 +111,7 @@ def parser() -> argparse.ArgumentParser:
     size = generate.add_mutually_exclusive_group()
     size.add_argument("--people", type=int, help="number of people (default 1000)")
     size.add_argument("--events", type=int, help="roughly this many events instead")
-    generate.add_argument("--seed", type=int, default=0,
+    generate.add_argument("--seed", type=seed, default=0,
                           help="the same seed writes the same events (default 0)")
     generate.add_argument("--out", type=Path, default=Path("data/events.jsonl"),
                           help="the events, one JSON object per line (default "
@@ -151,7 +160,7 @@ def parser() -> argparse.ArgumentParser:
                        "rules (default: the saved model, else the built-in one)")
     train.add_argument("--out", type=Path, help="where to save it (default: the model the "
                        "service reads, env IDENTITY_MODEL, default data/model.json)")
-    train.add_argument("--seed", type=int, default=0,
+    train.add_argument("--seed", type=seed, default=0,
                        help="for the random pairs u is fit on (default 0)")
     train.add_argument("--force", action="store_true",
                        help="save the fitted model even when the store's evidence says it is "
