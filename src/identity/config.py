@@ -8,8 +8,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
+
+from identity.api.limits import DEFAULT_MAX_BODY_BYTES, MAX_WATCH_STREAMS
 from identity.domain.events import MAX_CLOCK_SKEW
-from identity.domain.identifiers import NormalizationRules
+from identity.domain.identifiers import NormalizationRules, printable
 from identity.domain.survivorship import SurvivorshipRules
 from identity.service.matching import Matcher
 from identity.service.model_file import load_model
@@ -20,6 +23,11 @@ __all__ = ["STORE_KINDS", "Settings", "parse_grpc_port"]
 
 ENV_PREFIX = "IDENTITY_"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+# Whole-number settings and their bounds, checked for flags and the environment alike.
+WHOLE_NUMBERS: dict[str, tuple[int, int]] = {
+    "port": (0, 65_535), "max_block": (2, 1_000_000), "profile_cache": (0, 10_000_000),
+    "max_body_bytes": (1, 1 << 30), "max_watch_streams": (1, 100_000),
+}
 _SWITCHES = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 
 
@@ -44,10 +52,10 @@ class Settings:
     profile_cache: int = 10_000  # golden profiles kept in memory (SQLite only); 0: none
     strict_ingest: bool = False  # reject events for a malformed identifier or missing amount
     # Hostile-input bounds (docs/architecture.md, "Hostile input"):
-    max_body_bytes: int = 1_048_576  # an HTTP request body larger than this is a 413
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # an HTTP request body larger is a 413
     # an event dated further ahead of the server is rejected
     max_clock_skew_s: int = int(MAX_CLOCK_SKEW.total_seconds())
-    max_watch_streams: int = 500  # open gRPC WatchChanges streams; beyond: RESOURCE_EXHAUSTED
+    max_watch_streams: int = MAX_WATCH_STREAMS  # open WatchChanges streams; then exhausted
 
     def __post_init__(self) -> None:
         if self.store not in STORE_KINDS:
@@ -56,10 +64,14 @@ class Settings:
         if self.log_level.lower() not in LOG_LEVELS:
             raise ValueError(f"{ENV_PREFIX}LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
                              f"got {self.log_level!r}")
-        for name in ("max_body_bytes", "max_watch_streams"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{ENV_PREFIX}{name.upper()} must be at least 1, "
-                                 f"got {getattr(self, name)}")
+        if self.default_region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{ENV_PREFIX}DEFAULT_REGION must be a region code such as US or "
+                             f"GB, got '{printable(self.default_region, 16)}'")
+        for name, (lowest, highest) in WHOLE_NUMBERS.items():
+            value = getattr(self, name)
+            if not lowest <= value <= highest:
+                bound = f"at least {lowest}" if value < lowest else f"at most {highest:,}"
+                raise ValueError(f"{ENV_PREFIX}{name.upper()} must be {bound}, got {value}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -69,14 +81,14 @@ class Settings:
                      "neo4j_database", "default_region", "log_level", "model", "rules"):
             if (raw := env.get(ENV_PREFIX + name.upper())) is not None:
                 values[name] = raw
-        for name in ("port", "max_block", "profile_cache", "max_body_bytes",
-                     "max_watch_streams"):
+        for name in WHOLE_NUMBERS:
             if (number := env.get(ENV_PREFIX + name.upper())) is not None:
-                try:
-                    values[name] = int(number)
-                except ValueError:
+                digits = number.strip()
+                unsigned = digits.removeprefix("-")
+                if not unsigned.isascii() or not unsigned.isdigit() or len(unsigned) > 12:
                     raise ValueError(f"{ENV_PREFIX}{name.upper()} must be an integer, "
-                                     f"got {number!r}") from None
+                                     f"got '{printable(number, 32)}'")
+                values[name] = int(digits)
         if (skew := env.get(ENV_PREFIX + "MAX_CLOCK_SKEW")) is not None:
             values["max_clock_skew_s"] = parse_seconds(skew, f"{ENV_PREFIX}MAX_CLOCK_SKEW")
         if (grpc_port := env.get(ENV_PREFIX + "GRPC_PORT")) is not None:
@@ -105,11 +117,10 @@ class Settings:
         naming the file, table and key when it cannot be used."""
         return read_rules(Path(self.rules))
 
-    def normalization_rules(self, rules: Rules | None = None) -> NormalizationRules:
-        found = rules or Rules()
+    def normalization_rules(self, rules: Rules) -> NormalizationRules:
+        """Normalization as the rules file (read once, by the caller) and settings say."""
         return NormalizationRules(default_region=self.default_region.upper(),
-                                  blocklist=found.blocklist,
-                                  source_regions=found.source_regions)
+                                  blocklist=rules.blocklist, source_regions=rules.source_regions)
 
     def survivorship_rules(self) -> SurvivorshipRules:
         return SurvivorshipRules(source_priority=self.source_priority)
@@ -119,8 +130,6 @@ class Settings:
         Raises ValueError naming the file when it exists but is not a model."""
         if not self.matching:
             return None
-        if self.max_block < 2:
-            raise ValueError(f"max block must be at least 2, got {self.max_block}")
         return Matcher(load_model(Path(self.model)), self.max_block)
 
 

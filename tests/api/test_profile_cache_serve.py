@@ -74,4 +74,4 @@ def test_a_negative_cache_size_stops_serve_with_the_reason(
 ) -> None:
     assert cli.main(["serve", "--database", str(tmp_path / "g.db"),
                      "--profile-cache", "-1"]) == 2
-    assert "the profile cache holds 0 or more profiles, got -1" in capsys.readouterr().err
+    assert "IDENTITY_PROFILE_CACHE must be at least 0, got -1" in capsys.readouterr().err

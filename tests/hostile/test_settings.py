@@ -3,6 +3,8 @@ where `identity serve` builds the service."""
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -42,11 +44,17 @@ def test_the_served_app_uses_the_configured_body_limit_and_skew(tmp_path: Path) 
                         max_clock_skew_s=int(timedelta(days=400).total_seconds()))
     with ServerThread(settings) as url, httpx.Client(base_url=url) as http:
         assert http.post("/graphql", content=b" " * 2_001).status_code == 413
-        response = http.post("/graphql", json={"query": """mutation {
-            ingestEvents(events: [{eventId: "s-1", type: "identify", source: "web",
-              timestamp: "2099-12-01T00:00:00Z",
-              identifiers: [{kind: "customer_id", value: "C-1"}]}]) { rejected } }"""})
-        assert response.json()["data"]["ingestEvents"]["rejected"] == 1  # 2099: beyond 400 days
+        beyond = f"{datetime.now(UTC) + timedelta(days=401):%Y-%m-%dT%H:%M:%SZ}"  # beyond 400
+        response = http.post("/graphql", json={"query": f"""mutation {{
+            ingestEvents(events: [{{eventId: "s-1", type: "identify", source: "web",
+              timestamp: "{beyond}", identifiers: [{{kind: "customer_id", value: "C-1"}}]}}])
+            {{ rejected results {{ errors {{ field reason }} }} }} }}"""})
+        body = response.json()["data"]["ingestEvents"]
+        assert body["rejected"] == 1
+        (error,) = body["results"][0]["errors"]
+        assert error["field"] == "timestamp"
+        assert "ahead of the clock of the server" in error["reason"], error
+        assert "at most 400 days is allowed" in error["reason"], error  # the configured bound
         far = f"{datetime.now(UTC) + timedelta(days=100):%Y-%m-%dT%H:%M:%SZ}"  # within 400
         response = http.post("/graphql", json={"query": f"""mutation {{
             ingestEvents(events: [{{eventId: "s-2", type: "identify", source: "web",
@@ -66,13 +74,22 @@ def test_a_request_may_hold_up_to_the_identifier_bound_and_not_one_more() -> Non
 
 
 def test_the_settings_defaults_are_the_defaults_of_what_they_configure() -> None:
-    from identity.api.graphql.middleware import DEFAULT_MAX_BODY_BYTES
-    from identity.api.grpc.servicer import MAX_WATCH_STREAMS
+    """Read from what each bound configures (the body limit, the app, the servicer, the gRPC
+    server), wherever its constant is defined."""
+    from identity.api.graphql.http import create_app
+    from identity.api.graphql.middleware import BodyLimit
+    from identity.api.grpc.server import start_server
+    from identity.api.grpc.servicer import IdentityServicer
     from identity.domain.events import MAX_CLOCK_SKEW
 
+    def default(configured: Callable[..., object], parameter: str) -> object:
+        return inspect.signature(configured).parameters[parameter].default
+
     defaults = Settings()
-    assert defaults.max_body_bytes == DEFAULT_MAX_BODY_BYTES
-    assert defaults.max_watch_streams == MAX_WATCH_STREAMS
+    assert defaults.max_body_bytes == default(BodyLimit, "max_bytes") == default(
+        create_app, "max_body_bytes")
+    assert defaults.max_watch_streams == default(IdentityServicer, "max_watch_streams") == (
+        default(start_server, "max_watch_streams"))
     assert defaults.max_clock_skew_s == MAX_CLOCK_SKEW.total_seconds()
 
 

@@ -10,6 +10,8 @@ from identity.domain.errors import FieldError, ValidationError
 from identity.domain.identifiers import printable
 
 MAX_EVENTS_PER_REQUEST = 1000
+DEFAULT_MAX_BODY_BYTES = 1_048_576  # an HTTP body larger is a 413 (Settings.max_body_bytes)
+MAX_WATCH_STREAMS = 500  # open WatchChanges streams, unless told (Settings.max_watch_streams)
 # Identifiers across a request's events: what a request costs to resolve grows with them (an
 # event may hold 50), so a request of 1,000 events of 50 each would hold the store for
 # seconds. Typical events hold two to five.

@@ -16,8 +16,9 @@ from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
 from identity.api.graphql.context import Context
-from identity.api.graphql.middleware import DEFAULT_MAX_BODY_BYTES, BodyLimit, RequestLog
+from identity.api.graphql.middleware import BodyLimit, RequestLog
 from identity.api.graphql.schema import schema
+from identity.api.limits import DEFAULT_MAX_BODY_BYTES
 from identity.domain.json_text import UnusableJson, read_json
 from identity.service import IdentityService, StoreUnavailable
 

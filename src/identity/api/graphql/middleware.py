@@ -12,13 +12,14 @@ from collections.abc import Iterable
 from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from identity.api.limits import DEFAULT_MAX_BODY_BYTES
+
 REQUEST_SECONDS = Histogram(
     "identity_http_request_seconds", "HTTP request latency by route", ["route", "method"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
 )
 UNMATCHED = "(unmatched)"  # every path no route serves: one label, however many are tried
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-DEFAULT_MAX_BODY_BYTES = 1_048_576
 
 access_log = logging.getLogger("identity.access")
 

@@ -19,7 +19,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from identity.api.grpc.decoding import DecodeRequests
-from identity.api.grpc.servicer import MAX_WATCH_STREAMS, IdentityServicer
+from identity.api.grpc.servicer import IdentityServicer
+from identity.api.limits import MAX_WATCH_STREAMS
 from identity.service import IdentityService, StoreUnavailable
 from identity.v1 import identity_pb2, identity_pb2_grpc
 

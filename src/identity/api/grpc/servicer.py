@@ -14,7 +14,7 @@ import grpc
 from identity.api.grpc import convert, errors
 from identity.api.grpc.ingest_stream import ingest_in_order
 from identity.api.grpc.watch_slots import WatchSlots
-from identity.api.limits import check_batch, check_profile_ids, indexed
+from identity.api.limits import MAX_WATCH_STREAMS, check_batch, check_profile_ids, indexed
 from identity.domain.errors import ValidationError
 from identity.service import IdentityService, ProfileView
 from identity.service.change_feed import MAX_WATCHED_IDS
@@ -24,7 +24,6 @@ from identity.v1 import identity_pb2_grpc
 DEFAULT_SOURCE = "grpc"
 MAX_PER_BATCH_GET = 100  # ids, and identifiers, per BatchGetProfiles (identity.proto says so)
 STREAM_WINDOW = 256  # IngestStream: events read ahead of the one being ingested, at most
-MAX_WATCH_STREAMS = 500  # open WatchChanges streams, unless told (Settings.max_watch_streams)
 
 Context = grpc.aio.ServicerContext
 
