@@ -5,6 +5,7 @@ Set IDENTITY_TEST_NEO4J_URI (with _USER and _PASSWORD) to use a server you run y
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -56,6 +57,17 @@ async def empty_neo4j_store(access: Neo4jAccess) -> AsyncIterator[Neo4jGraphStor
         yield store
     finally:
         await store.close()
+
+
+def wiped(access: Neo4jAccess) -> None:
+    """Empties the session's server from synchronous code, such as a fixture that then starts
+    a server of its own on it."""
+
+    async def wipe() -> None:
+        async with empty_neo4j_store(access):
+            pass
+
+    asyncio.run(wipe())
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ the order or the batches the events come in (docs/architecture.md, invariants 3 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from hypothesis import strategies as st
 
 from identity.domain.guards import GraphRules, HubRules, ProfileLimits
@@ -69,6 +67,3 @@ async def partition_after(events: list[dict[str, object]], batch: int,
         await service.ingest(events[start:start + batch])
     parts = await partition_checked(store, [Identifier(k, v) for k, v in POOL])
     return frozenset(frozenset(i.key for i in part) for part in parts)
-
-
-StoreFactory = Callable[[], Awaitable[GraphStore]]

@@ -30,6 +30,14 @@ async def open_test_store(
 
 @pytest.fixture(params=["sqlite-memory", "sqlite-file",
                         pytest.param("neo4j", marks=pytest.mark.neo4j)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[GraphStore]:
-    async with open_test_store(request.param, tmp_path, request) as opened:
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Which adapter `store` is, for the few guarantees that differ by design."""
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+async def store(store_kind: str, request: pytest.FixtureRequest, tmp_path: Path
+                ) -> AsyncIterator[GraphStore]:
+    async with open_test_store(store_kind, tmp_path, request) as opened:
         yield opened

@@ -10,14 +10,9 @@ from identity.domain.changes import ChangeKind, ProfileChange
 from identity.domain.types import EventId, ProfileId
 from identity.store import GraphStore
 from identity.store.protocol import ChangePage
+from tests.contract.values import T1, T2, Boom
 
-T1 = datetime(2024, 1, 1, tzinfo=UTC)
-T2 = datetime(2024, 2, 1, 12, 30, 15, 250_000, tzinfo=UTC)
 T3 = datetime(2024, 3, 1, tzinfo=UTC)
-
-
-class Boom(Exception):
-    pass
 
 
 def change(kind: ChangeKind, profile_id: str, event_id: str = "e1", at: datetime = T1, *,

@@ -3,9 +3,9 @@ nodes, links with their evidence and state, groups, members, profiles."""
 
 from __future__ import annotations
 
-from identity.domain.links import LinkObservation, LinkRule
+from identity.domain.links import LinkRule
 from identity.domain.resolution import GroupMakeup
-from identity.domain.types import EventId, Identifier, ProfileId
+from identity.domain.types import Identifier, ProfileId
 from identity.store import GraphStore
 from identity.store.protocol import PriorLink
 from tests.contract.values import (
@@ -75,9 +75,9 @@ async def test_move_and_relabel_keep_merged_ids_resolving(store: GraphStore) -> 
 
 async def test_links_fold_sightings_into_one_with_all_evidence(store: GraphStore) -> None:
     sightings = [
-        LinkObservation(ANN, COOKIE, LinkRule.SAME_EVENT, EventId("e2"), "ios", T2),
-        LinkObservation(ANN, COOKIE, LinkRule.SAME_EVENT, EventId("e1"), "web", T1),
-        LinkObservation(ANN, COOKIE, LinkRule.SAME_EVENT, EventId("e1"), "web", T1),
+        sighting(ANN, COOKIE, "e2", T2, source="ios"),
+        sighting(ANN, COOKIE, "e1", T1),
+        sighting(ANN, COOKIE, "e1", T1),
     ]
     async with store.transaction() as tx:
         await tx.graph.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
@@ -97,11 +97,10 @@ async def test_neighbors_filter_by_rule_kind_and_prefix_over_active_and_inactive
     loyalty = Identifier("external:loyalty", "L-1")
     other = Identifier("email", "other@shop.com")
     sightings = [
-        LinkObservation(ANN, COOKIE, LinkRule.SAME_EVENT, EventId("e1"), "web", T1),
-        LinkObservation(COOKIE, other, LinkRule.PROBABILISTIC, EventId("e4"), "web", T1,
-                        score=0.99),
-        LinkObservation(COOKIE, PHONE, LinkRule.SAME_EVENT, EventId("e2"), "web", T1),
-        LinkObservation(COOKIE, loyalty, LinkRule.SAME_EVENT, EventId("e3"), "pos", T1),
+        sighting(ANN, COOKIE, "e1", T1),
+        sighting(COOKIE, other, "e4", T1, LinkRule.PROBABILISTIC, 0.99),
+        sighting(COOKIE, PHONE, "e2", T1),
+        sighting(COOKIE, loyalty, "e3", T1, source="pos"),
     ]
     async with store.transaction() as tx:
         await tx.graph.upsert_identifiers(seen([ANN, COOKIE, PHONE, loyalty, other], T1))
@@ -122,10 +121,7 @@ async def test_neighbors_filter_by_rule_kind_and_prefix_over_active_and_inactive
 async def test_an_inactive_link_keeps_its_evidence_and_reason(store: GraphStore) -> None:
     async with store.transaction() as tx:
         await tx.graph.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
-        await tx.graph.add_links([
-            LinkObservation(ANN, COOKIE, LinkRule.SAME_EVENT, EventId("e1"), "web", T1),
-            LinkObservation(ANN, PHONE, LinkRule.SAME_EVENT, EventId("e2"), "web", T1),
-        ])
+        await tx.graph.add_links([sighting(ANN, COOKIE, "e1", T1), sighting(ANN, PHONE, "e2", T1)])
         await tx.graph.set_link_states(
             [(ANN, COOKIE, LinkRule.SAME_EVENT.value, "cookie is a hub")])
         await tx.graph.mark_hubs([(COOKIE, "hub: test")])
@@ -157,16 +153,13 @@ async def test_assign_members_moves_nodes_between_groups_and_keeps_sizes(
 async def test_a_sighting_can_make_a_link_inactive_but_never_active_again(
     store: GraphStore,
 ) -> None:
-    blocked = LinkObservation(ANN, COOKIE, LinkRule.SAME_EVENT, EventId("e1"), "web", T1,
-                              inactive_reason="cookie is a hub")
-    plain = LinkObservation(ANN, COOKIE, LinkRule.SAME_EVENT, EventId("e2"), "web", T2)
-    later_block = LinkObservation(ANN, PHONE, LinkRule.SAME_EVENT, EventId("e3"), "web", T2,
-                                  inactive_reason="phone is a hub")
+    blocked = sighting(ANN, COOKIE, "e1", T1, inactive_reason="cookie is a hub")
+    plain = sighting(ANN, COOKIE, "e2", T2)
+    later_block = sighting(ANN, PHONE, "e3", T2, inactive_reason="phone is a hub")
     async with store.transaction() as tx:
         await tx.graph.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
         await tx.graph.add_links([blocked, plain])
-        await tx.graph.add_links([LinkObservation(ANN, PHONE, LinkRule.SAME_EVENT, EventId("e4"),
-                                            "web", T1)])
+        await tx.graph.add_links([sighting(ANN, PHONE, "e4", T1)])
         await tx.graph.add_links([later_block])
     async with store.transaction(read_only=True) as tx:
         links = {link.b: link for link in await tx.graph.read_links([ANN])}
@@ -277,12 +270,11 @@ async def test_scored_links_keep_the_best_score_and_its_details(store: GraphStor
     async with store.transaction() as tx:
         await tx.graph.upsert_identifiers([(ANN, T1), (ANNA, T1)])
         await tx.graph.add_links([
-            LinkObservation(ANN, ANNA, LinkRule.PROBABILISTIC, EventId("e1"), "web", T1,
-                            score=0.97, details='{"p": 0.97}'),
-            LinkObservation(ANN, ANNA, LinkRule.PROBABILISTIC, EventId("e2"), "crm", T1,
-                            score=0.99, details='{"p": 0.99}'),
-            LinkObservation(ANN, ANNA, LinkRule.PROBABILISTIC, EventId("e3"), "crm", T1,
-                            score=0.96, details='{"p": 0.96}'),
+            sighting(ANN, ANNA, "e1", T1, LinkRule.PROBABILISTIC, 0.97, details='{"p": 0.97}'),
+            sighting(ANN, ANNA, "e2", T1, LinkRule.PROBABILISTIC, 0.99, details='{"p": 0.99}',
+                     source="crm"),
+            sighting(ANN, ANNA, "e3", T1, LinkRule.PROBABILISTIC, 0.96, details='{"p": 0.96}',
+                     source="crm"),
         ])
     async with store.transaction(read_only=True) as tx:
         (link,) = await tx.graph.read_links([ANN])
@@ -295,9 +287,9 @@ async def test_links_of_one_rule_page_in_order_of_their_ends(store: GraphStore) 
     async with store.transaction() as tx:
         await tx.graph.upsert_identifiers([(e, T1) for e in ends])
         await tx.graph.add_links([
-            LinkObservation(min(a, b), max(a, b), rule, EventId("e"), "web", T1,
-                            inactive_reason="awaiting review"
-                            if rule is LinkRule.POSSIBLE_MATCH else None, score=0.8)
+            sighting(min(a, b), max(a, b), "e", T1, rule, 0.8,
+                     inactive_reason="awaiting review"
+                     if rule is LinkRule.POSSIBLE_MATCH else None)
             for a, b, rule in [(ANN, ANNA, LinkRule.POSSIBLE_MATCH),
                                (BOB, PHONE, LinkRule.POSSIBLE_MATCH),
                                (ANN, PHONE, LinkRule.POSSIBLE_MATCH),

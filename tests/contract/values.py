@@ -31,6 +31,8 @@ def seen(identifiers: list[Identifier], at: datetime) -> list[tuple[Identifier, 
 
 
 def sighting(a: Identifier, b: Identifier, event: str, at: datetime,
-             rule: LinkRule = LinkRule.SAME_EVENT, score: float | None = None
-             ) -> LinkObservation:
-    return LinkObservation(a, b, rule, EventId(event), "web", at, score=score)
+             rule: LinkRule = LinkRule.SAME_EVENT, score: float | None = None, *,
+             source: str = "web", inactive_reason: str | None = None,
+             details: str | None = None) -> LinkObservation:
+    return LinkObservation(a, b, rule, EventId(event), source, at,
+                           inactive_reason=inactive_reason, score=score, details=details)

@@ -3,7 +3,6 @@ hostile input must be harmless on the embedded store and on Neo4j alike."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 from identity.config import Settings
 from identity.v1 import identity_pb2_grpc
 from tests.api.conftest import ServerThread
-from tests.neo4j_fixtures import Neo4jAccess, empty_neo4j_store
+from tests.neo4j_fixtures import Neo4jAccess, wiped
 
 
 @dataclass(frozen=True)
@@ -30,12 +29,7 @@ def _settings(kind: str, folder: Path, request: pytest.FixtureRequest) -> Settin
     if kind == "sqlite":
         return local
     access: Neo4jAccess = request.getfixturevalue("neo4j_access")
-
-    async def wipe() -> None:
-        async with empty_neo4j_store(access):
-            pass
-
-    asyncio.run(wipe())
+    wiped(access)
     return Settings(store="neo4j", neo4j_uri=access.uri, neo4j_user=access.user,
                     neo4j_password=access.password, model=local.model, rules=local.rules,
                     grpc_port=0)

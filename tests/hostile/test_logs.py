@@ -4,8 +4,6 @@ the callers sent."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,12 +15,12 @@ import pytest
 from identity.v1 import identity_pb2 as pb
 from identity.v1 import identity_pb2_grpc
 from load_tests.server import free_port, identity_server, sqlite_args
-from tests.neo4j_fixtures import Neo4jAccess, empty_neo4j_store
+from tests.neo4j_fixtures import Neo4jAccess, wiped
 
 pytestmark = pytest.mark.e2e
 
 EMAILS = ["zelda.quarry@fastmail.com", "bad@@quarry-mail.net", "quarry.x@mailbox.org"]
-PHONES = ["+447700900461", "07700 900461", "+1 415 555 0133"]
+PHONES = ["+447700900461", "07700 900461", "+1 415 555 0133", "+447911123456"]  # [3]: valid
 NAMES = ["Zelda", "Quarrington"]
 INGEST = """mutation($e: [EventInput!]!) { ingestEvents(events: $e) { results { status } } }"""
 LOOKUP = "query($k: String!, $v: String!) { profileByIdentifier(kind: $k, value: $v) { id } }"
@@ -58,26 +56,43 @@ def graphql_session(url: str) -> None:
                   headers={"content-type": "application/json"})
 
 
-def grpc_session(port: int) -> None:
+GRPC_REFUSED = "/identity.v1.IdentityService/GetProfile"  # sent as bytes that do not decode
+
+
+def grpc_session(port: int) -> dict[str, grpc.StatusCode]:
+    """Each call, by what it tries, and the status it got back."""
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         stub = identity_pb2_grpc.IdentityServiceStub(channel)
-        calls: list[Callable[[], object]] = [
-            lambda: stub.Resolve(pb.ResolveRequest(identifiers=[pb.Identifier(
-                kind="email", value=EMAILS[1])], mode=pb.ResolveRequest.MODE_LOOKUP)),
-            lambda: stub.Resolve(pb.ResolveRequest(identifiers=[pb.Identifier(
-                kind="phone", value=PHONES[0])], mode=pb.ResolveRequest.MODE_CREATE)),
-            lambda: stub.GetProfile(pb.GetProfileRequest(profile_id=EMAILS[0])),
-            lambda: stub.Explain(pb.ExplainRequest(a=pb.Identifier(kind="email", value=EMAILS[0]),
-                                                   b=pb.Identifier(kind="phone", value="x"))),
-            lambda: stub.IngestEvents(pb.IngestEventsRequest(events=[pb.Event(
-                event_id="g-1", type="identify", timestamp="2024-05-01T10:00:00Z", source="grpc",
-                identifiers=[pb.Identifier(kind="email", value=EMAILS[1])])] * 1001)),
-            lambda: channel.unary_unary("/identity.v1.IdentityService/GetProfile")(
+        calls: dict[str, Callable[[], object]] = {
+            "lookup a malformed email": lambda: stub.Resolve(pb.ResolveRequest(
+                identifiers=[pb.Identifier(kind="email", value=EMAILS[1])],
+                mode=pb.ResolveRequest.MODE_LOOKUP)),
+            "create by an unallocated phone": lambda: stub.Resolve(pb.ResolveRequest(
+                identifiers=[pb.Identifier(kind="phone", value=PHONES[0])],
+                mode=pb.ResolveRequest.MODE_CREATE)),
+            "create by a valid phone": lambda: stub.Resolve(pb.ResolveRequest(
+                identifiers=[pb.Identifier(kind="phone", value=PHONES[3])],
+                mode=pb.ResolveRequest.MODE_CREATE)),
+            "profile by an email": lambda: stub.GetProfile(
+                pb.GetProfileRequest(profile_id=EMAILS[0])),
+            "explain a bad phone": lambda: stub.Explain(pb.ExplainRequest(
+                a=pb.Identifier(kind="email", value=EMAILS[0]),
+                b=pb.Identifier(kind="phone", value="x"))),
+            "ingest 1001 events": lambda: stub.IngestEvents(pb.IngestEventsRequest(events=[
+                pb.Event(event_id="g-1", type="identify", timestamp="2024-05-01T10:00:00Z",
+                         source="grpc", identifiers=[pb.Identifier(kind="email",
+                                                                   value=EMAILS[1])])] * 1001)),
+            "undecodable bytes": lambda: channel.unary_unary(GRPC_REFUSED)(
                 b"\x0a\xff" + EMAILS[0].encode()),  # type: ignore[arg-type]  # raw bytes
-        ]
-        for call in calls:
-            with contextlib.suppress(grpc.RpcError):  # most are refused: that is the point
+        }
+        codes: dict[str, grpc.StatusCode] = {}
+        for name, call in calls.items():
+            try:
                 call()
+                codes[name] = grpc.StatusCode.OK
+            except grpc.RpcError as exc:  # most are refused: that is the point
+                codes[name] = exc.code()
+        return codes
 
 
 @pytest.fixture(params=["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)])
@@ -87,12 +102,7 @@ def store_args(request: pytest.FixtureRequest, tmp_path: Path
         yield sqlite_args(tmp_path / "graph.db"), {}
         return
     access: Neo4jAccess = request.getfixturevalue("neo4j_access")
-
-    async def wipe() -> None:
-        async with empty_neo4j_store(access):
-            pass
-
-    asyncio.run(wipe())
+    wiped(access)
     yield (["--store", "neo4j", "--neo4j-uri", access.uri, "--neo4j-user", access.user],
            {"IDENTITY_NEO4J_PASSWORD": access.password})
 
@@ -105,10 +115,22 @@ def test_no_log_line_holds_personal_data_or_a_traceback(
     with identity_server([*args, "--grpc-port", str(grpc_port)], env, log=log,
                          log_level="debug") as server:
         graphql_session(server.url)
-        grpc_session(grpc_port)
+        codes = grpc_session(grpc_port)
     text = log.read_text(errors="replace")
     assert "identity.access: POST /graphql 200" in text  # the log was written, at debug
-    secrets = [*EMAILS, *PHONES, *NAMES, "quarry", "900461", "555 0133"]
+    # Every gRPC call reached the server and was answered by it, not by the channel.
+    invalid = grpc.StatusCode.INVALID_ARGUMENT
+    assert codes == {"lookup a malformed email": invalid,
+                     "create by an unallocated phone": invalid,
+                     "create by a valid phone": grpc.StatusCode.OK,
+                     "profile by an email": invalid, "explain a bad phone": invalid,
+                     "ingest 1001 events": invalid, "undecodable bytes": invalid}
+    (refused,) = [line for line in text.splitlines() if f"gRPC {GRPC_REFUSED}: " in line]
+    assert refused.startswith("DEBUG") and refused.endswith(
+        f"identity.grpc: gRPC {GRPC_REFUSED}: the request is not a valid "
+        "identity.v1.GetProfileRequest message"), refused
+    secrets = [*EMAILS, *PHONES, *NAMES, "quarry", "900461", "555 0133", "7911123456",
+               "7911 123456"]
     leaked = [s for s in secrets if s.lower() in text.lower()]
     assert leaked == [], [line for line in text.splitlines()
                           if any(s.lower() in line.lower() for s in leaked)][:5]

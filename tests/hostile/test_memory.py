@@ -3,31 +3,16 @@ it found it: nothing of a refused request is kept, and caches keep only short qu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 
 import httpx
 import pytest
 
+from load_tests.bench_hostile import fields, rss_mib, streamed_body
 from load_tests.server import identity_server, sqlite_args
 
 pytestmark = pytest.mark.e2e
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
-
-
-def fields(count: int, tag: int) -> str:
-    return f"# burst {tag}\n{{ {' '.join(['__typename'] * count)} }}"
-
-
-def huge_stream() -> Iterator[bytes]:
-    for _ in range(20):
-        yield b" " * 1_048_576
 
 
 def burst(http: httpx.Client, round_: int) -> None:
@@ -37,7 +22,7 @@ def burst(http: httpx.Client, round_: int) -> None:
         assert http.post("/graphql", json={"query": fields(2_000, tag)}).status_code == 200
         assert http.post("/graphql", json={"query": fields(450, tag)}).status_code == 200
         assert http.post("/graphql", json={"query": fields(200_000, tag)}).status_code == 413
-    assert http.post("/graphql", content=huge_stream(),
+    assert http.post("/graphql", content=islice(streamed_body(), 20),  # 20 MiB, no length
                      headers={"content-type": "application/json"}).status_code == 413
 
 
