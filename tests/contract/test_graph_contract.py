@@ -3,7 +3,7 @@ nodes, links with their evidence and state, groups, members, profiles."""
 
 from __future__ import annotations
 
-from identity.domain.links import LinkRule
+from identity.domain.links import MAX_EVENT_IDS_SHOWN, LinkRule
 from identity.domain.resolution import GroupMakeup
 from identity.domain.types import Identifier, ProfileId
 from identity.store import GraphStore
@@ -302,3 +302,20 @@ async def test_links_of_one_rule_page_in_order_of_their_ends(store: GraphStore) 
     assert keys == sorted(keys) and len(keys) == 3
     assert all(not link.is_active and link.evidence.rule == "possible_match"
                for link in [*first, *rest])
+
+
+async def test_a_link_reads_back_its_first_events_by_id_and_how_many_there_are(
+        store: GraphStore) -> None:
+    """A pair seen in 10,000 events carried them all into every read of it, settling's too."""
+    events = [f"e{n:04d}" for n in range(MAX_EVENT_IDS_SHOWN + 50)]
+    async with store.transaction() as tx:
+        await tx.graph.upsert_identifiers(seen([ANN, COOKIE], T1))
+        await tx.graph.add_links([sighting(ANN, COOKIE, e, T1, source=f"s{n % 3}")
+                                  for n, e in enumerate(reversed(events))])
+    async with store.transaction(read_only=True) as tx:
+        (link,) = await tx.graph.read_links([ANN])
+        (paged,) = await tx.graph.read_links_by_rule("same_event", None, 10)
+    for found in (link, paged):
+        assert found.evidence.event_ids == tuple(events[:MAX_EVENT_IDS_SHOWN])
+        assert found.evidence.event_count == len(events)
+        assert found.evidence.sources == ("s0", "s1", "s2")

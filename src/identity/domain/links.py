@@ -42,15 +42,13 @@ class Evidence:
     sources: tuple[str, ...]
     first_seen: datetime
     last_seen: datetime
+    # The events that sighted the link: at most MAX_EVENT_IDS_SHOWN, the first by id, as the
+    # store reads them (a pair seen in 10,000 events would otherwise weigh on every read of
+    # it, settling included), and how many there are in all.
     event_ids: tuple[str, ...]
+    event_count: int
     score: float | None = None  # the best score any sighting gave
     details: str | None = None  # that sighting's comparison, field by field
-
-    @property
-    def shown_event_ids(self) -> tuple[str, ...]:
-        """The events an API lists: at most MAX_EVENT_IDS_SHOWN, the first by id. A pair seen
-        in 10,000 events would otherwise make every response that shows the link huge."""
-        return tuple(sorted(self.event_ids)[:MAX_EVENT_IDS_SHOWN])
 
 
 @dataclass(frozen=True, slots=True)

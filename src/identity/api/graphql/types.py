@@ -171,8 +171,8 @@ class Link:
         return cls(a=IdentifierRef.from_domain(link.a), b=IdentifierRef.from_domain(link.b),
                    rule=ev.rule, is_active=link.is_active, inactive_reason=link.inactive_reason,
                    score=ev.score, sources=list(ev.sources), first_seen=ev.first_seen,
-                   last_seen=ev.last_seen, event_ids=list(ev.shown_event_ids),
-                   event_count=len(ev.event_ids),
+                   last_seen=ev.last_seen, event_ids=list(ev.event_ids),
+                   event_count=ev.event_count,
                    comparison=MatchScore.from_domain(comparison) if comparison else None)
 
 

@@ -141,8 +141,8 @@ def link(step: LinkStep) -> pb.Link:
     return pb.Link(
         a=identifier(value.a), b=identifier(value.b), rule=ev.rule, is_active=value.is_active,
         inactive_reason=value.inactive_reason or "", score=ev.score, sources=ev.sources,
-        first_seen=ev.first_seen, last_seen=ev.last_seen, event_ids=ev.shown_event_ids,
-        event_count=len(ev.event_ids),
+        first_seen=ev.first_seen, last_seen=ev.last_seen, event_ids=ev.event_ids,
+        event_count=ev.event_count,
         comparison=match_score(comparison) if comparison else None)
 
 

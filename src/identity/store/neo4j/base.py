@@ -33,7 +33,14 @@ LINK_FIELDS: LiteralString = (
     "a.kind AS a_kind, a.value AS a_value, b.kind AS b_kind, b.value AS b_value,"
     " l.rule AS rule, l.is_active AS is_active, l.inactive_reason AS reason, l.score AS score,"
     " l.details AS details, l.first_seen AS first_seen, l.last_seen AS last_seen,"
-    " l.event_ids AS event_ids, l.sources AS sources"
+    " shown AS event_ids, size(l.event_ids) AS event_count, l.sources AS sources"
+)
+# Before RETURN LINK_FIELDS, with `l` in scope and `shown=MAX_EVENT_IDS_SHOWN` among the
+# parameters: the first event ids by id, picked in the database, so no read carries a link's
+# whole history.
+LINK_EVENTS: LiteralString = (
+    " CALL { WITH l UNWIND l.event_ids AS e WITH DISTINCT e ORDER BY e LIMIT $shown"
+    " RETURN collect(e) AS shown }"
 )
 
 
@@ -41,7 +48,7 @@ def link_row(r: neo4j.Record) -> Link:
     return Link(Identifier(r["a_kind"], r["a_value"]), Identifier(r["b_kind"], r["b_value"]),
                 Evidence(r["rule"], tuple(sorted(set(r["sources"]))),
                          from_micros(r["first_seen"]), from_micros(r["last_seen"]),
-                         tuple(sorted(set(r["event_ids"]))), r["score"], r["details"]),
+                         tuple(r["event_ids"]), r["event_count"], r["score"], r["details"]),
                 bool(r["is_active"]), r["reason"])
 
 

@@ -9,10 +9,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import LiteralString
 
-from identity.domain.links import Link, LinkObservation
+from identity.domain.links import MAX_EVENT_IDS_SHOWN, Link, LinkObservation
 from identity.domain.resolution import GroupMakeup, GroupState, makeups
 from identity.domain.types import Identifier, ProfileId, from_micros, to_micros
-from identity.store.neo4j.base import LINK_FIELDS, NODE_FIELDS, Neo4jPart, link_row, node_row
+from identity.store.neo4j.base import (
+    LINK_EVENTS,
+    LINK_FIELDS,
+    NODE_FIELDS,
+    Neo4jPart,
+    link_row,
+    node_row,
+)
 from identity.store.protocol import NodeRow, PriorLink, ProfileRow
 
 
@@ -109,9 +116,9 @@ class Neo4jGraph(Neo4jPart):
     async def read_links(self, identifiers: Sequence[Identifier]) -> list[Link]:
         records = await self._records(
             "UNWIND $keys AS k MATCH (:Identifier {key: k})-[l:LINKED]-()"
-            " WITH DISTINCT l MATCH (a)-[l]->(b)"
+            " WITH DISTINCT l MATCH (a)-[l]->(b)" + LINK_EVENTS +
             " RETURN " + LINK_FIELDS + " ORDER BY a.key, b.key, l.rule",
-            keys=[i.key for i in identifiers])
+            keys=[i.key for i in identifiers], shown=MAX_EVENT_IDS_SHOWN)
         return [link_row(r) for r in records]
 
     async def read_links_by_rule(
@@ -121,8 +128,9 @@ class Neo4jGraph(Neo4jPart):
         records = await self._records(
             "MATCH (a)-[l:LINKED {rule: $rule}]->(b)"
             " WHERE a.key > $first OR (a.key = $first AND b.key > $second)"
-            " RETURN " + LINK_FIELDS + " ORDER BY a.key, b.key LIMIT $limit",
-            rule=rule, first=first, second=second, limit=limit)
+            " WITH a, l, b ORDER BY a.key, b.key LIMIT $limit" + LINK_EVENTS +
+            " RETURN " + LINK_FIELDS + " ORDER BY a.key, b.key",
+            rule=rule, first=first, second=second, limit=limit, shown=MAX_EVENT_IDS_SHOWN)
         return [link_row(r) for r in records]
 
     async def read_neighbors(

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from identity.domain.links import Evidence, Link, LinkObservation
+from identity.domain.links import MAX_EVENT_IDS_SHOWN, Evidence, Link, LinkObservation
 from identity.domain.resolution import GroupMakeup, GroupState, makeups
 from identity.domain.types import Identifier, ProfileId, from_micros, to_micros
 from identity.store.protocol import NodeRow, PriorLink, ProfileRow
@@ -144,20 +144,31 @@ class SqliteGraph(SqlitePart):
     def _links(self, rows: Sequence[sqlite3.Row]) -> list[Link]:
         """Link rows with their ends' names and every event that sighted them."""
         names = self._identifiers_of(n for row in rows for n in (row[1], row[2]))
-        evidence: dict[int, list[tuple[str, str]]] = {row[0]: [] for row in rows}
-        for part in in_chunks(sorted(evidence)):
-            for link_id, event_id, source in self._rows(
-                "SELECT link_id, event_id, source FROM link_events"
-                f" WHERE link_id IN ({placeholders(len(part))}) ORDER BY event_id",
+        shown: dict[int, list[str]] = {row[0]: [] for row in rows}
+        sources: dict[int, set[str]] = {row[0]: set() for row in rows}
+        counts: dict[int, int] = dict.fromkeys(shown, 0)
+        for part in in_chunks(sorted(shown)):
+            marks = placeholders(len(part))
+            for link_id, event_id in self._rows(
+                "SELECT link_id, event_id FROM (SELECT link_id, event_id, row_number() OVER"
+                " (PARTITION BY link_id ORDER BY event_id) AS n FROM link_events"
+                f" WHERE link_id IN ({marks})) WHERE n <= ? ORDER BY link_id, event_id",
+                (*part, MAX_EVENT_IDS_SHOWN),
+            ):
+                shown[link_id].append(event_id)
+            for link_id, source, count in self._rows(
+                "SELECT link_id, source, count(*) FROM link_events"
+                f" WHERE link_id IN ({marks}) GROUP BY link_id, source",
                 part,
             ):
-                evidence[link_id].append((event_id, source))
+                sources[link_id].add(source)
+                counts[link_id] += count
         return [
             Link(
                 names[row[1]], names[row[2]],
-                Evidence(row[3], tuple(sorted({s for _, s in evidence[row[0]]})),
+                Evidence(row[3], tuple(sorted(sources[row[0]])),
                          from_micros(row[7]), from_micros(row[8]),
-                         tuple(e for e, _ in evidence[row[0]]), row[6], row[9]),
+                         tuple(shown[row[0]]), counts[row[0]], row[6], row[9]),
                 bool(row[4]), row[5],
             )
             for row in rows
