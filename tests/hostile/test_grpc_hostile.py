@@ -11,6 +11,7 @@ from typing import Any
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import REGISTRY
 
 from identity.api.grpc.server import SERVICE_NAME, GrpcServer, start_server
@@ -160,8 +161,8 @@ async def test_a_watch_stream_beyond_the_limit_is_refused_until_one_ends(limited
 
     error = await refused(stub)
     assert error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert error.details() == (f"at most {MAX_WATCH} WatchChanges streams are open on this "
-                               "server; retry later")
+    assert error.details() == (f"at most {MAX_WATCH} watch streams (WatchChanges, health "
+                               "Watch) are open on this server; retry later")
 
     calls[0].cancel()
     calls[0] = await watching_once_a_slot_is_free(stub)
@@ -219,3 +220,27 @@ async def test_a_request_with_a_hundred_bad_items_lists_the_first_and_counts_the
     assert details.endswith(
         "; and 97 more (100 in all; the details list the first 10)")
     assert len(details) < 1_000
+
+
+async def test_health_watch_streams_draw_on_the_same_slots() -> None:
+    """2,000 health Watch streams stayed open while WatchChanges was bounded."""
+    store = SqliteGraphStore(":memory:")
+    running = await serve(store, max_watch_streams=MAX_WATCH)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            health: Any = health_pb2_grpc.HealthStub(channel)  # the stubs omit its methods
+            watches = [health.Watch(health_pb2.HealthCheckRequest()) for _ in range(MAX_WATCH)]
+            for watch in watches:
+                await watch.read()  # each is open and has answered
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await health.Watch(health_pb2.HealthCheckRequest()).read()
+            assert caught.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+            stub = identity_pb2_grpc.IdentityServiceStub(channel)
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await stub.WatchChanges(pb.WatchChangesRequest()).read()
+            assert caught.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+            for watch in watches:
+                watch.cancel()
+    finally:
+        await running.stop(0)
+        await store.close()

@@ -106,8 +106,8 @@ def unary(method: Callable[[S, Req, Ctx], Awaitable[Resp]]
     async def handle(self: S, request: Req, context: Ctx) -> Resp:
         try:
             return await method(self, request, context)
-        except (grpc.aio.AbortError, UndecodableRequest):
-            raise  # the method aborted with its own status, or decoding.py answers
+        except grpc.aio.AbortError:
+            raise  # the method aborted with its own status (a unary request is decoded first)
         except Exception as exc:
             await _abort(context, exc, method.__name__)
 

@@ -5,7 +5,8 @@ lifespan, beside GraphQL, over the same IdentityService). Health follows the sto
 /readyz does: SERVING while the store answers, NOT_SERVING while it does not, and NOT_SERVING
 from the moment a drain begins, so load balancers stop sending before the port closes.
 A request that does not decode is INVALID_ARGUMENT (decoding.py), and at most
-`max_watch_streams` WatchChanges streams are open at once (watch_slots.py).
+`max_watch_streams` long-lived streams (WatchChanges, health Watch) are open at once
+(watch_slots.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -20,6 +22,7 @@ from grpc_reflection.v1alpha import reflection
 
 from identity.api.grpc.decoding import DecodeRequests
 from identity.api.grpc.servicer import IdentityServicer
+from identity.api.grpc.watch_slots import WatchSlots
 from identity.api.limits import MAX_WATCH_STREAMS
 from identity.service import IdentityService, StoreUnavailable
 from identity.v1 import identity_pb2, identity_pb2_grpc
@@ -60,6 +63,20 @@ class GrpcServer:
         await self.server.stop(grace_s)
 
 
+class BoundedHealth(health.aio.HealthServicer):
+    """Health checking whose Watch streams take the same slots as WatchChanges: 2,000 of
+    them stayed open while WatchChanges was bounded."""
+
+    def __init__(self, slots: WatchSlots) -> None:
+        super().__init__()
+        self._slots = slots
+
+    async def Watch(self, request: health_pb2.HealthCheckRequest,
+                    context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        await self._slots.take(context)
+        await super().Watch(request, context)
+
+
 async def _follow_readiness(service: IdentityService, health_servicer: health.aio.HealthServicer,
                             interval_s: float) -> None:
     was_ready: bool | None = None
@@ -96,9 +113,10 @@ async def start_server(service: IdentityService, bind: str, *,
             ("grpc.server.max_pending_requests", PENDING_CALLS),
             ("grpc.server.max_pending_requests_hard_limit", PENDING_CALLS_HARD_LIMIT),
         ])
+    slots = WatchSlots(max_watch_streams)  # every stream that stays open draws on them
     identity_pb2_grpc.add_IdentityServiceServicer_to_server(
-        IdentityServicer(service, max_watch_streams=max_watch_streams), server)
-    health_servicer = health.aio.HealthServicer()
+        IdentityServicer(service, watch_slots=slots), server)
+    health_servicer = BoundedHealth(slots)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(SERVED, server)
     try:

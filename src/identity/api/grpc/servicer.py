@@ -35,10 +35,12 @@ def _at_most(limit: int, field: str, count: int) -> None:
 
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     def __init__(self, service: IdentityService, *, stream_window: int = STREAM_WINDOW,
-                 max_watch_streams: int = MAX_WATCH_STREAMS) -> None:
+                 watch_slots: WatchSlots | None = None) -> None:
+        """`watch_slots`: the open streams this server allows, shared with its other
+        long-lived streams (health Watch); MAX_WATCH_STREAMS of its own when not given."""
         self._service = service
         self._window = stream_window
-        self._watch_slots = WatchSlots(max_watch_streams)
+        self._watch_slots = watch_slots or WatchSlots(MAX_WATCH_STREAMS)
 
     def _profile(self, view: ProfileView) -> pb.Profile:
         """The message, built once per cached view (the caller must not modify it)."""

@@ -31,8 +31,8 @@ class WatchSlots:
             REFUSED.inc()
             await context.abort(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"at most {self.limit} WatchChanges streams are open on this server; "
-                "retry later")
+                f"at most {self.limit} watch streams (WatchChanges, health Watch) are open on "
+                "this server; retry later")
         self.open += 1
         OPEN.inc()
         # The stubs type the callback as a class of their own; any callable of the context is.
