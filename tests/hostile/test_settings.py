@@ -74,12 +74,11 @@ def test_a_request_may_hold_up_to_the_identifier_bound_and_not_one_more() -> Non
 
 
 def test_the_settings_defaults_are_the_defaults_of_what_they_configure() -> None:
-    """Read from what each bound configures (the body limit, the app, the servicer, the gRPC
-    server), wherever its constant is defined."""
+    """Read from what each bound configures (the body limit, the app, the gRPC server),
+    wherever its constant is defined."""
     from identity.api.graphql.http import create_app
     from identity.api.graphql.middleware import BodyLimit
     from identity.api.grpc.server import start_server
-    from identity.api.grpc.servicer import IdentityServicer
     from identity.domain.events import MAX_CLOCK_SKEW
 
     def default(configured: Callable[..., object], parameter: str) -> object:
@@ -88,8 +87,7 @@ def test_the_settings_defaults_are_the_defaults_of_what_they_configure() -> None
     defaults = Settings()
     assert defaults.max_body_bytes == default(BodyLimit, "max_bytes") == default(
         create_app, "max_body_bytes")
-    assert defaults.max_watch_streams == default(IdentityServicer, "max_watch_streams") == (
-        default(start_server, "max_watch_streams"))
+    assert defaults.max_watch_streams == default(start_server, "max_watch_streams")
     assert defaults.max_clock_skew_s == MAX_CLOCK_SKEW.total_seconds()
 
 
