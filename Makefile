@@ -56,4 +56,4 @@ clean:
 mutation: $(VENV)/.dev-installed
 	$(BIN)/pip install --quiet -e '.[dev,mutation]'
 	$(BIN)/mutmut run
-	$(BIN)/mutmut export-cicd-stats && cat mutants/mutmut-cicd-stats.json
+	$(BIN)/python -m load_tests.mutation_score
