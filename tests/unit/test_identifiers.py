@@ -6,14 +6,20 @@ import pytest
 
 from identity.domain.errors import InvalidIdentifier
 from identity.domain.identifiers import (
+    MAILBOX_RULES,
     MAX_VALUE_LENGTH,
     Blocklist,
+    MailboxRule,
     NormalizationRules,
+    PatternError,
     _normalize_text,
+    compile_pattern,
     is_placeholder,
+    normalize_email,
     normalize_identifier,
     phone_number,
     printable,
+    trait_text,
     validate_kind,
 )
 from identity.domain.types import Identifier
@@ -249,6 +255,7 @@ def test_a_value_of_exactly_the_maximum_length_is_accepted() -> None:
 
 # --- placeholder blocklist -------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "raw",
     [
@@ -347,7 +354,10 @@ def test_a_phone_extension_is_kept_so_two_lines_behind_one_number_stay_two() -> 
     bob = normalize_identifier("phone", "+1 (415) 910-4879 x99", rules)
     switchboard = normalize_identifier("phone", "+1 415 910 4879", rules)
     assert [alice.value, bob.value, switchboard.value] == [
-        "+14159104879;ext=12", "+14159104879;ext=99", "+14159104879"]
+        "+14159104879;ext=12",
+        "+14159104879;ext=99",
+        "+14159104879",
+    ]
 
 
 def test_the_cache_keeps_trimmed_values_so_padding_costs_nothing() -> None:
@@ -356,8 +366,9 @@ def test_the_cache_keeps_trimmed_values_so_padding_costs_nothing() -> None:
     value = f"cookie-{'7' * 20}"
     _normalize_text.cache_clear()
     for padding in (1, 1_000, 100_000):
-        found = normalize_identifier(" " * padding + "anonymous_id", " " * padding + value
-                                     + "\t", rules)
+        found = normalize_identifier(
+            " " * padding + "anonymous_id", " " * padding + value + "\t", rules
+        )
         assert found.value == value
     assert _normalize_text.cache_info().currsize == 1  # one key: the trimmed kind and value
 
@@ -385,33 +396,73 @@ def test_a_placeholder_is_caught_as_written_and_as_normalized() -> None:
     assert is_placeholder("test+1@gmail.com", tagged, Blocklist())
 
 
-@pytest.mark.parametrize("value", [
-    "test@test.com", "test@example.com", "example@example.com", "email@example.com",
-    "user@example.com", "noemail@noemail.com", "no@email.com", "none@none.com",
-    "null@null.com", "unknown@unknown.com", "a@a.com", "asdf@asdf.com",
-    "unknown", "null", "none", "nil", "undefined", "n/a", "na", "anonymous", "guest",
-    "test", "-1", "0", "0000000000", "1234567890", "123456789", "9999999999",
-    "+10000000000", "+11111111111", "+11234567890",
-    "00000000-0000-0000-0000-000000000000",
-    # the patterns: zeros and punctuation, placeholder mailboxes, reserved domains
-    "(000) 000-0000", "+0 000", "noreply@shop.com", "no-reply@shop.com", "noemail@shop.com",
-    "anonymous@shop.com", "ann@example.org", "ann@test.net", "ann@invalid.com",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "test@test.com",
+        "test@example.com",
+        "example@example.com",
+        "email@example.com",
+        "user@example.com",
+        "noemail@noemail.com",
+        "no@email.com",
+        "none@none.com",
+        "null@null.com",
+        "unknown@unknown.com",
+        "a@a.com",
+        "asdf@asdf.com",
+        "unknown",
+        "null",
+        "none",
+        "nil",
+        "undefined",
+        "n/a",
+        "na",
+        "anonymous",
+        "guest",
+        "test",
+        "-1",
+        "0",
+        "0000000000",
+        "1234567890",
+        "123456789",
+        "9999999999",
+        "+10000000000",
+        "+11111111111",
+        "+11234567890",
+        "00000000-0000-0000-0000-000000000000",
+        # the patterns: zeros and punctuation, placeholder mailboxes, reserved domains
+        "(000) 000-0000",
+        "+0 000",
+        "noreply@shop.com",
+        "no-reply@shop.com",
+        "noemail@shop.com",
+        "anonymous@shop.com",
+        "ann@example.org",
+        "ann@test.net",
+        "ann@invalid.com",
+    ],
+)
 def test_every_built_in_placeholder_is_blocked(value: str) -> None:
     assert Blocklist().blocks(value)
 
 
-@pytest.mark.parametrize("value", ["ann@shop.com", "0001", "+447700900461", "C-1001",
-                                   "testing@shop.com", "ann@example.co.uk"])
+@pytest.mark.parametrize(
+    "value",
+    ["ann@shop.com", "0001", "+447700900461", "C-1001", "testing@shop.com", "ann@example.co.uk"],
+)
 def test_real_values_are_not_placeholders(value: str) -> None:
     assert not Blocklist().blocks(value)
 
 
-@pytest.mark.parametrize(("raw", "stored"), [
-    ("A" * 33, "a" * 33),  # one digit too many for a UUID: a plain hex id, never a crash
-    ("{" + "A" * 32 + "}", "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"),
-    ("A" * 31, "a" * 31),
-])
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("A" * 33, "a" * 33),  # one digit too many for a UUID: a plain hex id, never a crash
+        ("{" + "A" * 32 + "}", "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"),
+        ("A" * 31, "a" * 31),
+    ],
+)
 def test_a_hex_device_id_is_a_uuid_only_at_32_digits(raw: str, stored: str) -> None:
     assert normalize_identifier("device_id", raw, US).value == stored
 
@@ -440,3 +491,245 @@ def test_an_address_with_letters_of_any_script_is_an_email() -> None:
 def test_an_id_that_would_be_a_uuid_without_its_first_letter_is_kept_whole() -> None:
     raw = "X" + "a" * 32
     assert normalized("device_id", raw) == raw
+
+
+# --- refusals, word for word -----------------------------------------------------------------
+
+ENGLAND = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
+INVISIBLE = "contains invisible formatting characters (bidi controls, zero-width space, BOM)"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        pytest.param("", "value must not be empty", id="empty"),
+        pytest.param(1001, "value must be a string, got int", id="not-a-string"),
+        pytest.param("x" * 257, "value is longer than 256 characters", id="too-long"),
+        pytest.param("C-\x001", "value contains control characters", id="control"),
+        pytest.param(
+            "C-\ud8001",
+            "value contains a lone UTF-16 surrogate, which is not text",
+            id="lone-surrogate",
+        ),
+        pytest.param("ADM\u202e1", f"value {INVISIBLE}", id="bidi-override"),
+        pytest.param("\u200bADM1", f"value {INVISIBLE}", id="zero-width-space"),
+        pytest.param("\ufeffADM1", f"value {INVISIBLE}", id="byte-order-mark"),
+        pytest.param("AD\u00adM1", f"value {INVISIBLE}", id="soft-hyphen"),
+        pytest.param(f"fan-{ENGLAND}", f"value {INVISIBLE}", id="flag-tags-never-in-an-id"),
+        pytest.param(
+            "ADM\u31641",
+            "value contains characters that draw nothing (Hangul filler, braille blank, ...)",
+            id="hangul-filler",
+        ),
+    ],
+)
+def test_an_unusable_value_is_refused_with_its_reason_word_for_word(
+    raw: object, message: str
+) -> None:
+    with pytest.raises(InvalidIdentifier) as refused:
+        normalize_identifier("customer_id", raw, US)
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param("\uff21\uff22\uff23\uff11", "ABC1", id="full-width-is-ascii"),
+        pytest.param("\ufb01le-7", "file-7", id="ligature-is-its-letters"),
+        pytest.param(
+            "\U0001f468\u200d\U0001f469\u200d\U0001f467",
+            "\U0001f468\u200d\U0001f469\u200d\U0001f467",
+            id="zero-width-joiner-kept",
+        ),
+        pytest.param(
+            "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
+            "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
+            id="zero-width-non-joiner-kept",
+        ),
+        pytest.param("M\u00fcller", "M\u00fcller", id="letters-of-any-script-kept"),
+    ],
+)
+def test_two_spellings_of_one_id_are_one_and_joiners_stay(raw: str, expected: str) -> None:
+    """NFKC folds compatibility forms; the two joiners are Cf yet draw scripts and emoji."""
+    assert normalized("customer_id", raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [
+        pytest.param("Cafe\u0301", "Caf\u00e9", id="composed-the-one-way"),
+        pytest.param(
+            "Flat 2\u00bd, 40 m\u00b2", "Flat 2\u00bd, 40 m\u00b2", id="no-compatibility-folding"
+        ),
+        pytest.param(f"Go {ENGLAND}!", f"Go {ENGLAND}!", id="a-flag-of-a-region"),
+        pytest.param("Jean\u00a0Dupont", "Jean\u00a0Dupont", id="no-break-space"),
+        pytest.param(
+            "Ann \U0001f468\u200d\U0001f469\u200d\U0001f467",
+            "Ann \U0001f468\u200d\U0001f469\u200d\U0001f467",
+            id="joined-emoji",
+        ),
+        pytest.param("plain", "plain", id="ascii"),
+    ],
+)
+def test_free_text_is_kept_in_nfc_with_flags_joiners_and_compatibility_forms(
+    text: str, stored: str
+) -> None:
+    assert trait_text(text) == stored
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        pytest.param("Jean\x00", "contains control characters", id="control"),
+        pytest.param("Jean\u202e", INVISIBLE, id="bidi-override"),
+        pytest.param(f"Go \U000e0041{ENGLAND}", INVISIBLE, id="a-tag-outside-a-flag"),
+        pytest.param(
+            "Jean\u3164",
+            "contains characters that draw nothing (Hangul filler, braille blank, ...)",
+            id="hangul-filler",
+        ),
+    ],
+)
+def test_free_text_is_refused_with_the_reason(text: str, reason: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        trait_text(text)
+    assert str(refused.value) == reason
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        pytest.param(
+            "twitter",
+            "unknown identifier kind 'twitter'; expected one of customer_id, email, "
+            "phone, anonymous_id, device_id, session_id, order_id or external:<system>",
+            id="unknown",
+        ),
+        pytest.param(
+            "T\x1b[2J" + "w" * 100,
+            "unknown identifier kind 'T\\x1b[2J" + "w" * 75 + "...'; expected one of "
+            "customer_id, email, phone, anonymous_id, device_id, session_id, order_id "
+            "or external:<system>",
+            id="escaped-and-cut-at-80",
+        ),
+        pytest.param(
+            "External:" + "X" * 100,
+            "external kind needs a system name of lower-case letters, digits, '_', "
+            "'.', '-' after 'external:' (got 'External:" + "X" * 71 + "...')",
+            id="external-cut-at-80",
+        ),
+    ],
+)
+def test_an_unknown_kind_is_shown_back_escaped_and_cut_in_its_refusal(
+    kind: str, message: str
+) -> None:
+    with pytest.raises(InvalidIdentifier) as refused:
+        validate_kind(kind)
+    assert str(refused.value) == message
+
+
+def test_printable_keeps_what_prints_in_any_script_and_escapes_the_rest() -> None:
+    assert printable("M\u00fcller \\ \u00e9\u4e2d", 20) == "M\u00fcller \\ \u00e9\u4e2d"
+    assert printable("M\u00fcller\u200b", 20) == "M\u00fcller\\u200b"
+
+
+@pytest.mark.parametrize(
+    ("value", "blocked"),
+    [
+        pytest.param("xxx", True, id="one-letter-three-times"),
+        pytest.param("99999", True, id="one-digit-five-times"),
+        pytest.param(" XX ", True, id="two-of-one-letter-any-case"),
+        pytest.param("x", False, id="a-single-character-repeats-nothing"),
+        pytest.param("xyx", False, id="two-letters"),
+        pytest.param("xyy", False, id="repeated-tail-only"),
+    ],
+)
+def test_repeats_block_one_character_written_over_and_over(value: str, blocked: bool) -> None:
+    assert Blocklist(repeats=True).blocks(value) is blocked
+
+
+@pytest.mark.parametrize("value", ["xxx", "x", "7", "aaaaaaaa"])
+def test_repeats_are_not_blocked_unless_the_blocklist_asks(value: str) -> None:
+    assert Blocklist().blocks(value) is False
+
+
+@pytest.mark.parametrize("value", ["test\ud800", "\udfff", "0\ud800"])
+def test_a_value_with_a_lone_surrogate_is_never_blocked_it_is_refused_as_text(
+    value: str,
+) -> None:
+    assert Blocklist().blocks(value) is False
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        pytest.param("(", "not an RE2 regular expression: missing ): (", id="unclosed"),
+        pytest.param(
+            "(\u00e9",
+            "not an RE2 regular expression: missing ): (\u00e9",
+            id="non-ascii-shown-as-text",
+        ),
+        pytest.param(
+            "a{2,1}",
+            "not an RE2 regular expression: invalid repetition size: {2,1}",
+            id="bad-repetition",
+        ),
+    ],
+)
+def test_a_placeholder_pattern_re2_cannot_read_is_refused_with_its_reason_and_no_log(
+    pattern: str, message: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The reason is raised, decoded as text; RE2 writes nothing to stderr."""
+    with pytest.raises(PatternError) as refused:
+        Blocklist(patterns=(r"^kiosk-", pattern))
+    assert str(refused.value) == message
+    assert capfd.readouterr().err == ""
+
+
+def test_a_placeholder_pattern_matches_as_written() -> None:
+    assert compile_pattern("^kiosk-[0-9]+$").search("kiosk-42") is not None
+    assert compile_pattern("^kiosk-[0-9]+$").search("kiosk-x") is None
+
+
+def test_a_sources_phones_are_read_in_its_region_others_in_the_default() -> None:
+    rules = NormalizationRules(
+        default_region="US", source_regions=(("pos-gb", "GB"), ("pos-de", "DE"))
+    )
+    assert [rules.region_for(s) for s in ("pos-gb", "pos-de", "web")] == ["GB", "DE", "US"]
+
+
+def test_an_explicit_region_reads_a_national_number_over_the_default() -> None:
+    found = normalize_identifier("phone", "020 7946 0958", US, region="GB")
+    assert found == Identifier("phone", "+442079460958")
+
+
+def test_normalizing_an_email_looks_nothing_up_in_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Syntax only: a lookup per address would stall ingest on the network."""
+    import email_validator.deliverability
+
+    def no_lookup(*args: object, **kwargs: object) -> dict[str, str]:
+        raise AssertionError("a DNS lookup was made")
+
+    monkeypatch.setattr(email_validator.deliverability, "validate_email_deliverability", no_lookup)
+    assert normalize_email("Jane.Doe+x@GMail.com") == "janedoe@gmail.com"
+    assert normalize_email("ann@shop.example.org") == "ann@shop.example.org"
+
+
+def test_a_provider_without_tags_keeps_the_whole_local_part(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(
+        MAILBOX_RULES, "mail.example.net", MailboxRule("example.net", tag_separator=None)
+    )
+    assert normalize_email("Ann+Shop@Mail.Example.net") == "ann+shop@example.net"
+
+
+def test_an_address_in_any_script_is_accepted_whatever_the_libraries_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SMTPUTF8 is asked for by name: a process that turns email_validator's global default
+    off still reads `Müller@...` as one address."""
+    import email_validator
+
+    monkeypatch.setattr(email_validator, "ALLOW_SMTPUTF8", False)
+    assert normalize_email("M\u00fcller@Mailbox.org") == "m\u00fcller@mailbox.org"

@@ -20,7 +20,6 @@ from identity.domain.errors import InvalidIdentifier
 from identity.domain.types import EXTERNAL_PREFIX, Identifier, IdentifierKind
 
 MAX_VALUE_LENGTH = 256
-MAX_KIND_LENGTH = len("external:") + 63  # the longest kind validate_kind accepts
 _EXTERNAL_SYSTEM = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 # What no identifier, trait, event id or source may hold, and why: control characters (and
 # the Unicode line and paragraph separators); lone UTF-16 surrogates, which no encoder
@@ -279,16 +278,14 @@ def normalize_identifier(kind: str, raw: object, rules: NormalizationRules,
     if len(value) > MAX_VALUE_LENGTH:
         validate_kind(kind)
         raise InvalidIdentifier(f"value is longer than {MAX_VALUE_LENGTH} characters")
-    if len(kind) > MAX_KIND_LENGTH:
-        validate_kind(kind.strip())  # raises when no kind: none is that long
-    return _normalize_text(kind.strip(), value, rules, region or rules.default_region)
+    return _normalize_text(kind.strip(), value, region or rules.default_region)
 
 
 @lru_cache(maxsize=65536)
-def _normalize_text(kind: str, value: str, rules: NormalizationRules, region: str
-                    ) -> Identifier:
+def _normalize_text(kind: str, value: str, region: str) -> Identifier:
     """Cached: a cookie or a customer id recurs in event after event, and parsing emails and
-    phones is most of the cost of validating an event. `value` is trimmed and bounded."""
+    phones is most of the cost of validating an event. `value` is trimmed and bounded; a
+    kind is never stored untrimmed (the cache keeps no failure, and no kind is long)."""
     checked_kind = validate_kind(kind)
     try:  # stripped again: NFKC can make a space (U+00B4 is a space and a combining accent)
         value = _VARIATION_SELECTORS.sub("", folded_text(value)).strip()
