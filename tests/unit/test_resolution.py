@@ -9,7 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from identity.domain.links import LinkObservation, LinkRule, anchor, plan_links
-from identity.domain.resolution import GroupState, MergePlan, plan_merge
+from identity.domain.resolution import (
+    GroupMakeup,
+    GroupState,
+    MergePlan,
+    components,
+    makeups,
+    plan_merge,
+)
 from identity.domain.types import EventId, Identifier, ProfileId
 
 # --- plan_merge ------------------------------------------------------------------------------
@@ -66,7 +73,7 @@ def test_a_single_group_merges_into_itself_with_nothing_absorbed() -> None:
 
 
 def test_a_merge_without_groups_is_refused() -> None:
-    with pytest.raises(ValueError, match="at least one group"):
+    with pytest.raises(ValueError, match=r"^a merge needs at least one group$"):
         plan_merge([])
 
 
@@ -95,6 +102,41 @@ def test_the_merge_plan_does_not_depend_on_group_order(
     assert plan.container not in plan.absorbed_groups
     assert set(plan.absorbed_profiles) | {plan.survivor} == {g.profile_id for g in groups}
     assert plan.survivor not in plan.absorbed_profiles
+
+
+# --- makeups ---------------------------------------------------------------------------------
+
+
+def test_a_groups_makeup_counts_each_kind_and_keeps_the_latest_held_mark() -> None:
+    """Rows as a store counts them: (group, kind, members of that kind, latest held mark
+    among them); the latest mark over all kinds is the group's, wherever it comes."""
+    rows = [
+        (1, "email", 2, None),
+        (1, "customer_id", 1, "2:b"),
+        (1, "phone", 1, "1:a"),
+        (1, "device_id", 3, None),
+        (2, "email", 1, None),
+    ]
+
+    assert makeups(rows) == {
+        1: GroupMakeup({"email": 2, "customer_id": 1, "phone": 1, "device_id": 3}, "2:b"),
+        2: GroupMakeup({"email": 1}, None),
+    }
+
+
+def test_no_rows_make_no_makeups() -> None:
+    assert makeups([]) == {}
+
+
+# --- components ------------------------------------------------------------------------------
+
+
+def test_the_ends_of_edges_are_components_even_when_not_listed() -> None:
+    """Record ids in batch matching come as edges only."""
+    assert components(["r9"], [("r3", "r1"), ("r2", "r4"), ("r4", "r1")]) == [
+        ["r1", "r2", "r3", "r4"],
+        ["r9"],
+    ]
 
 
 # --- plan_links ------------------------------------------------------------------------------
@@ -188,8 +230,15 @@ def test_fewer_than_two_identifiers_make_no_links(identifiers: tuple[Identifier,
 
 # The documented priority, written out so the test does not trust types.KIND_PRIORITY.
 BY_KIND_RANK = {
-    "customer_id": 0, "email": 1, "phone": 2, "external:crm": 3, "external:loyalty": 3,
-    "device_id": 4, "order_id": 5, "anonymous_id": 6, "session_id": 7,
+    "customer_id": 0,
+    "email": 1,
+    "phone": 2,
+    "external:crm": 3,
+    "external:loyalty": 3,
+    "device_id": 4,
+    "order_id": 5,
+    "anonymous_id": 6,
+    "session_id": 7,
 }
 KINDS = tuple(BY_KIND_RANK)
 IDENTIFIER_SETS = st.sets(
