@@ -10,11 +10,6 @@ from typing import Any
 
 from identity.domain.matching.model import MatchModel
 
-
-def _level(label: str, kind: str, m: float, u: float, **extra: Any) -> dict[str, Any]:
-    return {"label": label, "kind": kind, "m": m, "u": u, **extra}
-
-
 NULL = {"label": "null", "kind": "null"}
 
 DEFAULT_MODEL_DOCUMENT: dict[str, Any] = {
@@ -52,70 +47,72 @@ DEFAULT_MODEL_DOCUMENT: dict[str, Any] = {
     "comparisons": [
         {"field": "first_name", "levels": [
             NULL,
-            _level("exact", "exact", 0.80, 0.005, tf_adjusted=True),
-            _level("nickname", "nickname", 0.05, 0.001),
-            _level("jaro-winkler >= 0.92", "jaro_winkler", 0.07, 0.002, threshold=0.92),
-            _level("jaro-winkler >= 0.80", "jaro_winkler", 0.03, 0.02, threshold=0.80),
-            _level("sounds alike", "metaphone", 0.01, 0.005),
-            _level("else", "else", 0.04, 0.966),
+            dict(label="exact", kind="exact", m=0.80, u=0.005, tf_adjusted=True),
+            dict(label="nickname", kind="nickname", m=0.05, u=0.001),
+            dict(label="jaro-winkler >= 0.92", kind="jaro_winkler", m=0.07, u=0.002,
+                 threshold=0.92),
+            dict(label="jaro-winkler >= 0.80", kind="jaro_winkler", m=0.03, u=0.02, threshold=0.80),
+            dict(label="sounds alike", kind="metaphone", m=0.01, u=0.005),
+            dict(label="else", kind="else", m=0.04, u=0.966),
         ]},
         {"field": "last_name", "levels": [
             NULL,
-            _level("exact", "exact", 0.85, 0.003, tf_adjusted=True),
-            _level("jaro-winkler >= 0.92", "jaro_winkler", 0.08, 0.002, threshold=0.92),
-            _level("jaro-winkler >= 0.80", "jaro_winkler", 0.03, 0.02, threshold=0.80),
-            _level("sounds alike", "metaphone", 0.01, 0.005),
-            _level("else", "else", 0.03, 0.97),
+            dict(label="exact", kind="exact", m=0.85, u=0.003, tf_adjusted=True),
+            dict(label="jaro-winkler >= 0.92", kind="jaro_winkler", m=0.08, u=0.002,
+                 threshold=0.92),
+            dict(label="jaro-winkler >= 0.80", kind="jaro_winkler", m=0.03, u=0.02, threshold=0.80),
+            dict(label="sounds alike", kind="metaphone", m=0.01, u=0.005),
+            dict(label="else", kind="else", m=0.03, u=0.97),
         ]},
         {"field": "date_of_birth", "levels": [
             NULL,
-            _level("exact", "exact", 0.90, 0.0001),
-            _level("one edit", "damerau_levenshtein", 0.05, 0.001, threshold=1),
-            _level("day and month swapped", "date_transposed", 0.01, 0.00002),
-            _level("same year", "same_year", 0.02, 0.02),
-            _level("else", "else", 0.02, 0.97888),
+            dict(label="exact", kind="exact", m=0.90, u=0.0001),
+            dict(label="one edit", kind="damerau_levenshtein", m=0.05, u=0.001, threshold=1),
+            dict(label="day and month swapped", kind="date_transposed", m=0.01, u=0.00002),
+            dict(label="same year", kind="same_year", m=0.02, u=0.02),
+            dict(label="else", kind="else", m=0.02, u=0.97888),
         ]},
         {"field": "address_line1", "levels": [
             NULL,
-            _level("exact", "exact", 0.70, 0.0001),
+            dict(label="exact", kind="exact", m=0.70, u=0.0001),
             # Token sets, once the house numbers agree: a street shared by neighbours says
             # little about one person.
-            _level("tokens >= 0.9", "address_tokens", 0.15, 0.001, threshold=0.9),
-            _level("tokens >= 0.7", "address_tokens", 0.08, 0.01, threshold=0.7),
-            _level("else", "else", 0.07, 0.9889),
+            dict(label="tokens >= 0.9", kind="address_tokens", m=0.15, u=0.001, threshold=0.9),
+            dict(label="tokens >= 0.7", kind="address_tokens", m=0.08, u=0.01, threshold=0.7),
+            dict(label="else", kind="else", m=0.07, u=0.9889),
         ]},
         {"field": "city", "levels": [
             NULL,
             # A big city is shared by many strangers: training's term frequencies say how many.
-            _level("exact", "exact", 0.85, 0.05, tf_adjusted=True),
-            _level("jaro-winkler >= 0.9", "jaro_winkler", 0.08, 0.01, threshold=0.9),
-            _level("else", "else", 0.07, 0.94),
+            dict(label="exact", kind="exact", m=0.85, u=0.05, tf_adjusted=True),
+            dict(label="jaro-winkler >= 0.9", kind="jaro_winkler", m=0.08, u=0.01, threshold=0.9),
+            dict(label="else", kind="else", m=0.07, u=0.94),
         ]},
         {"field": "postcode", "levels": [
             NULL,
-            _level("exact", "exact", 0.85, 0.0005),
-            _level("same area", "prefix", 0.08, 0.03, length=3),
-            _level("else", "else", 0.07, 0.9695),
+            dict(label="exact", kind="exact", m=0.85, u=0.0005),
+            dict(label="same area", kind="prefix", m=0.08, u=0.03, length=3),
+            dict(label="else", kind="else", m=0.07, u=0.9695),
         ]},
         {"field": "phone", "levels": [
             NULL,
-            _level("exact", "exact", 0.80, 0.00001),
-            _level("last 7 digits", "digits_suffix", 0.05, 0.0001, length=7),
-            _level("else", "else", 0.15, 0.99989),
+            dict(label="exact", kind="exact", m=0.80, u=0.00001),
+            dict(label="last 7 digits", kind="digits_suffix", m=0.05, u=0.0001, length=7),
+            dict(label="else", kind="else", m=0.15, u=0.99989),
         ]},
         {"field": "email", "levels": [
             NULL,
-            _level("exact", "exact", 0.75, 0.00001),
+            dict(label="exact", kind="exact", m=0.75, u=0.00001),
             # Addresses are often made of the name: namesakes' differ by a digit or a dot, so
             # a near miss says little beyond the names, which are compared already.
-            _level("same local part", "email_local", 0.08, 0.02),
-            _level("two edits", "levenshtein", 0.05, 0.05, threshold=2),
-            _level("else", "else", 0.12, 0.92999),
+            dict(label="same local part", kind="email_local", m=0.08, u=0.02),
+            dict(label="two edits", kind="levenshtein", m=0.05, u=0.05, threshold=2),
+            dict(label="else", kind="else", m=0.12, u=0.92999),
         ]},
         {"field": "customer_id", "levels": [
             NULL,
-            _level("exact", "exact", 0.9, 0.00001),
-            _level("else", "else", 0.1, 0.99999),
+            dict(label="exact", kind="exact", m=0.9, u=0.00001),
+            dict(label="else", kind="else", m=0.1, u=0.99999),
         ]},
     ],
 }
