@@ -26,6 +26,7 @@ from identity.domain.matching.nicknames import canonical_name
         pytest.param(Level("m", "metaphone"), "Catherine", "Smith", False, id="metaphone-other"),
         pytest.param(Level("m", "metaphone"), "!!", "??", False, id="metaphone-no-sound"),
         pytest.param(Level("m", "nysiis"), "Knight", "Smith", False, id="nysiis-other"),
+        pytest.param(Level("m", "nysiis"), "Knight", "Night", True, id="nysiis-same-sound"),
         pytest.param(Level("k", "nickname"), "Zed", " zed", True, id="nickname-unknown-name"),
         pytest.param(Level("k", "nickname"), "Zed", "Zoe", False, id="nickname-unknown-other"),
         pytest.param(
@@ -178,7 +179,9 @@ def test_level_edges(level: Level, a: str | None, b: str | None, expected: bool)
     assert level.matches(a, b) is expected
 
 
-def test_a_level_missing_its_length_says_which() -> None:
+def test_a_level_missing_its_parameter_says_which() -> None:
+    with pytest.raises(ValueError, match=r"^level 'near' \(levenshtein\) needs a threshold$"):
+        Level("near", "levenshtein").matches("Okafor", "Okafur")
     with pytest.raises(ValueError, match=r"^level 'area' \(prefix\) needs a length$"):
         Level("area", "prefix").matches("SW1A 1AA", "SW1A 2BB")
     with pytest.raises(ValueError, match=r"^level 'tail' \(digits_suffix\) needs a length$"):

@@ -105,6 +105,17 @@ ANN = {
         ),
         pytest.param({**ANN, "first_name": "Bob"}, {**ANN, "first_name": "Robert"}, id="nickname"),
         pytest.param({"first_name": "Ann"}, {"last_name": "Ann"}, id="nothing-in-common"),
+        # Names alone: probabilities well short of 1, where a wrong weight shows.
+        pytest.param(
+            {"first_name": "Smith", "last_name": "Smith"},
+            {"first_name": "smith", "last_name": "Smith"},
+            id="one-value-pair-one-level-in-two-fields",
+        ),
+        pytest.param(
+            {"first_name": "Bob", "last_name": "Bob"},
+            {"first_name": "Robert", "last_name": "Robert"},
+            id="one-value-pair-two-levels-in-two-fields",
+        ),
     ],
 )
 def test_the_quick_look_at_chosen_pairs_equals_full_scoring(
