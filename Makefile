@@ -55,5 +55,5 @@ clean:
 # so outside `make test`, like a benchmark. The score: `mutmut results`.
 mutation: $(VENV)/.dev-installed
 	$(BIN)/pip install --quiet -e '.[dev,mutation]'
-	$(BIN)/mutmut run
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/mutmut run
 	$(BIN)/python -m load_tests.mutation_score
