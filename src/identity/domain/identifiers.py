@@ -284,8 +284,8 @@ def normalize_identifier(kind: str, raw: object, rules: NormalizationRules,
 @lru_cache(maxsize=65536)
 def _normalize_text(kind: str, value: str, region: str) -> Identifier:
     """Cached: a cookie or a customer id recurs in event after event, and parsing emails and
-    phones is most of the cost of validating an event. `value` is trimmed and bounded; a
-    kind is never stored untrimmed (the cache keeps no failure, and no kind is long)."""
+    phones is most of the cost of validating an event. `value` is trimmed and bounded, `kind`
+    trimmed: a kind too long to be valid is refused, and the cache keeps no refusal."""
     checked_kind = validate_kind(kind)
     try:  # stripped again: NFKC can make a space (U+00B4 is a space and a combining accent)
         value = _VARIATION_SELECTORS.sub("", folded_text(value)).strip()
