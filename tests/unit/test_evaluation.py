@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import astuple
 from itertools import combinations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from identity.domain.evaluation import (
     ALL,
     Labelled,
     PairwiseScores,
+    ScenarioCounts,
     pairwise_scores,
     scenario_scores,
 )
@@ -19,9 +21,16 @@ from identity.domain.evaluation import (
 
 def test_perfect_clustering_scores_one() -> None:
     scores = pairwise_scores({"a": "X", "b": "X", "c": "Y"}, {"a": "1", "b": "1", "c": "2"})
-    assert scores == PairwiseScores(precision=1.0, recall=1.0, f1=1.0, true_pairs=1,
-                                    predicted_pairs=1, correct_pairs=1, false_pairs=0,
-                                    missed_pairs=0)
+    assert scores == PairwiseScores(
+        precision=1.0,
+        recall=1.0,
+        f1=1.0,
+        true_pairs=1,
+        predicted_pairs=1,
+        correct_pairs=1,
+        false_pairs=0,
+        missed_pairs=0,
+    )
 
 
 def test_over_merge_costs_precision_not_recall() -> None:
@@ -133,3 +142,110 @@ def test_pairs_count_by_scenario_against_the_truth_and_what_events_let_anyone_li
     assert found["national_phone"].correct_pairs == 1 and found["national_phone"].precision == 1
     assert found["pair: same household"].false_pairs == 1
     assert "pair: same household" not in {t for t, c in found.items() if c.true_pairs}
+
+
+def test_pair_counts_are_whole_numbers() -> None:
+    scores = pairwise_scores(dict.fromkeys("abcd", "X"), {"a": "1", "b": "1", "c": "2", "d": "2"})
+    counts = (
+        scores.true_pairs,
+        scores.predicted_pairs,
+        scores.correct_pairs,
+        scores.false_pairs,
+        scores.missed_pairs,
+    )
+    assert counts == (2, 6, 2, 4, 0) and all(type(n) is int for n in counts)
+
+
+def test_linking_only_wrong_pairs_scores_zero_f1() -> None:
+    """No precision and no recall: nothing right, which is not perfect."""
+    scores = pairwise_scores(
+        {"a": "X", "b": "X", "c": "Y", "d": "Z"}, {"a": "1", "b": "2", "c": "3", "d": "3"}
+    )
+    assert (scores.precision, scores.recall, scores.f1) == (0.0, 0.0, 0.0)
+
+
+def household(a: str, b: str) -> frozenset[str]:
+    """A relation that names both people, in either order."""
+    return frozenset({f"related {min(a, b)}+{max(a, b)}"})
+
+
+def _listed(predicted: dict[int, str], truth: dict[int, Labelled]) -> dict[str, ScenarioCounts]:
+    """scenario_scores by listing every pair of keys."""
+    found: dict[str, ScenarioCounts] = {}
+    for a, b in combinations(sorted(truth), 2):
+        la, lb = truth[a], truth[b]
+        tags = {ALL, *la.scenarios, *lb.scenarios}
+        together = a in predicted and b in predicted and predicted[a] == predicted[b]
+        same = la.person == lb.person
+        if together:
+            for tag in tags | (set() if same else household(la.person, lb.person)):
+                counts = found.setdefault(tag, ScenarioCounts())
+                counts.predicted_pairs += 1
+                counts.correct_pairs += same
+        if same:
+            reachable = la.reachable is not None and la.reachable == lb.reachable
+            for tag in tags:
+                counts = found.setdefault(tag, ScenarioCounts())
+                counts.true_pairs += 1
+                counts.reachable_pairs += reachable
+                counts.reachable_found += reachable and together
+    return found
+
+
+labels = st.builds(
+    Labelled,
+    st.sampled_from("pqr"),
+    st.sampled_from(["A", "B", None]),
+    st.frozensets(st.sampled_from(["typo", "household", "moved"]), max_size=2),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.dictionaries(st.integers(0, 12), labels, max_size=12),
+    st.dictionaries(st.integers(0, 14), st.sampled_from("XYZ"), max_size=12),
+)
+def test_scenario_counts_match_listing_every_pair(
+    truth: dict[int, Labelled], predicted: dict[int, str]
+) -> None:
+    found = scenario_scores(predicted, truth, household)
+    assert found == _listed(predicted, truth)
+    assert all(type(n) is int for counts in found.values() for n in astuple(counts))
+
+
+@pytest.mark.parametrize(
+    ("predicted", "truth", "expected"),
+    [
+        pytest.param(
+            {},
+            {1: Labelled("ann", "A", frozenset()), 2: Labelled("ann", "A", frozenset())},
+            {ALL: ScenarioCounts(true_pairs=1, reachable_pairs=1)},
+            id="two-lost-keys-are-two-profiles-not-one",
+        ),
+        pytest.param(
+            {1: "p"},
+            {1: Labelled("ann", "A", frozenset({"typo"}))},
+            {},
+            id="a-lone-key-has-no-pairs-to-count",
+        ),
+        pytest.param(
+            dict.fromkeys(range(5), "p"),
+            {k: Labelled("ann", "A", frozenset()) for k in range(3)}
+            | {k: Labelled("bob", "B", frozenset()) for k in (3, 4)},
+            {ALL: ScenarioCounts(4, 10, 4, 4, 4), "related ann+bob": ScenarioCounts(0, 6, 0, 0, 0)},
+            id="three-and-two-of-two-people-in-one-profile",
+        ),
+        pytest.param(
+            {1: "p", 2: "p", 3: "q", 4: "q"},
+            {k: Labelled("ann", None, frozenset({"moved"})) for k in range(1, 5)},
+            {k: ScenarioCounts(6, 2, 2, 0, 0) for k in (ALL, "moved")},
+            id="correct-pairs-add-up-over-profiles",
+        ),
+    ],
+)
+def test_scenario_counts_by_hand(
+    predicted: dict[int, str], truth: dict[int, Labelled], expected: dict[str, ScenarioCounts]
+) -> None:
+    found = scenario_scores(predicted, truth, household)
+    assert found == expected
+    assert all(type(n) is int for counts in found.values() for n in astuple(counts))

@@ -7,9 +7,10 @@ from dataclasses import replace
 
 import pytest
 
+from identity.domain.matching import prior as prior_module
 from identity.domain.matching.defaults import DEFAULT_MODEL
 from identity.domain.matching.model import FieldValues, MatchModel
-from identity.domain.matching.prior import ASSUMED_RECALL, estimate_prior
+from identity.domain.matching.prior import ASSUMED_RECALL, CEILING, estimate_prior
 from identity.service import IdentityService
 from identity.service.matching import GraphSize, Matcher
 from identity.store.sqlite import SqliteGraphStore
@@ -33,7 +34,8 @@ def test_pairs_meeting_any_rule_count_once() -> None:
 
 def test_a_rule_needs_every_field_present() -> None:
     assert estimate_prior(RECORDS, [["email", "last_name"]]) == pytest.approx(
-        2 / ASSUMED_RECALL / 45)
+        2 / ASSUMED_RECALL / 45
+    )
 
 
 def test_linking_counts_only_pairs_across_sources() -> None:
@@ -89,12 +91,21 @@ async def test_namesakes_that_link_in_a_small_graph_do_not_in_a_large_one() -> N
     async def joined_after(strangers: int) -> bool:
         store = SqliteGraphStore(":memory:")
         service = IdentityService(store, matcher=Matcher(model), profile_cache=0)
-        await service.ingest([event(ident("email", f"s{i}@x.com"),
-                                    traits={"first_name": f"Zed{i}", "last_name": f"Q{i}"})
-                              for i in range(strangers)])
-        first, second = await service.ingest([
-            event(ident("email", f"ann{i}@x.com"), traits=traits)
-            for i, traits in enumerate(namesakes)])
+        await service.ingest(
+            [
+                event(
+                    ident("email", f"s{i}@x.com"),
+                    traits={"first_name": f"Zed{i}", "last_name": f"Q{i}"},
+                )
+                for i in range(strangers)
+            ]
+        )
+        first, second = await service.ingest(
+            [
+                event(ident("email", f"ann{i}@x.com"), traits=traits)
+                for i, traits in enumerate(namesakes)
+            ]
+        )
         await store.close()
         return first.profile_id == second.profile_id
 
@@ -113,3 +124,29 @@ async def test_graph_size_reads_the_store_once_a_while_and_counts_what_it_files(
         now[0] = 61
         assert await size.records(tx.matches) == 0  # the store knows best
     await store.close()
+
+
+def test_two_records_caught_by_a_rule_give_the_ceiling() -> None:
+    """One pair of one: caught over an assumed recall is above any sane prior, so capped."""
+    pair: dict[str, FieldValues] = {"a": RECORDS["a"], "b": RECORDS["b"]}
+    assert estimate_prior(pair, [["email"]]) == CEILING
+    assert estimate_prior(pair, [["email"]], sources={"a": "crm", "b": "shop"}) == CEILING
+
+
+def test_a_value_shared_by_more_records_than_a_person_has_is_a_placeholder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A group of MAX_GROUP records still counts; one more and it is skipped, and the
+    groups after it still count. (MAX_GROUP lowered to 4 to keep the test small.)"""
+    monkeypatch.setattr(prior_module, "MAX_GROUP", 4)
+
+    def shared(group: int) -> dict[str, FieldValues]:
+        emails = ["n/a@x.com"] * group + ["z@x.com"] * 2 + [f"s{i}@x.com" for i in range(20)]
+        return {f"r{i:02}": {"email": email} for i, email in enumerate(emails)}
+
+    assert estimate_prior(shared(4), [["email"]]) == pytest.approx(
+        (6 + 1) / ASSUMED_RECALL / (26 * 25 // 2)
+    )
+    assert estimate_prior(shared(5), [["email"]]) == pytest.approx(
+        1 / ASSUMED_RECALL / (27 * 26 // 2)
+    )
