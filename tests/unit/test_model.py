@@ -169,3 +169,12 @@ def test_everything_a_model_holds_survives_the_round_trip() -> None:
         prior_records=1_234,
     )
     assert MatchModel.from_json(model.to_json()) == model
+
+
+def test_a_level_vector_that_does_not_fit_the_comparisons_is_refused_not_read_in_part() -> None:
+    twins = NonMatchRule("twins", (("first_name", ("else",)), ("last_name", ("exact",))))
+    model = MatchModel((ladder("first_name"), ladder("last_name")), prior=0.1, never_link=(twins,))
+    assert (model.non_match((2, 1)), model.non_match((1, 1))) == (twins, None)
+    for vector in ((2,), (2, 1, 1)):
+        with pytest.raises(ValueError):
+            model.non_match(vector)
