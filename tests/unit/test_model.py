@@ -27,6 +27,10 @@ def ladder(field: str = "last_name", m: float | None = 0.9, u: float | None = 0.
         pytest.param((NULL, Level("e", "exact"), Level("f", "exact")), id="no-else-last"),
         pytest.param((Level("e", "exact"), Level("f", "exact"), ELSE), id="no-null-first"),
         pytest.param((ELSE, Level("e", "exact"), NULL), id="reversed"),
+        # Neither end has a predicate of its own: in the middle, pair-by-pair scoring had no
+        # way to read it (a KeyError at the first pair) while batch scoring stopped there.
+        pytest.param((NULL, ELSE, Level("e", "exact"), ELSE), id="else-in-the-middle"),
+        pytest.param((NULL, Level("e", "exact"), NULL, ELSE), id="null-in-the-middle"),
     ],
 )
 def test_a_ladder_needs_a_null_a_rung_and_an_else_in_that_order(levels: tuple[Level, ...]) -> None:

@@ -27,7 +27,10 @@ class Comparison:
     levels: tuple[Level, ...]
 
     def __post_init__(self) -> None:
-        if len(self.levels) < 3 or self.levels[0].kind != "null" or self.levels[-1].kind != "else":
+        kinds = [level.kind for level in self.levels]
+        # null and else only at the ends: neither has a predicate of its own in between.
+        if (len(kinds) < 3 or kinds[0] != "null" or kinds[-1] != "else"
+                or "null" in kinds[1:] or "else" in kinds[:-1]):
             raise ValueError(f"comparison {self.field!r}: levels go null, ..., else")
         for level in self.levels:
             if level.kind not in KINDS:

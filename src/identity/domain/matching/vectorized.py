@@ -111,8 +111,6 @@ class RecordColumns:
         if level.kind == "null":
             missing: BoolArray = (a == MISSING) | (b == MISSING)
             return missing
-        if level.kind == "else":
-            return np.ones(len(a), dtype=bool)
         if level.kind in KEYED:
             left_keys, right_keys = column.keys(level)
             same: BoolArray = left_keys[a] == right_keys[b]
