@@ -31,6 +31,8 @@ def ladder(field: str = "last_name", m: float | None = 0.9, u: float | None = 0.
         # way to read it (a KeyError at the first pair) while batch scoring stopped there.
         pytest.param((NULL, ELSE, Level("e", "exact"), ELSE), id="else-in-the-middle"),
         pytest.param((NULL, Level("e", "exact"), NULL, ELSE), id="null-in-the-middle"),
+        pytest.param((NULL, NULL, Level("e", "exact"), ELSE), id="null-twice-first"),
+        pytest.param((NULL, Level("e", "exact"), ELSE, ELSE), id="else-twice-last"),
     ],
 )
 def test_a_ladder_needs_a_null_a_rung_and_an_else_in_that_order(levels: tuple[Level, ...]) -> None:
