@@ -114,8 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         help="the document listing equivalent mutants (default: docs/mutation.md)",
     )
     args = parser.parse_args(argv)
+    codes = verdicts(args.mutants)
+    if not codes:
+        parser.error(f"no mutmut verdicts under {args.mutants}/: run `make mutation` first")
     document = args.equivalents
-    report = score(verdicts(args.mutants), listed(document, EQUIVALENT), listed(document, GAPS))
+    report = score(codes, listed(document, EQUIVALENT), listed(document, GAPS))
     print(json.dumps(report, indent=2, ensure_ascii=False))
     ratio = report["score_over_non_equivalent"]
     assert isinstance(ratio, float)

@@ -100,3 +100,13 @@ def test_a_mutant_not_run_fails_the_run_and_stale_names_are_reported(
     assert report["equivalent_listed"] == 0
     assert report["listed_but_not_surviving"] == [name(5)]
     assert status == 1
+
+
+def test_no_verdicts_is_an_error_not_a_perfect_score(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = write_document(tmp_path, [], [])
+    with pytest.raises(SystemExit) as stopped:
+        main(["--mutants", str(tmp_path / "mutants"), "--equivalents", str(document)])
+    assert stopped.value.code == 2
+    assert "no mutmut verdicts under" in capsys.readouterr().err
