@@ -301,3 +301,40 @@ def test_the_partition_depends_on_the_links_not_their_input_order(
     assert sorted(result.joined, key=lambda k: by_key[k].order) == result.joined
     assert len(result.joined) == len(POOL) - len(result.parts)
     assert not set(result.joined) & set(result.held)
+
+
+APART = st.lists(
+    st.tuples(st.sampled_from(POOL), st.sampled_from(POOL), st.sampled_from("abc")).filter(
+        lambda t: t[0] != t[1]
+    ),
+    max_size=4,
+)
+
+
+@settings(max_examples=60)
+@given(links=LINKS, apart=APART, data=st.data())
+def test_what_is_held_and_why_depends_on_the_never_link_pairs_not_their_order(
+    links: list[Candidate], apart: list[tuple[Identifier, Identifier, str]], data: st.DataObject
+) -> None:
+    """Two never-link pairs may forbid one join; the reason the held link names is the same
+    whatever order the store hands the pairs over in (the reason is stored and shown)."""
+    shuffled = data.draw(st.permutations(apart), label="never-link order")
+    flipped = [(b, a, why) for a, b, why in shuffled]
+
+    result = partition(POOL, links, SMALL_LIMITS, apart=apart)
+
+    assert result == partition(POOL, links, SMALL_LIMITS, apart=flipped)
+
+
+def test_of_two_never_link_rules_forbidding_one_join_the_held_link_names_the_same_one() -> None:
+    """e1 is vetoed from both e3 and e4, which are one part: whichever pair the store lists
+    first, the link that would join them is held with one and the same rule's words."""
+    e1, e3, e4 = email(1), email(3), email(4)
+    links = [seen(e3, e4, 1), seen(e1, e3, 2)]
+    one_order = [(e1, e3, "rule b"), (e1, e4, "rule a")]
+
+    first = partition([e1, e3, e4], links, LIMITS, apart=one_order)
+    second = partition([e1, e3, e4], links, LIMITS, apart=list(reversed(one_order)))
+
+    assert first == second
+    assert first.held == {key(e1, e3): never_reason("rule a", e3)}

@@ -75,10 +75,18 @@ def partition(nodes: Iterable[Identifier], links: Iterable[Candidate],
         if node not in parent:
             parent[node], kinds[node], size[node] = node, Counter({node.kind: 1}), 1
 
+    def forbid(group: Identifier, other: Identifier, why: str) -> None:
+        """One reason per pair, the least: the words a held link names never depend on the
+        order the pairs came in (the reason is stored and shown; invariant 3)."""
+        known = partners[group].get(other)
+        if known is None or why < known:
+            partners[group][other] = why
+
     for a, b, why in apart:
         add(a)
         add(b)
-        partners[a][b] = partners[b][a] = why
+        forbid(a, b, why)
+        forbid(b, a, why)
 
     def root(node: Identifier) -> Identifier:
         while parent[node] != node:
@@ -115,10 +123,10 @@ def partition(nodes: Iterable[Identifier], links: Iterable[Candidate],
             continue
         small, large = (ra, rb) if size[ra] <= size[rb] else (rb, ra)
         weaker = max((link.a, link.b), key=lambda n: (limits.rank(n.kind), n))
-        never = next(((x, why) for x, why in partners[small].items() if root(x) == large),
-                     None)
+        never = min((why for x, why in partners[small].items() if root(x) == large),
+                    default=None)
         if never is not None:
-            hold(link, never_reason(never[1], weaker))
+            hold(link, never_reason(never, weaker))
             continue
         together = {kind: kinds[large][kind] + n for kind, n in kinds[small].items()}
         broken = limits.broken(together)
@@ -129,7 +137,8 @@ def partition(nodes: Iterable[Identifier], links: Iterable[Candidate],
         parent[small] = large
         size[large] += size[small]
         kinds[large].update(kinds.pop(small))
-        partners[large].update(partners.pop(small, {}))
+        for other, why in partners.pop(small, {}).items():
+            forbid(large, other, why)
         joined.append(link.key)
     parts: dict[Identifier, list[Identifier]] = {}
     for node in parent:
