@@ -4,7 +4,6 @@ thresholds reached exactly, and house numbers that tell neighbours apart."""
 from __future__ import annotations
 
 import pytest
-from rapidfuzz import fuzz
 
 from identity.domain.matching.levels import Level, address_tokens
 from identity.domain.matching.nicknames import canonical_name
@@ -204,7 +203,7 @@ def test_a_level_with_its_parameter_does_not_complain() -> None:
         pytest.param(
             "main st",
             "oak road",
-            fuzz.token_set_ratio("main st", "oak road"),
+            pytest.approx(26.6667, abs=1e-4),  # rapidfuzz's token-set ratio, worked out once
             id="no-numbers-at-all",
         ),
     ],

@@ -301,10 +301,10 @@ def test_scored_pairs_weigh_a_tf_level_by_the_models_own_frequencies() -> None:
         "c": {"name": "Okafor"},
         "d": {"name": "Okafor "},
     }
-    assert scored_pairs(records, TF_MODEL) == [
-        LinkedPair("a", "b", score(TF_MODEL, records["a"], records["b"]).probability),
-        LinkedPair("c", "d", score(TF_MODEL, records["c"], records["d"]).probability),
-    ]
+    # Bayes factor m / tf: 0.9 / 0.5 for Smith, 0.9 / 0.001 for Okafor; prior odds 1 / 99.
+    found = scored_pairs(records, TF_MODEL)
+    assert [(p.left, p.right) for p in found] == [("a", "b"), ("c", "d")]
+    assert [p.probability for p in found] == [pytest.approx(1.8 / 100.8), pytest.approx(900 / 999)]
     assert (
         score(TF_MODEL, records["a"], records["b"]).probability
         < 0.5

@@ -71,7 +71,8 @@ def plan_links(
     """A star from the anchor: k-1 links connect what a clique of k(k-1)/2 would.
 
     The components are the same either way, and the anchor is chosen by kind priority and
-    value, never arrival order, so the same event always yields the same links.
+    value, never arrival order, so the same event always yields the same links, in the same
+    order.
     """
     if len(identifiers) < 2:
         return []
@@ -79,6 +80,6 @@ def plan_links(
     return [
         LinkObservation(min(hub, other), max(hub, other), LinkRule.SAME_EVENT, event_id,
                         source, seen_at)
-        for other in identifiers
+        for other in sorted(identifiers)
         if other != hub
     ]
