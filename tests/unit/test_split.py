@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from identity.domain.links import Evidence, Link, LinkRule
-from identity.domain.split import SplitPlan, plan_split
+from identity.domain.split import DETERMINISTIC, SplitPlan, plan_split, strength
 from identity.domain.types import Identifier
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -139,3 +139,47 @@ def test_the_cut_depends_on_the_links_not_the_order_they_are_read_in(
     cut = set(plan.cut)
     for link in links:  # a link is cut exactly when its ends end up apart
         assert (pair(link.a, link.b) in cut) == (parts_of[link.a] != parts_of[link.b])
+
+
+def test_a_links_strength_is_its_tier_then_its_events_or_its_score() -> None:
+    """Events count within the tier and never reach the next one, however many."""
+    possible = Link(ANN, BOB, Evidence(LinkRule.POSSIBLE_MATCH, ("crm",), T0, T0, ("e",), 1))
+    many = Link(ANN, BOB, Evidence("same_event", ("web",), T0, T0, ("e",), 5_000_000))
+
+    assert strength(event_link(ANN, BOB, 3)) == DETERMINISTIC + 3 / DETERMINISTIC
+    assert strength(many) == DETERMINISTIC + (DETERMINISTIC - 1) / DETERMINISTIC
+    assert strength(scored_link(ANN, BOB, 0.97)) == 0.97
+    assert strength(possible) == 0.0
+
+
+def test_two_links_seen_once_outweigh_one_seen_many_times() -> None:
+    """Ann reaches Bob through one link seen in five events, or through two seen once each
+    (in parallel): cutting the one link is cheaper than cutting both."""
+    links = [event_link(ANN, TABLET, 5), event_link(TABLET, BOB, 1), event_link(TABLET, CAT, 1),
+             event_link(CAT, BOB, 1)]
+
+    plan = plan_split([ANN, BOB, CAT, TABLET], links, [[ANN], [BOB]])
+
+    assert plan.cut == [pair(TABLET, ANN)]
+
+
+@pytest.mark.parametrize("scored_first", [True, False])
+def test_two_rules_over_one_pair_add_their_strengths(scored_first: bool) -> None:
+    """Ann and Cat were seen together and look alike: that pair outweighs Cat's one event
+    link to Bob, whichever of its two links is read first."""
+    both = [scored_link(ANN, CAT, 0.9), event_link(ANN, CAT)]
+    links = (both if scored_first else both[::-1]) + [event_link(CAT, BOB)]
+
+    plan = plan_split([ANN, BOB, CAT], links, [[ANN], [BOB]])
+
+    assert plan == SplitPlan(cut=[pair(BOB, CAT)], parts=[[ANN, CAT], [BOB]])
+
+
+def test_two_groups_are_cut_once_not_once_from_each_side() -> None:
+    """A chain of equal links: one link goes, and the profile becomes two parts, not three."""
+    links = [event_link(ANN, TABLET), event_link(TABLET, BOB)]
+
+    plan = plan_split([ANN, BOB, TABLET], links, [[ANN], [BOB]])
+
+    assert len(plan.cut) == 1
+    assert len(plan.parts) == 2
