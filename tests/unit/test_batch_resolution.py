@@ -265,15 +265,18 @@ def test_without_limits_every_join_is_admitted() -> None:
     assert resolution.admits([ANN, BOB], order(5)) is True
 
 
-def test_a_group_the_store_counted_nothing_for_holds_no_identifier() -> None:
+def test_a_group_whose_counts_do_not_add_up_to_its_size_is_left_to_settle() -> None:
+    """Bob's group has a member but the store counted none of its kinds: the counts cannot
+    be trusted to keep two accounts apart, so the fast path admits nothing (fail closed)."""
     resolution = limited(
-        {ANN: 1, BOB: 2},
+        {ANN: 1, BOB: 2, ANN_MAIL: None},
         {1: GroupMakeup({"customer_id": 1})},
         stored(1, seq=1, size=1),
         stored(2, seq=2, size=1),
     )
 
-    assert resolution.admits([ANN, BOB], order(5)) is True
+    assert resolution.admits([ANN, BOB], order(5)) is False
+    assert resolution.admits([ANN, ANN_MAIL], order(5)) is True
 
 
 def test_a_join_through_a_bridge_is_never_admitted_here() -> None:
@@ -313,7 +316,7 @@ def test_a_merge_in_the_batch_keeps_the_latest_held_mark_and_every_count() -> No
         {ANN: 1, COOKIE: 2, BOB: None, TABLET: None},
         makeup,
         stored(1, seq=1, size=1),
-        stored(2, seq=2, size=5),
+        stored(2, seq=2, size=1),
     )
 
     resolution.join([ANN, COOKIE], carries_data=False)

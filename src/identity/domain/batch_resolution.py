@@ -118,6 +118,8 @@ class BatchResolution:
             return False
         roots = {self._root(g) for n in nodes if (g := self._node_group[n]) is not None}
         groups = [self._groups[r] for r in roots]
+        if any(sum(g.kinds.values()) != g.size for g in groups):
+            return False  # the store's counts do not add up: settle decides (fail closed)
         held = [g.held for g in groups if g.held is not None]
         if held and max(held) >= order_mark(order):
             return False
