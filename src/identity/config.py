@@ -19,7 +19,7 @@ from identity.service.model_file import load_model
 from identity.service.rules_file import Rules, read_rules
 from identity.store import STORE_KINDS, StoreConfig
 
-__all__ = ["STORE_KINDS", "Settings", "parse_grpc_port"]
+__all__ = ["STORE_KINDS", "Settings", "parse_grpc_port", "whole_number"]
 
 ENV_PREFIX = "IDENTITY_"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -83,12 +83,7 @@ class Settings:
                 values[name] = raw
         for name in WHOLE_NUMBERS:
             if (number := env.get(ENV_PREFIX + name.upper())) is not None:
-                digits = number.strip()
-                unsigned = digits.removeprefix("-")
-                if not unsigned.isascii() or not unsigned.isdigit() or len(unsigned) > 12:
-                    raise ValueError(f"{ENV_PREFIX}{name.upper()} must be an integer, "
-                                     f"got '{printable(number, 32)}'")
-                values[name] = int(digits)
+                values[name] = whole_number(number, ENV_PREFIX + name.upper())
         if (skew := env.get(ENV_PREFIX + "MAX_CLOCK_SKEW")) is not None:
             values["max_clock_skew_s"] = parse_seconds(skew, f"{ENV_PREFIX}MAX_CLOCK_SKEW")
         if (grpc_port := env.get(ENV_PREFIX + "GRPC_PORT")) is not None:
@@ -133,17 +128,28 @@ class Settings:
         return Matcher(load_model(Path(self.model)), self.max_block)
 
 
+def whole_number(raw: str, name: str, max_digits: int = 12) -> int:
+    """ASCII digits with an optional minus, at most `max_digits` of them; int() alone would
+    take Arabic-Indic digits, underscores and numbers of thousands of digits. Raises
+    ValueError naming the setting and showing the text escaped and cut."""
+    text = raw.strip()
+    digits = text.removeprefix("-")
+    if not digits.isascii() or not digits.isdigit() or len(digits) > max_digits:
+        raise ValueError(f"{name} must be an integer, got '{printable(raw, 32)}'")
+    return int(text)
+
+
 def parse_grpc_port(raw: str, name: str = "--grpc-port") -> int | None:
     """A port number, 0 for any free port, or `off` for no gRPC server at all."""
     if raw.strip().lower() == "off":
         return None
     try:
-        port = int(raw)
+        port = whole_number(raw, name)
     except ValueError:
         port = -1
     if not 0 <= port <= 65535:
         raise ValueError(f"{name} must be a port number (0 for any free port) or off, "
-                         f"got {raw!r}")
+                         f"got '{printable(raw, 32)}'")
     return port
 
 
@@ -159,7 +165,7 @@ def parse_seconds(raw: str, name: str) -> int:
     if not number.isascii() or not number.isdigit() or len(number) > 9 \
             or int(number) * (scale or 1) > MAX_SECONDS_SETTING:
         raise ValueError(f"{name} must be whole seconds or a number with s, m or h "
-                         f"(such as 300 or 5m), at most a year, got {raw!r}")
+                         f"(such as 300 or 5m), at most a year, got '{printable(raw, 32)}'")
     return int(number) * (scale or 1)
 
 

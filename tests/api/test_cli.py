@@ -286,3 +286,24 @@ def test_a_seed_numpy_cannot_take_is_refused_at_its_flag(
     assert exited.value.code == 2
     assert "argument --seed: '-1' is not a whole number from 0 to 4294967295" in \
         capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "shown"),
+    [
+        (["serve", "--port"], "9" * 5000, "'" + "9" * 16 + "...' is not an integer"),
+        (["generate", "--people"], "\u0663", "'\u0663' is not an integer"),
+        (["ingest", "--batch-size"], "1_000", "'1_000' is not an integer"),
+        (["generate", "--seed"], "9" * 5000,
+         "'" + "9" * 16 + "...' is not a whole number from 0 to 4294967295"),
+    ],
+)
+def test_an_integer_flag_takes_ascii_digits_only_and_shows_a_bad_value_cut(
+        flag: list[str], value: str, shown: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """int() alone took Arabic-Indic digits and underscores, and echoed 5,000 digits back."""
+    with pytest.raises(SystemExit) as exited:
+        main([*flag, value, *(["-"] if flag[0] == "ingest" else [])])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {flag[1]}: {shown}" in err
+    assert len(err) < 1000

@@ -74,10 +74,13 @@ def test_grpc_port_from_the_environment(raw: str, port: int | None) -> None:
     assert Settings.from_env({}).grpc_port == 50051
 
 
-@pytest.mark.parametrize("raw", ["", "grpc", "-1", "70000"])
+@pytest.mark.parametrize("raw", ["", "grpc", "-1", "70000", "\u0665\u0660\u0660\u0665\u0661",
+                                 "50_051", "8" * 5000])
 def test_a_bad_grpc_port_names_the_variable(raw: str) -> None:
-    with pytest.raises(ValueError, match="IDENTITY_GRPC_PORT must be a port number"):
+    """Arabic-Indic digits and underscores were read as a port; a long value is shown cut."""
+    with pytest.raises(ValueError, match="IDENTITY_GRPC_PORT must be a port number") as refused:
         Settings.from_env({"IDENTITY_GRPC_PORT": raw})
+    assert len(str(refused.value)) < 120
 
 
 def test_the_grpc_port_flag_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

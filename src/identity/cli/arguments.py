@@ -9,18 +9,31 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from identity.config import STORE_KINDS, Settings, parse_grpc_port
+from identity.config import STORE_KINDS, Settings, parse_grpc_port, whole_number
 from identity.domain.identifiers import printable
 
 EXIT_OK, EXIT_REJECTS, EXIT_USAGE = 0, 1, 2
 
 
+def integer(text: str) -> int:
+    """An integer flag, read as settings are (config.whole_number); its range is checked
+    where the value is used, which names it (so a count of 10**21 gets the range)."""
+    try:
+        return whole_number(text, "the value", max_digits=30)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{printable(text, 16)}' is not an integer") from None
+
+
 def seed(text: str) -> int:
     """A random seed: a whole number from 0 to 2**32 - 1, as numpy takes it."""
-    if not text.isascii() or not text.isdigit() or int(text) >= 2**32:
+    try:
+        value = whole_number(text, "the seed")
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
         raise argparse.ArgumentTypeError(f"'{printable(text, 16)}' is not a whole number from "
                                          f"0 to {2**32 - 1}")
-    return int(text)
+    return value
 
 
 def outputs_refused(command: str, outputs: Sequence[Path | None], inputs: Sequence[Path]
@@ -75,7 +88,7 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve", help="run the service: GraphQL (GraphiQL at /graphql) and gRPC over one store")
     serve.add_argument("--host", help="env IDENTITY_HOST, default 127.0.0.1")
-    serve.add_argument("--port", type=int, help="env IDENTITY_PORT, default 8000")
+    serve.add_argument("--port", type=integer, help="env IDENTITY_PORT, default 8000")
     serve.add_argument("--grpc-port", metavar="PORT|off",
                        help="gRPC port on the same host, 0 for any free port, off for none; "
                        "env IDENTITY_GRPC_PORT, default 50051")
@@ -88,14 +101,14 @@ def parser() -> argparse.ArgumentParser:
                        help="reject an event for a malformed identifier or an order without "
                        "an amount, instead of accepting it without them (env "
                        "IDENTITY_STRICT_INGEST=on)")
-    serve.add_argument("--profile-cache", type=int, metavar="PROFILES",
+    serve.add_argument("--profile-cache", type=integer, metavar="PROFILES",
                        help="golden profiles kept in memory for fast lookups (embedded store "
                        "only; 0 for none); env IDENTITY_PROFILE_CACHE, default 10000")
     store_flags(serve)
 
     ingest = commands.add_parser("ingest", help="ingest a JSONL file of events in bulk")
     ingest.add_argument("file", type=Path, help="one JSON event per line ('-' for stdin)")
-    ingest.add_argument("--batch-size", type=int, default=500,
+    ingest.add_argument("--batch-size", type=integer, default=500,
                         help="events read and ingested together (default 500)")
     ingest.add_argument("--rejects", type=Path, help="write every rejected line here as JSONL")
     ingest.add_argument("--fail-on-reject", action="store_true",
@@ -109,8 +122,8 @@ def parser() -> argparse.ArgumentParser:
     generate = commands.add_parser(
         "generate", help="write synthetic customer journeys with their ground truth")
     size = generate.add_mutually_exclusive_group()
-    size.add_argument("--people", type=int, help="number of people (default 1000)")
-    size.add_argument("--events", type=int, help="roughly this many events instead")
+    size.add_argument("--people", type=integer, help="number of people (default 1000)")
+    size.add_argument("--events", type=integer, help="roughly this many events instead")
     generate.add_argument("--seed", type=seed, default=0,
                           help="the same seed writes the same events (default 0)")
     generate.add_argument("--out", type=Path, default=Path("data/events.jsonl"),
