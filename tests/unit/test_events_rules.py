@@ -24,6 +24,7 @@ from identity.domain.events import (
 )
 from identity.domain.identifiers import NormalizationRules
 from identity.domain.types import EventId, Identifier
+from tests.builders import event, ident
 
 RULES = NormalizationRules()
 TYPES = "identify, track, page, screen, order, alias"
@@ -34,15 +35,8 @@ RECEIVED = datetime(2026, 12, 5, 8, tzinfo=UTC)
 
 
 def identify(**overrides: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "event_id": "evt-1",
-        "type": "identify",
-        "timestamp": "2024-05-01T12:00:00Z",
-        "source": "web",
-        "identifiers": [{"kind": "customer_id", "value": "C-1001"}],
-    }
-    event.update(overrides)
-    return event
+    """One account's identify event, evt-1, with fields overridden by name."""
+    return event(ident("customer_id", "C-1001"), **{"event_id": "evt-1", **overrides})
 
 
 def refusal(
