@@ -31,6 +31,7 @@ class Joined:
     profile_id: ProfileId
     merged_ids: tuple[ProfileId, ...]
     change: ChangeKind | None
+    added: tuple[Identifier, ...] = ()  # identifiers new to the graph it placed there
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +148,7 @@ class BatchResolution:
             self._placed.append(node)
             group.size += 1
             group.kinds[node.kind] += 1
-        return Joined(group.profile_id, merged, change)
+        return Joined(group.profile_id, merged, change, tuple(sorted(newcomers)))
 
     def _merge(self, groups: list[_Group]) -> tuple[_Group, tuple[ProfileId, ...]]:
         plan = plan_merge([GroupState(g.group_id, g.profile_id, g.profile_seq, g.size)

@@ -6,11 +6,11 @@ which ids were absorbed into which.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from identity.domain.types import EventId, ProfileId
+from identity.domain.types import EventId, Identifier, ProfileId
 
 
 class ChangeKind(StrEnum):
@@ -28,6 +28,14 @@ class ProfileChange:
     at: datetime
     absorbed_ids: tuple[ProfileId, ...] = ()
     split_ids: tuple[ProfileId, ...] = ()  # new profiles carved out of profile_id
+    # For the profile's history (docs/architecture.md, "Steward operations"), not part of
+    # what the change is: identifiers new to the graph placed in it, the members a split took
+    # out, each split id's members, and what decided it (a link rule, `settle`, or a
+    # steward's action).
+    added: tuple[Identifier, ...] = field(default=(), compare=False)
+    removed: tuple[Identifier, ...] = field(default=(), compare=False)
+    pieces: tuple[tuple[Identifier, ...], ...] = field(default=(), compare=False)
+    rule: str | None = field(default=None, compare=False)
 
     @property
     def change_id(self) -> str:

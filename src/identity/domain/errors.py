@@ -20,6 +20,11 @@ class InvalidInput(ValueError):
     """Input the caller must fix; every entry point shows its message as it is."""
 
 
+class ActionRefused(InvalidInput):
+    """A well-formed request the graph's state refuses (a steward's merge over the limits,
+    an undo after later changes): the message says why and what would make it possible."""
+
+
 class InvalidIdentifier(InvalidInput):
     """A raw identifier value that cannot be normalized for its kind."""
 

@@ -59,7 +59,11 @@ WEAK_KINDS = frozenset({IdentifierKind.DEVICE_ID, IdentifierKind.ORDER_ID,
                         IdentifierKind.ANONYMOUS_ID, IdentifierKind.SESSION_ID})
 
 # Links that join profiles once every guard agrees; possible matches and vetoed pairs never do.
-JOINING_RULES = frozenset({LinkRule.SAME_EVENT.value, LinkRule.PROBABILISTIC.value})
+JOINING_RULES = frozenset({LinkRule.SAME_EVENT.value, LinkRule.PROBABILISTIC.value,
+                           LinkRule.MANUAL.value})
+# A steward's constraints: the two ends of such a link are never joined (NEVER), or are never
+# joined by a direct link (UNLINKED), whatever arrives later.
+NEVER_RULES = frozenset({LinkRule.VETOED.value, LinkRule.NEVER.value})
 
 
 def _per_kind(table: Mapping[str, int], kind: str) -> int | None:
@@ -103,12 +107,12 @@ def hub_reason(node: Identifier, neighbors: Iterable[Identifier], rules: HubRule
 
 
 # (class, weakness, strength, first seen in microseconds, a, b, rule): lower is decided first.
-# Class 0: a link seen in an event between two strong identifiers (account, email, phone,
-# external id); class 1: a probabilistic one, ranked by its score (weakness = 1 - score) alone;
-# class 2: a link seen in an event through a weak identifier (a device, a cookie, a session,
-# an order). Within a class, the rank of the weaker end, then of the stronger one.
+# Class -1: a steward's merge, before everything the data says. Class 0: a link seen in an
+# event between two strong identifiers (account, email, phone, external id); class 1: a
+# probabilistic one, ranked by its score (weakness = 1 - score) alone; class 2: a link seen
+# in an event through a weak identifier (a device, a cookie, a session, an order). Within a class, the rank of the weaker end, then of the stronger one.
 LinkOrder = tuple[int, float, float, int, str, str, str]
-STRONG, SCORED, THROUGH_WEAK = 0, 1, 2
+STEWARD, STRONG, SCORED, THROUGH_WEAK = -1, 0, 1, 2
 
 _HELD = re.compile(r"^per-profile limit: .* hold (\d+) (\S+) identifiers \(limit (\d+)\)")
 
@@ -144,21 +148,31 @@ class ProfileLimits:
             found = self._ranks.get(EXTERNAL_PREFIX)
         return len(self.priority) if found is None else found
 
-    def broken(self, counts: Mapping[str, int]) -> tuple[str, int, int] | None:
-        """(kind, count, limit) of the strongest kind `counts` holds more of than allowed."""
+    def broken(self, counts: Mapping[str, int], allowed: Mapping[str, int] | None = None
+               ) -> tuple[str, int, int] | None:
+        """(kind, count, limit) of the strongest kind `counts` holds more of than allowed.
+        `allowed`: higher limits a steward granted this profile (a merge over the limits)."""
         over = [(self.rank(kind), kind, count, limit) for kind, count in counts.items()
-                if (limit := self.limit(kind)) is not None and count > limit]
+                if (limit := self._raised(kind, allowed)) is not None and count > limit]
         if not over:
             return None
         _, kind, count, limit = min(over)
         return kind, count, limit
+
+    def _raised(self, kind: str, allowed: Mapping[str, int] | None) -> int | None:
+        limit = self.limit(kind)
+        if limit is None or not allowed or kind not in allowed:
+            return limit
+        return max(limit, allowed[kind])
 
     def order(self, a: Identifier, b: Identifier, rule: str, first_seen: datetime,
               score: float | None) -> LinkOrder:
         """Which link is decided first: strong before weak, early before late, so the link
         that yields to a limit is the one through the lowest-priority identifier, seen last.
         Two records that look alike are better evidence than a device two people share, and
-        weaker than an account and an email seen together."""
+        weaker than an account and an email seen together. A steward's merge comes first."""
+        if rule == LinkRule.MANUAL:
+            return (STEWARD, 0.0, 0.0, to_micros(first_seen), a.key, b.key, rule)
         if rule == LinkRule.PROBABILISTIC:
             # By score alone: when a look-alike record arrived depends on delivery order (a
             # record sent twice keeps its first arrival), what it scores does not.

@@ -16,6 +16,11 @@ class LinkRule(StrEnum):
     PROBABILISTIC = "probabilistic"  # two records scored at or above the link threshold
     POSSIBLE_MATCH = "possible_match"  # scored between review and link: inactive until reviewed
     VETOED = "vetoed"  # scored high, but a never-link rule forbids it: always inactive
+    # A steward's decisions (docs/architecture.md, "Steward operations"); `details` holds
+    # who, why and which audited action, as JSON (domain.steward.StewardNote).
+    MANUAL = "manual"  # a merge: joins before any other link
+    NEVER = "never_link"  # these two are two people: never in one profile, always inactive
+    UNLINKED = "unlinked"  # no link between these two joins: always inactive
 
 
 @dataclass(frozen=True, slots=True)

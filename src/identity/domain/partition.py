@@ -10,8 +10,10 @@ vouches for no one, and its later links through weak identifiers are held too (a
 on that tablet alone belongs to no one we know).
 
 Two identifiers whose records a never-link rule says are two people (twins, members of one
-household: a `vetoed` link between them) are never put in one part either: the link that would
-join them is held instead, whatever path it closes.
+household: a `vetoed` link between them), or that a steward split apart (a `never_link`), are
+never put in one part either: the link that would join them is held instead, whatever path it
+closes. A steward's merge over the limits carries the counts it was allowed: the part it joins
+may hold that many of each kind, and no more.
 
 The result is a function of the set of links and their orders alone, so it is the same
 whatever order events arrive in (invariant 3). The service runs it over one region of the
@@ -46,6 +48,7 @@ class Candidate:
     b: Identifier
     rule: str
     order: LinkOrder
+    allowed: tuple[tuple[str, int], ...] = ()  # raised limits a steward granted (kind, count)
 
     @property
     def key(self) -> LinkKey:
@@ -70,6 +73,7 @@ def partition(nodes: Iterable[Identifier], links: Iterable[Candidate],
     kinds: dict[Identifier, Counter[str]] = {}
     size: dict[Identifier, int] = {}
     partners: dict[Identifier, dict[Identifier, str]] = defaultdict(dict)  # root -> never with
+    allowed: dict[Identifier, dict[str, int]] = {}  # root -> limits a steward raised for it
 
     def add(node: Identifier) -> None:
         if node not in parent:
@@ -129,7 +133,8 @@ def partition(nodes: Iterable[Identifier], links: Iterable[Candidate],
             hold(link, never_reason(never, weaker))
             continue
         together = {kind: kinds[large][kind] + n for kind, n in kinds[small].items()}
-        broken = limits.broken(together)
+        raised = _raised(allowed.get(small), allowed.get(large), link.allowed)
+        broken = limits.broken(together, raised)
         if broken is not None:
             kind, count, limit = broken
             hold(link, held_reason(kind, count, limit, weaker))
@@ -137,6 +142,9 @@ def partition(nodes: Iterable[Identifier], links: Iterable[Candidate],
         parent[small] = large
         size[large] += size[small]
         kinds[large].update(kinds.pop(small))
+        allowed.pop(small, None)
+        if raised:
+            allowed[large] = raised
         for other, why in partners.pop(small, {}).items():
             forbid(large, other, why)
         joined.append(link.key)
@@ -145,3 +153,13 @@ def partition(nodes: Iterable[Identifier], links: Iterable[Candidate],
         parts.setdefault(root(node), []).append(node)
     return Partition(sorted((sorted(p) for p in parts.values()), key=lambda p: p[0]), held,
                      joined)
+
+
+def _raised(*grants: Iterable[tuple[str, int]] | dict[str, int] | None) -> dict[str, int]:
+    """The highest count granted for each kind, over the parts joined and the link."""
+    raised: dict[str, int] = {}
+    for grant in grants:
+        pairs = grant.items() if isinstance(grant, dict) else grant or ()
+        for kind, count in pairs:
+            raised[kind] = max(count, raised.get(kind, 0))
+    return raised

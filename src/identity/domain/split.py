@@ -27,6 +27,7 @@ from identity.domain.types import Identifier
 # One tier's largest total stays below the next tier's single link (profiles are bounded far
 # below a million links by the per-profile limits).
 DETERMINISTIC = 1_000_000.0
+STEWARD = DETERMINISTIC * DETERMINISTIC
 _SOURCE, _SINK = "source", "sink"
 
 Pair = tuple[Identifier, Identifier]  # (a, b) with a < b, as links are stored
@@ -34,7 +35,9 @@ Pair = tuple[Identifier, Identifier]  # (a, b) with a < b, as links are stored
 
 def strength(link: Link) -> float:
     """How much the graph believes a link: a link seen in events by how many, a scored one by
-    its probability (a steward's links, once they exist, rank above both)."""
+    its probability, a steward's merge above both."""
+    if link.evidence.rule == LinkRule.MANUAL:
+        return STEWARD
     if link.evidence.rule == LinkRule.SAME_EVENT:
         return DETERMINISTIC + min(link.evidence.event_count, DETERMINISTIC - 1) / DETERMINISTIC
     return link.evidence.score if link.evidence.score is not None else 0.0
