@@ -110,7 +110,8 @@ def hub_reason(node: Identifier, neighbors: Iterable[Identifier], rules: HubRule
 # Class -1: a steward's merge, before everything the data says. Class 0: a link seen in an
 # event between two strong identifiers (account, email, phone, external id); class 1: a
 # probabilistic one, ranked by its score (weakness = 1 - score) alone; class 2: a link seen
-# in an event through a weak identifier (a device, a cookie, a session, an order). Within a class, the rank of the weaker end, then of the stronger one.
+# in an event through a weak identifier (a device, a cookie, a session, an order). Within a
+# class, the rank of the weaker end, then of the stronger one.
 LinkOrder = tuple[int, float, float, int, str, str, str]
 STEWARD, STRONG, SCORED, THROUGH_WEAK = -1, 0, 1, 2
 
