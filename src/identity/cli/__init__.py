@@ -1,5 +1,5 @@
-"""`identity serve | ingest | generate | resolve | train | rules`: parse arguments, call app
-or service, print. One module per command; arguments.py holds the parser."""
+"""`identity serve | ingest | generate | resolve | train | reindex | rules`: parse arguments,
+call app or service, print. One module per command; arguments.py holds the parser."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from identity.cli.arguments import EXIT_USAGE, parser
 from identity.cli.generate import generate
 from identity.cli.ingest import ingest
 from identity.cli.matching import resolve, train
+from identity.cli.reindex import reindex
 from identity.cli.rules import rules
 from identity.cli.serve import serve
 from identity.service import StoreUnavailable
@@ -17,7 +18,7 @@ from identity.service import StoreUnavailable
 __all__ = ["main"]
 
 COMMANDS = {"serve": serve, "ingest": ingest, "generate": generate, "resolve": resolve,
-            "train": train, "rules": rules}
+            "train": train, "reindex": reindex, "rules": rules}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,8 +11,11 @@ from pathlib import Path
 
 from identity.config import STORE_KINDS, Settings, parse_grpc_port, whole_number
 from identity.domain.identifiers import printable
+from identity.service.reindex import PAGE_SIZE
 
 EXIT_OK, EXIT_REJECTS, EXIT_USAGE = 0, 1, 2
+REINDEX_CHECKPOINT = "data/reindex-checkpoint.json"
+MAX_REINDEX_PAGE_SIZE = 100_000
 
 
 def integer(text: str) -> int:
@@ -180,6 +183,27 @@ def parser() -> argparse.ArgumentParser:
                        "worse than the model in force")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     store_flags(train)
+
+    reindex = commands.add_parser(
+        "reindex", help="re-file every match record under the blocking keys of the model in "
+        "force, after `identity train` changed its blocking rules or an upgrade did; resumes "
+        "where an interrupted run stopped (blocks take members up to IDENTITY_MAX_BLOCK, as "
+        "in ingest)")
+    reindex.add_argument("--model", help="the match model whose blocking rules the records "
+                         "are filed under; env IDENTITY_MODEL, default data/model.json (the "
+                         "built-in one until then)")
+    reindex.add_argument("--checkpoint", type=Path, default=Path(REINDEX_CHECKPOINT),
+                         help="where the last record id done is saved after each page, and "
+                         "read back to resume; removed when the run ends; one made for "
+                         f"another model or store is refused (default {REINDEX_CHECKPOINT})")
+    reindex.add_argument("--restart", action="store_true",
+                         help="start from the first record, ignoring (then replacing) the "
+                         "checkpoint")
+    reindex.add_argument("--page-size", type=integer, default=PAGE_SIZE,
+                         help="records re-filed per write transaction, from 1 to "
+                         f"{MAX_REINDEX_PAGE_SIZE:,} (default {PAGE_SIZE})")
+    reindex.add_argument("--quiet", action="store_true", help="no progress bar")
+    store_flags(reindex)
     for choice in commands._choices_actions:  # `identity COMMAND --help` says what it is for
         commands.choices[choice.dest].description = choice.help
     return parser

@@ -29,7 +29,44 @@ class SqliteMatchIndex(SqlitePart):
             ).rowcount
             if inserted:
                 fresh.append(record)
-        filings = [(key, record.record_id) for record in fresh for key in record.keys]
+        self._file([(key, record.record_id) for record in fresh for key in record.keys],
+                   max_block)
+        return [record.record_id for record in fresh]
+
+    async def refile_records(self, records: Sequence[MatchRecord], max_block: int
+                             ) -> list[str]:
+        wanted = {record.record_id: record for record in records}
+        stored: dict[str, tuple[str, ...]] = {}
+        for part in in_chunks(sorted(wanted)):
+            for record_id, keys in self._rows(
+                "SELECT record_id, keys FROM match_records"
+                f" WHERE record_id IN ({placeholders(len(part))})", part
+            ):
+                stored[record_id] = decode_keys(keys)
+        moved = sorted(record_id for record_id, keys in stored.items()
+                       if wanted[record_id].keys != keys)
+        dropped: list[tuple[str, str]] = []
+        gained: list[tuple[str, str]] = []
+        for record_id in moved:
+            old, new = set(stored[record_id]), set(wanted[record_id].keys)
+            dropped += [(key, record_id) for key in sorted(old - new)]
+            gained += [(key, record_id) for key in sorted(new - old)]
+        self._conn.executemany("UPDATE match_records SET keys = ? WHERE record_id = ?",
+                               [(encode_keys(wanted[r].keys), r) for r in moved])
+        # Out of the old blocks before into the new: a block one record leaves and another
+        # joins in this call is counted without the leaver when the joiner is filed.
+        self._conn.executemany("DELETE FROM block_members WHERE key = ? AND record_id = ?",
+                               dropped)
+        self._conn.executemany("UPDATE blocks SET size = size - 1 WHERE key = ?",
+                               [(key,) for key, _ in dropped])
+        self._file(gained, max_block)
+        self._conn.executemany("DELETE FROM blocks WHERE key = ? AND size <= 0",
+                               sorted({(key,) for key, _ in dropped}))
+        return moved
+
+    def _file(self, filings: Sequence[tuple[str, str]], max_block: int) -> None:
+        """Counts each (key, record id) in its block, and makes the record a member while
+        the block holds at most `max_block`."""
         self._conn.executemany(
             "INSERT INTO blocks (key, size) VALUES (?, 1)"
             " ON CONFLICT (key) DO UPDATE SET size = size + 1", [(key,) for key, _ in filings])
@@ -37,7 +74,6 @@ class SqliteMatchIndex(SqlitePart):
             "INSERT INTO block_members (key, record_id) SELECT ?, ?"
             " WHERE (SELECT size FROM blocks WHERE key = ?) <= ?",
             [(key, record_id, key, max_block) for key, record_id in filings])
-        return [record.record_id for record in fresh]
 
     async def find_records(self, keys: Sequence[str], max_block: int) -> BlockLookup:
         wanted: list[str] = []
