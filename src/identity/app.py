@@ -80,4 +80,5 @@ def build_app(settings: Settings) -> Starlette:
                 await grpc_server.stop()
             await built.store.close()
 
-    return create_app(service, lifespan, max_body_bytes=settings.max_body_bytes)
+    return create_app(service, lifespan, max_body_bytes=settings.max_body_bytes,
+                      max_watch_streams=settings.max_watch_streams)

@@ -31,9 +31,12 @@ def serve(args: argparse.Namespace) -> int:
           f"gRPC: {grpc}", file=sys.stderr)
     configure_logging(settings.log_level)
     # access_log off: uvicorn's line holds the query string (a GET query's emails); the
-    # app writes its own, by route (identity.access).
+    # app writes its own, by route (identity.access). ws_max_size: a WebSocket message is
+    # held to the body limit, refused before it is read whole (docs/architecture.md,
+    # "Hostile input").
     uvicorn.run(build_app(settings), host=settings.host, port=settings.port,
-                log_level=settings.log_level, access_log=False)
+                log_level=settings.log_level, access_log=False,
+                ws_max_size=settings.max_body_bytes)
     return EXIT_OK
 
 

@@ -1,39 +1,84 @@
-"""Starlette routes: /graphql (with GraphiQL), /healthz, /readyz and /metrics."""
+"""Starlette routes: /graphql (with GraphiQL, and its WebSocket for subscriptions), /healthz,
+/readyz and /metrics."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
 
-from cross_web import HTTPException  # what strawberry's views turn into a plain HTTP error
+from cross_web import (
+    AsyncHTTPRequestAdapter,
+    HTTPException,  # what strawberry's views turn into a plain HTTP error
+)
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
+from strawberry.http import GraphQLRequestData
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
-from identity.api.graphql.context import Context
 from identity.api.graphql.middleware import BodyLimit, RequestLog
 from identity.api.graphql.schema import schema
-from identity.api.limits import DEFAULT_MAX_BODY_BYTES
+from identity.api.graphql.subscriptions import WatchContext
+from identity.api.limits import DEFAULT_MAX_BODY_BYTES, MAX_WATCH_STREAMS
+from identity.api.watch_slots import WatchSlots
 from identity.domain.json_text import UnusableJson, read_json
 from identity.service import IdentityService, StoreUnavailable
 
 ServiceProvider = Callable[[], IdentityService]
+# A client that opens the WebSocket has this long to send connection_init, or it is closed
+# (4408): a socket nobody uses is not kept.
+CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
 
 
-class IdentityGraphQL(GraphQL[Context, None]):
-    def __init__(self, service: ServiceProvider) -> None:
-        # No subscriptions in the schema yet: no WebSocket either, so no message of any
-        # size arrives beside the body limit.
-        super().__init__(schema, graphql_ide="graphiql", subscription_protocols=())
+class IdentityGraphQL(GraphQL[WatchContext, None]):
+    def __init__(self, service: ServiceProvider, *, max_watch_streams: int = MAX_WATCH_STREAMS,
+                 connection_init_timeout: timedelta = CONNECTION_INIT_TIMEOUT) -> None:
+        # Subscriptions over one protocol, graphql-transport-ws, the one the bounds are
+        # built and tested for (graphql-ws is deprecated; the HTTP streaming transports stay
+        # off). A WebSocket message passes beside BodyLimit: WebSocketLimits bounds it, and
+        # an open subscription takes a watch slot (docs/architecture.md, "Hostile input").
+        super().__init__(schema, graphql_ide="graphiql",
+                         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+                         connection_init_wait_timeout=connection_init_timeout)
         self._service = service
+        self._watches = WatchSlots(max_watch_streams)
 
-    async def get_context(self, request: object, response: object) -> Context:
-        return Context(service=self._service())
+    async def get_context(self, request: object, response: object) -> WatchContext:
+        service = self._service()
+        self._watches.share(service)  # subscriptions count where gRPC's watch streams do
+        return WatchContext(service=service, watches=self._watches)
+
+    async def execute_single(self, request: Request, request_adapter: AsyncHTTPRequestAdapter,
+                             sub_response: Response, context: WatchContext, root_value: None,
+                             request_data: GraphQLRequestData) -> ExecutionResult:
+        """strawberry's own, but a subscription sent over HTTP is a 400 that says where it is
+        served: strawberry runs it as a query, whose field is then null and logged as a bug."""
+        allowed = OperationType.from_http(request_adapter.method) - {OperationType.SUBSCRIPTION}
+        try:
+            return await self.schema.execute(
+                request_data.query, root_value=root_value, variable_values=request_data.variables,
+                context_value=context, operation_name=request_data.operation_name,
+                allowed_operation_types=allowed, operation_extensions=request_data.extensions)
+        except InvalidOperationTypeError as exc:
+            if exc.operation_type is OperationType.SUBSCRIPTION:
+                raise HTTPException(400, "subscriptions are served on the WebSocket of /graphql "
+                                    "(protocol graphql-transport-ws), not over HTTP") from None
+            raise HTTPException(400, exc.as_http_error_reason(request_adapter.method)) from None
+        except CannotGetOperationTypeError as exc:
+            raise HTTPException(400, exc.as_http_error_reason()) from None
+        except MissingQueryError:
+            raise HTTPException(400, "No GraphQL query found in the request") from None
 
     def decode_json(self, data: str | bytes) -> object:
         return read_json(data)
@@ -57,13 +102,73 @@ def _json_type(value: object) -> str:
     return {str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
 
 
+class WebSocketLimits:
+    """A WebSocket message (a subscribe, or a mutation sent over the socket) is held to the
+    body limit: one larger closes the connection with 1009 (message too big) and the app sees
+    the client leave, its subscriptions ended. `identity serve` also sets uvicorn's
+    ws_max_size, which refuses such a frame before reading it whole; this bound holds
+    whatever server runs the app. And a close reason is cut to the 123 bytes a close frame
+    holds: strawberry closes with a syntax error's text, which quotes the query, and a longer
+    one failed the operation with a traceback and dropped the connection unclosed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+        closed = False
+
+        async def bounded_receive() -> Message:
+            nonlocal closed
+            message = await receive()
+            if message["type"] == "websocket.receive" and self._too_big(message):
+                closed = True
+                await send({"type": "websocket.close", "code": 1009, "reason": (
+                    f"a message is at most {self.max_bytes} bytes (max_body_bytes)")})
+                return {"type": "websocket.disconnect", "code": 1009}
+            return message
+
+        async def bounded_send(message: Message) -> None:
+            if closed:  # the app's last words after the close go nowhere
+                return
+            if message["type"] == "websocket.close" and message.get("reason"):
+                message = {**message, "reason": _close_reason(message["reason"])}
+            await send(message)
+
+        await self.app(scope, bounded_receive, bounded_send)
+
+    def _too_big(self, message: Message) -> bool:
+        text: str | None = message.get("text")
+        if text is not None:  # UTF-8 on the wire: at least a byte a character
+            return len(text) > self.max_bytes or len(text.encode()) > self.max_bytes
+        data: bytes | None = message.get("bytes")
+        return data is not None and len(data) > self.max_bytes
+
+
+MAX_CLOSE_REASON_BYTES = 123  # RFC 6455, 5.5: a control frame's payload, less the code
+
+
+def _close_reason(reason: str) -> str:
+    encoded = reason.encode()
+    if len(encoded) <= MAX_CLOSE_REASON_BYTES:
+        return reason
+    return encoded[:MAX_CLOSE_REASON_BYTES - 3].decode(errors="ignore") + "..."
+
+
 def create_app(
     service: ServiceProvider,
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_watch_streams: int = MAX_WATCH_STREAMS,
+    connection_init_timeout: timedelta = CONNECTION_INIT_TIMEOUT,
 ) -> Starlette:
-    """`service` is called per request, so the store can be opened in the lifespan."""
+    """`service` is called per request, so the store can be opened in the lifespan. At most
+    `max_watch_streams` subscriptions are open at once, counted with the gRPC watch streams
+    over the same service."""
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -78,16 +183,19 @@ def create_app(
     async def metrics(request: Request) -> Response:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    graphql = IdentityGraphQL(service)
-    routes = [
+    graphql = IdentityGraphQL(service, max_watch_streams=max_watch_streams,
+                              connection_init_timeout=connection_init_timeout)
+    routes: list[Route | WebSocketRoute] = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
         Route("/graphql", graphql),
+        WebSocketRoute("/graphql", graphql),  # subscriptions
     ]
     return Starlette(
         routes=routes,
         middleware=[Middleware(RequestLog, routes=[r.path for r in routes]),
-                    Middleware(BodyLimit, max_bytes=max_body_bytes)],
+                    Middleware(BodyLimit, max_bytes=max_body_bytes),
+                    Middleware(WebSocketLimits, max_bytes=max_body_bytes)],
         lifespan=lifespan,
     )

@@ -8,6 +8,7 @@ from enum import Enum
 import strawberry
 
 from identity.api.graphql.context import Context
+from identity.domain.changes import ChangeKind as DomainChangeKind
 from identity.domain.errors import FieldError as DomainFieldError
 from identity.domain.events import IgnoredIdentifier as DomainIgnored
 from identity.domain.matching.scoring import Bucket as DomainBucket
@@ -16,6 +17,7 @@ from identity.domain.matching.scoring import FieldScore, PairScore
 from identity.domain.survivorship import GoldenField as DomainGoldenField
 from identity.domain.types import Identifier
 from identity.service import IngestResult, IngestStatus, Member, ProfileView
+from identity.service.change_feed import PositionedChange
 from identity.service.explain import Explanation as DomainExplanation
 from identity.service.explain import LinkStep, ReviewPage
 from identity.service.explain import ProfileHistory as DomainProfileHistory
@@ -351,3 +353,32 @@ class Profile:
             unknown_value_order_count=view.orders.unknown_value,
             limits_reached=[LimitReached(kind=k, limit=n) for k, n in view.limits_reached],
         )
+
+strawberry.enum(DomainChangeKind, name="ChangeKind",
+                description="What happened to a profile: created, updated, merged (absorbedIds "
+                "were merged into profileId) or split (splitIds were carved out of profileId).")
+
+
+@strawberry.type(description="One change of the change feed, as gRPC WatchChanges sends it.")
+class ProfileChange:
+    position: str = strawberry.field(
+        description="Opaque and ordered: pass it as `after` to resume after this change.")
+    change_id: str = strawberry.field(
+        description="Stable id of the change: the same change is never sent with two ids.")
+    kind: DomainChangeKind
+    profile_id: strawberry.ID
+    absorbed_ids: list[strawberry.ID] = strawberry.field(
+        description="MERGED: the profiles merged into profileId; each still resolves to it.")
+    split_ids: list[strawberry.ID] = strawberry.field(
+        description="SPLIT: the new profiles carved out of profileId.")
+    cause_event_id: str = strawberry.field(description="The event that caused the change.")
+    at: datetime = strawberry.field(description="When the change was made.")
+
+    @classmethod
+    def from_domain(cls, positioned: PositionedChange) -> ProfileChange:
+        change = positioned.change
+        return cls(position=positioned.position, change_id=change.change_id, kind=change.kind,
+                   profile_id=strawberry.ID(change.profile_id),
+                   absorbed_ids=[strawberry.ID(p) for p in change.absorbed_ids],
+                   split_ids=[strawberry.ID(p) for p in change.split_ids],
+                   cause_event_id=change.cause_event_id, at=change.at)

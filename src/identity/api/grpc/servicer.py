@@ -37,10 +37,12 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     def __init__(self, service: IdentityService, *, stream_window: int = STREAM_WINDOW,
                  watch_slots: WatchSlots | None = None) -> None:
         """`watch_slots`: the open streams this server allows, shared with its other
-        long-lived streams (health Watch); MAX_WATCH_STREAMS of its own when not given."""
+        long-lived streams (health Watch); MAX_WATCH_STREAMS of its own when not given. They
+        count on `service`'s watches, so GraphQL subscriptions over it draw on them too."""
         self._service = service
         self._window = stream_window
         self._watch_slots = watch_slots or WatchSlots(MAX_WATCH_STREAMS)
+        self._watch_slots.share(service)
 
     def _profile(self, view: ProfileView) -> pb.Profile:
         """The message, built once per cached view (the caller must not modify it)."""
