@@ -4,6 +4,7 @@ matches, definite non-matches, oversized blocks, explanations and order independ
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from identity.domain.matching.scoring import Bucket, Decision
 from identity.domain.types import Identifier
 from identity.service import IdentityService
 from identity.service.change_sinks import ListChangeSink
+from identity.service.explain import ReviewPage
 from identity.service.matching import OVERSIZED, Matcher
 from identity.store.sqlite import SqliteGraphStore
 from tests.builders import event, ident
@@ -105,17 +107,159 @@ async def test_the_review_queue_pages_and_drops_pairs_joined_since(
     assert len(first.items) == 4 and first.end_cursor is not None
     rest = await matching.review_queue(4, first.end_cursor)
     assert len(rest.items) == 2 and rest.end_cursor is None
-    seen = {(i.link.link.a, i.link.link.b) for i in [*first.items, *rest.items]}
-    assert len(seen) == 6
+    shown = [(i.link.link.a.value, i.link.link.b.value) for i in [*first.items, *rest.items]]
+    # One score for all six (the same names): in order of their pairs.
+    assert shown == [("c0", "c1"), ("c0", "c2"), ("c0", "c3"), ("c1", "c2"), ("c1", "c3"),
+                     ("c2", "c3")]
     # c0 and c1 log in to one account: their pair is no longer a question.
     await matching.ingest([event(ident("customer_id", "u1"), ident("anonymous_id", "c0")),
                            event(ident("customer_id", "u1"), ident("anonymous_id", "c1"))])
     after = await matching.review_queue(10)
-    assert len(after.items) == 5
+    assert len(after.items) == 5 and ("c0", "c1") not in pairs_of(after)
     with pytest.raises(InvalidInput, match="first"):
         await matching.review_queue(0)
     with pytest.raises(InvalidInput, match="cursor"):
         await matching.review_queue(5, "not-a-cursor!")
+
+
+def pairs_of(page: ReviewPage) -> list[tuple[str, str]]:
+    return [(i.link.link.a.value, i.link.link.b.value) for i in page.items]
+
+
+def cookies(*names: str) -> tuple[Identifier, ...]:
+    return tuple(Identifier("anonymous_id", name) for name in names)
+
+
+# Three possible matches, each of its own source, scored apart under the built-in model:
+# the same names only (0.82), the same surname and postcode (0.77), the same names and city
+# but two birthdays (0.61). Their pairs' order (city, names, post) is not their scores'.
+FAMILIES = {
+    "names": ({"first_name": "Ann", "last_name": "Okafor"},
+              {"first_name": "Ann", "last_name": "Okafor"}),
+    "post": ({"last_name": "Lovelace", "postcode": "LS1 4AP", "address_line1": "7 Mill Lane"},
+             {"last_name": "Lovelace", "postcode": "LS1 4AP", "address_line1": "90 Park Road"}),
+    "city": ({"first_name": "Ivy", "last_name": "Achterberg", "city": "Bristol",
+              "date_of_birth": "1979-02-13"},
+             {"first_name": "Ivy", "last_name": "Achterberg", "city": "Bristol",
+              "date_of_birth": "1961-08-30"}),
+}
+
+
+async def scored_apart(service: IdentityService) -> list[float]:
+    await service.ingest([person(f"{name}-{side}", traits, source=name)
+                          for name, pair in FAMILIES.items()
+                          for side, traits in enumerate(pair, start=1)])
+    return [i.link.link.evidence.score or 0.0 for i in (await service.review_queue(10)).items]
+
+
+async def test_the_review_queue_shows_the_highest_scores_first(
+    matching: IdentityService,
+) -> None:
+    scores = await scored_apart(matching)
+
+    page = await matching.review_queue(10)
+    assert pairs_of(page) == [("names-1", "names-2"), ("post-1", "post-2"),
+                              ("city-1", "city-2")]
+    assert scores == sorted(scores, reverse=True) and len(set(scores)) == 3
+    one = await matching.review_queue(1)
+    two = await matching.review_queue(1, one.end_cursor)
+    three = await matching.review_queue(1, two.end_cursor)
+    assert [*pairs_of(one), *pairs_of(two), *pairs_of(three)] == pairs_of(page)
+    assert (await matching.review_queue(1, three.end_cursor)).items == ()
+
+
+async def test_the_review_queue_filters_by_score_range_and_source(
+    matching: IdentityService,
+) -> None:
+    names, post, city = await scored_apart(matching)
+
+    assert pairs_of(await matching.review_queue(10, min_score=post)) == [
+        ("names-1", "names-2"), ("post-1", "post-2")]
+    assert pairs_of(await matching.review_queue(10, max_score=post)) == [
+        ("post-1", "post-2"), ("city-1", "city-2")]
+    assert pairs_of(await matching.review_queue(10, min_score=city, max_score=(city + post) / 2)
+                    ) == [("city-1", "city-2")]
+    assert pairs_of(await matching.review_queue(10, source=" post ")) == [("post-1", "post-2")]
+    assert pairs_of(await matching.review_queue(10, source="names", max_score=post)) == []
+    first = await matching.review_queue(1, max_score=names - 0.01)
+    assert pairs_of(first) == [("post-1", "post-2")]
+    rest = await matching.review_queue(1, first.end_cursor, max_score=names - 0.01)
+    assert pairs_of(rest) == [("city-1", "city-2")]
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    ({"min_score": -0.1}, "minScore: must be between 0 and 1, got -0.1"),
+    ({"max_score": 1.5}, "maxScore: must be between 0 and 1, got 1.5"),
+    ({"min_score": float("nan")}, "minScore: must be between 0 and 1, got nan"),
+    ({"min_score": 0.8, "max_score": 0.7}, "maxScore: must be at least minScore (0.8), got 0.7"),
+    ({"source": "  "}, "source: must not be empty"),
+    ({"source": "s" * 257}, "source: at most 256 characters, got 257"),
+])
+async def test_a_review_filter_out_of_bounds_is_refused_with_the_reason(
+    matching: IdentityService, arguments: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        await matching.review_queue(10, **arguments)
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("cursor", [
+    "A" * 5000, base64.urlsafe_b64encode(b"nan\na\nb").decode(),
+    base64.urlsafe_b64encode(b"0.5\nonly-two").decode(),
+])
+async def test_a_cursor_not_handed_out_is_refused(matching: IdentityService, cursor: str
+                                                   ) -> None:
+    with pytest.raises(InvalidInput, match="is not a cursor this API returned"):
+        await matching.review_queue(10, cursor)
+
+
+async def test_a_pair_found_joined_leaves_the_review_queue_for_good(
+    matching: IdentityService, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    names = {"first_name": "Ann", "last_name": "Okafor"}
+    await matching.ingest([person(f"c{i}", names) for i in range(4)])  # 6 pairs, one score
+    # c0, c1 and c2 log in to one account: three of the six pairs are joined now.
+    await matching.ingest([event(ident("customer_id", "u1"), ident("anonymous_id", f"c{i}"))
+                           for i in range(3)])
+    c0, c1, c2, c3 = cookies("c0", "c1", "c2", "c3")
+    monkeypatch.setattr("identity.service.explain.MAX_SCAN", 2)  # a call reads two
+
+    first = await matching.review_queue(10)  # (c0, c1) and (c0, c2): both joined
+    assert first.items == () and first.end_cursor is not None
+    second = await matching.review_queue(10, first.end_cursor)  # (c0, c3); (c1, c2) joined
+    assert pairs_of(second) == [("c0", "c3")] and second.end_cursor is not None
+    third = await matching.review_queue(10, second.end_cursor)
+    assert pairs_of(third) == [("c1", "c3"), ("c2", "c3")] and third.end_cursor is None
+
+    async with matching.store.transaction(read_only=True) as tx:
+        outcomes = {(q.a, q.b): q.outcome for q in await tx.reviews.read_items(
+            [(c0, c1), (c0, c2), (c1, c2), (c0, c3), (c1, c3), (c2, c3)])}
+        pending = await tx.reviews.page_pending(None, 100, 0.0, 1.0, None)
+    assert outcomes == {(c0, c1): "joined", (c0, c2): "joined", (c1, c2): "joined",
+                        (c0, c3): None, (c1, c3): None, (c2, c3): None}
+    assert [(q.a, q.b) for q in pending] == [(c0, c3), (c1, c3), (c2, c3)]  # never read again
+    again = await matching.review_queue(2)
+    assert pairs_of(again) == [("c0", "c3"), ("c1", "c3")] and again.end_cursor is not None
+
+
+async def test_a_review_pair_apart_or_decided_by_the_write_keeps_its_outcome(
+    matching: IdentityService,
+) -> None:
+    """The write after a page checks again: a pair a steward split or decided between the
+    read and the write is not marked joined."""
+    names = {"first_name": "Ann", "last_name": "Okafor"}
+    await matching.ingest([person(f"c{i}", names) for i in range(3)])
+    await matching.ingest([event(ident("customer_id", "u1"), ident("anonymous_id", "c1")),
+                           event(ident("customer_id", "u1"), ident("anonymous_id", "c2"))])
+    c0, c1, c2 = cookies("c0", "c1", "c2")
+    async with matching.store.transaction() as tx:
+        await tx.reviews.resolve([(c1, c2, "rejected")])
+        queued = await tx.reviews.read_items([(c0, c1), (c1, c2)])
+
+    await matching._explainer._leave_queue(queued)  # as if a page had found both joined
+    async with matching.store.transaction(read_only=True) as tx:
+        assert [q.outcome for q in await tx.reviews.read_items([(c0, c1), (c1, c2)])] == [
+            None, "rejected"]
 
 
 async def test_twins_are_never_linked_and_the_veto_is_visible(matching: IdentityService) -> None:

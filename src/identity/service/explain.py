@@ -10,29 +10,37 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
 import networkx as nx
 
-from identity.domain.errors import ValidationError
+from identity.domain.errors import FieldError, ValidationError
 from identity.domain.guards import ProfileLimits
-from identity.domain.identifiers import printable
+from identity.domain.identifiers import MAX_VALUE_LENGTH, printable
 from identity.domain.links import Link, LinkRule
 from identity.domain.matching.model import MatchModel
 from identity.domain.matching.records import MatchRecord
 from identity.domain.matching.scoring import PairScore, decode_score, score
 from identity.domain.partition import Candidate, partition
+from identity.domain.resolution import GroupState
 from identity.domain.types import Identifier, ProfileId
 from identity.service.matching import GraphSize
 from identity.service.queries import placed_nodes
 from identity.service.retry import retry_on_conflict
 from identity.service.settle import link_order
 from identity.store.errors import StoreConflict
-from identity.store.protocol import GraphStore, GraphTransaction
+from identity.store.protocol import GraphStore, GraphTransaction, NodeRow, ReviewCursor
+from identity.store.protocol import ReviewItem as QueuedReview
 
 MAX_PAGE = 100
+# A review page reads at most this many queued items: a stretch of pairs found joined (each
+# then leaves the queue) costs one call a bounded time, and the next call goes on from there.
+MAX_SCAN = 1_000
+# A cursor this API hands out is a score and two keys of at most a few hundred characters.
+MAX_CURSOR_LENGTH = 4_096
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,17 +101,47 @@ def _order(step: LinkStep) -> tuple[object, ...]:
     return (link.evidence.first_seen, link.evidence.rule, link.a, link.b)
 
 
-def encode_cursor(position: tuple[str, str]) -> str:
-    return base64.urlsafe_b64encode("\n".join(position).encode()).decode()
+def encode_cursor(position: ReviewCursor) -> str:
+    score_, a, b = position
+    return base64.urlsafe_b64encode("\n".join((repr(score_), a, b)).encode()).decode()
 
 
-def decode_cursor(cursor: str) -> tuple[str, str]:
+def decode_cursor(cursor: str) -> ReviewCursor:
+    refused = ValidationError.of(
+        "after", f"'{printable(cursor, 32)}' is not a cursor this API returned")
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise refused
     try:
-        first, second = base64.urlsafe_b64decode(cursor.encode()).decode().split("\n")
+        score_, first, second = base64.urlsafe_b64decode(cursor.encode()).decode().split("\n")
+        position = (float(score_), first, second)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError.of(
-            "after", f"'{printable(cursor, 32)}' is not a cursor this API returned") from None
-    return first, second
+        raise refused from None
+    if not math.isfinite(position[0]):
+        raise refused
+    return position
+
+
+def check_review_filter(min_score: float, max_score: float, source: str | None
+                        ) -> str | None:
+    """The filter of a review page, or every problem with it at once; returns the source as
+    events store theirs (trimmed)."""
+    errors: list[FieldError] = []
+    for name, value in (("minScore", min_score), ("maxScore", max_score)):
+        if not 0.0 <= value <= 1.0:
+            errors.append(FieldError(name, f"must be between 0 and 1, got {value}"))
+    if not errors and min_score > max_score:
+        errors.append(FieldError("maxScore", f"must be at least minScore ({min_score}), "
+                                             f"got {max_score}"))
+    if source is not None:
+        source = source.strip()
+        if not source:
+            errors.append(FieldError("source", "must not be empty"))
+        elif len(source) > MAX_VALUE_LENGTH:
+            errors.append(FieldError("source", f"at most {MAX_VALUE_LENGTH} characters, got "
+                                               f"{len(source)}"))
+    if errors:
+        raise ValidationError(errors)
+    return source
 
 
 class Explainer:
@@ -172,33 +210,81 @@ class Explainer:
 
         return await retry_on_conflict(read)
 
-    async def review_queue(self, first: int, after: str | None) -> ReviewPage:
-        """Possible matches whose two sides are still apart, in a stable order."""
+    async def review_queue(self, first: int, after: str | None, *, min_score: float = 0.0,
+                           max_score: float = 1.0, source: str | None = None) -> ReviewPage:
+        """Possible matches whose two sides are still apart, highest score first (then the
+        pair), paged from the review queue's index (docs/architecture.md, "Stores"). A pair
+        found joined is not shown and leaves the queue for good, so later pages do not read
+        it again. At most MAX_SCAN queued items are read per call: a page may hold fewer
+        than `first` items and still have a cursor."""
         if not 1 <= first <= MAX_PAGE:
             raise ValidationError.of("first", f"must be between 1 and {MAX_PAGE}, got {first}")
+        source = check_review_filter(min_score, max_score, source)
         position = decode_cursor(after) if after else None
 
-        async def read() -> ReviewPage:
+        async def read() -> tuple[ReviewPage, list[QueuedReview]]:
             items: list[ReviewItem] = []
-            cursor = position
+            joined: list[QueuedReview] = []
+            cursor, scanned, more = position, 0, True
             async with self._store.transaction(read_only=True) as tx:
-                while len(items) < first:
-                    wanted = first - len(items)
-                    links = await tx.graph.read_links_by_rule(LinkRule.POSSIBLE_MATCH, cursor,
-                                                              wanted)
-                    placed = await placed_nodes(tx, sorted({e for k in links
-                                                            for e in (k.a, k.b)}))
-                    for link in links:
-                        pa, pb = placed[link.a][1].profile_id, placed[link.b][1].profile_id
-                        if pa != pb:  # joined since: nothing left to review
-                            items.append(ReviewItem(LinkStep.of(link), pa, pb))
-                    if len(links) < wanted:
-                        return ReviewPage(tuple(items), None)
-                    cursor = (links[-1].a.key, links[-1].b.key)
-            assert cursor is not None
-            return ReviewPage(tuple(items), encode_cursor(cursor))
+                while more and len(items) < first and scanned < MAX_SCAN:
+                    # Past pairs found joined, read more at a time (up to a page of 100).
+                    wanted = min(MAX_PAGE, max(first - len(items), scanned))
+                    queued = await tx.reviews.page_pending(cursor, wanted, min_score,
+                                                           max_score, source)
+                    more = len(queued) == wanted
+                    shown, together = await _screen(tx, queued)
+                    for index, entry in enumerate(queued):
+                        cursor, scanned = (entry.score, entry.a.key, entry.b.key), scanned + 1
+                        if (entry.a, entry.b) in together:
+                            joined.append(entry)
+                        elif (view := shown.get((entry.a, entry.b))) is not None:
+                            items.append(view)
+                        if len(items) == first or scanned == MAX_SCAN:
+                            more = more or index < len(queued) - 1
+                            break
+            page_end = encode_cursor(cursor) if more and cursor is not None else None
+            return ReviewPage(tuple(items), page_end), joined
 
-        return await retry_on_conflict(read)
+        page, joined = await retry_on_conflict(read)
+        if joined:
+            await retry_on_conflict(lambda: self._leave_queue(joined))
+        return page
+
+    async def _leave_queue(self, joined: Sequence[QueuedReview]) -> None:
+        """Records `joined` on the pairs a page found joined, in a short write of its own
+        after the read: those still pending and still in one profile (a steward may have
+        decided or split them since)."""
+        async with self._store.transaction() as tx:
+            pending = [q for q in await tx.reviews.read_items([(q.a, q.b) for q in joined])
+                       if q.outcome is None]
+            placed = await placed_nodes(tx, sorted({e for q in pending for e in (q.a, q.b)}))
+            await tx.reviews.resolve([(q.a, q.b, "joined") for q in pending
+                                      if _together(placed, q.a, q.b)])
+
+
+def _together(placed: dict[Identifier, tuple[NodeRow, GroupState]], a: Identifier,
+              b: Identifier) -> bool:
+    return a in placed and b in placed and placed[a][1].group_id == placed[b][1].group_id
+
+
+async def _screen(tx: GraphTransaction, queued: Sequence[QueuedReview]
+                  ) -> tuple[dict[tuple[Identifier, Identifier], ReviewItem],
+                             set[tuple[Identifier, Identifier]]]:
+    """The queued pairs to show (still apart, with their possible-match link and profiles),
+    and those found joined. A pair with an unknown end or no link any more is neither: not
+    shown, and left in the queue for whoever removed it to decide."""
+    placed = await placed_nodes(tx, sorted({e for q in queued for e in (q.a, q.b)}))
+    together = {(q.a, q.b) for q in queued if _together(placed, q.a, q.b)}
+    apart = [q for q in queued if (q.a, q.b) not in together
+             and q.a in placed and q.b in placed]
+    ends = sorted({e for q in apart for e in (q.a, q.b)})
+    links = {(k.a, k.b): k for k in await tx.graph.read_links(ends)
+             if k.evidence.rule == LinkRule.POSSIBLE_MATCH}
+    shown = {(q.a, q.b): ReviewItem(LinkStep.of(link), placed[q.a][1].profile_id,
+                                    placed[q.b][1].profile_id)
+             for q in apart if (link := links.get((q.a, q.b))) is not None}
+    return shown, together
 
 
 SIDE_RECORDS = 20
