@@ -319,3 +319,66 @@ async def test_a_link_reads_back_its_first_events_by_id_and_how_many_there_are(
         assert found.evidence.event_ids == tuple(events[:MAX_EVENT_IDS_SHOWN])
         assert found.evidence.event_count == len(events)
         assert found.evidence.sources == ("s0", "s1", "s2")
+
+
+async def test_remove_links_deletes_the_link_and_its_evidence_and_leaves_the_others(
+    store: GraphStore
+) -> None:
+    async with store.transaction() as tx:
+        await tx.graph.upsert_identifiers(seen([ANN, COOKIE, PHONE], T1))
+        await tx.graph.add_links([sighting(ANN, PHONE, "e0", T1),
+                                  sighting(ANN, COOKIE, "e3", T1, LinkRule.PROBABILISTIC, 0.9)])
+        # Made last: a store that hands its link id out again must not hand its evidence too.
+        await tx.graph.add_links([sighting(ANN, COOKIE, "e1", T1),
+                                  sighting(ANN, COOKIE, "e2", T2, source="ios")])
+    async with store.transaction(read_only=True) as tx:
+        before = {(link.b, link.evidence.rule): link for link in await tx.graph.read_links([ANN])}
+    async with store.transaction() as tx:
+        await tx.graph.remove_links([(ANN, COOKIE, LinkRule.SAME_EVENT.value)])
+    async with store.transaction(read_only=True) as tx:
+        after = {(link.b, link.evidence.rule): link for link in await tx.graph.read_links([ANN])}
+        assert await tx.graph.read_neighbors([COOKIE], "same_event", ["email"]) == []
+    del before[(COOKIE, "same_event")]
+    assert after == before  # the same ends under another rule, and other ends, untouched
+    async with store.transaction() as tx:
+        (prior,) = await tx.graph.add_links([sighting(ANN, COOKIE, "e9", T2)])
+        (again,) = [link for link in await tx.graph.read_links([COOKIE])
+                    if link.evidence.rule == "same_event"]
+    assert prior is None  # gone, not emptied
+    assert (again.evidence.event_ids, again.evidence.event_count) == (("e9",), 1)
+    assert (again.evidence.sources, again.evidence.first_seen) == (("web",), T2)
+
+
+async def test_restore_groups_gives_a_merged_id_back_with_its_age_and_the_ids_it_took(
+    store: GraphStore
+) -> None:
+    survivor, restored, taken, left, direct = map(
+        ProfileId, ["prf_s", "prf_p", "prf_q", "prf_r", "prf_x"])
+    async with store.transaction() as tx:
+        await tx.graph.upsert_identifiers(seen([ANN, COOKIE, PHONE, BOB, ACCOUNT], T1))
+        (s,) = await tx.graph.create_groups([survivor], T0)
+        (p,) = await tx.graph.create_groups([restored], T1)
+        q, r, x = await tx.graph.create_groups([taken, left, direct], T2)
+        for group, member in [(s, ANN), (p, COOKIE), (q, PHONE), (r, BOB), (x, ACCOUNT)]:
+            await tx.graph.assign_members([(member, group.group_id)])
+        # q and r merge into p, then p and x into s: q and r are repointed to s.
+        await tx.graph.move_members([(q.group_id, p.group_id), (r.group_id, p.group_id)])
+        await tx.graph.relabel_groups([(p.group_id, restored, [taken, left])])
+        await tx.graph.move_members([(p.group_id, s.group_id), (x.group_id, s.group_id)])
+        await tx.graph.relabel_groups([(s.group_id, survivor, [restored, direct])])
+    async with store.transaction() as tx:
+        (state,) = await tx.graph.restore_groups([(restored, [taken])])
+        assert await tx.graph.read_groups([state.group_id]) == [state]
+    assert (state.profile_id, state.profile_seq, state.size) == (restored, p.profile_seq, 0)
+    async with store.transaction(read_only=True) as tx:
+        rows = await tx.graph.lookup_profiles([restored, taken, left, direct, survivor])
+        assert await tx.graph.merged_ids(restored) == [taken]
+        assert await tx.graph.merged_ids(survivor) == [left, direct]
+        assert await tx.graph.read_members([state.group_id]) == []
+    assert [(r.requested_id, r.profile_id, r.group_id, r.created_at) for r in rows] == [
+        (restored, restored, state.group_id, T1),  # its own age, not a new one
+        (taken, restored, state.group_id, T1),  # given back
+        (left, survivor, s.group_id, T0),  # not given: stays where it pointed
+        (direct, survivor, s.group_id, T0),
+        (survivor, survivor, s.group_id, T0),
+    ]

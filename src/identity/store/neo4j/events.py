@@ -28,7 +28,8 @@ class Neo4jEventLog(Neo4jPart):
             "traits": encode_traits(e.traits),
             "amount": encode_amount(e.order),
             "currency": e.order.currency if e.order else None,
-            "has_data": bool(e.traits or e.order), "received_at": received,
+            "has_data": bool(e.traits or e.order),
+            "received_at": received if e.received_at is None else to_micros(e.received_at),
         } for e in events]
         # CREATE, not MERGE: a concurrent batch holding the same event fails on the
         # uniqueness constraint, is retried, and then sees the event as a duplicate.
@@ -40,7 +41,7 @@ class Neo4jEventLog(Neo4jPart):
             "UNWIND $keys AS k MATCH (e:Event {anchor: k}) WHERE e.has_data"
             " RETURN e.event_id AS event_id, e.type AS type, e.source AS source,"
             " e.observed_at AS observed_at, e.anchor AS anchor, e.traits AS traits,"
-            " e.amount AS amount, e.currency AS currency",
+            " e.amount AS amount, e.currency AS currency, e.received_at AS received_at",
             keys=list(by_key))
         return [
             StoredEvent(
@@ -48,6 +49,7 @@ class Neo4jEventLog(Neo4jPart):
                 by_key[r["anchor"]],
                 decode_traits(r["traits"]),
                 decode_order(r["amount"], r["currency"]),
+                from_micros(r["received_at"]),
             )
             for r in records
         ]

@@ -266,3 +266,26 @@ class Neo4jGraph(Neo4jPart):
             ids=sorted(set(group_ids)))
         return [node_row(r) for r in records]
 
+    async def remove_links(self, keys: Sequence[tuple[Identifier, Identifier, str]]) -> None:
+        # A link's evidence (events, sources) lives on its relationship: it goes with it.
+        await self._records(
+            "UNWIND $rows AS r MATCH (:Identifier {key: r.a})-[l:LINKED {rule: r.rule}]->"
+            "(:Identifier {key: r.b}) DELETE l",
+            rows=[{"a": a.key, "b": b.key, "rule": rule} for a, b, rule in sorted(set(keys))])
+
+    async def restore_groups(
+        self, restores: Sequence[tuple[ProfileId, Sequence[ProfileId]]]
+    ) -> list[GroupState]:
+        # The (:Profile) node is the one its id was created with (seq, created_at): only its
+        # pointer is cleared. An id with no profile node is left out, as lookups leave it out.
+        planned = [(secrets.randbits(62), ProfileId(p), list(merged)) for p, merged in restores]
+        records = await self._records(
+            "UNWIND $rows AS r MATCH (p:Profile {profile_id: r.profile_id})"
+            " SET p.merged_into = null"
+            " CREATE (:Group {group_id: r.group_id, profile_id: r.profile_id, size: 0})"
+            " WITH r, p CALL (r) { UNWIND r.merged AS id MATCH (m:Profile {profile_id: id})"
+            " SET m.merged_into = r.profile_id }"
+            " RETURN r.group_id AS group_id, p.seq AS seq",
+            rows=[{"group_id": g, "profile_id": p, "merged": m} for g, p, m in planned])
+        seqs = {r["group_id"]: r["seq"] for r in records}
+        return [GroupState(g, p, seqs[g], 0) for g, p, _ in planned if g in seqs]

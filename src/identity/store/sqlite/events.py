@@ -33,7 +33,7 @@ class SqliteEventLog(SqlitePart):
                     encode_traits(e.traits),
                     encode_amount(e.order),
                     e.order.currency if e.order else None,
-                    received,
+                    received if e.received_at is None else to_micros(e.received_at),
                 )
                 for e in events
             ],
@@ -44,13 +44,13 @@ class SqliteEventLog(SqlitePart):
         records: list[StoredEvent] = []
         for part in in_chunks(sorted(by_node)):
             for row in self._rows(
-                "SELECT event_id, type, source, observed_at, anchor_node, traits, amount, currency"
-                f" FROM events WHERE anchor_node IN ({placeholders(len(part))})"
+                "SELECT event_id, type, source, observed_at, anchor_node, traits, amount, currency,"
+                f" received_at FROM events WHERE anchor_node IN ({placeholders(len(part))})"
                 " AND (traits IS NOT NULL OR amount IS NOT NULL)",
                 part,
             ):
                 records.append(StoredEvent(EventId(row[0]), row[1], row[2], from_micros(row[3]),
                                            by_node[row[4]], decode_traits(row[5]),
-                                           decode_order(row[6], row[7])))
+                                           decode_order(row[6], row[7]), from_micros(row[8])))
         return records
 

@@ -322,3 +322,36 @@ class SqliteGraph(SqlitePart):
                                        from_micros(row[5]), row[6], row[7]))
         return members
 
+    async def remove_links(self, keys: Sequence[tuple[Identifier, Identifier, str]]) -> None:
+        ids = self._ids_of({end for a, b, _ in keys for end in (a, b)})
+        for a, b, rule in keys:
+            if a not in ids or b not in ids:
+                continue  # an end the graph never saw: no link to remove
+            removed = self._conn.execute(
+                "DELETE FROM links WHERE a_node = ? AND b_node = ? AND rule = ?"
+                " RETURNING link_id", (ids[a], ids[b], rule)).fetchone()
+            if removed is not None:
+                self._conn.execute("DELETE FROM link_events WHERE link_id = ?", (removed[0],))
+
+    async def restore_groups(
+        self, restores: Sequence[tuple[ProfileId, Sequence[ProfileId]]]
+    ) -> list[GroupState]:
+        # The profile row is the one its id was created with (seq, created_at): only its
+        # pointer is cleared. An id with no profile row is left out, as lookups leave it out.
+        restored: list[GroupState] = []
+        for profile_id, merged in restores:
+            row = self._conn.execute(
+                "UPDATE profiles SET merged_into = NULL WHERE profile_id = ? RETURNING seq",
+                (profile_id,)).fetchone()
+            if row is None:
+                continue
+            cursor = self._conn.execute("INSERT INTO groups (profile_id) VALUES (?)",
+                                        (profile_id,))
+            assert cursor.lastrowid is not None
+            for part in in_chunks(list(merged)):
+                self._conn.execute(
+                    "UPDATE profiles SET merged_into = ?"
+                    f" WHERE profile_id IN ({placeholders(len(part))})",
+                    (profile_id, *part))
+            restored.append(GroupState(cursor.lastrowid, profile_id, row[0], 0))
+        return restored
