@@ -5,13 +5,21 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from identity.store.sqlite.schema import CHANGE_LOG, SCHEMA, SCHEMA_VERSION
+from identity.store.sqlite.schema import (
+    AUDIT_AND_VERSIONS_SCRIPT,
+    CHANGE_LOG,
+    REVIEW_QUEUE,
+    SCHEMA,
+    SCHEMA_VERSION,
+)
 
 # What each schema version added to the one before: a release at version v lacked the rest.
 ADDED_IN = {
     2: "    details TEXT,\n",  # links: the scored comparison
     3: CHANGE_LOG,
     4: "    held TEXT,\n",  # nodes: the mark of the latest link a per-profile limit holds
+    5: AUDIT_AND_VERSIONS_SCRIPT,  # the audit log and profile versions
+    6: REVIEW_QUEUE,  # the review queue
 }
 
 

@@ -51,3 +51,25 @@ def test_a_sqlite_database_named_with_its_scheme_is_the_same_file() -> None:
 
     assert StoreConfig(sqlite_path="sqlite:data/g.db").sqlite_file == Path("data/g.db")
     assert StoreConfig(sqlite_path="data/g.db").sqlite_file == Path("data/g.db")
+
+
+POSSIBLE_MATCH = (
+    "INSERT INTO nodes (kind, value, first_seen, last_seen) VALUES ('anonymous_id', 'c2', 1, 1)",
+    "INSERT INTO links (a_node, b_node, rule, is_active, inactive_reason, score, first_seen,"
+    " last_seen) VALUES (1, 2, 'possible_match', 0, 'possible match', 0.7, 5, 5)",
+    "INSERT INTO link_events (link_id, event_id, source) VALUES (1, 'e-1', 'crm')",
+)
+
+
+def test_a_version_4_file_gains_the_audit_log_versions_and_a_queue_of_its_matches(
+        tmp_path: Path) -> None:
+    """The possible matches stored before the queue existed are waiting in it after."""
+    path = old_release_file(tmp_path / "v4.db", 4, statements=(ONE_EMAIL, *POSSIBLE_MATCH))
+
+    connection = upgraded(path)
+    tables = {row[0] for row in connection.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"audit_entries", "audit_mentions", "profile_versions", "review_items"} <= tables
+    queued = connection.execute("SELECT score, source, outcome FROM review_items").fetchall()
+    assert queued == [(0.7, "crm", None)]
+    connection.close()

@@ -60,6 +60,9 @@ class StoredEvent:
     anchor: Identifier
     traits: tuple[tuple[str, str], ...] = ()
     order: Order | None = None
+    # When the service took it in (its clock): a profile as of a time counts only the events
+    # received by then. Set by ingest; read back by read_stored_events.
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,67 @@ class ChangePage:
     through: int  # the last position scanned (`after` when none): the next page starts here
     pruned_through: int  # retention removed every change at or below this position
     last: int  # the highest position handed out so far
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One action on the graph: a steward's, or an automatic merge or split (actor
+    `rule:<rule>`). `before`/`after` are JSON the service writes and reads back (what undo
+    needs); the log stores them as they are."""
+
+    action_id: str
+    action: str  # merge, split, unlink, undo, accept_review, reject_review, auto_merge, ...
+    actor: str
+    at: datetime
+    reason: str
+    profile_ids: tuple[ProfileId, ...]  # every profile it concerns, before and after
+    before: str
+    after: str
+    undo_of: str | None = None  # the action this one undid
+    undone_by: str | None = None  # the undo that undid this one
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    actor: str | None = None
+    action: str | None = None
+    profile_id: str | None = None
+
+
+AuditCursor = tuple[datetime, str]  # (at, action id) of the last entry of a page
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRow:
+    """One version of one profile: what changed in it, and who or what changed it. A profile's
+    members at a version are the fold of `added` and `removed` over its versions, with the
+    members of the profiles it absorbed (`related` of a merge)."""
+
+    profile_id: ProfileId
+    version: int  # 1, 2, 3, … per profile
+    at: datetime
+    kind: str  # created, updated, merged, split, split_from, merged_into
+    cause: str  # the event id, or the audited action id
+    actor: str | None  # a steward, for an action; None for an event
+    added: tuple[Identifier, ...] = ()
+    removed: tuple[Identifier, ...] = ()
+    related: tuple[ProfileId, ...] = ()  # absorbed ids, split ids, the source or the survivor
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewItem:
+    """A possible match waiting for a steward: one per pair, pending until decided, or until
+    its two sides are found joined (then it leaves the queue for good)."""
+
+    a: Identifier
+    b: Identifier
+    score: float
+    source: str
+    queued_at: datetime
+    outcome: str | None = None  # None: pending; accepted, rejected, joined
+
+
+ReviewCursor = tuple[float, str, str]  # (score, a.key, b.key) of the last item of a page
 
 
 class EventLog(Protocol):
@@ -180,6 +244,19 @@ class IdentityGraph(Protocol):
 
     async def read_members(self, group_ids: Sequence[int]) -> list[NodeRow]: ...
 
+    async def remove_links(self, keys: Sequence[tuple[Identifier, Identifier, str]]) -> None:
+        """Deletes each (a, b, rule) link with its evidence: how a steward's link is undone
+        (the audit log keeps what it was)."""
+        ...
+
+    async def restore_groups(
+        self, restores: Sequence[tuple[ProfileId, Sequence[ProfileId]]]
+    ) -> list[GroupState]:
+        """A new, empty group for each profile id that was merged away, which answers for
+        itself again (with its age), and the given ids merged into it again: how undoing a
+        merge gives back the exact ids it took."""
+        ...
+
     async def read_links_by_rule(
         self, rule: str, after: tuple[str, str] | None, limit: int
     ) -> list[Link]:
@@ -214,6 +291,17 @@ class MatchIndex(Protocol):
         """Up to `limit` records with ids above `after`, in id order: training pages by it."""
         ...
 
+    async def refile_records(self, records: Sequence[MatchRecord], max_block: int
+                             ) -> list[str]:
+        """Files stored records under the keys they carry instead of the keys they were
+        stored with (a new model's blocking rules), so lookups by the new keys find them;
+        returns the ids whose keys changed. Each record leaves the blocks of the keys it
+        drops (their counts fall; a block counted down to none is gone) and joins those of
+        the keys it gains as `index_records` files (counted, a member while the block holds
+        at most `max_block`); a key it keeps is left alone, so a second call is a no-op.
+        Records not stored are left out: there is nothing to re-file."""
+        ...
+
 
 class ChangeLog(Protocol):
     """The change log: every profile change, in commit order, read by position and pruned by
@@ -241,6 +329,70 @@ class ChangeLog(Protocol):
         ...
 
 
+class AuditLog(Protocol):
+    """The audit log: every action on the graph, newest first, by actor, action or profile."""
+
+    async def append_entries(self, entries: Sequence[AuditEntry]) -> None: ...
+
+    async def read_entries(self, action_ids: Sequence[str]) -> list[AuditEntry]:
+        """The entries found, in input order; unknown ids are left out."""
+        ...
+
+    async def page_entries(self, where: AuditFilter, before: AuditCursor | None, limit: int
+                           ) -> list[AuditEntry]:
+        """Up to `limit` entries matching `where`, newest first (by time, then action id),
+        strictly before `before`."""
+        ...
+
+    async def mark_undone(self, undone: Sequence[tuple[str, str]]) -> None:
+        """(action id, the undo's action id): the action is undone."""
+        ...
+
+
+class ProfileVersions(Protocol):
+    """Each profile's versions: what changed in it, numbered from 1."""
+
+    async def append_versions(self, rows: Sequence[VersionRow]) -> None:
+        """A (profile, version) stored twice is a conflict (StoreConflict): two writers
+        numbered one profile's change alike, and one of them retries."""
+        ...
+
+    async def latest_versions(self, profile_ids: Sequence[str]) -> dict[ProfileId, int]:
+        """The last version of each profile that has one."""
+        ...
+
+    async def read_versions(self, profile_id: str, after: int, limit: int
+                            ) -> list[VersionRow]:
+        """Up to `limit` versions above `after`, oldest first."""
+        ...
+
+
+class ReviewQueue(Protocol):
+    """Possible matches awaiting a steward, sorted by score (an index on both stores)."""
+
+    async def enqueue(self, items: Sequence[ReviewItem]) -> None:
+        """Adds the pairs not queued yet (a pair decided earlier is not queued again); a
+        higher score for a pending pair raises it."""
+        ...
+
+    async def page_pending(self, after: ReviewCursor | None, limit: int,
+                           min_score: float, max_score: float, source: str | None
+                           ) -> list[ReviewItem]:
+        """Up to `limit` pending items, highest score first (then a, b), strictly after
+        `after`, with min_score <= score <= max_score and of `source` when given."""
+        ...
+
+    async def read_items(self, pairs: Sequence[tuple[Identifier, Identifier]]
+                         ) -> list[ReviewItem]:
+        """The items of these (a, b) pairs (a < b), decided or not; unknown pairs left out."""
+        ...
+
+    async def resolve(self, outcomes: Sequence[tuple[Identifier, Identifier, str | None]]
+                      ) -> None:
+        """Sets each pair's outcome (None: pending again, as an undone decision leaves it)."""
+        ...
+
+
 class GraphTransaction(Protocol):
     """One open transaction: the store's primitives by role, as a unit of work holds its
     repositories (docs/architecture.md, "Stores"). A feature that needs a new kind of data
@@ -257,6 +409,15 @@ class GraphTransaction(Protocol):
 
     @property
     def changes(self) -> ChangeLog: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def versions(self) -> ProfileVersions: ...
+
+    @property
+    def reviews(self) -> ReviewQueue: ...
 
 
 class GraphStore(Protocol):

@@ -24,11 +24,14 @@ from neo4j.exceptions import (
 )
 
 from identity.store.errors import StoreConflict, StoreUnavailable
+from identity.store.neo4j.audit import Neo4jAuditLog
 from identity.store.neo4j.changes import Neo4jChangeLog
 from identity.store.neo4j.events import Neo4jEventLog
 from identity.store.neo4j.graph import Neo4jGraph
 from identity.store.neo4j.matches import Neo4jMatchIndex
+from identity.store.neo4j.reviews import Neo4jReviewQueue
 from identity.store.neo4j.schema import migrate
+from identity.store.neo4j.versions import Neo4jProfileVersions
 
 
 class Neo4jTransaction:
@@ -39,6 +42,9 @@ class Neo4jTransaction:
         self.graph = Neo4jGraph(tx, read_only=read_only)
         self.matches = Neo4jMatchIndex(tx, read_only=read_only)
         self.changes = Neo4jChangeLog(tx, read_only=read_only)
+        self.audit = Neo4jAuditLog(tx, read_only=read_only)
+        self.versions = Neo4jProfileVersions(tx, read_only=read_only)
+        self.reviews = Neo4jReviewQueue(tx, read_only=read_only)
 
 
 _CONFLICTS = (TransientError, ConstraintError)

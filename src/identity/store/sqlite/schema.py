@@ -4,7 +4,7 @@ Times are integer microseconds since the epoch (UTC): they compare as numbers, s
 first and last seen are done by SQLite itself, whatever order events arrive in.
 """
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
 
 # The change log (outbox), version 3. Positions are rowids handed out inside the one write
 # transaction, so they follow commit order; AUTOINCREMENT never hands a pruned one out again.
@@ -19,6 +19,84 @@ CREATE TABLE IF NOT EXISTS changes (
     absorbed_ids TEXT,
     split_ids TEXT
 );
+"""
+
+# The audit log and profile versions, version 5 (docs/architecture.md, "Stores"). Audit pages
+# run newest first by (at, action_id) over an index per filter (none, actor, action), and a
+# page by profile over audit_mentions, one row per (profile, action): each page reads its own
+# rows. A profile's versions are keyed by (profile_id, version): numbering one twice fails.
+# One statement each: an upgrade runs them one by one.
+AUDIT_AND_VERSIONS: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS audit_entries (
+    action_id TEXT PRIMARY KEY,
+    action TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    profile_ids TEXT,
+    before TEXT NOT NULL,
+    after TEXT NOT NULL,
+    undo_of TEXT,
+    undone_by TEXT
+) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS audit_by_time ON audit_entries (at, action_id)",
+    "CREATE INDEX IF NOT EXISTS audit_by_actor ON audit_entries (actor, at, action_id)",
+    "CREATE INDEX IF NOT EXISTS audit_by_action ON audit_entries (action, at, action_id)",
+    """CREATE TABLE IF NOT EXISTS audit_mentions (
+    profile_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    action_id TEXT NOT NULL,
+    PRIMARY KEY (profile_id, at, action_id)
+) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS profile_versions (
+    profile_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    cause TEXT NOT NULL,
+    actor TEXT,
+    added TEXT NOT NULL,
+    removed TEXT NOT NULL,
+    related TEXT,
+    PRIMARY KEY (profile_id, version)
+) WITHOUT ROWID""",
+)
+AUDIT_AND_VERSIONS_SCRIPT = "".join(f"{statement};\n" for statement in AUDIT_AND_VERSIONS)
+
+# The review queue, version 6 (docs/architecture.md, "Stores"): one row per possible match,
+# keyed by its ends' keys ("kind|value", a before b as the link has them), so the queue needs
+# no node. Pending rows (outcome NULL) are paged by score through partial indexes: a page
+# reads its own rows, however many decided ones the queue has kept.
+REVIEW_QUEUE_TABLE = """
+CREATE TABLE IF NOT EXISTS review_items (
+    a_key TEXT NOT NULL,
+    b_key TEXT NOT NULL,
+    score REAL NOT NULL,
+    source TEXT NOT NULL,
+    queued_at INTEGER NOT NULL,
+    outcome TEXT,
+    PRIMARY KEY (a_key, b_key)
+) WITHOUT ROWID
+"""
+REVIEW_QUEUE_BY_SCORE = """
+CREATE INDEX IF NOT EXISTS review_pending_by_score
+    ON review_items (score DESC, a_key, b_key) WHERE outcome IS NULL
+"""
+REVIEW_QUEUE_BY_SOURCE = """
+CREATE INDEX IF NOT EXISTS review_pending_by_source
+    ON review_items (source, score DESC, a_key, b_key) WHERE outcome IS NULL
+"""
+REVIEW_QUEUE = ";".join((REVIEW_QUEUE_TABLE, REVIEW_QUEUE_BY_SCORE, REVIEW_QUEUE_BY_SOURCE)) + ";"
+# An existing store keeps its queue: the possible matches it holds as links, pending, with
+# their score, their first source and when they were first seen.
+REVIEW_QUEUE_BACKFILL = """
+INSERT INTO review_items (a_key, b_key, score, source, queued_at, outcome)
+SELECT a.kind || '|' || a.value, b.kind || '|' || b.value, coalesce(l.score, 0.0),
+       coalesce((SELECT min(e.source) FROM link_events e WHERE e.link_id = l.link_id), ''),
+       l.first_seen, NULL
+FROM links l JOIN nodes a ON a.node_id = l.a_node JOIN nodes b ON b.node_id = l.b_node
+WHERE l.rule = 'possible_match'
+ON CONFLICT (a_key, b_key) DO NOTHING
 """
 
 SCHEMA = """
@@ -104,7 +182,7 @@ CREATE TABLE IF NOT EXISTS block_members (
     record_id TEXT NOT NULL,
     PRIMARY KEY (key, record_id)
 ) WITHOUT ROWID;
-""" + CHANGE_LOG
+""" + CHANGE_LOG + AUDIT_AND_VERSIONS_SCRIPT + REVIEW_QUEUE
 
 # Statements that bring a store of an older version up to this one, by the version they reach.
 UPGRADES: dict[int, tuple[str, ...]] = {
@@ -113,4 +191,9 @@ UPGRADES: dict[int, tuple[str, ...]] = {
     3: (CHANGE_LOG,),
     # Per-profile limits: the mark of the latest link a limit holds at each node.
     4: ("ALTER TABLE nodes ADD COLUMN held TEXT",),
+    # The audit log and profile versions: new tables (SCHEMA has made them by now).
+    5: AUDIT_AND_VERSIONS,
+    # The review queue: its table and indexes (made by SCHEMA by now), then its backfill.
+    6: (REVIEW_QUEUE_TABLE, REVIEW_QUEUE_BY_SCORE, REVIEW_QUEUE_BY_SOURCE,
+        REVIEW_QUEUE_BACKFILL),
 }

@@ -16,11 +16,14 @@ from pathlib import Path
 
 from identity.domain.types import Identifier
 from identity.store.errors import StoreUnavailable
+from identity.store.sqlite.audit import SqliteAuditLog
 from identity.store.sqlite.changes import SqliteChangeLog
 from identity.store.sqlite.events import SqliteEventLog
 from identity.store.sqlite.graph import SqliteGraph
 from identity.store.sqlite.matches import SqliteMatchIndex
+from identity.store.sqlite.reviews import SqliteReviewQueue
 from identity.store.sqlite.schema import SCHEMA, SCHEMA_VERSION, UPGRADES
+from identity.store.sqlite.versions import SqliteProfileVersions
 
 
 class SqliteTransaction:
@@ -32,6 +35,9 @@ class SqliteTransaction:
         self.graph = SqliteGraph(conn, node_ids)
         self.matches = SqliteMatchIndex(conn, node_ids)
         self.changes = SqliteChangeLog(conn, node_ids)
+        self.audit = SqliteAuditLog(conn, node_ids)
+        self.versions = SqliteProfileVersions(conn, node_ids)
+        self.reviews = SqliteReviewQueue(conn, node_ids)
 
 
 def _create_private(path: Path) -> None:
