@@ -61,9 +61,10 @@ def test_an_event_of_unknown_identifiers_creates_a_profile_per_part() -> None:
     resolution = batch({a: None, b: None, c: None})
 
     assert resolution.join([a, b], carries_data=False) == Joined(
-        pid("new-1"), (), ChangeKind.CREATED
+        pid("new-1"), (), ChangeKind.CREATED, (a, b)
     )
-    assert resolution.join([c], carries_data=True) == Joined(pid("new-2"), (), ChangeKind.CREATED)
+    assert resolution.join([c], carries_data=True) == Joined(pid("new-2"), (), ChangeKind.CREATED,
+                                                             (c,))
     assert (resolution.group_of(a), resolution.group_of(c)) == (-1, -2)
     assert resolution.plan() == BatchPlan(
         new_profiles=(pid("new-1"), pid("new-2")),
@@ -89,7 +90,8 @@ def test_an_event_within_one_profile_updates_it_only_when_it_brings_something_ne
     resolution = batch({known: 7, fresh: None}, stored(7, seq=3, size=1))
     part = [known, fresh] if with_newcomer else [known]
 
-    assert resolution.join(part, carries_data=carries_data) == Joined(pid("p-3"), (), change)
+    assert resolution.join(part, carries_data=carries_data) == Joined(
+        pid("p-3"), (), change, (fresh,) if with_newcomer else ())
     assert resolution.plan() == BatchPlan(
         new_profiles=(),
         moves=(),
@@ -106,7 +108,7 @@ def test_a_merge_keeps_the_oldest_id_and_moves_the_members_into_the_largest_grou
 
     joined = resolution.join([z, y, x], carries_data=False)
 
-    assert joined == Joined(pid("p-1"), (pid("p-5"),), ChangeKind.MERGED)
+    assert joined == Joined(pid("p-1"), (pid("p-5"),), ChangeKind.MERGED, (z,))
     assert resolution.group_of(y) == 10
     assert resolution.plan() == BatchPlan(
         new_profiles=(),

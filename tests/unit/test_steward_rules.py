@@ -116,3 +116,21 @@ def test_who_and_why_are_required_bounded_and_printable() -> None:
         check_note("sam", "a\x1b[2Jb")
     with pytest.raises(ValidationError, match=r"actor: .* invisible formatting"):
         check_note("s\u202eam", "why")
+
+
+COOKIE = Identifier("anonymous_id", "c-0")
+
+
+def test_a_link_a_stewards_never_link_holds_makes_no_bridge() -> None:
+    """The steward put the cookie with the email: it still vouches for the email's side,
+    where a cookie a never-link rule holds apart from an account vouches for no one."""
+    held = link(ANN, COOKIE, LinkRule.SAME_EVENT, day=0)
+    later = link(ANN_MAIL, COOKIE, LinkRule.SAME_EVENT, day=1)
+    why = "kept apart by sam (two people): customer_id ann and anonymous_id c-0"
+    steward = partition([ANN, COOKIE, ANN_MAIL], [held, later], LIMITS,
+                        kept_apart=[(ANN, COOKIE, why)])
+    assert steward.parts == [[COOKIE, ANN_MAIL], [ANN]]
+    assert steward.held == {held.key: never_reason(why, COOKIE)}
+    rule = partition([ANN, COOKIE, ANN_MAIL], [held, later], LIMITS,
+                     apart=[(ANN, COOKIE, why)])
+    assert rule.parts == [[COOKIE], [ANN], [ANN_MAIL]]

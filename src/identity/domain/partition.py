@@ -64,11 +64,14 @@ class Partition:
 
 def partition(nodes: Iterable[Identifier], links: Iterable[Candidate],
               limits: ProfileLimits, held_before: Iterable[Candidate] = (),
-              apart: Iterable[tuple[Identifier, Identifier, str]] = ()) -> Partition:
+              apart: Iterable[tuple[Identifier, Identifier, str]] = (),
+              kept_apart: Iterable[tuple[Identifier, Identifier, str]] = ()) -> Partition:
     """Union by size over the links in order; each part keeps its count of each kind, so a
     check costs the kinds of the smaller part. `held_before`: links leaving the nodes whose
     hold is settled already; they join nothing, but make their weak end a bridge from their
-    place in the order on. `apart`: (a, b, why) pairs never in one part."""
+    place in the order on. `apart`: (a, b, why) pairs never in one part. `kept_apart`: the
+    same, as a steward decided it: a link they hold makes no bridge, since the steward said
+    on which side its weak end belongs."""
     parent: dict[Identifier, Identifier] = {}
     kinds: dict[Identifier, Counter[str]] = {}
     size: dict[Identifier, int] = {}
@@ -86,7 +89,9 @@ def partition(nodes: Iterable[Identifier], links: Iterable[Candidate],
         if known is None or why < known:
             partners[group][other] = why
 
-    for a, b, why in apart:
+    kept = list(kept_apart)
+    quiet = {why for _, _, why in kept}  # the reasons of a steward's pairs
+    for a, b, why in (*apart, *kept):
         add(a)
         add(b)
         forbid(a, b, why)
@@ -105,10 +110,12 @@ def partition(nodes: Iterable[Identifier], links: Iterable[Candidate],
     bridges: set[Identifier] = set()
     fixed = {link.key for link in held_before}
 
-    def hold(link: Candidate, reason: str | None) -> None:
+    def hold(link: Candidate, reason: str | None, bridging: bool = True) -> None:
         if reason is not None:
             held[link.key] = reason
         for end, other in ((link.a, link.b), (link.b, link.a)):
+            if not bridging:
+                break
             if end.kind in WEAK_KINDS and other.kind not in WEAK_KINDS:
                 bridges.add(end)
 
@@ -130,7 +137,7 @@ def partition(nodes: Iterable[Identifier], links: Iterable[Candidate],
         never = min((why for x, why in partners[small].items() if root(x) == large),
                     default=None)
         if never is not None:
-            hold(link, never_reason(never, weaker))
+            hold(link, never_reason(never, weaker), bridging=never not in quiet)
             continue
         together = {kind: kinds[large][kind] + n for kind, n in kinds[small].items()}
         raised = _raised(allowed.get(small), allowed.get(large), link.allowed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
@@ -17,13 +17,16 @@ from identity.domain.types import Identifier, ProfileId
 from identity.service.change_feed import ChangeFeed, PositionedChange
 from identity.service.change_sinks import ChangeSink, MetricsChangeSink
 from identity.service.explain import Explainer, Explanation, ProfileHistory, ReviewPage
+from identity.service.history import History, VersionPage
 from identity.service.ingest import Clock, Ingestor, IngestResult, IngestStatus, utc_now
 from identity.service.matching import GraphSize, Matcher
 from identity.service.profile_cache import DEFAULT_CAPACITY, ProfileCache
 from identity.service.queries import IdentifierView, Member, ProfileView, Queries
 from identity.service.resolve import RawIdentifier, Resolution, Resolver, normalize_all
+from identity.service.search import SearchBy, Searcher, SearchPage
+from identity.service.steward import ActionResult, AuditPage, SplitPreview, Steward
 from identity.store.errors import StoreConflict, StoreUnavailable
-from identity.store.protocol import GraphStore
+from identity.store.protocol import AuditCursor, AuditFilter, GraphStore
 
 T = TypeVar("T")
 
@@ -66,7 +69,11 @@ class IdentityService:
         self._explainer = Explainer(store, matcher.model if matcher else None,
                                     (graph_rules or GraphRules()).limits, size)
         self._feed = ChangeFeed(store, self._ingestor.committed)
+        self._steward = Steward(store, (graph_rules or GraphRules()).limits, clock,
+                               self._ingestor.announce)
+        self._history = History(store, survivorship or SurvivorshipRules())
         self._resolver = Resolver(self._queries, partial(self.ingest, strict=True), clock)
+        self._search = Searcher(store, self.normalize, matcher)
 
     async def ingest(self, raw_events: Sequence[object], *, strict: bool = False
                      ) -> list[IngestResult]:
@@ -108,14 +115,59 @@ class IdentityService:
     async def links(self, identifiers: Sequence[Identifier]) -> list[list[Link]]:
         return await self._queries.links(identifiers)
 
+    async def search(self, query: str, by: SearchBy = SearchBy.ANY, *, kind: str | None = None,
+                     first: int = 20, after: str | None = None) -> SearchPage:
+        """Profiles for a steward, by name (fuzzy), email, phone or identifier, best first,
+        paged (service/search.py); raises ValidationError naming the argument at fault."""
+        return await self._search.search(query, by, kind=kind, first=first, after=after)
+
     async def explain(self, a: Identifier, b: Identifier) -> Explanation:
         return await self._explainer.explain(a, b)
 
     async def profile_history(self, profile_id: str) -> ProfileHistory | None:
         return await self._explainer.profile_history(profile_id)
 
-    async def review_queue(self, first: int, after: str | None = None) -> ReviewPage:
-        return await self._explainer.review_queue(first, after)
+    async def review_queue(self, first: int, after: str | None = None, *,
+                           min_score: float = 0.0, max_score: float = 1.0,
+                           source: str | None = None) -> ReviewPage:
+        return await self._explainer.review_queue(first, after, min_score=min_score,
+                                                  max_score=max_score, source=source)
+
+    async def merge(self, profile_ids: Sequence[str], actor: str, reason: str, *,
+                    override_limits: bool = False) -> ActionResult:
+        return await self._steward.merge(profile_ids, actor, reason,
+                                        override_limits=override_limits)
+
+    async def preview_split(self, profile_id: str, sides: Sequence[Sequence[Identifier]]
+                            ) -> SplitPreview:
+        return await self._steward.preview_split(profile_id, sides)
+
+    async def split(self, profile_id: str, sides: Sequence[Sequence[Identifier]], actor: str,
+                    reason: str) -> ActionResult:
+        return await self._steward.split(profile_id, sides, actor, reason)
+
+    async def unlink(self, a: Identifier, b: Identifier, actor: str, reason: str
+                     ) -> ActionResult:
+        return await self._steward.unlink(a, b, actor, reason)
+
+    async def decide_review(self, a: Identifier, b: Identifier, accept: bool, actor: str,
+                            reason: str, *, override_limits: bool = False) -> ActionResult:
+        return await self._steward.decide_review(a, b, accept, actor, reason,
+                                                override_limits=override_limits)
+
+    async def undo(self, action_id: str, actor: str, reason: str) -> ActionResult:
+        return await self._steward.undo(action_id, actor, reason)
+
+    async def audit_log(self, where: AuditFilter, first: int, after: AuditCursor | None
+                        ) -> AuditPage:
+        return await self._steward.audit_log(where, first, after)
+
+    async def profile_versions(self, profile_id: str, first: int, after: int = 0
+                               ) -> VersionPage | None:
+        return await self._history.versions(profile_id, first, after)
+
+    async def profile_as_of(self, profile_id: str, at: datetime) -> ProfileView | None:
+        return await self._history.as_of(profile_id, at)
 
     async def watch_changes(self, after: str | None, profile_ids: Sequence[str]
                             ) -> AsyncGenerator[PositionedChange, None]:

@@ -36,6 +36,7 @@ from identity.service.profile_ids import new_profile_id
 from identity.service.settle import settle, write_plan
 from identity.store.errors import StoreConflict
 from identity.store.protocol import GraphTransaction, NodeRow, PriorLink, StoredEvent
+from identity.store.protocol import ReviewItem as QueuedReview
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,8 +203,8 @@ async def apply_batch(
                for e in events}
     await write_plan(tx.graph, resolution.plan(), now)
     await tx.events.record_events([StoredEvent(e.event_id, e.type.value, e.source, e.timestamp,
-                                        anchor(e.identifiers), e.traits, e.order)
-                            for e in events])
+                                               anchor(e.identifiers), e.traits, e.order, now)
+                                   for e in events])
     later: list[ProfileChange] = []
     filed = 0
     if matcher is not None:
@@ -251,7 +252,8 @@ def _join_event(resolution: BatchResolution, event: Event, links: list[LinkObser
         for nodes, joined in joins:
             if joined.change is not None:
                 changes.append(ProfileChange(joined.change, joined.profile_id, event.event_id,
-                                             now, joined.merged_ids))
+                                             now, joined.merged_ids, added=joined.added,
+                                             rule=LinkRule.SAME_EVENT.value))
             if main in nodes:
                 result = Applied(joined.profile_id, joined.merged_ids, ())
     assert result is not None
@@ -286,6 +288,10 @@ async def _join_matches(tx: GraphTransaction, links: list[LinkObservation], now:
     written = [link for link in guarded if link.rule is not LinkRule.POSSIBLE_MATCH
                or resolution.group_of(link.a) != resolution.group_of(link.b)]
     changed = _changed(written, await tx.graph.add_links(written), limits)
+    # Each possible match written waits in the review queue, sorted by score (docs/
+    # architecture.md, "Stores"); a pair a steward decided is not queued again.
+    await tx.reviews.enqueue([QueuedReview(k.a, k.b, k.score or 0.0, k.source, now)
+                              for k in written if k.rule is LinkRule.POSSIBLE_MATCH])
     vetoes = [link for link in written if link.rule is LinkRule.VETOED]
     await tx.graph.mark_held(sorted({(end, NEVER_MARK) for k in vetoes for end in (k.a, k.b)}))
     event_of = {(k.a, k.b, k.rule.value): k.event_id for k in written}
@@ -297,7 +303,8 @@ async def _join_matches(tx: GraphTransaction, links: list[LinkObservation], now:
         joined = resolution.join(list(key[:2]), carries_data=False)
         if joined.change is ChangeKind.MERGED:
             changes.append(ProfileChange(ChangeKind.MERGED, joined.profile_id, event_of[key],
-                                         now, joined.merged_ids))
+                                         now, joined.merged_ids,
+                                         rule=LinkRule.PROBABILISTIC.value))
     for veto in vetoes:  # two people in one profile: it splits, whatever joined them
         if resolution.group_of(veto.a) == resolution.group_of(veto.b):
             deferred.bound.setdefault((veto.a, veto.b), veto.event_id)

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from prometheus_client import Counter
 
-from identity.domain.changes import ChangeKind
+from identity.domain.changes import ChangeKind, ProfileChange
 from identity.domain.errors import FieldError, ValidationError
 from identity.domain.events import MAX_CLOCK_SKEW, Event, IgnoredIdentifier, parse_event
 from identity.domain.guards import GraphRules
@@ -26,6 +26,7 @@ from identity.service.batch import Applied, apply_batch
 from identity.service.change_feed import DEFAULT_RETENTION, ChangeRetention, ChangeSignal
 from identity.service.change_sinks import ChangeSink
 from identity.service.group_commit import GroupCommit, commit_parts
+from identity.service.history import record_changes
 from identity.service.matching import GraphSize, Matcher
 from identity.service.profile_cache import ProfileCache
 from identity.service.retry import retry_on_conflict
@@ -139,8 +140,7 @@ class Ingestor:
                 touched, filed = batch.touched, batch.filed
                 applied = batch.events
                 changes = [c for outcome in applied.values() for c in outcome.changes]
-                if changes:
-                    await tx.changes.append_changes(changes)
+                await record_changes(tx, changes)
         finally:
             # Before anyone hears of the commit; also when committing failed, as a failed
             # commit may still have landed.
@@ -149,6 +149,15 @@ class Ingestor:
         if changes:
             self.committed.notify()
         return {e.event_id: applied.get(e.event_id) for e in fresh}
+
+    async def announce(self, changes: Sequence[ProfileChange],
+                       touched: frozenset[ProfileId]) -> None:
+        """What another writer of the graph (a steward's action) does after its commit, as a
+        batch does: forget the cached views, wake the change feed, publish the changes."""
+        self._cache.evict(touched)
+        if changes:
+            self.committed.notify()
+            await self._sink.publish(changes)
 
     async def ingest(self, raw_events: Sequence[object], *, strict: bool = False
                      ) -> list[IngestResult]:

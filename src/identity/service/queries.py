@@ -27,7 +27,13 @@ from identity.domain.types import Identifier, ProfileId
 from identity.service.profile_cache import ProfileCache, Ticket
 from identity.service.retry import retry_on_conflict
 from identity.store.errors import StoreConflict
-from identity.store.protocol import GraphStore, GraphTransaction, NodeRow, ProfileRow
+from identity.store.protocol import (
+    GraphStore,
+    GraphTransaction,
+    NodeRow,
+    ProfileRow,
+    StoredEvent,
+)
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -64,6 +70,9 @@ class ProfileView:
     # a flag for stewards (on a weak kind, a bot's or a kiosk's chain; on a strong one, two
     # people who met, such as a household).
     limits_reached: tuple[tuple[str, int], ...] = ()
+    # Bumped by every change to the profile: a front end's cache key (an ETag), and what
+    # profileHistory lists (docs/architecture.md, "Steward operations"). 0: none recorded.
+    version: int = 0
 
     @property
     def first_seen(self) -> datetime:
@@ -187,13 +196,8 @@ class Queries:
         if not members:
             raise StoreConflict("a profile was merged while it was being read")
         records = await tx.events.read_stored_events([m.identifier for m in members])
-        observations = [
-            Observation(name, value, r.source, r.observed_at, r.event_id)
-            for r in records
-            for name, value in r.traits
-        ]
-        orders = [OrderLine(r.event_id, r.order.amount, r.order.currency, r.observed_at)
-                  for r in records if r.order is not None]
+        golden, orders = profile_data(records, self._survivorship)
+        versions = await tx.versions.latest_versions([row.profile_id])
         held = [m.identifier for m in members if m.held is not None]
         reached = {found for link in (await tx.graph.read_links(held) if held else [])
                    if not link.is_active and (found := held_kind(link.inactive_reason))}
@@ -203,10 +207,22 @@ class Queries:
             created_at=row.created_at,
             merged_ids=tuple(await tx.graph.merged_ids(row.profile_id)),
             identifiers=tuple(Member.of(m) for m in members),
-            golden=MappingProxyType(golden_record(observations, self._survivorship)),
-            orders=summarize_orders(orders),
+            golden=golden,
+            orders=orders,
             limits_reached=tuple(sorted(reached)),
+            version=versions.get(row.profile_id, 0),
         )
+
+
+def profile_data(records: Sequence[StoredEvent], survivorship: SurvivorshipRules
+                 ) -> tuple[Mapping[str, GoldenField], OrderSummary]:
+    """The golden record and the orders the events of a profile's members make."""
+    observations = [Observation(name, value, r.source, r.observed_at, r.event_id)
+                    for r in records for name, value in r.traits]
+    orders = [OrderLine(r.event_id, r.order.amount, r.order.currency, r.observed_at)
+              for r in records if r.order is not None]
+    return (MappingProxyType(golden_record(observations, survivorship)),
+            summarize_orders(orders))
 
 
 async def placed_nodes(

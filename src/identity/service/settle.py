@@ -17,7 +17,7 @@ grows at its end.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -26,6 +26,7 @@ from identity.domain.changes import ChangeKind, ProfileChange
 from identity.domain.guards import (
     JOINING_RULES,
     NEVER_MARK,
+    NEVER_RULES,
     LinkOrder,
     ProfileLimits,
     order_mark,
@@ -33,6 +34,7 @@ from identity.domain.guards import (
 from identity.domain.links import Link, LinkRule
 from identity.domain.partition import Candidate, LinkKey, partition
 from identity.domain.resolution import GroupState, plan_split
+from identity.domain.steward import StewardNote
 from identity.domain.types import EventId, Identifier, ProfileId
 from identity.service.profile_ids import new_profile_id
 from identity.store.protocol import IdentityGraph, NodeRow
@@ -55,6 +57,20 @@ class Region:
         """A link the limits decide: of a joining rule, between two non-hubs."""
         return (link.evidence.rule in JOINING_RULES and not self.is_hub(link.a)
                 and not self.is_hub(link.b))
+
+
+@dataclass(frozen=True, slots=True)
+class Restore:
+    """How a region was before an action being undone: each node's profile id then, and the
+    ids then merged into each profile. A piece all of whose members had one id gets that id
+    back (an id merged away answers for itself again) instead of a new one."""
+
+    profile_of: Mapping[Identifier, ProfileId]
+    merged: Mapping[ProfileId, tuple[ProfileId, ...]]
+
+    def id_of(self, piece: Sequence[Identifier]) -> ProfileId | None:
+        found = {self.profile_of.get(node) for node in piece}
+        return found.pop() if len(found) == 1 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,27 +118,61 @@ async def read_region(graph: IdentityGraph, seeds: Iterable[Identifier],
 
 
 async def settle(graph: IdentityGraph, seeds: Iterable[Identifier], since: LinkOrder | None,
-                 limits: ProfileLimits, now: datetime, cause: EventId) -> Settled:
+                 limits: ProfileLimits, now: datetime, cause: EventId, *,
+                 rule: str = "settle", restore: Restore | None = None) -> Settled:
     """Decides the region of `seeds` again and writes what changed: link states, held
     marks, and the profiles as splits then merges (the piece holding a profile's strongest
-    identifier keeps its id; the oldest id survives a merge: invariant 2)."""
+    identifier keeps its id; the oldest id survives a merge: invariant 2). `rule`: what
+    decided, for the changes' history; `restore`: the ids to give back (an undo)."""
     region = await read_region(graph, seeds, since, limits)
     inside = set(region.members)
-    candidates = [Candidate(k.a, k.b, k.evidence.rule, link_order(k, limits))
-                  for k in region.links.values()
-                  if region.joins(k) and k.a in inside and k.b in inside]
+    unlinked = {(k.a, k.b): _steward_why(k, "unlinked") for k in region.links.values()
+                if k.evidence.rule == LinkRule.UNLINKED}
+    joining = [k for k in region.links.values()
+               if region.joins(k) and k.a in inside and k.b in inside]
+    candidates = [_candidate(k, limits) for k in joining if (k.a, k.b) not in unlinked]
+    disabled = [_candidate(k, limits) for k in joining if (k.a, k.b) in unlinked]
+    # A link a steward's never-link holds (its two ends, as a split cut it) is no bridge:
+    # the steward said where its weak end belongs.
+    steward = {(k.a, k.b) for k in region.links.values() if k.evidence.rule == LinkRule.NEVER}
     leaving = [Candidate(k.a, k.b, k.evidence.rule, link_order(k, limits))
                for k in region.links.values()
-               if region.joins(k) and not k.is_active and (k.a in inside) != (k.b in inside)]
-    apart = [(k.a, k.b, f"{k.inactive_reason} says {k.a.kind} {k.a.value} and {k.b.kind} "
-              f"{k.b.value} are two people") for k in region.links.values()
+               if region.joins(k) and not k.is_active and (k.a in inside) != (k.b in inside)
+               and (k.a, k.b) not in steward]
+    apart = [(k.a, k.b, _never_why(k)) for k in region.links.values()
              if k.evidence.rule == LinkRule.VETOED and k.a in inside and k.b in inside]
-    decided = partition(inside, candidates, limits, leaving, apart)
-    await _write_links(graph, region, candidates, leaving, decided.held)
-    changes = await _repartition(graph, region, decided.parts, limits, now, cause)
+    kept_apart = [(k.a, k.b, _never_why(k)) for k in region.links.values()
+                  if k.evidence.rule == LinkRule.NEVER and k.a in inside and k.b in inside]
+    decided = partition(inside, candidates, limits, leaving, apart, kept_apart)
+    held = {**decided.held, **{c.key: unlinked[(c.a, c.b)] for c in disabled}}
+    await _write_links(graph, region, [*candidates, *disabled], leaving, held)
+    changes = await _repartition(graph, region, decided.parts, limits, now, cause, rule,
+                                 restore)
     touched = {g.profile_id for g in region.groups.values()}
     touched.update(p for change in changes for p in change.mentioned_ids)
     return Settled(changes, frozenset(touched))
+
+
+def _candidate(link: Link, limits: ProfileLimits) -> Candidate:
+    note = StewardNote.from_json(link.evidence.details) \
+        if link.evidence.rule == LinkRule.MANUAL else None
+    return Candidate(link.a, link.b, link.evidence.rule, link_order(link, limits),
+                     note.allowed if note else ())
+
+
+def _steward_why(link: Link, what: str) -> str:
+    note = StewardNote.from_json(link.evidence.details)
+    who = f"{note.actor} ({note.reason})" if note else "a steward"
+    return (f"{what} by {who}: {link.a.kind} {link.a.value} and {link.b.kind} "
+            f"{link.b.value}")
+
+
+def _never_why(link: Link) -> str:
+    """The words a held link names: the never-link rule's, or the steward's."""
+    if link.evidence.rule == LinkRule.NEVER:
+        return _steward_why(link, "kept apart") + " are two people"
+    return (f"{link.inactive_reason} says {link.a.kind} {link.a.value} and {link.b.kind} "
+            f"{link.b.value} are two people")
 
 
 async def _write_links(graph: IdentityGraph, region: Region, candidates: Sequence[Candidate],
@@ -142,7 +192,7 @@ async def _write_links(graph: IdentityGraph, region: Region, candidates: Sequenc
             if end in region.members:
                 marks[end] = max(marks.get(end, ""), order_mark(held_link.order))
     for link in region.links.values():
-        if link.evidence.rule == LinkRule.VETOED:
+        if link.evidence.rule in NEVER_RULES or link.evidence.rule == LinkRule.UNLINKED:
             marks.update((end, NEVER_MARK) for end in (link.a, link.b) if end in region.members)
     await graph.mark_held([(node, marks.get(node))
                               for node, row in sorted(region.members.items())
@@ -150,11 +200,12 @@ async def _write_links(graph: IdentityGraph, region: Region, candidates: Sequenc
 
 
 async def _repartition(graph: IdentityGraph, region: Region, parts: list[list[Identifier]],
-                       limits: ProfileLimits, now: datetime, cause: EventId
-                       ) -> list[ProfileChange]:
+                       limits: ProfileLimits, now: datetime, cause: EventId, rule: str,
+                       restore: Restore | None) -> list[ProfileChange]:
     """Splits first: each group keeps the piece holding its strongest identifier
-    (domain.resolution.plan_split) and gives each other piece a new profile; then merges:
-    the pieces of one part fold into one profile, the oldest id surviving."""
+    (domain.resolution.plan_split) and gives each other piece a new profile (or, undoing,
+    the id it had); then merges: the pieces of one part fold into one profile, the oldest
+    id surviving."""
     part_of = {node: index for index, part in enumerate(parts) for node in part}
     by_group: dict[int, list[NodeRow]] = defaultdict(list)
     for row in region.members.values():
@@ -166,13 +217,18 @@ async def _repartition(graph: IdentityGraph, region: Region, parts: list[list[Id
     for group_id, rows in sorted(by_group.items()):
         ordered = plan_split([(r.identifier, r.first_seen) for r in rows], part_of,
                              limits.rank)
+        current = region.groups[group_id].profile_id
+        if restore is not None and len(ordered) > 1:
+            ordered = sorted(ordered, key=lambda piece: restore.id_of(piece) != current)
         kept[group_id] = len(ordered[0])
         if len(ordered) == 1:
             continue
-        made = await graph.create_groups([new_profile_id() for _ in ordered[1:]], now)
+        made = await _carve(graph, current, ordered[1:], now, restore)
         carved += list(zip(made, ordered[1:], strict=True))
-        changes.append(ProfileChange(ChangeKind.SPLIT, region.groups[group_id].profile_id,
-                                     cause, now, split_ids=tuple(g.profile_id for g in made)))
+        changes.append(ProfileChange(
+            ChangeKind.SPLIT, current, cause, now, split_ids=tuple(g.profile_id for g in made),
+            removed=tuple(sorted(n for piece in ordered[1:] for n in piece)),
+            pieces=tuple(tuple(piece) for piece in ordered[1:]), rule=rule))
     await graph.assign_members([(node, group.group_id) for group, nodes in carved
                              for node in nodes])
     node_groups: dict[Identifier, int | None] = {
@@ -185,9 +241,25 @@ async def _repartition(graph: IdentityGraph, region: Region, parts: list[list[Id
         joined = resolution.join(part, carries_data=False)
         if joined.change is ChangeKind.MERGED:
             changes.append(ProfileChange(ChangeKind.MERGED, joined.profile_id, cause, now,
-                                         joined.merged_ids))
+                                         joined.merged_ids, rule=rule))
     await write_plan(graph, resolution.plan(), now)
     return changes
+
+
+async def _carve(graph: IdentityGraph, current: ProfileId, pieces: list[list[Identifier]],
+                 now: datetime, restore: Restore | None) -> list[GroupState]:
+    """A group per piece carved out of `current`: a new profile each, or, undoing, the id
+    the piece had before when `current` absorbed it (never an id someone else holds)."""
+    absorbed = set(await graph.merged_ids(current)) if restore is not None else set()
+    wanted = [restore.id_of(piece) if restore is not None else None for piece in pieces]
+    back = [p if p is not None and p in absorbed else None for p in wanted]
+    fresh = await graph.create_groups([new_profile_id() for p in back if p is None], now)
+    revived = await graph.restore_groups(
+        [(p, restore.merged.get(p, ())) for p in back if p is not None and restore])
+    made, fresh_left, revived_left = [], iter(fresh), iter(revived)
+    for profile_id in back:
+        made.append(next(fresh_left) if profile_id is None else next(revived_left))
+    return made
 
 
 async def write_plan(graph: IdentityGraph, plan: BatchPlan, now: datetime) -> None:

@@ -1,0 +1,618 @@
+"""What data stewards do to the graph: merge, split (with a preview), unlink, decide review
+items, undo (docs/architecture.md, "Steward operations").
+
+Each action is one write transaction: it writes steward links (`manual` to join,
+`never_link` to keep apart, `unlinked` to stop one direct link), lets settling decide the
+region again exactly as ingest would (so a later event, the same events replayed included,
+meets the same constraints), checks the outcome is the one asked for (else nothing is kept
+and the reason is given), and records the action in the audit log with what undo needs: each
+node's profile before, the ids merged into each, the links it wrote and the versions it left.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import combinations, pairwise
+from typing import Any
+
+from identity.domain.changes import ProfileChange
+from identity.domain.errors import ActionRefused, ValidationError
+from identity.domain.guards import JOINING_RULES, ProfileLimits
+from identity.domain.identifiers import printable
+from identity.domain.links import Link, LinkObservation, LinkRule
+from identity.domain.split import plan_split
+from identity.domain.steward import StewardNote, check_note
+from identity.domain.types import EventId, Identifier, ProfileId, from_micros, to_micros
+from identity.service.history import new_action_id, record_changes
+from identity.service.retry import retry_on_conflict
+from identity.service.settle import Restore, Settled, read_region, settle
+from identity.store.protocol import (
+    AuditCursor,
+    AuditEntry,
+    AuditFilter,
+    GraphStore,
+    GraphTransaction,
+    NodeRow,
+    ProfileRow,
+)
+
+__all__ = ["ActionResult", "AuditEntry", "AuditFilter", "AuditPage", "PlannedPart",
+           "SplitPreview", "Steward", "decode_audit_cursor", "encode_audit_cursor"]
+
+Clock = Callable[[], datetime]
+# After a commit: the changes to publish and every profile id whose cached view is stale.
+Announce = Callable[[Sequence[ProfileChange], frozenset[ProfileId]], Awaitable[None]]
+
+MAX_MERGE_PROFILES = 20
+MAX_SPLIT_IDENTIFIERS = 200  # given by a steward, across the groups of one split
+MAX_AUDIT_PAGE = 100
+MAX_LATER_VERSIONS = 1000  # changes since an action an undo looks through, at most
+STEWARD_SOURCE = "steward"
+LinkKey = tuple[Identifier, Identifier, str]
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedPart:
+    """A profile a split would leave: `profile_id` None gets a new id when applied."""
+
+    profile_id: ProfileId | None
+    identifiers: tuple[Identifier, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SplitPreview:
+    profile_id: ProfileId
+    cut: tuple[Link, ...]  # the links that stop joining
+    parts: tuple[PlannedPart, ...]  # the first keeps the profile's id (invariant 2)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What an applied action did; `profile_ids`: the profiles it left, first the one asked
+    about (a merge's survivor, a split's original)."""
+
+    action_id: str
+    profile_ids: tuple[ProfileId, ...]
+    changes: tuple[ProfileChange, ...]
+    split: SplitPreview | None = None  # a split's cut and parts, each part with its id
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    entries: tuple[AuditEntry, ...]
+    end_cursor: AuditCursor | None  # None: no more
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    result: ActionResult
+    touched: frozenset[ProfileId]
+
+
+class Steward:
+    def __init__(self, store: GraphStore, limits: ProfileLimits, clock: Clock,
+                 announce: Announce) -> None:
+        self._store = store
+        self._limits = limits
+        self._clock = clock
+        self._announce = announce
+
+    # -- merge ----------------------------------------------------------------------------
+
+    async def merge(self, profile_ids: Sequence[str], actor: str, reason: str, *,
+                    override_limits: bool = False) -> ActionResult:
+        """Joins the profiles with steward links between their strongest identifiers. The
+        per-profile limits still apply unless `override_limits`: then the merged profile
+        may hold what the merge brought together (no more), and the audit log says so."""
+        actor, reason = check_note(actor, reason)
+        wanted = list(dict.fromkeys(str(p) for p in profile_ids))
+        if not 2 <= len(wanted) <= MAX_MERGE_PROFILES:
+            raise ValidationError.of("profileIds", f"a merge takes 2 to {MAX_MERGE_PROFILES} "
+                                     f"distinct profile ids, got {len(wanted)}")
+
+        async def work(tx: GraphTransaction, action_id: str, now: datetime) -> _Done:
+            rows = await tx.graph.lookup_profiles(wanted)
+            found: dict[str, ProfileRow] = {row.requested_id: row for row in rows}
+            for index, pid in enumerate(wanted):
+                if pid not in found:
+                    raise ValidationError.of(f"profileIds[{index}]",
+                                             f"no profile '{printable(pid, 64)}'")
+            group_ids = sorted({row.group_id for row in rows})
+            if len(group_ids) < 2:
+                raise ActionRefused("these ids are one profile already "
+                                    f"({found[wanted[0]].profile_id}): nothing to merge")
+            ids_of = {g.group_id: g.profile_id for g in await tx.graph.read_groups(group_ids)}
+            members: dict[int, list[NodeRow]] = {g: [] for g in group_ids}
+            for row in await tx.graph.read_members(group_ids):
+                if row.group_id in members:
+                    members[row.group_id].append(row)
+            anchors = [_anchor(members[g], self._limits, ids_of[g]) for g in group_ids]
+            before = await _snapshot(tx, anchors, self._limits)
+            makeup = await tx.graph.read_makeup(group_ids)
+            counts: dict[str, int] = {}
+            for group in makeup.values():
+                for kind, n in group.kinds.items():
+                    counts[kind] = counts.get(kind, 0) + n
+            allowed: tuple[tuple[str, int], ...] = ()
+            broken = self._limits.broken(counts)
+            if broken is not None:
+                kind, count, limit = broken
+                if not override_limits:
+                    raise ActionRefused(
+                        f"merging would make one profile hold {count} {kind} identifiers "
+                        f"(limit {limit}); a steward may override the limits "
+                        "(overrideLimits), which the audit log records")
+                allowed = tuple(sorted(
+                    (k, n) for k, n in counts.items()
+                    if (lim := self._limits.limit(k)) is not None and n > lim))
+            note = StewardNote(actor, reason, action_id, allowed)
+            links = [_observation(a, b, LinkRule.MANUAL, note, now)
+                     for a, b in pairwise(anchors)]
+            await tx.graph.add_links(links)
+            settled = await settle(tx.graph, anchors, None, self._limits, now,
+                                   EventId(action_id), rule="merge")
+            survivor = await _one_profile(tx, anchors)
+            if survivor is None:
+                raise ActionRefused(await _held_why(tx, links) or
+                                    "the profiles could not be joined")
+            await record_changes(tx, settled.changes, actor)
+            after = await _after(tx, [survivor], links)
+            await tx.audit.append_entries([_entry(
+                action_id, "merge", actor, now, reason, before, after,
+                extra={"override_limits": override_limits, "allowed": dict(allowed)})])
+            result = ActionResult(action_id, (survivor,), tuple(settled.changes))
+            return _Done(result, settled.touched | before.ids)
+
+        return await self._act(work)
+
+    # -- split ----------------------------------------------------------------------------
+
+    async def preview_split(self, profile_id: str, sides: Sequence[Sequence[Identifier]]
+                            ) -> SplitPreview:
+        """What `split` would do, exactly: the split is made in a transaction that is then
+        rolled back, so the preview shows what settling decides too (a profile a limit held
+        apart that the smaller part now takes in), and nothing is kept, nor announced."""
+        _check_sides(sides)
+
+        async def attempt() -> SplitPreview:
+            try:
+                async with self._store.transaction() as tx:
+                    split = await self._split(tx, profile_id, sides, "preview", "preview",
+                                              new_action_id(), self._clock(), previewing=True)
+                    raise _RolledBack(split.preview)
+            except _RolledBack as done:
+                return done.preview
+
+        return await retry_on_conflict(attempt)
+
+    async def split(self, profile_id: str, sides: Sequence[Sequence[Identifier]], actor: str,
+                    reason: str) -> ActionResult:
+        """Cuts the profile where `preview_split` says, and keeps the parts apart for good:
+        a never-link between the two ends of every link the cut takes, and between the
+        identifiers given in different groups."""
+        actor, reason = check_note(actor, reason)
+        _check_sides(sides)
+
+        async def work(tx: GraphTransaction, action_id: str, now: datetime) -> _Done:
+            split = await self._split(tx, profile_id, sides, actor, reason, action_id, now)
+            preview, settled, before = split.preview, split.settled, split.before
+            await record_changes(tx, settled.changes, actor)
+            ids = [part.profile_id for part in preview.parts if part.profile_id is not None]
+            after = await _after(tx, ids, split.written)
+            await tx.audit.append_entries([_entry(
+                action_id, "split", actor, now, reason, before, after,
+                extra={"sides": [[_key(n) for n in side] for side in sides],
+                       "cut": [[_key(k.a), _key(k.b), k.evidence.rule]
+                               for k in preview.cut]})])
+            result = ActionResult(action_id, tuple(ids), tuple(settled.changes), preview)
+            return _Done(result, settled.touched | before.ids)
+
+        return await self._act(work)
+
+    async def _split(self, tx: GraphTransaction, profile_id: str,
+                     sides: Sequence[Sequence[Identifier]], actor: str, reason: str,
+                     action_id: str, now: datetime, *, previewing: bool = False) -> _Split:
+        """The split's writes and what they did: the links that stopped joining, and each
+        profile the members are in now (`profile_id` None: one made by this split)."""
+        found = await tx.graph.lookup_profiles([profile_id])
+        if not found:
+            raise ValidationError.of("profileId", f"no profile '{printable(profile_id, 64)}'")
+        row = found[0]
+        members = await tx.graph.read_members([row.group_id])
+        inside = {m.identifier for m in members}
+        before = await _snapshot(tx, sorted(inside), self._limits)
+        links = await tx.graph.read_links(sorted(inside))
+        active = [k for k in links if k.is_active and k.a in inside and k.b in inside]
+        try:
+            plan = plan_split(inside, active, [set(side) for side in sides])
+        except ValueError as exc:
+            raise ValidationError.of("sides", str(exc)) from None
+        cut = set(plan.cut)
+        pairs = sorted(cut | {(min(a, b), max(a, b)) for left, right in
+                              combinations(range(len(sides)), 2)
+                              for a in sides[left] for b in sides[right]})
+        note = StewardNote(actor, reason, action_id)
+        written = [_observation(a, b, LinkRule.NEVER, note, now,
+                                inactive=f"kept apart by {actor}: {reason}") for a, b in pairs]
+        await tx.graph.add_links(written)
+        settled = await settle(tx.graph, sorted(inside), None, self._limits, now,
+                               EventId(action_id), rule="split")
+        now_in = await _profiles_of(tx, sorted(inside))
+        if len({now_in[n] for side in sides for n in side}) < len(sides) or any(
+                len({now_in[n] for n in side}) != 1 for side in sides):
+            raise ActionRefused("the graph changed while the split was applied; try again")
+        made = {p for c in settled.changes for p in c.split_ids} - before.ids
+        parts: dict[ProfileId, list[Identifier]] = {}
+        for node in sorted(inside):
+            parts.setdefault(now_in[node], []).append(node)
+        ordered = sorted(parts.items(), key=lambda item: (item[0] != row.profile_id,
+                                                          item[1][0]))
+        stopped = {(k.a, k.b, k.evidence.rule) for k in await tx.graph.read_links(sorted(inside))
+                   if not k.is_active}
+        preview = SplitPreview(
+            row.profile_id,
+            tuple(k for k in active if (k.a, k.b, k.evidence.rule) in stopped),
+            tuple(PlannedPart(None if pid in made and previewing else pid, tuple(nodes))
+                  for pid, nodes in ordered))
+        return _Split(preview, settled, before, written)
+
+    # -- unlink ---------------------------------------------------------------------------
+
+    async def unlink(self, a: Identifier, b: Identifier, actor: str, reason: str
+                     ) -> ActionResult:
+        """No link between `a` and `b` joins any more, whatever later sightings say; their
+        profile splits only if that link held it together."""
+        actor, reason = check_note(actor, reason)
+        a, b = min(a, b), max(a, b)
+
+        async def work(tx: GraphTransaction, action_id: str, now: datetime) -> _Done:
+            between = [k for k in await tx.graph.read_links([a])
+                       if (k.a, k.b) == (a, b) and k.evidence.rule in JOINING_RULES]
+            if not between:
+                raise ValidationError.of("b", f"no link joins {a.kind} '{printable(a.value, 64)}'"
+                                         f" and {b.kind} '{printable(b.value, 64)}'")
+            if any(k.evidence.rule == LinkRule.UNLINKED for k in await tx.graph.read_links([a])
+                   if (k.a, k.b) == (a, b)):
+                raise ActionRefused("this link is unlinked already")
+            before = await _snapshot(tx, [a, b], self._limits)
+            written = [_observation(a, b, LinkRule.UNLINKED, StewardNote(actor, reason,
+                                                                        action_id), now,
+                                    inactive=f"unlinked by {actor}: {reason}")]
+            await tx.graph.add_links(written)
+            settled = await settle(tx.graph, [a, b], None, self._limits, now,
+                                   EventId(action_id), rule="unlink")
+            await record_changes(tx, settled.changes, actor)
+            ids = sorted({await _profile_of(tx, a), await _profile_of(tx, b)})
+            after = await _after(tx, ids, written)
+            await tx.audit.append_entries([_entry(action_id, "unlink", actor, now, reason,
+                                                  before, after)])
+            return _Done(ActionResult(action_id, tuple(ids), tuple(settled.changes)),
+                         settled.touched | before.ids)
+
+        return await self._act(work)
+
+    # -- review decisions -----------------------------------------------------------------
+
+    async def decide_review(self, a: Identifier, b: Identifier, accept: bool, actor: str,
+                            reason: str, *, override_limits: bool = False) -> ActionResult:
+        """Accepted: a steward's link joins the pair (limits apply unless overridden);
+        rejected: a never-link keeps them apart. The item leaves the queue either way."""
+        actor, reason = check_note(actor, reason)
+        a, b = min(a, b), max(a, b)
+
+        async def work(tx: GraphTransaction, action_id: str, now: datetime) -> _Done:
+            items = await tx.reviews.read_items([(a, b)])
+            if not items:
+                raise ValidationError.of("b", "no review item for this pair")
+            if items[0].outcome is not None:
+                raise ActionRefused(f"this review item is decided already ({items[0].outcome})")
+            placed = {n.identifier: n.group_id for n in await tx.graph.find_identifiers([a, b])}
+            group_ids = sorted({g for g in placed.values() if g is not None})
+            before = await _snapshot(tx, [a, b], self._limits)
+            allowed: tuple[tuple[str, int], ...] = ()
+            if accept and len(group_ids) == 2:
+                allowed = await self._allowance(tx, group_ids, override_limits)
+            note = StewardNote(actor, reason, action_id, allowed)
+            written = [_observation(a, b, LinkRule.MANUAL, note, now) if accept else
+                       _observation(a, b, LinkRule.NEVER, note, now,
+                                    inactive=f"kept apart by {actor}: {reason}")]
+            await tx.graph.add_links(written)
+            await tx.reviews.resolve([(a, b, "accepted" if accept else "rejected")])
+            settled = await settle(tx.graph, [a, b], None, self._limits, now,
+                                   EventId(action_id),
+                                   rule="accept_review" if accept else "reject_review")
+            if accept and await _one_profile(tx, [a, b]) is None:
+                raise ActionRefused(await _held_why(tx, written) or "the pair could not join")
+            await record_changes(tx, settled.changes, actor)
+            ids = sorted({await _profile_of(tx, a), await _profile_of(tx, b)})
+            after = await _after(tx, ids, written)
+            action = "accept_review" if accept else "reject_review"
+            await tx.audit.append_entries([_entry(
+                action_id, action, actor, now, reason, before, after,
+                extra={"review": [_key(a), _key(b)], "override_limits": override_limits})])
+            return _Done(ActionResult(action_id, tuple(ids), tuple(settled.changes)),
+                         settled.touched | before.ids)
+
+        return await self._act(work)
+
+    async def _allowance(self, tx: GraphTransaction, group_ids: Sequence[int],
+                         override: bool) -> tuple[tuple[str, int], ...]:
+        counts: dict[str, int] = {}
+        for group in (await tx.graph.read_makeup(group_ids)).values():
+            for kind, n in group.kinds.items():
+                counts[kind] = counts.get(kind, 0) + n
+        broken = self._limits.broken(counts)
+        if broken is None:
+            return ()
+        kind, count, limit = broken
+        if not override:
+            raise ActionRefused(f"joining would make one profile hold {count} {kind} "
+                                f"identifiers (limit {limit}); a steward may override the "
+                                "limits (overrideLimits), which the audit log records")
+        return tuple(sorted((k, n) for k, n in counts.items()
+                            if (lim := self._limits.limit(k)) is not None and n > lim))
+
+    # -- undo -----------------------------------------------------------------------------
+
+    async def undo(self, action_id: str, actor: str, reason: str) -> ActionResult:
+        """Takes out the links the action wrote and gives every identifier back the profile
+        id it had before; refused, with the later changes named, when a profile the action
+        left has changed since (an exact undo is then impossible)."""
+        actor, reason = check_note(actor, reason)
+
+        async def work(tx: GraphTransaction, undo_id: str, now: datetime) -> _Done:
+            entries = await tx.audit.read_entries([action_id])
+            if not entries:
+                raise ValidationError.of("actionId",
+                                         f"no action '{printable(action_id, 64)}' in the audit log")
+            entry = entries[0]
+            if entry.action not in _UNDOABLE:
+                raise ActionRefused(f"a {entry.action} cannot be undone; "
+                                    "only steward actions can")
+            if entry.undone_by is not None:
+                raise ActionRefused(f"this action was undone already by {entry.undone_by}")
+            before, after = json.loads(entry.before), json.loads(entry.after)
+            await _check_unchanged(tx, after["versions"])
+            links = [(_identifier(a), _identifier(b), rule) for a, b, rule in after["links"]]
+            await tx.graph.remove_links(links)
+            if review := json.loads(entry.after).get("review"):
+                await tx.reviews.resolve([(_identifier(review[0]), _identifier(review[1]),
+                                           None)])
+            restore = Restore({_identifier(k): ProfileId(p)
+                               for k, p in before["profile_of"].items()},
+                              {ProfileId(p): tuple(ProfileId(m) for m in merged)
+                               for p, merged in before["merged"].items()})
+            seeds = sorted({end for a, b, _ in links for end in (a, b)} |
+                           set(restore.profile_of))
+            settled = await settle(tx.graph, seeds, None, self._limits, now,
+                                   EventId(undo_id), rule="undo", restore=restore)
+            now_of = await _profiles_of(tx, list(restore.profile_of))
+            wrong = sorted(n for n, p in restore.profile_of.items() if now_of.get(n) != p)
+            if wrong:
+                node = wrong[0]
+                raise ActionRefused(
+                    f"undo cannot restore the profiles exactly: {node.kind} "
+                    f"'{printable(node.value, 64)}' would be in {now_of.get(node)}, not "
+                    f"{restore.profile_of[node]} as before ({len(wrong)} identifiers differ)")
+            await record_changes(tx, settled.changes, actor)
+            ids = sorted(set(restore.profile_of.values()))
+            state = await _after(tx, ids, [])
+            await tx.audit.append_entries([AuditEntry(
+                undo_id, "undo", actor, now, reason,
+                tuple(sorted(set(entry.profile_ids) | set(ids))), entry.after,
+                json.dumps(state, sort_keys=True), undo_of=entry.action_id)])
+            await tx.audit.mark_undone([(entry.action_id, undo_id)])
+            return _Done(ActionResult(undo_id, tuple(ids), tuple(settled.changes)),
+                         settled.touched | frozenset(entry.profile_ids))
+
+        return await self._act(work)
+
+    # -- audit log ------------------------------------------------------------------------
+
+    async def audit_log(self, where: AuditFilter, first: int, after: AuditCursor | None
+                        ) -> AuditPage:
+        if not 1 <= first <= MAX_AUDIT_PAGE:
+            raise ValidationError.of("first",
+                                     f"must be between 1 and {MAX_AUDIT_PAGE}, got {first}")
+
+        async def read() -> AuditPage:
+            async with self._store.transaction(read_only=True) as tx:
+                found = await tx.audit.page_entries(where, after, first + 1)
+            page = found[:first]
+            more = len(found) > first
+            return AuditPage(tuple(page), (page[-1].at, page[-1].action_id) if more else None)
+
+        return await retry_on_conflict(read)
+
+    # -- one action -----------------------------------------------------------------------
+
+    async def _act(self, work: Callable[[GraphTransaction, str, datetime], Awaitable[_Done]]
+                   ) -> ActionResult:
+        """One transaction, retried on conflicts; announced after it commits."""
+        touched: frozenset[ProfileId] = frozenset()
+
+        async def attempt() -> _Done:
+            nonlocal touched
+            action_id, now = new_action_id(), self._clock()
+            async with self._store.transaction() as tx:
+                done = await work(tx, action_id, now)
+            touched = done.touched
+            return done
+
+        done = await retry_on_conflict(attempt)
+        await self._announce(done.result.changes, touched)
+        return done.result
+
+
+@dataclass(frozen=True, slots=True)
+class _Split:
+    preview: SplitPreview
+    settled: Settled
+    before: _Snapshot
+    written: list[LinkObservation]
+
+
+class _RolledBack(Exception):
+    """Not an error: how a preview leaves no trace."""
+
+    def __init__(self, preview: SplitPreview) -> None:
+        super().__init__("preview")
+        self.preview = preview
+
+
+_UNDOABLE = frozenset({"merge", "split", "unlink", "accept_review", "reject_review"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """The profiles an action's settling may change, as they are before it: what undo gives
+    back. The region settling reads (service/settle.py), so a profile a limit held apart
+    and the action lets join is in it too."""
+
+    members: Mapping[int, list[NodeRow]]
+    profile_ids: Mapping[int, ProfileId]
+    merged: Mapping[ProfileId, list[ProfileId]]
+
+    @property
+    def ids(self) -> frozenset[ProfileId]:
+        return frozenset(self.profile_ids.values())
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "profile_of": {_key(row.identifier): self.profile_ids[g]
+                           for g, rows in sorted(self.members.items()) for row in rows},
+            "merged": {p: list(m) for p, m in sorted(self.merged.items())},
+        }
+
+
+async def _snapshot(tx: GraphTransaction, seeds: Sequence[Identifier], limits: ProfileLimits
+                    ) -> _Snapshot:
+    region = await read_region(tx.graph, seeds, None, limits)  # its groups locked
+    members: dict[int, list[NodeRow]] = {g: [] for g in region.groups}
+    for row in region.members.values():
+        if row.group_id is not None and row.group_id in members:
+            members[row.group_id].append(row)
+    groups = region.groups.values()
+    merged = {g.profile_id: await tx.graph.merged_ids(g.profile_id) for g in groups}
+    return _Snapshot(members, {g.group_id: g.profile_id for g in groups}, merged)
+
+
+async def _after(tx: GraphTransaction, profile_ids: Sequence[ProfileId],
+                 links: Sequence[LinkObservation]) -> dict[str, Any]:
+    """What the action left: the links it wrote, and the version of every profile, which an
+    undo finds unchanged or refuses."""
+    versions = await tx.versions.latest_versions(sorted(set(profile_ids)))
+    return {"profiles": sorted(set(profile_ids)),
+            "versions": {p: versions.get(p, 0) for p in sorted(set(profile_ids))},
+            "links": [[_key(k.a), _key(k.b), k.rule.value] for k in links]}
+
+
+def _entry(action_id: str, action: str, actor: str, at: datetime, reason: str,
+           before: _Snapshot, after: dict[str, Any], *, extra: Mapping[str, Any] | None = None
+           ) -> AuditEntry:
+    state = {**after, **(extra or {})}
+    return AuditEntry(action_id, action, actor, at, reason,
+                      tuple(sorted(before.ids | set(after["profiles"]))),
+                      json.dumps(before.as_json(), sort_keys=True),
+                      json.dumps(state, sort_keys=True))
+
+
+async def _check_unchanged(tx: GraphTransaction, versions: Mapping[str, int]) -> None:
+    """Every profile the action left holds the identifiers it left it with, or changed since
+    only by actions that were undone again (an action and its undo leave the profiles exactly
+    as they found them): undoing the later actions first makes an earlier one undoable."""
+    now = await tx.versions.latest_versions(sorted(versions))
+    for profile_id, version in sorted(versions.items()):
+        if now.get(ProfileId(profile_id), 0) == version:
+            continue
+        later = await tx.versions.read_versions(profile_id, version, MAX_LATER_VERSIONS)
+        # A change to the golden record alone (new traits, an order) moves no identifier.
+        moved = [v for v in later if v.kind != "updated" or v.added or v.removed]
+        causes = {v.cause for v in moved}
+        entries = {e.action_id: e for e in await tx.audit.read_entries(sorted(causes))}
+        if len(later) < MAX_LATER_VERSIONS and all(
+                (found := entries.get(cause)) is not None and
+                (found.undone_by in causes or found.undo_of in causes) for cause in causes):
+            continue
+        said = "; ".join(f"version {v.version}: {v.kind} by {v.actor or 'event ' + v.cause}"
+                         f" at {v.at.isoformat()}" for v in moved[:3])
+        raise ActionRefused(f"profile {profile_id} changed after this action ({said}), so "
+                            "an exact undo is impossible; undo the later actions first, or "
+                            "split or merge by hand")
+
+
+def _anchor(members: Iterable[NodeRow], limits: ProfileLimits, profile_id: ProfileId
+            ) -> Identifier:
+    """The identifier a steward's link hangs on: the profile's strongest that is no hub."""
+    usable = [m for m in members if m.hub_reason is None]
+    if not usable:
+        raise ActionRefused(f"profile {profile_id} holds only shared identifiers (hubs), "
+                            "which join nothing")
+    return min(usable, key=lambda m: (limits.rank(m.identifier.kind), m.first_seen,
+                                      m.identifier)).identifier
+
+
+def _observation(a: Identifier, b: Identifier, rule: LinkRule, note: StewardNote,
+                 now: datetime, *, inactive: str | None = None) -> LinkObservation:
+    return LinkObservation(min(a, b), max(a, b), rule, EventId(note.action_id), STEWARD_SOURCE,
+                           now, inactive_reason=inactive, details=note.to_json())
+
+
+async def _one_profile(tx: GraphTransaction, nodes: Sequence[Identifier]) -> ProfileId | None:
+    found = await _profiles_of(tx, nodes)
+    ids = set(found.values())
+    return ids.pop() if len(ids) == 1 and len(found) == len(set(nodes)) else None
+
+
+async def _profiles_of(tx: GraphTransaction, nodes: Sequence[Identifier]
+                       ) -> dict[Identifier, ProfileId]:
+    rows = await tx.graph.find_identifiers(sorted(set(nodes)))
+    groups = {g.group_id: g.profile_id for g in await tx.graph.read_groups(
+        sorted({r.group_id for r in rows if r.group_id is not None}))}
+    return {r.identifier: groups[r.group_id] for r in rows
+            if r.group_id is not None and r.group_id in groups}
+
+
+async def _profile_of(tx: GraphTransaction, node: Identifier) -> ProfileId:
+    return (await _profiles_of(tx, [node]))[node]
+
+
+async def _held_why(tx: GraphTransaction, written: Sequence[LinkObservation]) -> str | None:
+    """Why a steward's link did not join: the reason settling held it with."""
+    keys = {(k.a, k.b, k.rule.value) for k in written}
+    for link in await tx.graph.read_links(sorted({k.a for k in written})):
+        if (link.a, link.b, link.evidence.rule) in keys and not link.is_active:
+            return f"the merge cannot be made: {link.inactive_reason}"
+    return None
+
+
+def _check_sides(sides: Sequence[Collection[Identifier]]) -> None:
+    given = sum(len(side) for side in sides)
+    if given > MAX_SPLIT_IDENTIFIERS:
+        raise ValidationError.of("sides", f"at most {MAX_SPLIT_IDENTIFIERS} identifiers "
+                                 f"across the groups of a split, got {given}")
+
+
+def _key(node: Identifier) -> str:
+    return node.key
+
+
+def _identifier(key: str) -> Identifier:
+    kind, _, value = key.partition("|")
+    return Identifier(kind, value)
+
+
+def encode_audit_cursor(cursor: AuditCursor) -> str:
+    return f"{to_micros(cursor[0])}:{cursor[1]}"
+
+
+def decode_audit_cursor(text: str) -> AuditCursor:
+    micros, colon, action_id = text.partition(":")
+    if not colon or not micros.isascii() or not micros.isdigit() or len(micros) > 20 \
+            or not action_id.startswith("act_") or len(action_id) > 64:
+        raise ValidationError.of("after", f"'{printable(text, 32)}' is not a cursor this API "
+                                 "returned")
+    return from_micros(int(micros)), action_id
