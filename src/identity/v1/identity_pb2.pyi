@@ -384,3 +384,133 @@ class FieldComparison(_message.Message):
     weight: float
     bucket: str
     def __init__(self, field: _Optional[str] = ..., left: _Optional[str] = ..., right: _Optional[str] = ..., level: _Optional[str] = ..., weight: _Optional[float] = ..., bucket: _Optional[str] = ...) -> None: ...
+
+class StewardAction(_message.Message):
+    __slots__ = ("action_id", "profile_ids", "changes")
+    ACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_IDS_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    action_id: str
+    profile_ids: _containers.RepeatedScalarFieldContainer[str]
+    changes: _containers.RepeatedCompositeFieldContainer[ProfileChange]
+    def __init__(self, action_id: _Optional[str] = ..., profile_ids: _Optional[_Iterable[str]] = ..., changes: _Optional[_Iterable[_Union[ProfileChange, _Mapping]]] = ...) -> None: ...
+
+class MergeRequest(_message.Message):
+    __slots__ = ("profile_ids", "actor", "reason", "override_limits")
+    PROFILE_IDS_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDE_LIMITS_FIELD_NUMBER: _ClassVar[int]
+    profile_ids: _containers.RepeatedScalarFieldContainer[str]
+    actor: str
+    reason: str
+    override_limits: bool
+    def __init__(self, profile_ids: _Optional[_Iterable[str]] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ..., override_limits: _Optional[bool] = ...) -> None: ...
+
+class MergeResponse(_message.Message):
+    __slots__ = ("action",)
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    action: StewardAction
+    def __init__(self, action: _Optional[_Union[StewardAction, _Mapping]] = ...) -> None: ...
+
+class IdentifierGroup(_message.Message):
+    __slots__ = ("identifiers",)
+    IDENTIFIERS_FIELD_NUMBER: _ClassVar[int]
+    identifiers: _containers.RepeatedCompositeFieldContainer[Identifier]
+    def __init__(self, identifiers: _Optional[_Iterable[_Union[Identifier, _Mapping]]] = ...) -> None: ...
+
+class SplitRequest(_message.Message):
+    __slots__ = ("profile_id", "sides", "actor", "reason", "preview")
+    PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    SIDES_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    PREVIEW_FIELD_NUMBER: _ClassVar[int]
+    profile_id: str
+    sides: _containers.RepeatedCompositeFieldContainer[IdentifierGroup]
+    actor: str
+    reason: str
+    preview: bool
+    def __init__(self, profile_id: _Optional[str] = ..., sides: _Optional[_Iterable[_Union[IdentifierGroup, _Mapping]]] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ..., preview: _Optional[bool] = ...) -> None: ...
+
+class SplitPart(_message.Message):
+    __slots__ = ("profile_id", "identifiers")
+    PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    IDENTIFIERS_FIELD_NUMBER: _ClassVar[int]
+    profile_id: str
+    identifiers: _containers.RepeatedCompositeFieldContainer[Identifier]
+    def __init__(self, profile_id: _Optional[str] = ..., identifiers: _Optional[_Iterable[_Union[Identifier, _Mapping]]] = ...) -> None: ...
+
+class SplitResponse(_message.Message):
+    __slots__ = ("action", "cut", "parts")
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    CUT_FIELD_NUMBER: _ClassVar[int]
+    PARTS_FIELD_NUMBER: _ClassVar[int]
+    action: StewardAction
+    cut: _containers.RepeatedCompositeFieldContainer[Link]
+    parts: _containers.RepeatedCompositeFieldContainer[SplitPart]
+    def __init__(self, action: _Optional[_Union[StewardAction, _Mapping]] = ..., cut: _Optional[_Iterable[_Union[Link, _Mapping]]] = ..., parts: _Optional[_Iterable[_Union[SplitPart, _Mapping]]] = ...) -> None: ...
+
+class UnlinkRequest(_message.Message):
+    __slots__ = ("a", "b", "actor", "reason")
+    A_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    a: Identifier
+    b: Identifier
+    actor: str
+    reason: str
+    def __init__(self, a: _Optional[_Union[Identifier, _Mapping]] = ..., b: _Optional[_Union[Identifier, _Mapping]] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class UnlinkResponse(_message.Message):
+    __slots__ = ("action",)
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    action: StewardAction
+    def __init__(self, action: _Optional[_Union[StewardAction, _Mapping]] = ...) -> None: ...
+
+class UndoRequest(_message.Message):
+    __slots__ = ("action_id", "actor", "reason")
+    ACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    action_id: str
+    actor: str
+    reason: str
+    def __init__(self, action_id: _Optional[str] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class UndoResponse(_message.Message):
+    __slots__ = ("action",)
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    action: StewardAction
+    def __init__(self, action: _Optional[_Union[StewardAction, _Mapping]] = ...) -> None: ...
+
+class DecideReviewRequest(_message.Message):
+    __slots__ = ("a", "b", "decision", "actor", "reason", "override_limits")
+    class Decision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        DECISION_UNSPECIFIED: _ClassVar[DecideReviewRequest.Decision]
+        DECISION_ACCEPT: _ClassVar[DecideReviewRequest.Decision]
+        DECISION_REJECT: _ClassVar[DecideReviewRequest.Decision]
+    DECISION_UNSPECIFIED: DecideReviewRequest.Decision
+    DECISION_ACCEPT: DecideReviewRequest.Decision
+    DECISION_REJECT: DecideReviewRequest.Decision
+    A_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDE_LIMITS_FIELD_NUMBER: _ClassVar[int]
+    a: Identifier
+    b: Identifier
+    decision: DecideReviewRequest.Decision
+    actor: str
+    reason: str
+    override_limits: bool
+    def __init__(self, a: _Optional[_Union[Identifier, _Mapping]] = ..., b: _Optional[_Union[Identifier, _Mapping]] = ..., decision: _Optional[_Union[DecideReviewRequest.Decision, str]] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ..., override_limits: _Optional[bool] = ...) -> None: ...
+
+class DecideReviewResponse(_message.Message):
+    __slots__ = ("action",)
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    action: StewardAction
+    def __init__(self, action: _Optional[_Union[StewardAction, _Mapping]] = ...) -> None: ...

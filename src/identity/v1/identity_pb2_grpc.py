@@ -72,6 +72,31 @@ class IdentityServiceStub:
                 request_serializer=identity_dot_v1_dot_identity__pb2.ExplainRequest.SerializeToString,
                 response_deserializer=identity_dot_v1_dot_identity__pb2.Explanation.FromString,
                 _registered_method=True)
+        self.Merge = channel.unary_unary(
+                '/identity.v1.IdentityService/Merge',
+                request_serializer=identity_dot_v1_dot_identity__pb2.MergeRequest.SerializeToString,
+                response_deserializer=identity_dot_v1_dot_identity__pb2.MergeResponse.FromString,
+                _registered_method=True)
+        self.Split = channel.unary_unary(
+                '/identity.v1.IdentityService/Split',
+                request_serializer=identity_dot_v1_dot_identity__pb2.SplitRequest.SerializeToString,
+                response_deserializer=identity_dot_v1_dot_identity__pb2.SplitResponse.FromString,
+                _registered_method=True)
+        self.Unlink = channel.unary_unary(
+                '/identity.v1.IdentityService/Unlink',
+                request_serializer=identity_dot_v1_dot_identity__pb2.UnlinkRequest.SerializeToString,
+                response_deserializer=identity_dot_v1_dot_identity__pb2.UnlinkResponse.FromString,
+                _registered_method=True)
+        self.Undo = channel.unary_unary(
+                '/identity.v1.IdentityService/Undo',
+                request_serializer=identity_dot_v1_dot_identity__pb2.UndoRequest.SerializeToString,
+                response_deserializer=identity_dot_v1_dot_identity__pb2.UndoResponse.FromString,
+                _registered_method=True)
+        self.DecideReview = channel.unary_unary(
+                '/identity.v1.IdentityService/DecideReview',
+                request_serializer=identity_dot_v1_dot_identity__pb2.DecideReviewRequest.SerializeToString,
+                response_deserializer=identity_dot_v1_dot_identity__pb2.DecideReviewResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -133,6 +158,56 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Merge(self, request, context):
+        """Data stewards' operations. Each is audited (who, why, before and after) and can be undone
+        by its action_id. A request the graph's state refuses (a merge over the per-profile
+        limits without override_limits, an undo after later changes) is FAILED_PRECONDITION with
+        the reason.
+
+        Merges profiles with a steward's link between their strongest identifiers. The
+        per-profile limits still apply unless override_limits: the merged profile may then hold
+        what the merge brought together, no more, and the audit log records the override.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Split(self, request, context):
+        """Splits a profile so that each group of identifiers ends up in a part of its own, by the
+        weakest set of links (a minimum cut: a steward's links outweigh links seen in events,
+        which outweigh scored ones), and keeps the parts apart for good: later events, the very
+        same ones replayed included, cannot join them again. The part holding the profile's
+        strongest identifier keeps its id; the others get new ones. With preview, nothing is
+        written: the response shows the links that would go and the parts that would result.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Unlink(self, request, context):
+        """No link between two identifiers joins any more; their profile splits only if that link
+        held it together.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Undo(self, request, context):
+        """Undoes a steward's action: the exact partition and profile ids before it, or
+        FAILED_PRECONDITION naming the later changes that make an exact undo impossible.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideReview(self, request, context):
+        """Decides a possible match from the review queue: accepted, a steward's link joins the
+        pair; rejected, a never-link keeps it apart. The item leaves the queue either way.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -170,6 +245,31 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.Explain,
                     request_deserializer=identity_dot_v1_dot_identity__pb2.ExplainRequest.FromString,
                     response_serializer=identity_dot_v1_dot_identity__pb2.Explanation.SerializeToString,
+            ),
+            'Merge': grpc.unary_unary_rpc_method_handler(
+                    servicer.Merge,
+                    request_deserializer=identity_dot_v1_dot_identity__pb2.MergeRequest.FromString,
+                    response_serializer=identity_dot_v1_dot_identity__pb2.MergeResponse.SerializeToString,
+            ),
+            'Split': grpc.unary_unary_rpc_method_handler(
+                    servicer.Split,
+                    request_deserializer=identity_dot_v1_dot_identity__pb2.SplitRequest.FromString,
+                    response_serializer=identity_dot_v1_dot_identity__pb2.SplitResponse.SerializeToString,
+            ),
+            'Unlink': grpc.unary_unary_rpc_method_handler(
+                    servicer.Unlink,
+                    request_deserializer=identity_dot_v1_dot_identity__pb2.UnlinkRequest.FromString,
+                    response_serializer=identity_dot_v1_dot_identity__pb2.UnlinkResponse.SerializeToString,
+            ),
+            'Undo': grpc.unary_unary_rpc_method_handler(
+                    servicer.Undo,
+                    request_deserializer=identity_dot_v1_dot_identity__pb2.UndoRequest.FromString,
+                    response_serializer=identity_dot_v1_dot_identity__pb2.UndoResponse.SerializeToString,
+            ),
+            'DecideReview': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideReview,
+                    request_deserializer=identity_dot_v1_dot_identity__pb2.DecideReviewRequest.FromString,
+                    response_serializer=identity_dot_v1_dot_identity__pb2.DecideReviewResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -364,6 +464,141 @@ class IdentityService:
             '/identity.v1.IdentityService/Explain',
             identity_dot_v1_dot_identity__pb2.ExplainRequest.SerializeToString,
             identity_dot_v1_dot_identity__pb2.Explanation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Merge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/identity.v1.IdentityService/Merge',
+            identity_dot_v1_dot_identity__pb2.MergeRequest.SerializeToString,
+            identity_dot_v1_dot_identity__pb2.MergeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Split(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/identity.v1.IdentityService/Split',
+            identity_dot_v1_dot_identity__pb2.SplitRequest.SerializeToString,
+            identity_dot_v1_dot_identity__pb2.SplitResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Unlink(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/identity.v1.IdentityService/Unlink',
+            identity_dot_v1_dot_identity__pb2.UnlinkRequest.SerializeToString,
+            identity_dot_v1_dot_identity__pb2.UnlinkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Undo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/identity.v1.IdentityService/Undo',
+            identity_dot_v1_dot_identity__pb2.UndoRequest.SerializeToString,
+            identity_dot_v1_dot_identity__pb2.UndoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideReview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/identity.v1.IdentityService/DecideReview',
+            identity_dot_v1_dot_identity__pb2.DecideReviewRequest.SerializeToString,
+            identity_dot_v1_dot_identity__pb2.DecideReviewResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import strawberry
 from graphql import GraphQLError
@@ -12,6 +13,9 @@ from strawberry.types import ExecutionContext
 from identity.api.graphql.context import Context
 from identity.api.graphql.inputs import EventInput, IdentifierInput
 from identity.api.graphql.query_limits import QueryLimits
+from identity.api.graphql.search import resolve_search
+from identity.api.graphql.steward import StewardMutations, StewardQueries, as_of_time
+from identity.api.graphql.subscriptions import Subscription
 from identity.api.graphql.types import (
     Explanation,
     IdentifierNode,
@@ -41,11 +45,17 @@ def _identifier(info: Info, kind: str, value: str) -> Identifier:
 
 
 @strawberry.type
-class Query:
-    @strawberry.field(description="A profile by id; a merged id answers with its survivor.")
-    async def profile(self, info: Info, id: strawberry.ID) -> Profile | None:
+class Query(StewardQueries):
+    @strawberry.field(description="A profile by id; a merged id answers with its survivor. "
+                      "asOf: the profile the id named then, with the identifiers and golden "
+                      "record it had (from the versions recorded).")
+    async def profile(self, info: Info, id: strawberry.ID,
+                      as_of: datetime | None = None) -> Profile | None:
         check_profile_ids([("id", str(id))])
-        view = await info.context.profiles.load(str(id))
+        if as_of is not None:
+            view = await info.context.service.profile_as_of(str(id), as_of_time(as_of))
+        else:
+            view = await info.context.profiles.load(str(id))
         return Profile.from_domain(view) if view else None
 
     @strawberry.field(description="The profile an identifier belongs to, normalized as ingest.")
@@ -75,14 +85,23 @@ class Query:
         history = await info.context.service.profile_history(str(id))
         return ProfileHistory.from_domain(history) if history else None
 
-    @strawberry.field(description="Possible matches awaiting a steward, in a stable order.")
-    async def review_queue(self, info: Info, first: int = 20,
-                           after: str | None = None) -> ReviewQueue:
-        return ReviewQueue.from_domain(await info.context.service.review_queue(first, after))
+    search = strawberry.field(resolver=resolve_search, description="Profiles for a steward "
+                              "by name (fuzzy), email, phone or identifier, best first, paged.")
+
+    @strawberry.field(description="Possible matches awaiting a steward, highest score first "
+                      "(then by pair), with a match probability between minScore and maxScore "
+                      "(0 to 1) and, given a source, queued from events of that source. A "
+                      "pair found joined since it was queued is not shown, and leaves the "
+                      "queue; a page may hold fewer than `first` items and still go on.")
+    async def review_queue(self, info: Info, first: int = 20, after: str | None = None,
+                           min_score: float = 0.0, max_score: float = 1.0,
+                           source: str | None = None) -> ReviewQueue:
+        return ReviewQueue.from_domain(await info.context.service.review_queue(
+            first, after, min_score=min_score, max_score=max_score, source=source))
 
 
 @strawberry.type
-class Mutation:
+class Mutation(StewardMutations):
     @strawberry.mutation(description="Ingests a batch; each event is accepted, a duplicate, "
                          "or rejected with its field errors, without affecting the others. A "
                          "malformed identifier costs only itself: the event is accepted "
@@ -132,6 +151,7 @@ def _printable(text: str | None) -> str:
 schema = IdentitySchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     extensions=[
         # Bounded parsing, a field budget, and caches for the short queries clients repeat.
         QueryLimits,

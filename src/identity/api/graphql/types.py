@@ -328,6 +328,9 @@ class Profile:
     limits_reached: list[LimitReached] = strawberry.field(
         description="Limits that hold a link at one of its identifiers: on a weak kind a "
         "bot's or a kiosk's chain, on a strong kind two people who met (a household).")
+    version: int = strawberry.field(
+        description="Bumped by every change to the profile (see profileHistory): a cache key "
+        "for front ends, like an ETag. 0: no change recorded since versions were kept.")
 
     @strawberry.field(description="One golden-record field by name, such as first_name.")
     def field(self, name: str) -> GoldenField | None:
@@ -352,7 +355,9 @@ class Profile:
             total_spend=[Money(currency=c, amount=str(a)) for c, a in view.orders.total_spend],
             unknown_value_order_count=view.orders.unknown_value,
             limits_reached=[LimitReached(kind=k, limit=n) for k, n in view.limits_reached],
+            version=view.version,
         )
+
 
 strawberry.enum(DomainChangeKind, name="ChangeKind",
                 description="What happened to a profile: created, updated, merged (absorbedIds "

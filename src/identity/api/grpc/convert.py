@@ -18,6 +18,7 @@ from identity.service import IngestResult, IngestStatus, ProfileView, Resolution
 from identity.service.explain import Explanation as DomainExplanation
 from identity.service.explain import LinkStep
 from identity.service.resolve import RawIdentifier
+from identity.service.steward import ActionResult, SplitPreview
 from identity.v1 import identity_pb2 as pb
 
 _STATUS = {
@@ -153,3 +154,18 @@ def explanation(found: DomainExplanation) -> pb.Explanation:
         path=[link(step) for step in found.path],
         comparison=match_score(found.comparison) if found.comparison else None,
         link_threshold=found.link_threshold, review_threshold=found.review_threshold)
+
+
+def steward_action(result: ActionResult) -> pb.StewardAction:
+    return pb.StewardAction(action_id=result.action_id, profile_ids=list(result.profile_ids),
+                            changes=[change(c, "") for c in result.changes])
+
+
+def split_response(preview: SplitPreview, result: ActionResult | None) -> pb.SplitResponse:
+    shown = result.split if result and result.split else preview
+    return pb.SplitResponse(
+        action=steward_action(result) if result else None,
+        cut=[link(LinkStep.of(k)) for k in shown.cut],
+        parts=[pb.SplitPart(profile_id=part.profile_id or "",
+                            identifiers=[identifier(n) for n in part.identifiers])
+               for part in shown.parts])

@@ -23,7 +23,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from identity.api.grpc.decoding import UndecodableRequest
-from identity.domain.errors import FieldError, InvalidInput, ValidationError
+from identity.domain.errors import ActionRefused, FieldError, InvalidInput, ValidationError
 from identity.domain.identifiers import printable
 from identity.service import StoreConflict, StoreUnavailable
 
@@ -57,6 +57,8 @@ def _proto_field(path: str) -> str:
 
 
 def to_status(exc: Exception) -> grpc.Status:
+    if isinstance(exc, ActionRefused):
+        return _status(code_pb2.FAILED_PRECONDITION, printable(str(exc), 2000))
     if isinstance(exc, InvalidInput):
         every = field_violations(exc)
         # Status and details travel as headers, which clients cap (16 KiB by default): a

@@ -138,3 +138,60 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         a, b = self._service.normalize_all(
             convert.raw_identifiers([request.a, request.b]), paths=["a", "b"])
         return convert.explanation(await self._service.explain(a, b))
+
+    @errors.unary
+    async def Merge(self, request: pb.MergeRequest,
+                    context: Context[pb.MergeRequest, pb.MergeResponse]) -> pb.MergeResponse:
+        ids = list(request.profile_ids)
+        check_profile_ids(indexed("profile_ids", ids))
+        done = await self._service.merge(ids, request.actor, request.reason,
+                                         override_limits=request.override_limits)
+        return pb.MergeResponse(action=convert.steward_action(done))
+
+    @errors.unary
+    async def Split(self, request: pb.SplitRequest,
+                    context: Context[pb.SplitRequest, pb.SplitResponse]) -> pb.SplitResponse:
+        check_profile_ids([("profile_id", request.profile_id)])
+        sides = [self._service.normalize_all(
+            convert.raw_identifiers(side.identifiers),
+            paths=[f"sides[{i}].identifiers[{j}]" for j in range(len(side.identifiers))])
+            for i, side in enumerate(request.sides)]
+        if request.preview:
+            preview = await self._service.preview_split(request.profile_id, sides)
+            return convert.split_response(preview, None)
+        done = await self._service.split(request.profile_id, sides, request.actor,
+                                         request.reason)
+        assert done.split is not None, "a split says how it cut"
+        return convert.split_response(done.split, done)
+
+    @errors.unary
+    async def Unlink(self, request: pb.UnlinkRequest,
+                     context: Context[pb.UnlinkRequest, pb.UnlinkResponse]
+                     ) -> pb.UnlinkResponse:
+        a, b = self._service.normalize_all(
+            convert.raw_identifiers([request.a, request.b]), paths=["a", "b"])
+        done = await self._service.unlink(a, b, request.actor, request.reason)
+        return pb.UnlinkResponse(action=convert.steward_action(done))
+
+    @errors.unary
+    async def Undo(self, request: pb.UndoRequest,
+                   context: Context[pb.UndoRequest, pb.UndoResponse]) -> pb.UndoResponse:
+        if not request.action_id:
+            raise ValidationError.of("action_id", "is required")
+        done = await self._service.undo(request.action_id, request.actor, request.reason)
+        return pb.UndoResponse(action=convert.steward_action(done))
+
+    @errors.unary
+    async def DecideReview(self, request: pb.DecideReviewRequest,
+                           context: Context[pb.DecideReviewRequest, pb.DecideReviewResponse]
+                           ) -> pb.DecideReviewResponse:
+        decisions = {pb.DecideReviewRequest.DECISION_ACCEPT: True,
+                     pb.DecideReviewRequest.DECISION_REJECT: False}
+        if request.decision not in decisions:
+            raise ValidationError.of("decision", "DECISION_ACCEPT (1) or DECISION_REJECT (2)")
+        a, b = self._service.normalize_all(
+            convert.raw_identifiers([request.a, request.b]), paths=["a", "b"])
+        done = await self._service.decide_review(a, b, decisions[request.decision],
+                                                 request.actor, request.reason,
+                                                 override_limits=request.override_limits)
+        return pb.DecideReviewResponse(action=convert.steward_action(done))
