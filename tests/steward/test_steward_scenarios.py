@@ -247,3 +247,21 @@ async def test_undoing_the_later_action_first_makes_the_earlier_one_undoable(
     await service.undo(merged.action_id, "kim", "no")
     await service.undo(unlinked.action_id, "sam", "now")
     assert await where(service, ALICE, TABLET, BOB) == [profile] * 3
+
+
+IVY = {"first_name": "Ivy", "last_name": "Achterberg", "date_of_birth": "1979-02-13",
+       "address_line1": "3 Quay Street", "city": "Bristol", "postcode": "BS1 4DJ"}
+
+
+async def test_a_merge_a_never_link_rule_forbids_is_refused_and_changes_nothing(
+        service: IdentityService) -> None:
+    """Twins: the match model's never-link rule says the two records are two people, so a
+    steward's merge would be held; it is refused with that reason, and nothing moves."""
+    await ingest(service, seen(ALICE, day=1, traits=IVY),
+                 seen(BOB, CAROL, day=2, traits={**IVY, "first_name": "Harriet"}))
+    first, second, third = await where(service, ALICE, BOB, CAROL)
+    assert first is not None and second is not None and second == third != first
+    with pytest.raises(ActionRefused, match="cannot be joined.*never-link rule 'twins'"):
+        await service.merge([first, second], "sam", "same person?", override_limits=True)
+    assert await where(service, ALICE, BOB, CAROL) == [first, second, second]
+    assert (await service.audit_log(AuditFilter(action="merge"), 10, None)).entries == ()

@@ -154,10 +154,10 @@ class Steward:
             await tx.graph.add_links(links)
             settled = await settle(tx.graph, anchors, None, self._limits, now,
                                    EventId(action_id), rule="merge")
-            survivor = await _one_profile(tx, anchors)
+            merged = [row.identifier for g in group_ids for row in members[g]]
+            survivor = await _one_profile(tx, merged)
             if survivor is None:
-                raise ActionRefused(await _held_why(tx, links) or
-                                    "the profiles could not be joined")
+                raise ActionRefused(await _held_why(tx, links, merged))
             await record_changes(tx, settled.changes, actor)
             after = await _after(tx, [survivor], links)
             await tx.audit.append_entries([_entry(
@@ -324,8 +324,10 @@ class Steward:
             settled = await settle(tx.graph, [a, b], None, self._limits, now,
                                    EventId(action_id),
                                    rule="accept_review" if accept else "reject_review")
-            if accept and await _one_profile(tx, [a, b]) is None:
-                raise ActionRefused(await _held_why(tx, written) or "the pair could not join")
+            together = [row.identifier for rows in before.members.values() for row in rows
+                        if row.group_id in group_ids]
+            if accept and await _one_profile(tx, together) is None:
+                raise ActionRefused(await _held_why(tx, written, together))
             await record_changes(tx, settled.changes, actor)
             ids = sorted({await _profile_of(tx, a), await _profile_of(tx, b)})
             after = await _after(tx, ids, written)
@@ -580,13 +582,23 @@ async def _profile_of(tx: GraphTransaction, node: Identifier) -> ProfileId:
     return (await _profiles_of(tx, [node]))[node]
 
 
-async def _held_why(tx: GraphTransaction, written: Sequence[LinkObservation]) -> str | None:
-    """Why a steward's link did not join: the reason settling held it with."""
+async def _held_why(tx: GraphTransaction, written: Sequence[LinkObservation],
+                    joined: Sequence[Identifier]) -> str:
+    """Why the profiles a steward joins do not end up whole in one: the reason settling held
+    the steward's link with, or a link that would keep one of them in (a never-link rule
+    keeps two of their identifiers apart, so joining would split one profile)."""
     keys = {(k.a, k.b, k.rule.value) for k in written}
-    for link in await tx.graph.read_links(sorted({k.a for k in written})):
+    links = await tx.graph.read_links(sorted(set(joined)))
+    for link in links:
         if (link.a, link.b, link.evidence.rule) in keys and not link.is_active:
-            return f"the merge cannot be made: {link.inactive_reason}"
-    return None
+            return f"the profiles cannot be joined: {link.inactive_reason}"
+    inside = set(joined)
+    for link in sorted(links, key=lambda k: (k.a, k.b, k.evidence.rule)):
+        if not link.is_active and link.inactive_reason and link.a in inside and \
+                link.b in inside and link.evidence.rule in JOINING_RULES:
+            return ("the profiles cannot be joined whole: it would split one of them, as "
+                    f"{link.inactive_reason}")
+    return "the profiles cannot be joined whole"
 
 
 def _check_sides(sides: Sequence[Collection[Identifier]]) -> None:
