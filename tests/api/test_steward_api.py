@@ -214,6 +214,10 @@ def test_grpc_merge_and_review_decisions_need_who_and_why(steward_served: Served
         stub.Merge(pb.MergeRequest(profile_ids=["prf_a", "prf_b"]))
     assert missing.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert "actor: is required" in (missing.value.details() or "")
+    with pytest.raises(grpc.RpcError) as one:
+        stub.Merge(pb.MergeRequest(profile_ids=["prf_a", "prf_a"], actor="sam", reason="x"))
+    assert (one.value.details() or "").startswith(
+        "profile_ids: a merge takes 2 to 20 distinct profile ids, got 1")
     with pytest.raises(grpc.RpcError) as undecided:
         stub.DecideReview(pb.DecideReviewRequest(
             a=grpc_identifier("email", "a@northwind.org"),

@@ -261,7 +261,7 @@ async def test_a_merge_a_never_link_rule_forbids_is_refused_and_changes_nothing(
                  seen(BOB, CAROL, day=2, traits={**IVY, "first_name": "Harriet"}))
     first, second, third = await where(service, ALICE, BOB, CAROL)
     assert first is not None and second is not None and second == third != first
-    with pytest.raises(ActionRefused, match="cannot be joined.*never-link rule 'twins'"):
+    with pytest.raises(ActionRefused, match=r"cannot be joined.*never-link rule 'twins'"):
         await service.merge([first, second], "sam", "same person?", override_limits=True)
     assert await where(service, ALICE, BOB, CAROL) == [first, second, second]
     assert (await service.audit_log(AuditFilter(action="merge"), 10, None)).entries == ()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from typing import Any, NoReturn, TypeVar
@@ -51,9 +52,15 @@ def field_violations(exc: InvalidInput) -> list[FieldError]:
     return [FieldError(_proto_field(e.field), e.reason) for e in errors]
 
 
+_CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+
 def _proto_field(path: str) -> str:
+    """The service names a field as GraphQL does (profileIds[0]); gRPC's is snake case."""
     head, dot, rest = path.partition(".")
-    return PROTO_FIELDS.get(head, head) + dot + rest
+    name, bracket, index = head.partition("[")
+    name = PROTO_FIELDS.get(name, _CAMEL.sub(r"_\1", name).lower())
+    return name + bracket + index + dot + rest
 
 
 def to_status(exc: Exception) -> grpc.Status:
