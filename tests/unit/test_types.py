@@ -118,3 +118,9 @@ def test_a_validation_error_of_one_field_names_that_field_and_reason() -> None:
     refused = ValidationError.of("timestamp", "is in the future")
     assert refused.errors == [FieldError("timestamp", "is in the future")]
     assert str(refused) == "timestamp: is in the future"
+
+
+def test_an_identifier_comes_back_from_its_key_whatever_its_value_holds() -> None:
+    for identifier in (Identifier("email", "a@b.c"), Identifier("external:crm", "x|y|z"),
+                       Identifier("device_id", "")):
+        assert Identifier.of_key(identifier.key) == identifier

@@ -57,6 +57,12 @@ class Identifier:
     def key(self) -> str:
         return f"{self.kind}|{self.value}"
 
+    @classmethod
+    def of_key(cls, key: str) -> Identifier:
+        """The identifier a `key` names: a kind never holds '|' (domain/identifiers.py)."""
+        kind, _, value = key.partition("|")
+        return cls(kind, value)
+
 
 def priority_key(identifier: Identifier) -> tuple[int, str, str]:
     return (kind_rank(identifier.kind), identifier.kind, identifier.value)

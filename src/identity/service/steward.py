@@ -378,12 +378,13 @@ class Steward:
                 raise ActionRefused(f"this action was undone already by {entry.undone_by}")
             before, after = json.loads(entry.before), json.loads(entry.after)
             await _check_unchanged(tx, after["versions"])
-            links = [(_identifier(a), _identifier(b), rule) for a, b, rule in after["links"]]
+            links = [(Identifier.of_key(a), Identifier.of_key(b), rule)
+                     for a, b, rule in after["links"]]
             await tx.graph.remove_links(links)
-            if review := json.loads(entry.after).get("review"):
-                await tx.reviews.resolve([(_identifier(review[0]), _identifier(review[1]),
-                                           None)])
-            restore = Restore({_identifier(k): ProfileId(p)
+            if review := after.get("review"):
+                await tx.reviews.resolve([(Identifier.of_key(review[0]),
+                                           Identifier.of_key(review[1]), None)])
+            restore = Restore({Identifier.of_key(k): ProfileId(p)
                                for k, p in before["profile_of"].items()},
                               {ProfileId(p): tuple(ProfileId(m) for m in merged)
                                for p, merged in before["merged"].items()})
@@ -610,11 +611,6 @@ def _check_sides(sides: Sequence[Collection[Identifier]]) -> None:
 
 def _key(node: Identifier) -> str:
     return node.key
-
-
-def _identifier(key: str) -> Identifier:
-    kind, _, value = key.partition("|")
-    return Identifier(kind, value)
 
 
 def encode_audit_cursor(cursor: AuditCursor) -> str:

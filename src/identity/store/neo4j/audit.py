@@ -13,6 +13,7 @@ from typing import LiteralString
 import neo4j
 
 from identity.domain.types import ProfileId, from_micros, to_micros
+from identity.store._paging import audit_index
 from identity.store.neo4j.base import Neo4jPart
 from identity.store.protocol import AuditCursor, AuditEntry, AuditFilter
 
@@ -92,14 +93,8 @@ class Neo4jAuditLog(Neo4jPart):
     async def page_entries(self, where: AuditFilter, before: AuditCursor | None, limit: int
                            ) -> list[AuditEntry]:
         at, action_id = (to_micros(before[0]), before[1]) if before else (_NEWEST, "")
-        if where.profile_id is not None:
-            query = _PAGE_BY_PROFILE
-        elif where.actor is not None:
-            query = _PAGE_BY_ACTOR
-        elif where.action is not None:
-            query = _PAGE_BY_ACTION
-        else:
-            query = _PAGE
+        query = {"profile": _PAGE_BY_PROFILE, "actor": _PAGE_BY_ACTOR,
+                 "action": _PAGE_BY_ACTION, "time": _PAGE}[audit_index(where)]
         records = await self._records(
             query, at=at, id=action_id, limit=limit, actor=where.actor, action=where.action,
             profile=where.profile_id)

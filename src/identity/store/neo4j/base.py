@@ -59,10 +59,9 @@ RECORD_FIELDS: LiteralString = (
 
 
 def match_record(r: neo4j.Record) -> MatchRecord:
-    kind, _, value = str(r["anchor"]).partition("|")
-    return MatchRecord(r["record_id"], Identifier(kind, value), decode_traits(r["fields"]),
-                       decode_keys(r["keys"]), EventId(r["event_id"]), r["source"],
-                       from_micros(r["seen_at"]))
+    return MatchRecord(r["record_id"], Identifier.of_key(str(r["anchor"])),
+                       decode_traits(r["fields"]), decode_keys(r["keys"]),
+                       EventId(r["event_id"]), r["source"], from_micros(r["seen_at"]))
 
 
 class Neo4jPart:

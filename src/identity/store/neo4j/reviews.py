@@ -9,6 +9,7 @@ from typing import LiteralString
 import neo4j
 
 from identity.domain.types import Identifier, from_micros, to_micros
+from identity.store._paging import review_page_start
 from identity.store.neo4j.base import Neo4jPart
 from identity.store.protocol import ReviewCursor, ReviewItem
 
@@ -55,22 +56,9 @@ def _rank(score: float) -> float:
     return 0.0 - score  # never -0.0, which would sort apart from 0.0
 
 
-def _identifier(key: str) -> Identifier:
-    kind, _, value = key.partition("|")  # a kind never holds '|' (identifiers.py)
-    return Identifier(kind, value)
-
-
 def _item(r: neo4j.Record) -> ReviewItem:
-    return ReviewItem(_identifier(r["a"]), _identifier(r["b"]), r["score"], r["source"],
+    return ReviewItem(Identifier.of_key(r["a"]), Identifier.of_key(r["b"]), r["score"], r["source"],
                       from_micros(r["queued_at"]), r["outcome"])
-
-
-def _page_start(after: ReviewCursor | None, min_score: float, max_score: float
-                ) -> ReviewCursor | None:
-    """Where a page starts: after the cursor, or at the top of the score range (every pair's
-    keys are above ("", "")); None when the cursor is below the range."""
-    start = after if after is not None and after[0] <= max_score else (max_score, "", "")
-    return start if start[0] >= min_score else None
 
 
 class Neo4jReviewQueue(Neo4jPart):
@@ -92,7 +80,7 @@ class Neo4jReviewQueue(Neo4jPart):
     async def page_pending(self, after: ReviewCursor | None, limit: int,
                            min_score: float, max_score: float, source: str | None
                            ) -> list[ReviewItem]:
-        start = _page_start(after, min_score, max_score)
+        start = review_page_start(after, min_score, max_score)
         if start is None:
             return []
         score, a, b = start

@@ -22,10 +22,8 @@ _FIELDS: LiteralString = (
 
 
 def _identifiers(text: str) -> tuple[Identifier, ...]:
-    """Identifiers are kept as their keys ("kind|value"), as on SQLite; a kind never holds
-    '|'."""
-    return tuple(Identifier(kind, value) for kind, _, value in
-                 (key.partition("|") for key in decode_keys(text)))
+    """Identifiers are kept as their keys ("kind|value"), as on SQLite."""
+    return tuple(Identifier.of_key(key) for key in decode_keys(text))
 
 
 def _version(r: neo4j.Record) -> VersionRow:

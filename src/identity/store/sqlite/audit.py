@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from identity.domain.types import from_micros, to_micros
 from identity.store._event_codec import decode_ids, encode_ids
+from identity.store._paging import audit_index
 from identity.store.errors import StoreConflict
 from identity.store.protocol import AuditCursor, AuditEntry, AuditFilter
 from identity.store.sqlite.base import SqlitePart, in_chunks, placeholders
@@ -89,14 +90,8 @@ class SqliteAuditLog(SqlitePart):
         at, action_id = (to_micros(before[0]), before[1]) if before else (_NEWEST, "")
         params = {"at": at, "id": action_id, "limit": limit, "actor": where.actor,
                   "action": where.action, "profile": where.profile_id}
-        if where.profile_id is not None:
-            query = _PAGE_BY_PROFILE
-        elif where.actor is not None:
-            query = _PAGE_BY_ACTOR
-        elif where.action is not None:
-            query = _PAGE_BY_ACTION
-        else:
-            query = _PAGE
+        query = {"profile": _PAGE_BY_PROFILE, "actor": _PAGE_BY_ACTOR,
+                 "action": _PAGE_BY_ACTION, "time": _PAGE}[audit_index(where)]
         return [_entry(row) for row in self._conn.execute(query, params).fetchall()]
 
     async def mark_undone(self, undone: Sequence[tuple[str, str]]) -> None:

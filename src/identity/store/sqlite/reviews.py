@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from identity.domain.types import Identifier, from_micros, to_micros
+from identity.store._paging import review_page_start
 from identity.store.protocol import ReviewCursor, ReviewItem
 from identity.store.sqlite.base import SqlitePart
 
@@ -36,22 +37,9 @@ _BELOW_OF_SOURCE = (
 )
 
 
-def _identifier(key: str) -> Identifier:
-    kind, _, value = key.partition("|")  # a kind never holds '|' (identifiers.py)
-    return Identifier(kind, value)
-
-
 def _item(row: sqlite3.Row) -> ReviewItem:
-    return ReviewItem(_identifier(row[0]), _identifier(row[1]), row[2], row[3],
+    return ReviewItem(Identifier.of_key(row[0]), Identifier.of_key(row[1]), row[2], row[3],
                       from_micros(row[4]), row[5])
-
-
-def _page_start(after: ReviewCursor | None, min_score: float, max_score: float
-               ) -> ReviewCursor | None:
-    """Where a page starts: after the cursor, or at the top of the score range (every pair's
-    keys are above ("", "")); None when the cursor is below the range."""
-    start = after if after is not None and after[0] <= max_score else (max_score, "", "")
-    return start if start[0] >= min_score else None
 
 
 class SqliteReviewQueue(SqlitePart):
@@ -69,7 +57,7 @@ class SqliteReviewQueue(SqlitePart):
     async def page_pending(self, after: ReviewCursor | None, limit: int,
                            min_score: float, max_score: float, source: str | None
                            ) -> list[ReviewItem]:
-        start = _page_start(after, min_score, max_score)
+        start = review_page_start(after, min_score, max_score)
         if start is None:
             return []
         score, a, b = start

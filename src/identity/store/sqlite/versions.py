@@ -17,9 +17,8 @@ _COLUMNS = "profile_id, version, at, kind, cause, actor, added, removed, related
 
 
 def _identifiers(text: str) -> tuple[Identifier, ...]:
-    """Identifiers are kept as their keys ("kind|value"); a kind never holds '|'."""
-    return tuple(Identifier(kind, value) for kind, _, value in
-                 (key.partition("|") for key in decode_keys(text)))
+    """Identifiers are kept as their keys ("kind|value")."""
+    return tuple(Identifier.of_key(key) for key in decode_keys(text))
 
 
 def _version(row: sqlite3.Row) -> VersionRow:
