@@ -85,10 +85,13 @@ def link_order(link: Link, limits: ProfileLimits) -> LinkOrder:
 
 
 async def read_region(graph: IdentityGraph, seeds: Iterable[Identifier],
-                      since: LinkOrder | None, limits: ProfileLimits) -> Region:
+                      since: LinkOrder | None, limits: ProfileLimits,
+                      groups: Iterable[int] = ()) -> Region:
+    """`groups`: profiles to start from besides the seeds' (a steward's action knows them)."""
     region = Region()
-    rows = await graph.find_identifiers(sorted(set(seeds)))
-    frontier = {row.group_id for row in rows if row.group_id is not None}
+    wanted = sorted(set(seeds))
+    rows = await graph.find_identifiers(wanted) if wanted else []
+    frontier = {row.group_id for row in rows if row.group_id is not None} | set(groups)
     while frontier:
         for group in await graph.read_groups(sorted(frontier)):  # locked until commit
             region.groups[group.group_id] = group

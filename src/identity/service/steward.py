@@ -29,6 +29,7 @@ from identity.domain.types import EventId, Identifier, ProfileId, from_micros, t
 from identity.service.history import new_action_id, record_changes
 from identity.service.retry import retry_on_conflict
 from identity.service.settle import Restore, Settled, read_region, settle
+from identity.store.errors import StoreConflict
 from identity.store.protocol import (
     AuditCursor,
     AuditEntry,
@@ -221,11 +222,12 @@ class Steward:
         if not found:
             raise ValidationError.of("profileId", f"no profile '{printable(profile_id, 64)}'")
         row = found[0]
-        members = await tx.graph.read_members([row.group_id])
-        inside = {m.identifier for m in members}
-        before = await _snapshot(tx, sorted(inside), self._limits)
-        links = await tx.graph.read_links(sorted(inside))
-        active = [k for k in links if k.is_active and k.a in inside and k.b in inside]
+        before = await _snapshot(tx, (), self._limits, [row.group_id])
+        inside = {m.identifier for m in before.members.get(row.group_id, ())}
+        if not inside:
+            raise StoreConflict("a profile was merged while it was being split")
+        seed = [min(inside)]  # the profile's region, whichever member it is read from
+        active = [k for k in before.links if k.is_active and k.a in inside and k.b in inside]
         try:
             plan = plan_split(inside, active, [set(side) for side in sides])
         except ValueError as exc:
@@ -238,8 +240,8 @@ class Steward:
         written = [_observation(a, b, LinkRule.NEVER, note, now,
                                 inactive=f"kept apart by {actor}: {reason}") for a, b in pairs]
         await tx.graph.add_links(written)
-        settled = await settle(tx.graph, sorted(inside), None, self._limits, now,
-                               EventId(action_id), rule="split")
+        settled = await settle(tx.graph, seed, None, self._limits, now, EventId(action_id),
+                               rule="split")
         now_in = await _profiles_of(tx, sorted(inside))
         if len({now_in[n] for side in sides for n in side}) < len(sides) or any(
                 len({now_in[n] for n in side}) != 1 for side in sides):
@@ -250,11 +252,9 @@ class Steward:
             parts.setdefault(now_in[node], []).append(node)
         ordered = sorted(parts.items(), key=lambda item: (item[0] != row.profile_id,
                                                           item[1][0]))
-        stopped = {(k.a, k.b, k.evidence.rule) for k in await tx.graph.read_links(sorted(inside))
-                   if not k.is_active}
         preview = SplitPreview(
             row.profile_id,
-            tuple(k for k in active if (k.a, k.b, k.evidence.rule) in stopped),
+            tuple(k for k in active if now_in[k.a] != now_in[k.b]),  # no active link crosses
             tuple(PlannedPart(None if pid in made and previewing else pid, tuple(nodes))
                   for pid, nodes in ordered))
         return _Split(preview, settled, before, written)
@@ -478,6 +478,7 @@ class _Snapshot:
     members: Mapping[int, list[NodeRow]]
     profile_ids: Mapping[int, ProfileId]
     merged: Mapping[ProfileId, list[ProfileId]]
+    links: Sequence[Link]  # every link touching a member
 
     @property
     def ids(self) -> frozenset[ProfileId]:
@@ -491,16 +492,17 @@ class _Snapshot:
         }
 
 
-async def _snapshot(tx: GraphTransaction, seeds: Sequence[Identifier], limits: ProfileLimits
-                    ) -> _Snapshot:
-    region = await read_region(tx.graph, seeds, None, limits)  # its groups locked
+async def _snapshot(tx: GraphTransaction, seeds: Sequence[Identifier], limits: ProfileLimits,
+                    groups: Sequence[int] = ()) -> _Snapshot:
+    region = await read_region(tx.graph, seeds, None, limits, groups)  # its groups locked
     members: dict[int, list[NodeRow]] = {g: [] for g in region.groups}
     for row in region.members.values():
         if row.group_id is not None and row.group_id in members:
             members[row.group_id].append(row)
-    groups = region.groups.values()
-    merged = {g.profile_id: await tx.graph.merged_ids(g.profile_id) for g in groups}
-    return _Snapshot(members, {g.group_id: g.profile_id for g in groups}, merged)
+    states = region.groups.values()
+    merged = {g.profile_id: await tx.graph.merged_ids(g.profile_id) for g in states}
+    return _Snapshot(members, {g.group_id: g.profile_id for g in states}, merged,
+                     list(region.links.values()))
 
 
 async def _after(tx: GraphTransaction, profile_ids: Sequence[ProfileId],
