@@ -160,8 +160,21 @@ def test_graphql_names_bad_steward_input(steward_served: Served) -> None:
                            sides=[[email("alice@northwind.org")], [email("eve@northwind.org")]])
         assert "email 'eve@northwind.org' (group 2) is not a member of the profile" in \
             stranger["errors"][0]["message"]
-        cursor = graphql(http, AUDIT, first=5, after="12:nope")
-        assert "is not a cursor this API returned" in cursor["errors"][0]["message"]
+        for forged in ("12:nope", "9999999999999999999:act_x"):  # the second overflows a time
+            cursor = graphql(http, AUDIT, first=5, after=forged)
+            assert "is not a cursor this API returned" in cursor["errors"][0]["message"]
+        groups = [[email(f"g{i}@northwind.org")] for i in range(11)]
+        many = graphql(http, PREVIEW, id=profile, sides=groups)
+        assert "sides: at most 10 groups in a split, got 11" in many["errors"][0]["message"]
+        crowd = [[email(f"g{i}@northwind.org") for i in range(30)],
+                 [email(f"h{i}@northwind.org") for i in range(21)]]
+        wide = graphql(http, PREVIEW, id=profile, sides=crowd)
+        assert "at most 50 identifiers across the groups of a split, got 51" in \
+            wide["errors"][0]["message"]
+        apart = graphql(http, PREVIEW, id=profile, sides=[
+            [email("alice@northwind.org"), email("bob@northwind.org")], [device("tablet-1")]])
+        assert "sides[0]: these identifiers are joined only through identifiers of another " \
+            "group" in apart["errors"][0]["message"]
 
 
 def grpc_identifier(kind: str, value: str) -> pb.Identifier:

@@ -321,7 +321,7 @@ async def test_a_link_reads_back_its_first_events_by_id_and_how_many_there_are(
         assert found.evidence.sources == ("s0", "s1", "s2")
 
 
-async def test_remove_links_deletes_the_link_and_its_evidence_and_leaves_the_others(
+async def test_withdrawing_every_sighting_deletes_the_link_and_leaves_the_others(
     store: GraphStore
 ) -> None:
     async with store.transaction() as tx:
@@ -334,7 +334,8 @@ async def test_remove_links_deletes_the_link_and_its_evidence_and_leaves_the_oth
     async with store.transaction(read_only=True) as tx:
         before = {(link.b, link.evidence.rule): link for link in await tx.graph.read_links([ANN])}
     async with store.transaction() as tx:
-        await tx.graph.remove_links([(ANN, COOKIE, LinkRule.SAME_EVENT.value)])
+        await tx.graph.withdraw_sightings([(ANN, COOKIE, LinkRule.SAME_EVENT.value, "e1"),
+                                           (ANN, COOKIE, LinkRule.SAME_EVENT.value, "e2")])
     async with store.transaction(read_only=True) as tx:
         after = {(link.b, link.evidence.rule): link for link in await tx.graph.read_links([ANN])}
         assert await tx.graph.read_neighbors([COOKIE], "same_event", ["email"]) == []
@@ -382,3 +383,24 @@ async def test_restore_groups_gives_a_merged_id_back_with_its_age_and_the_ids_it
         (direct, survivor, s.group_id, T0),
         (survivor, survivor, s.group_id, T0),
     ]
+
+
+async def test_withdrawing_one_sighting_keeps_the_link_with_the_others(
+    store: GraphStore
+) -> None:
+    """Two steward actions wrote one link: undoing one leaves the other's."""
+    async with store.transaction() as tx:
+        await tx.graph.upsert_identifiers(seen([ANN, COOKIE], T1))
+        await tx.graph.add_links([sighting(ANN, COOKIE, "act_1", T1, LinkRule.NEVER),
+                                  sighting(ANN, COOKIE, "act_2", T2, LinkRule.NEVER)])
+    async with store.transaction() as tx:
+        await tx.graph.withdraw_sightings([(ANN, COOKIE, LinkRule.NEVER.value, "act_1"),
+                                           (ANN, COOKIE, LinkRule.NEVER.value, "act_9")])
+    async with store.transaction(read_only=True) as tx:
+        (link,) = await tx.graph.read_links([ANN])
+    assert (link.evidence.rule, link.evidence.event_ids, link.evidence.event_count) == (
+        "never_link", ("act_2",), 1)
+    async with store.transaction() as tx:
+        await tx.graph.withdraw_sightings([(ANN, COOKIE, LinkRule.NEVER.value, "act_2")])
+    async with store.transaction(read_only=True) as tx:
+        assert await tx.graph.read_links([ANN]) == []

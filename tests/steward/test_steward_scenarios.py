@@ -265,3 +265,58 @@ async def test_a_merge_a_never_link_rule_forbids_is_refused_and_changes_nothing(
         await service.merge([first, second], "sam", "same person?", override_limits=True)
     assert await where(service, ALICE, BOB, CAROL) == [first, second, second]
     assert (await service.audit_log(AuditFilter(action="merge"), 10, None)).entries == ()
+
+
+async def test_undoing_one_action_keeps_the_constraint_another_wrote_on_the_same_pair(
+        service: IdentityService) -> None:
+    """A split and a rejected review item both keep the pair apart with one never-link:
+    undoing the rejection takes only its own sighting out of it."""
+    cookies = [Identifier("anonymous_id", f"ov-{i}") for i in range(2)]
+    await ingest(service, *[seen(c, day=1, traits=REVIEW_NAMES) for c in cookies])
+    await ingest(service, seen(*cookies, day=2))
+    (profile,) = await where(service, cookies[0])
+    assert profile is not None
+    await service.split(profile, [[cookies[0]], [cookies[1]]], "sam", "two people")
+    rejected = await service.decide_review(cookies[0], cookies[1], False, "kim", "agreed")
+    await service.undo(rejected.action_id, "kim", "not my call")
+    await ingest(service, seen(*cookies, TABLET, day=3))
+    first, second = await where(service, *cookies)
+    assert first != second  # the split's never-link still holds
+
+
+async def test_an_unlink_gives_one_partition_whatever_the_order_of_the_events_around_it(
+        service: IdentityService) -> None:
+    """The link a steward unlinked makes no bridge of its weak end: an email seen with the
+    cookie later joins it, as it does when the email came before the unlink."""
+    cookie, other = Identifier("anonymous_id", "ck-1"), Identifier("anonymous_id", "ck-0")
+    account = Identifier("customer_id", "c0")
+    await ingest(service, seen(TABLET, cookie, account, day=3))
+    await service.unlink(cookie, account, "sam", "cookie not his")
+    await ingest(service, seen(cookie, ALICE, other, day=3))
+    late = await where(service, TABLET, cookie, account, ALICE, other)
+    assert late[0] == late[2] and late[1] == late[3] == late[4] and late[0] != late[1]
+
+
+async def test_changes_of_one_batch_are_versioned_in_the_order_they_happened(
+        service: IdentityService, sink: ListChangeSink) -> None:
+    """Two events of one batch both settled: the profile the second one made is created, then
+    merged, in its versions and in the change feed."""
+    await ingest(service, seen(ALICE, BOB, day=1))
+    (profile,) = await where(service, ALICE)
+    assert profile is not None
+    await service.split(profile, [[ALICE], [BOB]], "sam", "two people")
+    await ingest(service, seen(ALICE, CAROL, day=2, event_id="o-1"),
+                 seen(ALICE, PHONE, day=3, event_id="o-2"))
+    made = {c.profile_id for c in sink.changes if c.kind.value == "created"
+            and c.cause_event_id in ("o-1", "o-2")}
+    assert made  # each event made a profile of its own, then settling merged them
+    for created in made:
+        page = await service.profile_versions(created, 10)
+        assert page is not None
+        assert [v.row.kind for v in page.versions][:1] == ["created"]
+        assert all(v.row.kind != "merged_into" for v in page.versions[:-1])
+    feed = [(c.kind.value, c.profile_id) for c in sink.changes]
+    for created in made:
+        merged = [i for i, (kind, _) in enumerate(feed) if kind == "merged"
+                  and created in sink.changes[i].absorbed_ids]
+        assert all(feed.index(("created", created)) < i for i in merged)

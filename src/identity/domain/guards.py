@@ -211,8 +211,11 @@ def held_reason(kind: str, count: int, limit: int, bridge: Identifier) -> str:
             f"stays inactive")
 
 
+NEVER_PREFIX = "never link: "
+
+
 def never_reason(why: str, bridge: Identifier) -> str:
-    return (f"never link: {why}, so the link through {bridge.kind} {bridge.value} stays "
+    return (f"{NEVER_PREFIX}{why}, so the link through {bridge.kind} {bridge.value} stays "
             f"inactive")
 
 

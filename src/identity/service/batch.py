@@ -53,6 +53,11 @@ class AppliedBatch:
     # now (a last_seen moved, a hub marked, a merge, a split): what read caches must forget.
     touched: frozenset[ProfileId] = frozenset()
     filed: int = 0  # match records the batch stored for the first time
+    # Every change the batch made, in the order it made them: hubs stopped, each event's own
+    # joins, then matching's and settling's. What the change log, the versions and the sink
+    # get (an event's outcome lists only the changes it is the cause of, and a change matching
+    # makes for a record stored earlier has that earlier event as its cause).
+    changes: tuple[ProfileChange, ...] = ()
 
 
 @dataclass
@@ -198,9 +203,9 @@ async def apply_batch(
                                  await tx.graph.read_makeup(group_ids), rules.limits,
                                  _bridges(nodes))
     deferred = _Deferred()
-    applied = {e.event_id: _join_event(resolution, e, links_of[e.event_id], hubs, changed,
-                                       deferred, now)
-               for e in events}
+    own = {e.event_id: _join_event(resolution, e, links_of[e.event_id], hubs, changed,
+                                   deferred, now)
+           for e in events}
     await write_plan(tx.graph, resolution.plan(), now)
     await tx.events.record_events([StoredEvent(e.event_id, e.type.value, e.source, e.timestamp,
                                                anchor(e.identifiers), e.traits, e.order, now)
@@ -221,11 +226,11 @@ async def apply_batch(
         later += settled.changes
         touched.update(settled.touched)
     touched.update(g.profile_id for g in groups)
-    applied = await _where_anchors_are(tx, events, _attributed(applied, early, first, later),
+    applied = await _where_anchors_are(tx, events, _attributed(own, early, first, later),
                                        later)
-    touched.update(p for outcome in applied.values() for change in outcome.changes
-                   for p in change.mentioned_ids)
-    return AppliedBatch(applied, frozenset(touched), filed)
+    made = (*early, *(c for e in events for c in own[e.event_id].changes), *later)
+    touched.update(p for change in made for p in change.mentioned_ids)
+    return AppliedBatch(applied, frozenset(touched), filed, made)
 
 
 def _join_event(resolution: BatchResolution, event: Event, links: list[LinkObservation],

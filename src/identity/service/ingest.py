@@ -139,7 +139,7 @@ class Ingestor:
                                           now, self._graph_rules, matcher)
                 touched, filed = batch.touched, batch.filed
                 applied = batch.events
-                changes = [c for outcome in applied.values() for c in outcome.changes]
+                changes = list(batch.changes)
                 await record_changes(tx, changes)
         finally:
             # Before anyone hears of the commit; also when committing failed, as a failed
@@ -148,6 +148,7 @@ class Ingestor:
         self._size.filed(filed)
         if changes:
             self.committed.notify()
+            await self._sink.publish(changes)
         return {e.event_id: applied.get(e.event_id) for e in fresh}
 
     async def announce(self, changes: Sequence[ProfileChange],
@@ -179,9 +180,7 @@ class Ingestor:
         for part in commit_parts(fresh) if fresh else []:
             applied_part = await self._group.submit(part)
             outcome.update(applied_part)
-            changes = [c for applied in applied_part.values() if applied for c in applied.changes]
-            if changes:
-                await self._sink.publish(changes)
+            if any(applied and applied.changes for applied in applied_part.values()):
                 await self._retention.prune_if_due(self._clock())
                 self._cache.evict(())  # the pruning's commit, if any, touched no profile
         settled = [_settle(result, outcome) for result in results]

@@ -26,6 +26,7 @@ from identity.domain.changes import ChangeKind, ProfileChange
 from identity.domain.guards import (
     JOINING_RULES,
     NEVER_MARK,
+    NEVER_PREFIX,
     NEVER_RULES,
     LinkOrder,
     ProfileLimits,
@@ -135,13 +136,12 @@ async def settle(graph: IdentityGraph, seeds: Iterable[Identifier], since: LinkO
                if region.joins(k) and k.a in inside and k.b in inside]
     candidates = [_candidate(k, limits) for k in joining if (k.a, k.b) not in unlinked]
     disabled = [_candidate(k, limits) for k in joining if (k.a, k.b) in unlinked]
-    # A link a steward's never-link holds (its two ends, as a split cut it) is no bridge:
-    # the steward said where its weak end belongs.
-    steward = {(k.a, k.b) for k in region.links.values() if k.evidence.rule == LinkRule.NEVER}
+    # A link a steward holds (unlinked, or held by a steward's never-link) is no bridge: the
+    # steward said where its weak end belongs. Only a limit's or a rule's hold makes one.
     leaving = [Candidate(k.a, k.b, k.evidence.rule, link_order(k, limits))
                for k in region.links.values()
                if region.joins(k) and not k.is_active and (k.a in inside) != (k.b in inside)
-               and (k.a, k.b) not in steward]
+               and (k.a, k.b) not in unlinked and not _steward_hold(k.inactive_reason)]
     apart = [(k.a, k.b, _never_why(k)) for k in region.links.values()
              if k.evidence.rule == LinkRule.VETOED and k.a in inside and k.b in inside]
     kept_apart = [(k.a, k.b, _never_why(k)) for k in region.links.values()
@@ -168,6 +168,15 @@ def _steward_why(link: Link, what: str) -> str:
     who = f"{note.actor} ({note.reason})" if note else "a steward"
     return (f"{what} by {who}: {link.a.kind} {link.a.value} and {link.b.kind} "
             f"{link.b.value}")
+
+
+# The words a steward's hold starts with (_steward_why writes them, partition wraps them).
+_STEWARD_HOLDS = ("unlinked by ", f"{NEVER_PREFIX}kept apart by ")
+
+
+def _steward_hold(reason: str | None) -> bool:
+    """Whether a link is held by a steward's decision (the words _steward_why writes)."""
+    return reason is not None and reason.startswith(_STEWARD_HOLDS)
 
 
 def _never_why(link: Link) -> str:

@@ -11,10 +11,11 @@ node's profile before, the ids merged into each, the links it wrote and the vers
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import combinations, pairwise
 from typing import Any
 
@@ -41,14 +42,16 @@ from identity.store.protocol import (
 )
 
 __all__ = ["ActionResult", "AuditEntry", "AuditFilter", "AuditPage", "PlannedPart",
-           "SplitPreview", "Steward", "decode_audit_cursor", "encode_audit_cursor"]
+           "SplitPreview", "Steward", "check_sides", "decode_audit_cursor",
+           "encode_audit_cursor"]
 
 Clock = Callable[[], datetime]
 # After a commit: the changes to publish and every profile id whose cached view is stale.
 Announce = Callable[[Sequence[ProfileChange], frozenset[ProfileId]], Awaitable[None]]
 
 MAX_MERGE_PROFILES = 20
-MAX_SPLIT_IDENTIFIERS = 200  # given by a steward, across the groups of one split
+MAX_SPLIT_GROUPS = 10
+MAX_SPLIT_IDENTIFIERS = 50  # given by a steward, across the groups of one split
 MAX_AUDIT_PAGE = 100
 MAX_LATER_VERSIONS = 1000  # changes since an action an undo looks through, at most
 STEWARD_SOURCE = "steward"
@@ -229,9 +232,18 @@ class Steward:
         seed = [min(inside)]  # the profile's region, whichever member it is read from
         active = [k for k in before.links if k.is_active and k.a in inside and k.b in inside]
         try:
-            plan = plan_split(inside, active, [set(side) for side in sides])
+            # A minimum cut per group over the whole profile: off the event loop.
+            plan = await asyncio.to_thread(plan_split, inside, active,
+                                           [set(side) for side in sides])
         except ValueError as exc:
             raise ValidationError.of("sides", str(exc)) from None
+        part_of = {n: i for i, part in enumerate(plan.parts) for n in part}
+        for index, side in enumerate(sides):
+            if len({part_of[n] for n in side}) > 1:
+                raise ValidationError.of(f"sides[{index}]", (
+                    "these identifiers are joined only through identifiers of another group, "
+                    "so they cannot stay together once apart from it; split them into groups "
+                    "of their own"))
         cut = set(plan.cut)
         pairs = sorted(cut | {(min(a, b), max(a, b)) for left, right in
                               combinations(range(len(sides)), 2)
@@ -380,7 +392,7 @@ class Steward:
             await _check_unchanged(tx, after["versions"])
             links = [(Identifier.of_key(a), Identifier.of_key(b), rule)
                      for a, b, rule in after["links"]]
-            await tx.graph.remove_links(links)
+            await tx.graph.withdraw_sightings([(*link, entry.action_id) for link in links])
             if review := after.get("review"):
                 await tx.reviews.resolve([(Identifier.of_key(review[0]),
                                            Identifier.of_key(review[1]), None)])
@@ -604,11 +616,19 @@ async def _held_why(tx: GraphTransaction, written: Sequence[LinkObservation],
     return "the profiles cannot be joined whole"
 
 
-def _check_sides(sides: Sequence[Collection[Identifier]]) -> None:
-    given = sum(len(side) for side in sides)
-    if given > MAX_SPLIT_IDENTIFIERS:
+def check_sides(groups: int, identifiers: int) -> None:
+    """Before anything is read or normalized: each group costs a minimum cut over the whole
+    profile, and each pair of identifiers in two groups a never-link."""
+    if groups > MAX_SPLIT_GROUPS:
+        raise ValidationError.of("sides", f"at most {MAX_SPLIT_GROUPS} groups in a split, "
+                                 f"got {groups}")
+    if identifiers > MAX_SPLIT_IDENTIFIERS:
         raise ValidationError.of("sides", f"at most {MAX_SPLIT_IDENTIFIERS} identifiers "
-                                 f"across the groups of a split, got {given}")
+                                 f"across the groups of a split, got {identifiers}")
+
+
+def _check_sides(sides: Sequence[Collection[Identifier]]) -> None:
+    check_sides(len(sides), sum(len(side) for side in sides))
 
 
 def _key(node: Identifier) -> str:
@@ -622,7 +642,11 @@ def encode_audit_cursor(cursor: AuditCursor) -> str:
 def decode_audit_cursor(text: str) -> AuditCursor:
     micros, colon, action_id = text.partition(":")
     if not colon or not micros.isascii() or not micros.isdigit() or len(micros) > 20 \
-            or not action_id.startswith("act_") or len(action_id) > 64:
+            or not action_id.startswith("act_") or len(action_id) > 64 \
+            or int(micros) > _LATEST_MICROS:
         raise ValidationError.of("after", f"'{printable(text, 32)}' is not a cursor this API "
                                  "returned")
     return from_micros(int(micros)), action_id
+
+
+_LATEST_MICROS = to_micros(datetime.max.replace(tzinfo=UTC))

@@ -244,9 +244,12 @@ class IdentityGraph(Protocol):
 
     async def read_members(self, group_ids: Sequence[int]) -> list[NodeRow]: ...
 
-    async def remove_links(self, keys: Sequence[tuple[Identifier, Identifier, str]]) -> None:
-        """Deletes each (a, b, rule) link with its evidence: how a steward's link is undone
-        (the audit log keeps what it was)."""
+    async def withdraw_sightings(
+        self, sightings: Sequence[tuple[Identifier, Identifier, str, str]]
+    ) -> None:
+        """Takes each (a, b, rule, event id) sighting out of its link's evidence, and the link
+        with it once no sighting is left: how a steward's action is undone without undoing
+        another's that wrote the same link (the audit log keeps what it was)."""
         ...
 
     async def restore_groups(

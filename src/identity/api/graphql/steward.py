@@ -27,6 +27,7 @@ from identity.service.steward import (
     AuditFilter,
     AuditPage,
     SplitPreview,
+    check_sides,
     decode_audit_cursor,
     encode_audit_cursor,
 )
@@ -194,6 +195,7 @@ class ProfileVersionPage:
 
 
 def _sides(info: Info, sides: list[list[IdentifierInput]]) -> list[list[Identifier]]:
+    check_sides(len(sides), sum(len(side) for side in sides))
     return [[normalized(info, f"sides[{i}][{j}]", given) for j, given in enumerate(side)]
             for i, side in enumerate(sides)]
 

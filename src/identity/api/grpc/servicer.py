@@ -18,6 +18,7 @@ from identity.api.limits import MAX_WATCH_STREAMS, check_batch, check_profile_id
 from identity.domain.errors import ValidationError
 from identity.service import IdentityService, ProfileView
 from identity.service.change_feed import MAX_WATCHED_IDS
+from identity.service.steward import check_sides
 from identity.v1 import identity_pb2 as pb
 from identity.v1 import identity_pb2_grpc
 
@@ -152,6 +153,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     async def Split(self, request: pb.SplitRequest,
                     context: Context[pb.SplitRequest, pb.SplitResponse]) -> pb.SplitResponse:
         check_profile_ids([("profile_id", request.profile_id)])
+        check_sides(len(request.sides), sum(len(side.identifiers) for side in request.sides))
         sides = [self._service.normalize_all(
             convert.raw_identifiers(side.identifiers),
             paths=[f"sides[{i}].identifiers[{j}]" for j in range(len(side.identifiers))])

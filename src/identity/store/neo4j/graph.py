@@ -266,12 +266,18 @@ class Neo4jGraph(Neo4jPart):
             ids=sorted(set(group_ids)))
         return [node_row(r) for r in records]
 
-    async def remove_links(self, keys: Sequence[tuple[Identifier, Identifier, str]]) -> None:
-        # A link's evidence (events, sources) lives on its relationship: it goes with it.
+    async def withdraw_sightings(
+        self, sightings: Sequence[tuple[Identifier, Identifier, str, str]]
+    ) -> None:
+        # A link's evidence (events, sources) lives on its relationship: the last sighting
+        # taken out takes the relationship with it.
         await self._records(
             "UNWIND $rows AS r MATCH (:Identifier {key: r.a})-[l:LINKED {rule: r.rule}]->"
-            "(:Identifier {key: r.b}) DELETE l",
-            rows=[{"a": a.key, "b": b.key, "rule": rule} for a, b, rule in sorted(set(keys))])
+            "(:Identifier {key: r.b})"
+            " SET l.event_ids = [e IN l.event_ids WHERE e <> r.event_id]"
+            " WITH l WHERE size(l.event_ids) = 0 DELETE l",
+            rows=[{"a": a.key, "b": b.key, "rule": rule, "event_id": event_id}
+                  for a, b, rule, event_id in sorted(set(sightings))])
 
     async def restore_groups(
         self, restores: Sequence[tuple[ProfileId, Sequence[ProfileId]]]

@@ -322,16 +322,23 @@ class SqliteGraph(SqlitePart):
                                        from_micros(row[5]), row[6], row[7]))
         return members
 
-    async def remove_links(self, keys: Sequence[tuple[Identifier, Identifier, str]]) -> None:
-        ids = self._ids_of({end for a, b, _ in keys for end in (a, b)})
-        for a, b, rule in keys:
+    async def withdraw_sightings(
+        self, sightings: Sequence[tuple[Identifier, Identifier, str, str]]
+    ) -> None:
+        ids = self._ids_of({end for a, b, _, _ in sightings for end in (a, b)})
+        for a, b, rule, event_id in sightings:
             if a not in ids or b not in ids:
-                continue  # an end the graph never saw: no link to remove
-            removed = self._conn.execute(
-                "DELETE FROM links WHERE a_node = ? AND b_node = ? AND rule = ?"
-                " RETURNING link_id", (ids[a], ids[b], rule)).fetchone()
-            if removed is not None:
-                self._conn.execute("DELETE FROM link_events WHERE link_id = ?", (removed[0],))
+                continue  # an end the graph never saw: no link to withdraw from
+            found = self._conn.execute(
+                "SELECT link_id FROM links WHERE a_node = ? AND b_node = ? AND rule = ?",
+                (ids[a], ids[b], rule)).fetchone()
+            if found is None:
+                continue
+            self._conn.execute("DELETE FROM link_events WHERE link_id = ? AND event_id = ?",
+                               (found[0], event_id))
+            if self._conn.execute("SELECT 1 FROM link_events WHERE link_id = ? LIMIT 1",
+                                  (found[0],)).fetchone() is None:
+                self._conn.execute("DELETE FROM links WHERE link_id = ?", (found[0],))
 
     async def restore_groups(
         self, restores: Sequence[tuple[ProfileId, Sequence[ProfileId]]]
