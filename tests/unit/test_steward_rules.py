@@ -134,3 +134,37 @@ def test_a_link_a_stewards_never_link_holds_makes_no_bridge() -> None:
     rule = partition([ANN, COOKIE, ANN_MAIL], [held, later], LIMITS,
                      apart=[(ANN, COOKIE, why)])
     assert rule.parts == [[COOKIE], [ANN], [ANN_MAIL]]
+
+
+def test_a_note_is_written_with_its_keys_in_one_order_and_read_back_without_who_or_why() -> None:
+    note = StewardNote("sam", "why", "act_1", (("email", 6),))
+    assert note.to_json() == ('{"action": "act_1", "actor": "sam", "allowed": {"email": 6}, '
+                              '"reason": "why"}')
+    assert StewardNote.from_json('{"action": "act_2"}') == StewardNote("", "", "act_2")
+
+
+def test_who_and_why_may_be_as_long_as_their_bounds_and_a_refusal_shows_32_characters() -> None:
+    assert check_note("s" * MAX_ACTOR_LENGTH, "r" * 2000) == ("s" * MAX_ACTOR_LENGTH, "r" * 2000)
+    with pytest.raises(ValidationError) as caught:
+        check_note("sam", "a" * 40 + "\x1b")
+    assert caught.value.errors[0].reason == f"'{'a' * 32}...' contains control characters"
+
+
+def test_one_pair_kept_apart_for_two_reasons_names_the_least_whatever_their_order() -> None:
+    joining = link(ANN_MAIL, BOB_MAIL, LinkRule.SAME_EVENT)
+    reasons = [(ANN_MAIL, BOB_MAIL, "b: kept apart later"), (ANN_MAIL, BOB_MAIL, "a: first")]
+    for given in (reasons, reasons[::-1]):
+        decided = partition([ANN_MAIL, BOB_MAIL], [joining], LIMITS, kept_apart=given)
+        assert decided.held == {joining.key: never_reason("a: first", BOB_MAIL)}
+
+
+def test_the_allowance_of_the_smaller_part_holds_in_the_larger_part_it_joins() -> None:
+    """Ann and Bob merged over the limit (two accounts, allowed) join a larger part of three
+    emails (a steward's merge too, so it is made before the link that joins them)."""
+    merge = link(ANN, BOB, LinkRule.MANUAL, allowed=(("customer_id", 2),))
+    mails = [Identifier("email", f"m{i}@home.com") for i in range(3)]
+    chain = [link(mails[0], mails[1], LinkRule.MANUAL, day=1),
+             link(mails[1], mails[2], LinkRule.MANUAL, day=2)]
+    bridge = link(BOB, mails[0], LinkRule.SAME_EVENT, day=3)
+    decided = partition([ANN, BOB, *mails], [merge, *chain, bridge], LIMITS)
+    assert decided.parts == [[ANN, BOB, *mails]] and decided.held == {}
