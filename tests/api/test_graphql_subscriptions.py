@@ -497,3 +497,50 @@ async def test_only_graphql_transport_ws_serves_subscriptions(store: GraphStore)
         assert (response.status_code, response.text) == (
             400, "subscriptions are served on the WebSocket of /graphql (protocol "
                  "graphql-transport-ws), not over HTTP")
+
+
+STEWARD_MERGE = ("mutation($ids: [ID!]!) { merge(profileIds: $ids, actor: \"sam\", "
+                 "reason: \"one person\") { actionId profileIds } }")
+STEWARD_SPLIT = ("mutation($id: ID!, $sides: [[IdentifierInput!]!]!) { split(profileId: $id, "
+                 "sides: $sides, actor: \"sam\", reason: \"two people\") { actionId profileIds } }")
+STEWARD_UNDO = ("mutation($id: ID!) { undo(actionId: $id, actor: \"sam\", reason: \"back\") "
+                "{ actionId } }")
+
+
+async def steward(served: Served, query: str, **variables: Any) -> dict[str, Any]:
+    response = await served.http.post("/graphql", json={"query": query, "variables": variables})
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    (done,) = body["data"].values()
+    found: dict[str, Any] = done
+    return found
+
+
+async def test_a_subscriber_sees_a_stewards_merge_split_and_undo_in_order_and_resumes(
+    store: GraphStore,
+) -> None:
+    """The actions' changes are caused by their audited action ids; a subscriber that drops
+    after the merge resumes from its position and gets the split and the undo, once each."""
+    async with serving(store) as served:
+        ann = (await ingest(served, "s1", "2024-03-02T10:00:00Z", (ANN, ANN_EMAIL)))["profileId"]
+        bob = (await ingest(served, "s2", "2024-03-02T11:00:00Z", (COOKIE, TABLET)))["profileId"]
+        async with subscriber(served) as ws:
+            await ws.subscribe("before", ids=[ann])
+            known = await ws.changes(1)  # Ann's profile was created
+            merged = await steward(served, STEWARD_MERGE, ids=[ann, bob])
+            (change,) = await ws.changes(1)
+        assert (change["kind"], change["profileId"], change["absorbedIds"],
+                change["causeEventId"]) == ("MERGED", ann, [bob], merged["actionId"])
+        split = await steward(served, STEWARD_SPLIT, id=ann, sides=[
+            [{"kind": "customer_id", "value": "ann"}], [{"kind": "anonymous_id", "value": "c-1"}]])
+        undone = await steward(served, STEWARD_UNDO, id=split["actionId"])
+        async with subscriber(served) as ws:
+            await ws.subscribe("resumed", after=change["position"], ids=[ann])
+            later = await ws.changes(2)
+            await ws.nothing_more()
+        (carved,) = later[0]["splitIds"]
+        assert [(c["kind"], c["causeEventId"]) for c in later] == [
+            ("SPLIT", split["actionId"]), ("MERGED", undone["actionId"])]
+        assert later[1]["absorbedIds"] == [carved]
+        assert [c["position"] for c in [*known, change, *later]] == sorted(
+            {c["position"] for c in [*known, change, *later]})
