@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,7 +26,7 @@ import uvicorn
 from prometheus_client import REGISTRY
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
-from websockets.typing import Subprotocol
+from websockets.typing import Origin, Subprotocol
 
 from identity import cli
 from identity.api.graphql.http import CONNECTION_INIT_TIMEOUT, create_app
@@ -544,3 +545,20 @@ async def test_a_subscriber_sees_a_stewards_merge_split_and_undo_in_order_and_re
         assert later[1]["absorbedIds"] == [carved]
         assert [c["position"] for c in [*known, change, *later]] == sorted(
             {c["position"] for c in [*known, change, *later]})
+
+
+async def test_a_refused_origin_reaches_the_log_escaped_and_cut(
+    store: GraphStore, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A page on another site may not open the socket; the log line saying so quotes the
+    caller's Origin header bounded, never whole."""
+    origin = "https://zelda.quarry.example/" + "x" * 3000
+    async with serving(store) as served:
+        with caplog.at_level(logging.WARNING, logger="strawberry.ws"), \
+                pytest.raises(Exception) as refused:
+            await connect(served.ws_url, subprotocols=[PROTOCOL], open_timeout=WAIT_S,
+                          origin=Origin(origin))
+    assert "403" in str(refused.value) or "rejected" in str(refused.value).lower()
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "strawberry.ws"]
+    assert "https://zelda.quarry.example/xxx" in line and "x" * 200 not in line
+    assert len(line) < 500

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
@@ -27,7 +28,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from identity.api.graphql.middleware import BodyLimit, RequestLog
+from identity.api.graphql.middleware import BodyLimit, CallerTextInLogs, RequestLog
 from identity.api.graphql.schema import schema
 from identity.api.graphql.subscriptions import WatchContext
 from identity.api.limits import DEFAULT_MAX_BODY_BYTES, MAX_WATCH_STREAMS
@@ -185,6 +186,9 @@ def create_app(
 
     graphql = IdentityGraphQL(service, max_watch_streams=max_watch_streams,
                               connection_init_timeout=connection_init_timeout)
+    websocket_log = logging.getLogger("strawberry.ws")
+    if not any(isinstance(f, CallerTextInLogs) for f in websocket_log.filters):
+        websocket_log.addFilter(CallerTextInLogs())
     routes: list[Route | WebSocketRoute] = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),

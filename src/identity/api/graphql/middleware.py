@@ -13,6 +13,7 @@ from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from identity.api.limits import DEFAULT_MAX_BODY_BYTES
+from identity.domain.identifiers import printable
 
 REQUEST_SECONDS = Histogram(
     "identity_http_request_seconds", "HTTP request latency by route", ["route", "method"],
@@ -107,3 +108,15 @@ class RequestLog:
             elapsed = time.perf_counter() - started
             REQUEST_SECONDS.labels(route, method).observe(elapsed)
             access_log.info("%s %s %d %.1f ms", method, route, status, elapsed * 1000)
+
+
+class CallerTextInLogs(logging.Filter):
+    """A library's log line that quotes a caller's text (strawberry names a refused WebSocket's
+    Origin and Host headers) shows it escaped and cut, as every caller value that reaches a log
+    (docs/architecture.md, "Hostile input")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(printable(arg, 100) if isinstance(arg, str) else arg
+                                for arg in record.args)
+        return True
