@@ -31,7 +31,7 @@ from identity.store.protocol import (
     GraphStore,
     GraphTransaction,
     NodeRow,
-    ProfileRow,
+    ProfileReading,
     StoredEvent,
 )
 
@@ -143,24 +143,24 @@ class Queries:
 
     async def _read_profiles(self, profile_ids: Sequence[str]) -> dict[str, ProfileView | None]:
         async with self._store.transaction(read_only=True) as tx:
-            rows: dict[str, ProfileRow] = {
-                row.requested_id: row for row in await tx.graph.lookup_profiles(profile_ids)}
-            missing = [pid for pid in profile_ids if pid not in rows]
+            readings: dict[str, ProfileReading] = {
+                r.row.requested_id: r for r in await tx.views.read_profiles(profile_ids)}
+            missing = [pid for pid in profile_ids if pid not in readings]
             if missing and await tx.graph.lookup_profiles(missing):
                 # a survivor relabelled mid-statement: "unknown id" must be certain
                 raise StoreConflict("a profile was merged while it was being read")
-            return {pid: await self._view(tx, rows[pid]) if pid in rows else None
-                    for pid in profile_ids}
+        return {pid: self._view(readings[pid]) if pid in readings else None
+                for pid in profile_ids}
 
     async def _read_by_identifier(self, identifiers: Sequence[Identifier]
                                   ) -> dict[Identifier, ProfileView]:
         async with self._store.transaction(read_only=True) as tx:
             placed = await placed_nodes(tx, identifiers)
             pids = sorted({group.profile_id for _, group in placed.values()})
-            rows = {row.requested_id: row for row in await tx.graph.lookup_profiles(pids)}
-            if len(rows) < len(pids):
+            readings = {r.row.requested_id: r for r in await tx.views.read_profiles(pids)}
+            if len(readings) < len(pids):
                 raise StoreConflict("a profile was merged while it was being read")
-            views = {pid: await self._view(tx, rows[pid]) for pid in pids}
+        views = {pid: self._view(readings[pid]) for pid in pids}
         return {i: views[group.profile_id] for i, (_, group) in placed.items()}
 
     async def _read_profile_ids(self, identifiers: Sequence[Identifier]
@@ -191,28 +191,23 @@ class Queries:
             touching[link.b].append(link)
         return [touching.get(identifier, []) for identifier in identifiers]
 
-    async def _view(self, tx: GraphTransaction, row: ProfileRow) -> ProfileView:
-        members = await tx.graph.read_members([row.group_id])
-        if not members:
+    def _view(self, reading: ProfileReading) -> ProfileView:
+        if not reading.members:
             raise StoreConflict("a profile was merged while it was being read")
-        records = await tx.events.read_stored_events([m.identifier for m in members])
-        golden, orders = profile_data(records, self._survivorship)
-        versions = await tx.versions.latest_versions([row.profile_id])
-        held = [m.identifier for m in members if m.held is not None]
-        reached = {found for link in (await tx.graph.read_links(held) if held else [])
-                   if not link.is_active and (found := held_kind(link.inactive_reason))}
+        golden, orders = profile_data(reading.events, self._survivorship)
+        reached = {found for reason in reading.held_reasons if (found := held_kind(reason))}
+        row = reading.row
         return ProfileView(
             profile_id=row.profile_id,
             requested_id=row.requested_id,
             created_at=row.created_at,
-            merged_ids=tuple(await tx.graph.merged_ids(row.profile_id)),
-            identifiers=tuple(Member.of(m) for m in members),
+            merged_ids=tuple(reading.merged_ids),
+            identifiers=tuple(Member.of(m) for m in reading.members),
             golden=golden,
             orders=orders,
             limits_reached=tuple(sorted(reached)),
-            version=versions.get(row.profile_id, 0),
+            version=reading.version,
         )
-
 
 def profile_data(records: Sequence[StoredEvent], survivorship: SurvivorshipRules
                  ) -> tuple[Mapping[str, GoldenField], OrderSummary]:

@@ -80,6 +80,18 @@ class ChangeRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ProfileReading:
+    """Everything a profile's view is built from, read at once (one query on Neo4j)."""
+
+    row: ProfileRow
+    members: list[NodeRow]
+    events: list[StoredEvent]  # the members' events that carry traits or an order
+    merged_ids: list[ProfileId]  # by age, as IdentityGraph.merged_ids
+    version: int  # its latest version, 0 for none
+    held_reasons: list[str]  # the reasons of the inactive links at its held members
+
+
+@dataclass(frozen=True, slots=True)
 class ChangePage:
     changes: list[ChangeRow]  # the scanned changes that mention a wanted profile, in order
     through: int  # the last position scanned (`after` when none): the next page starts here
@@ -396,6 +408,16 @@ class ReviewQueue(Protocol):
         ...
 
 
+class ProfileViews(Protocol):
+    """A read model over the other roles: what a profile's view needs, in one round trip
+    where the store can (a profile read on Neo4j was five)."""
+
+    async def read_profiles(self, profile_ids: Sequence[str]) -> list[ProfileReading]:
+        """One per id found, in input order; a merged id reads its survivor (`row` says
+        both); unknown ids are left out."""
+        ...
+
+
 class GraphTransaction(Protocol):
     """One open transaction: the store's primitives by role, as a unit of work holds its
     repositories (docs/architecture.md, "Stores"). A feature that needs a new kind of data
@@ -421,6 +443,9 @@ class GraphTransaction(Protocol):
 
     @property
     def reviews(self) -> ReviewQueue: ...
+
+    @property
+    def views(self) -> ProfileViews: ...
 
 
 class GraphStore(Protocol):

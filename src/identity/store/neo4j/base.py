@@ -4,6 +4,7 @@ that runs a query."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, LiteralString
 
 import neo4j
@@ -23,7 +24,7 @@ NODE_FIELDS: LiteralString = (
 )
 
 
-def node_row(record: neo4j.Record) -> NodeRow:
+def node_row(record: Mapping[str, Any]) -> NodeRow:
     return NodeRow(Identifier(record["kind"], record["value"]), record["group_id"],
                    from_micros(record["first_seen"]), from_micros(record["last_seen"]),
                    record["hub_reason"], record["held"])

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any, LiteralString
 
 from identity.domain.types import EventId, Identifier, from_micros, to_micros
 from identity.store._event_codec import decode_order, decode_traits, encode_amount, encode_traits
@@ -43,14 +44,18 @@ class Neo4jEventLog(Neo4jPart):
             " e.observed_at AS observed_at, e.anchor AS anchor, e.traits AS traits,"
             " e.amount AS amount, e.currency AS currency, e.received_at AS received_at",
             keys=list(by_key))
-        return [
-            StoredEvent(
-                EventId(r["event_id"]), r["type"], r["source"], from_micros(r["observed_at"]),
-                by_key[r["anchor"]],
-                decode_traits(r["traits"]),
-                decode_order(r["amount"], r["currency"]),
-                from_micros(r["received_at"]),
-            )
-            for r in records
-        ]
+        return [stored_event(r, by_key[r["anchor"]]) for r in records]
+
+
+EVENT_FIELDS: LiteralString = (
+    "event_id: e.event_id, type: e.type, source: e.source, observed_at: e.observed_at,"
+    " anchor: e.anchor, traits: e.traits, amount: e.amount, currency: e.currency,"
+    " received_at: e.received_at"
+)  # a map projection of (e:Event), as stored_event reads it
+
+
+def stored_event(r: Mapping[str, Any], anchor: Identifier) -> StoredEvent:
+    return StoredEvent(EventId(r["event_id"]), r["type"], r["source"],
+                       from_micros(r["observed_at"]), anchor, decode_traits(r["traits"]),
+                       decode_order(r["amount"], r["currency"]), from_micros(r["received_at"]))
 

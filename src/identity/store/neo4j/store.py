@@ -32,6 +32,7 @@ from identity.store.neo4j.matches import Neo4jMatchIndex
 from identity.store.neo4j.reviews import Neo4jReviewQueue
 from identity.store.neo4j.schema import migrate
 from identity.store.neo4j.versions import Neo4jProfileVersions
+from identity.store.neo4j.views import Neo4jProfileViews
 
 
 class Neo4jTransaction:
@@ -45,6 +46,7 @@ class Neo4jTransaction:
         self.audit = Neo4jAuditLog(tx, read_only=read_only)
         self.versions = Neo4jProfileVersions(tx, read_only=read_only)
         self.reviews = Neo4jReviewQueue(tx, read_only=read_only)
+        self.views = Neo4jProfileViews(tx, read_only=read_only)
 
 
 _CONFLICTS = (TransientError, ConstraintError)

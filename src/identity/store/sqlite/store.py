@@ -24,6 +24,7 @@ from identity.store.sqlite.matches import SqliteMatchIndex
 from identity.store.sqlite.reviews import SqliteReviewQueue
 from identity.store.sqlite.schema import SCHEMA, SCHEMA_VERSION, UPGRADES
 from identity.store.sqlite.versions import SqliteProfileVersions
+from identity.store.sqlite.views import SqliteProfileViews
 
 
 class SqliteTransaction:
@@ -38,6 +39,7 @@ class SqliteTransaction:
         self.audit = SqliteAuditLog(conn, node_ids)
         self.versions = SqliteProfileVersions(conn, node_ids)
         self.reviews = SqliteReviewQueue(conn, node_ids)
+        self.views = SqliteProfileViews(conn, node_ids)
 
 
 def _create_private(path: Path) -> None:

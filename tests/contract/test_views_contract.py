@@ -1,0 +1,50 @@
+"""ProfileViews: one reading of a profile equals what the separate primitives say, on every
+store (docs/architecture.md, "Stores")."""
+
+from __future__ import annotations
+
+from identity.domain.types import Identifier
+from identity.service import IdentityService
+from identity.store import GraphStore
+from tests.builders import event, ident
+
+ANN, ANN_MAIL = Identifier("customer_id", "ann"), Identifier("email", "ann@mailbox.org")
+BOB, TABLET = Identifier("customer_id", "bob"), Identifier("device_id", "tablet-1")
+COOKIE = Identifier("anonymous_id", "c-1")
+
+
+def sent(*nodes: Identifier, day: int, **fields: object) -> dict[str, object]:
+    return event(*(ident(n.kind, n.value) for n in nodes),
+                 timestamp=f"2024-05-{day:02d}T10:00:00Z", **fields)
+
+
+async def test_a_reading_is_what_the_primitives_say_of_the_profile(store: GraphStore) -> None:
+    service = IdentityService(store, profile_cache=0)
+    await service.ingest([sent(ANN, ANN_MAIL, day=1, traits={"first_name": "Ann"}),
+                          sent(COOKIE, day=2, amount="12.50", currency="EUR", type="order"),
+                          sent(COOKIE, ANN_MAIL, day=3),  # merges the cookie's profile in
+                          sent(TABLET, BOB, day=4), sent(TABLET, ANN_MAIL, day=5)])  # held
+    (profile,) = await service.profile_ids([ANN])
+    (cookie_first,) = [r for r in await service.ingest([sent(COOKIE, day=6)])]
+    assert profile is not None and cookie_first.profile_id == profile
+    async with store.transaction(read_only=True) as tx:
+        (merged,) = await tx.graph.merged_ids(profile)  # the cookie's profile, merged in
+        readings = await tx.views.read_profiles([merged, "prf_unknown", profile])
+        (row,) = await tx.graph.lookup_profiles([merged])
+        members = await tx.graph.read_members([row.group_id])
+        events = await tx.events.read_stored_events([m.identifier for m in members])
+        held = [m.identifier for m in members if m.held is not None]
+        reasons = sorted({k.inactive_reason for k in await tx.graph.read_links(held)
+                          if not k.is_active and k.inactive_reason})
+        versions = await tx.versions.latest_versions([profile])
+    assert [r.row.requested_id for r in readings] == [merged, profile]
+    for reading in readings:
+        assert reading.row.profile_id == row.profile_id == profile
+        assert (reading.row.group_id, reading.row.created_at) == (row.group_id, row.created_at)
+        assert reading.members == members
+        assert sorted(reading.events, key=lambda e: e.event_id) == sorted(
+            events, key=lambda e: e.event_id)
+        assert reading.merged_ids == [merged]
+        assert reading.version == versions[profile] >= 2
+        assert reading.held_reasons == reasons and reasons  # the tablet is held at Ann's email
+    assert {e.order is not None for e in readings[0].events} == {True, False}
