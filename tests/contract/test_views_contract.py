@@ -48,3 +48,18 @@ async def test_a_reading_is_what_the_primitives_say_of_the_profile(store: GraphS
         assert reading.version == versions[profile] >= 2
         assert reading.held_reasons == reasons and reasons  # the tablet is held at Ann's email
     assert {e.order is not None for e in readings[0].events} == {True, False}
+
+
+async def test_a_reading_by_identifier_is_the_reading_of_its_profile(store: GraphStore) -> None:
+    service = IdentityService(store, profile_cache=0)
+    await service.ingest([sent(ANN, ANN_MAIL, day=1, traits={"first_name": "Ann"}),
+                          sent(COOKIE, day=2), sent(COOKIE, ANN_MAIL, day=3),
+                          sent(BOB, day=4)])
+    ann, bob = await service.profile_ids([ANN, BOB])
+    assert ann is not None and bob is not None
+    async with store.transaction(read_only=True) as tx:
+        by_node = await tx.views.read_profiles_of([COOKIE, TABLET, BOB, ANN])
+        by_id = {r.row.requested_id: r for r in await tx.views.read_profiles([ann, bob])}
+    assert list(by_node) == [COOKIE, BOB, ANN]  # the tablet is unknown: left out
+    assert by_node[COOKIE] == by_node[ANN] == by_id[ann]
+    assert by_node[BOB] == by_id[bob]

@@ -155,13 +155,17 @@ class Queries:
     async def _read_by_identifier(self, identifiers: Sequence[Identifier]
                                   ) -> dict[Identifier, ProfileView]:
         async with self._store.transaction(read_only=True) as tx:
-            placed = await placed_nodes(tx, identifiers)
-            pids = sorted({group.profile_id for _, group in placed.values()})
-            readings = {r.row.requested_id: r for r in await tx.views.read_profiles(pids)}
-            if len(readings) < len(pids):
+            readings = await tx.views.read_profiles_of(identifiers)
+        views: dict[ProfileId, ProfileView] = {}
+        found: dict[Identifier, ProfileView] = {}
+        for identifier, reading in readings.items():
+            if reading is None:  # every node has a profile (invariant 1): a merge in flight
                 raise StoreConflict("a profile was merged while it was being read")
-        views = {pid: self._view(readings[pid]) for pid in pids}
-        return {i: views[group.profile_id] for i, (_, group) in placed.items()}
+            pid = reading.row.requested_id
+            if pid not in views:
+                views[pid] = self._view(reading)
+            found[identifier] = views[pid]
+        return found
 
     async def _read_profile_ids(self, identifiers: Sequence[Identifier]
                                 ) -> dict[Identifier, ProfileId]:

@@ -417,6 +417,13 @@ class ProfileViews(Protocol):
         both); unknown ids are left out."""
         ...
 
+    async def read_profiles_of(self, identifiers: Sequence[Identifier]
+                               ) -> dict[Identifier, ProfileReading | None]:
+        """The profile each known identifier is in (`row.requested_id` is that profile's
+        id); unknown identifiers are left out. None for a node found outside any group, as a
+        concurrent merge can leave it for a moment on Neo4j: the caller retries."""
+        ...
+
 
 class GraphTransaction(Protocol):
     """One open transaction: the store's primitives by role, as a unit of work holds its
