@@ -63,3 +63,12 @@ async def test_a_reading_by_identifier_is_the_reading_of_its_profile(store: Grap
     assert list(by_node) == [COOKIE, BOB, ANN]  # the tablet is unknown: left out
     assert by_node[COOKIE] == by_node[ANN] == by_id[ann]
     assert by_node[BOB] == by_id[bob]
+
+
+async def test_the_profile_id_of_each_known_identifier_in_one_read(store: GraphStore) -> None:
+    service = IdentityService(store, profile_cache=0)
+    await service.ingest([sent(ANN, ANN_MAIL, day=1), sent(BOB, day=2)])
+    ann, bob = await service.profile_ids([ANN, BOB])
+    async with store.transaction(read_only=True) as tx:
+        found = await tx.views.profile_ids_of([BOB, TABLET, ANN_MAIL])
+    assert found == {BOB: bob, ANN_MAIL: ann} and list(found) == [BOB, ANN_MAIL]

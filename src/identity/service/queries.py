@@ -170,8 +170,10 @@ class Queries:
     async def _read_profile_ids(self, identifiers: Sequence[Identifier]
                                 ) -> dict[Identifier, ProfileId]:
         async with self._store.transaction(read_only=True) as tx:
-            placed = await placed_nodes(tx, identifiers)
-        return {i: group.profile_id for i, (_, group) in placed.items()}
+            found = await tx.views.profile_ids_of(identifiers)
+        if None in found.values():  # every node has a profile (invariant 1): a merge in flight
+            raise StoreConflict("a profile was merged while it was being read")
+        return {i: pid for i, pid in found.items() if pid is not None}
 
     async def identifier(self, identifier: Identifier) -> IdentifierView | None:
         async def read() -> IdentifierView | None:

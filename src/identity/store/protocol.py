@@ -417,6 +417,12 @@ class ProfileViews(Protocol):
         both); unknown ids are left out."""
         ...
 
+    async def profile_ids_of(self, identifiers: Sequence[Identifier]
+                             ) -> dict[Identifier, ProfileId | None]:
+        """Just the profile id of each known identifier, in one round trip (unknown ones left
+        out; None as read_profiles_of says)."""
+        ...
+
     async def read_profiles_of(self, identifiers: Sequence[Identifier]
                                ) -> dict[Identifier, ProfileReading | None]:
         """The profile each known identifier is in (`row.requested_id` is that profile's

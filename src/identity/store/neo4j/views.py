@@ -60,6 +60,7 @@ _READ: LiteralString = (
     _BY_ID + _EACH + " RETURN i, requested, current, group_id, created_at, members, events,"
     " merged, version, reasons ORDER BY i"
 )
+_IDS_OF: LiteralString = _BY_KEY + " RETURN i, current ORDER BY i"
 _READ_OF: LiteralString = (
     _BY_KEY + _EACH + " RETURN i, key, requested, current, group_id, created_at, members,"
     " events, merged, version, reasons ORDER BY i"
@@ -83,6 +84,13 @@ class Neo4jProfileViews(Neo4jPart):
 
     async def read_profiles(self, profile_ids: Sequence[str]) -> list[ProfileReading]:
         return [_reading(r) for r in await self._records(_READ, ids=list(profile_ids))]
+
+    async def profile_ids_of(self, identifiers: Sequence[Identifier]
+                             ) -> dict[Identifier, ProfileId | None]:
+        found: dict[Identifier, ProfileId | None] = {}
+        for r in await self._records(_IDS_OF, keys=[i.key for i in identifiers]):
+            found[identifiers[r["i"]]] = ProfileId(r["current"]) if r["current"] else None
+        return found
 
     async def read_profiles_of(self, identifiers: Sequence[Identifier]
                                ) -> dict[Identifier, ProfileReading | None]:

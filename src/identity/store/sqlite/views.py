@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from identity.domain.types import Identifier
+from identity.domain.types import Identifier, ProfileId
 from identity.store.protocol import ProfileReading
 from identity.store.sqlite.base import SqlitePart
 from identity.store.sqlite.events import SqliteEventLog
@@ -31,6 +31,15 @@ class SqliteProfileViews(SqlitePart):
                 row, members, await events.read_stored_events([m.identifier for m in members]),
                 await graph.merged_ids(row.profile_id), latest.get(row.profile_id, 0), reasons))
         return found
+
+    async def profile_ids_of(self, identifiers: Sequence[Identifier]
+                             ) -> dict[Identifier, ProfileId | None]:
+        graph = SqliteGraph(self._conn, self._node_ids)
+        nodes = await graph.find_identifiers(identifiers)
+        groups = {g.group_id: g.profile_id for g in await graph.read_groups(
+            sorted({n.group_id for n in nodes if n.group_id is not None}))}
+        return {n.identifier: groups.get(n.group_id) if n.group_id is not None else None
+                for n in nodes}
 
     async def read_profiles_of(self, identifiers: Sequence[Identifier]
                                ) -> dict[Identifier, ProfileReading | None]:
