@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import combinations, pairwise
-from typing import Any
 
 from identity.domain.changes import ProfileChange
 from identity.domain.errors import ActionRefused, ValidationError
@@ -26,10 +25,19 @@ from identity.domain.identifiers import printable
 from identity.domain.links import Link, LinkObservation, LinkRule
 from identity.domain.split import plan_split
 from identity.domain.steward import StewardNote, check_note
-from identity.domain.types import EventId, Identifier, ProfileId, from_micros, to_micros
+from identity.domain.types import EventId, Identifier, ProfileId
+from identity.service.action_records import (
+    Snapshot,
+    after_state,
+    audit_entry,
+    check_unchanged,
+    decode_audit_cursor,
+    encode_audit_cursor,
+    snapshot,
+)
 from identity.service.history import new_action_id, record_changes
 from identity.service.retry import retry_on_conflict
-from identity.service.settle import Restore, Settled, read_region, settle
+from identity.service.settle import Restore, Settled, settle
 from identity.store.errors import StoreConflict
 from identity.store.protocol import (
     AuditCursor,
@@ -53,7 +61,6 @@ MAX_MERGE_PROFILES = 20
 MAX_SPLIT_GROUPS = 10
 MAX_SPLIT_IDENTIFIERS = 50  # given by a steward, across the groups of one split
 MAX_AUDIT_PAGE = 100
-MAX_LATER_VERSIONS = 1000  # changes since an action an undo looks through, at most
 STEWARD_SOURCE = "steward"
 LinkKey = tuple[Identifier, Identifier, str]
 
@@ -134,7 +141,7 @@ class Steward:
                 if row.group_id in members:
                     members[row.group_id].append(row)
             anchors = [_anchor(members[g], self._limits, ids_of[g]) for g in group_ids]
-            before = await _snapshot(tx, anchors, self._limits)
+            before = await snapshot(tx, anchors, self._limits)
             makeup = await tx.graph.read_makeup(group_ids)
             counts: dict[str, int] = {}
             for group in makeup.values():
@@ -163,8 +170,8 @@ class Steward:
             if survivor is None:
                 raise ActionRefused(await _held_why(tx, links, merged))
             await record_changes(tx, settled.changes, actor)
-            after = await _after(tx, [survivor], links)
-            await tx.audit.append_entries([_entry(
+            after = await after_state(tx, [survivor], links)
+            await tx.audit.append_entries([audit_entry(
                 action_id, "merge", actor, now, reason, before, after,
                 extra={"override_limits": override_limits, "allowed": dict(allowed)})])
             result = ActionResult(action_id, (survivor,), tuple(settled.changes))
@@ -205,11 +212,11 @@ class Steward:
             preview, settled, before = split.preview, split.settled, split.before
             await record_changes(tx, settled.changes, actor)
             ids = [part.profile_id for part in preview.parts if part.profile_id is not None]
-            after = await _after(tx, ids, split.written)
-            await tx.audit.append_entries([_entry(
+            after = await after_state(tx, ids, split.written)
+            await tx.audit.append_entries([audit_entry(
                 action_id, "split", actor, now, reason, before, after,
-                extra={"sides": [[_key(n) for n in side] for side in sides],
-                       "cut": [[_key(k.a), _key(k.b), k.evidence.rule]
+                extra={"sides": [[n.key for n in side] for side in sides],
+                       "cut": [[k.a.key, k.b.key, k.evidence.rule]
                                for k in preview.cut]})])
             result = ActionResult(action_id, tuple(ids), tuple(settled.changes), preview)
             return _Done(result, settled.touched | before.ids)
@@ -225,7 +232,7 @@ class Steward:
         if not found:
             raise ValidationError.of("profileId", f"no profile '{printable(profile_id, 64)}'")
         row = found[0]
-        before = await _snapshot(tx, (), self._limits, [row.group_id])
+        before = await snapshot(tx, (), self._limits, [row.group_id])
         inside = {m.identifier for m in before.members.get(row.group_id, ())}
         if not inside:
             raise StoreConflict("a profile was merged while it was being split")
@@ -289,7 +296,7 @@ class Steward:
             if any(k.evidence.rule == LinkRule.UNLINKED for k in await tx.graph.read_links([a])
                    if (k.a, k.b) == (a, b)):
                 raise ActionRefused("this link is unlinked already")
-            before = await _snapshot(tx, [a, b], self._limits)
+            before = await snapshot(tx, [a, b], self._limits)
             written = [_observation(a, b, LinkRule.UNLINKED, StewardNote(actor, reason,
                                                                         action_id), now,
                                     inactive=f"unlinked by {actor}: {reason}")]
@@ -298,8 +305,8 @@ class Steward:
                                    EventId(action_id), rule="unlink")
             await record_changes(tx, settled.changes, actor)
             ids = sorted({await _profile_of(tx, a), await _profile_of(tx, b)})
-            after = await _after(tx, ids, written)
-            await tx.audit.append_entries([_entry(action_id, "unlink", actor, now, reason,
+            after = await after_state(tx, ids, written)
+            await tx.audit.append_entries([audit_entry(action_id, "unlink", actor, now, reason,
                                                   before, after)])
             return _Done(ActionResult(action_id, tuple(ids), tuple(settled.changes)),
                          settled.touched | before.ids)
@@ -323,7 +330,7 @@ class Steward:
                 raise ActionRefused(f"this review item is decided already ({items[0].outcome})")
             placed = {n.identifier: n.group_id for n in await tx.graph.find_identifiers([a, b])}
             group_ids = sorted({g for g in placed.values() if g is not None})
-            before = await _snapshot(tx, [a, b], self._limits)
+            before = await snapshot(tx, [a, b], self._limits)
             allowed: tuple[tuple[str, int], ...] = ()
             if accept and len(group_ids) == 2:
                 allowed = await self._allowance(tx, group_ids, override_limits)
@@ -342,11 +349,11 @@ class Steward:
                 raise ActionRefused(await _held_why(tx, written, together))
             await record_changes(tx, settled.changes, actor)
             ids = sorted({await _profile_of(tx, a), await _profile_of(tx, b)})
-            after = await _after(tx, ids, written)
+            after = await after_state(tx, ids, written)
             action = "accept_review" if accept else "reject_review"
-            await tx.audit.append_entries([_entry(
+            await tx.audit.append_entries([audit_entry(
                 action_id, action, actor, now, reason, before, after,
-                extra={"review": [_key(a), _key(b)], "override_limits": override_limits})])
+                extra={"review": [a.key, b.key], "override_limits": override_limits})])
             return _Done(ActionResult(action_id, tuple(ids), tuple(settled.changes)),
                          settled.touched | before.ids)
 
@@ -389,7 +396,7 @@ class Steward:
             if entry.undone_by is not None:
                 raise ActionRefused(f"this action was undone already by {entry.undone_by}")
             before, after = json.loads(entry.before), json.loads(entry.after)
-            await _check_unchanged(tx, after["versions"])
+            await check_unchanged(tx, after["versions"])
             links = [(Identifier.of_key(a), Identifier.of_key(b), rule)
                      for a, b, rule in after["links"]]
             await tx.graph.withdraw_sightings([(*link, entry.action_id) for link in links])
@@ -414,7 +421,7 @@ class Steward:
                     f"{restore.profile_of[node]} as before ({len(wrong)} identifiers differ)")
             await record_changes(tx, settled.changes, actor)
             ids = sorted(set(restore.profile_of.values()))
-            state = await _after(tx, ids, [])
+            state = await after_state(tx, ids, [])
             await tx.audit.append_entries([AuditEntry(
                 undo_id, "undo", actor, now, reason,
                 tuple(sorted(set(entry.profile_ids) | set(ids))), entry.after,
@@ -466,7 +473,7 @@ class Steward:
 class _Split:
     preview: SplitPreview
     settled: Settled
-    before: _Snapshot
+    before: Snapshot
     written: list[LinkObservation]
 
 
@@ -479,86 +486,6 @@ class _RolledBack(Exception):
 
 
 _UNDOABLE = frozenset({"merge", "split", "unlink", "accept_review", "reject_review"})
-
-
-@dataclass(frozen=True, slots=True)
-class _Snapshot:
-    """The profiles an action's settling may change, as they are before it: what undo gives
-    back. The region settling reads (service/settle.py), so a profile a limit held apart
-    and the action lets join is in it too."""
-
-    members: Mapping[int, list[NodeRow]]
-    profile_ids: Mapping[int, ProfileId]
-    merged: Mapping[ProfileId, list[ProfileId]]
-    links: Sequence[Link]  # every link touching a member
-
-    @property
-    def ids(self) -> frozenset[ProfileId]:
-        return frozenset(self.profile_ids.values())
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "profile_of": {_key(row.identifier): self.profile_ids[g]
-                           for g, rows in sorted(self.members.items()) for row in rows},
-            "merged": {p: list(m) for p, m in sorted(self.merged.items())},
-        }
-
-
-async def _snapshot(tx: GraphTransaction, seeds: Sequence[Identifier], limits: ProfileLimits,
-                    groups: Sequence[int] = ()) -> _Snapshot:
-    region = await read_region(tx.graph, seeds, None, limits, groups)  # its groups locked
-    members: dict[int, list[NodeRow]] = {g: [] for g in region.groups}
-    for row in region.members.values():
-        if row.group_id is not None and row.group_id in members:
-            members[row.group_id].append(row)
-    states = region.groups.values()
-    merged = {g.profile_id: await tx.graph.merged_ids(g.profile_id) for g in states}
-    return _Snapshot(members, {g.group_id: g.profile_id for g in states}, merged,
-                     list(region.links.values()))
-
-
-async def _after(tx: GraphTransaction, profile_ids: Sequence[ProfileId],
-                 links: Sequence[LinkObservation]) -> dict[str, Any]:
-    """What the action left: the links it wrote, and the version of every profile, which an
-    undo finds unchanged or refuses."""
-    versions = await tx.versions.latest_versions(sorted(set(profile_ids)))
-    return {"profiles": sorted(set(profile_ids)),
-            "versions": {p: versions.get(p, 0) for p in sorted(set(profile_ids))},
-            "links": [[_key(k.a), _key(k.b), k.rule.value] for k in links]}
-
-
-def _entry(action_id: str, action: str, actor: str, at: datetime, reason: str,
-           before: _Snapshot, after: dict[str, Any], *, extra: Mapping[str, Any] | None = None
-           ) -> AuditEntry:
-    state = {**after, **(extra or {})}
-    return AuditEntry(action_id, action, actor, at, reason,
-                      tuple(sorted(before.ids | set(after["profiles"]))),
-                      json.dumps(before.as_json(), sort_keys=True),
-                      json.dumps(state, sort_keys=True))
-
-
-async def _check_unchanged(tx: GraphTransaction, versions: Mapping[str, int]) -> None:
-    """Every profile the action left holds the identifiers it left it with, or changed since
-    only by actions that were undone again (an action and its undo leave the profiles exactly
-    as they found them): undoing the later actions first makes an earlier one undoable."""
-    now = await tx.versions.latest_versions(sorted(versions))
-    for profile_id, version in sorted(versions.items()):
-        if now.get(ProfileId(profile_id), 0) == version:
-            continue
-        later = await tx.versions.read_versions(profile_id, version, MAX_LATER_VERSIONS)
-        # A change to the golden record alone (new traits, an order) moves no identifier.
-        moved = [v for v in later if v.kind != "updated" or v.added or v.removed]
-        causes = {v.cause for v in moved}
-        entries = {e.action_id: e for e in await tx.audit.read_entries(sorted(causes))}
-        if len(later) < MAX_LATER_VERSIONS and all(
-                (found := entries.get(cause)) is not None and
-                (found.undone_by in causes or found.undo_of in causes) for cause in causes):
-            continue
-        said = "; ".join(f"version {v.version}: {v.kind} by {v.actor or 'event ' + v.cause}"
-                         f" at {v.at.isoformat()}" for v in moved[:3])
-        raise ActionRefused(f"profile {profile_id} changed after this action ({said}), so "
-                            "an exact undo is impossible; undo the later actions first, or "
-                            "split or merge by hand")
 
 
 def _anchor(members: Iterable[NodeRow], limits: ProfileLimits, profile_id: ProfileId
@@ -629,24 +556,3 @@ def check_sides(groups: int, identifiers: int) -> None:
 
 def _check_sides(sides: Sequence[Collection[Identifier]]) -> None:
     check_sides(len(sides), sum(len(side) for side in sides))
-
-
-def _key(node: Identifier) -> str:
-    return node.key
-
-
-def encode_audit_cursor(cursor: AuditCursor) -> str:
-    return f"{to_micros(cursor[0])}:{cursor[1]}"
-
-
-def decode_audit_cursor(text: str) -> AuditCursor:
-    micros, colon, action_id = text.partition(":")
-    if not colon or not micros.isascii() or not micros.isdigit() or len(micros) > 20 \
-            or not action_id.startswith("act_") or len(action_id) > 64 \
-            or int(micros) > _LATEST_MICROS:
-        raise ValidationError.of("after", f"'{printable(text, 32)}' is not a cursor this API "
-                                 "returned")
-    return from_micros(int(micros)), action_id
-
-
-_LATEST_MICROS = to_micros(datetime.max.replace(tzinfo=UTC))
