@@ -237,3 +237,17 @@ def test_grpc_merge_and_review_decisions_need_who_and_why(steward_served: Served
             b=grpc_identifier("email", "b@northwind.org"), actor="sam", reason="x"))
     assert undecided.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert "DECISION_ACCEPT" in (undecided.value.details() or "")
+
+
+def test_graphql_reads_a_profile_as_of_a_time_given_with_or_without_an_offset(
+        steward_served: Served) -> None:
+    """A time without an offset is UTC, as an event's timestamp is; a time before the profile
+    existed names none."""
+    with httpx.Client(base_url=steward_served.url, timeout=10) as http:
+        profile = flatmates(http)
+        now = graphql(http, PROFILE, id=profile)["data"]["profile"]
+        for later in ("2999-01-01T00:00:00", "2999-01-01T00:00:00+00:00"):
+            seen = graphql(http, PROFILE, id=profile, asOf=later)["data"]["profile"]
+            assert seen == now
+        assert graphql(http, PROFILE, id=profile,
+                       asOf="2000-01-01T00:00:00")["data"]["profile"] is None

@@ -146,9 +146,7 @@ class Ingestor:
             # commit may still have landed.
             self._cache.evict(touched)
         self._size.filed(filed)
-        if changes:
-            self.committed.notify()
-            await self._sink.publish(changes)
+        await self._published(changes)
         return {e.event_id: applied.get(e.event_id) for e in fresh}
 
     async def announce(self, changes: Sequence[ProfileChange],
@@ -156,6 +154,10 @@ class Ingestor:
         """What another writer of the graph (a steward's action) does after its commit, as a
         batch does: forget the cached views, wake the change feed, publish the changes."""
         self._cache.evict(touched)
+        await self._published(changes)
+
+    async def _published(self, changes: Sequence[ProfileChange]) -> None:
+        """After a commit (the cache told first): wake the change feed, publish."""
         if changes:
             self.committed.notify()
             await self._sink.publish(changes)

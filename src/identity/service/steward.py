@@ -288,13 +288,12 @@ class Steward:
         a, b = min(a, b), max(a, b)
 
         async def work(tx: GraphTransaction, action_id: str, now: datetime) -> _Done:
-            between = [k for k in await tx.graph.read_links([a])
-                       if (k.a, k.b) == (a, b) and k.evidence.rule in JOINING_RULES]
-            if not between:
+            rules = {k.evidence.rule for k in await tx.graph.read_links([a])
+                     if (k.a, k.b) == (a, b)}
+            if not rules & JOINING_RULES:
                 raise ValidationError.of("b", f"no link joins {a.kind} '{printable(a.value, 64)}'"
                                          f" and {b.kind} '{printable(b.value, 64)}'")
-            if any(k.evidence.rule == LinkRule.UNLINKED for k in await tx.graph.read_links([a])
-                   if (k.a, k.b) == (a, b)):
+            if LinkRule.UNLINKED in rules:
                 raise ActionRefused("this link is unlinked already")
             before = await snapshot(tx, [a, b], self._limits)
             written = [_observation(a, b, LinkRule.UNLINKED, StewardNote(actor, reason,
@@ -304,7 +303,7 @@ class Steward:
             settled = await settle(tx.graph, [a, b], None, self._limits, now,
                                    EventId(action_id), rule="unlink")
             await record_changes(tx, settled.changes, actor)
-            ids = sorted({await _profile_of(tx, a), await _profile_of(tx, b)})
+            ids = sorted(set((await _profiles_of(tx, [a, b])).values()))
             after = await after_state(tx, ids, written)
             await tx.audit.append_entries([audit_entry(action_id, "unlink", actor, now, reason,
                                                   before, after)])
@@ -348,7 +347,7 @@ class Steward:
             if accept and await _one_profile(tx, together) is None:
                 raise ActionRefused(await _held_why(tx, written, together))
             await record_changes(tx, settled.changes, actor)
-            ids = sorted({await _profile_of(tx, a), await _profile_of(tx, b)})
+            ids = sorted(set((await _profiles_of(tx, [a, b])).values()))
             after = await after_state(tx, ids, written)
             action = "accept_review" if accept else "reject_review"
             await tx.audit.append_entries([audit_entry(
@@ -518,10 +517,6 @@ async def _profiles_of(tx: GraphTransaction, nodes: Sequence[Identifier]
         sorted({r.group_id for r in rows if r.group_id is not None}))}
     return {r.identifier: groups[r.group_id] for r in rows
             if r.group_id is not None and r.group_id in groups}
-
-
-async def _profile_of(tx: GraphTransaction, node: Identifier) -> ProfileId:
-    return (await _profiles_of(tx, [node]))[node]
 
 
 async def _held_why(tx: GraphTransaction, written: Sequence[LinkObservation],

@@ -6,7 +6,7 @@ schema's Query and Mutation."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 import strawberry
 from strawberry.scalars import JSON
@@ -281,7 +281,5 @@ class StewardMutations:
 
 
 def as_of_time(value: datetime) -> datetime:
-    """A naive time is UTC, as event timestamps are."""
-    if value.tzinfo is None:
-        raise ValidationError.of("asOf", "needs an offset, such as 2025-01-31T12:00:00Z")
-    return value
+    """A time without an offset is UTC, as an event's timestamp is."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
