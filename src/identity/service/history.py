@@ -13,6 +13,7 @@ then, so ingest writes no more than a row per change.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from datetime import datetime
 
 from identity.domain.changes import ChangeKind, ProfileChange
 from identity.domain.errors import ValidationError
+from identity.domain.identifiers import printable
 from identity.domain.survivorship import GoldenField, SurvivorshipRules
 from identity.domain.types import Identifier, ProfileId
 from identity.service.queries import Member, ProfileView, profile_data
@@ -43,6 +45,16 @@ def new_action_id() -> str:
     return f"act_{uuid.uuid4().hex}"
 
 
+_ACTION_ID = re.compile(r"act_[0-9a-f]{32}")
+
+
+def check_action_id(field: str, action_id: str) -> None:
+    """A caller's action id is one new_action_id could have made, or a clear refusal."""
+    if not _ACTION_ID.fullmatch(action_id):
+        raise ValidationError.of(field, f"'{printable(action_id, 32)}' is not an action id "
+                                 "(act_ and 32 hexadecimal digits)")
+
+
 async def record_changes(tx: GraphTransaction, changes: Sequence[ProfileChange],
                          actor: str | None = None) -> None:
     """The versions of every profile the changes concern and, for automatic merges and
@@ -64,26 +76,28 @@ async def _record_versions(tx: GraphTransaction, changes: Sequence[ProfileChange
     rows: list[VersionRow] = []
     for change in changes:
         by = actor or (f"rule:{change.rule}" if change.rule else None)
-
-        def bump(profile_id: ProfileId, kind: str, added: Sequence[Identifier] = (),
-                 removed: Sequence[Identifier] = (), related: Sequence[ProfileId] = (),
-                 change: ProfileChange = change, by: str | None = by) -> None:
+        for profile_id, kind, added, removed, related in _versions_of(change):
             latest[profile_id] = latest.get(profile_id, 0) + 1
             rows.append(VersionRow(profile_id, latest[profile_id], change.at, kind,
-                                   change.cause_event_id, by, tuple(added), tuple(removed),
-                                   tuple(related)))
-
-        if change.kind is ChangeKind.MERGED:
-            bump(change.profile_id, MERGED, change.added, related=change.absorbed_ids)
-            for absorbed in change.absorbed_ids:
-                bump(absorbed, MERGED_INTO, related=(change.profile_id,))
-        elif change.kind is ChangeKind.SPLIT:
-            bump(change.profile_id, SPLIT, removed=change.removed, related=change.split_ids)
-            for split_id, piece in zip(change.split_ids, change.pieces, strict=False):
-                bump(split_id, SPLIT_FROM, piece, related=(change.profile_id,))
-        else:
-            bump(change.profile_id, change.kind.value, change.added)
+                                   change.cause_event_id, by, added, removed, related))
     await tx.versions.append_versions(rows)
+
+
+_Version = tuple[ProfileId, str, tuple[Identifier, ...], tuple[Identifier, ...],
+                 tuple[ProfileId, ...]]  # profile, kind, added, removed, related
+
+
+def _versions_of(change: ProfileChange) -> list[_Version]:
+    """The new version of each profile one change concerns, in the order they happened."""
+    if change.kind is ChangeKind.MERGED:
+        return [(change.profile_id, MERGED, change.added, (), change.absorbed_ids),
+                *((absorbed, MERGED_INTO, (), (), (change.profile_id,))
+                  for absorbed in change.absorbed_ids)]
+    if change.kind is ChangeKind.SPLIT:
+        return [(change.profile_id, SPLIT, (), change.removed, change.split_ids),
+                *((split_id, SPLIT_FROM, piece, (), (change.profile_id,))
+                  for split_id, piece in zip(change.split_ids, change.pieces, strict=True))]
+    return [(change.profile_id, change.kind.value, change.added, (), ())]
 
 
 def _automatic_entry(change: ProfileChange) -> AuditEntry:
