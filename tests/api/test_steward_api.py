@@ -3,6 +3,7 @@ ends (gRPC) call them, on both stores: the same service calls, the same answers.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,16 @@ AUDIT = """query($filter: AuditLogFilter, $first: Int!, $after: String) {
 HISTORY = """query($id: ID!) {
   profileHistory(id: $id) { profileId versions { version kind cause actor
     added { value } removed { value } related fieldChanges { name before after } } } }"""
+
+
+def raw_graphql(http: httpx.Client, query: str, **variables: object) -> dict[str, Any]:
+    """As graphql(), with the body escaped to ASCII: a lone surrogate travels as JSON allows
+    (\\ud800), which a client encoding UTF-8 cannot send."""
+    response = http.post("/graphql", content=json.dumps(
+        {"query": query, "variables": variables}), headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
 
 
 def email(value: str) -> dict[str, str]:
@@ -160,6 +171,20 @@ def test_graphql_names_bad_steward_input(steward_served: Served) -> None:
                            sides=[[email("alice@northwind.org")], [email("eve@northwind.org")]])
         assert "email 'eve@northwind.org' (group 2) is not a member of the profile" in \
             stranger["errors"][0]["message"]
+        hostile = raw_graphql(http, AUDIT, first=5, filter={"actor": "sam\ud800",
+                                                             "action": "x" * 5000})
+        assert hostile["errors"][0]["message"] == (
+            "filter.actor: 'sam\\ud800' is not an actor (at most 200 printable characters); "
+            "filter.action: '" + "x" * 32 + "...' is not an action (merge, split, unlink, "
+            "undo, ...)")
+        for action_id in ("act_\ud800", "act_" + "0" * 5000):
+            refused = raw_graphql(http, UNDO, id=action_id)
+            assert "actionId: '" in refused["errors"][0]["message"]
+            assert "is not an action id (act_ and 32 hexadecimal digits)" in \
+                refused["errors"][0]["message"]
+        unknown = graphql(http, UNDO, id="act_" + "0" * 32)
+        assert "no action 'act_" + "0" * 32 + "' in the audit log" in \
+            unknown["errors"][0]["message"]
         for forged in ("12:nope", "9999999999999999999:act_x"):  # the second overflows a time
             cursor = graphql(http, AUDIT, first=5, after=forged)
             assert "is not a cursor this API returned" in cursor["errors"][0]["message"]

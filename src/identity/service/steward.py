@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import combinations, pairwise
 
 from identity.domain.changes import ProfileChange
-from identity.domain.errors import ActionRefused, ValidationError
+from identity.domain.errors import ActionRefused, FieldError, ValidationError
 from identity.domain.guards import JOINING_RULES, ProfileLimits
-from identity.domain.identifiers import printable
+from identity.domain.identifiers import printable, text_problem
 from identity.domain.links import Link, LinkObservation, LinkRule
 from identity.domain.split import plan_split
-from identity.domain.steward import StewardNote, check_note
+from identity.domain.steward import MAX_ACTOR_LENGTH, StewardNote, check_note
 from identity.domain.types import EventId, Identifier, ProfileId
 from identity.service.action_records import (
     Snapshot,
@@ -35,7 +36,7 @@ from identity.service.action_records import (
     encode_audit_cursor,
     snapshot,
 )
-from identity.service.history import new_action_id, record_changes
+from identity.service.history import check_action_id, new_action_id, record_changes
 from identity.service.retry import retry_on_conflict
 from identity.service.settle import Restore, Settled, settle
 from identity.store.errors import StoreConflict
@@ -383,6 +384,8 @@ class Steward:
         left has changed since (an exact undo is then impossible)."""
         actor, reason = check_note(actor, reason)
 
+        check_action_id("actionId", action_id)
+
         async def work(tx: GraphTransaction, undo_id: str, now: datetime) -> _Done:
             entries = await tx.audit.read_entries([action_id])
             if not entries:
@@ -438,6 +441,7 @@ class Steward:
         if not 1 <= first <= MAX_AUDIT_PAGE:
             raise ValidationError.of("first",
                                      f"must be between 1 and {MAX_AUDIT_PAGE}, got {first}")
+        check_filter(where)
 
         async def read() -> AuditPage:
             async with self._store.transaction(read_only=True) as tx:
@@ -547,6 +551,24 @@ def check_sides(groups: int, identifiers: int) -> None:
     if identifiers > MAX_SPLIT_IDENTIFIERS:
         raise ValidationError.of("sides", f"at most {MAX_SPLIT_IDENTIFIERS} identifiers "
                                  f"across the groups of a split, got {identifiers}")
+
+
+_ACTION = re.compile(r"[a-z_]{1,32}")
+
+
+def check_filter(where: AuditFilter) -> None:
+    """What a filter compares is text a store can hold, bounded: every problem at once (a
+    profile id is checked by the entry points, as every profile id a caller sends)."""
+    errors: list[FieldError] = []
+    if where.actor is not None and (len(where.actor) > MAX_ACTOR_LENGTH
+                                    or text_problem(where.actor) is not None):
+        errors.append(FieldError("filter.actor", f"'{printable(where.actor, 32)}' is not an "
+                                 f"actor (at most {MAX_ACTOR_LENGTH} printable characters)"))
+    if where.action is not None and not _ACTION.fullmatch(where.action):
+        errors.append(FieldError("filter.action", f"'{printable(where.action, 32)}' is not "
+                                 "an action (merge, split, unlink, undo, ...)"))
+    if errors:
+        raise ValidationError(errors)
 
 
 def _check_sides(sides: Sequence[Collection[Identifier]]) -> None:
