@@ -46,7 +46,12 @@ CLASSPATH_FILE = CACHE_DIR / "classpath.txt"
 BUILD_STAMP = CACHE_DIR / "build.stamp"
 DEFAULT_DATA_DIR = CACHE_DIR / "data"
 MAIN_CLASS = "identity.devservers.Neo4jLauncher"
+# Tests start many short-lived servers: quick to start (the C1 compiler only, a small heap).
 JVM_FLAGS = ("-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+# Benchmarks measure what production runs: the memory docker-compose.yml gives Neo4j (a fixed
+# 1 GiB heap, a 512 MiB page cache) and the JVM's defaults otherwise (both JIT compilers, G1).
+SERVER_GRADE_JVM_FLAGS = ("-Xms1g", "-Xmx1g")
+SERVER_GRADE_SETTINGS = "server.memory.pagecache.size=512m\n"
 # The dynamic CDS archive prints about 1,300 harmless "Skipping ...: Signed JAR" warnings.
 CDS_QUIET = ("-Xlog:cds=off", "-Xlog:cds+dynamic=off")
 READY_PREFIX = "NEO4J READY "
@@ -104,11 +109,12 @@ def _cds_archive(java: str) -> Path | None:
     return CACHE_DIR / f"neo4j-devserver-{key}.jsa"
 
 
-def build() -> list[str]:
+def build(*, server_grade: bool = False) -> list[str]:
     """Builds the launcher unless the cache is up to date; returns the java command prefix.
 
     The prefix ends with the main class; append `--home DIR --port N` and put the password in
-    the environment variable NEO4J_PASSWORD.
+    the environment variable NEO4J_PASSWORD. `server_grade`: production's JVM settings instead
+    of the quick-start ones tests use (and no class-data archive, recorded with those).
     """
     java = _java()
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
@@ -116,8 +122,11 @@ def build() -> list[str]:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not _is_built():
             _run_maven()
-    command = [java, *JVM_FLAGS]
-    archive = _cds_archive(java)
+    if server_grade:
+        command = [java, *SERVER_GRADE_JVM_FLAGS]
+    else:
+        command = [java, *JVM_FLAGS]
+    archive = None if server_grade else _cds_archive(java)
     if archive is not None and archive.is_file():
         command += [f"-XX:SharedArchiveFile={archive}", *CDS_QUIET]
     classpath = os.pathsep.join([str(JAR), *_classpath()])
@@ -213,16 +222,18 @@ def _stop(process: subprocess.Popen[bytes], timeout_s: float = STOP_TIMEOUT_S) -
 
 @contextmanager
 def running_neo4j(data_dir: Path, *, port: int | None = None, password: str,
-                  timeout_s: float = 120) -> Iterator[Neo4jServer]:
+                  timeout_s: float = 120, server_grade: bool = False) -> Iterator[Neo4jServer]:
     """Starts Neo4j on data_dir (its home: data/, logs/), yields once Bolt answers, then stops it.
 
     With no port, a free one is chosen. The launcher's output goes to data_dir/devserver.log.
     Raises RuntimeError, with the end of that log, if Neo4j exits or is not ready within
     timeout_s (the build, if one is needed, comes before and is not counted). A second instance
-    on the same data_dir fails fast: Neo4j's store lock makes it exit.
+    on the same data_dir fails fast: Neo4j's store lock makes it exit. `server_grade` (for
+    benchmarks): the JVM and memory settings of production (docker-compose.yml), written to
+    data_dir/neo4j.conf, rather than the quick-start ones tests use.
     """
-    command = build()
-    archive = _cds_archive(command[0])
+    command = build(server_grade=server_grade)
+    archive = None if server_grade else _cds_archive(command[0])
     dump_to: Path | None = None
     if archive is not None and not archive.is_file():
         _remove_abandoned_dumps()
@@ -231,6 +242,8 @@ def running_neo4j(data_dir: Path, *, port: int | None = None, password: str,
         command = [command[0], f"-XX:ArchiveClassesAtExit={dump_to}", *CDS_QUIET, *command[1:]]
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    if server_grade:
+        (data_dir / "neo4j.conf").write_text(SERVER_GRADE_SETTINGS)
     log_file = data_dir / LOG_NAME
     env = {**os.environ, "NEO4J_PASSWORD": password}  # never on the command line: ps shows it
     ready = False

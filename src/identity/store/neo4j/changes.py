@@ -40,15 +40,16 @@ class Neo4jChangeLog(Neo4jPart):
     async def read_changes(
         self, after: int, limit: int, profile_ids: Sequence[str]
     ) -> ChangePage:
-        records = await self._records(
+        records = await self._rows(
             "OPTIONAL MATCH (r:ChangeLog {name: 'retention'})"
             " WITH CASE WHEN r.pruned_through > $after THEN r.pruned_through ELSE $after END"
             " AS start"
             " CALL (start) { MATCH (c:Change) WHERE c.position > start"
             " RETURN c ORDER BY c.position LIMIT $limit }"
-            " RETURN start, c.position AS position, c.kind AS kind, CASE WHEN $every"
+            " RETURN collect({start: start, position: c.position, kind: c.kind,"
+            " change: CASE WHEN $every"
             " OR any(id IN [c.profile_id] + c.absorbed_ids + c.split_ids WHERE id IN $ids)"
-            " THEN c {.*} END AS change",
+            " THEN c {.*} END}) AS rows",
             after=after, limit=limit, every=not profile_ids, ids=list(profile_ids))
         # Read after the changes: a prune that removed any of them has raised it by now.
         (bounds,) = await self._records(

@@ -16,8 +16,9 @@ class Neo4jEventLog(Neo4jPart):
     """The event log: which events were seen, and what each left behind."""
 
     async def seen_event_ids(self, event_ids: Sequence[str]) -> set[str]:
-        records = await self._records(
-            "UNWIND $ids AS id MATCH (e:Event {event_id: id}) RETURN e.event_id AS id",
+        records = await self._rows(
+            "UNWIND $ids AS id MATCH (e:Event {event_id: id})"
+            " RETURN collect({id: e.event_id}) AS rows",
             ids=list(event_ids))
         return {r["id"] for r in records}
 
@@ -38,11 +39,9 @@ class Neo4jEventLog(Neo4jPart):
 
     async def read_stored_events(self, anchors: Sequence[Identifier]) -> list[StoredEvent]:
         by_key = {a.key: a for a in anchors}
-        records = await self._records(
+        records = await self._rows(
             "UNWIND $keys AS k MATCH (e:Event {anchor: k}) WHERE e.has_data"
-            " RETURN e.event_id AS event_id, e.type AS type, e.source AS source,"
-            " e.observed_at AS observed_at, e.anchor AS anchor, e.traits AS traits,"
-            " e.amount AS amount, e.currency AS currency, e.received_at AS received_at",
+            " RETURN collect(e {" + EVENT_FIELDS + "}) AS rows",
             keys=list(by_key))
         return [stored_event(r, by_key[r["anchor"]]) for r in records]
 

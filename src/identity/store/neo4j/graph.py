@@ -34,22 +34,22 @@ class Neo4jGraph(Neo4jPart):
                         for i, (ident, seen_at) in enumerate(sightings))
         rows = [{"i": i, "key": key, "kind": ident.kind, "value": ident.value,
                  "t": to_micros(seen_at)} for key, i, ident, seen_at in by_key]
-        records = await self._records(
+        records = await self._rows(
             "UNWIND $rows AS r MERGE (n:Identifier {key: r.key})"
             " ON CREATE SET n.kind = r.kind, n.value = r.value, n.first_seen = r.t,"
             " n.last_seen = r.t"
             " ON MATCH SET n.first_seen = CASE WHEN r.t < n.first_seen THEN r.t"
             " ELSE n.first_seen END, n.last_seen = CASE WHEN r.t > n.last_seen THEN r.t"
             " ELSE n.last_seen END"
-            " RETURN r.i AS i, " + NODE_FIELDS,
+            " RETURN collect({i: r.i, " + NODE_FIELDS + "}) AS rows",
             rows=rows)
         ordered = sorted(records, key=lambda r: int(r["i"]))
         return [node_row(r) for r in ordered]
 
     async def find_identifiers(self, identifiers: Sequence[Identifier]) -> list[NodeRow]:
-        records = await self._records(
+        records = await self._rows(
             "UNWIND range(0, size($keys) - 1) AS i MATCH (n:Identifier {key: $keys[i]})"
-            " RETURN i, " + NODE_FIELDS + " ORDER BY i",
+            " WITH i, n ORDER BY i RETURN collect({" + NODE_FIELDS + "}) AS rows",
             keys=[i.key for i in identifiers])
         return [node_row(r) for r in records]
 
@@ -63,7 +63,7 @@ class Neo4jGraph(Neo4jPart):
         # reads every row before any write (the write changes what the read matches), so a
         # link's later rows see it as it was before the call, as its first row does.
         # SET items apply in order: inactive_reason reads is_active before it changes.
-        priors = await self._records(
+        priors = await self._rows(
             "UNWIND $rows AS r MATCH (a:Identifier {key: r.a}), (b:Identifier {key: r.b})"
             " OPTIONAL MATCH (a)-[old:LINKED {rule: r.rule}]->(b)"
             " WITH r, a, b, old.first_seen AS prior_first, old.score AS prior_score"
@@ -84,7 +84,8 @@ class Neo4jGraph(Neo4jPart):
             " l.inactive_reason = CASE WHEN l.is_active AND r.reason IS NOT NULL THEN r.reason"
             " ELSE l.inactive_reason END,"
             " l.is_active = l.is_active AND r.reason IS NULL"
-            " RETURN r.i AS i, prior_first, prior_score",
+            " RETURN collect({i: r.i, prior_first: prior_first, prior_score: prior_score})"
+            " AS rows",
             rows=rows)
         found = {r["i"]: r for r in priors}
         return [None if found[i]["prior_first"] is None else PriorLink(
@@ -107,17 +108,19 @@ class Neo4jGraph(Neo4jPart):
             rows=[{"key": i.key, "held": held} for i, held in marks])
 
     async def read_makeup(self, group_ids: Sequence[int]) -> dict[int, GroupMakeup]:
-        records = await self._records(
+        records = await self._rows(
             "UNWIND $ids AS id MATCH (n:Identifier {group_id: id})"
-            " RETURN id, n.kind AS kind, count(*) AS members, max(n.held) AS held",
+            " WITH id, n.kind AS kind, count(*) AS members, max(n.held) AS held"
+            " RETURN collect({id: id, kind: kind, members: members, held: held}) AS rows",
             ids=sorted(set(group_ids)))
         return makeups((r["id"], r["kind"], r["members"], r["held"]) for r in records)
 
     async def read_links(self, identifiers: Sequence[Identifier]) -> list[Link]:
-        records = await self._records(
+        records = await self._rows(
             "UNWIND $keys AS k MATCH (:Identifier {key: k})-[l:LINKED]-()"
             " WITH DISTINCT l MATCH (a)-[l]->(b)" + LINK_EVENTS +
-            " RETURN " + LINK_FIELDS + " ORDER BY a.key, b.key, l.rule",
+            " WITH a, b, l, shown ORDER BY a.key, b.key, l.rule"
+            " RETURN collect({" + LINK_FIELDS + "}) AS rows",
             keys=[i.key for i in identifiers], shown=MAX_EVENT_IDS_SHOWN)
         return [link_row(r) for r in records]
 
@@ -125,11 +128,12 @@ class Neo4jGraph(Neo4jPart):
         self, rule: str, after: tuple[str, str] | None, limit: int
     ) -> list[Link]:
         first, second = after or ("", "")
-        records = await self._records(
+        records = await self._rows(
             "MATCH (a)-[l:LINKED {rule: $rule}]->(b)"
             " WHERE a.key > $first OR (a.key = $first AND b.key > $second)"
             " WITH a, l, b ORDER BY a.key, b.key LIMIT $limit" + LINK_EVENTS +
-            " RETURN " + LINK_FIELDS + " ORDER BY a.key, b.key",
+            " WITH a, b, l, shown ORDER BY a.key, b.key"
+            " RETURN collect({" + LINK_FIELDS + "}) AS rows",
             rule=rule, first=first, second=second, limit=limit, shown=MAX_EVENT_IDS_SHOWN)
         return [link_row(r) for r in records]
 
@@ -138,10 +142,11 @@ class Neo4jGraph(Neo4jPart):
         kind_prefixes: Sequence[str] = (),
     ) -> list[tuple[Identifier, Identifier]]:
         by_key = {i.key: i for i in identifiers}
-        records = await self._records(
+        records = await self._rows(
             "UNWIND $keys AS k MATCH (:Identifier {key: k})-[:LINKED {rule: $rule}]-(m:Identifier)"
             " WHERE m.kind IN $kinds OR any(p IN $prefixes WHERE m.kind STARTS WITH p)"
-            " RETURN DISTINCT k, m.kind AS kind, m.value AS value",
+            " WITH DISTINCT k, m.kind AS kind, m.value AS value"
+            " RETURN collect({k: k, kind: kind, value: value}) AS rows",
             keys=list(by_key), rule=rule, kinds=list(kinds), prefixes=list(kind_prefixes))
         return [(by_key[r["k"]], Identifier(r["kind"], r["value"])) for r in records]
 
@@ -171,22 +176,25 @@ class Neo4jGraph(Neo4jPart):
         lock: LiteralString = "" if self._read_only else " SET g._lock = true REMOVE g._lock"
         # Each property is read once: a group that a concurrent merge deletes mid-statement
         # reads as nulls, and is then left out as if it had not been found (read committed).
-        records = await self._records(
+        records = await self._rows(
             "UNWIND $ids AS id MATCH (g:Group {group_id: id})" + lock +
             " WITH g.group_id AS group_id, g.profile_id AS profile_id, g.size AS size"
             " WHERE group_id IS NOT NULL AND profile_id IS NOT NULL AND size IS NOT NULL"
             " MATCH (p:Profile {profile_id: profile_id})"
-            " RETURN group_id, profile_id, p.seq AS seq, size ORDER BY group_id",
+            " WITH group_id, profile_id, p.seq AS seq, size ORDER BY group_id"
+            " RETURN collect({group_id: group_id, profile_id: profile_id, seq: seq, size: size})"
+            " AS rows",
             ids=sorted(set(group_ids)))
         return [GroupState(r["group_id"], ProfileId(r["profile_id"]), r["seq"], r["size"])
                 for r in records if r["seq"] is not None]
 
     async def assign_members(self, assignments: Sequence[tuple[Identifier, int]]) -> None:
-        moved = await self._records(
+        moved = await self._rows(
             "UNWIND $rows AS r MATCH (n:Identifier {key: r.key})"
             " WHERE n.group_id IS NULL OR n.group_id <> r.group_id"
             " WITH r, n, n.group_id AS previous SET n.group_id = r.group_id"
-            " RETURN previous, r.group_id AS target, count(*) AS moved",
+            " WITH previous, r.group_id AS target, count(*) AS moved"
+            " RETURN collect({previous: previous, target: target, moved: moved}) AS rows",
             rows=sorted(({"key": i.key, "group_id": g} for i, g in assignments),
                         key=lambda r: str(r["key"])))
         deltas: dict[int, int] = {}
@@ -242,27 +250,30 @@ class Neo4jGraph(Neo4jPart):
             " SET p.merged_into = r.profile_id", rows=rows)
 
     async def lookup_profiles(self, profile_ids: Sequence[str]) -> list[ProfileRow]:
-        records = await self._records(
+        records = await self._rows(
             "UNWIND range(0, size($ids) - 1) AS i MATCH (p:Profile {profile_id: $ids[i]})"
             " WITH i, p.profile_id AS requested, coalesce(p.merged_into, p.profile_id) AS current"
             " MATCH (g:Group {profile_id: current}) MATCH (c:Profile {profile_id: current})"
             " WITH i, requested, current, g.group_id AS group_id, c.created_at AS created_at"
             " WHERE group_id IS NOT NULL AND created_at IS NOT NULL"
-            " RETURN requested, current, group_id, created_at ORDER BY i",
+            " WITH i, requested, current, group_id, created_at ORDER BY i"
+            " RETURN collect({requested: requested, current: current, group_id: group_id,"
+            " created_at: created_at}) AS rows",
             ids=list(profile_ids))
         return [ProfileRow(ProfileId(r["requested"]), ProfileId(r["current"]), r["group_id"],
                            from_micros(r["created_at"])) for r in records]
 
     async def merged_ids(self, profile_id: ProfileId) -> list[ProfileId]:
-        records = await self._records(
-            "MATCH (p:Profile {merged_into: $id}) RETURN p.profile_id AS id ORDER BY p.seq",
+        records = await self._rows(
+            "MATCH (p:Profile {merged_into: $id}) WITH p ORDER BY p.seq"
+            " RETURN collect({id: p.profile_id}) AS rows",
             id=profile_id)
         return [ProfileId(r["id"]) for r in records]
 
     async def read_members(self, group_ids: Sequence[int]) -> list[NodeRow]:
-        records = await self._records(
+        records = await self._rows(
             "UNWIND $ids AS id MATCH (n:Identifier {group_id: id})"
-            " RETURN " + NODE_FIELDS + " ORDER BY n.kind, n.value",
+            " WITH n ORDER BY n.kind, n.value RETURN collect({" + NODE_FIELDS + "}) AS rows",
             ids=sorted(set(group_ids)))
         return [node_row(r) for r in records]
 

@@ -20,8 +20,9 @@ class Neo4jMatchIndex(Neo4jPart):
                  "event_id": r.event_id, "source": r.source, "seen_at": to_micros(r.seen_at)}
                 for r in sorted({r.record_id: r for r in records}.values(),
                                 key=lambda r: r.record_id)]
-        stored = {r["id"] for r in await self._records(
-            "UNWIND $ids AS id MATCH (r:MatchRecord {record_id: id}) RETURN r.record_id AS id",
+        stored = {r["id"] for r in await self._rows(
+            "UNWIND $ids AS id MATCH (r:MatchRecord {record_id: id})"
+            " RETURN collect({id: r.record_id}) AS rows",
             ids=[row["record_id"] for row in rows])}
         fresh = [row for row in rows if row["record_id"] not in stored]
         fresh_ids = {str(row["record_id"]) for row in fresh}
@@ -36,9 +37,9 @@ class Neo4jMatchIndex(Neo4jPart):
     async def refile_records(self, records: Sequence[MatchRecord], max_block: int
                              ) -> list[str]:
         wanted = {r.record_id: r for r in records}
-        stored = {r["id"]: decode_keys(r["keys"]) for r in await self._records(
+        stored = {r["id"]: decode_keys(r["keys"]) for r in await self._rows(
             "UNWIND $ids AS id MATCH (r:MatchRecord {record_id: id})"
-            " RETURN r.record_id AS id, r.keys AS keys", ids=sorted(wanted))}
+            " RETURN collect({id: r.record_id, keys: r.keys}) AS rows", ids=sorted(wanted))}
         moved = sorted(record_id for record_id, keys in stored.items()
                        if wanted[record_id].keys != keys)
         dropped: list[tuple[str, str]] = []
@@ -76,20 +77,26 @@ class Neo4jMatchIndex(Neo4jPart):
             filings=[list(f) for f in sorted(filings)], max_block=max_block)
 
     async def find_records(self, keys: Sequence[str], max_block: int) -> BlockLookup:
-        sizes = await self._records(
-            "UNWIND $keys AS k MATCH (b:Block {key: k}) RETURN k, b.size AS size",
-            keys=sorted(set(keys)))
-        oversized = sorted((r["k"], r["size"]) for r in sizes if r["size"] > max_block)
-        records = await self._records(
-            "UNWIND $keys AS k MATCH (:Block {key: k})-[:FILES]->(r:MatchRecord)"
-            " WITH DISTINCT r RETURN " + RECORD_FIELDS + " ORDER BY record_id",
-            keys=[r["k"] for r in sizes if r["size"] <= max_block])
-        return BlockLookup([match_record(r) for r in records], oversized)
+        # One round trip: the blocks' sizes, and the members of those within the limit.
+        found = await self._records(
+            "UNWIND $keys AS k MATCH (b:Block {key: k})"
+            " WITH collect({k: k, size: b.size}) AS sizes"
+            " CALL (sizes) { UNWIND sizes AS s WITH s WHERE s.size <= $max_block"
+            " MATCH (:Block {key: s.k})-[:FILES]->(r:MatchRecord)"
+            " WITH DISTINCT r ORDER BY r.record_id"
+            " RETURN collect({" + RECORD_FIELDS + "}) AS records }"
+            " RETURN sizes, records",
+            keys=sorted(set(keys)), max_block=max_block)
+        if not found:
+            return BlockLookup([], [])
+        oversized = sorted((r["k"], r["size"]) for r in found[0]["sizes"]
+                           if r["size"] > max_block)
+        return BlockLookup([match_record(r) for r in found[0]["records"]], oversized)
 
     async def read_records(self, anchors: Sequence[Identifier]) -> list[MatchRecord]:
-        records = await self._records(
+        records = await self._rows(
             "UNWIND $keys AS k MATCH (r:MatchRecord {anchor: k})"
-            " RETURN " + RECORD_FIELDS + " ORDER BY record_id",
+            " WITH r ORDER BY r.record_id RETURN collect({" + RECORD_FIELDS + "}) AS rows",
             keys=sorted({a.key for a in anchors}))
         return [match_record(r) for r in records]
 
@@ -98,9 +105,10 @@ class Neo4jMatchIndex(Neo4jPart):
         return int(found["records"])
 
     async def scan_records(self, after: str, limit: int) -> list[MatchRecord]:
-        records = await self._records(
+        records = await self._rows(
             "MATCH (r:MatchRecord) WHERE r.record_id > $after"
-            " RETURN " + RECORD_FIELDS + " ORDER BY record_id LIMIT $limit",
+            " WITH r ORDER BY r.record_id LIMIT $limit"
+            " RETURN collect({" + RECORD_FIELDS + "}) AS rows",
             after=after, limit=limit)
         return [match_record(r) for r in records]
 

@@ -49,12 +49,12 @@ class Neo4jProfileVersions(Neo4jPart):
         # Each id's last version is one seek at the end of the constraint's index: a
         # composite index serves only predicates on all its properties (hence IS NOT NULL),
         # and gives its order only to an ORDER BY naming them all.
-        records = await self._records(
+        records = await self._rows(
             "UNWIND $ids AS id CALL (id) { MATCH (v:ProfileVersion)"
             " USING INDEX v:ProfileVersion(profile_id, version)"
             " WHERE v.profile_id = id AND v.version IS NOT NULL RETURN v.version AS version"
             " ORDER BY v.profile_id DESC, v.version DESC LIMIT 1 }"
-            " RETURN id, version",
+            " RETURN collect({id: id, version: version}) AS rows",
             ids=sorted(set(profile_ids)))
         return {ProfileId(r["id"]): r["version"] for r in records}
 

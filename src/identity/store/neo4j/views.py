@@ -8,15 +8,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, LiteralString
 
 from identity.domain.types import Identifier, ProfileId, from_micros
-from identity.store.neo4j.base import Neo4jPart, node_row
+from identity.store.neo4j.base import NODE_FIELDS, Neo4jPart, node_row
 from identity.store.neo4j.events import EVENT_FIELDS, stored_event
 from identity.store.protocol import ProfileReading, ProfileRow
 
-# NODE_FIELDS as a map, so node_row reads a member as it reads a row.
-_MEMBER: LiteralString = (
-    "{kind: n.kind, value: n.value, group_id: n.group_id, first_seen: n.first_seen,"
-    " last_seen: n.last_seen, hub_reason: n.hub_reason, held: n.held}"
-)
 
 # Per id, as lookup_profiles, read_members, read_stored_events, merged_ids and
 # versions.latest_versions read it (the same index seeks), each in a subquery of its own.
@@ -39,7 +34,7 @@ _BY_KEY: LiteralString = (
 _EACH: LiteralString = (
     " CALL (group_id) { MATCH (n:Identifier {group_id: group_id})"
     "   WITH n ORDER BY n.kind, n.value"
-    "   RETURN collect(" + _MEMBER + ") AS members, collect(n.key) AS keys,"
+    "   RETURN collect({" + NODE_FIELDS + "}) AS members, collect(n.key) AS keys,"
     "   collect(CASE WHEN n.held IS NOT NULL THEN n.key END) AS held }"
     " CALL (keys) { UNWIND keys AS k MATCH (e:Event {anchor: k}) WHERE e.has_data"
     "   RETURN collect(e {" + EVENT_FIELDS + "}) AS events }"
@@ -57,13 +52,17 @@ _EACH: LiteralString = (
 # Per id, as lookup_profiles, read_members, read_stored_events, merged_ids and
 # versions.latest_versions read it (the same index seeks), each in a subquery of its own.
 _READ: LiteralString = (
-    _BY_ID + _EACH + " RETURN i, requested, current, group_id, created_at, members, events,"
-    " merged, version, reasons ORDER BY i"
+    _BY_ID + _EACH + " WITH * ORDER BY i RETURN collect({i: i, requested: requested,"
+    " current: current, group_id: group_id, created_at: created_at, members: members,"
+    " events: events, merged: merged, version: version, reasons: reasons}) AS rows"
 )
-_IDS_OF: LiteralString = _BY_KEY + " RETURN i, current ORDER BY i"
+_IDS_OF: LiteralString = (
+    _BY_KEY + " WITH i, current ORDER BY i RETURN collect({i: i, current: current}) AS rows")
 _READ_OF: LiteralString = (
-    _BY_KEY + _EACH + " RETURN i, key, requested, current, group_id, created_at, members,"
-    " events, merged, version, reasons ORDER BY i"
+    _BY_KEY + _EACH + " WITH * ORDER BY i RETURN collect({i: i, key: key,"
+    " requested: requested, current: current, group_id: group_id, created_at: created_at,"
+    " members: members, events: events, merged: merged, version: version,"
+    " reasons: reasons}) AS rows"
 )
 
 
@@ -83,12 +82,12 @@ class Neo4jProfileViews(Neo4jPart):
     """What a profile's view is built from."""
 
     async def read_profiles(self, profile_ids: Sequence[str]) -> list[ProfileReading]:
-        return [_reading(r) for r in await self._records(_READ, ids=list(profile_ids))]
+        return [_reading(r) for r in await self._rows(_READ, ids=list(profile_ids))]
 
     async def profile_ids_of(self, identifiers: Sequence[Identifier]
                              ) -> dict[Identifier, ProfileId | None]:
         found: dict[Identifier, ProfileId | None] = {}
-        for r in await self._records(_IDS_OF, keys=[i.key for i in identifiers]):
+        for r in await self._rows(_IDS_OF, keys=[i.key for i in identifiers]):
             found[identifiers[r["i"]]] = ProfileId(r["current"]) if r["current"] else None
         return found
 
@@ -96,7 +95,7 @@ class Neo4jProfileViews(Neo4jPart):
                                ) -> dict[Identifier, ProfileReading | None]:
         keys = [i.key for i in identifiers]
         found: dict[Identifier, ProfileReading | None] = {}
-        for r in await self._records(_READ_OF, keys=keys):
+        for r in await self._rows(_READ_OF, keys=keys):
             whole = r["current"] is not None and r["created_at"] is not None and r["members"]
             found[identifiers[r["i"]]] = _reading(r) if whole else None
         return found
