@@ -122,10 +122,7 @@ def build(*, server_grade: bool = False) -> list[str]:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not _is_built():
             _run_maven()
-    if server_grade:
-        command = [java, *SERVER_GRADE_JVM_FLAGS]
-    else:
-        command = [java, *JVM_FLAGS]
+    command = [java, *(SERVER_GRADE_JVM_FLAGS if server_grade else JVM_FLAGS)]
     archive = None if server_grade else _cds_archive(java)
     if archive is not None and archive.is_file():
         command += [f"-XX:SharedArchiveFile={archive}", *CDS_QUIET]

@@ -12,7 +12,6 @@ from identity.store.neo4j.base import NODE_FIELDS, Neo4jPart, node_row
 from identity.store.neo4j.events import EVENT_FIELDS, stored_event
 from identity.store.protocol import ProfileReading, ProfileRow
 
-
 # Per id, as lookup_profiles, read_members, read_stored_events, merged_ids and
 # versions.latest_versions read it (the same index seeks), each in a subquery of its own.
 _BY_ID: LiteralString = (
