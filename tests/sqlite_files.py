@@ -20,6 +20,7 @@ ADDED_IN = {
     4: "    held TEXT,\n",  # nodes: the mark of the latest link a per-profile limit holds
     5: AUDIT_AND_VERSIONS_SCRIPT,  # the audit log and profile versions
     6: REVIEW_QUEUE,  # the review queue
+    7: ",\n    touched_ids TEXT",  # changes: the ids of a touch entry
 }
 
 
@@ -28,11 +29,15 @@ def old_release_file(path: Path, version: int, *, statements: tuple[str, ...] = 
     version recorded in meta, then `statements` run on it."""
     assert sorted(ADDED_IN) == list(range(2, SCHEMA_VERSION + 1)), "say what each version added"
     schema = SCHEMA
-    for later, added in ADDED_IN.items():
+    left_out: list[str] = []
+    for later, added in sorted(ADDED_IN.items(), reverse=True):  # newest first
         if later > version:
+            for newer in left_out:  # a table added later lacks what was added to it since
+                added = added.replace(newer, "")
             if added not in schema:
                 raise ValueError(f"today's schema has no {added!r} to leave out")
             schema = schema.replace(added, "")
+            left_out.append(added)
     old = sqlite3.connect(path)
     try:
         old.executescript(schema)

@@ -30,6 +30,7 @@ async def build_service(settings: Settings) -> IdentityService:
         survivorship=settings.survivorship_rules(),
         matcher=matcher,
         profile_cache=settings.profile_cache,
+        cache_staleness=timedelta(milliseconds=settings.cache_staleness_ms),
         strict_ingest=settings.strict_ingest,
         max_clock_skew=timedelta(seconds=settings.max_clock_skew_s),
     )

@@ -27,6 +27,7 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 WHOLE_NUMBERS: dict[str, tuple[int, int]] = {
     "port": (0, 65_535), "max_block": (2, 1_000_000), "profile_cache": (0, 10_000_000),
     "max_body_bytes": (1, 1 << 30), "max_watch_streams": (1, 100_000),
+    "cache_staleness_ms": (1, 60_000),
 }
 _SWITCHES = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 
@@ -49,7 +50,9 @@ class Settings:
     rules: str = "data/rules.toml"  # limits, priorities, hubs, phone regions: built-in until then
     matching: bool = True  # probabilistic links in real time
     max_block: int = 500  # blocking lookups over this many records are skipped and reported
-    profile_cache: int = 10_000  # golden profiles kept in memory (SQLite only); 0: none
+    profile_cache: int = 10_000  # golden profiles kept in memory; 0: none
+    # On Neo4j: how late the cache may learn of another replica's write (log_follower.py)
+    cache_staleness_ms: int = 100
     strict_ingest: bool = False  # reject events for a malformed identifier or missing amount
     # Hostile-input bounds (docs/architecture.md, "Hostile input"):
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # an HTTP request body larger is a 413

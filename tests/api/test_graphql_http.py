@@ -152,7 +152,9 @@ def test_invalid_lookup_gets_a_clear_error(client: httpx.Client) -> None:
 
 def test_health_readiness_metrics_and_graphiql(client: httpx.Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"status": "ready"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready"
+    assert ready["profile_cache"]["enabled"] is True
     ingest(client, ev(unique("e"), ("anonymous_id", unique("c"))))
     metrics = client.get("/metrics").text
     assert 'identity_events_total{status="accepted"}' in metrics

@@ -152,3 +152,39 @@ async def test_a_read_from_a_pruned_position_starts_at_the_oldest_kept_and_says_
     page = await read(store, after=1)
     assert [r.position for r in page.changes] == [4, 5]
     assert page.pruned_through == 3  # above `after`: the caller learns it missed some
+
+
+async def test_a_touch_entry_names_its_profiles_to_readers_of_everything_only(
+    store: GraphStore
+) -> None:
+    async with store.transaction() as tx:
+        await tx.changes.append_changes([CREATED_A], [ProfileId("prf_t2"), ProfileId("prf_t1"),
+                                                      ProfileId("prf_t2")])
+    async with store.transaction() as tx:  # a commit that changed no profile, only views
+        await tx.changes.append_changes([], [ProfileId("prf_t3")])
+    await append(store, CREATED_B)
+    everything = await read(store)
+    # The touch entries take positions (2 and 3) but are no changes: a feed skips them.
+    assert [(r.position, r.change) for r in everything.changes] == [(1, CREATED_A),
+                                                                    (4, CREATED_B)]
+    assert everything.touched == ["prf_t1", "prf_t2", "prf_t3"]
+    assert (everything.through, everything.last) == (4, 4)
+    filtered = await read(store, profile_ids=("prf_t1", "prf_b"))
+    assert [r.position for r in filtered.changes] == [4]
+    assert filtered.touched == []
+    assert (await read(store, after=1, limit=1)).touched == ["prf_t1", "prf_t2"]
+
+
+async def test_nothing_to_log_logs_nothing(store: GraphStore) -> None:
+    async with store.transaction() as tx:
+        await tx.changes.append_changes([], [])
+    assert await read(store) == ChangePage([], 0, 0, 0)
+
+
+async def test_touch_entries_are_pruned_by_age_like_changes(store: GraphStore) -> None:
+    async with store.transaction() as tx:
+        await tx.changes.append_changes([], [ProfileId("prf_t1")])
+    await append(store, UPDATED_G)
+    assert await prune(store, datetime.now(UTC) + timedelta(days=1)) == 2
+    page = await read(store)
+    assert (page.changes, page.touched, page.pruned_through, page.last) == ([], [], 2, 2)

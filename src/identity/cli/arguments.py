@@ -105,8 +105,12 @@ def parser() -> argparse.ArgumentParser:
                        "an amount, instead of accepting it without them (env "
                        "IDENTITY_STRICT_INGEST=on)")
     serve.add_argument("--profile-cache", type=integer, metavar="PROFILES",
-                       help="golden profiles kept in memory for fast lookups (embedded store "
-                       "only; 0 for none); env IDENTITY_PROFILE_CACHE, default 10000")
+                       help="golden profiles kept in memory for fast lookups (0 for none); "
+                       "env IDENTITY_PROFILE_CACHE, default 10000")
+    serve.add_argument("--cache-staleness-ms", type=integer, metavar="MS",
+                       help="on Neo4j, how late a replica's cache may learn of a write made "
+                       "through another replica, at most (its own writes: at once); env "
+                       "IDENTITY_CACHE_STALENESS_MS, default 100")
     store_flags(serve)
 
     ingest = commands.add_parser("ingest", help="ingest a JSONL file of events in bulk")
@@ -220,6 +224,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
         model=getattr(args, "model", None),
         matching=False if getattr(args, "no_matching", False) else None,
         profile_cache=getattr(args, "profile_cache", None),
+        cache_staleness_ms=getattr(args, "cache_staleness_ms", None),
         strict_ingest=True if getattr(args, "strict_ingest", False) else None,
         store=args.store,
         database=args.database,

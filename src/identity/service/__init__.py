@@ -19,6 +19,7 @@ from identity.service.change_sinks import ChangeSink, MetricsChangeSink
 from identity.service.explain import Explainer, Explanation, ProfileHistory, ReviewPage
 from identity.service.history import History, VersionPage
 from identity.service.ingest import Clock, Ingestor, IngestResult, IngestStatus, utc_now
+from identity.service.log_follower import DEFAULT_STALENESS_BOUND, LogFollower
 from identity.service.matching import GraphSize, Matcher
 from identity.service.profile_cache import DEFAULT_CAPACITY, ProfileCache
 from identity.service.queries import IdentifierView, Member, ProfileView, Queries
@@ -49,16 +50,21 @@ class IdentityService:
         graph_rules: GraphRules | None = None,
         matcher: Matcher | None = None,
         profile_cache: int = DEFAULT_CAPACITY,
+        cache_staleness: timedelta = DEFAULT_STALENESS_BOUND,
         strict_ingest: bool = False,
         max_clock_skew: timedelta = MAX_CLOCK_SKEW,
     ) -> None:
         """`profile_cache`: how many profiles to keep in memory (0: none; profile_cache.py
-        says how they are kept fresh). `strict_ingest`: reject an event for a malformed
-        identifier or a missing order amount instead of accepting it without."""
+        says how they are kept fresh); `cache_staleness`: on a store other replicas write
+        (Neo4j), how late the cache may learn of their writes (log_follower.py).
+        `strict_ingest`: reject an event for a malformed identifier or a missing order
+        amount instead of accepting it without."""
         self.store = store
         self.rules = rules or NormalizationRules()
         self.matcher = matcher
-        self._cache = ProfileCache(profile_cache, store)
+        follower = (LogFollower(store, cache_staleness)
+                    if profile_cache and store.commits_elsewhere() is None else None)
+        self._cache = ProfileCache(profile_cache, store, follower)
         size = GraphSize()  # the match model's prior follows it: ingest and explain alike
         self._ingestor = Ingestor(store, self.rules, sink or MetricsChangeSink(), clock,
                                   graph_rules, matcher, cache=self._cache,
@@ -179,3 +185,8 @@ class IdentityService:
     async def check_ready(self) -> None:
         """Raises StoreUnavailable when the store cannot answer."""
         await self.store.ping()
+
+    def cache_status(self) -> dict[str, object]:
+        """What /readyz shows of the profile cache: how it is kept right and, when it
+        follows the change log, the bound and how far behind it is now."""
+        return self._cache.status()

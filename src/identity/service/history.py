@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -56,17 +56,21 @@ def check_action_id(field: str, action_id: str) -> None:
 
 
 async def record_changes(tx: GraphTransaction, changes: Sequence[ProfileChange],
-                         actor: str | None = None) -> None:
+                         actor: str | None = None,
+                         touched: Iterable[ProfileId] = ()) -> None:
     """The versions of every profile the changes concern and, for automatic merges and
     splits (no `actor`), their audit entries; then the change log, last (its lock is held
-    for the commit only on Neo4j)."""
-    if not changes:
-        return
-    await _record_versions(tx, changes, actor)
-    if actor is None:
+    for the commit only on Neo4j), with the `touched` profiles no change mentions: what
+    other replicas' caches must forget too (docs/architecture.md, "Caching across
+    replicas")."""
+    mentioned = {p for change in changes for p in change.mentioned_ids}
+    unchanged = sorted(set(touched) - mentioned)
+    if changes:
+        await _record_versions(tx, changes, actor)
+    if changes and actor is None:
         await tx.audit.append_entries([_automatic_entry(c) for c in changes
                                        if c.kind in (ChangeKind.MERGED, ChangeKind.SPLIT)])
-    await tx.changes.append_changes(changes)
+    await tx.changes.append_changes(changes, unchanged)
 
 
 async def _record_versions(tx: GraphTransaction, changes: Sequence[ProfileChange],

@@ -140,7 +140,7 @@ class Ingestor:
                 touched, filed = batch.touched, batch.filed
                 applied = batch.events
                 changes = list(batch.changes)
-                await record_changes(tx, changes)
+                await record_changes(tx, changes, touched=touched)
         finally:
             # Before anyone hears of the commit; also when committing failed, as a failed
             # commit may still have landed.

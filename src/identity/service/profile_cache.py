@@ -10,7 +10,9 @@ Kept fresh by invalidation rather than by expiry:
   `identity ingest`) within a millisecond, as the store says (`GraphStore.commits_elsewhere`)
   and reads look (`LOOK_EVERY_S`);
 - a read that started before an eviction does not store what it read (`Ticket`).
-A store that cannot tell about other writers cheaply (Neo4j, shared by replicas) gets no cache.
+A store that cannot tell about other writers cheaply (Neo4j, shared by replicas) is followed
+through its change log instead (log_follower.py): the cache serves only while the log has been
+read within the staleness bound, and forgets what every commit, made anywhere, changed.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from identity.domain.types import Identifier, ProfileId
 
 if TYPE_CHECKING:
+    from identity.service.log_follower import LogFollower
     from identity.service.queries import ProfileView
 
 T = TypeVar("T")
@@ -58,15 +61,20 @@ class CommitCounts(Protocol):
 
 
 class ProfileCache:
-    def __init__(self, capacity: int, store: CommitCounts) -> None:
-        """Raises ValueError for a negative capacity."""
+    def __init__(self, capacity: int, store: CommitCounts,
+                 follower: LogFollower | None = None) -> None:
+        """Raises ValueError for a negative capacity. `follower`: for a store that cannot
+        tell about other writers (Neo4j), what keeps the cache right across replicas; with
+        neither, nothing is cached."""
         if capacity < 0:
             raise ValueError(f"the profile cache holds 0 or more profiles, got {capacity}")
         self._capacity = capacity
         self._store = store
-        # A store that cannot tell about other writers at all (Neo4j) never gets a cache.
         self._seen_elsewhere = store.commits_elsewhere() if capacity > 0 else None
-        self._enabled = self._seen_elsewhere is not None
+        self._follower = follower if capacity > 0 and self._seen_elsewhere is None else None
+        if self._follower is not None:
+            self._follower.attach(self._forget, self.clear)
+        self._enabled = self._seen_elsewhere is not None or self._follower is not None
         self._seen_here = store.commits()
         self._entries: OrderedDict[ProfileId, _Entry] = OrderedDict()
         self._placements: dict[Identifier, ProfileId] = {}
@@ -86,6 +94,8 @@ class ProfileCache:
         if (here := self._store.commits()) != self._seen_here:
             self.clear()
             self._seen_here = here
+        if self._follower is not None:
+            return Ticket(self._epoch) if self._follower.fresh() else None
         if (now := time.monotonic()) >= self._next_look:
             elsewhere = self._store.commits_elsewhere()
             if elsewhere is None:  # cannot tell just now (an error, a closed store)
@@ -160,6 +170,24 @@ class ProfileCache:
             for profile_id in profile_ids:
                 self._drop(profile_id)
         self._seen_here = here
+
+    def _forget(self, profile_ids: Iterable[ProfileId]) -> None:
+        """What a commit made elsewhere changed (the log follower): gone, and reads in
+        flight keep nothing."""
+        self._epoch += 1
+        for profile_id in profile_ids:
+            self._drop(profile_id)
+
+    def status(self) -> dict[str, object]:
+        if not self._enabled:
+            return {"enabled": False}
+        if self._follower is None:
+            return {"enabled": True, "kept_right_by": "commit counts", "profiles": len(self)}
+        staleness = self._follower.staleness_s()
+        return {"enabled": True, "kept_right_by": "change log", "profiles": len(self),
+                "staleness_bound_ms": round(self._follower.bound_s * 1000),
+                "staleness_ms": round(staleness * 1000) if staleness < 1e9 else None,
+                "serving": staleness <= self._follower.bound_s}
 
     def clear(self) -> None:
         self._epoch += 1

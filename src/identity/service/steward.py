@@ -170,7 +170,8 @@ class Steward:
             survivor = await _one_profile(tx, merged)
             if survivor is None:
                 raise ActionRefused(await _held_why(tx, links, merged))
-            await record_changes(tx, settled.changes, actor)
+            await record_changes(tx, settled.changes, actor,
+                                 touched=settled.touched | before.ids)
             after = await after_state(tx, [survivor], links)
             await tx.audit.append_entries([audit_entry(
                 action_id, "merge", actor, now, reason, before, after,
@@ -211,7 +212,8 @@ class Steward:
         async def work(tx: GraphTransaction, action_id: str, now: datetime) -> _Done:
             split = await self._split(tx, profile_id, sides, actor, reason, action_id, now)
             preview, settled, before = split.preview, split.settled, split.before
-            await record_changes(tx, settled.changes, actor)
+            await record_changes(tx, settled.changes, actor,
+                                 touched=settled.touched | before.ids)
             ids = [part.profile_id for part in preview.parts if part.profile_id is not None]
             after = await after_state(tx, ids, split.written)
             await tx.audit.append_entries([audit_entry(
@@ -303,7 +305,8 @@ class Steward:
             await tx.graph.add_links(written)
             settled = await settle(tx.graph, [a, b], None, self._limits, now,
                                    EventId(action_id), rule="unlink")
-            await record_changes(tx, settled.changes, actor)
+            await record_changes(tx, settled.changes, actor,
+                                 touched=settled.touched | before.ids)
             ids = sorted(set((await _profiles_of(tx, [a, b])).values()))
             after = await after_state(tx, ids, written)
             await tx.audit.append_entries([audit_entry(action_id, "unlink", actor, now, reason,
@@ -347,7 +350,8 @@ class Steward:
                         if row.group_id in group_ids]
             if accept and await _one_profile(tx, together) is None:
                 raise ActionRefused(await _held_why(tx, written, together))
-            await record_changes(tx, settled.changes, actor)
+            await record_changes(tx, settled.changes, actor,
+                                 touched=settled.touched | before.ids)
             ids = sorted(set((await _profiles_of(tx, [a, b])).values()))
             after = await after_state(tx, ids, written)
             action = "accept_review" if accept else "reject_review"
@@ -421,7 +425,8 @@ class Steward:
                     f"undo cannot restore the profiles exactly: {node.kind} "
                     f"'{printable(node.value, 64)}' would be in {now_of.get(node)}, not "
                     f"{restore.profile_of[node]} as before ({len(wrong)} identifiers differ)")
-            await record_changes(tx, settled.changes, actor)
+            await record_changes(tx, settled.changes, actor,
+                                 touched=settled.touched | frozenset(entry.profile_ids))
             ids = sorted(set(restore.profile_of.values()))
             state = await after_state(tx, ids, [])
             await tx.audit.append_entries([AuditEntry(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -97,6 +97,9 @@ class ChangePage:
     through: int  # the last position scanned (`after` when none): the next page starts here
     pruned_through: int  # retention removed every change at or below this position
     last: int  # the highest position handed out so far
+    # With no profile ids asked for: the profiles the scanned touch entries name (views that
+    # moved with no change, such as a last_seen): what read caches must forget.
+    touched: list[ProfileId] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,11 +325,14 @@ class ChangeLog(Protocol):
     """The change log: every profile change, in commit order, read by position and pruned by
     age."""
 
-    async def append_changes(self, changes: Sequence[ProfileChange]) -> None:
-        """Logs the changes under the next positions, in input order. Called last in the
-        transaction that made them, so a change is durable exactly when its event is.
-        Positions follow commit order: no change ever commits below a position a reader has
-        already passed."""
+    async def append_changes(self, changes: Sequence[ProfileChange],
+                             touched: Sequence[ProfileId] = ()) -> None:
+        """Logs the changes under the next positions, in input order, then, when `touched`
+        names any profile, one touch entry for them (profiles whose view the transaction may
+        have moved: read caches of other replicas forget them; change feeds skip it). Called
+        last in the transaction that made them, so a change is durable exactly when its event
+        is. Positions follow commit order: no change ever commits below a position a reader
+        has already passed."""
         ...
 
     async def read_changes(
@@ -334,8 +340,9 @@ class ChangeLog(Protocol):
     ) -> ChangePage:
         """Scans up to `limit` changes after position `after` (after the pruned ones when
         `after` is below them), in position order, and returns those whose profile, absorbed
-        or split ids include one of `profile_ids` (every one when empty). `through` never
-        passes a change that may still become visible."""
+        or split ids include one of `profile_ids` (every one when empty; then with the ids
+        of the touch entries scanned). `through` never passes a change that may still become
+        visible."""
         ...
 
     async def prune_changes(self, before: datetime, limit: int) -> int:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from identity.domain.changes import ChangeKind, ProfileChange
 from identity.domain.types import EventId, ProfileId, from_micros, to_micros
 from identity.store.neo4j.base import Neo4jPart
 from identity.store.protocol import ChangePage, ChangeRow
+
+TOUCHED = "touched"  # the kind of a touch entry (ChangeLog.append_changes)
 
 
 class Neo4jChangeLog(Neo4jPart):
@@ -24,18 +26,24 @@ class Neo4jChangeLog(Neo4jPart):
     # the ingest transaction, so the lock is held for the commit alone. Rejected: a clock or a
     # random id taken before commit (a slower transaction commits a smaller one after a reader
     # has moved on: the outbox skip); Neo4j's own CDC (Enterprise only).
-    async def append_changes(self, changes: Sequence[ProfileChange]) -> None:
-        if not changes:
+    async def append_changes(self, changes: Sequence[ProfileChange],
+                             touched: Sequence[ProfileId] = ()) -> None:
+        rows: list[dict[str, object]] = [
+            {"kind": c.kind.value, "profile_id": c.profile_id,
+             "cause_event_id": c.cause_event_id, "at": to_micros(c.at),
+             "absorbed_ids": list(c.absorbed_ids), "split_ids": list(c.split_ids)}
+            for c in changes]
+        if touched:
+            rows.append({"kind": TOUCHED, "at": to_micros(datetime.now(UTC)),
+                         "touched_ids": sorted(set(touched))})
+        if not rows:
             return
         await self._records(
             "MERGE (log:ChangeLog {name: 'positions'}) ON CREATE SET log.last = 0"
             " SET log.last = log.last + size($rows)"
             " WITH log.last - size($rows) AS base UNWIND range(0, size($rows) - 1) AS i"
             " CREATE (c:Change) SET c = $rows[i], c.position = base + i + 1",
-            rows=[{"kind": c.kind.value, "profile_id": c.profile_id,
-                   "cause_event_id": c.cause_event_id, "at": to_micros(c.at),
-                   "absorbed_ids": list(c.absorbed_ids), "split_ids": list(c.split_ids)}
-                  for c in changes])
+            rows=rows)
 
     async def read_changes(
         self, after: int, limit: int, profile_ids: Sequence[str]
@@ -47,9 +55,11 @@ class Neo4jChangeLog(Neo4jPart):
             " CALL (start) { MATCH (c:Change) WHERE c.position > start"
             " RETURN c ORDER BY c.position LIMIT $limit }"
             " RETURN collect({start: start, position: c.position, kind: c.kind,"
-            " change: CASE WHEN $every"
+            " change: CASE WHEN c.kind = $touched THEN null WHEN $every"
             " OR any(id IN [c.profile_id] + c.absorbed_ids + c.split_ids WHERE id IN $ids)"
-            " THEN c {.*} END}) AS rows",
+            " THEN c {.*} END,"
+            " touched: CASE WHEN $every AND c.kind = $touched THEN c.touched_ids END}) AS rows",
+            touched=TOUCHED,
             after=after, limit=limit, every=not profile_ids, ids=list(profile_ids))
         # Read after the changes: a prune that removed any of them has raised it by now.
         (bounds,) = await self._records(
@@ -57,6 +67,7 @@ class Neo4jChangeLog(Neo4jPart):
             " OPTIONAL MATCH (r:ChangeLog {name: 'retention'})"
             " RETURN coalesce(p.last, 0) AS last, coalesce(r.pruned_through, 0) AS pruned")
         found: list[ChangeRow] = []
+        touched: list[ProfileId] = []
         through = records[0]["start"] if records else after
         for r in records:
             # Read committed shows a committing transaction's changes one by one, so a hole in
@@ -64,13 +75,14 @@ class Neo4jChangeLog(Neo4jPart):
             if r["position"] != through + 1 or r["kind"] is None:
                 break
             through += 1
+            touched += map(ProfileId, r["touched"] or ())
             if (c := r["change"]) is not None:
                 found.append(ChangeRow(through, ProfileChange(
                     ChangeKind(c["kind"]), ProfileId(c["profile_id"]),
                     EventId(c["cause_event_id"]), from_micros(c["at"]),
                     tuple(map(ProfileId, c["absorbed_ids"])),
                     tuple(map(ProfileId, c["split_ids"])))))
-        return ChangePage(found, through, bounds["pruned"], bounds["last"])
+        return ChangePage(found, through, bounds["pruned"], bounds["last"], touched)
 
     async def prune_changes(self, before: datetime, limit: int) -> int:
         # Prunes take turns on the retention node; appenders never touch it, nor the old

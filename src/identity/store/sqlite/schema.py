@@ -4,9 +4,10 @@ Times are integer microseconds since the epoch (UTC): they compare as numbers, s
 first and last seen are done by SQLite itself, whatever order events arrive in.
 """
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
-# The change log (outbox), version 3. Positions are rowids handed out inside the one write
+# The change log (outbox), version 3; touch entries (kind 'touched', the ids in touched_ids,
+# profile and cause empty) since version 7. Positions are rowids handed out inside the one write
 # transaction, so they follow commit order; AUTOINCREMENT never hands a pruned one out again.
 # How far retention has pruned is kept in meta as 'changes_pruned_through'.
 CHANGE_LOG = """
@@ -17,7 +18,8 @@ CREATE TABLE IF NOT EXISTS changes (
     cause_event_id TEXT NOT NULL,
     at INTEGER NOT NULL,
     absorbed_ids TEXT,
-    split_ids TEXT
+    split_ids TEXT,
+    touched_ids TEXT
 );
 """
 
@@ -196,4 +198,6 @@ UPGRADES: dict[int, tuple[str, ...]] = {
     # The review queue: its table and indexes (made by SCHEMA by now), then its backfill.
     6: (REVIEW_QUEUE_TABLE, REVIEW_QUEUE_BY_SCORE, REVIEW_QUEUE_BY_SOURCE,
         REVIEW_QUEUE_BACKFILL),
+    # Touch entries in the change log: the profiles a commit moved with no change.
+    7: ("ALTER TABLE changes ADD COLUMN touched_ids TEXT",),
 }

@@ -102,7 +102,7 @@ class SqliteGraphStore:
             if row is not None:
                 for version in range(int(row[0]) + 1, SCHEMA_VERSION + 1):
                     for statement in UPGRADES.get(version, ()):
-                        self._writer.execute(statement)
+                        self._upgrade(statement)
             self._writer.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
@@ -111,6 +111,15 @@ class SqliteGraphStore:
             self._writer.execute("ROLLBACK")
             raise
         self._writer.execute("COMMIT")
+
+    def _upgrade(self, statement: str) -> None:
+        try:
+            self._writer.execute(statement)
+        except sqlite3.OperationalError as exc:
+            # A column added to a table that SCHEMA has just made whole, because the file
+            # predates the table itself (changes, in a version 2 file): already there.
+            if not (statement.startswith("ALTER TABLE") and "duplicate column" in str(exc)):
+                raise
 
     @contextmanager
     def _begun(self, conn: sqlite3.Connection, begin: str) -> Iterator[SqliteTransaction]:
