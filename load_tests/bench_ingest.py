@@ -246,7 +246,8 @@ def stores_under_test(names: list[str], work: Path,
                 from devservers.neo4j import running_neo4j
 
                 password = secrets.token_urlsafe(16)
-                server = stack.enter_context(running_neo4j(work / "neo4j", password=password))
+                server = stack.enter_context(running_neo4j(
+                work / "neo4j", password=password, server_grade=True))
                 uri, startup_s = server.uri, server.startup_seconds
             neo4j = StoreUnderTest(
                 StoreConfig("neo4j", neo4j_uri=uri, neo4j_password=password),

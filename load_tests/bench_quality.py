@@ -207,7 +207,8 @@ def stores(names: Sequence[str], work: Path, neo4j_uri: str | None
                 from devservers.neo4j import running_neo4j
 
                 password = secrets.token_urlsafe(16)
-                uri = stack.enter_context(running_neo4j(work / "neo4j", password=password)).uri
+                uri = stack.enter_context(running_neo4j(
+                work / "neo4j", password=password, server_grade=True)).uri
             config = StoreConfig("neo4j", neo4j_uri=uri, neo4j_password=password)
             found["neo4j"] = lambda run: config
         yield found

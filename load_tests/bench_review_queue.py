@@ -264,7 +264,8 @@ def neo4j_server(stack: ExitStack, work: Path, uri: str | None
     from devservers.neo4j import running_neo4j
 
     password = secrets.token_urlsafe(16)
-    server = stack.enter_context(running_neo4j(work / "neo4j", password=password))
+    server = stack.enter_context(running_neo4j(
+                work / "neo4j", password=password, server_grade=True))
     return server.uri, password, server.startup_seconds
 
 

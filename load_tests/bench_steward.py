@@ -144,7 +144,8 @@ def configs(names: list[str], work: Path) -> Iterator[dict[str, StoreConfig]]:
             from devservers.neo4j import running_neo4j
 
             password = secrets.token_urlsafe(16)
-            server = stack.enter_context(running_neo4j(work / "neo4j", password=password))
+            server = stack.enter_context(running_neo4j(
+                work / "neo4j", password=password, server_grade=True))
             found["neo4j"] = StoreConfig("neo4j", neo4j_uri=server.uri, neo4j_password=password)
         yield found
 
