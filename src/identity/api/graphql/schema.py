@@ -11,6 +11,7 @@ from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimit
 from strawberry.types import ExecutionContext
 
 from identity.api.graphql.context import Context
+from identity.api.graphql.execution import PlainFieldExecutor
 from identity.api.graphql.inputs import EventInput, IdentifierInput
 from identity.api.graphql.query_limits import QueryLimits
 from identity.api.graphql.search import resolve_search
@@ -152,6 +153,9 @@ schema = IdentitySchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
+    # Plain scalar attributes are read without a resolver call each: most of a profile
+    # read's values (execution.py).
+    execution_context_class=PlainFieldExecutor,
     extensions=[
         # Bounded parsing, a field budget, and caches for the short queries clients repeat.
         QueryLimits,
