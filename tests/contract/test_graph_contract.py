@@ -404,3 +404,39 @@ async def test_withdrawing_one_sighting_keeps_the_link_with_the_others(
         await tx.graph.withdraw_sightings([(ANN, COOKIE, LinkRule.NEVER.value, "act_2")])
     async with store.transaction(read_only=True) as tx:
         assert await tx.graph.read_links([ANN]) == []
+
+
+async def test_groups_around_read_as_their_four_reads_do(store: GraphStore) -> None:
+    """read_groups_around is read_groups, read_members, read_links of the members and
+    find_identifiers of the links' other ends, at once; in a write transaction too."""
+    async with store.transaction() as tx:
+        await tx.graph.upsert_identifiers(seen([ANN, COOKIE, PHONE, BOB, ACCOUNT, ANNA], T1))
+        first, second, third = await tx.graph.create_groups(
+            [ProfileId("prf_a"), ProfileId("prf_b"), ProfileId("prf_c")], T1)
+        await tx.graph.assign_members(into([ANN, COOKIE], first.group_id))
+        await tx.graph.assign_members(into([PHONE], second.group_id))
+        await tx.graph.assign_members(into([BOB], third.group_id))  # ACCOUNT, ANNA: none
+        await tx.graph.add_links([
+            sighting(ANN, COOKIE, "e1", T1), sighting(COOKIE, PHONE, "e2", T1),
+            sighting(ANN, ANNA, "e3", T2, LinkRule.PROBABILISTIC, 0.9),
+            sighting(BOB, ACCOUNT, "e4", T1)])
+        ids = [second.group_id, first.group_id, 12345]
+        around = await tx.graph.read_groups_around(ids)
+        assert sorted(g.group_id for g in around.groups) == sorted([first.group_id,
+                                                                   second.group_id])
+        assert around.groups == sorted(await tx.graph.read_groups(ids),
+                                       key=lambda g: g.group_id)
+        members = await tx.graph.read_members(ids)
+        assert sorted(around.members, key=lambda n: n.identifier) == sorted(
+            members, key=lambda n: n.identifier)
+        assert [m.identifier for m in around.members] == sorted(
+            [ANN, COOKIE, PHONE], key=lambda i: (i.kind, i.value))
+        assert around.links == await tx.graph.read_links([m.identifier for m in members])
+        assert len(around.links) == 3  # BOB's link is not at a member
+        assert around.ends == await tx.graph.find_identifiers([ANNA])  # in no group yet
+    async with store.transaction(read_only=True) as tx:
+        assert await tx.graph.read_groups_around([third.group_id]) == (
+            await tx.graph.read_groups_around([third.group_id]))
+        alone = await tx.graph.read_groups_around([third.group_id])
+    assert [n.identifier for n in alone.ends] == [ACCOUNT]
+    assert [k.b for k in alone.links] == [ACCOUNT] or [k.a for k in alone.links] == [ACCOUNT]

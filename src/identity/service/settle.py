@@ -94,16 +94,15 @@ async def read_region(graph: IdentityGraph, seeds: Iterable[Identifier],
     rows = await graph.find_identifiers(wanted) if wanted else []
     frontier = {row.group_id for row in rows if row.group_id is not None} | set(groups)
     while frontier:
-        for group in await graph.read_groups(sorted(frontier)):  # locked until commit
+        around = await graph.read_groups_around(sorted(frontier))  # groups locked till commit
+        for group in around.groups:
             region.groups[group.group_id] = group
-        members = await graph.read_members(sorted(frontier))
-        region.members.update((m.identifier, m) for m in members)
-        found = await graph.read_links([m.identifier for m in members])
+        region.members.update((m.identifier, m) for m in around.members)
+        found = around.links
         region.links.update(((k.a, k.b, k.evidence.rule), k) for k in found)
-        ends = sorted({end for k in found for end in (k.a, k.b)} - set(region.members)
-                      - set(region.outside))
-        outside = await graph.find_identifiers(ends)
-        region.outside.update((row.identifier, row) for row in outside)
+        region.outside.update((row.identifier, row) for row in around.ends
+                              if row.identifier not in region.members
+                              and row.identifier not in region.outside)
         frontier = set()
         for link in found:
             if link.is_active or not region.joins(link):
@@ -226,6 +225,7 @@ async def _repartition(graph: IdentityGraph, region: Region, parts: list[list[Id
     changes: list[ProfileChange] = []
     carved: list[tuple[GroupState, list[Identifier]]] = []
     kept: dict[int, int] = {}  # group -> members it keeps
+    splits: list[tuple[ProfileId, list[list[Identifier]]]] = []  # (profile, pieces it gives)
     for group_id, rows in sorted(by_group.items()):
         ordered = plan_split([(r.identifier, r.first_seen) for r in rows], part_of,
                              limits.rank)
@@ -233,14 +233,15 @@ async def _repartition(graph: IdentityGraph, region: Region, parts: list[list[Id
         if restore is not None and len(ordered) > 1:
             ordered = sorted(ordered, key=lambda piece: restore.id_of(piece) != current)
         kept[group_id] = len(ordered[0])
-        if len(ordered) == 1:
-            continue
-        made = await _carve(graph, current, ordered[1:], now, restore)
-        carved += list(zip(made, ordered[1:], strict=True))
+        if len(ordered) > 1:
+            splits.append((current, ordered[1:]))
+    for (current, pieces), made in zip(splits, await _carve(graph, splits, now, restore),
+                                       strict=True):
+        carved += list(zip(made, pieces, strict=True))
         changes.append(ProfileChange(
             ChangeKind.SPLIT, current, cause, now, split_ids=tuple(g.profile_id for g in made),
-            removed=tuple(sorted(n for piece in ordered[1:] for n in piece)),
-            pieces=tuple(tuple(piece) for piece in ordered[1:]), rule=rule))
+            removed=tuple(sorted(n for piece in pieces for n in piece)),
+            pieces=tuple(tuple(piece) for piece in pieces), rule=rule))
     await graph.assign_members([(node, group.group_id) for group, nodes in carved
                              for node in nodes])
     node_groups: dict[Identifier, int | None] = {
@@ -258,20 +259,21 @@ async def _repartition(graph: IdentityGraph, region: Region, parts: list[list[Id
     return changes
 
 
-async def _carve(graph: IdentityGraph, current: ProfileId, pieces: list[list[Identifier]],
-                 now: datetime, restore: Restore | None) -> list[GroupState]:
-    """A group per piece carved out of `current`: a new profile each, or, undoing, the id
-    the piece had before when `current` absorbed it (never an id someone else holds)."""
-    absorbed = set(await graph.merged_ids(current)) if restore is not None else set()
-    wanted = [restore.id_of(piece) if restore is not None else None for piece in pieces]
-    back = [p if p is not None and p in absorbed else None for p in wanted]
-    fresh = await graph.create_groups([new_profile_id() for p in back if p is None], now)
-    revived = await graph.restore_groups(
-        [(p, restore.merged.get(p, ())) for p in back if p is not None and restore])
-    made, fresh_left, revived_left = [], iter(fresh), iter(revived)
-    for profile_id in back:
-        made.append(next(fresh_left) if profile_id is None else next(revived_left))
-    return made
+async def _carve(graph: IdentityGraph, splits: list[tuple[ProfileId, list[list[Identifier]]]],
+                 now: datetime, restore: Restore | None) -> list[list[GroupState]]:
+    """Per (profile, pieces), a group per piece carved out of it: a new profile each, or,
+    undoing, the id the piece had before when the profile absorbed it (never an id someone
+    else holds). Every split's groups made in one call (a round trip on Neo4j)."""
+    backs: list[list[ProfileId | None]] = []
+    for current, pieces in splits:
+        absorbed = set(await graph.merged_ids(current)) if restore is not None else set()
+        wanted = [restore.id_of(piece) if restore is not None else None for piece in pieces]
+        backs.append([p if p is not None and p in absorbed else None for p in wanted])
+    flat = [p for back in backs for p in back]
+    fresh = iter(await graph.create_groups([new_profile_id() for p in flat if p is None], now))
+    revived = iter(await graph.restore_groups(
+        [(p, restore.merged.get(p, ())) for p in flat if p is not None and restore]))
+    return [[next(fresh) if p is None else next(revived) for p in back] for back in backs]
 
 
 async def write_plan(graph: IdentityGraph, plan: BatchPlan, now: datetime) -> None:

@@ -176,6 +176,17 @@ class EventLog(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class GroupsAround:
+    """Groups with what settling reads of them at once: their members, every link at a
+    member, and the nodes at those links' other ends that are not members."""
+
+    groups: list[GroupState]  # found ones, by group id
+    members: list[NodeRow]  # by kind, then value
+    links: list[Link]  # by a, b, rule
+    ends: list[NodeRow]  # by kind, then value
+
+
 class IdentityGraph(Protocol):
     """The identity graph: nodes, links (with their evidence and state), groups, their
     members and the profiles they carry."""
@@ -258,6 +269,13 @@ class IdentityGraph(Protocol):
     async def merged_ids(self, profile_id: ProfileId) -> list[ProfileId]: ...
 
     async def read_members(self, group_ids: Sequence[int]) -> list[NodeRow]: ...
+
+    async def read_groups_around(self, group_ids: Sequence[int]) -> GroupsAround:
+        """read_groups (locking them in a write transaction), read_members, read_links of the
+        members and find_identifiers of the links' other ends, in one read: one round trip
+        on Neo4j for each step settling takes outwards (docs/architecture.md, "Neo4j: round
+        trips and records")."""
+        ...
 
     async def withdraw_sightings(
         self, sightings: Sequence[tuple[Identifier, Identifier, str, str]]

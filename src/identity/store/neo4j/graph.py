@@ -20,7 +20,7 @@ from identity.store.neo4j.base import (
     link_row,
     node_row,
 )
-from identity.store.protocol import NodeRow, PriorLink, ProfileRow
+from identity.store.protocol import GroupsAround, NodeRow, PriorLink, ProfileRow
 
 
 class Neo4jGraph(Neo4jPart):
@@ -189,25 +189,19 @@ class Neo4jGraph(Neo4jPart):
                 for r in records if r["seq"] is not None]
 
     async def assign_members(self, assignments: Sequence[tuple[Identifier, int]]) -> None:
-        moved = await self._rows(
+        # The nodes, then each group's size by what it lost and gained, in group order (so
+        # concurrent writers lock groups in one order): one round trip.
+        await self._records(
             "UNWIND $rows AS r MATCH (n:Identifier {key: r.key})"
             " WHERE n.group_id IS NULL OR n.group_id <> r.group_id"
             " WITH r, n, n.group_id AS previous SET n.group_id = r.group_id"
             " WITH previous, r.group_id AS target, count(*) AS moved"
-            " RETURN collect({previous: previous, target: target, moved: moved}) AS rows",
+            " UNWIND [[previous, -moved], [target, moved]] AS delta"
+            " WITH delta[0] AS id, sum(delta[1]) AS delta WHERE id IS NOT NULL"
+            " WITH id, delta ORDER BY id"
+            " MATCH (g:Group {group_id: id}) SET g.size = g.size + delta",
             rows=sorted(({"key": i.key, "group_id": g} for i, g in assignments),
                         key=lambda r: str(r["key"])))
-        deltas: dict[int, int] = {}
-        for r in moved:
-            if r["previous"] is not None:
-                deltas[r["previous"]] = deltas.get(r["previous"], 0) - r["moved"]
-            deltas[r["target"]] = deltas.get(r["target"], 0) + r["moved"]
-        await self._adjust_sizes([{"id": g, "delta": d} for g, d in sorted(deltas.items())])
-
-    async def _adjust_sizes(self, deltas: list[dict[str, int]]) -> None:
-        await self._records(
-            "UNWIND $rows AS r MATCH (g:Group {group_id: r.id}) SET g.size = g.size + r.delta",
-            rows=deltas)
 
     async def move_members(self, moves: Sequence[tuple[int, int]]) -> None:
         # One move at a time: a later move may start from where an earlier one landed. The
@@ -238,16 +232,19 @@ class Neo4jGraph(Neo4jPart):
         self, relabels: Sequence[tuple[int, ProfileId, Sequence[ProfileId]]]
     ) -> None:
         rows = [{"id": g, "profile_id": p, "absorbed": list(a)} for g, p, a in relabels]
+        if not rows:
+            return
+        # Three steps in one round trip: each subquery runs whole, for the one row before it,
+        # before the next starts. Ids merged earlier into an absorbed id are repointed too:
+        # lookups stay one hop.
         await self._records(
-            "UNWIND $rows AS r MATCH (g:Group {group_id: r.id}) SET g.profile_id = r.profile_id",
+            "CALL () { UNWIND $rows AS r MATCH (g:Group {group_id: r.id})"
+            " SET g.profile_id = r.profile_id }"
+            " CALL () { UNWIND $rows AS r UNWIND r.absorbed AS old"
+            " MATCH (p:Profile {profile_id: old}) SET p.merged_into = r.profile_id }"
+            " CALL () { UNWIND $rows AS r UNWIND r.absorbed AS old"
+            " MATCH (p:Profile {merged_into: old}) SET p.merged_into = r.profile_id }",
             rows=rows)
-        # Ids merged earlier into an absorbed id are repointed too: lookups stay one hop.
-        await self._records(
-            "UNWIND $rows AS r UNWIND r.absorbed AS old MATCH (p:Profile {profile_id: old})"
-            " SET p.merged_into = r.profile_id", rows=rows)
-        await self._records(
-            "UNWIND $rows AS r UNWIND r.absorbed AS old MATCH (p:Profile {merged_into: old})"
-            " SET p.merged_into = r.profile_id", rows=rows)
 
     async def lookup_profiles(self, profile_ids: Sequence[str]) -> list[ProfileRow]:
         records = await self._rows(
@@ -276,6 +273,40 @@ class Neo4jGraph(Neo4jPart):
             " WITH n ORDER BY n.kind, n.value RETURN collect({" + NODE_FIELDS + "}) AS rows",
             ids=sorted(set(group_ids)))
         return [node_row(r) for r in records]
+
+    async def read_groups_around(self, group_ids: Sequence[int]) -> GroupsAround:
+        lock: LiteralString = "" if self._read_only else " SET g._lock = true REMOVE g._lock"
+        # As read_groups, read_members, read_links and find_identifiers read them, each in a
+        # subquery of its own, in that order (the groups locked first).
+        found = await self._records(
+            "CALL () { UNWIND $ids AS id MATCH (g:Group {group_id: id})" + lock +
+            "   WITH g.group_id AS group_id, g.profile_id AS profile_id, g.size AS size"
+            "   WHERE group_id IS NOT NULL AND profile_id IS NOT NULL AND size IS NOT NULL"
+            "   MATCH (p:Profile {profile_id: profile_id})"
+            "   WITH group_id, profile_id, p.seq AS seq, size ORDER BY group_id"
+            "   RETURN collect({group_id: group_id, profile_id: profile_id, seq: seq,"
+            "   size: size}) AS groups }"
+            " CALL () { UNWIND $ids AS id MATCH (n:Identifier {group_id: id})"
+            "   WITH n ORDER BY n.kind, n.value"
+            "   RETURN collect({" + NODE_FIELDS + "}) AS members, collect(n) AS nodes }"
+            " CALL (nodes) { UNWIND nodes AS m MATCH (m)-[l:LINKED]-()"
+            "   WITH DISTINCT l MATCH (a)-[l]->(b)" + LINK_EVENTS +
+            "   WITH a, b, l, shown ORDER BY a.key, b.key, l.rule"
+            "   RETURN collect({" + LINK_FIELDS + "}) AS links }"
+            " CALL (nodes) { UNWIND nodes AS m MATCH (m)-[:LINKED]-(n:Identifier)"
+            "   WHERE n.group_id IS NULL OR NOT n.group_id IN $ids"
+            "   WITH DISTINCT n ORDER BY n.kind, n.value"
+            "   RETURN collect({" + NODE_FIELDS + "}) AS ends }"
+            " RETURN groups, members, links, ends",
+            ids=sorted(set(group_ids)), shown=MAX_EVENT_IDS_SHOWN)
+        if not found:
+            return GroupsAround([], [], [], [])
+        (r,) = found
+        return GroupsAround(
+            [GroupState(g["group_id"], ProfileId(g["profile_id"]), g["seq"], g["size"])
+             for g in r["groups"] if g["seq"] is not None],
+            [node_row(m) for m in r["members"]], [link_row(k) for k in r["links"]],
+            [node_row(n) for n in r["ends"]])
 
     async def withdraw_sightings(
         self, sightings: Sequence[tuple[Identifier, Identifier, str, str]]

@@ -11,7 +11,7 @@ from datetime import datetime
 from identity.domain.links import MAX_EVENT_IDS_SHOWN, Evidence, Link, LinkObservation
 from identity.domain.resolution import GroupMakeup, GroupState, makeups
 from identity.domain.types import Identifier, ProfileId, from_micros, to_micros
-from identity.store.protocol import NodeRow, PriorLink, ProfileRow
+from identity.store.protocol import GroupsAround, NodeRow, PriorLink, ProfileRow
 from identity.store.sqlite.base import SqlitePart, in_chunks, placeholders
 
 
@@ -307,6 +307,17 @@ class SqliteGraph(SqlitePart):
             "SELECT profile_id FROM profiles WHERE merged_into = ? ORDER BY seq", (profile_id,)
         )
         return [ProfileId(row[0]) for row in rows]
+
+    async def read_groups_around(self, group_ids: Sequence[int]) -> GroupsAround:
+        # In process, a read costs no round trip: the four reads, composed.
+        groups = await self.read_groups(group_ids)
+        members = await self.read_members(group_ids)
+        links = await self.read_links([m.identifier for m in members])
+        inside = {m.identifier for m in members}
+        ends = await self.find_identifiers(sorted(
+            {end for link in links for end in (link.a, link.b)} - inside,
+            key=lambda i: (i.kind, i.value)))
+        return GroupsAround(groups, members, links, ends)
 
     async def read_members(self, group_ids: Sequence[int]) -> list[NodeRow]:
         members: list[NodeRow] = []
