@@ -58,14 +58,14 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
             plan = _plan(field_def) if field_def is not None and not node.arguments else None
             if plan is not None:
                 resolve, attribute, coerce = plan
-                value = resolve(source, attribute)
-                if value is not None and not isinstance(value, Exception) \
-                        and not self.is_awaitable(value):
-                    try:
-                        coerced = coerce(value)
-                    except Exception:  # graphql-core's own path reports it
-                        coerced = None
-                    if coerced is not None and coerced is not Undefined:
-                        return coerced
+                try:  # anything unusual: graphql-core's own path resolves and reports it
+                    value = resolve(source, attribute)
+                    plain = value is not None and not isinstance(value, Exception) \
+                        and not self.is_awaitable(value)
+                    coerced = coerce(value) if plain else None
+                except Exception:
+                    coerced = None
+                if coerced is not None and coerced is not Undefined:
+                    return coerced
         return super().execute_field(parent_type, source, field_details_list, path,
                                      position_context)
