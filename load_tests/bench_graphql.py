@@ -46,6 +46,7 @@ from load_tests.bench_ingest import (
     StoreUnderTest,
     ingest_service,
     percentiles_ms,
+    store_flags,
     stores_under_test,
     wipe,
 )
@@ -186,8 +187,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000,
                         help="generated events seeded into each store (about)")
-    parser.add_argument("--stores", default="sqlite,neo4j",
-                        help="comma-separated: sqlite, neo4j (default both)")
     parser.add_argument("--concurrency", default="1,16", help="comma-separated client counts")
     parser.add_argument("--duration", type=float, default=3.0,
                         help="seconds per measured run (default 3)")
@@ -197,12 +196,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--keys", type=int, default=500,
                         help="known identifiers (and their profiles) the reads cycle through")
     parser.add_argument("--batch-size", type=int, default=500, help="seeding batches")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--neo4j-uri", help="use this Neo4j (password in "
-                        "IDENTITY_NEO4J_PASSWORD) instead of starting one from devservers/")
-    parser.add_argument("--no-matching", dest="matching", action="store_false",
-                        help="deterministic links only (seeding and serving)")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
+    store_flags(parser)
     args = parser.parse_args(argv)
     args.concurrency = [int(c) for c in args.concurrency.split(",") if c.strip()]
     return args

@@ -699,8 +699,6 @@ def median_profile(profiles: list[bytes]) -> bytes:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--stores", default="sqlite,neo4j",
-                        help="comma-separated: sqlite, neo4j (default both)")
     parser.add_argument("--duration", default="5s", help="each measured ghz run (default 5s)")
     parser.add_argument("--warmup", default="1s", help="a ghz run before each measured one")
     parser.add_argument("--repeat", type=int, default=3,
@@ -714,11 +712,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="events per IngestStream run (0: skip)")
     parser.add_argument("--streams", type=int, default=4, help="the concurrent-streams run")
     parser.add_argument("--batch-size", type=int, default=500, help="IngestEvents seeding")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--neo4j-uri", help="use this Neo4j (password in "
-                        "IDENTITY_NEO4J_PASSWORD) instead of starting one from devservers/")
-    parser.add_argument("--no-matching", dest="matching", action="store_false",
-                        help="serve with deterministic links only")
     parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto",
                         help="py-spy the embedded store under Resolve load: when a target is "
                         "missed (auto), always or never")

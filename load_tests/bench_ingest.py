@@ -222,6 +222,19 @@ async def wipe(config: StoreConfig) -> None:
     await opened.close()
 
 
+def store_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags stores_under_test reads, and the dataset's seed: the same in every
+    benchmark that compares the stores."""
+    parser.add_argument("--stores", default="sqlite,neo4j",
+                        help="comma-separated: sqlite, neo4j (default both)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--neo4j-uri", help="use this Neo4j (password in "
+                        "IDENTITY_NEO4J_PASSWORD) instead of starting one from devservers/")
+    parser.add_argument("--no-matching", dest="matching", action="store_false",
+                        help="deterministic links only (no probabilistic matching), seeding "
+                        "and serving")
+
+
 @contextmanager
 def stores_under_test(names: list[str], work: Path,
                       args: argparse.Namespace) -> Iterator[dict[str, tuple[StoreUnderTest,
@@ -275,20 +288,14 @@ def run_store(store: StoreUnderTest, graphql_store: StoreUnderTest, dataset: Dat
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--lookups", type=int, default=2000)
-    parser.add_argument("--stores", default="sqlite,neo4j",
-                        help="comma-separated: sqlite, neo4j (default both)")
     parser.add_argument("--events-per-store", type=int, default=None,
                         help="ingest only the first N events (quality is then not scored)")
     parser.add_argument("--graphql-events", type=int, default=None,
                         help="events to ingest over HTTP (default: all of them)")
-    parser.add_argument("--neo4j-uri", help="use this Neo4j (password in "
-                        "IDENTITY_NEO4J_PASSWORD) instead of starting one from devservers/")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
-    parser.add_argument("--no-matching", dest="matching", action="store_false",
-                        help="deterministic links only (no probabilistic matching)")
+    store_flags(parser)
     args = parser.parse_args(argv)
 
     started = time.perf_counter()

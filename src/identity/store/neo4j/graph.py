@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import LiteralString
+from typing import Any, LiteralString
 
 from identity.domain.links import MAX_EVENT_IDS_SHOWN, Link, LinkObservation
 from identity.domain.resolution import GroupMakeup, GroupState, makeups
@@ -173,20 +173,21 @@ class Neo4jGraph(Neo4jPart):
         return created
 
     async def read_groups(self, group_ids: Sequence[int]) -> list[GroupState]:
+        records = await self._rows(self._groups_read() + " AS rows", ids=sorted(set(group_ids)))
+        return _group_states(records)
+
+    def _groups_read(self) -> LiteralString:
+        """The groups of $ids (write-locked until commit in a write transaction), collected.
+        Each property is read once: a group that a concurrent merge deletes mid-statement
+        reads as nulls, and is then left out as if it had not been found (read committed)."""
         lock: LiteralString = "" if self._read_only else " SET g._lock = true REMOVE g._lock"
-        # Each property is read once: a group that a concurrent merge deletes mid-statement
-        # reads as nulls, and is then left out as if it had not been found (read committed).
-        records = await self._rows(
-            "UNWIND $ids AS id MATCH (g:Group {group_id: id})" + lock +
-            " WITH g.group_id AS group_id, g.profile_id AS profile_id, g.size AS size"
-            " WHERE group_id IS NOT NULL AND profile_id IS NOT NULL AND size IS NOT NULL"
-            " MATCH (p:Profile {profile_id: profile_id})"
-            " WITH group_id, profile_id, p.seq AS seq, size ORDER BY group_id"
-            " RETURN collect({group_id: group_id, profile_id: profile_id, seq: seq, size: size})"
-            " AS rows",
-            ids=sorted(set(group_ids)))
-        return [GroupState(r["group_id"], ProfileId(r["profile_id"]), r["seq"], r["size"])
-                for r in records if r["seq"] is not None]
+        return ("UNWIND $ids AS id MATCH (g:Group {group_id: id})" + lock +
+                " WITH g.group_id AS group_id, g.profile_id AS profile_id, g.size AS size"
+                " WHERE group_id IS NOT NULL AND profile_id IS NOT NULL AND size IS NOT NULL"
+                " MATCH (p:Profile {profile_id: profile_id})"
+                " WITH group_id, profile_id, p.seq AS seq, size ORDER BY group_id"
+                " RETURN collect({group_id: group_id, profile_id: profile_id, seq: seq,"
+                " size: size})")
 
     async def assign_members(self, assignments: Sequence[tuple[Identifier, int]]) -> None:
         # The nodes, then each group's size by what it lost and gained, in group order (so
@@ -275,17 +276,10 @@ class Neo4jGraph(Neo4jPart):
         return [node_row(r) for r in records]
 
     async def read_groups_around(self, group_ids: Sequence[int]) -> GroupsAround:
-        lock: LiteralString = "" if self._read_only else " SET g._lock = true REMOVE g._lock"
         # As read_groups, read_members, read_links and find_identifiers read them, each in a
         # subquery of its own, in that order (the groups locked first).
         found = await self._records(
-            "CALL () { UNWIND $ids AS id MATCH (g:Group {group_id: id})" + lock +
-            "   WITH g.group_id AS group_id, g.profile_id AS profile_id, g.size AS size"
-            "   WHERE group_id IS NOT NULL AND profile_id IS NOT NULL AND size IS NOT NULL"
-            "   MATCH (p:Profile {profile_id: profile_id})"
-            "   WITH group_id, profile_id, p.seq AS seq, size ORDER BY group_id"
-            "   RETURN collect({group_id: group_id, profile_id: profile_id, seq: seq,"
-            "   size: size}) AS groups }"
+            "CALL () { " + self._groups_read() + " AS groups }"
             " CALL () { UNWIND $ids AS id MATCH (n:Identifier {group_id: id})"
             "   WITH n ORDER BY n.kind, n.value"
             "   RETURN collect({" + NODE_FIELDS + "}) AS members, collect(n) AS nodes }"
@@ -303,8 +297,7 @@ class Neo4jGraph(Neo4jPart):
             return GroupsAround([], [], [], [])
         (r,) = found
         return GroupsAround(
-            [GroupState(g["group_id"], ProfileId(g["profile_id"]), g["seq"], g["size"])
-             for g in r["groups"] if g["seq"] is not None],
+            _group_states(r["groups"]),
             [node_row(m) for m in r["members"]], [link_row(k) for k in r["links"]],
             [node_row(n) for n in r["ends"]])
 
@@ -337,3 +330,8 @@ class Neo4jGraph(Neo4jPart):
             rows=[{"group_id": g, "profile_id": p, "merged": m} for g, p, m in planned])
         seqs = {r["group_id"]: r["seq"] for r in records}
         return [GroupState(g, p, seqs[g], 0) for g, p, _ in planned if g in seqs]
+
+
+def _group_states(rows: Sequence[Mapping[str, Any]]) -> list[GroupState]:
+    return [GroupState(r["group_id"], ProfileId(r["profile_id"]), r["seq"], r["size"])
+            for r in rows if r["seq"] is not None]
