@@ -51,7 +51,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from identity.synthetic import GeneratorConfig, generate, people_for_events
 from identity.v1 import identity_pb2 as pb2
 from identity.v1 import identity_pb2_grpc as pb2_grpc
-from load_tests.bench_ingest import StoreUnderTest, stores_under_test, wipe
+from load_tests.bench_ingest import StoreUnderTest, store_flags, stores_under_test, wipe
 from load_tests.server import free_port, identity_server
 from load_tests.tools import GHZ_VERSION, IDENTITY_PROTO, PROTO_ROOT, ghz_binary, publish
 
@@ -725,6 +725,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="comma-separated microseconds, e.g. 25,50,100,200: also measure the "
                         "empty handler spinning that long per call (Resolve id_only at the "
                         "highest concurrency), to show what a handler's own cost does to req/s")
+    store_flags(parser)
     return parser.parse_args(argv)
 
 

@@ -347,3 +347,34 @@ async def test_sqlite_counts_commits_by_other_connections_only(tmp_path: Path) -
         await here.close()
         await there.close()
     assert here.commits_elsewhere() is None  # closed: cannot tell
+
+
+async def test_a_new_hub_refreshes_the_profile_across_its_held_link() -> None:
+    """A device becoming a hub gives its held links the hub's reason, and so changes the
+    view of the profile at their far end (its limits reached), outside the region settled:
+    that profile is forgotten too (and named to other replicas' caches)."""
+    store = SqliteGraphStore(":memory:")
+    cached = IdentityService(store, profile_cache=100)
+    truth = IdentityService(store, profile_cache=0)
+
+    async def view(service: IdentityService, kind: str, value: str) -> ProfileView:
+        (found,) = await service.profiles_by_identifier([service.normalize(kind, value)])
+        assert found is not None
+        return found
+
+    await cached.ingest([event(ident("customer_id", "c1"), ident("email", "e@northwind.org"))])
+    await cached.ingest([event(ident("customer_id", "c2"), ident("device_id", "d1"))])
+    await cached.ingest([event(ident("email", "e@northwind.org"), ident("device_id", "d1"),
+                               timestamp="2024-05-02T00:00:00Z")])
+    before = await view(cached, "email", "e@northwind.org")
+    assert before.limits_reached == (("customer_id", 1),)
+    for i in range(5):  # d1 is seen with ever more emails: a shared device, a hub
+        await cached.ingest([event(ident("device_id", "d1"),
+                                   ident("email", f"x{i}@northwind.org"),
+                                   timestamp=f"2024-05-0{3 + i}T00:00:00Z")])
+    device = await truth.identifier(truth.normalize("device_id", "d1"))
+    assert device is not None and device.node.hub_reason
+    now = await view(cached, "email", "e@northwind.org")
+    assert now.limits_reached == (await view(truth, "email", "e@northwind.org")).limits_reached
+    assert now.limits_reached != before.limits_reached
+    await store.close()

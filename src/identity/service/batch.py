@@ -161,12 +161,17 @@ async def _stop_hubs(tx: GraphTransaction, new_hubs: dict[Identifier, str],
         states.update(((k.a, k.b, k.evidence.rule), why) for k in links
                       if hub in (k.a, k.b) and k.evidence.rule in JOINING_RULES)
     now_reason = {(k.a, k.b, k.evidence.rule): k.inactive_reason for k in links}
-    await tx.graph.set_link_states([(a, b, rule, why)
-                                    for (a, b, rule), why in sorted(states.items())
-                                    if now_reason[(a, b, rule)] != why])
+    moved = [(a, b, rule, why) for (a, b, rule), why in sorted(states.items())
+             if now_reason[(a, b, rule)] != why]
+    await tx.graph.set_link_states(moved)
     await tx.graph.mark_hubs(sorted(new_hubs.items()))
     settled = await settle(tx.graph, new_hubs, None, limits, now, cause)
-    return settled.changes, settled.touched
+    # A held link's reason shows in the views of both its ends' profiles (limits reached),
+    # and the far end's may lie outside the region settled: read caches forget it too.
+    ends = sorted({end for a, b, _, _ in moved for end in (a, b)})
+    placed = await tx.views.profile_ids_of(ends) if ends else {}
+    far = frozenset(p for p in placed.values() if p is not None)
+    return settled.changes, settled.touched | far
 
 
 async def apply_batch(

@@ -52,6 +52,10 @@ class LogFollower:
         self._forget: Callable[[Iterable[ProfileId]], None] = lambda ids: None
         self._clear: Callable[[], None] = lambda: None
         self._position: int | None = None  # None: not read yet (the cache is empty till then)
+        # What the last poll forgot, forgotten again by the next: on Neo4j a commit's writes
+        # become visible one by one, so a read may see a profile as it was after its entry
+        # was already read (docs/architecture.md, "Caching across replicas").
+        self._again: set[ProfileId] = set()
         self._fresh_as_of = float("-inf")  # when the last poll that reached the end started
         self._task: asyncio.Task[None] | None = None
         # One service per process: its follower is the one the metrics show.
@@ -76,6 +80,9 @@ class LogFollower:
     async def poll(self) -> None:
         """Reads the log from the position to its end (as far as commits are visible)."""
         started = self._clock()
+        again, self._again = self._again, set()
+        if again:
+            self._forget(again)
         while True:
             async with self._store.transaction(read_only=True) as tx:
                 if self._position is None:  # the start: nothing is cached, so skip the past
@@ -90,11 +97,19 @@ class LogFollower:
         self._fresh_as_of = started
 
     def _apply(self, before: int, page: ChangePage) -> None:
-        if page.pruned_through > before:  # entries gone unread: forget everything
+        named = {p for row in page.changes for p in row.change.mentioned_ids}
+        named.update(page.touched)
+        self._again |= named
+        if page.pruned_through > before or page.last < before:
+            # Entries gone unread, or a log that went back (a restored or wiped database):
+            # forget everything and follow the log from where it is now.
             self._clear()
-        self._forget({p for row in page.changes for p in row.change.mentioned_ids}
-                     | set(page.touched))
-        self._position = page.through
+            self._position = max(page.through, page.pruned_through) \
+                if page.last >= before else page.last
+        else:
+            if named:  # an empty page leaves reads in flight alone
+                self._forget(named)
+            self._position = page.through
 
     def _ensure_polling(self) -> None:
         try:

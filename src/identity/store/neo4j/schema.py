@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.resources
+import random
 import re
 import time
 from dataclasses import dataclass
 
 from neo4j import AsyncDriver
+from neo4j.exceptions import Neo4jError, TransientError
 
 _MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.cypher$")
 
@@ -32,9 +35,35 @@ def migrations() -> list[Migration]:
     return sorted(found, key=lambda m: m.version)
 
 
+MIGRATION_ATTEMPTS = 10
+# Another replica created the same index or constraint a moment earlier, despite IF NOT
+# EXISTS (the check and the creation are not atomic across transactions): run again.
+_MADE_ELSEWHERE = frozenset({
+    "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
+    "Neo.ClientError.Schema.IndexAlreadyExists",
+    "Neo.ClientError.Schema.ConstraintAlreadyExists",
+})
+
+
 async def migrate(driver: AsyncDriver, database: str) -> int:
-    """Returns the schema version now in force. Schema statements run in auto-commit
-    transactions of their own, as Neo4j requires; IF NOT EXISTS makes reruns harmless."""
+    """Returns the schema version now in force. Replicas starting together on a new
+    database run the same statements at once: they may deadlock on the schema's locks, or
+    find an index another has just made. Every statement can run again harmlessly, so
+    either means try again."""
+    for attempt in range(1, MIGRATION_ATTEMPTS + 1):
+        try:
+            return await _migrate_once(driver, database)
+        except Neo4jError as error:
+            again = isinstance(error, TransientError) or error.code in _MADE_ELSEWHERE
+            if not again or attempt == MIGRATION_ATTEMPTS:
+                raise
+            await asyncio.sleep(random.uniform(0.05, 0.25) * attempt)
+    raise AssertionError("unreachable")
+
+
+async def _migrate_once(driver: AsyncDriver, database: str) -> int:
+    """Schema statements run in auto-commit transactions of their own, as Neo4j requires;
+    IF NOT EXISTS makes reruns harmless."""
     async with driver.session(database=database) as session:
         result = await session.run("MATCH (m:SchemaMigration) RETURN m.version AS version")
         applied = {record["version"] async for record in result}
