@@ -183,11 +183,12 @@ class ProfileCache:
             return {"enabled": False}
         if self._follower is None:
             return {"enabled": True, "kept_right_by": "commit counts", "profiles": len(self)}
+        serving = self._follower.fresh()  # asked at start-up (/readyz), it starts following
         staleness = self._follower.staleness_s()
         return {"enabled": True, "kept_right_by": "change log", "profiles": len(self),
                 "staleness_bound_ms": round(self._follower.bound_s * 1000),
                 "staleness_ms": round(staleness * 1000) if staleness < 1e9 else None,
-                "serving": staleness <= self._follower.bound_s}
+                "serving": serving}
 
     def clear(self) -> None:
         self._epoch += 1
