@@ -1,0 +1,267 @@
+"""A real Apache Kafka 4 broker (KRaft) for tests and development, with no Docker engine.
+
+Needs Java 17+ and Maven 3.8+ (and Maven Central, the first time: 45 jars, about 45 MB, kept in
+~/.m2 and copied into .devservers/kafka/ at the repository root, gitignored). One JVM is both
+broker and controller, listening on loopback only; every internal topic has one replica.
+
+    python -m devservers.kafka build
+    python -m devservers.kafka start [--data DIR]
+
+From Python (tests):
+
+    with running_kafka(tmp_path / "kafka") as server:
+        producer = aiokafka.AIOKafkaProducer(bootstrap_servers=server.bootstrap)
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import fcntl
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+POM = REPO_ROOT / "devservers" / "kafka" / "pom.xml"
+CACHE_DIR = REPO_ROOT / ".devservers" / "kafka"
+LIBS = CACHE_DIR / "libs"
+BUILD_STAMP = CACHE_DIR / "build.stamp"
+DEFAULT_DATA_DIR = CACHE_DIR / "data"
+# Quick to start on 2 cores; a broker for tests needs little heap.
+JVM_FLAGS = ("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+             "-Dlog4j2.shutdownHookEnabled=false")
+LOG_NAME = "devserver.log"  # the JVM's own output: warnings and errors
+SERVER_LOG_NAME = "server.log"  # the broker's INFO log
+READY_LINE = "Kafka Server started"
+STOP_TIMEOUT_S = 30.0
+CLEAN_EXIT_CODES = (0, 143, -signal.SIGTERM)  # 143: the JVM's exit after SIGTERM
+
+
+@dataclass(frozen=True)
+class KafkaServer:
+    bootstrap: str  # host:port of the PLAINTEXT listener
+    process: subprocess.Popen[bytes]
+    startup_seconds: float
+    log_file: Path
+
+
+def _java() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").is_file():
+        return str(Path(java_home) / "bin" / "java")
+    found = shutil.which("java")
+    if found is None:
+        raise RuntimeError("java not found: the Kafka devserver needs Java 17 or newer")
+    return found
+
+
+def _is_built() -> bool:
+    try:
+        return (BUILD_STAMP.stat().st_mtime > POM.stat().st_mtime
+                and any(LIBS.glob("kafka_2.13-*.jar")))
+    except FileNotFoundError:
+        return False
+
+
+def build() -> list[str]:
+    """Copies the broker's jars into the cache unless they are there; returns the java
+    command prefix (append a main class and its arguments)."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(CACHE_DIR / "build.lock", "w") as lock:  # parallel test workers build once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _is_built():
+            _run_maven()
+    return [_java(), *JVM_FLAGS, "-cp", str(LIBS / "*")]
+
+
+def _run_maven() -> None:
+    mvn = os.environ.get("MVN") or shutil.which("mvn")
+    if mvn is None:
+        raise RuntimeError("mvn not found: fetching the Kafka devserver needs Maven 3.8 or newer")
+    BUILD_STAMP.unlink(missing_ok=True)
+    shutil.rmtree(LIBS, ignore_errors=True)
+    command = [mvn, "-B", "-q", "-f", str(POM), "dependency:copy-dependencies",
+               f"-DoutputDirectory={LIBS}"]
+    result = subprocess.run(command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).strip().splitlines()
+        raise RuntimeError(f"fetching the Kafka devserver failed ({' '.join(command)}):\n"
+                           + "\n".join(output[-40:]))
+    BUILD_STAMP.touch()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _settings(data_dir: Path, port: int, controller_port: int) -> str:
+    """One node, both roles, loopback only; internal topics with one replica; consumer groups
+    that form at once (tests join and leave groups often)."""
+    return "\n".join([
+        "process.roles=broker,controller",
+        "node.id=1",
+        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+        "controller.listener.names=CONTROLLER",
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        f"controller.quorum.bootstrap.servers=127.0.0.1:{controller_port}",
+        f"log.dirs={data_dir / 'logs'}",
+        "num.partitions=1",
+        "offsets.topic.replication.factor=1",
+        "offsets.topic.num.partitions=1",
+        "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1",
+        "share.coordinator.state.topic.replication.factor=1",
+        "share.coordinator.state.topic.min.isr=1",
+        "group.initial.rebalance.delay.ms=0",
+        "group.min.session.timeout.ms=1000",
+        "auto.create.topics.enable=false",
+        "",
+    ])
+
+
+def _log_settings(data_dir: Path) -> str:
+    """INFO to a file, warnings and errors to the console (INFO there floods CI logs)."""
+    return "\n".join([
+        "rootLogger.level=INFO",
+        "rootLogger.appenderRef.file.ref=file",
+        "rootLogger.appenderRef.console.ref=console",
+        "rootLogger.appenderRef.console.level=WARN",
+        "appender.file.type=File",
+        "appender.file.name=file",
+        f"appender.file.fileName={data_dir / SERVER_LOG_NAME}",
+        "appender.file.layout.type=PatternLayout",
+        "appender.file.layout.pattern=[%d] %p %m (%c)%n",
+        "appender.console.type=Console",
+        "appender.console.name=console",
+        "appender.console.layout.type=PatternLayout",
+        "appender.console.layout.pattern=[%d] %p %m (%c)%n",
+        "",
+    ])
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
+
+
+def _wait_ready(process: subprocess.Popen[bytes], data_dir: Path, port: int,
+                deadline: float) -> None:
+    server_log = data_dir / SERVER_LOG_NAME
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"Kafka devserver exited with code {process.returncode} before "
+                               f"it was ready\n{_tail(data_dir / LOG_NAME)}\n{_tail(server_log)}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Kafka devserver did not become ready in time\n"
+                               f"{_tail(server_log)}")
+        with contextlib.suppress(FileNotFoundError):
+            if READY_LINE in server_log.read_text(errors="replace"):
+                with contextlib.suppress(OSError), socket.create_connection(
+                        ("127.0.0.1", port), timeout=1):
+                    return
+        time.sleep(0.1)
+
+
+def _stop(process: subprocess.Popen[bytes], timeout_s: float = STOP_TIMEOUT_S) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def running_kafka(data_dir: Path, *, timeout_s: float = 120) -> Iterator[KafkaServer]:
+    """Formats data_dir (when new) and starts a broker on two free loopback ports; yields once
+    it accepts clients, then stops it (SIGTERM). Raises RuntimeError with the end of its log
+    if it exits or is not ready within timeout_s (fetching the jars, if needed, comes first
+    and is not counted). Use a new data_dir per test session."""
+    prefix = build()
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port, controller_port = _free_port(), _free_port()
+    settings = data_dir / "server.properties"
+    settings.write_text(_settings(data_dir, port, controller_port))
+    log_settings = data_dir / "log4j2.properties"
+    log_settings.write_text(_log_settings(data_dir))
+    logging_flag = f"-Dlog4j2.configurationFile={log_settings}"
+    start = time.monotonic()
+    if not (data_dir / "logs" / "meta.properties").is_file():
+        # A cluster id is base64url of 16 random bytes, without padding.
+        cluster_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
+        formatted = subprocess.run(
+            [*prefix[:1], logging_flag, *prefix[1:], "kafka.tools.StorageTool", "format",
+             "-t", cluster_id, "-c", str(settings), "--standalone"],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+        if formatted.returncode != 0:
+            raise RuntimeError(f"formatting the Kafka devserver's storage failed:\n"
+                               f"{formatted.stdout}{formatted.stderr}")
+    log_file = data_dir / LOG_NAME
+    with open(log_file, "ab") as log:
+        # Its own session: a broker started from a non-interactive shell ignores SIGINT, and
+        # Ctrl-C in a terminal must not reach it before the test's own clean-up does.
+        process = subprocess.Popen(
+            [*prefix[:1], logging_flag, *prefix[1:], "kafka.Kafka", str(settings)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir,
+            start_new_session=True)
+    try:
+        _wait_ready(process, data_dir, port, start + timeout_s)
+        yield KafkaServer(bootstrap=f"127.0.0.1:{port}", process=process,
+                          startup_seconds=time.monotonic() - start, log_file=log_file)
+    finally:
+        _stop(process)
+
+
+def _main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devservers.kafka", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("build", help="fetch the broker's jars (Maven Central) if needed")
+    start = commands.add_parser("start", help="run a broker in the foreground until Ctrl-C")
+    start.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR,
+                       help=f"its data and logs (default {DEFAULT_DATA_DIR})")
+    start.add_argument("--timeout", type=float, default=120, help="seconds to wait for it")
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        began = time.monotonic()
+        build()
+        print(f"Kafka devserver fetched in {time.monotonic() - began:.1f} s: {LIBS}")
+        return 0
+    try:
+        with running_kafka(args.data, timeout_s=args.timeout) as server:
+            print(f"Kafka ready at {server.bootstrap} in {server.startup_seconds:.1f} s; data in "
+                  f"{args.data}, log in {server.log_file}. Ctrl-C stops it.", flush=True)
+            code = server.process.wait()
+            print(f"Kafka exited unexpectedly with code {code}", file=sys.stderr)
+            return 1
+    except KeyboardInterrupt:
+        print("Kafka stopped.", flush=True)
+        return 0
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(_main())

@@ -1,0 +1,64 @@
+"""The Kafka devserver: a broker a client can use at once, whose committed offsets hold."""
+
+from __future__ import annotations
+
+import secrets
+import signal
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from devservers.kafka import running_kafka
+
+pytestmark = pytest.mark.kafka
+
+
+async def test_messages_go_round_and_a_committed_offset_is_where_the_group_resumes(
+    kafka_bootstrap: str,
+) -> None:
+    topic = f"devserver-{secrets.token_hex(4)}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all",
+                                enable_idempotence=True)
+    await producer.start()
+    try:
+        for n in range(10):
+            await producer.send_and_wait(topic, f"m{n}".encode(), key=b"same-key")
+    finally:
+        await producer.stop()
+
+    async def read(count: int) -> list[bytes]:
+        consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, group_id=topic,
+                                    enable_auto_commit=False, auto_offset_reset="earliest")
+        await consumer.start()
+        try:
+            taken: list[bytes] = []
+            while len(taken) < count:
+                batch = await consumer.getmany(timeout_ms=5000, max_records=count - len(taken))
+                assert batch, "no messages within 5 s"
+                for messages in batch.values():
+                    taken += [m.value for m in messages if m.value is not None]
+            await consumer.commit()
+            return taken
+        finally:
+            await consumer.stop()
+
+    assert await read(4) == [b"m0", b"m1", b"m2", b"m3"]  # one key: one partition, in order
+    assert await read(6) == [f"m{n}".encode() for n in range(4, 10)]  # resumed at the commit
+
+
+def test_the_devserver_stops_cleanly_and_reports_a_broken_start(tmp_path: Path) -> None:
+    with running_kafka(tmp_path / "kafka") as server:
+        assert server.bootstrap.startswith("127.0.0.1:")
+    assert server.process.returncode in (0, 143, -signal.SIGTERM)
+    (tmp_path / "kafka" / "logs" / "meta.properties").write_text("not a kafka metadata file")
+    with pytest.raises(RuntimeError, match="exited with code"), \
+            running_kafka(tmp_path / "kafka", timeout_s=60):
+        pass
