@@ -211,8 +211,9 @@ def running_kafka(data_dir: Path, *, timeout_s: float = 120) -> Iterator[KafkaSe
         # A cluster id is base64url of 16 random bytes, without padding.
         cluster_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
         formatted = subprocess.run(
+            # "=": an id may begin with "-", which would read as an option
             [*prefix[:1], logging_flag, *prefix[1:], "kafka.tools.StorageTool", "format",
-             "-t", cluster_id, "-c", str(settings), "--standalone"],
+             f"--cluster-id={cluster_id}", "-c", str(settings), "--standalone"],
             stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
         if formatted.returncode != 0:
             raise RuntimeError(f"formatting the Kafka devserver's storage failed:\n"

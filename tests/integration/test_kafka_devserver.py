@@ -62,3 +62,13 @@ def test_the_devserver_stops_cleanly_and_reports_a_broken_start(tmp_path: Path) 
     with pytest.raises(RuntimeError, match="exited with code"), \
             running_kafka(tmp_path / "kafka", timeout_s=60):
         pass
+
+
+def test_a_cluster_id_beginning_with_a_dash_is_not_read_as_an_option(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # base64url of a first byte 0xF8 begins with "-": one id in 64 did, at random.
+    monkeypatch.setattr("devservers.kafka.secrets.token_bytes",
+                        lambda n: b"\xf8" + bytes(n - 1))
+    with running_kafka(tmp_path / "kafka") as server:
+        assert server.bootstrap.startswith("127.0.0.1:")
