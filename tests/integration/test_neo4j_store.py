@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+from datetime import timedelta
 
 import pytest
 
@@ -145,11 +146,24 @@ async def test_reads_racing_merges_never_see_a_half_moved_profile(
     assert len(set(await writer.profile_ids(cookies))) == 1
 
 
-async def test_replicas_share_neo4j_so_no_profile_is_cached(neo4j_store: Neo4jGraphStore) -> None:
-    """Another replica's write would go unseen: the store cannot say cheaply that one happened."""
+async def test_replicas_share_neo4j_so_a_cached_profile_follows_the_change_log(
+    neo4j_store: Neo4jGraphStore, neo4j_access: Neo4jAccess,
+) -> None:
+    """Nothing says cheaply that another replica wrote: each replica's cache follows the
+    change log, and serves another replica's write within the staleness bound."""
     assert neo4j_store.commits_elsewhere() is None
-    service = IdentityService(neo4j_store)
+    service = IdentityService(neo4j_store, cache_staleness=timedelta(milliseconds=100))
     (result,) = await service.ingest([event(ident("email", "ada@shop.com"))])
-    view = await service.profiles([result.profile_id or ""])
-    assert view == await service.profiles([result.profile_id or ""])
-    assert view[0] is not (await service.profiles([result.profile_id or ""]))[0]
+    (view,) = await service.profiles([result.profile_id or ""])
+    assert view is not None
+    assert (await service.profiles([view.profile_id]))[0] is view  # from the cache
+    other = await connect(neo4j_access)  # another replica
+    try:
+        await IdentityService(other).ingest([event(ident("email", "ada@shop.com"),
+                                                   timestamp="2024-09-01T00:00:00Z")])
+    finally:
+        await other.close()
+    await asyncio.sleep(0.11)  # the bound
+    (now,) = await service.profiles([view.profile_id])
+    assert now is not None and now is not view
+    assert now.last_seen > view.last_seen

@@ -186,7 +186,7 @@ class IdentityService:
         """Raises StoreUnavailable when the store cannot answer."""
         await self.store.ping()
 
-    def cache_status(self) -> dict[str, object]:
+    async def cache_status(self) -> dict[str, object]:
         """What /readyz shows of the profile cache: how it is kept right and, when it
         follows the change log, the bound and how far behind it is now."""
-        return self._cache.status()
+        return await self._cache.status()

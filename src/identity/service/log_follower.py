@@ -3,18 +3,19 @@ durable change log and forgets every profile a commit changed, wherever it was m
 
 Every commit that changes what a profile's view shows appends to the log (its changes, and
 one entry naming the profiles whose view moved with no change, such as a last_seen moved by
-a sighting). A background task reads the log from where it left off, every half of the
-staleness bound. The cache serves a profile only while the last poll that read the log up to
-its end *started* within the bound (`fresh`): a commit made anywhere is forgotten by every
-replica within the bound, never later; a replica whose polls fail or lag serves from the
-store. This replica's own writes are forgotten before they are acknowledged (ProfileCache.
-evict), so it reads its writes at once. See docs/architecture.md, "Caching across replicas".
+a sighting). Before a read uses the cache, the log is read from where it was left off if the
+last complete read started more than half the staleness bound ago (reads arriving meanwhile
+share that one read; an idle replica reads nothing). The cache serves a profile only while the
+last read of the log to its end *started* within the bound (`fresh`): a commit made anywhere is
+forgotten by every replica within the bound, never later; a replica whose log reads fail
+serves from the store. No task outlives the reads that asked for it. This replica's own writes
+are forgotten before they are acknowledged (ProfileCache.evict), so it reads its writes at
+once. See docs/architecture.md, "Caching across replicas".
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -57,7 +58,8 @@ class LogFollower:
         # was already read (docs/architecture.md, "Caching across replicas").
         self._again: set[ProfileId] = set()
         self._fresh_as_of = float("-inf")  # when the last poll that reached the end started
-        self._task: asyncio.Task[None] | None = None
+        self._reading: asyncio.Task[None] | None = None  # the read of the log under way
+        self._retry_at = float("-inf")  # after a failed read, the next not before
         # One service per process: its follower is the one the metrics show.
         BOUND.set(self.bound_s)
         STALENESS.set_function(lambda: min(self.staleness_s(), 1e9))
@@ -67,10 +69,30 @@ class LogFollower:
         self._forget, self._clear = forget, clear
 
     def fresh(self) -> bool:
-        """True while the cache may serve: the log was read to its end by a poll that
-        started within the bound. Starts the polling task on first use in an event loop."""
-        self._ensure_polling()
+        """True while the cache may serve: the log was read to its end by a read that
+        started within the bound."""
         return self.staleness_s() <= self.bound_s
+
+    async def refresh(self) -> bool:
+        """Before a read: reads the log when the last complete read started more than half
+        the bound ago (callers at that moment share one read; after a failure, none for
+        RETRY_AFTER_ERROR_S). True when the cache may serve."""
+        if self.staleness_s() > self.bound_s / 2 and self._clock() >= self._retry_at:
+            loop = asyncio.get_running_loop()
+            if self._reading is None or self._reading.done() or \
+                    self._reading.get_loop() is not loop:
+                self._reading = loop.create_task(self._read_log(),
+                                                 name="profile-cache-log-read")
+            await asyncio.shield(self._reading)
+        return self.fresh()
+
+    async def _read_log(self) -> None:
+        try:
+            await self.poll()
+        except Exception as error:
+            self._retry_at = self._clock() + RETRY_AFTER_ERROR_S
+            log.warning("profile cache: reading the change log failed (%s); reads go to the "
+                        "store until it succeeds", type(error).__name__)
 
     def staleness_s(self) -> float:
         """How old the newest commit the cache may not know of can be, at most (infinite
@@ -110,32 +132,3 @@ class LogFollower:
             if named:  # an empty page leaves reads in flight alone
                 self._forget(named)
             self._position = page.through
-
-    def _ensure_polling(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
-            self._task = loop.create_task(self._run(), name="profile-cache-log-follower")
-
-    async def _run(self) -> None:
-        interval = self.bound_s / 2
-        while True:
-            try:
-                await self.poll()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                log.warning("profile cache: reading the change log failed (%s); reads go "
-                            "to the store until it succeeds", type(error).__name__)
-                await asyncio.sleep(RETRY_AFTER_ERROR_S)
-                continue
-            await asyncio.sleep(interval)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, RuntimeError):
-                await self._task
-            self._task = None

@@ -85,6 +85,12 @@ class ProfileCache:
     def enabled(self) -> bool:
         return self._enabled
 
+    async def catch_up(self) -> None:
+        """Before a read: on a store followed through its change log, reads the log when it
+        is due (log_follower.py); nothing to do otherwise."""
+        if self._enabled and self._follower is not None:
+            await self._follower.refresh()
+
     def ticket(self) -> Ticket | None:
         """None: serve this read from the store and keep nothing. Empties the cache when the
         store has been written by anyone but this cache's own ingest path: through the same
@@ -178,12 +184,12 @@ class ProfileCache:
         for profile_id in profile_ids:
             self._drop(profile_id)
 
-    def status(self) -> dict[str, object]:
+    async def status(self) -> dict[str, object]:
         if not self._enabled:
             return {"enabled": False}
         if self._follower is None:
             return {"enabled": True, "kept_right_by": "commit counts", "profiles": len(self)}
-        serving = self._follower.fresh()  # asked at start-up (/readyz), it starts following
+        serving = await self._follower.refresh()  # asked at start-up (/readyz) too
         staleness = self._follower.staleness_s()
         return {"enabled": True, "kept_right_by": "change log", "profiles": len(self),
                 "staleness_bound_ms": round(self._follower.bound_s * 1000),

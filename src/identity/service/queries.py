@@ -132,6 +132,7 @@ class Queries:
                       ) -> list[V | None]:
         """One answer per key, in order: from the cache where it holds one, the others read
         from the store in one transaction (retried on conflicts) and kept for next time."""
+        await self._cache.catch_up()
         ticket = self._cache.ticket()
         found: dict[K, V | None] = {key: cached(key) for key in keys} if ticket else {}
         wanted = [key for key in dict.fromkeys(keys) if found.get(key) is None]

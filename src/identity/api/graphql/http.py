@@ -179,7 +179,7 @@ def create_app(
             await service().check_ready()
         except StoreUnavailable as exc:
             return JSONResponse({"status": "unavailable", "reason": str(exc)}, status_code=503)
-        return JSONResponse({"status": "ready", "profile_cache": service().cache_status()})
+        return JSONResponse({"status": "ready", "profile_cache": await service().cache_status()})
 
     async def metrics(request: Request) -> Response:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
