@@ -19,10 +19,8 @@ import argparse
 import base64
 import contextlib
 import fcntl
-import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -31,6 +29,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from devservers._jvm import java, run_maven, stop
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POM = REPO_ROOT / "devservers" / "kafka" / "pom.xml"
@@ -44,8 +44,6 @@ JVM_FLAGS = ("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
 LOG_NAME = "devserver.log"  # the JVM's own output: warnings and errors
 SERVER_LOG_NAME = "server.log"  # the broker's INFO log
 READY_LINE = "Kafka Server started"
-STOP_TIMEOUT_S = 30.0
-CLEAN_EXIT_CODES = (0, 143, -signal.SIGTERM)  # 143: the JVM's exit after SIGTERM
 
 
 @dataclass(frozen=True)
@@ -54,16 +52,6 @@ class KafkaServer:
     process: subprocess.Popen[bytes]
     startup_seconds: float
     log_file: Path
-
-
-def _java() -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home and (Path(java_home) / "bin" / "java").is_file():
-        return str(Path(java_home) / "bin" / "java")
-    found = shutil.which("java")
-    if found is None:
-        raise RuntimeError("java not found: the Kafka devserver needs Java 17 or newer")
-    return found
 
 
 def _is_built() -> bool:
@@ -82,23 +70,14 @@ def build() -> list[str]:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not _is_built():
             _run_maven()
-    return [_java(), *JVM_FLAGS, "-cp", str(LIBS / "*")]
+    return [java("Kafka"), *JVM_FLAGS, "-cp", str(LIBS / "*")]
 
 
 def _run_maven() -> None:
-    mvn = os.environ.get("MVN") or shutil.which("mvn")
-    if mvn is None:
-        raise RuntimeError("mvn not found: fetching the Kafka devserver needs Maven 3.8 or newer")
     BUILD_STAMP.unlink(missing_ok=True)
     shutil.rmtree(LIBS, ignore_errors=True)
-    command = [mvn, "-B", "-q", "-f", str(POM), "dependency:copy-dependencies",
-               f"-DoutputDirectory={LIBS}"]
-    result = subprocess.run(command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        output = (result.stdout + result.stderr).strip().splitlines()
-        raise RuntimeError(f"fetching the Kafka devserver failed ({' '.join(command)}):\n"
-                           + "\n".join(output[-40:]))
+    run_maven("Kafka", POM, ["dependency:copy-dependencies", f"-DoutputDirectory={LIBS}"],
+              REPO_ROOT)
     BUILD_STAMP.touch()
 
 
@@ -181,16 +160,6 @@ def _wait_ready(process: subprocess.Popen[bytes], data_dir: Path, port: int,
         time.sleep(0.1)
 
 
-def _stop(process: subprocess.Popen[bytes], timeout_s: float = STOP_TIMEOUT_S) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @contextmanager
 def running_kafka(data_dir: Path, *, timeout_s: float = 120) -> Iterator[KafkaServer]:
     """Formats data_dir (when new) and starts a broker on two free loopback ports; yields once
@@ -231,7 +200,7 @@ def running_kafka(data_dir: Path, *, timeout_s: float = 120) -> Iterator[KafkaSe
         yield KafkaServer(bootstrap=f"127.0.0.1:{port}", process=process,
                           startup_seconds=time.monotonic() - start, log_file=log_file)
     finally:
-        _stop(process)
+        stop(process)
 
 
 def _main(argv: list[str] | None = None) -> int:

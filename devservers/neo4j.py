@@ -21,7 +21,6 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -35,6 +34,9 @@ from types import FrameType
 
 import neo4j
 from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
+
+from devservers._jvm import CLEAN_EXIT_CODES, run_maven, stop
+from devservers._jvm import java as jvm_java
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROJECT_DIR = REPO_ROOT / "devservers" / "neo4j"
@@ -57,8 +59,6 @@ CDS_QUIET = ("-Xlog:cds=off", "-Xlog:cds+dynamic=off")
 READY_PREFIX = "NEO4J READY "
 USER = "neo4j"
 LOG_NAME = "devserver.log"
-STOP_TIMEOUT_S = 30.0
-CLEAN_EXIT_CODES = (0, 143, -signal.SIGTERM)  # 143: the JVM's exit after SIGTERM
 
 
 @dataclass(frozen=True)
@@ -90,16 +90,6 @@ def _is_built() -> bool:
         return False
 
 
-def _java() -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home and (Path(java_home) / "bin" / "java").is_file():
-        return str(Path(java_home) / "bin" / "java")
-    found = shutil.which("java")
-    if found is None:
-        raise RuntimeError("java not found: the Neo4j devserver needs Java 17 or newer")
-    return found
-
-
 def _cds_archive(java: str) -> Path | None:
     """The AppCDS archive for this JDK, None if disabled (NEO4J_DEVSERVER_CDS=0)."""
     if os.environ.get("NEO4J_DEVSERVER_CDS", "1") == "0":
@@ -116,7 +106,7 @@ def build(*, server_grade: bool = False) -> list[str]:
     the environment variable NEO4J_PASSWORD. `server_grade`: production's JVM settings instead
     of the quick-start ones tests use (and no class-data archive, recorded with those).
     """
-    java = _java()
+    java = jvm_java("Neo4j")
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     with open(CACHE_DIR / "build.lock", "w") as lock:  # parallel test workers build once
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -131,20 +121,11 @@ def build(*, server_grade: bool = False) -> list[str]:
 
 
 def _run_maven() -> None:
-    mvn = os.environ.get("MVN") or shutil.which("mvn")
-    if mvn is None:
-        raise RuntimeError("mvn not found: building the Neo4j devserver needs Maven 3.8 or newer")
     BUILD_STAMP.unlink(missing_ok=True)
     for stale in CACHE_DIR.glob("*.jsa"):  # a CDS archive is only valid for the old classpath
         stale.unlink()
-    command = [mvn, "-B", "-q", "-f", str(POM), "package", "dependency:build-classpath",
-               f"-Dmdep.outputFile={CLASSPATH_FILE}"]
-    result = subprocess.run(command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        output = (result.stdout + result.stderr).strip().splitlines()
-        raise RuntimeError(f"building the Neo4j devserver failed ({' '.join(command)}):\n"
-                           + "\n".join(output[-40:]))
+    run_maven("Neo4j", POM, ["package", "dependency:build-classpath",
+                             f"-Dmdep.outputFile={CLASSPATH_FILE}"], REPO_ROOT)
     BUILD_STAMP.touch()
 
 
@@ -207,16 +188,6 @@ def _wait_ready(process: subprocess.Popen[bytes], log_file: Path, offset: int, p
                 time.sleep(0.1)
 
 
-def _stop(process: subprocess.Popen[bytes], timeout_s: float = STOP_TIMEOUT_S) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @contextmanager
 def running_neo4j(data_dir: Path, *, port: int | None = None, password: str,
                   timeout_s: float = 120, server_grade: bool = False) -> Iterator[Neo4jServer]:
@@ -258,7 +229,7 @@ def running_neo4j(data_dir: Path, *, port: int | None = None, password: str,
         yield Neo4jServer(uri=uri, user=USER, password=password, process=process,
                           startup_seconds=time.monotonic() - start, log_file=log_file)
     finally:
-        _stop(process)
+        stop(process)
         if dump_to is not None:
             _keep_archive(dump_to, archive, ready and process.returncode in CLEAN_EXIT_CODES)
 

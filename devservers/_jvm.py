@@ -1,0 +1,51 @@
+"""What the Neo4j and Kafka devservers share: finding java and mvn, running Maven, stopping
+the JVM."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+STOP_TIMEOUT_S = 30.0
+CLEAN_EXIT_CODES = (0, 143, -signal.SIGTERM)  # 143: the JVM's exit after SIGTERM
+
+
+def java(server: str) -> str:
+    """JAVA_HOME's java, else the one on PATH. Raises RuntimeError naming `server`."""
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").is_file():
+        return str(Path(java_home) / "bin" / "java")
+    found = shutil.which("java")
+    if found is None:
+        raise RuntimeError(f"java not found: the {server} devserver needs Java 17 or newer")
+    return found
+
+
+def run_maven(server: str, pom: Path, goals: list[str], cwd: Path) -> None:
+    """`mvn -B -q -f pom GOALS` (MVN overrides which mvn). Raises RuntimeError with the end of
+    Maven's output when it fails."""
+    mvn = os.environ.get("MVN") or shutil.which("mvn")
+    if mvn is None:
+        raise RuntimeError(f"mvn not found: building the {server} devserver needs Maven 3.8 "
+                           "or newer")
+    command = [mvn, "-B", "-q", "-f", str(pom), *goals]
+    result = subprocess.run(command, cwd=cwd, stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).strip().splitlines()
+        raise RuntimeError(f"building the {server} devserver failed ({' '.join(command)}):\n"
+                           + "\n".join(output[-40:]))
+
+
+def stop(process: subprocess.Popen[bytes], timeout_s: float = STOP_TIMEOUT_S) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within timeout_s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
