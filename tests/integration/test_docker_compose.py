@@ -3,18 +3,24 @@
 There is no Docker engine here, so nothing is built or started. Debian's docker-compose 1.29
 resolves and validates the compose file without one (`docker-compose config`); the Dockerfile is
 parsed; and both HTTP healthcheck commands are run against a real `identity serve`, so a quoting
-slip shows up here rather than as a container that never turns healthy.
+slip shows up here rather than as a container that never turns healthy. Kafka's settings are
+checked against each other (listeners, controller quorum, the address the service is given) and
+the topics service's script is parsed, as a broker would only find a mismatch at start.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 import tomllib
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +33,14 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
+KAFKA_DEVSERVER_POM = ROOT / "devservers" / "kafka" / "pom.xml"
+
+# The service's default topic names (IDENTITY_KAFKA_*_TOPIC unset; the relay's position topic is
+# the changes topic's name plus ".position"): the topics service must create exactly these.
+EVENTS_TOPIC = "identity.events"
+DEAD_LETTER_TOPIC = "identity.events.dead-letter"
+CHANGES_TOPIC = "identity.profile-changes"
+POSITION_TOPIC = "identity.profile-changes.position"
 
 # A sentinel, not a secret: it can reach the resolved config only through interpolation.
 PASSWORD = "sentinel-from-env-7f3a9c"
@@ -121,6 +135,30 @@ def published_ports(resolved: dict[str, Any], name: str) -> set[tuple[int, int]]
     return pairs
 
 
+def port_bindings(resolved: dict[str, Any], name: str) -> set[tuple[str, int, int]]:
+    """(host address or "" for all, published, target), from either port syntax."""
+    bindings = set()
+    for port in service(resolved, name).get("ports", []):
+        if isinstance(port, str):
+            *host, published, target = port.split("/")[0].split(":")
+            bindings.add((":".join(host), int(published), int(target)))
+        else:
+            bindings.add((port.get("host_ip", ""), int(port["published"]), int(port["target"])))
+    return bindings
+
+
+def volume_mounts(resolved: dict[str, Any], name: str) -> dict[str, tuple[str, bool]]:
+    """target -> (source, read_only); compose 1.29 prints short strings, v2 prints mappings."""
+    found = {}
+    for volume in service(resolved, name).get("volumes", []):
+        if isinstance(volume, str):
+            source, target, *mode = volume.split(":")
+            found[target] = (source, "ro" in ",".join(mode).split(","))
+        else:
+            found[volume["target"]] = (volume["source"], bool(volume.get("read_only", False)))
+    return found
+
+
 def healthcheck_command(resolved: dict[str, Any], name: str) -> list[str]:
     test = service(resolved, name)["healthcheck"]["test"]
     return [test] if isinstance(test, str) else list(test)
@@ -133,11 +171,12 @@ def test_compose_file_is_valid_when_the_password_is_set(
     assert finished.returncode == 0, finished.stderr
 
 
-def test_stack_is_neo4j_and_the_identity_service_built_from_this_repository(
+def test_stack_is_neo4j_kafka_and_the_service_built_from_this_repository(
     resolved: dict[str, Any],
 ) -> None:
-    assert set(resolved["services"]) == {"neo4j", "identity"}
+    assert set(resolved["services"]) == {"neo4j", "kafka", "kafka-topics", "identity", "worker"}
     assert service(resolved, "neo4j")["image"] == "neo4j:5.26-community"
+    assert service(resolved, "kafka")["image"].startswith("apache/kafka:4.")
     build = service(resolved, "identity")["build"]
     assert Path(build["context"]).resolve() == ROOT
     assert build.get("dockerfile", "Dockerfile") == "Dockerfile"
@@ -160,18 +199,24 @@ def test_back_end_services_reach_grpc_on_its_default_port(resolved: dict[str, An
     assert (50051, 50051) in published_ports(resolved, "identity")
 
 
-def test_identity_starts_only_once_neo4j_is_healthy(resolved: dict[str, Any]) -> None:
-    depends_on = service(resolved, "identity")["depends_on"]
-    assert depends_on["neo4j"]["condition"] == "service_healthy"
-
-
-@pytest.mark.parametrize("name", ["neo4j", "identity"])
-def test_every_service_has_a_healthcheck_and_a_restart_policy(
+@pytest.mark.parametrize("name", ["identity", "worker"])
+def test_the_service_and_workers_start_once_neo4j_is_healthy_and_the_topics_exist(
     resolved: dict[str, Any], name: str
 ) -> None:
+    depends_on = service(resolved, name)["depends_on"]
+    assert depends_on["neo4j"]["condition"] == "service_healthy"
+    assert depends_on["kafka-topics"]["condition"] == "service_completed_successfully"
+
+
+@pytest.mark.parametrize("name", ["neo4j", "kafka", "identity"])
+def test_every_long_running_server_has_a_healthcheck(resolved: dict[str, Any], name: str) -> None:
     healthcheck = service(resolved, name)["healthcheck"]
     assert healthcheck_command(resolved, name)[0] in {"CMD", "CMD-SHELL"}
     assert {"interval", "timeout", "retries"} <= set(healthcheck)
+
+
+@pytest.mark.parametrize("name", ["neo4j", "kafka", "identity", "worker"])
+def test_every_long_running_service_restarts(resolved: dict[str, Any], name: str) -> None:
     assert service(resolved, name)["restart"] in {"always", "unless-stopped", "on-failure"}
 
 
@@ -190,6 +235,7 @@ def test_identity_is_healthy_only_when_ready(resolved: dict[str, Any]) -> None:
 def test_password_is_interpolated_from_the_environment(resolved: dict[str, Any]) -> None:
     assert environment(resolved, "neo4j")["NEO4J_AUTH"] == f"neo4j/{PASSWORD}"
     assert environment(resolved, "identity")["IDENTITY_NEO4J_PASSWORD"] == PASSWORD
+    assert environment(resolved, "worker")["IDENTITY_NEO4J_PASSWORD"] == PASSWORD
     for name in ("neo4j", "identity"):
         assert PASSWORD not in " ".join(healthcheck_command(resolved, name))
 
@@ -207,6 +253,19 @@ def test_neo4j_data_lives_in_a_named_volume(resolved: dict[str, Any]) -> None:
     assert "neo4j-data" in resolved["volumes"]
 
 
+def test_volumes_have_fixed_names_and_are_all_declared(resolved: dict[str, Any]) -> None:
+    """Named after the project, not the folder the stack was started from."""
+    names = {key: volume["name"] for key, volume in resolved["volumes"].items()}
+    assert names == {
+        "neo4j-data": "identity-graph-neo4j-data",
+        "neo4j-logs": "identity-graph-neo4j-logs",
+        "identity-model": "identity-graph-model",
+        "kafka-data": "identity-graph-kafka-data",
+    }
+    used = {source for name in resolved["services"] for source, _ in mounts(resolved, name)}
+    assert used == set(names)  # no bind mount, no anonymous volume, none declared for nothing
+
+
 @pytest.mark.parametrize("password", [None, ""], ids=["unset", "empty"])
 def test_config_fails_naming_the_password_when_it_is_missing(
     docker_compose: str, empty_env_file: Path, password: str | None
@@ -214,6 +273,261 @@ def test_config_fails_naming_the_password_when_it_is_missing(
     finished = compose_config(docker_compose, empty_env_file, password)
     assert finished.returncode != 0
     assert "set NEO4J_PASSWORD" in finished.stderr, finished.stderr
+
+
+# --- Kafka: the broker, its topics, the workers ---------------------------------------------------
+
+
+def listeners(value: str) -> dict[str, tuple[str, int]]:
+    """KAFKA_LISTENERS / KAFKA_ADVERTISED_LISTENERS: name -> (host, port); "" binds all."""
+    found: dict[str, tuple[str, int]] = {}
+    for entry in value.split(","):
+        name, separator, address = entry.strip().partition("://")
+        assert separator, f"not NAME://host:port: {entry!r}"
+        host, _, port = address.rpartition(":")
+        assert name not in found, f"listener {name} named twice"
+        found[name] = (host, int(port))
+    return found
+
+
+def protocol_map(value: str) -> dict[str, str]:
+    return dict(entry.strip().split(":") for entry in value.split(","))
+
+
+def kafka_env(resolved: dict[str, Any]) -> dict[str, str]:
+    return environment(resolved, "kafka")
+
+
+def internal_listener(resolved: dict[str, Any]) -> tuple[str, int]:
+    """The advertised address of the listener the brokers talk on, which the containers use."""
+    env = kafka_env(resolved)
+    return listeners(env["KAFKA_ADVERTISED_LISTENERS"])[env["KAFKA_INTER_BROKER_LISTENER_NAME"]]
+
+
+def test_kafka_image_is_the_release_the_devserver_tests_run() -> None:
+    """Tests run the broker from devservers/; the stack runs the same release."""
+    properties = ElementTree.parse(KAFKA_DEVSERVER_POM).getroot().find(
+        "{http://maven.apache.org/POM/4.0.0}properties")
+    assert properties is not None
+    version = properties.findtext("{http://maven.apache.org/POM/4.0.0}kafka.version")
+    assert version and re.fullmatch(r"4\.\d+\.\d+", version), version
+    compose = load_yaml(COMPOSE_FILE.read_text())["services"]
+    assert compose["kafka"]["image"] == f"apache/kafka:{version}"
+    assert compose["kafka-topics"]["image"] == f"apache/kafka:{version}"
+
+
+def test_kafka_is_one_kraft_node_that_is_broker_and_controller(resolved: dict[str, Any]) -> None:
+    env = kafka_env(resolved)
+    assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+    bound = listeners(env["KAFKA_LISTENERS"])
+    advertised = listeners(env["KAFKA_ADVERTISED_LISTENERS"])
+    controller_names = env["KAFKA_CONTROLLER_LISTENER_NAMES"].split(",")
+    (voter,) = env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")  # a quorum of one: this node
+    node_id, _, address = voter.partition("@")
+    host, _, port = address.rpartition(":")
+    assert node_id == env["KAFKA_NODE_ID"]
+    assert host == "kafka" and "kafka" in resolved["services"]
+    assert int(port) in {bound[name][1] for name in controller_names if name in bound}
+    for name in controller_names:
+        assert name in bound, f"controller listener {name} is not in KAFKA_LISTENERS"
+        assert name not in advertised, f"controller listener {name} is advertised to clients"
+    # The image formats the data volume with this id on first start; one id for every start.
+    assert len(base64.urlsafe_b64decode(env["CLUSTER_ID"] + "==")) == 16
+
+
+def test_every_kafka_listener_name_has_a_security_protocol(resolved: dict[str, Any]) -> None:
+    env = kafka_env(resolved)
+    protocols = protocol_map(env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"])
+    bound = listeners(env["KAFKA_LISTENERS"])
+    advertised = listeners(env["KAFKA_ADVERTISED_LISTENERS"])
+    names = (set(bound) | set(advertised) | set(env["KAFKA_CONTROLLER_LISTENER_NAMES"].split(","))
+             | {env["KAFKA_INTER_BROKER_LISTENER_NAME"]})
+    missing = names - set(protocols)
+    assert not missing, f"no protocol for {sorted(missing)}"
+    for name, (_, port) in advertised.items():  # clients are sent to ports the broker listens on
+        assert name in bound and bound[name][1] == port, name
+
+
+def test_containers_bootstrap_from_the_address_kafka_advertises_inside_the_network(
+    resolved: dict[str, Any],
+) -> None:
+    host, port = internal_listener(resolved)
+    assert host == "kafka"  # the service's name on the compose network
+    for name in ("identity", "worker"):
+        assert environment(resolved, name)["IDENTITY_KAFKA_BOOTSTRAP"] == f"{host}:{port}", name
+    for topic, created in created_topics(resolved).items():
+        assert created.bootstrap == f"{host}:{port}", topic
+
+
+def test_kafka_is_reachable_from_this_machine_only_on_loopback(resolved: dict[str, Any]) -> None:
+    env = kafka_env(resolved)
+    internal = env["KAFKA_INTER_BROKER_LISTENER_NAME"]
+    host_listeners = {name: address for name, address
+                      in listeners(env["KAFKA_ADVERTISED_LISTENERS"]).items() if name != internal}
+    assert host_listeners, "no listener advertised for clients on the host"
+    bindings = port_bindings(resolved, "kafka")
+    for name, (host, port) in host_listeners.items():
+        assert host == "127.0.0.1", name  # not "localhost", which may be ::1, left unpublished
+        assert ("127.0.0.1", port, port) in bindings, name
+    assert {address for address, _, _ in bindings} == {"127.0.0.1"}
+
+
+def test_kafka_internal_topics_fit_one_broker(resolved: dict[str, Any]) -> None:
+    """The defaults (three replicas, two in sync) would leave the offsets and transaction
+    topics uncreatable on one broker: no consumer group, no transactional relay."""
+    env = kafka_env(resolved)
+    for key in ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
+                "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+                "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR",
+                "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR",
+                "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR"):
+        assert env[key] == "1", key
+    assert int(env["KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS"]) <= 500
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"  # topics only from kafka-topics
+
+
+def test_kafka_data_lives_in_a_named_volume(resolved: dict[str, Any]) -> None:
+    """The image's default log directory is under /tmp, in the container, not the volume."""
+    log_dirs = kafka_env(resolved)["KAFKA_LOG_DIRS"].split(",")
+    for log_dir in log_dirs:
+        assert ("kafka-data", log_dir) in mounts(resolved, "kafka"), log_dir
+
+
+def test_kafka_is_healthy_once_the_broker_answers_a_client(resolved: dict[str, Any]) -> None:
+    command = " ".join(healthcheck_command(resolved, "kafka"))
+    assert "kafka-broker-api-versions.sh" in command
+    bound = listeners(kafka_env(resolved)["KAFKA_LISTENERS"])
+    internal = bound[kafka_env(resolved)["KAFKA_INTER_BROKER_LISTENER_NAME"]]
+    assert f"--bootstrap-server localhost:{internal[1]}" in command
+
+
+@dataclass
+class CreatedTopic:
+    bootstrap: str = ""
+    partitions: int = 0
+    replication_factor: int = 0
+    config: dict[str, str] = field(default_factory=dict)
+    if_not_exists: bool = False
+
+
+def topics_script(resolved: dict[str, Any]) -> list[list[str]]:
+    """The topics service's shell script, one argv per line."""
+    command = service(resolved, "kafka-topics")["command"]
+    assert isinstance(command, list) and len(command) == 3, command
+    shell, flags, script = command
+    assert shell in {"/bin/bash", "/bin/sh", "bash", "sh"}, shell
+    # -e: a create that fails fails the service, so nothing that needs the topics starts.
+    assert flags.startswith("-") and "e" in flags and flags.endswith("c"), flags
+    return [shlex.split(line) for line in script.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def created_topics(resolved: dict[str, Any]) -> dict[str, CreatedTopic]:
+    topics: dict[str, CreatedTopic] = {}
+    for argv in topics_script(resolved):
+        assert argv[0].endswith("/kafka-topics.sh"), argv
+        if "--create" not in argv:
+            continue
+        created, name = CreatedTopic(), ""
+        words = iter(argv[1:])
+        for word in words:
+            if word == "--create":
+                continue
+            if word == "--if-not-exists":
+                created.if_not_exists = True
+            elif word == "--bootstrap-server":
+                created.bootstrap = next(words)
+            elif word == "--topic":
+                name = next(words)
+            elif word == "--partitions":
+                created.partitions = int(next(words))
+            elif word == "--replication-factor":
+                created.replication_factor = int(next(words))
+            elif word == "--config":
+                key, _, value = next(words).partition("=")
+                created.config[key] = value
+            else:
+                raise AssertionError(f"unexpected {word!r} in {argv}")
+        assert name and name not in topics, f"topic {name!r} missing or created twice"
+        topics[name] = created
+    return topics
+
+
+def test_topics_service_creates_exactly_the_default_topics(resolved: dict[str, Any]) -> None:
+    topics = created_topics(resolved)
+    assert set(topics) == {EVENTS_TOPIC, DEAD_LETTER_TOPIC, CHANGES_TOPIC, POSITION_TOPIC}
+    for name, created in topics.items():
+        assert created.if_not_exists, f"{name}: a second `up` would fail on the existing topic"
+        assert created.replication_factor == 1, name  # one broker
+        assert created.partitions >= 1, name
+
+
+def test_topics_are_partitioned_for_workers_and_the_position_is_compacted(
+    resolved: dict[str, Any],
+) -> None:
+    topics = created_topics(resolved)
+    # Several consumers share the events; a profile's changes stay in order on one partition.
+    assert topics[EVENTS_TOPIC].partitions == 6
+    assert topics[CHANGES_TOPIC].partitions == 6
+    assert topics[CHANGES_TOPIC].config.get("cleanup.policy", "delete") == "delete"
+    # The relay reads back only its latest position: one partition, compacted.
+    assert topics[POSITION_TOPIC].partitions == 1
+    assert topics[POSITION_TOPIC].config["cleanup.policy"] == "compact"
+
+
+def test_topic_names_are_the_services_defaults() -> None:
+    kafka_config = pytest.importorskip("identity.api.kafka.config")
+    defaults = kafka_config.KafkaConfig(bootstrap="kafka:9092")
+    assert defaults.events_topic == EVENTS_TOPIC
+    assert defaults.dead_letter_topic == DEAD_LETTER_TOPIC
+    assert defaults.changes_topic == CHANGES_TOPIC
+    assert defaults.position_topic == POSITION_TOPIC
+
+
+def test_topics_are_created_once_kafka_is_healthy_and_only_once_per_up(
+    resolved: dict[str, Any],
+) -> None:
+    topics_service = service(resolved, "kafka-topics")
+    assert topics_service["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert topics_service["restart"] == "no"  # a one-shot job: done once it has exited 0
+    assert topics_service["image"] == service(resolved, "kafka")["image"]
+
+
+def test_worker_runs_identity_consume_in_the_image_identity_builds(
+    resolved: dict[str, Any],
+) -> None:
+    worker = service(resolved, "worker")
+    command = worker["command"]
+    argv = shlex.split(command) if isinstance(command, str) else list(command)
+    assert argv == ["identity", "consume"]
+    assert arguments_of("ENTRYPOINT") == []  # so `command` is the whole command line
+    assert worker["image"] == service(resolved, "identity")["image"]
+    assert "build" not in worker  # one build; a failed pull of an image built here is ignored
+
+
+def test_worker_serves_nothing_and_can_be_scaled(resolved: dict[str, Any]) -> None:
+    worker = service(resolved, "worker")
+    assert not worker.get("ports"), "a fixed host port would stop `--scale worker=N`"
+    assert "container_name" not in worker  # one name cannot be given to several containers
+    replicas = worker.get("deploy", {}).get("replicas", 1)
+    assert replicas >= 2, "one worker beside the service: nothing shows the load shared"
+
+
+def test_worker_healthcheck_is_off_not_inherited_from_the_image(resolved: dict[str, Any]) -> None:
+    """The image's HEALTHCHECK asks /healthz, which `identity consume` does not serve."""
+    healthcheck = service(resolved, "worker").get("healthcheck", {})
+    assert healthcheck.get("disable") is True or healthcheck.get("test") == ["NONE"], healthcheck
+
+
+def test_worker_ingests_like_the_service(resolved: dict[str, Any]) -> None:
+    """Same graph, broker, model and rules: an event matches the same through Kafka as through
+    the API, whichever consumer reads it."""
+    service_env = environment(resolved, "identity")
+    worker_env = environment(resolved, "worker")
+    http_only = {"IDENTITY_PORT", "IDENTITY_GRPC_PORT"}
+    assert worker_env == {key: value for key, value in service_env.items() if key not in http_only}
+    model_volume = volume_mounts(resolved, "identity")["/app/data"][0]
+    assert volume_mounts(resolved, "worker")["/app/data"] == (model_volume, True)
 
 
 # --- Dockerfile and .dockerignore ----------------------------------------------------------------
