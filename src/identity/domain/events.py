@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -28,6 +28,7 @@ from identity.domain.identifiers import (
     text_problem,
     validate_kind,
 )
+from identity.domain.segment import from_segment, is_segment
 from identity.domain.traits import date_of_birth, parse_traits, region_of
 from identity.domain.types import EventId, Identifier
 
@@ -56,6 +57,7 @@ _NOT_MONEY = {
                     "a fund or settlement unit"),
 }
 _LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+_SHOWN_BITS = 256  # a larger int is not written out in a reason (str() refuses 4,300 digits)
 MAX_AMOUNT_DIGITS = 12  # before the decimal point
 MAX_AMOUNT_DECIMALS = 4
 
@@ -138,7 +140,9 @@ def _event_type(raw: Mapping[str, object], errors: list[FieldError]) -> EventTyp
         errors.append(FieldError("type", f"is required: one of {allowed}"))
         return EventType.TRACK
     try:
-        return EventType(str(value).strip().lower())
+        if not isinstance(value, str):
+            raise ValueError  # never str() of a caller's object: a deep one has no repr
+        return EventType(value.strip().lower())
     except ValueError:
         errors.append(FieldError("type", f"{shown(value)} is not one of {allowed}"))
         return EventType.TRACK
@@ -193,6 +197,8 @@ def shown(value: object, limit: int = 32) -> str:
     answered) and escaped, whatever it holds."""
     if isinstance(value, str):
         return f"'{printable(value.strip(), limit)}'"
+    if isinstance(value, int) and value.bit_length() > _SHOWN_BITS:
+        return "a number too large to show"  # Python refuses to write one out
     if value is None or isinstance(value, bool | int | float):
         return repr(value)[:limit]
     return f"a {type(value).__name__}"
@@ -262,6 +268,11 @@ def _currency(currency: object, errors: list[FieldError]) -> str | None:
 
 def _amount(amount: object, errors: list[FieldError]) -> Decimal:
     parsed = Decimal(0)
+    if isinstance(amount, int) and amount.bit_length() > _SHOWN_BITS:
+        # Refused before str(), which raises past 4,300 digits.
+        errors.append(FieldError("amount", f"is a number of more than {MAX_AMOUNT_DIGITS} "
+                                 "digits"))
+        return parsed
     try:
         if isinstance(amount, bool) or not isinstance(amount, str | int | float):
             raise InvalidOperation
@@ -338,9 +349,14 @@ def parse_event(raw: object, rules: NormalizationRules, *, strict: bool = False,
     identifier is dropped and reported (`Event.ignored`) when the event has another to link
     and nothing else is wrong with it; `strict` rejects the event for it instead.
     `received_at`: when the service received it; its timestamp may not be more than
-    `max_clock_skew` later, and one later at all is recorded as `received_at`."""
+    `max_clock_skew` later, and one later at all is recorded as `received_at`.
+    A message in Segment's spec shape is first moved into ours (domain/segment.py), then
+    validated as ours are; its errors name the Segment fields the values came from."""
     if not isinstance(raw, Mapping):
         raise ValidationError([FieldError("event", "must be a JSON object")])
+    segment = from_segment(raw) if is_segment(raw) else None
+    if segment is not None:
+        raw = segment.event
     errors: list[FieldError] = []
     warnings: list[FieldError] = []
     event_id = _text(raw, "event_id", errors)
@@ -351,18 +367,24 @@ def parse_event(raw: object, rules: NormalizationRules, *, strict: bool = False,
     found = _identifiers(raw, rules, phone_region(traits, source, rules), errors)
     order = _order(raw, type_, errors, warnings, strict)
     ignored = found.ignored
-    if found.malformed and (errors or strict or not found.kept):
+    refused = segment is not None and bool(segment.errors)  # its mapping rejects it already
+    if found.malformed and (errors or refused or strict or not found.kept):
         errors += [error for error, _ in found.malformed]
     else:
         ignored += [report for _, report in found.malformed]
     if found.ignored and not found.kept and not found.malformed:
         errors.append(FieldError("identifiers", "every identifier is a placeholder value; "
                                  "the event has nothing to link"))
+    errors.sort(key=_field_order)
+    ignored.sort(key=_field_order)
+    if segment is not None:
+        errors = segment.reported(errors)
+        ignored = [replace(item, field=segment.field(item.field)) for item in ignored]
+        warnings = [replace(item, field=segment.field(item.field)) for item in warnings]
     if errors:
-        raise ValidationError(sorted(errors, key=_field_order))
+        raise ValidationError(errors)
     return Event(EventId(event_id), type_, timestamp, source, tuple(sorted(found.kept)),
-                 traits, order, tuple(sorted(ignored, key=_field_order)),
-                 tuple(warnings))
+                 traits, order, tuple(ignored), tuple(warnings))
 
 
 _FIELD_ORDER = {name: rank for rank, name in enumerate(
