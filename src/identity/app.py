@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,8 @@ from starlette.applications import Starlette
 
 from identity.api.graphql.http import create_app
 from identity.api.grpc.server import GrpcServer, address, start_server
+from identity.api.kafka.config import KafkaConfig
+from identity.api.kafka.runner import run_kafka
 from identity.config import Settings
 from identity.service import IdentityService
 from identity.store import GraphStore, open_store
@@ -53,6 +56,16 @@ async def check_store(settings: Settings) -> None:
     await service.store.close()
 
 
+async def _kafka_part(service: IdentityService, config: KafkaConfig, stop: asyncio.Event
+                      ) -> None:
+    """The consumer and the change relay inside `identity serve`. Their failure is logged
+    and leaves the APIs running: the events wait on the topic, the changes in the log."""
+    try:
+        await run_kafka(service, config, stop)
+    except Exception:
+        log.exception("Kafka stopped: no events consumed, no changes relayed until restart")
+
+
 def build_app(settings: Settings) -> Starlette:
     """The store opens in the lifespan, on the server's own event loop, and the gRPC server
     starts there too, over the same service; `app.state.grpc_port` is its bound port (None
@@ -67,7 +80,12 @@ def build_app(settings: Settings) -> Starlette:
         built = await build_service(settings)
         holder.append(built)
         grpc_server: GrpcServer | None = None
+        kafka_stop = asyncio.Event()
+        kafka: asyncio.Task[None] | None = None
         try:
+            if (kafka_config := settings.kafka_config()) is not None:
+                kafka = asyncio.create_task(_kafka_part(built, kafka_config, kafka_stop),
+                                            name="kafka")
             if settings.grpc_port is not None:
                 grpc_server = await start_server(
                     built, address(settings.host, settings.grpc_port),
@@ -77,6 +95,9 @@ def build_app(settings: Settings) -> Starlette:
             log.info("identity graph ready: %s store", settings.store)
             yield
         finally:
+            kafka_stop.set()
+            if kafka is not None:  # the batch in hand commits before the store closes
+                await kafka
             if grpc_server is not None:
                 await grpc_server.stop()
             await built.store.close()

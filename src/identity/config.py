@@ -10,6 +10,14 @@ from typing import Any
 
 import phonenumbers
 
+from identity.api.kafka.config import (
+    DEFAULT_BATCH,
+    DEFAULT_CHANGES_TOPIC,
+    DEFAULT_DEAD_LETTER_TOPIC,
+    DEFAULT_EVENTS_TOPIC,
+    DEFAULT_GROUP,
+    KafkaConfig,
+)
 from identity.api.limits import DEFAULT_MAX_BODY_BYTES, MAX_WATCH_STREAMS
 from identity.domain.events import MAX_CLOCK_SKEW
 from identity.domain.identifiers import NormalizationRules, printable
@@ -27,7 +35,8 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 WHOLE_NUMBERS: dict[str, tuple[int, int]] = {
     "port": (0, 65_535), "max_block": (2, 1_000_000), "profile_cache": (0, 10_000_000),
     "max_body_bytes": (1, 1 << 30), "max_watch_streams": (1, 100_000),
-    "cache_staleness_ms": (1, 60_000),
+    "cache_staleness_ms": (1, 60_000), "kafka_batch": (1, 10_000),
+    "metrics_port": (0, 65_535),
 }
 _SWITCHES = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 
@@ -59,6 +68,14 @@ class Settings:
     # an event dated further ahead of the server is rejected
     max_clock_skew_s: int = int(MAX_CLOCK_SKEW.total_seconds())
     max_watch_streams: int = MAX_WATCH_STREAMS  # open WatchChanges streams; then exhausted
+    # Kafka (api/kafka/): off until a bootstrap address is given
+    kafka_bootstrap: str | None = None
+    kafka_events_topic: str = DEFAULT_EVENTS_TOPIC
+    kafka_dead_letter_topic: str = DEFAULT_DEAD_LETTER_TOPIC
+    kafka_changes_topic: str = DEFAULT_CHANGES_TOPIC
+    kafka_group: str = DEFAULT_GROUP
+    kafka_batch: int = DEFAULT_BATCH
+    metrics_port: int = 9108  # `identity consume` serves /metrics here (serve: on its port)
 
     def __post_init__(self) -> None:
         if self.store not in STORE_KINDS:
@@ -75,13 +92,16 @@ class Settings:
             if not lowest <= value <= highest:
                 bound = f"at least {lowest}" if value < lowest else f"at most {highest:,}"
                 raise ValueError(f"{ENV_PREFIX}{name.upper()} must be {bound}, got {value}")
+        self.kafka_config()  # a bad topic or address fails at start, with the setting named
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for name in ("host", "store", "database", "neo4j_uri", "neo4j_user", "neo4j_password",
-                     "neo4j_database", "default_region", "log_level", "model", "rules"):
+                     "neo4j_database", "default_region", "log_level", "model", "rules",
+                     "kafka_bootstrap", "kafka_events_topic", "kafka_dead_letter_topic",
+                     "kafka_changes_topic", "kafka_group"):
             if (raw := env.get(ENV_PREFIX + name.upper())) is not None:
                 values[name] = raw
         for name in WHOLE_NUMBERS:
@@ -109,6 +129,14 @@ class Settings:
         return StoreConfig(kind=self.store, sqlite_path=self.database, neo4j_uri=self.neo4j_uri,
                            neo4j_user=self.neo4j_user, neo4j_password=self.neo4j_password,
                            neo4j_database=self.neo4j_database)
+
+    def kafka_config(self) -> KafkaConfig | None:
+        """None while no bootstrap address is set. Raises ValueError naming the setting."""
+        if not self.kafka_bootstrap:
+            return None
+        return KafkaConfig(self.kafka_bootstrap, self.kafka_events_topic,
+                           self.kafka_dead_letter_topic, self.kafka_changes_topic,
+                           self.kafka_group, self.kafka_batch)
 
     def identity_rules(self) -> Rules:
         """The rules file's, over the built-in ones. Raises ValueError (RulesFileError)

@@ -1,5 +1,5 @@
-"""`identity serve | ingest | generate | resolve | train | reindex | rules`: parse arguments,
-call app or service, print. One module per command; arguments.py holds the parser."""
+"""`identity serve | consume | ingest | generate | resolve | train | reindex | rules`: parse
+arguments, call app or service, print. One module per command; arguments.py holds the parser."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from identity.cli.arguments import EXIT_USAGE, parser
+from identity.cli.consume import consume
 from identity.cli.generate import generate
 from identity.cli.ingest import ingest
 from identity.cli.matching import resolve, train
@@ -17,8 +18,8 @@ from identity.service import StoreUnavailable
 
 __all__ = ["main"]
 
-COMMANDS = {"serve": serve, "ingest": ingest, "generate": generate, "resolve": resolve,
-            "train": train, "reindex": reindex, "rules": rules}
+COMMANDS = {"serve": serve, "consume": consume, "ingest": ingest, "generate": generate,
+            "resolve": resolve, "train": train, "reindex": reindex, "rules": rules}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -76,6 +76,22 @@ def store_flags(parser: argparse.ArgumentParser) -> None:
                         "data/rules.toml (the built-in rules until it exists)")
 
 
+def kafka_flags(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--kafka-bootstrap", metavar="HOST:PORT[,...]",
+                        help=f"Kafka: {what}; env IDENTITY_KAFKA_BOOTSTRAP")
+    parser.add_argument("--events-topic", help="env IDENTITY_KAFKA_EVENTS_TOPIC, default "
+                        "identity.events")
+    parser.add_argument("--dead-letter-topic", help="where refused events go, with the reason; "
+                        "env IDENTITY_KAFKA_DEAD_LETTER_TOPIC, default "
+                        "identity.events.dead-letter")
+    parser.add_argument("--changes-topic", help="profile changes, keyed by profile id; env "
+                        "IDENTITY_KAFKA_CHANGES_TOPIC, default identity.profile-changes")
+    parser.add_argument("--group", help="the consumer group the workers share; env "
+                        "IDENTITY_KAFKA_GROUP, default identity-graph")
+    parser.add_argument("--batch", type=integer, help="events ingested together, at most; env "
+                        "IDENTITY_KAFKA_BATCH, default 500")
+
+
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="identity",
@@ -111,7 +127,27 @@ def parser() -> argparse.ArgumentParser:
                        help="on Neo4j, how late a replica's cache may learn of a write made "
                        "through another replica, at most (its own writes: at once); env "
                        "IDENTITY_CACHE_STALENESS_MS, default 100")
+    kafka_flags(serve, "consume the events topic and publish profile changes (off until "
+                "given)")
     store_flags(serve)
+
+    consume = commands.add_parser(
+        "consume", help="a worker: ingest the Kafka events topic, sharing its partitions with "
+        "the other workers of the consumer group")
+    consume.add_argument("--host", help="address /metrics listens on; env IDENTITY_HOST, "
+                         "default 127.0.0.1")
+    consume.add_argument("--metrics-port", type=integer, help="/metrics port, 0 for none; env "
+                         "IDENTITY_METRICS_PORT, default 9108")
+    consume.add_argument("--log-level", help="env IDENTITY_LOG_LEVEL, default info")
+    consume.add_argument("--model", help="the match model `identity train` saved; env "
+                         "IDENTITY_MODEL, default data/model.json (the built-in one until then)")
+    consume.add_argument("--no-matching", action="store_true",
+                         help="no probabilistic links in real time (env IDENTITY_MATCHING=off)")
+    consume.add_argument("--strict-ingest", action="store_true",
+                         help="reject an event for a malformed identifier or an order without "
+                         "an amount (env IDENTITY_STRICT_INGEST=on)")
+    kafka_flags(consume, "the events topic's broker")
+    store_flags(consume)
 
     ingest = commands.add_parser("ingest", help="ingest a JSONL file of events in bulk")
     ingest.add_argument("file", type=Path, help="one JSON event per line ('-' for stdin)")
@@ -234,6 +270,13 @@ def settings_of(args: argparse.Namespace) -> Settings:
         neo4j_database=args.neo4j_database,
         default_region=args.default_region,
         rules=getattr(args, "rules", None),
+        kafka_bootstrap=getattr(args, "kafka_bootstrap", None),
+        kafka_events_topic=getattr(args, "events_topic", None),
+        kafka_dead_letter_topic=getattr(args, "dead_letter_topic", None),
+        kafka_changes_topic=getattr(args, "changes_topic", None),
+        kafka_group=getattr(args, "group", None),
+        kafka_batch=getattr(args, "batch", None),
+        metrics_port=getattr(args, "metrics_port", None),
     )
 
 

@@ -175,10 +175,12 @@ class IdentityService:
     async def profile_as_of(self, profile_id: str, at: datetime) -> ProfileView | None:
         return await self._history.as_of(profile_id, at)
 
-    async def watch_changes(self, after: str | None, profile_ids: Sequence[str]
+    async def watch_changes(self, after: str | None, profile_ids: Sequence[str], *,
+                            poll_interval_s: float | None = None
                             ) -> AsyncGenerator[PositionedChange, None]:
         """Never ends on its own; raises InvalidInput for a bad or pruned `after`."""
-        async with aclosing(self._feed.watch(after, profile_ids)) as changes:
+        async with aclosing(self._feed.watch(after, profile_ids,
+                                             poll_interval_s=poll_interval_s)) as changes:
             async for change in changes:
                 yield change
 

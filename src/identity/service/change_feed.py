@@ -93,10 +93,14 @@ class ChangeFeed:
         self._poll_interval_s = poll_interval_s
         self._page_size = page_size
 
-    async def watch(self, after: str | None, profile_ids: Sequence[str]
+    async def watch(self, after: str | None, profile_ids: Sequence[str], *,
+                    poll_interval_s: float | None = None
                     ) -> AsyncGenerator[PositionedChange, None]:
         """Changes after `after` (from the oldest kept when None), in position order, that
-        mention one of `profile_ids` (all when empty); never ends on its own."""
+        mention one of `profile_ids` (all when empty); never ends on its own.
+        `poll_interval_s`: how often the log is read for other replicas' commits, when
+        this watcher needs them sooner than the feed's default."""
+        poll_s = self._poll_interval_s if poll_interval_s is None else poll_interval_s
         wanted = _watched(profile_ids)
         cursor = 0 if after is None else parse_position(after)
         from_oldest = after is None  # until the first page is scanned, a prune may move us
@@ -125,7 +129,7 @@ class ChangeFeed:
             scanned, cursor = page.through - cursor, page.through
             if scanned < self._page_size:  # caught up: wait for a commit, or poll
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._poll_interval_s):
+                    async with asyncio.timeout(poll_s):
                         await woken.wait()
 
     async def _read(self, after: int, wanted: list[str]) -> ChangePage:

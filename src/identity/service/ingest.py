@@ -65,7 +65,9 @@ def utc_now() -> datetime:
 def _raw_event_id(raw: object) -> str | None:
     """As the caller sent it, for the result of an event rejected before it had an id:
     bounded and escaped, like every value a result shows back."""
-    value = raw.get("event_id") if isinstance(raw, Mapping) else None
+    value = None
+    if isinstance(raw, Mapping):  # ours, or Segment's (domain/segment.py)
+        value = raw.get("event_id", raw.get("eventId", raw.get("messageId")))
     if not isinstance(value, str) or not value.strip():
         return None
     return printable(value.strip(), MAX_VALUE_LENGTH)

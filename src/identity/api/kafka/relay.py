@@ -1,0 +1,201 @@
+"""The change log to the changes topic: a transactional outbox (docs/architecture.md, "Kafka").
+
+Every change is written to the store's change log in the transaction that made it, so the
+log holds exactly the changes that committed. The relay reads the log from its position and
+publishes each change keyed by profile id, in log order; in the same Kafka transaction it
+writes the position it reached to a compacted topic. A relay that dies anywhere starts again
+from the last position a committed transaction wrote: changes published in a transaction
+that never committed are published again (a `read_committed` reader sees them once), and none
+is skipped. One relay publishes at a time: the replicas that run one join a consumer group
+on the position topic and the member that holds its one partition relays; the transactional
+id fences a relay that lost its turn but does not know it yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from prometheus_client import Counter, Histogram
+
+from identity.api.kafka.config import KafkaConfig
+from identity.api.kafka.messages import change_message
+from identity.service import IdentityService
+from identity.service.change_feed import PositionedChange, PositionPruned
+
+log = logging.getLogger("identity.kafka")
+
+PUBLISHED = Counter("identity_kafka_changes_published_total",
+                    "Profile changes published to the changes topic")
+LATENCY = Histogram("identity_kafka_change_latency_seconds",
+                    "From a change's commit to its publication on the changes topic",
+                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+POLL_INTERVAL_S = 0.05  # how soon another replica's commit is found in the log
+MAX_BATCH = 500  # changes in one Kafka transaction
+RESTART_S = 1.0
+POSITION_READ_S = 30.0  # reading the position topic to its end takes longer: the broker is ill
+
+
+class ChangeRelay:
+    """`run()` until `stop` is set: takes its turn as the relay when the group gives it."""
+
+    def __init__(self, service: IdentityService, config: KafkaConfig, *,
+                 client_id: str = "identity-relay",
+                 poll_interval_s: float = POLL_INTERVAL_S) -> None:
+        self._service = service
+        self._config = config
+        self._client_id = client_id
+        self._poll_interval_s = poll_interval_s
+        self._turn: asyncio.Task[None] | None = None
+        self.held = False  # this replica holds the position topic's partition: its turn
+
+    async def run(self, stop: asyncio.Event) -> None:
+        member = AIOKafkaConsumer(
+            bootstrap_servers=self._config.bootstrap_servers, group_id=self._config.relay_id,
+            client_id=self._client_id, enable_auto_commit=False)
+        await member.start()
+        try:
+            member.subscribe([self._config.position_topic], listener=_Turns(self))
+            while not stop.is_set():
+                await member.getmany(timeout_ms=200)  # stays a member; the data is unused
+                if self._turn is not None and self._turn.done():
+                    await self._after_failure(self._turn)
+        finally:
+            await self.end_turn()
+            await member.stop()
+
+    async def _after_failure(self, turn: asyncio.Task[None]) -> None:
+        """A relay that stopped on its own failed (the broker or the store away, or fenced
+        by a newer relay): it starts again while this replica still holds the turn."""
+        self._turn = None
+        failure = None if turn.cancelled() else turn.exception()
+        log.warning("the change relay stopped (%s: %s); %s", type(failure).__name__,
+                    str(failure)[:200], "again in 1s" if self.held else "not its turn")
+        if self.held:
+            await asyncio.sleep(RESTART_S)
+            if self.held:
+                self.start_turn()
+
+    def start_turn(self) -> None:
+        if self._turn is None or self._turn.done():
+            self._turn = asyncio.create_task(self._relay(), name="change-relay")
+
+    async def end_turn(self) -> None:
+        """Ends the relaying this replica does, after the transaction in flight."""
+        turn, self._turn = self._turn, None
+        if turn is not None and not turn.done():
+            turn.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await turn
+
+    async def _relay(self) -> None:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self._config.bootstrap_servers, client_id=self._client_id,
+            transactional_id=self._config.relay_id, acks="all", enable_idempotence=True)
+        await producer.start()  # fences the previous relay and aborts what it left open
+        try:
+            after = await read_position(self._config)
+            log.info("relaying profile changes to %s after position %s",
+                     self._config.changes_topic, after or "(the oldest kept)")
+            while True:
+                try:
+                    async for batch in self._batches(after):
+                        await self._publish(producer, batch)
+                        after = batch[-1].position
+                except PositionPruned:
+                    log.error("the change log was pruned past the relay's position %s: the "
+                              "changes between were never published; going on from the "
+                              "oldest kept", after)
+                    after = None
+        finally:
+            await producer.stop()
+
+    async def _batches(self, after: str | None) -> AsyncIterator[list[PositionedChange]]:
+        """The log from `after`, as many changes at once as are there (up to MAX_BATCH)."""
+        queue: asyncio.Queue[PositionedChange] = asyncio.Queue(MAX_BATCH * 2)
+
+        async def read() -> None:
+            async with aclosing(self._service.watch_changes(
+                    after, [], poll_interval_s=self._poll_interval_s)) as changes:
+                async for change in changes:
+                    await queue.put(change)
+
+        reader = asyncio.create_task(read(), name="change-relay-reader")
+        try:
+            while True:
+                getting = asyncio.ensure_future(queue.get())
+                await asyncio.wait([getting, reader], return_when=asyncio.FIRST_COMPLETED)
+                if not getting.done():
+                    getting.cancel()
+                    reader.result()  # it ended: raises what ended it
+                batch = [getting.result()]
+                while len(batch) < MAX_BATCH and not queue.empty():
+                    batch.append(queue.get_nowait())
+                yield batch
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+    async def _publish(self, producer: AIOKafkaProducer, batch: Sequence[PositionedChange]
+                       ) -> None:
+        async with producer.transaction():
+            for positioned in batch:
+                key, value = change_message(positioned)
+                await producer.send(self._config.changes_topic, key=key, value=value)
+            await producer.send(self._config.position_topic,
+                                key=self._config.changes_topic.encode(),
+                                value=batch[-1].position.encode())
+        now = time.time()
+        for positioned in batch:
+            LATENCY.observe(max(now - positioned.change.at.timestamp(), 0.0))
+        PUBLISHED.inc(len(batch))
+
+
+class _Turns(ConsumerRebalanceListener):  # type: ignore[misc]
+    """The replica that holds the position topic's partition relays; one that loses it
+    stops before the next holder starts (the group waits for this callback)."""
+
+    def __init__(self, relay: ChangeRelay) -> None:
+        self._relay = relay
+
+    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        self._relay.held = False
+        await self._relay.end_turn()
+
+    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        self._relay.held = bool(assigned)
+        if assigned:
+            self._relay.start_turn()
+
+
+async def read_position(config: KafkaConfig) -> str | None:
+    """The last position a committed relay transaction wrote; None before the first."""
+    reader = AIOKafkaConsumer(bootstrap_servers=config.bootstrap_servers,
+                              client_id="identity-relay-position", enable_auto_commit=False,
+                              isolation_level="read_committed")
+    await reader.start()
+    try:
+        partition = TopicPartition(config.position_topic, 0)
+        reader.assign([partition])
+        await reader.seek_to_beginning(partition)
+        end = (await reader.end_offsets([partition]))[partition]
+        position: str | None = None
+        key = config.changes_topic.encode()
+        deadline = time.monotonic() + POSITION_READ_S
+        while await reader.position(partition) < end:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{config.position_topic} not read to its end in "
+                                   f"{POSITION_READ_S:.0f}s")
+            fetched = await reader.getmany(partition, timeout_ms=1_000)
+            for record in fetched.get(partition, []):
+                if record.key == key and record.value is not None:
+                    position = record.value.decode()
+        return position
+    finally:
+        await reader.stop()

@@ -1,0 +1,50 @@
+"""`identity consume`: a worker that ingests the events topic, one member of the consumer
+group; run as many as the topic has partitions. /metrics on its own port."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from prometheus_client import start_http_server
+
+from identity.api.kafka.runner import run_kafka
+from identity.app import build_service
+from identity.cli.arguments import EXIT_OK, EXIT_USAGE, settings_of
+from identity.cli.serve import configure_logging
+from identity.config import Settings
+
+
+def consume(args: argparse.Namespace) -> int:
+    settings = settings_of(args)
+    config = settings.kafka_config()
+    if config is None:
+        print("identity consume: no Kafka to consume from: pass --kafka-bootstrap HOST:PORT "
+              "or set IDENTITY_KAFKA_BOOTSTRAP", file=sys.stderr)
+        return EXIT_USAGE
+    configure_logging(settings.log_level)
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr=settings.host)
+    print(f"identity consume: {config.events_topic} at {config.bootstrap} as group "
+          f"{config.group}, into the {settings.store} store; /metrics on "
+          f"http://{settings.host}:{settings.metrics_port}/metrics", file=sys.stderr)
+    asyncio.run(_consume(settings))
+    return EXIT_OK
+
+
+async def _consume(settings: Settings) -> None:
+    """Until SIGTERM or SIGINT: then the batch in hand commits and the worker leaves the
+    group, so the others take its partitions at once."""
+    config = settings.kafka_config()
+    assert config is not None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    service = await build_service(settings)
+    try:
+        await run_kafka(service, config, stop, relay=False)
+    finally:
+        await service.store.close()

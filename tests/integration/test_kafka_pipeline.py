@@ -1,0 +1,274 @@
+"""Events from a real Kafka topic into the service, and its changes out to another: every
+good event resolved once, every bad one on the dead-letter topic with its reason, offsets
+committed only after the batch is durable, the change log published in order per profile."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from prometheus_client import REGISTRY
+
+from identity.api.kafka.config import KafkaConfig
+from identity.api.kafka.consumer import EventConsumer
+from identity.api.kafka.relay import ChangeRelay, read_position
+from identity.api.kafka.topics import ensure_topics
+from identity.service import IdentityService
+from identity.service.change_sinks import ListChangeSink
+from identity.store.sqlite import SqliteGraphStore
+from tests.builders import event, ident
+from tests.kafka_fixtures import committed, create_events_topic, kafka_config, produce, read_topic
+
+pytestmark = pytest.mark.kafka
+
+
+def _json(value: dict[str, Any]) -> bytes:
+    return json.dumps(value).encode()
+
+
+def _metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+@asynccontextmanager
+async def running(part: Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+                  ) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(part(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+async def until(check: Callable[[], Awaitable[bool]], timeout_s: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "not within the time allowed"
+        await asyncio.sleep(0.1)
+
+
+async def all_committed(config: KafkaConfig, ends: dict[int, int]) -> None:
+    async def done() -> bool:
+        return await committed(config) == ends
+    await until(done)
+
+
+@pytest.fixture
+async def service() -> AsyncIterator[IdentityService]:
+    store = SqliteGraphStore(":memory:")
+    yield IdentityService(store, sink=ListChangeSink())
+    await store.close()
+
+
+async def test_good_events_resolve_once_and_bad_ones_go_to_the_dead_letter_topic(
+    kafka_bootstrap: str, service: IdentityService,
+) -> None:
+    config = kafka_config(kafka_bootstrap, batch=7)  # several batches
+    await create_events_topic(config, partitions=3)
+    await ensure_topics(config)
+    good = [event(ident("email", f"kafka{n}@northwind.org"), ident("anonymous_id", f"anon-{n}"),
+                  event_id=f"good-{n}") for n in range(20)]
+    # Person 0's login on another device, and a resend of event 3 (a duplicate).
+    good.append(event(ident("email", "kafka0@northwind.org"), ident("device_id", "dev-0"),
+                      event_id="good-login"))
+    messages: list[tuple[bytes | None, bytes | None]] = [(b"k", _json(e)) for e in good]
+    messages.append((b"k", _json(good[3])))
+    bad = {
+        b"\xff\xfe not utf-8": "not UTF-8: byte 0xff at offset 0",
+        b"{\"event_id\": ": "not JSON",
+        b"[1, 2]": "a JSON array",
+        _json({"event_id": "bad-1", "type": "identify"}): "timestamp",
+        _json(event(ident("email", "x@northwind.org"), event_id="bad-2",
+                    timestamp="2099-01-01T00:00:00Z")): "timestamp",
+        _json(event(ident("email", "bad\u0000@northwind.org"), event_id="bad-3")): "control",
+    }
+    messages += [(b"bad", value) for value in bad]
+    messages.append((b"tombstone", None))
+    accepted_before = _metric("identity_kafka_events_total", outcome="accepted")
+    letters_before = _metric("identity_kafka_dead_letters_total", reason="rejected")
+    await produce(kafka_bootstrap, config.events_topic, messages,
+                  partition=lambda index: index % 3)
+
+    async with running(EventConsumer(service, config).run):
+        await all_committed(config, {0: 10, 1: 10, 2: 9})
+
+    profiles = await service.profiles_by_identifier(
+        [service.normalize("email", f"kafka{n}@northwind.org") for n in range(20)])
+    assert all(profiles) and len({p.profile_id for p in profiles if p}) == 20
+    login = await service.profiles_by_identifier([service.normalize("device_id", "dev-0")])
+    assert login[0] is not None and login[0].profile_id == profiles[0].profile_id  # type: ignore[union-attr]
+    assert _metric("identity_kafka_events_total", outcome="accepted") - accepted_before == 21
+
+    letters = [json.loads(r.value) for r in
+               await read_topic(kafka_bootstrap, config.dead_letter_topic, at_least=7)]
+    assert len(letters) == 7  # the six bad ones and the tombstone; never a good one
+    by_payload = {letter.get("payload") or letter.get("payload_base64"): letter
+                  for letter in letters}
+    for value, reason in bad.items():
+        try:
+            key = value.decode("utf-8")
+        except UnicodeDecodeError:
+            key = base64.b64encode(value).decode()
+        letter = by_payload[key]
+        assert reason in letter["error"], letter
+        assert letter["topic"] == config.events_topic and letter["errors"]
+        assert isinstance(letter["partition"], int) and isinstance(letter["offset"], int)
+    assert by_payload[None]["error"].startswith("message: the message has no value")
+    assert _metric("identity_kafka_dead_letters_total", reason="rejected") - letters_before == 3
+
+
+async def test_offsets_are_not_committed_while_the_store_cannot_take_the_batch(
+    kafka_bootstrap: str,
+) -> None:
+    """Store down: nothing committed, the worker waits; back: the batch lands, then commits."""
+    config = kafka_config(kafka_bootstrap)
+    await ensure_topics(config)
+    store = SqliteGraphStore(":memory:")
+    service = IdentityService(store, sink=ListChangeSink())
+    real_ingest = service.ingest
+    down = asyncio.Event()
+    down.set()
+
+    async def ingest(raw: Any, *, strict: bool = False) -> Any:
+        from identity.service import StoreUnavailable
+        if down.is_set():
+            raise StoreUnavailable("the test took the store away")
+        return await real_ingest(raw, strict=strict)
+
+    service.ingest = ingest  # type: ignore[method-assign,assignment]
+    await produce(kafka_bootstrap, config.events_topic,
+                  [(None, _json(event(ident("email", f"down{n}@northwind.org"))))
+                   for n in range(5)], partition=lambda index: 0)
+    try:
+        async with running(EventConsumer(service, config).run):
+            await asyncio.sleep(2)
+            assert await committed(config) == dict.fromkeys(range(6), 0)
+            down.clear()
+            await all_committed(config, {0: 5, **dict.fromkeys(range(1, 6), 0)})
+        found = await service.profiles_by_identifier(
+            [service.normalize("email", f"down{n}@northwind.org") for n in range(5)])
+        assert all(found)
+    finally:
+        await store.close()
+
+
+async def test_two_workers_share_the_partitions_and_one_stopping_hands_over_cleanly(
+    kafka_bootstrap: str, service: IdentityService,
+) -> None:
+    config = kafka_config(kafka_bootstrap, batch=20)
+    await create_events_topic(config, partitions=4)
+    await ensure_topics(config)
+    events = [event(ident("customer_id", f"c{n % 30}"), ident("anonymous_id", f"a{n}"),
+                    event_id=f"share-{n}") for n in range(400)]
+    accepted = _metric("identity_kafka_events_total", outcome="accepted")
+    first, second = EventConsumer(service, config), EventConsumer(service, config)
+    async with running(first.run):
+        async with running(second.run):
+            await produce(kafka_bootstrap, config.events_topic,
+                          [(None, _json(e)) for e in events[:200]],
+                          partition=lambda index: index % 4)
+            await until(lambda: _count(accepted, 200))
+        # the second left the group: the first takes every partition and the rest
+        await produce(kafka_bootstrap, config.events_topic,
+                      [(None, _json(e)) for e in events[200:]],
+                      partition=lambda index: index % 4)
+        await all_committed(config, dict.fromkeys(range(4), 100))
+    # Each event applied once: accepted 400 times in all, whatever was read twice came back
+    # as a duplicate.
+    assert _metric("identity_kafka_events_total", outcome="accepted") - accepted == 400
+    profiles = await service.profiles_by_identifier(
+        [service.normalize("customer_id", f"c{n}") for n in range(30)])
+    assert len({p.profile_id for p in profiles if p}) == 30
+    assert all(len(p.identifiers) == 1 + 400 // 30 + (n < 400 % 30)  # type: ignore[union-attr]
+               for n, p in enumerate(profiles))
+
+
+async def _count(before: float, wanted: int) -> bool:
+    return _metric("identity_kafka_events_total", outcome="accepted") - before >= wanted
+
+
+async def test_the_relay_publishes_the_change_log_in_order_per_profile_once(
+    kafka_bootstrap: str, service: IdentityService,
+) -> None:
+    config = kafka_config(kafka_bootstrap)
+    await ensure_topics(config)
+    # Committed before any relay runs: the log keeps them until one does.
+    await service.ingest([event(ident("email", "early@northwind.org"), event_id="early")])
+    async with running(ChangeRelay(service, config).run):
+        for n in range(30):
+            await service.ingest([
+                event(ident("customer_id", f"r{n}"), ident("anonymous_id", f"ra{n}")),
+                event(ident("anonymous_id", f"ra{n}"), ident("email", f"r{n}@northwind.org")),
+                event(ident("customer_id", f"r{n}"), ident("email", f"r{n}@northwind.org"),
+                      ident("device_id", f"rd{n}")),
+            ])
+        logged = await _log(service)
+        records = await read_topic(kafka_bootstrap, config.changes_topic, at_least=len(logged))
+    published = [json.loads(r.value) for r in records]
+    assert sorted(p["position"] for p in published) == [p for p, _ in logged]
+    assert {p["change_id"] for p in published} == {c for _, c in logged}
+    for record, change in zip(records, published, strict=True):
+        assert record.key == change["profile_id"].encode()
+    by_partition: dict[int, list[str]] = {}
+    for record, change in zip(records, published, strict=True):
+        by_partition.setdefault(record.partition, []).append(change["position"])
+    assert all(positions == sorted(positions) for positions in by_partition.values())
+    assert await read_position(config) == logged[-1][0]
+
+
+async def _log(service: IdentityService) -> list[tuple[str, str]]:
+    """(position, change id) of every change the log holds now."""
+    out: list[tuple[str, str]] = []
+    async with asyncio.timeout(10):
+        feed = service.watch_changes(None, [])
+        try:
+            while True:
+                async with asyncio.timeout(0.5):
+                    change = await anext(feed)
+                out.append((change.position, change.change.change_id))
+        except TimeoutError:
+            return out
+        finally:
+            await feed.aclose()
+
+
+async def test_a_relay_that_dies_before_its_transaction_commits_is_followed_without_a_gap(
+    kafka_bootstrap: str, service: IdentityService,
+) -> None:
+    """Killed between publishing and committing: its messages are never seen by a
+    read_committed reader, and the next relay publishes them again, each once."""
+    config = kafka_config(kafka_bootstrap)
+    await ensure_topics(config)
+    for n in range(10):
+        await service.ingest([event(ident("email", f"die{n}@northwind.org"))])
+    relay = ChangeRelay(service, config)
+    sent = asyncio.Event()
+    real_send = AIOKafkaProducer.send
+
+    async def send_then_die(self: AIOKafkaProducer, topic: str, *args: Any, **kw: Any) -> Any:
+        if topic == config.position_topic:  # every change sent; the commit never comes
+            sent.set()
+            await asyncio.Event().wait()
+        return await real_send(self, topic, *args, **kw)
+
+    AIOKafkaProducer.send = send_then_die
+    try:
+        relay.held = True
+        relay.start_turn()
+        await asyncio.wait_for(sent.wait(), 30)
+        await relay.end_turn()  # the process dies here, its transaction open
+    finally:
+        AIOKafkaProducer.send = real_send
+    assert await read_position(config) is None
+    async with running(ChangeRelay(service, config).run):
+        logged = await _log(service)
+        records = await read_topic(kafka_bootstrap, config.changes_topic, at_least=len(logged))
+    assert sorted(json.loads(r.value)["position"] for r in records) == [p for p, _ in logged]
