@@ -26,9 +26,12 @@ def serve(args: argparse.Namespace) -> int:
              f"the built-in rules ({settings.rules} not found: identity rules writes one)")
     grpc = ("off" if settings.grpc_port is None else
             address(settings.host, settings.grpc_port) if settings.grpc_port else "a free port")
+    kafka = settings.kafka_config()
+    streams = (f"consuming {kafka.events_topic} and relaying changes to "
+               f"{kafka.changes_topic} at {kafka.bootstrap}" if kafka else "off")
     print(f"identity graph: {settings.store} store at {where}; matching: {matching}; "
           f"rules: {rules}; GraphiQL at http://{settings.host}:{settings.port}/graphql; "
-          f"gRPC: {grpc}", file=sys.stderr)
+          f"gRPC: {grpc}; Kafka: {streams}", file=sys.stderr)
     configure_logging(settings.log_level)
     # access_log off: uvicorn's line holds the query string (a GET query's emails); the
     # app writes its own, by route (identity.access). ws_max_size: a WebSocket message is
