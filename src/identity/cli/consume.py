@@ -8,6 +8,7 @@ import asyncio
 import signal
 import sys
 
+from aiokafka.errors import KafkaError
 from prometheus_client import start_http_server
 
 from identity.api.kafka.runner import run_kafka
@@ -27,10 +28,17 @@ def consume(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.host)
+    metrics = (f"http://{settings.host}:{settings.metrics_port}/metrics"
+               if settings.metrics_port else "off")
     print(f"identity consume: {config.events_topic} at {config.bootstrap} as group "
-          f"{config.group}, into the {settings.store} store; /metrics on "
-          f"http://{settings.host}:{settings.metrics_port}/metrics", file=sys.stderr)
-    asyncio.run(_consume(settings))
+          f"{config.group}, into the {settings.store} store; /metrics: {metrics}",
+          file=sys.stderr)
+    try:
+        asyncio.run(_consume(settings))
+    except KafkaError as exc:
+        print(f"identity consume: Kafka at {config.bootstrap} refused or did not answer: "
+              f"{type(exc).__name__}: {str(exc)[:200]}", file=sys.stderr)
+        return EXIT_USAGE  # as for a store that cannot be reached
     return EXIT_OK
 
 

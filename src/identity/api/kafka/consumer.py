@@ -24,7 +24,7 @@ from aiokafka import (
     ConsumerRecord,
     TopicPartition,
 )
-from aiokafka.errors import CommitFailedError
+from aiokafka.errors import CommitFailedError, KafkaError
 from prometheus_client import Counter, Gauge, Histogram
 
 from identity.api.kafka.config import KafkaConfig
@@ -80,6 +80,16 @@ class _WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
         log.info("events partitions held: %s", sorted(p.partition for p in assigned))
 
 
+def _read_again(consumer: AIOKafkaConsumer,
+                fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+    """The next fetch starts at this batch again, on the partitions this worker still
+    holds (the others' new owners start at the committed offsets anyway)."""
+    held = consumer.assignment()
+    for partition, records in fetched.items():
+        if partition in held:
+            consumer.seek(partition, records[0].offset)
+
+
 class EventConsumer:
     """One worker of the consumer group: `run()` until `stop` is set."""
 
@@ -123,12 +133,18 @@ class EventConsumer:
             if self.revocations != revocations:
                 # Fetched before a rebalance took partitions away: their new owners start
                 # from the committed offsets, and this worker reads the ones it kept again.
-                held = consumer.assignment()
-                for partition, records in fetched.items():
-                    if partition in held:
-                        consumer.seek(partition, records[0].offset)
+                _read_again(consumer, fetched)
                 return
-            await self._apply(consumer, producer, fetched, stop)
+            try:
+                await self._apply(consumer, producer, fetched, stop)
+            except KafkaError as exc:
+                # The broker away while dead letters or offsets were sent: the batch is in
+                # the store, so reading it again costs duplicates, never an event.
+                log.warning("a batch's dead letters or offsets did not reach Kafka (%s); "
+                            "reading it again in %.0fs", type(exc).__name__, RETRY_S[-1])
+                _read_again(consumer, fetched)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), RETRY_S[-1])
 
     async def _apply(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer,
                      fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],

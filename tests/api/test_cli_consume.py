@@ -1,0 +1,42 @@
+"""`identity consume` refuses to start without what it needs, saying what is missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from identity.cli import main
+
+
+def test_consume_without_a_broker_says_how_to_give_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("IDENTITY_KAFKA_BOOTSTRAP", raising=False)
+    assert main(["consume", "--database", str(tmp_path / "g.db")]) == 2
+    assert "--kafka-bootstrap HOST:PORT" in capsys.readouterr().err
+
+
+def test_consume_with_an_unreachable_broker_fails_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["consume", "--kafka-bootstrap", "127.0.0.1:1", "--metrics-port", "0",
+                 "--database", str(tmp_path / "g.db")]) == 2
+    err = capsys.readouterr().err
+    assert "Kafka at 127.0.0.1:1 refused or did not answer" in err
+    assert "/metrics: off" in err
+
+
+@pytest.mark.parametrize(("flag", "value", "said"), [
+    ("--events-topic", "no spaces allowed", "IDENTITY_KAFKA_EVENTS_TOPIC"),
+    ("--kafka-bootstrap", "nohostport", "IDENTITY_KAFKA_BOOTSTRAP must be host:port"),
+    ("--batch", "0", "IDENTITY_KAFKA_BATCH must be at least 1"),
+    ("--changes-topic", "identity.events", "three different topics"),
+])
+def test_consume_refuses_a_bad_setting_naming_it(
+    flag: str, value: str, said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["consume", "--kafka-bootstrap", "127.0.0.1:9092", "--database",
+            str(tmp_path / "g.db"), flag, value]
+    assert main(args) == 2
+    assert said in capsys.readouterr().err
