@@ -266,17 +266,207 @@ def test_a_bad_birthday_is_reported_at_traits_birthday(birthday: object) -> None
     assert set(errors_of(segment(traits={"birthday": birthday}))) == {"traits.birthday"}
 
 
-def test_the_spec_name_wins_over_our_spelling_sent_alongside() -> None:
-    event = parsed(segment(traits={"first_name": "J", "firstName": "Jane", "lastName": None,
-                                   "last_name": "Doe"}))
-    assert dict(event.traits) == {"first_name": "Jane", "last_name": "Doe"}
-
-
 def test_trait_errors_name_the_segment_trait() -> None:
-    errors = errors_of(segment(traits={"firstName": {"a": 1}, "lastName": "x" * 300,
-                                       "address": {"city": ["London"]}, "createdAt": "2024"}))
+    errors = errors_of(segment(traits={"firstName": "J\u0000", "lastName": "x" * 300,
+                                       "address": {"city": "\ud800"}, "createdAt": "\u202e",
+                                       "birthday": "soon"}))
     assert set(errors) == {"traits.firstName", "traits.lastName", "traits.address.city",
-                           "traits.createdAt"}
+                           "traits.createdAt", "traits.birthday"}
+
+
+def analytics_js_identify() -> dict[str, Any]:
+    """An identify as analytics.js 5 sends it for `analytics.identify("C-1001", {...})`."""
+    return {
+        "messageId": "ajs-next-1714564800000-4f1c9b2e", "type": "identify",
+        "userId": "C-1001", "anonymousId": "507f191e810c19729de860ea",
+        "timestamp": WHEN, "originalTimestamp": "2024-05-01T11:59:59.512Z",
+        "sentAt": "2024-05-01T11:59:59.530Z", "receivedAt": "2024-05-01T12:00:00.101Z",
+        "channel": "client", "integrations": {}, "version": 2,
+        "context": {
+            "library": {"name": "analytics.js", "version": "npm:next-1.66.0"},
+            "ip": "203.0.113.42", "locale": "en-GB", "timezone": "Europe/London",
+            "userAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36",
+            "page": {"path": "/account", "url": "https://shop.acme.io/account",
+                     "referrer": "", "title": "Your account"},
+        },
+        "traits": {
+            "email": "Jane.Doe@Acme.io", "firstName": "Jane", "lastName": "Doe",
+            "createdAt": "2023-11-02T09:14:00.000Z", "plan": "pro", "planName": "Pro yearly",
+            "company": {"name": "Acme Inc", "id": "acme-1", "industry": "Retail",
+                        "employee_count": 120, "plan": "enterprise"},
+            "avatar": "https://cdn.acme.io/u/C-1001.png", "logins": 12, "newsletter": True,
+            "tags": ["vip", "beta"], "id": "C-1001",
+        },
+    }
+
+
+def test_a_real_analytics_js_identify_lands_with_its_traits_and_what_was_set_aside() -> None:
+    event = parsed(analytics_js_identify())
+    assert identifiers(event) == {("customer_id", "C-1001"),
+                                  ("anonymous_id", "507f191e810c19729de860ea"),
+                                  ("email", "jane.doe@acme.io")}
+    assert event.source == "analytics.js"
+    assert dict(event.traits) == {
+        "first_name": "Jane", "last_name": "Doe", "created_at": "2023-11-02T09:14:00.000Z",
+        "plan": "pro", "plan_name": "Pro yearly", "avatar": "https://cdn.acme.io/u/C-1001.png",
+        "logins": "12", "newsletter": "true"}
+    warnings = {warning.field: warning.reason for warning in event.warnings}
+    assert list(warnings) == ["traits.company", "traits.tags"]  # `id` is the userId: silent
+    assert warnings["traits.company"].startswith("is Segment's company object (the account "
+                                                 "the user belongs to, not the person)")
+    assert warnings["traits.tags"] == ("is a list: not stored, a trait is a string or a "
+                                       "number; the event was accepted without it")
+    assert event.ignored == ()
+    assert parsed(analytics_js_identify(), strict=True) == event  # set aside, never refused
+
+
+@pytest.mark.parametrize(("sent", "stored"), [
+    ("createdAt", "created_at"), ("planName", "plan_name"), ("PlanName", "plan_name"),
+    ("userID", "user_id"), ("HTTPStatus", "http_status"), ("lastSeen2fa", "last_seen2fa"),
+    ("loyalty_tier", "loyalty_tier"), ("avatar", "avatar"), ("website", "website"),
+    ("title", "title"), ("username", "username"), ("description", "description"),
+    ("age", "age"), ("company", "company"), ("dateOfBirth", "date_of_birth"),
+    ("addressLine1", "address_line1"), ("postalCode", "postal_code"),
+])
+def test_camel_case_names_are_stored_in_snake_case(sent: str, stored: str) -> None:
+    value = "1990-05-01" if stored == "date_of_birth" else "x"
+    event = parsed(segment(traits={sent: value}))
+    assert dict(event.traits) == {stored: value}
+    assert event.warnings == ()
+
+
+@pytest.mark.parametrize("name", ["Plan Name", "plan-name", "$plan", "2fa", "_plan",
+                                  "plan.name", "stufe_größe", "a" * 65])
+def test_a_name_that_cannot_be_a_trait_name_is_set_aside_with_a_warning(name: str) -> None:
+    event = parsed(segment(traits={name: "x", "planName": "pro"}))
+    assert dict(event.traits) == {"plan_name": "pro"}
+    assert [warning.field for warning in event.warnings] == [f"traits.{name[:64]}"
+                                                             + ("..." if len(name) > 64 else "")]
+    assert event.warnings[0].reason.startswith("is not stored: a trait name is snake_case or "
+                                               "camelCase")
+
+
+@pytest.mark.parametrize(("name", "field"), [
+    ("plan\u202ename", "traits.plan\\u202ename"), ("plan\u0000", "traits.plan\\x00"),
+    ("\ud800", "traits.\\ud800"),
+])
+def test_a_name_with_a_hostile_character_is_still_refused(name: str, field: str) -> None:
+    assert set(errors_of(segment(traits={name: "x"}))) == {field}
+
+
+def test_a_name_sent_in_snake_case_wins_over_one_renamed_to_it() -> None:
+    event = parsed(segment(traits={"createdAt": "2024-02-02", "created_at": "2024-01-01",
+                                   "firstName": "Jane", "first_name": "J",
+                                   "lastName": "Doe", "last_name": "Doe"}))
+    assert dict(event.traits) == {"created_at": "2024-01-01", "first_name": "J",
+                                  "last_name": "Doe"}
+    assert [(w.field, w.reason) for w in event.warnings] == [
+        ("traits.createdAt", "is not stored: traits.created_at was sent too and is kept; "
+                             "the event was accepted without it"),
+        ("traits.firstName", "is not stored: traits.first_name was sent too and is kept; "
+                             "the event was accepted without it")]  # same lastName: silent
+
+
+def test_of_two_names_renamed_to_one_the_first_sent_wins() -> None:
+    event = parsed(segment(traits={"planName": "pro", "PlanName": "basic", "plan_Name": "pro"}))
+    assert dict(event.traits) == {"plan_name": "pro"}
+    assert [(w.field, w.reason) for w in event.warnings] == [
+        ("traits.PlanName", "is not stored: traits.planName was sent too and is kept; "
+                            "the event was accepted without it")]
+
+
+def test_a_null_trait_says_nothing_and_does_not_shadow_a_rename() -> None:
+    event = parsed(segment(traits={"created_at": None, "createdAt": "2024-01-01"}))
+    assert dict(event.traits) == {"created_at": "2024-01-01"}
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, [], ["x"], [{"deep": [[]]}]])
+def test_an_object_or_a_list_is_set_aside_at_its_segment_field(value: object) -> None:
+    event = parsed(segment(traits={"firstName": value, "lastName": "Doe",
+                                   "address": {"city": "London", "geo": value}}))
+    assert dict(event.traits) == {"last_name": "Doe", "city": "London"}
+    assert [w.field for w in event.warnings] == ["traits.firstName", "traits.address.geo"]
+    kind = "an object" if isinstance(value, dict) else "a list"
+    assert event.warnings[0].reason.startswith(f"is {kind}: not stored")
+
+
+def test_a_value_nested_deep_in_a_trait_is_set_aside_unread() -> None:
+    event = parsed(segment(traits={"planName": _deep(100_000)}))
+    assert [w.field for w in event.warnings] == ["traits.planName"]
+
+
+def test_a_boolean_trait_is_stored_as_its_json_spelling() -> None:
+    event = parsed(segment(traits={"newsletter": True, "isTrial": False}))
+    assert dict(event.traits) == {"newsletter": "true", "is_trial": "false"}
+
+
+def test_the_id_trait_is_set_aside_and_reported_when_it_is_not_the_user_id() -> None:
+    assert parsed(segment(traits={"id": "C-1001"})).warnings == ()
+    event = parsed(segment(traits={"id": "crm-77", "plan": "pro"}))
+    assert dict(event.traits) == {"plan": "pro"}
+    assert ("customer_id", "crm-77") not in identifiers(event)
+    assert [w.field for w in event.warnings] == ["traits.id"]
+    assert event.warnings[0].reason.startswith("is not stored: userId is the id that links")
+
+
+@pytest.mark.parametrize(("name", "first", "last"), [
+    ("Jane Doe", "Jane", "Doe"), ("  Anne-Marie   O'Neil ", "Anne-Marie", "O'Neil"),
+    ("Zoë Ørsted", "Zoë", "Ørsted"),
+])
+def test_a_two_word_full_name_is_the_first_and_last_name(name: str, first: str,
+                                                         last: str) -> None:
+    event = parsed(segment(traits={"name": name}))
+    assert dict(event.traits) == {"first_name": first, "last_name": last}
+
+
+@pytest.mark.parametrize("name", ["Madonna", "J. R. R. Tolkien", "Doe, Jane", "Dr. Who",
+                                  "Jean Claude Van Damme", "R2 D2", "山田太郎"])
+def test_any_other_full_name_is_kept_as_the_name_trait(name: str) -> None:
+    assert dict(parsed(segment(traits={"name": name})).traits) == {"name": name}
+
+
+def test_a_full_name_beside_a_first_or_last_name_is_not_split() -> None:
+    event = parsed(segment(traits={"name": "Jane Doe", "firstName": "Janet"}))
+    assert dict(event.traits) == {"first_name": "Janet", "name": "Jane Doe"}
+    event = parsed(segment(traits={"name": "Jane Doe", "last_name": "Doe-Smith"}))
+    assert dict(event.traits) == {"last_name": "Doe-Smith", "name": "Jane Doe"}
+
+
+def test_the_names_split_from_a_full_name_are_named_traits_name() -> None:
+    mapped = from_segment(segment(traits={"name": "Jane Doe"}))
+    assert mapped.field("traits.first_name") == mapped.field("traits.last_name") == "traits.name"
+    assert mapped.warnings == ()
+
+
+@pytest.mark.parametrize(("traits", "field"), [
+    ({"name": "Jane\u0000 Doe"}, "traits.name"),
+    ({"name": "Jane \u200bDoe"}, "traits.name"),
+    ({"createdAt": "2024\u0000"}, "traits.createdAt"),
+    ({"planName": "pro\ud800"}, "traits.planName"),
+    ({"website": "https://" + "x" * 300}, "traits.website"),
+    ({"avatar": "a\u202eb"}, "traits.avatar"),
+    ({"age": 10**5000}, "traits.age"),
+    ({"age": float("nan")}, "traits.age"),
+    ({"address": {"postalCode": "N1\u0000"}}, "traits.address.postalCode"),
+])
+def test_hostile_values_are_still_refused_at_their_segment_field(
+        traits: dict[str, object], field: str) -> None:
+    assert set(errors_of(segment(traits=traits))) == {field}
+
+
+def test_context_traits_are_renamed_and_set_aside_the_same_way() -> None:
+    page = segment(type="page", traits=None, context={"traits": {
+        "planName": "pro", "company": {"name": "Acme"}, "name": "Jane Doe"}})
+    event = parsed(page)
+    assert dict(event.traits) == {"plan_name": "pro", "first_name": "Jane", "last_name": "Doe"}
+    assert [w.field for w in event.warnings] == ["context.traits.company"]
+    bad = segment(type="track", traits=None, context={"traits": {"planName": "\u0000"}})
+    assert set(errors_of(bad)) == {"context.traits.planName"}
+
+
+def test_a_rejected_message_is_rejected_with_its_errors_only() -> None:
+    errors = errors_of(segment(messageId=None, traits={"company": {"name": "Acme"}}))
+    assert errors == {"messageId": "is required and must be a non-empty string"}
 
 
 def test_other_calls_take_their_traits_from_context_traits() -> None:
@@ -413,7 +603,9 @@ _JSON = st.recursive(
     max_leaves=8)
 _PATHS = ["messageId", "type", "userId", "anonymousId", "previousId", "timestamp",
           "originalTimestamp", "source", "event", "traits", "traits.email", "traits.phone",
-          "traits.firstName", "traits.birthday", "traits.address", "traits.address.city",
+          "traits.firstName", "traits.first_name", "traits.birthday", "traits.address",
+          "traits.address.city", "traits.createdAt", "traits.created_at", "traits.company",
+          "traits.name", "traits.id", "context.traits.planName",
           "context", "context.traits", "context.traits.email", "context.device",
           "context.device.id", "context.library", "context.library.name", "properties",
           "properties.order_id", "properties.total", "properties.revenue",
@@ -429,6 +621,10 @@ def _put(message: dict[str, Any], path: str, value: object) -> None:
             here[part] = {}
         here = here[part]
     here[last] = value
+
+
+_SEGMENT_HEADS = {"messageId", "type", "userId", "anonymousId", "previousId", "timestamp",
+                  "originalTimestamp", "source", "event", "traits", "context", "properties"}
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -449,6 +645,9 @@ def test_any_json_in_any_segment_field_is_an_event_or_field_errors(
     else:
         assert isinstance(event, Event) and event.identifiers
         assert all(isinstance(i, Identifier) for i in event.identifiers)
+        assert all(w.field and w.field.split(".")[0].split("[")[0] in _SEGMENT_HEADS
+                   for w in event.warnings)  # named by a field the message has
+
 
 
 def test_the_mapping_names_our_fields_by_their_segment_paths() -> None:
@@ -458,3 +657,20 @@ def test_the_mapping_names_our_fields_by_their_segment_paths() -> None:
     assert mapped.field("identifiers[0].value") == "userId"
     assert mapped.field("identifiers[2]") == "properties.order_id"
     assert mapped.field("somewhere.else") == "somewhere.else"
+
+
+def test_a_deep_id_trait_beside_a_deep_user_id_is_compared_without_reading_them() -> None:
+    event = parsed(segment(userId=_deep(100_000), traits={"id": _deep(100_000)}))
+    assert [w.field for w in event.warnings] == ["traits.id"]
+    assert [i.field for i in event.ignored] == ["userId"]
+
+
+def test_a_renamed_birthday_of_the_same_day_as_date_of_birth_is_not_reported() -> None:
+    event = parsed(segment(traits={"date_of_birth": "1990-05-01",
+                                   "birthday": "1990-05-01T00:00:00.000Z"}))
+    assert (dict(event.traits), event.warnings) == ({"date_of_birth": "1990-05-01"}, ())
+
+
+def test_a_full_name_is_not_split_past_the_trait_limit() -> None:
+    full = {f"t{i}": "x" for i in range(99)} | {"name": "Jane Doe"}
+    assert dict(parsed(segment(traits=full)).traits)["name"] == "Jane Doe"

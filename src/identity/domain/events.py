@@ -380,7 +380,8 @@ def parse_event(raw: object, rules: NormalizationRules, *, strict: bool = False,
     if segment is not None:
         errors = segment.reported(errors)
         ignored = [replace(item, field=segment.field(item.field)) for item in ignored]
-        warnings = [replace(item, field=segment.field(item.field)) for item in warnings]
+        warnings = [*segment.warnings,  # what the mapping set aside, at its Segment field
+                    *(replace(item, field=segment.field(item.field)) for item in warnings)]
     if errors:
         raise ValidationError(errors)
     return Event(EventId(event_id), type_, timestamp, source, tuple(sorted(found.kept)),

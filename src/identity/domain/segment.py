@@ -15,23 +15,50 @@ It keeps where each value came from, so an error names the Segment field (`userI
     userId -> customer_id; anonymousId -> anonymous_id; alias's previousId -> anonymous_id
     traits.email / .phone (else context.traits's) -> email / phone; context.device.id ->
                                               device_id
-    identify's traits, other calls' context.traits -> traits (firstName, lastName, birthday
-                                              renamed; email and phone left out)
+    identify's traits, other calls' context.traits -> traits (email and phone left out; below)
     Order Completed: properties.order_id -> order_id; total (else revenue) -> amount;
                                               currency -> currency
 
+Traits are read as Segment sends them, so that a message lands with what can be stored and
+says what could not (warnings at their Segment field: `traits.company`), never refused for
+Segment's own conventions; a value refused in our events (control characters, a lone
+surrogate, too long, a number too large) is still refused, at its Segment field:
+- names: `firstName`, `lastName`, `birthday` -> first_name, last_name, date_of_birth (a
+  datetime keeps the date it writes); any other camelCase or PascalCase name -> snake_case
+  (`createdAt` -> created_at, `planName` -> plan_name, `userID` -> user_id); a name that
+  cannot be one (`Plan Name`, `$plan`, over 64 characters) is set aside with a warning, one
+  holding a hostile character refused. A name sent in snake_case wins over one renamed to it
+  (`created_at` over `createdAt`, `first_name` over `firstName`; the renamed one is reported
+  when its value differs); two renamed to one name: the first sent wins.
+- values: an object or a list (Segment's `company`, a list of tags; inside `address` too) is
+  set aside with a warning: a trait is a string or a number. `address` is read as an object
+  (traits.py). A boolean is stored as `true` / `false`.
+- Segment's other reserved traits are kept (created_at, age, avatar, website, title,
+  username, description, gender, and `company` when a string): what the producer knows of
+  the person, stored as any custom trait is. `id` (the user's id in the producer's database)
+  is set aside: userId is the id that links, and an id beside it is not guessed to be one;
+  reported unless it equals userId.
+- `name`: when no first or last name is sent, a full name of exactly two words of letters
+  (`Jane Doe`, `Anne-Marie O'Neil`) is first_name and last_name, in the spec's order (Segment
+  fills `name` from firstName + " " + lastName); any other (`Jane`, `J. R. R. Tolkien`, `Doe,
+  Jane`, `Dr. Who`) is kept as the trait `name`, as is every name sent beside a first or last
+  name: a guessed split would put a wrong first name in the golden record.
+
 Where the spec is silent: a top-level `traits` on a call other than identify is not read
-(the spec gives traits to identify and group only); the spec's camelCase name wins over our
-spelling sent beside it; numbers are not turned into ids (the spec's ids are strings).
+(the spec gives traits to identify and group only); numbers are not turned into ids (the
+spec's ids are strings).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from identity.domain.errors import FieldError
+from identity.domain.identifiers import MAX_VALUE_LENGTH, printable, text_problem
+from identity.domain.traits import ADDRESS, MAX_TRAITS_PER_EVENT
 from identity.domain.types import IdentifierKind
 
 __all__ = ["SegmentEvent", "from_segment", "is_segment"]
@@ -43,11 +70,30 @@ _NO_IDENTIFIER = ("is required unless anonymousId is given: the message identifi
                   "(traits.email, traits.phone or context.device.id would too)")
 _OUR_FIELDS = ("event_id", "eventId", "identifiers")
 _SEGMENT_FIELDS = ("messageId", "userId", "anonymousId")
-# Segment's reserved traits spelt in camelCase -> our trait names. Its `address` object is
-# read by parse_traits as it is; `email` and `phone` are identifiers, not traits.
+# Segment's reserved traits whose name is not ours -> our trait names (any other camelCase
+# name is made snake_case). Its `address` object is read by parse_traits as it is; `email`
+# and `phone` are identifiers, not traits.
 TRAIT_NAMES: Mapping[str, str] = {
     "firstName": "first_name", "lastName": "last_name", "birthday": "date_of_birth",
 }
+USER_ID_TRAIT = "id"  # Segment's "unique ID in your database for a user": set aside
+FULL_NAME = "name"
+COMPANY = "company"  # as a string, a trait; Segment's object describes the user's account
+_SPLIT_NAME = ("first_name", "last_name")
+_DROPPED = "; the event was accepted without it"
+_NOT_STORED = "is {kind}: not stored, a trait is a string or a number" + _DROPPED
+_COMPANY = ("is Segment's company object (the account the user belongs to, not the "
+            "person): not stored, a trait is a string or a number" + _DROPPED)
+_ID_SET_ASIDE = ("is not stored: userId is the id that links the person, and another id "
+                 "beside it is not guessed to be one; send it as userId" + _DROPPED)
+_BAD_NAME = ("is not stored: a trait name is snake_case or camelCase, at most 64 "
+             "characters, starting with a letter" + _DROPPED)
+_SHADOWED = "is not stored: {kept} was sent too and is kept" + _DROPPED
+_CAMEL = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_WORD_START = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_LONGEST_NAME = 64  # traits.py's snake_case names
+_NAME_WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")  # letters; O'Neil, Anne-Marie
+_MAX_ADDRESS_FIELDS = 20  # parse_traits refuses a larger address object whole
 IDENTIFYING_TRAITS: Mapping[str, IdentifierKind] = {
     "email": IdentifierKind.EMAIL, "phone": IdentifierKind.PHONE,
 }
@@ -58,11 +104,13 @@ _LONGEST_DATETIME = 64  # a birthday longer than this is not tried as a datetime
 @dataclass(frozen=True, slots=True)
 class SegmentEvent:
     """A Segment message in our shape (`event`), where each of our fields came from
-    (`paths`: `identifiers[1]` -> `traits.email`), and what the mapping itself refused."""
+    (`paths`: `identifiers[1]` -> `traits.email`), what the mapping itself refused, and
+    what it set aside for the event to land without (`traits.company`, an object)."""
 
     event: Mapping[str, object]
     paths: Mapping[str, str]
     errors: tuple[FieldError, ...] = ()
+    warnings: tuple[FieldError, ...] = ()  # what was set aside, at its Segment field
 
     def field(self, path: str) -> str:
         """The Segment path of a field path of our shape: its longest mapped head, the rest
@@ -116,6 +164,8 @@ def _kind_of(value: object) -> str:
         return "a string"
     if isinstance(value, int | float):
         return "a number"
+    if isinstance(value, Mapping):
+        return "an object"
     return "a list" if isinstance(value, list | tuple) else f"a {type(value).__name__}"
 
 
@@ -134,17 +184,102 @@ def _birthday(value: object) -> object:
         return value
 
 
-def _traits(person: Mapping[str, object], path: str,
-            paths: dict[str, str]) -> dict[str, object]:
-    """Our traits from Segment's: its camelCase names renamed (the spec's name wins over our
-    spelling of it sent alongside), identifying traits left out, any other name passed on."""
-    traits = {name: value for name, value in person.items()
-              if name not in IDENTIFYING_TRAITS and name not in TRAIT_NAMES}
-    for segment_name, ours in TRAIT_NAMES.items():
-        value = person.get(segment_name)
-        if value is not None:
-            traits[ours] = _birthday(value) if ours == "date_of_birth" else value
-            paths[f"traits.{ours}"] = f"{path}.{segment_name}"
+def snake_case(name: str) -> str | None:
+    """A camelCase or PascalCase name in snake_case (`createdAt` -> `created_at`, `userID` ->
+    `user_id`, `HTTPStatus` -> `http_status`; snake_case stays as it is); None when the name
+    cannot be a trait name (`Plan Name`, `$plan`, `2fa`, over 64 characters)."""
+    if len(name) > 2 * _LONGEST_NAME or not _CAMEL.fullmatch(name):
+        return None
+    snake = _WORD_START.sub("_", name).lower()
+    return snake if len(snake) <= _LONGEST_NAME else None
+
+
+def _storable(value: object, where: str, warnings: list[FieldError]) -> tuple[bool, object]:
+    """Whether a trait's value goes on to parse_traits, and as what: an object or a list is
+    set aside and reported (never read: it may be nested deep); a boolean is its JSON
+    spelling; anything else as sent, for parse_traits to accept or refuse."""
+    if isinstance(value, Mapping | list | tuple):
+        warnings.append(FieldError(where, _NOT_STORED.format(kind=_kind_of(value))))
+        return False, None
+    if isinstance(value, bool):
+        return True, "true" if value else "false"
+    return True, value
+
+
+def _address(value: Mapping[object, object], where: str,
+             warnings: list[FieldError]) -> Mapping[object, object]:
+    """Segment's address object without the fields that are objects or lists (reported);
+    one too large to read goes on whole, for parse_traits to refuse."""
+    if len(value) > _MAX_ADDRESS_FIELDS:
+        return value
+    kept: dict[object, object] = {}
+    for part, inner in value.items():
+        keep, inner = _storable(inner, f"{where}.{printable(str(part), 64)}", warnings)
+        if keep:
+            kept[part] = inner
+    return kept
+
+
+def _split_name(value: object) -> tuple[str, str] | None:
+    """A full name of exactly two words of letters as (first, last), the spec's order
+    (Segment writes `name` as firstName + " " + lastName); None for any other, which an
+    initial, a title, a comma or a third word would make a guess."""
+    if not isinstance(value, str) or len(value) > MAX_VALUE_LENGTH:
+        return None
+    words = value.split()
+    if len(words) != 2 or not all(_NAME_WORD.fullmatch(word) for word in words):
+        return None
+    return words[0], words[1]
+
+
+def _traits(person: Mapping[str, object], path: str, paths: dict[str, str],
+            warnings: list[FieldError], user_id: object) -> dict[str, object]:
+    """Our traits from Segment's (the module's docstring gives the rules): identifying traits
+    left out, names made ours, what cannot be stored set aside and reported in `warnings`.
+    A name sent as we spell it is kept over one renamed to it."""
+    if len(person) > MAX_TRAITS_PER_EVENT:
+        return dict(person)  # refused whole by parse_traits, at `path`, before any is read
+    traits: dict[str, object] = {}
+    renamed: list[tuple[str, str, object]] = []  # (Segment name, ours, value), in order
+    for name, value in person.items():
+        if name in IDENTIFYING_TRAITS or value is None:
+            continue
+        where = f"{path}.{printable(str(name), 64)}"
+        if name == USER_ID_TRAIT:
+            if not (isinstance(value, str) and value == user_id):  # never == on a deep list
+                warnings.append(FieldError(where, _ID_SET_ASIDE))
+            continue
+        if name == ADDRESS and isinstance(value, Mapping):
+            traits[name] = _address(value, where, warnings)
+            continue
+        if name == COMPANY and isinstance(value, Mapping):
+            warnings.append(FieldError(where, _COMPANY))
+            continue
+        keep, value = _storable(value, where, warnings)
+        if not keep:
+            continue
+        ours = TRAIT_NAMES.get(name) or (snake_case(name) if isinstance(name, str) else None)
+        if ours is None and isinstance(name, str) and text_problem(name) is None:
+            warnings.append(FieldError(where, _BAD_NAME))
+        elif ours is None or ours == name:
+            traits[name] = value  # ours already, or a hostile name parse_traits refuses
+        else:
+            renamed.append((name, ours, value))
+    for name, ours, value in renamed:
+        where, value = f"{path}.{name}", _birthday(value) if ours == "date_of_birth" else value
+        if ours in traits:
+            kept = paths.get(f"traits.{ours}", f"{path}.{ours}")
+            if traits[ours] != value:  # scalars: objects and lists were set aside
+                warnings.append(FieldError(where, _SHADOWED.format(kept=kept)))
+            continue
+        traits[ours], paths[f"traits.{ours}"] = value, where
+    room = len(traits) < MAX_TRAITS_PER_EVENT  # a split makes one trait two
+    split = None if not room or any(name in traits for name in _SPLIT_NAME) else _split_name(
+        traits.get(FULL_NAME))
+    if split is not None:
+        del traits[FULL_NAME]
+        for ours, word in zip(_SPLIT_NAME, split, strict=True):
+            traits[ours], paths[f"traits.{ours}"] = word, f"{path}.{FULL_NAME}"
     return traits
 
 
@@ -176,8 +311,10 @@ def from_segment(raw: Mapping[str, object]) -> SegmentEvent:
     in_context = _object(context, "traits", "context.traits", errors)
     person, person_path = ((own, "traits") if own is not None
                            else (in_context, "context.traits"))
+    warnings: list[FieldError] = []
     if person is not None:
-        event["traits"], paths["traits"] = _traits(person, person_path, paths), person_path
+        event["traits"] = _traits(person, person_path, paths, warnings, raw.get("userId"))
+        paths["traits"] = person_path
 
     found: list[tuple[str, object, str]] = []  # (our kind, value, its Segment path)
     for field, kind in (("userId", IdentifierKind.CUSTOMER_ID),
@@ -205,7 +342,7 @@ def from_segment(raw: Mapping[str, object]) -> SegmentEvent:
     paths["identifiers"] = found[0][2] if found else "userId"
     if not found:
         errors.append(FieldError("userId", _NO_IDENTIFIER))
-    return SegmentEvent(event, paths, tuple(errors))
+    return SegmentEvent(event, paths, tuple(errors), tuple(warnings))
 
 
 def _source(raw: Mapping[str, object], context: Mapping[str, object],
