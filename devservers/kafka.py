@@ -5,7 +5,9 @@ Needs Java 17+ and Maven 3.8+ (and Maven Central, the first time: 45 jars, about
 broker and controller, listening on loopback only; every internal topic has one replica.
 
     python -m devservers.kafka build
-    python -m devservers.kafka start [--data DIR]
+    python -m devservers.kafka start [--data DIR] [--port 9092]
+    python -m devservers.kafka send --bootstrap 127.0.0.1:9092 --topic T < events.jsonl
+    python -m devservers.kafka read --bootstrap 127.0.0.1:9092 --topic T [--follow]
 
 From Python (tests):
 
@@ -16,9 +18,11 @@ From Python (tests):
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import contextlib
 import fcntl
+import os
 import secrets
 import shutil
 import socket
@@ -161,15 +165,17 @@ def _wait_ready(process: subprocess.Popen[bytes], data_dir: Path, port: int,
 
 
 @contextmanager
-def running_kafka(data_dir: Path, *, timeout_s: float = 120) -> Iterator[KafkaServer]:
-    """Formats data_dir (when new) and starts a broker on two free loopback ports; yields once
+def running_kafka(data_dir: Path, *, timeout_s: float = 120, port: int = 0
+                  ) -> Iterator[KafkaServer]:
+    """Formats data_dir (when new) and starts a broker on loopback (on `port`, or a free one
+    when 0; the controller always on a free one); yields once
     it accepts clients, then stops it (SIGTERM). Raises RuntimeError with the end of its log
     if it exits or is not ready within timeout_s (fetching the jars, if needed, comes first
     and is not counted). Use a new data_dir per test session."""
     prefix = build()
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    port, controller_port = _free_port(), _free_port()
+    port, controller_port = port or _free_port(), _free_port()
     settings = data_dir / "server.properties"
     settings.write_text(_settings(data_dir, port, controller_port))
     log_settings = data_dir / "log4j2.properties"
@@ -212,14 +218,33 @@ def _main(argv: list[str] | None = None) -> int:
     start.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR,
                        help=f"its data and logs (default {DEFAULT_DATA_DIR})")
     start.add_argument("--timeout", type=float, default=120, help="seconds to wait for it")
+    start.add_argument("--port", type=int, default=0, help="its port (default: a free one)")
+    send = commands.add_parser("send", help="each line of stdin as one message to a topic")
+    read = commands.add_parser("read", help="print a topic's messages (committed ones), "
+                               "from the oldest, one per line: key, then value")
+    for command in (send, read):
+        command.add_argument("--bootstrap", required=True, help="host:port of the broker")
+        command.add_argument("--topic", required=True)
+    read.add_argument("--follow", action="store_true", help="wait for more until Ctrl-C")
     args = parser.parse_args(argv)
+    if args.command in ("send", "read"):
+        from devservers import kafka_client  # aiokafka: not needed to run the broker
+
+        run = kafka_client.send_lines if args.command == "send" else kafka_client.print_topic
+        try:
+            return asyncio.run(run(args))
+        except KeyboardInterrupt:
+            return 0
+        except BrokenPipeError:  # `read ... | head`: the reader went away, as it may
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
     if args.command == "build":
         began = time.monotonic()
         build()
         print(f"Kafka devserver fetched in {time.monotonic() - began:.1f} s: {LIBS}")
         return 0
     try:
-        with running_kafka(args.data, timeout_s=args.timeout) as server:
+        with running_kafka(args.data, timeout_s=args.timeout, port=args.port) as server:
             print(f"Kafka ready at {server.bootstrap} in {server.startup_seconds:.1f} s; data in "
                   f"{args.data}, log in {server.log_file}. Ctrl-C stops it.", flush=True)
             code = server.process.wait()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,26 @@ def test_a_cluster_id_beginning_with_a_dash_is_not_read_as_an_option(
                         lambda n: b"\xf8" + bytes(n - 1))
     with running_kafka(tmp_path / "kafka") as server:
         assert server.bootstrap.startswith("127.0.0.1:")
+
+
+async def test_send_and_read_put_lines_on_a_topic_and_print_them_back(
+    kafka_bootstrap: str,
+) -> None:
+    topic = f"lines-{secrets.token_hex(4)}"
+    command = [sys.executable, "-m", "devservers.kafka"]
+    where = ["--bootstrap", kafka_bootstrap, "--topic", topic]
+    absent = subprocess.run([*command, "read", *where], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert absent.returncode == 1 and f"no topic {topic}" in absent.stderr
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+    finally:
+        await admin.close()
+    sent = subprocess.run([*command, "send", *where], input="one\n\ntwo\r\n",
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert sent.returncode == 0 and "2 messages sent" in sent.stderr
+    read = subprocess.run([*command, "read", *where], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert read.returncode == 0 and read.stdout == "\tone\n\ttwo\n"
