@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import signal
 import subprocess
@@ -76,21 +77,23 @@ def test_a_cluster_id_beginning_with_a_dash_is_not_read_as_an_option(
         assert server.bootstrap.startswith("127.0.0.1:")
 
 
-async def test_send_and_read_put_lines_on_a_topic_and_print_them_back(
-    kafka_bootstrap: str,
-) -> None:
+def test_send_and_read_put_lines_on_a_topic_and_print_them_back(kafka_bootstrap: str) -> None:
     topic = f"lines-{secrets.token_hex(4)}"
     command = [sys.executable, "-m", "devservers.kafka"]
     where = ["--bootstrap", kafka_bootstrap, "--topic", topic]
     absent = subprocess.run([*command, "read", *where], capture_output=True, text=True,
                             timeout=60, check=False)
     assert absent.returncode == 1 and f"no topic {topic}" in absent.stderr
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
-    finally:
-        await admin.close()
+
+    async def create() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+        finally:
+            await admin.close()
+
+    asyncio.run(create())
     sent = subprocess.run([*command, "send", *where], input="one\n\ntwo\r\n",
                           capture_output=True, text=True, timeout=60, check=False)
     assert sent.returncode == 0 and "2 messages sent" in sent.stderr
