@@ -440,3 +440,16 @@ async def test_a_device_shared_by_two_loyalty_cards_becomes_a_hub_and_keeps_them
     assert found is not None
     assert found.node.hub_reason == "hub: linked to 2 distinct external:loyalty identifiers " \
         "(limit 1)"
+
+
+async def test_a_rejected_event_is_named_by_its_own_id_in_either_shape(
+    service: IdentityService,
+) -> None:
+    """What a producer sent as the id names the result, ours (`event_id`) or Segment's
+    (`messageId`), so the rejection can be matched to what was sent."""
+    ours, segments = await service.ingest([
+        {"event_id": "ours-1", "type": "identify"},
+        {"messageId": "seg-1", "type": "identify", "userId": "u-1"},
+    ])
+    assert (ours.status, ours.event_id) == (IngestStatus.REJECTED, "ours-1")
+    assert (segments.status, segments.event_id) == (IngestStatus.REJECTED, "seg-1")

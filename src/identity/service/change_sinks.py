@@ -21,7 +21,8 @@ class ChangeSink(Protocol):
 
 
 class MetricsChangeSink:
-    """Counts changes for /metrics; the default until a stream (Kafka) is configured."""
+    """Counts changes for /metrics. (Kafka takes them from the change log, not from a sink:
+    api/kafka/relay.py, so none is lost between a commit and its publication.)"""
 
     async def publish(self, changes: Sequence[ProfileChange]) -> None:
         for change in changes:
