@@ -272,3 +272,31 @@ async def test_a_relay_that_dies_before_its_transaction_commits_is_followed_with
         logged = await _log(service)
         records = await read_topic(kafka_bootstrap, config.changes_topic, at_least=len(logged))
     assert sorted(json.loads(r.value)["position"] for r in records) == [p for p, _ in logged]
+
+
+async def test_a_stewards_merge_and_split_go_out_on_the_changes_topic(
+    kafka_bootstrap: str, service: IdentityService,
+) -> None:
+    config = kafka_config(kafka_bootstrap)
+    await ensure_topics(config)
+    first, second = await service.ingest([
+        event(ident("email", "ines@northwind.org"), ident("anonymous_id", "ines-web")),
+        event(ident("email", "ines.m@northwind.org"), ident("anonymous_id", "ines-app")),
+    ])
+    assert first.profile_id and second.profile_id
+    async with running(ChangeRelay(service, config).run):
+        merged = await service.merge([first.profile_id, second.profile_id], "steward@northwind.org",
+                                     "one customer, two mailboxes")
+        split = await service.split(
+            merged.profile_ids[0],
+            [[service.normalize("email", "ines@northwind.org"),
+              service.normalize("anonymous_id", "ines-web")],
+             [service.normalize("email", "ines.m@northwind.org"),
+              service.normalize("anonymous_id", "ines-app")]],
+            "steward@northwind.org", "two people after all")
+        logged = await _log(service)
+        records = await read_topic(kafka_bootstrap, config.changes_topic, at_least=len(logged))
+    published = {json.loads(r.value)["change_id"] for r in records}
+    steward_changes = {c.change_id for c in (*merged.changes, *split.changes)}
+    assert {c.kind.value for c in (*merged.changes, *split.changes)} >= {"merged", "split"}
+    assert steward_changes <= published
