@@ -33,7 +33,7 @@ async def print_topic(args: argparse.Namespace) -> int:
     await reader.start()
     try:
         partitions = [TopicPartition(args.topic, p)
-                      for p in await _partitions(args.bootstrap, args.topic)]
+                      for p in await partitions_of(args.bootstrap, args.topic)]
         if not partitions:
             print(f"no topic {args.topic}", file=sys.stderr)
             return 1
@@ -54,8 +54,9 @@ async def print_topic(args: argparse.Namespace) -> int:
         await reader.stop()
 
 
-async def _partitions(bootstrap: str, topic: str) -> list[int]:
-    """From the admin API: a consumer's metadata holds only the topics it already knows."""
+async def partitions_of(bootstrap: str, topic: str) -> list[int]:
+    """The topic's partition numbers, none when it does not exist. From the admin API: a
+    consumer's metadata holds only the topics it already knows."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:

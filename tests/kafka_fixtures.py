@@ -13,7 +13,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from devservers.kafka_client import partitions_of
 from identity.api.kafka.config import KafkaConfig
+from identity.service import IdentityService
 
 
 @pytest.fixture(scope="session")
@@ -47,16 +49,6 @@ async def create_events_topic(config: KafkaConfig, partitions: int) -> None:
     await admin.start()
     try:
         await admin.create_topics([NewTopic(config.events_topic, partitions, 1)])
-    finally:
-        await admin.close()
-
-
-async def partitions_of(bootstrap: str, topic: str) -> list[int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        (described,) = await admin.describe_topics([topic])
-        return sorted(p["partition"] for p in described["partitions"])
     finally:
         await admin.close()
 
@@ -114,3 +106,19 @@ async def committed(config: KafkaConfig) -> dict[int, int]:
                 for p in partitions}
     finally:
         await reader.stop()
+
+
+async def change_log(service: IdentityService, quiet_s: float = 0.5) -> list[tuple[str, str]]:
+    """(position, change id) of every change the store's log holds: read until none comes
+    for `quiet_s`."""
+    out: list[tuple[str, str]] = []
+    feed = service.watch_changes(None, [])
+    try:
+        while True:
+            async with asyncio.timeout(quiet_s):
+                change = await anext(feed)
+            out.append((change.position, change.change.change_id))
+    except TimeoutError:
+        return out
+    finally:
+        await feed.aclose()

@@ -28,7 +28,14 @@ from identity.service import IdentityService
 from identity.synthetic import GeneratorConfig, generate
 from load_tests.server import free_port, identity_server
 from tests.invariants import partition_checked
-from tests.kafka_fixtures import committed, create_events_topic, kafka_config, produce, read_topic
+from tests.kafka_fixtures import (
+    change_log,
+    committed,
+    create_events_topic,
+    kafka_config,
+    produce,
+    read_topic,
+)
 from tests.neo4j_fixtures import Neo4jAccess, connect, wiped
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.neo4j]
@@ -193,17 +200,6 @@ async def _stored_event_ids(access: Neo4jAccess, wanted: set[str]) -> set[str]:
 async def _change_log(access: Neo4jAccess) -> list[tuple[str, str]]:
     store = await connect(access)
     try:
-        service = IdentityService(store)
-        out: list[tuple[str, str]] = []
-        feed = service.watch_changes(None, [])
-        try:
-            while True:
-                async with asyncio.timeout(2):
-                    change = await anext(feed)
-                out.append((change.position, change.change.change_id))
-        except TimeoutError:
-            return out
-        finally:
-            await feed.aclose()
+        return await change_log(IdentityService(store), quiet_s=2)
     finally:
         await store.close()

@@ -23,7 +23,14 @@ from identity.service import IdentityService
 from identity.service.change_sinks import ListChangeSink
 from identity.store.sqlite import SqliteGraphStore
 from tests.builders import event, ident
-from tests.kafka_fixtures import committed, create_events_topic, kafka_config, produce, read_topic
+from tests.kafka_fixtures import (
+    change_log,
+    committed,
+    create_events_topic,
+    kafka_config,
+    produce,
+    read_topic,
+)
 
 pytestmark = pytest.mark.kafka
 
@@ -210,7 +217,7 @@ async def test_the_relay_publishes_the_change_log_in_order_per_profile_once(
                 event(ident("customer_id", f"r{n}"), ident("email", f"r{n}@northwind.org"),
                       ident("device_id", f"rd{n}")),
             ])
-        logged = await _log(service)
+        logged = await change_log(service)
         records = await read_topic(kafka_bootstrap, config.changes_topic, at_least=len(logged))
     published = [json.loads(r.value) for r in records]
     assert sorted(p["position"] for p in published) == [p for p, _ in logged]
@@ -222,22 +229,6 @@ async def test_the_relay_publishes_the_change_log_in_order_per_profile_once(
         by_partition.setdefault(record.partition, []).append(change["position"])
     assert all(positions == sorted(positions) for positions in by_partition.values())
     assert await read_position(config) == logged[-1][0]
-
-
-async def _log(service: IdentityService) -> list[tuple[str, str]]:
-    """(position, change id) of every change the log holds now."""
-    out: list[tuple[str, str]] = []
-    async with asyncio.timeout(10):
-        feed = service.watch_changes(None, [])
-        try:
-            while True:
-                async with asyncio.timeout(0.5):
-                    change = await anext(feed)
-                out.append((change.position, change.change.change_id))
-        except TimeoutError:
-            return out
-        finally:
-            await feed.aclose()
 
 
 async def test_a_relay_that_dies_before_its_transaction_commits_is_followed_without_a_gap(
@@ -269,7 +260,7 @@ async def test_a_relay_that_dies_before_its_transaction_commits_is_followed_with
         AIOKafkaProducer.send = real_send
     assert await read_position(config) is None
     async with running(ChangeRelay(service, config).run):
-        logged = await _log(service)
+        logged = await change_log(service)
         records = await read_topic(kafka_bootstrap, config.changes_topic, at_least=len(logged))
     assert sorted(json.loads(r.value)["position"] for r in records) == [p for p, _ in logged]
 
@@ -294,7 +285,7 @@ async def test_a_stewards_merge_and_split_go_out_on_the_changes_topic(
              [service.normalize("email", "ines.m@northwind.org"),
               service.normalize("anonymous_id", "ines-app")]],
             "steward@northwind.org", "two people after all")
-        logged = await _log(service)
+        logged = await change_log(service)
         records = await read_topic(kafka_bootstrap, config.changes_topic, at_least=len(logged))
     published = {json.loads(r.value)["change_id"] for r in records}
     steward_changes = {c.change_id for c in (*merged.changes, *split.changes)}

@@ -76,6 +76,19 @@ def store_flags(parser: argparse.ArgumentParser) -> None:
                         "data/rules.toml (the built-in rules until it exists)")
 
 
+def resolving_flags(parser: argparse.ArgumentParser) -> None:
+    """What a long-running process that resolves events is told: `serve` and `consume`."""
+    parser.add_argument("--log-level", help="env IDENTITY_LOG_LEVEL, default info")
+    parser.add_argument("--model", help="the match model `identity train` saved; env "
+                        "IDENTITY_MODEL, default data/model.json (the built-in one until then)")
+    parser.add_argument("--no-matching", action="store_true",
+                        help="no probabilistic links in real time (env IDENTITY_MATCHING=off)")
+    parser.add_argument("--strict-ingest", action="store_true",
+                        help="reject an event for a malformed identifier or an order without "
+                        "an amount, instead of accepting it without them (env "
+                        "IDENTITY_STRICT_INGEST=on)")
+
+
 def kafka_flags(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--kafka-bootstrap", metavar="HOST:PORT[,...]",
                         help=f"Kafka: {what}; env IDENTITY_KAFKA_BOOTSTRAP")
@@ -111,15 +124,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--grpc-port", metavar="PORT|off",
                        help="gRPC port on the same host, 0 for any free port, off for none; "
                        "env IDENTITY_GRPC_PORT, default 50051")
-    serve.add_argument("--log-level", help="env IDENTITY_LOG_LEVEL, default info")
-    serve.add_argument("--model", help="the match model `identity train` saved; env "
-                       "IDENTITY_MODEL, default data/model.json (the built-in one until then)")
-    serve.add_argument("--no-matching", action="store_true",
-                       help="no probabilistic links in real time (env IDENTITY_MATCHING=off)")
-    serve.add_argument("--strict-ingest", action="store_true",
-                       help="reject an event for a malformed identifier or an order without "
-                       "an amount, instead of accepting it without them (env "
-                       "IDENTITY_STRICT_INGEST=on)")
+    resolving_flags(serve)
     serve.add_argument("--profile-cache", type=integer, metavar="PROFILES",
                        help="golden profiles kept in memory for fast lookups (0 for none); "
                        "env IDENTITY_PROFILE_CACHE, default 10000")
@@ -138,14 +143,7 @@ def parser() -> argparse.ArgumentParser:
                          "default 127.0.0.1")
     consume.add_argument("--metrics-port", type=integer, help="/metrics port, 0 for none; env "
                          "IDENTITY_METRICS_PORT, default 9108")
-    consume.add_argument("--log-level", help="env IDENTITY_LOG_LEVEL, default info")
-    consume.add_argument("--model", help="the match model `identity train` saved; env "
-                         "IDENTITY_MODEL, default data/model.json (the built-in one until then)")
-    consume.add_argument("--no-matching", action="store_true",
-                         help="no probabilistic links in real time (env IDENTITY_MATCHING=off)")
-    consume.add_argument("--strict-ingest", action="store_true",
-                         help="reject an event for a malformed identifier or an order without "
-                         "an amount (env IDENTITY_STRICT_INGEST=on)")
+    resolving_flags(consume)
     kafka_flags(consume, "the events topic's broker")
     store_flags(consume)
 
