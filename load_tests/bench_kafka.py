@@ -562,22 +562,17 @@ def run_one(bench: Bench, store: Store, workers: int) -> tuple[
                          changes_topic=f"{prefix}.changes", group=f"{prefix}.group",
                          batch=bench.batch)
     # The relay runs in `identity serve`, whose own consumer reads a topic nobody writes.
-    relay_config = KafkaConfig(bench.bootstrap, events_topic=f"{prefix}.relay-idle",
-                               dead_letter_topic=config.dead_letter_topic,
-                               changes_topic=config.changes_topic,
-                               group=f"{prefix}.relay-idle", batch=bench.batch)
-
     async def prepare() -> dict[str, Any]:
         await create_topic(bench.bootstrap, config.events_topic, bench.partitions)
         await ensure_topics(config)
-        await ensure_topics(relay_config)
         return await produce(bench.bootstrap, config.events_topic, bench.messages)
 
     produced = asyncio.run(prepare())
-    relay_args = [*store.args(sqlite_file), "--kafka-bootstrap", bench.bootstrap,
-                  "--events-topic", relay_config.events_topic, "--group", relay_config.group,
-                  "--dead-letter-topic", relay_config.dead_letter_topic,
-                  "--changes-topic", relay_config.changes_topic,
+    # The relay alone: the workers consume.
+    relay_args = [*store.args(sqlite_file), "--kafka-bootstrap", bench.bootstrap, "--no-consume",
+                  "--events-topic", config.events_topic, "--group", config.group,
+                  "--dead-letter-topic", config.dead_letter_topic,
+                  "--changes-topic", config.changes_topic,
                   *([] if bench.matching else ["--no-matching"])]
     relay_log = bench.work / f"{prefix}.relay.log"
     with identity_server(relay_args, {**bench.model_env, **store.env()}, timeout_s=120,

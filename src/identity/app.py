@@ -56,13 +56,14 @@ async def check_store(settings: Settings) -> None:
     await service.store.close()
 
 
-async def _kafka_part(service: IdentityService, config: KafkaConfig, stop: asyncio.Event
-                      ) -> None:
-    """The consumer and the change relay inside `identity serve`. Their failure is logged
-    and leaves the APIs running: the events wait on the topic, the changes in the log."""
+async def _kafka_part(service: IdentityService, config: KafkaConfig, stop: asyncio.Event,
+                      consume: bool) -> None:
+    """The consumer and the change relay inside `identity serve`, kept running by the runner
+    (a broker away is waited for; `identity_kafka_up` says which part runs): the APIs never
+    wait for Kafka, the events wait on the topic and the changes in the log."""
     try:
-        await run_kafka(service, config, stop)
-    except Exception:
+        await run_kafka(service, config, stop, consume=consume)
+    except Exception:  # a bug: said, and the APIs go on
         log.exception("Kafka stopped: no events consumed, no changes relayed until restart")
 
 
@@ -84,8 +85,9 @@ def build_app(settings: Settings) -> Starlette:
         kafka: asyncio.Task[None] | None = None
         try:
             if (kafka_config := settings.kafka_config()) is not None:
-                kafka = asyncio.create_task(_kafka_part(built, kafka_config, kafka_stop),
-                                            name="kafka")
+                kafka = asyncio.create_task(
+                    _kafka_part(built, kafka_config, kafka_stop, settings.kafka_consume),
+                    name="kafka")
             if settings.grpc_port is not None:
                 grpc_server = await start_server(
                     built, address(settings.host, settings.grpc_port),

@@ -75,6 +75,7 @@ class Settings:
     kafka_changes_topic: str = DEFAULT_CHANGES_TOPIC
     kafka_group: str = DEFAULT_GROUP
     kafka_batch: int = DEFAULT_BATCH
+    kafka_consume: bool = True  # off: `identity serve` relays changes but consumes no events
     metrics_port: int = 9108  # `identity consume` serves /metrics here (serve: on its port)
 
     def __post_init__(self) -> None:
@@ -111,7 +112,7 @@ class Settings:
             values["max_clock_skew_s"] = parse_seconds(skew, f"{ENV_PREFIX}MAX_CLOCK_SKEW")
         if (grpc_port := env.get(ENV_PREFIX + "GRPC_PORT")) is not None:
             values["grpc_port"] = parse_grpc_port(grpc_port, f"{ENV_PREFIX}GRPC_PORT")
-        for name in ("matching", "strict_ingest"):
+        for name in ("matching", "strict_ingest", "kafka_consume"):
             if (switch := env.get(ENV_PREFIX + name.upper())) is not None:
                 if switch.strip().lower() not in _SWITCHES:
                     raise ValueError(f"{ENV_PREFIX}{name.upper()} must be on or off, "

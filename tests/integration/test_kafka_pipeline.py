@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -13,10 +14,12 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client import REGISTRY
 
 from identity.api.kafka.config import KafkaConfig
 from identity.api.kafka.consumer import EventConsumer
+from identity.api.kafka.messages import MAX_LETTER_PAYLOAD_BYTES
 from identity.api.kafka.relay import ChangeRelay, read_position
 from identity.api.kafka.topics import ensure_topics
 from identity.service import IdentityService
@@ -228,7 +231,9 @@ async def test_the_relay_publishes_the_change_log_in_order_per_profile_once(
     for record, change in zip(records, published, strict=True):
         by_partition.setdefault(record.partition, []).append(change["position"])
     assert all(positions == sorted(positions) for positions in by_partition.values())
-    assert await read_position(config) == logged[-1][0]
+    through = await read_position(config)
+    assert through is not None and through.position == logged[-1][0]
+    assert through.change_id == logged[-1][1]
 
 
 async def test_a_relay_that_dies_before_its_transaction_commits_is_followed_without_a_gap(
@@ -291,3 +296,76 @@ async def test_a_stewards_merge_and_split_go_out_on_the_changes_topic(
     steward_changes = {c.change_id for c in (*merged.changes, *split.changes)}
     assert {c.kind.value for c in (*merged.changes, *split.changes)} >= {"merged", "split"}
     assert steward_changes <= published
+
+
+async def test_a_relay_on_a_store_whose_log_is_not_the_published_one_publishes_it_again(
+    kafka_bootstrap: str, service: IdentityService,
+) -> None:
+    """The position topic says position N was published, but this store's log (restored from
+    an older backup, a new database) holds another change there, or none: skipping to N would
+    leave its changes unpublished, so the relay publishes all it keeps."""
+    config = kafka_config(kafka_bootstrap)
+    await ensure_topics(config)
+    for n in range(6):
+        await service.ingest([event(ident("email", f"first{n}@northwind.org"))])
+    async with running(ChangeRelay(service, config).run):
+        before = await change_log(service)
+        await read_topic(kafka_bootstrap, config.changes_topic, at_least=len(before))
+    restored = SqliteGraphStore(":memory:")
+    try:
+        other = IdentityService(restored, sink=ListChangeSink())
+        for n in range(3):  # fewer changes: the published position is ahead of this log
+            await other.ingest([event(ident("email", f"other{n}@northwind.org"))])
+        async with running(ChangeRelay(other, config).run):
+            theirs = await change_log(other)
+            records = await read_topic(kafka_bootstrap, config.changes_topic,
+                                       at_least=len(before) + len(theirs))
+    finally:
+        await restored.close()
+    published = [json.loads(r.value)["change_id"] for r in records]
+    assert sorted(published) == sorted(c for _, c in before + theirs)
+
+
+async def test_a_change_the_broker_refuses_never_moves_the_position_past_it(
+    kafka_bootstrap: str, service: IdentityService,
+) -> None:
+    config = kafka_config(kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:  # a changes topic that takes no message as large as a change
+        await admin.create_topics([NewTopic(config.changes_topic, 1, 1,
+                                            topic_configs={"max.message.bytes": "200"})])
+    finally:
+        await admin.close()
+    await ensure_topics(config)
+    for n in range(3):
+        await service.ingest([event(ident("email", f"refused{n}@northwind.org"))])
+    async with running(ChangeRelay(service, config).run):
+        await asyncio.sleep(4)  # several attempts, each refused
+    assert await read_position(config) is None
+    assert await read_topic(kafka_bootstrap, config.changes_topic) == []
+
+
+async def test_a_refused_event_too_large_to_quote_whole_still_reaches_the_dead_letters(
+    kafka_bootstrap: str, service: IdentityService,
+) -> None:
+    """Escaped, 400,000 accented letters would be a letter over the broker's limit: the
+    letter keeps the payload's head, its size and hash, and the partition goes on."""
+    config = kafka_config(kafka_bootstrap)
+    await create_events_topic(config, partitions=1)
+    await ensure_topics(config)
+    huge = json.dumps(event(ident("email", "huge@northwind.org"), event_id="huge",
+                            traits={"first_name": "\u00e9" * 400_000}),
+                      ensure_ascii=False).encode()
+    assert MAX_LETTER_PAYLOAD_BYTES < len(huge) < 1_000_000
+    after = _json(event(ident("email", "after-huge@northwind.org"), event_id="after-huge"))
+    await produce(kafka_bootstrap, config.events_topic, [(b"h", huge), (b"a", after)])
+    async with running(EventConsumer(service, config).run):
+        await all_committed(config, {0: 2})
+    (record,) = await read_topic(kafka_bootstrap, config.dead_letter_topic, at_least=1)
+    letter = json.loads(record.value)
+    assert letter["payload_bytes"] == len(huge)
+    assert letter["payload_sha256"] == hashlib.sha256(huge).hexdigest()
+    assert huge.decode().startswith(letter["payload"]) and "first_name" in letter["error"]
+    assert (await service.profiles_by_identifier(
+        [service.normalize("email", "after-huge@northwind.org")]))[0] is not None

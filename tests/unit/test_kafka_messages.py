@@ -4,6 +4,7 @@ and what goes out: a dead letter that keeps the payload, a change keyed by its p
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from datetime import UTC, datetime
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from identity.api.kafka.messages import (
     MAX_EVENT_BYTES,
+    MAX_LETTER_PAYLOAD_BYTES,
     Undecodable,
     change_message,
     dead_letter,
@@ -81,3 +83,17 @@ def test_a_change_is_keyed_by_its_profile_and_says_what_the_feeds_say() -> None:
         "position": "00000000000000000007", "change_id": "e-9/merged/p-1", "kind": "merged",
         "profile_id": "p-1", "absorbed_ids": ["p-2"], "split_ids": [],
         "cause_event_id": "e-9", "at": "2024-05-01T12:00:00+00:00"}
+
+
+def test_a_large_payload_is_cut_to_its_head_with_its_size_and_hash_and_stays_compact() -> None:
+    payload = ("é" * (MAX_LETTER_PAYLOAD_BYTES)).encode()  # 2 bytes each: twice the limit
+    letter_bytes = dead_letter(payload, [FieldError("traits.first_name", "too long")],
+                               topic="t", partition=1, offset=2)
+    assert len(letter_bytes) < MAX_LETTER_PAYLOAD_BYTES + 1_000  # UTF-8, not \\u escapes
+    letter = json.loads(letter_bytes)
+    assert letter["payload_bytes"] == len(payload)
+    assert letter["payload_sha256"] == hashlib.sha256(payload).hexdigest()
+    assert letter["payload"] == "é" * (MAX_LETTER_PAYLOAD_BYTES // 2)  # no half character
+    bare = json.loads(dead_letter(payload, [], topic="t", partition=1, offset=2,
+                                  keep_payload=False))
+    assert bare["payload"] == "" and bare["payload_bytes"] == len(payload)

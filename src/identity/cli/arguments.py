@@ -134,6 +134,9 @@ def parser() -> argparse.ArgumentParser:
                        "IDENTITY_CACHE_STALENESS_MS, default 100")
     kafka_flags(serve, "consume the events topic and publish profile changes (off until "
                 "given)")
+    serve.add_argument("--no-consume", action="store_true",
+                       help="with Kafka: publish profile changes but consume no events (leave "
+                       "that to `identity consume` workers); env IDENTITY_KAFKA_CONSUME=off")
     store_flags(serve)
 
     consume = commands.add_parser(
@@ -274,6 +277,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
         kafka_changes_topic=getattr(args, "changes_topic", None),
         kafka_group=getattr(args, "group", None),
         kafka_batch=getattr(args, "batch", None),
+        kafka_consume=False if getattr(args, "no_consume", False) else None,
         metrics_port=getattr(args, "metrics_port", None),
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 
@@ -44,15 +45,22 @@ def consume(args: argparse.Namespace) -> int:
 
 async def _consume(settings: Settings) -> None:
     """Until SIGTERM or SIGINT: then the batch in hand commits and the worker leaves the
-    group, so the others take its partitions at once."""
+    group, so the others take its partitions at once; a second signal ends it there."""
     config = settings.kafka_config()
     assert config is not None
     stop = asyncio.Event()
+
+    def on_signal() -> None:
+        if stop.is_set():  # asked twice: at once (what is not committed is read again)
+            print("identity consume: stopped at once", file=sys.stderr, flush=True)
+            os._exit(EXIT_USAGE)
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_signal)
     service = await build_service(settings)
     try:
-        await run_kafka(service, config, stop, relay=False)
+        await run_kafka(service, config, stop, relay=False, wait_for_broker=False)
     finally:
         await service.store.close()

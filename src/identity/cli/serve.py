@@ -27,8 +27,9 @@ def serve(args: argparse.Namespace) -> int:
     grpc = ("off" if settings.grpc_port is None else
             address(settings.host, settings.grpc_port) if settings.grpc_port else "a free port")
     kafka = settings.kafka_config()
-    streams = (f"consuming {kafka.events_topic} and relaying changes to "
-               f"{kafka.changes_topic} at {kafka.bootstrap}" if kafka else "off")
+    consuming = f"consuming {kafka.events_topic} and " if kafka and settings.kafka_consume else ""
+    streams = (f"{consuming}relaying changes to {kafka.changes_topic} at {kafka.bootstrap}"
+               if kafka else "off")
     print(f"identity graph: {settings.store} store at {where}; matching: {matching}; "
           f"rules: {rules}; GraphiQL at http://{settings.host}:{settings.port}/graphql; "
           f"gRPC: {grpc}; Kafka: {streams}", file=sys.stderr)

@@ -40,6 +40,9 @@ class KafkaConfig:
                              "different topics")
         if not 1 <= self.batch <= 10_000:
             raise ValueError(f"IDENTITY_KAFKA_BATCH must be 1 to 10,000, got {self.batch}")
+        if len(self.position_topic) > 249:
+            raise ValueError("IDENTITY_KAFKA_CHANGES_TOPIC must be at most 240 characters "
+                             f"(the relay's topic adds '.position'), got {len(self.changes_topic)}")
 
     @property
     def bootstrap_servers(self) -> list[str]:
@@ -56,3 +59,4 @@ class KafkaConfig:
         """The relay's transactional id and group: one relay publishes at a time, and a
         new one fences the old (relay.py)."""
         return f"{self.changes_topic}.relay"
+

@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from aiokafka import (
     AIOKafkaConsumer,
@@ -24,10 +25,11 @@ from aiokafka import (
     ConsumerRecord,
     TopicPartition,
 )
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError, MessageSizeTooLargeError
 from prometheus_client import Counter, Gauge, Histogram
 
 from identity.api.kafka.config import KafkaConfig
+from identity.api.kafka.lifecycle import pause, stopped
 from identity.api.kafka.messages import Undecodable, dead_letter, decode_event
 from identity.domain.errors import FieldError
 from identity.service import (
@@ -50,6 +52,8 @@ BATCH_SECONDS = Histogram("identity_kafka_batch_seconds",
                           "From a batch's fetch to its committed offsets")
 FETCH_WAIT_MS = 500  # how long a fetch waits for messages; also how soon a stop is seen
 RETRY_S = (0.2, 0.5, 1.0, 2.0, 5.0)  # while the store cannot take a batch
+REBALANCE_WAIT_MS = 120_000
+SEND_TIMEOUT_S = 30.0  # dead letters or offsets not acknowledged by then: the broker is away
 _INTERNAL = "the service failed on this event; it was set aside so its partition goes on"
 
 
@@ -106,7 +110,10 @@ class EventConsumer:
             bootstrap_servers=self._config.bootstrap_servers, group_id=self._config.group,
             client_id=self._client_id, enable_auto_commit=False,
             auto_offset_reset="earliest", isolation_level="read_committed",
-            max_poll_records=self._config.batch)
+            max_poll_records=self._config.batch,
+            # How long the group waits for this worker's batch in hand before it moves on
+            # without it (its partitions then read again by their next owner: duplicates).
+            rebalance_timeout_ms=REBALANCE_WAIT_MS)
         producer = AIOKafkaProducer(
             bootstrap_servers=self._config.bootstrap_servers, client_id=self._client_id,
             acks="all", enable_idempotence=True)
@@ -118,9 +125,9 @@ class EventConsumer:
                 while not stop.is_set():
                     await self._next_batch(consumer, producer, stop)
             finally:
-                await consumer.stop()  # leaves the group: the others take over at once
+                await stopped(consumer)  # leaves the group: the others take over at once
         finally:
-            await producer.stop()
+            await stopped(producer)
 
     async def _next_batch(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer,
                           stop: asyncio.Event) -> None:
@@ -137,14 +144,13 @@ class EventConsumer:
                 return
             try:
                 await self._apply(consumer, producer, fetched, stop)
-            except KafkaError as exc:
+            except (KafkaError, TimeoutError) as exc:
                 # The broker away while dead letters or offsets were sent: the batch is in
                 # the store, so reading it again costs duplicates, never an event.
                 log.warning("a batch's dead letters or offsets did not reach Kafka (%s); "
                             "reading it again in %.0fs", type(exc).__name__, RETRY_S[-1])
                 _read_again(consumer, fetched)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), RETRY_S[-1])
+                await pause(stop, RETRY_S[-1])
 
     async def _apply(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer,
                      fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
@@ -159,7 +165,8 @@ class EventConsumer:
         await self._dead_letters(producer, refused)
         offsets = {partition: records[-1].offset + 1 for partition, records in fetched.items()}
         try:
-            await consumer.commit(offsets)
+            async with asyncio.timeout(SEND_TIMEOUT_S):
+                await consumer.commit(offsets)
         except CommitFailedError as exc:  # no longer the owner: the next one ingests again
             log.warning("batch applied but its offsets not committed (%s): its events will "
                         "be read again and absorbed as duplicates", type(exc).__name__)
@@ -197,12 +204,12 @@ class EventConsumer:
         event the service cannot take never holds its partition."""
         attempt = 0
         while True:
-            pause = RETRY_S[min(attempt, len(RETRY_S) - 1)]
+            seconds = RETRY_S[min(attempt, len(RETRY_S) - 1)]
             try:
                 return list(await self._service.ingest(events)) if events else []
             except (StoreUnavailable, StoreConflict) as exc:
                 log.warning("store cannot take a batch of %d events (%s); again in %.1fs",
-                            len(events), type(exc).__name__, pause)
+                            len(events), type(exc).__name__, seconds)
             except Exception:
                 log.exception("a batch of %d events failed; ingesting them one by one",
                               len(events))
@@ -210,13 +217,11 @@ class EventConsumer:
                     return [await self._ingest_one(event) for event in events]
                 except (StoreUnavailable, StoreConflict) as exc:  # the whole batch again
                     log.warning("store cannot take an event (%s); again in %.1fs",
-                                type(exc).__name__, pause)
+                                type(exc).__name__, seconds)
             attempt += 1
-            try:
-                await asyncio.wait_for(stop.wait(), pause)
+            await pause(stop, seconds)
+            if stop.is_set():
                 return None
-            except TimeoutError:
-                continue
 
     async def _ingest_one(self, event: object) -> IngestResult | str:
         try:
@@ -230,13 +235,21 @@ class EventConsumer:
     async def _dead_letters(self, producer: AIOKafkaProducer,
                             refused: list[tuple[_Message, Sequence[FieldError], str]]) -> None:
         """Each refused message on the dead-letter topic, acknowledged by the broker before
-        the batch's offsets move past it."""
-        sent = [await producer.send(
-                    self._config.dead_letter_topic, key=message.key,
-                    value=dead_letter(message.value, errors, topic=self._config.events_topic,
-                                      partition=message.partition, offset=message.offset))
-                for message, errors, _ in refused]
-        await asyncio.gather(*sent)
+        the batch's offsets move past it. A letter the broker refuses as too large goes
+        again without its payload (its size and hash say which it was), so no message can
+        hold its partition."""
+        async def send(message: _Message, errors: Sequence[FieldError]) -> None:
+            letter = partial(dead_letter, message.value, errors,
+                             topic=self._config.events_topic, partition=message.partition,
+                             offset=message.offset)
+            try:
+                await producer.send_and_wait(self._config.dead_letter_topic, letter(),
+                                             key=message.key)
+            except MessageSizeTooLargeError:
+                await producer.send_and_wait(self._config.dead_letter_topic,
+                                             letter(keep_payload=False), key=message.key)
+
+        async with asyncio.timeout(SEND_TIMEOUT_S):  # the broker away: read the batch again
+            await asyncio.gather(*(send(message, errors) for message, errors, _ in refused))
         for _, _, reason in refused:
             DEAD_LETTERS.labels(reason=reason).inc()
-

@@ -8,6 +8,7 @@ reason, never an exception that stops the partition.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ from identity.service.change_feed import PositionedChange
 # Far above any valid event (at most 50 identifiers and 100 traits of 256 characters), and
 # at Kafka's own default largest message.
 MAX_EVENT_BYTES = 1 << 20
+# A dead letter must fit where its event came from, whatever the payload holds (escaped, a
+# payload grows): the payload is kept whole up to this many bytes, else its head is.
+MAX_LETTER_PAYLOAD_BYTES = 128 << 10  # even escaped six times over, under 1 MiB
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,19 +54,34 @@ def decode_event(value: bytes | None) -> object:
 
 
 def dead_letter(value: bytes | None, errors: Sequence[FieldError], *, topic: str,
-                partition: int, offset: int) -> bytes:
+                partition: int, offset: int, keep_payload: bool = True) -> bytes:
     """The original payload with where it was and why it was refused: enough to fix it and
-    send it again. The payload is kept as text when it is UTF-8, else in base64."""
+    send it again. The payload is kept as text when it is UTF-8, else in base64; one larger
+    than MAX_LETTER_PAYLOAD_BYTES (or any, with `keep_payload` off: the broker refused the
+    letter) is cut to its head, and its size and SHA-256 say which message it was."""
     letter: dict[str, object] = {
         "error": "; ".join(str(error) for error in errors),
         "errors": [{"field": error.field, "reason": error.reason} for error in errors],
         "topic": topic, "partition": partition, "offset": offset,
     }
+    if value is None:
+        letter["payload"] = None
+        return json.dumps(letter).encode("ascii")
+    limit = MAX_LETTER_PAYLOAD_BYTES if keep_payload else 0
+    kept = value[:limit]
+    if len(kept) < len(value):
+        letter.update(payload_bytes=len(value),
+                      payload_sha256=hashlib.sha256(value).hexdigest(),
+                      payload_cut_to=len(kept))
     try:
-        letter["payload"] = None if value is None else value.decode("utf-8")
-    except UnicodeDecodeError:
-        letter["payload_base64"] = base64.b64encode(value or b"").decode("ascii")
-    return json.dumps(letter).encode("ascii")  # escaped: no reader chokes on what it holds
+        letter["payload"] = kept.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if len(kept) < len(value) and exc.reason == "unexpected end of data":  # a cut char
+            letter["payload"] = kept.decode("utf-8", "ignore")
+        else:
+            letter["payload_base64"] = base64.b64encode(kept).decode("ascii")
+    # UTF-8, not \u escapes: a payload of accents or emoji stays its own size.
+    return json.dumps(letter, ensure_ascii=False).encode("utf-8")
 
 
 def change_message(positioned: PositionedChange) -> tuple[bytes, bytes]:

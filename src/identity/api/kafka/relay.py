@@ -15,18 +15,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from prometheus_client import Counter, Histogram
 
 from identity.api.kafka.config import KafkaConfig
+from identity.api.kafka.lifecycle import stopped
 from identity.api.kafka.messages import change_message
+from identity.domain.errors import InvalidInput
 from identity.service import IdentityService
-from identity.service.change_feed import PositionedChange, PositionPruned
+from identity.service.change_feed import PositionedChange, PositionPruned, format_position
 
 log = logging.getLogger("identity.kafka")
 
@@ -38,6 +42,7 @@ LATENCY = Histogram("identity_kafka_change_latency_seconds",
 POLL_INTERVAL_S = 0.05  # how soon another replica's commit is found in the log
 MAX_BATCH = 500  # changes in one Kafka transaction
 RESTART_S = 1.0
+LOG_CHECK_S = 10.0  # to find the last published change in the log again
 POSITION_READ_S = 30.0  # reading the position topic to its end takes longer: the broker is ill
 
 
@@ -67,7 +72,7 @@ class ChangeRelay:
                     await self._after_failure(self._turn)
         finally:
             await self.end_turn()
-            await member.stop()
+            await stopped(member)
 
     async def _after_failure(self, turn: asyncio.Task[None]) -> None:
         """A relay that stopped on its own failed (the broker or the store away, or fenced
@@ -86,7 +91,8 @@ class ChangeRelay:
             self._turn = asyncio.create_task(self._relay(), name="change-relay")
 
     async def end_turn(self) -> None:
-        """Ends the relaying this replica does, after the transaction in flight."""
+        """Ends the relaying this replica does at once: a transaction in flight is aborted,
+        and the next relay publishes its changes again from the last committed position."""
         turn, self._turn = self._turn, None
         if turn is not None and not turn.done():
             turn.cancel()
@@ -99,7 +105,7 @@ class ChangeRelay:
             transactional_id=self._config.relay_id, acks="all", enable_idempotence=True)
         await producer.start()  # fences the previous relay and aborts what it left open
         try:
-            after = await read_position(self._config)
+            after = await self._checked(await read_position(self._config))
             log.info("relaying profile changes to %s after position %s",
                      self._config.changes_topic, after or "(the oldest kept)")
             while True:
@@ -113,7 +119,32 @@ class ChangeRelay:
                               "oldest kept", after)
                     after = None
         finally:
-            await producer.stop()
+            await stopped(producer)
+
+    async def _checked(self, published: Published | None) -> str | None:
+        """Where to go on from: after the last change published, when the store's log still
+        holds that change under that position. When it does not (a store restored from an
+        older backup, another database, the log pruned past it), the position means nothing
+        here: everything the log keeps is published again, each change with its change_id
+        (consumers deduplicate by it), rather than skipping what the log holds now."""
+        if published is None:
+            return None
+        found: PositionedChange | None = None
+        previous = format_position(max(int(published.position) - 1, 0))
+        try:
+            async with aclosing(self._service.watch_changes(previous, [])) as changes:
+                async with asyncio.timeout(LOG_CHECK_S):
+                    found = await anext(changes)
+        except (TimeoutError, InvalidInput):  # ahead of the log, pruned, or not there
+            found = None
+        if found is not None and (found.position, found.change.change_id) == (
+                published.position, published.change_id):
+            return published.position
+        log.error("the changes topic was published through position %s (change %s), which "
+                  "this store's change log does not hold (restored from an older backup, or "
+                  "another database?): publishing every change the log keeps again",
+                  published.position, published.change_id[:200])
+        return None
 
     async def _batches(self, after: str | None) -> AsyncIterator[list[PositionedChange]]:
         """The log from `after`, as many changes at once as are there (up to MAX_BATCH)."""
@@ -126,31 +157,36 @@ class ChangeRelay:
                     await queue.put(change)
 
         reader = asyncio.create_task(read(), name="change-relay-reader")
+        getting: asyncio.Future[PositionedChange] | None = None
         try:
             while True:
                 getting = asyncio.ensure_future(queue.get())
                 await asyncio.wait([getting, reader], return_when=asyncio.FIRST_COMPLETED)
                 if not getting.done():
-                    getting.cancel()
                     reader.result()  # it ended: raises what ended it
                 batch = [getting.result()]
                 while len(batch) < MAX_BATCH and not queue.empty():
                     batch.append(queue.get_nowait())
                 yield batch
         finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+            for task in (reader, getting):
+                if task is not None and not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
     async def _publish(self, producer: AIOKafkaProducer, batch: Sequence[PositionedChange]
                        ) -> None:
+        last = batch[-1]
         async with producer.transaction():
-            for positioned in batch:
-                key, value = change_message(positioned)
-                await producer.send(self._config.changes_topic, key=key, value=value)
-            await producer.send(self._config.position_topic,
-                                key=self._config.changes_topic.encode(),
-                                value=batch[-1].position.encode())
+            sent = [await producer.send(self._config.changes_topic, key=key, value=value)
+                    for key, value in map(change_message, batch)]
+            sent.append(await producer.send(
+                self._config.position_topic, partition=0, key=self._config.changes_topic.encode(),
+                value=Published(last.position, last.change.change_id).encoded()))
+            # Each acknowledged before the commit: aiokafka commits a transaction whose sends
+            # failed, and the position would then move past changes never published.
+            await asyncio.gather(*sent)
         now = time.time()
         for positioned in batch:
             LATENCY.observe(max(now - positioned.change.at.timestamp(), 0.0))
@@ -174,8 +210,28 @@ class _Turns(ConsumerRebalanceListener):  # type: ignore[misc]
             self._relay.start_turn()
 
 
-async def read_position(config: KafkaConfig) -> str | None:
-    """The last position a committed relay transaction wrote; None before the first."""
+@dataclass(frozen=True, slots=True)
+class Published:
+    """What the last committed relay transaction published through: a position in the
+    change log, and the change there, which says whether this store's log is that log."""
+
+    position: str
+    change_id: str
+
+    def encoded(self) -> bytes:
+        return json.dumps({"position": self.position, "change_id": self.change_id}).encode()
+
+    @classmethod
+    def decoded(cls, value: bytes) -> Published | None:
+        try:
+            found = json.loads(value)
+            return cls(str(found["position"]), str(found["change_id"]))
+        except (ValueError, TypeError, KeyError):
+            return None  # not ours: as if nothing was published
+
+
+async def read_position(config: KafkaConfig) -> Published | None:
+    """What the last committed relay transaction published through; None before the first."""
     reader = AIOKafkaConsumer(bootstrap_servers=config.bootstrap_servers,
                               client_id="identity-relay-position", enable_auto_commit=False,
                               isolation_level="read_committed")
@@ -185,7 +241,7 @@ async def read_position(config: KafkaConfig) -> str | None:
         reader.assign([partition])
         await reader.seek_to_beginning(partition)
         end = (await reader.end_offsets([partition]))[partition]
-        position: str | None = None
+        position: Published | None = None
         key = config.changes_topic.encode()
         deadline = time.monotonic() + POSITION_READ_S
         while await reader.position(partition) < end:
@@ -195,7 +251,7 @@ async def read_position(config: KafkaConfig) -> str | None:
             fetched = await reader.getmany(partition, timeout_ms=1_000)
             for record in fetched.get(partition, []):
                 if record.key == key and record.value is not None:
-                    position = record.value.decode()
+                    position = Published.decoded(record.value)
         return position
     finally:
         await reader.stop()

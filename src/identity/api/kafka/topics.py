@@ -49,6 +49,12 @@ async def ensure_topics(config: KafkaConfig) -> list[str]:
                     raise RuntimeError(f"Kafka topic {name} could not be created "
                                        f"(error code {code})")
             log.info("Kafka topics created: %s", ", ".join(t.name for t in missing))
+        (position,) = await admin.describe_topics([config.position_topic])
+        if len(position["partitions"]) != 1:
+            # The relay's turn is its one partition, and its position is read from it.
+            raise RuntimeError(f"Kafka topic {config.position_topic} has "
+                               f"{len(position['partitions'])} partitions; the relay needs "
+                               "exactly one (and cleanup.policy=compact): recreate it")
         return [topic.name for topic in missing]
     finally:
         await admin.close()
