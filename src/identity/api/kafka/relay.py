@@ -37,7 +37,8 @@ log = logging.getLogger("identity.kafka")
 PUBLISHED = Counter("identity_kafka_changes_published_total",
                     "Profile changes published to the changes topic")
 LATENCY = Histogram("identity_kafka_change_latency_seconds",
-                    "From a change's commit to its publication on the changes topic",
+                    "From a change's time (when the transaction that made it began) to its "
+                    "publication on the changes topic; clocks of other hosts included",
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 POLL_INTERVAL_S = 0.05  # how soon another replica's commit is found in the log
 MAX_BATCH = 500  # changes in one Kafka transaction
