@@ -31,7 +31,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from devservers._jvm import java, run_maven, stop
@@ -56,6 +56,10 @@ class KafkaServer:
     process: subprocess.Popen[bytes]
     startup_seconds: float
     log_file: Path
+    # A second listener that asks clients for a password (SASL PLAIN), as managed Kafka does:
+    sasl_bootstrap: str = ""
+    sasl_user: str = "identity"
+    sasl_password: str = field(default="", repr=False)
 
 
 def _is_built() -> bool:
@@ -92,16 +96,25 @@ def _free_port() -> int:
         return port
 
 
-def _settings(data_dir: Path, port: int, controller_port: int) -> str:
+def _settings(data_dir: Path, port: int, controller_port: int, sasl_port: int,
+              sasl_user: str, sasl_password: str) -> str:
     """One node, both roles, loopback only; internal topics with one replica; consumer groups
-    that form at once (tests join and leave groups often)."""
+    that form at once (tests join and leave groups often). Clients connect without a password
+    on `port`, and with one (SASL PLAIN, one user) on `sasl_port`."""
     return "\n".join([
         "process.roles=broker,controller",
         "node.id=1",
-        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+        f"listeners=PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl_port},"
+        f"CONTROLLER://127.0.0.1:{controller_port}",
+        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},"
+        f"SASL_PLAINTEXT://127.0.0.1:{sasl_port}",
+        "inter.broker.listener.name=PLAINTEXT",
         "controller.listener.names=CONTROLLER",
-        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,"
+        "CONTROLLER:PLAINTEXT",
+        "sasl.enabled.mechanisms=PLAIN",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security"
+        f'.plain.PlainLoginModule required user_{sasl_user}="{sasl_password}";',
         f"controller.quorum.bootstrap.servers=127.0.0.1:{controller_port}",
         f"log.dirs={data_dir / 'logs'}",
         "num.partitions=1",
@@ -175,9 +188,12 @@ def running_kafka(data_dir: Path, *, timeout_s: float = 120, port: int = 0
     prefix = build()
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    port, controller_port = port or _free_port(), _free_port()
+    port, controller_port, sasl_port = port or _free_port(), _free_port(), _free_port()
+    sasl_password = secrets.token_urlsafe(16)
     settings = data_dir / "server.properties"
-    settings.write_text(_settings(data_dir, port, controller_port))
+    settings.write_text(_settings(data_dir, port, controller_port, sasl_port, "identity",
+                                  sasl_password))
+    settings.chmod(0o600)  # it holds the password
     log_settings = data_dir / "log4j2.properties"
     log_settings.write_text(_log_settings(data_dir))
     logging_flag = f"-Dlog4j2.configurationFile={log_settings}"
@@ -204,6 +220,7 @@ def running_kafka(data_dir: Path, *, timeout_s: float = 120, port: int = 0
     try:
         _wait_ready(process, data_dir, port, start + timeout_s)
         yield KafkaServer(bootstrap=f"127.0.0.1:{port}", process=process,
+                          sasl_bootstrap=f"127.0.0.1:{sasl_port}", sasl_password=sasl_password,
                           startup_seconds=time.monotonic() - start, log_file=log_file)
     finally:
         stop(process)
@@ -246,7 +263,9 @@ def _main(argv: list[str] | None = None) -> int:
     try:
         with running_kafka(args.data, timeout_s=args.timeout, port=args.port) as server:
             print(f"Kafka ready at {server.bootstrap} in {server.startup_seconds:.1f} s; data in "
-                  f"{args.data}, log in {server.log_file}. Ctrl-C stops it.", flush=True)
+                  f"{args.data}, log in {server.log_file}; with a password (SASL PLAIN, user "
+                  f"{server.sasl_user}, password in {args.data}/server.properties) at "
+                  f"{server.sasl_bootstrap}. Ctrl-C stops it.", flush=True)
             code = server.process.wait()
             print(f"Kafka exited unexpectedly with code {code}", file=sys.stderr)
             return 1

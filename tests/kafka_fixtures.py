@@ -8,21 +8,31 @@ import asyncio
 import os
 import secrets
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from devservers.kafka import KafkaServer
 from devservers.kafka_client import partitions_of
 from identity.api.kafka.config import KafkaConfig
 from identity.service import IdentityService
 
 
+@dataclass(frozen=True)
+class SaslAccess:
+    bootstrap: str
+    user: str
+    password: str
+
+
 @pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory,
-                    pytestconfig: pytest.Config) -> Iterator[str]:
-    if bootstrap := os.environ.get("IDENTITY_TEST_KAFKA"):
-        yield bootstrap
+def kafka_devserver(tmp_path_factory: pytest.TempPathFactory,
+                    pytestconfig: pytest.Config) -> Iterator[KafkaServer | None]:
+    """The session's broker; None when IDENTITY_TEST_KAFKA names one run elsewhere."""
+    if os.environ.get("IDENTITY_TEST_KAFKA"):
+        yield None
         return
     from devservers.kafka import running_kafka
 
@@ -32,7 +42,23 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory,
             with capture.global_and_fixture_disabled():
                 print(f"\nKafka devserver ready in {server.startup_seconds:.1f}s at "
                       f"{server.bootstrap}")
-        yield server.bootstrap
+        yield server
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_devserver: KafkaServer | None) -> str:
+    if kafka_devserver is None:
+        return os.environ["IDENTITY_TEST_KAFKA"]
+    return kafka_devserver.bootstrap
+
+
+@pytest.fixture(scope="session")
+def kafka_sasl(kafka_devserver: KafkaServer | None) -> SaslAccess:
+    """The devserver's listener that asks for a password (SASL PLAIN)."""
+    if kafka_devserver is None:
+        pytest.skip("IDENTITY_TEST_KAFKA names a broker without the devserver's SASL listener")
+    return SaslAccess(kafka_devserver.sasl_bootstrap, kafka_devserver.sasl_user,
+                      kafka_devserver.sasl_password)
 
 
 def kafka_config(bootstrap: str, **overrides: object) -> KafkaConfig:

@@ -76,6 +76,11 @@ class Settings:
     kafka_group: str = DEFAULT_GROUP
     kafka_batch: int = DEFAULT_BATCH
     kafka_consume: bool = True  # off: `identity serve` relays changes but consumes no events
+    kafka_security_protocol: str = "PLAINTEXT"  # SASL_SSL for most managed Kafka services
+    kafka_sasl_mechanism: str = "PLAIN"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = field(default=None, repr=False)
+    kafka_ca_file: str | None = None
     metrics_port: int = 9108  # `identity consume` serves /metrics here (serve: on its port)
 
     def __post_init__(self) -> None:
@@ -102,7 +107,9 @@ class Settings:
         for name in ("host", "store", "database", "neo4j_uri", "neo4j_user", "neo4j_password",
                      "neo4j_database", "default_region", "log_level", "model", "rules",
                      "kafka_bootstrap", "kafka_events_topic", "kafka_dead_letter_topic",
-                     "kafka_changes_topic", "kafka_group"):
+                     "kafka_changes_topic", "kafka_group", "kafka_security_protocol",
+                     "kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password",
+                     "kafka_ca_file"):
             if (raw := env.get(ENV_PREFIX + name.upper())) is not None:
                 values[name] = raw
         for name in WHOLE_NUMBERS:
@@ -137,7 +144,12 @@ class Settings:
             return None
         return KafkaConfig(self.kafka_bootstrap, self.kafka_events_topic,
                            self.kafka_dead_letter_topic, self.kafka_changes_topic,
-                           self.kafka_group, self.kafka_batch)
+                           self.kafka_group, self.kafka_batch,
+                           security_protocol=self.kafka_security_protocol.upper(),
+                           sasl_mechanism=self.kafka_sasl_mechanism.upper(),
+                           sasl_username=self.kafka_sasl_username,
+                           sasl_password=self.kafka_sasl_password,
+                           ca_file=self.kafka_ca_file)
 
     def identity_rules(self) -> Rules:
         """The rules file's, over the built-in ones. Raises ValueError (RulesFileError)

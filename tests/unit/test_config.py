@@ -31,3 +31,21 @@ def test_flags_are_held_to_the_same_bounds() -> None:
         Settings().with_overrides(port=-5)
     assert Settings.from_env({"IDENTITY_PORT": " 8080 ", "IDENTITY_DEFAULT_REGION": "gb"}
                              ).port == 8080
+
+
+def test_kafka_security_settings_come_from_the_environment_and_the_password_stays_hidden(
+) -> None:
+    settings = Settings.from_env({
+        "IDENTITY_KAFKA_BOOTSTRAP": "broker.example.net:9096",
+        "IDENTITY_KAFKA_SECURITY_PROTOCOL": "sasl_ssl",
+        "IDENTITY_KAFKA_SASL_MECHANISM": "scram-sha-512",
+        "IDENTITY_KAFKA_SASL_USERNAME": "identity",
+        "IDENTITY_KAFKA_SASL_PASSWORD": "s3cret-kafka-pass"})
+    config = settings.kafka_config()
+    assert config is not None
+    options = config.client_options()
+    assert options["security_protocol"] == "SASL_SSL"
+    assert options["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert options["sasl_plain_password"] == "s3cret-kafka-pass"
+    assert options["ssl_context"] is not None
+    assert "s3cret-kafka-pass" not in repr(settings) + repr(config)

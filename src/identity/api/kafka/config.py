@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 # Kafka's own rule for topic and group names (and a transactional id is held to it too).
 _NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
@@ -14,6 +17,8 @@ DEFAULT_DEAD_LETTER_TOPIC = "identity.events.dead-letter"
 DEFAULT_CHANGES_TOPIC = "identity.profile-changes"
 DEFAULT_GROUP = "identity-graph"
 DEFAULT_BATCH = 500
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,12 @@ class KafkaConfig:
     changes_topic: str = DEFAULT_CHANGES_TOPIC
     group: str = DEFAULT_GROUP
     batch: int = DEFAULT_BATCH  # events read and ingested together, at most
+    # How clients prove who they are (managed Kafka: SASL_SSL with a user and password).
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = "PLAIN"
+    sasl_username: str | None = None
+    sasl_password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None  # the broker's CA, for SSL; the system's CAs when None
 
     def __post_init__(self) -> None:
         if not all(_HOST_PORT.fullmatch(part.strip()) for part in self.bootstrap.split(",")):
@@ -40,9 +51,38 @@ class KafkaConfig:
                              "different topics")
         if not 1 <= self.batch <= 10_000:
             raise ValueError(f"IDENTITY_KAFKA_BATCH must be 1 to 10,000, got {self.batch}")
+        self._check_security()
         if len(self.position_topic) > 249:
             raise ValueError("IDENTITY_KAFKA_CHANGES_TOPIC must be at most 240 characters "
                              f"(the relay's topic adds '.position'), got {len(self.changes_topic)}")
+
+    def _check_security(self) -> None:
+        if self.security_protocol not in SECURITY_PROTOCOLS:
+            raise ValueError("IDENTITY_KAFKA_SECURITY_PROTOCOL must be one of "
+                             f"{', '.join(SECURITY_PROTOCOLS)}, got "
+                             f"{self.security_protocol[:40]!r}")
+        if self.security_protocol.startswith("SASL_"):
+            if self.sasl_mechanism not in SASL_MECHANISMS:
+                raise ValueError("IDENTITY_KAFKA_SASL_MECHANISM must be one of "
+                                 f"{', '.join(SASL_MECHANISMS)}, got "
+                                 f"{self.sasl_mechanism[:40]!r}")
+            if not self.sasl_username or not self.sasl_password:
+                raise ValueError(f"{self.security_protocol} needs IDENTITY_KAFKA_SASL_USERNAME "
+                                 "and IDENTITY_KAFKA_SASL_PASSWORD")
+        if self.ca_file is not None and not Path(self.ca_file).is_file():
+            raise ValueError(f"IDENTITY_KAFKA_CA_FILE: no file {self.ca_file[:200]!r}")
+
+    def client_options(self) -> dict[str, Any]:
+        """What every client of the service's (consumer, producer, admin) is built with."""
+        options: dict[str, Any] = {"bootstrap_servers": self.bootstrap_servers,
+                                   "security_protocol": self.security_protocol}
+        if self.security_protocol.endswith("SSL"):
+            options["ssl_context"] = ssl.create_default_context(cafile=self.ca_file)
+        if self.security_protocol.startswith("SASL_"):
+            options.update(sasl_mechanism=self.sasl_mechanism,
+                           sasl_plain_username=self.sasl_username,
+                           sasl_plain_password=self.sasl_password)
+        return options
 
     @property
     def bootstrap_servers(self) -> list[str]:

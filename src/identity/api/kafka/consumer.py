@@ -107,7 +107,7 @@ class EventConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._config.bootstrap_servers, group_id=self._config.group,
+            **self._config.client_options(), group_id=self._config.group,
             client_id=self._client_id, enable_auto_commit=False,
             auto_offset_reset="earliest", isolation_level="read_committed",
             max_poll_records=self._config.batch,
@@ -115,7 +115,7 @@ class EventConsumer:
             # without it (its partitions then read again by their next owner: duplicates).
             rebalance_timeout_ms=REBALANCE_WAIT_MS)
         producer = AIOKafkaProducer(
-            bootstrap_servers=self._config.bootstrap_servers, client_id=self._client_id,
+            **self._config.client_options(), client_id=self._client_id,
             acks="all", enable_idempotence=True)
         await producer.start()
         try:

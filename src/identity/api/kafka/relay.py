@@ -62,7 +62,7 @@ class ChangeRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         member = AIOKafkaConsumer(
-            bootstrap_servers=self._config.bootstrap_servers, group_id=self._config.relay_id,
+            **self._config.client_options(), group_id=self._config.relay_id,
             client_id=self._client_id, enable_auto_commit=False)
         await member.start()
         try:
@@ -102,7 +102,7 @@ class ChangeRelay:
 
     async def _relay(self) -> None:
         producer = AIOKafkaProducer(
-            bootstrap_servers=self._config.bootstrap_servers, client_id=self._client_id,
+            **self._config.client_options(), client_id=self._client_id,
             transactional_id=self._config.relay_id, acks="all", enable_idempotence=True)
         await producer.start()  # fences the previous relay and aborts what it left open
         try:
@@ -233,7 +233,7 @@ class Published:
 
 async def read_position(config: KafkaConfig) -> Published | None:
     """What the last committed relay transaction published through; None before the first."""
-    reader = AIOKafkaConsumer(bootstrap_servers=config.bootstrap_servers,
+    reader = AIOKafkaConsumer(**config.client_options(),
                               client_id="identity-relay-position", enable_auto_commit=False,
                               isolation_level="read_committed")
     await reader.start()

@@ -36,7 +36,7 @@ def _wanted(config: KafkaConfig) -> list[NewTopic]:
 
 async def ensure_topics(config: KafkaConfig) -> list[str]:
     """Creates the missing topics; returns their names."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=config.bootstrap_servers,
+    admin = AIOKafkaAdminClient(**config.client_options(),
                                 client_id="identity-admin")
     await admin.start()
     try:
