@@ -18,6 +18,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 import tomllib
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
@@ -27,7 +28,8 @@ from typing import Any
 import pytest
 
 from identity.config import Settings
-from load_tests.server import identity_server, sqlite_args
+from load_tests.server import free_port, identity_server, sqlite_args
+from tests.kafka_fixtures import kafka_config
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -499,7 +501,8 @@ def test_worker_runs_identity_consume_in_the_image_identity_builds(
     worker = service(resolved, "worker")
     command = worker["command"]
     argv = shlex.split(command) if isinstance(command, str) else list(command)
-    assert argv == ["identity", "consume"]
+    assert argv[:2] == ["identity", "consume"]
+    assert argv[2:] == ["--host", "0.0.0.0"]  # /metrics reachable on the compose network
     assert arguments_of("ENTRYPOINT") == []  # so `command` is the whole command line
     assert worker["image"] == service(resolved, "identity")["image"]
     assert "build" not in worker  # one build; a failed pull of an image built here is ignored
@@ -513,10 +516,46 @@ def test_worker_serves_nothing_and_can_be_scaled(resolved: dict[str, Any]) -> No
     assert replicas >= 2, "one worker beside the service: nothing shows the load shared"
 
 
-def test_worker_healthcheck_is_off_not_inherited_from_the_image(resolved: dict[str, Any]) -> None:
+def test_worker_healthcheck_reads_its_metrics_not_the_images_healthz(
+    resolved: dict[str, Any],
+) -> None:
     """The image's HEALTHCHECK asks /healthz, which `identity consume` does not serve."""
-    healthcheck = service(resolved, "worker").get("healthcheck", {})
-    assert healthcheck.get("disable") is True or healthcheck.get("test") == ["NONE"], healthcheck
+    command = " ".join(healthcheck_command(resolved, "worker"))
+    assert "/metrics" in command and "/healthz" not in command
+    assert 'identity_kafka_up{part=\"consumer\"} 1.0' in command
+
+
+@pytest.mark.e2e
+@pytest.mark.kafka
+def test_worker_healthcheck_passes_while_its_consumer_runs_and_fails_after(
+    resolved: dict[str, Any], kafka_bootstrap: str, tmp_path: Path,
+) -> None:
+    """Run as the container runs it, against a real `identity consume`."""
+    program, *args = healthcheck_command(resolved, "worker")[1:]
+    assert program == "python"
+    port = free_port()
+    env = {**os.environ, "IDENTITY_METRICS_PORT": str(port)}
+
+    def healthy() -> bool:
+        return subprocess.run([sys.executable, *args], env=env, capture_output=True,
+                              timeout=30, check=False).returncode == 0
+
+    config = kafka_config(kafka_bootstrap)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "identity.cli", "consume", "--kafka-bootstrap", kafka_bootstrap,
+         "--events-topic", config.events_topic, "--group", config.group,
+         "--dead-letter-topic", config.dead_letter_topic, "--changes-topic",
+         config.changes_topic, "--database", str(tmp_path / "g.db")],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not healthy():
+            assert worker.poll() is None and time.monotonic() < deadline, "never healthy"
+            time.sleep(0.5)
+    finally:
+        worker.terminate()
+        assert worker.wait(timeout=60) == 0
+    assert not healthy()
 
 
 def test_worker_ingests_like_the_service(resolved: dict[str, Any]) -> None:
