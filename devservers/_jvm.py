@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 from pathlib import Path
+from types import FrameType
 
 STOP_TIMEOUT_S = 30.0
 CLEAN_EXIT_CODES = (0, 143, -signal.SIGTERM)  # 143: the JVM's exit after SIGTERM
@@ -49,3 +50,13 @@ def stop(process: subprocess.Popen[bytes], timeout_s: float = STOP_TIMEOUT_S) ->
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def stop_on_sigterm() -> None:
+    """A `start` command stops its JVM on SIGTERM as on Ctrl-C: the JVM runs in a session of
+    its own, so a launcher ended without its clean-up would leave it running."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)

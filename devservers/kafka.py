@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devservers._jvm import java, run_maven, stop
+from devservers._jvm import java, run_maven, stop, stop_on_sigterm
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POM = REPO_ROOT / "devservers" / "kafka" / "pom.xml"
@@ -260,6 +260,7 @@ def _main(argv: list[str] | None = None) -> int:
         build()
         print(f"Kafka devserver fetched in {time.monotonic() - began:.1f} s: {LIBS}")
         return 0
+    stop_on_sigterm()
     try:
         with running_kafka(args.data, timeout_s=args.timeout, port=args.port) as server:
             print(f"Kafka ready at {server.bootstrap} in {server.startup_seconds:.1f} s; data in "

@@ -21,7 +21,6 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -30,12 +29,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 import neo4j
 from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
 
-from devservers._jvm import CLEAN_EXIT_CODES, run_maven, stop
+from devservers._jvm import CLEAN_EXIT_CODES, run_maven, stop, stop_on_sigterm
 from devservers._jvm import java as jvm_java
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -276,10 +274,7 @@ def _main(argv: list[str] | None = None) -> int:
               "(Neo4j requires at least 8 characters)", file=sys.stderr)
         return 2
 
-    def stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop_on_sigterm)
+    stop_on_sigterm()
     try:
         with running_neo4j(args.data, port=None if args.port == 0 else args.port,
                            password=password, timeout_s=args.timeout) as server:
