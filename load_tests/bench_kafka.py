@@ -57,6 +57,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
+from devservers.kafka_client import partitions_of
 from identity.api.kafka.config import KafkaConfig
 from identity.api.kafka.topics import ensure_topics
 from identity.app import build_service
@@ -224,11 +225,6 @@ async def ceiling(bench: Bench, label: str) -> dict[str, Any]:
     return {"produce": produced, "consume": consumed}
 
 
-async def topic_partitions(admin: AIOKafkaAdminClient, topic: str) -> list[TopicPartition]:
-    (described,) = await admin.describe_topics([topic])
-    return sorted(TopicPartition(topic, p["partition"]) for p in described["partitions"])
-
-
 # --- the store, before and after --------------------------------------------------------------
 
 
@@ -327,12 +323,7 @@ def tail(path: Path, lines: int = 25) -> str:
 async def follow_changes(bootstrap: str, topic: str, received: list[tuple[float, bytes]],
                          stop: asyncio.Event) -> None:
     """Every committed message of the changes topic with the time it arrived here."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        partitions = await topic_partitions(admin, topic)
-    finally:
-        await admin.close()
+    partitions = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed",
                               enable_auto_commit=False)
     await reader.start()
