@@ -40,3 +40,14 @@ def test_consume_refuses_a_bad_setting_naming_it(
             str(tmp_path / "g.db"), flag, value]
     assert main(args) == 2
     assert said in capsys.readouterr().err
+
+
+def test_kafka_clients_never_log_below_info_for_they_quote_the_messages() -> None:
+    import logging
+
+    from identity.cli.serve import configure_logging
+
+    configure_logging("trace")
+    assert logging.getLogger("aiokafka").level == logging.INFO
+    configure_logging("warning")
+    assert logging.getLogger("aiokafka").level == logging.WARNING

@@ -8,6 +8,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
@@ -79,7 +80,7 @@ async def service() -> AsyncIterator[IdentityService]:
 
 
 async def test_good_events_resolve_once_and_bad_ones_go_to_the_dead_letter_topic(
-    kafka_bootstrap: str, service: IdentityService,
+    kafka_bootstrap: str, service: IdentityService, caplog: pytest.LogCaptureFixture,
 ) -> None:
     config = kafka_config(kafka_bootstrap, batch=7)  # several batches
     await create_events_topic(config, partitions=3)
@@ -107,6 +108,8 @@ async def test_good_events_resolve_once_and_bad_ones_go_to_the_dead_letter_topic
     await produce(kafka_bootstrap, config.events_topic, messages,
                   partition=lambda index: index % 3)
 
+    caplog.set_level(logging.DEBUG, logger="identity")
+    caplog.set_level(logging.INFO, logger="aiokafka")  # as configure_logging holds it
     async with running(EventConsumer(service, config).run):
         await all_committed(config, {0: 10, 1: 10, 2: 9})
 
@@ -133,6 +136,8 @@ async def test_good_events_resolve_once_and_bad_ones_go_to_the_dead_letter_topic
         assert isinstance(letter["partition"], int) and isinstance(letter["offset"], int)
     assert by_payload[None]["error"].startswith("message: the message has no value")
     assert _metric("identity_kafka_dead_letters_total", reason="rejected") - letters_before == 3
+    # What the messages held never reaches a log, good or refused.
+    assert "northwind.org" not in caplog.text and "2099" not in caplog.text
 
 
 async def test_offsets_are_not_committed_while_the_store_cannot_take_the_batch(

@@ -53,5 +53,7 @@ def configure_logging(level: str) -> None:
     logger.handlers[:] = [handler]
     logger.setLevel(logging.DEBUG if level.lower() == "trace" else level.upper())
     logger.propagate = False
+    # aiokafka's DEBUG lines quote the messages it sends: never below INFO, whatever is asked.
+    logging.getLogger("aiokafka").setLevel(max(logging.INFO, logger.level))
 
 
