@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from identity.cli import main
+
+
+@pytest.fixture(autouse=True)
+def loggers_as_they_were() -> Iterator[None]:
+    """`identity consume` configures logging for its process; a test's run must not leave
+    the service's loggers unpropagated (later tests read them through caplog)."""
+    kept = {name: (logging.getLogger(name).level, logging.getLogger(name).propagate,
+                   list(logging.getLogger(name).handlers)) for name in ("identity", "aiokafka")}
+    yield
+    for name, (level, propagate, handlers) in kept.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.propagate = propagate
+        logger.handlers[:] = handlers
 
 
 def test_consume_without_a_broker_says_how_to_give_one(
@@ -43,8 +59,6 @@ def test_consume_refuses_a_bad_setting_naming_it(
 
 
 def test_kafka_clients_never_log_below_info_for_they_quote_the_messages() -> None:
-    import logging
-
     from identity.cli.serve import configure_logging
 
     configure_logging("trace")

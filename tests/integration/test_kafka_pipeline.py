@@ -137,6 +137,7 @@ async def test_good_events_resolve_once_and_bad_ones_go_to_the_dead_letter_topic
     assert by_payload[None]["error"].startswith("message: the message has no value")
     assert _metric("identity_kafka_dead_letters_total", reason="rejected") - letters_before == 3
     # What the messages held never reaches a log, good or refused.
+    assert "events partitions held" in caplog.text  # the service's own lines were captured
     assert "northwind.org" not in caplog.text and "2099" not in caplog.text
 
 
