@@ -375,3 +375,17 @@ async def test_a_refused_event_too_large_to_quote_whole_still_reaches_the_dead_l
     assert huge.decode().startswith(letter["payload"]) and "first_name" in letter["error"]
     assert (await service.profiles_by_identifier(
         [service.normalize("email", "after-huge@northwind.org")]))[0] is not None
+
+
+async def test_a_position_topic_of_several_partitions_is_refused_naming_it(
+    kafka_bootstrap: str,
+) -> None:
+    config = kafka_config(kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(config.position_topic, 3, 1)])
+    finally:
+        await admin.close()
+    with pytest.raises(RuntimeError, match=f"{config.position_topic} has 3 partitions"):
+        await ensure_topics(config)

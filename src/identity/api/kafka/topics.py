@@ -4,6 +4,7 @@ production broker should be). A topic that exists is left as it is."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -49,12 +50,21 @@ async def ensure_topics(config: KafkaConfig) -> list[str]:
                     raise RuntimeError(f"Kafka topic {name} could not be created "
                                        f"(error code {code})")
             log.info("Kafka topics created: %s", ", ".join(t.name for t in missing))
-        (position,) = await admin.describe_topics([config.position_topic])
-        if len(position["partitions"]) != 1:
-            # The relay's turn is its one partition, and its position is read from it.
-            raise RuntimeError(f"Kafka topic {config.position_topic} has "
-                               f"{len(position['partitions'])} partitions; the relay needs "
-                               "exactly one (and cleanup.policy=compact): recreate it")
+        if config.position_topic in existing:  # one made here has one partition
+            await _check_position_topic(admin, config)
         return [topic.name for topic in missing]
     finally:
         await admin.close()
+
+
+async def _check_position_topic(admin: AIOKafkaAdminClient, config: KafkaConfig) -> None:
+    """The relay's turn is the topic's one partition, and its position is read from it."""
+    for _ in range(50):  # a topic just made may show no partitions for a moment
+        (position,) = await admin.describe_topics([config.position_topic])
+        if position["partitions"]:
+            break
+        await asyncio.sleep(0.1)
+    if len(position["partitions"]) != 1:
+        raise RuntimeError(f"Kafka topic {config.position_topic} has "
+                           f"{len(position['partitions'])} partitions; the relay needs "
+                           "exactly one (and cleanup.policy=compact): recreate it")
