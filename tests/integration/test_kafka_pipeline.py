@@ -389,3 +389,39 @@ async def test_a_position_topic_of_several_partitions_is_refused_naming_it(
         await admin.close()
     with pytest.raises(RuntimeError, match=f"{config.position_topic} has 3 partitions"):
         await ensure_topics(config)
+
+
+async def test_segment_messages_on_the_topic_are_read_by_the_same_parser(
+    kafka_bootstrap: str, service: IdentityService,
+) -> None:
+    """analytics.js-shaped messages: an identify and an Order Completed land on one profile;
+    a group call goes to the dead letters, named by Segment's own field."""
+    config = kafka_config(kafka_bootstrap)
+    await create_events_topic(config, partitions=1)
+    await ensure_topics(config)
+    messages = [
+        {"messageId": "seg-identify-1", "type": "identify", "userId": "u-7781",
+         "anonymousId": "anon-5531", "timestamp": "2024-05-01T12:00:00Z",
+         "context": {"library": {"name": "analytics.js", "version": "4.1.0"}},
+         "traits": {"email": "lena.marsh@northwind.org", "firstName": "Lena",
+                    "createdAt": "2024-04-30T08:00:00Z", "company": {"name": "Northwind"}}},
+        {"messageId": "seg-order-1", "type": "track", "event": "Order Completed",
+         "anonymousId": "anon-5531", "timestamp": "2024-05-01T12:05:00Z",
+         "properties": {"order_id": "o-20931", "total": 59.9, "currency": "eur"}},
+        {"messageId": "seg-group-1", "type": "group", "userId": "u-7781", "groupId": "g-1",
+         "timestamp": "2024-05-01T12:06:00Z"},
+    ]
+    await produce(kafka_bootstrap, config.events_topic,
+                  [(None, _json(message)) for message in messages])
+    async with running(EventConsumer(service, config).run):
+        await all_committed(config, {0: 3})
+    (profile,) = await service.profiles_by_identifier([service.normalize("customer_id",
+                                                                         "u-7781")])
+    assert profile is not None
+    kinds = {member.identifier.kind for member in profile.identifiers}
+    assert {"customer_id", "anonymous_id", "email", "order_id"} <= kinds
+    assert profile.golden["first_name"].value == "Lena"
+    assert profile.orders.count == 1
+    (letter,) = [json.loads(r.value) for r in
+                 await read_topic(kafka_bootstrap, config.dead_letter_topic, at_least=1)]
+    assert letter["errors"][0]["field"] == "type" and "seg-group-1" in letter["payload"]
