@@ -399,7 +399,7 @@ async def test_segment_messages_on_the_topic_are_read_by_the_same_parser(
     config = kafka_config(kafka_bootstrap)
     await create_events_topic(config, partitions=1)
     await ensure_topics(config)
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"messageId": "seg-identify-1", "type": "identify", "userId": "u-7781",
          "anonymousId": "anon-5531", "timestamp": "2024-05-01T12:00:00Z",
          "context": {"library": {"name": "analytics.js", "version": "4.1.0"}},
