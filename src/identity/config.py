@@ -16,6 +16,7 @@ from identity.api.kafka.config import (
     DEFAULT_DEAD_LETTER_TOPIC,
     DEFAULT_EVENTS_TOPIC,
     DEFAULT_GROUP,
+    MAX_BATCH,
     KafkaConfig,
 )
 from identity.api.limits import DEFAULT_MAX_BODY_BYTES, MAX_WATCH_STREAMS
@@ -35,7 +36,7 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 WHOLE_NUMBERS: dict[str, tuple[int, int]] = {
     "port": (0, 65_535), "max_block": (2, 1_000_000), "profile_cache": (0, 10_000_000),
     "max_body_bytes": (1, 1 << 30), "max_watch_streams": (1, 100_000),
-    "cache_staleness_ms": (1, 60_000), "kafka_batch": (1, 10_000),
+    "cache_staleness_ms": (1, 60_000), "kafka_batch": (1, MAX_BATCH),
     "metrics_port": (0, 65_535),
 }
 _SWITCHES = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}

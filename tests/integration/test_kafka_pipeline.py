@@ -425,3 +425,44 @@ async def test_segment_messages_on_the_topic_are_read_by_the_same_parser(
     (letter,) = [json.loads(r.value) for r in
                  await read_topic(kafka_bootstrap, config.dead_letter_topic, at_least=1)]
     assert letter["errors"][0]["field"] == "type" and "seg-group-1" in letter["payload"]
+
+
+async def test_a_key_too_large_for_its_dead_letter_does_not_hold_the_partition(
+    kafka_bootstrap: str, service: IdentityService,
+) -> None:
+    """A message of a key just under the broker's limit and a value that is no event: its
+    letter (the key, the reason, the payload) is over the limit, so it goes without key and
+    payload, and the next message is read."""
+    config = kafka_config(kafka_bootstrap)
+    await create_events_topic(config, partitions=1)
+    await ensure_topics(config)
+    key = b"k" * 1_048_400  # with its record, a few bytes under the producer's 1 MiB
+    after = _json(event(ident("email", "after-key@northwind.org"), event_id="after-key"))
+    await produce(kafka_bootstrap, config.events_topic, [(key, b"not json"), (None, after)])
+    async with running(EventConsumer(service, config).run):
+        await all_committed(config, {0: 2})
+    (record,) = await read_topic(kafka_bootstrap, config.dead_letter_topic, at_least=1)
+    letter = json.loads(record.value)
+    assert record.key is None and letter["payload"] == "" and letter["offset"] == 0
+    assert letter["payload_bytes"] == len(b"not json") and "not JSON" in letter["error"]
+
+
+@pytest.mark.parametrize("value", [
+    b"not json", b'{"position": "x", "change_id": "c"}', b'{"position": 7}',
+    b'{"position": "99999999999999999999999", "change_id": "c"}'])
+async def test_a_position_record_that_is_not_the_relays_means_publish_the_whole_log(
+    kafka_bootstrap: str, service: IdentityService, value: bytes,
+) -> None:
+    """Anyone may write to the position topic: what the relay cannot read as its own record
+    is as if nothing was published (every change goes out; none is skipped)."""
+    config = kafka_config(kafka_bootstrap)
+    await ensure_topics(config)
+    await service.ingest([event(ident("email", "pos@northwind.org"))])
+    await produce(kafka_bootstrap, config.position_topic,
+                  [(config.changes_topic.encode(), value)])
+    assert await read_position(config) is None
+    async with running(ChangeRelay(service, config).run):
+        logged = await change_log(service)
+        records = await read_topic(kafka_bootstrap, config.changes_topic, at_least=len(logged))
+    assert sorted(json.loads(r.value)["change_id"] for r in records) == sorted(
+        c for _, c in logged)

@@ -12,6 +12,7 @@ import sys
 from aiokafka.errors import KafkaError
 from prometheus_client import start_http_server
 
+from identity.api.kafka.config import KafkaConfig
 from identity.api.kafka.runner import run_kafka
 from identity.app import build_service
 from identity.cli.arguments import EXIT_OK, EXIT_USAGE, settings_of
@@ -35,7 +36,7 @@ def consume(args: argparse.Namespace) -> int:
           f"{config.group}, into the {settings.store} store; /metrics: {metrics}",
           file=sys.stderr)
     try:
-        asyncio.run(_consume(settings))
+        asyncio.run(_consume(settings, config))
     except KafkaError as exc:
         print(f"identity consume: Kafka at {config.bootstrap} refused or did not answer: "
               f"{type(exc).__name__}: {str(exc)[:200]}", file=sys.stderr)
@@ -43,11 +44,9 @@ def consume(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _consume(settings: Settings) -> None:
+async def _consume(settings: Settings, config: KafkaConfig) -> None:
     """Until SIGTERM or SIGINT: then the batch in hand commits and the worker leaves the
     group, so the others take its partitions at once; a second signal ends it there."""
-    config = settings.kafka_config()
-    assert config is not None
     stop = asyncio.Event()
 
     def on_signal() -> None:

@@ -175,14 +175,20 @@ class IdentityService:
     async def profile_as_of(self, profile_id: str, at: datetime) -> ProfileView | None:
         return await self._history.as_of(profile_id, at)
 
-    async def watch_changes(self, after: str | None, profile_ids: Sequence[str], *,
-                            poll_interval_s: float | None = None
+    async def watch_changes(self, after: str | None, profile_ids: Sequence[str]
                             ) -> AsyncGenerator[PositionedChange, None]:
         """Never ends on its own; raises InvalidInput for a bad or pruned `after`."""
-        async with aclosing(self._feed.watch(after, profile_ids,
-                                             poll_interval_s=poll_interval_s)) as changes:
+        async with aclosing(self._feed.watch(after, profile_ids)) as changes:
             async for change in changes:
                 yield change
+
+    async def watch_change_pages(self, after: str | None, *, poll_interval_s: float
+                                 ) -> AsyncGenerator[list[PositionedChange], None]:
+        """Every change after `after`, a page of the log at a time (change_feed.py)."""
+        async with aclosing(self._feed.pages(after, [],
+                                             poll_interval_s=poll_interval_s)) as pages:
+            async for page in pages:
+                yield page
 
     async def check_ready(self) -> None:
         """Raises StoreUnavailable when the store cannot answer."""

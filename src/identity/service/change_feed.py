@@ -17,6 +17,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -93,13 +94,21 @@ class ChangeFeed:
         self._poll_interval_s = poll_interval_s
         self._page_size = page_size
 
-    async def watch(self, after: str | None, profile_ids: Sequence[str], *,
-                    poll_interval_s: float | None = None
+    async def watch(self, after: str | None, profile_ids: Sequence[str]
                     ) -> AsyncGenerator[PositionedChange, None]:
         """Changes after `after` (from the oldest kept when None), in position order, that
-        mention one of `profile_ids` (all when empty); never ends on its own.
-        `poll_interval_s`: how often the log is read for other replicas' commits, when
-        this watcher needs them sooner than the feed's default."""
+        mention one of `profile_ids` (all when empty); never ends on its own."""
+        async with aclosing(self.pages(after, profile_ids)) as pages:
+            async for page in pages:
+                for change in page:
+                    yield change
+
+    async def pages(self, after: str | None, profile_ids: Sequence[str], *,
+                    poll_interval_s: float | None = None
+                    ) -> AsyncGenerator[list[PositionedChange], None]:
+        """As `watch`, a page of the log at a time (at most the page size, never empty): for
+        a reader that handles changes in batches (the Kafka relay). `poll_interval_s`: how
+        often the log is read for other replicas' commits, when sooner than the default."""
         poll_s = self._poll_interval_s if poll_interval_s is None else poll_interval_s
         wanted = _watched(profile_ids)
         cursor = 0 if after is None else parse_position(after)
@@ -123,8 +132,9 @@ class ChangeFeed:
                     f"longer kept (pruned through {format_position(page.pruned_through)}, "
                     "after the retention period); watch from the oldest kept (no position) "
                     "and reread the profiles you follow")
-            for row in page.changes:
-                yield PositionedChange(format_position(row.position), row.change)
+            if page.changes:
+                yield [PositionedChange(format_position(row.position), row.change)
+                       for row in page.changes]
             from_oldest = from_oldest and page.through == cursor
             scanned, cursor = page.through - cursor, page.through
             if scanned < self._page_size:  # caught up: wait for a commit, or poll

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from identity.domain.identifiers import printable
+
 # Kafka's own rule for topic and group names (and a transactional id is held to it too).
 _NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
 _HOST_PORT = re.compile(r"[A-Za-z0-9.\-\[\]:]{1,253}:[0-9]{1,5}")
@@ -17,6 +19,7 @@ DEFAULT_DEAD_LETTER_TOPIC = "identity.events.dead-letter"
 DEFAULT_CHANGES_TOPIC = "identity.profile-changes"
 DEFAULT_GROUP = "identity-graph"
 DEFAULT_BATCH = 500
+MAX_BATCH = 10_000
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
@@ -39,18 +42,18 @@ class KafkaConfig:
     def __post_init__(self) -> None:
         if not all(_HOST_PORT.fullmatch(part.strip()) for part in self.bootstrap.split(",")):
             raise ValueError("IDENTITY_KAFKA_BOOTSTRAP must be host:port, or several "
-                             f"separated by commas, got {self.bootstrap[:80]!r}")
+                             f"separated by commas, got '{printable(self.bootstrap, 80)}'")
         for name in ("events_topic", "dead_letter_topic", "changes_topic", "group"):
             value = getattr(self, name)
             if not _NAME.fullmatch(value) or value in (".", ".."):
                 raise ValueError(f"IDENTITY_KAFKA_{name.upper()} must be 1 to 249 letters, "
-                                 f"digits, '.', '_' or '-', got {value[:80]!r}")
+                                 f"digits, '.', '_' or '-', got '{printable(value, 80)}'")
         if len({self.events_topic, self.dead_letter_topic, self.changes_topic,
                 self.position_topic}) < 4:
             raise ValueError("the events, dead-letter and changes topics must be three "
                              "different topics")
-        if not 1 <= self.batch <= 10_000:
-            raise ValueError(f"IDENTITY_KAFKA_BATCH must be 1 to 10,000, got {self.batch}")
+        if not 1 <= self.batch <= MAX_BATCH:
+            raise ValueError(f"IDENTITY_KAFKA_BATCH must be 1 to {MAX_BATCH:,}, got {self.batch}")
         self._check_security()
         if len(self.position_topic) > 249:
             raise ValueError("IDENTITY_KAFKA_CHANGES_TOPIC must be at most 240 characters "
@@ -60,17 +63,17 @@ class KafkaConfig:
         if self.security_protocol not in SECURITY_PROTOCOLS:
             raise ValueError("IDENTITY_KAFKA_SECURITY_PROTOCOL must be one of "
                              f"{', '.join(SECURITY_PROTOCOLS)}, got "
-                             f"{self.security_protocol[:40]!r}")
+                             f"'{printable(self.security_protocol, 40)}'")
         if self.security_protocol.startswith("SASL_"):
             if self.sasl_mechanism not in SASL_MECHANISMS:
                 raise ValueError("IDENTITY_KAFKA_SASL_MECHANISM must be one of "
                                  f"{', '.join(SASL_MECHANISMS)}, got "
-                                 f"{self.sasl_mechanism[:40]!r}")
+                                 f"'{printable(self.sasl_mechanism, 40)}'")
             if not self.sasl_username or not self.sasl_password:
                 raise ValueError(f"{self.security_protocol} needs IDENTITY_KAFKA_SASL_USERNAME "
                                  "and IDENTITY_KAFKA_SASL_PASSWORD")
         if self.ca_file is not None and not Path(self.ca_file).is_file():
-            raise ValueError(f"IDENTITY_KAFKA_CA_FILE: no file {self.ca_file[:200]!r}")
+            raise ValueError(f"IDENTITY_KAFKA_CA_FILE: no file '{printable(self.ca_file, 200)}'")
 
     def client_options(self) -> dict[str, Any]:
         """What every client of the service's (consumer, producer, admin) is built with."""

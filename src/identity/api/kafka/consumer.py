@@ -236,8 +236,8 @@ class EventConsumer:
                             refused: list[tuple[_Message, Sequence[FieldError], str]]) -> None:
         """Each refused message on the dead-letter topic, acknowledged by the broker before
         the batch's offsets move past it. A letter the broker refuses as too large goes
-        again without its payload (its size and hash say which it was), so no message can
-        hold its partition."""
+        again without its payload and key (its size, hash, partition and offset say which
+        it was), so no message can hold its partition."""
         async def send(message: _Message, errors: Sequence[FieldError]) -> None:
             letter = partial(dead_letter, message.value, errors,
                              topic=self._config.events_topic, partition=message.partition,
@@ -245,9 +245,9 @@ class EventConsumer:
             try:
                 await producer.send_and_wait(self._config.dead_letter_topic, letter(),
                                              key=message.key)
-            except MessageSizeTooLargeError:
+            except MessageSizeTooLargeError:  # a huge payload or key: the letter without
                 await producer.send_and_wait(self._config.dead_letter_topic,
-                                             letter(keep_payload=False), key=message.key)
+                                             letter(keep_payload=False))
 
         async with asyncio.timeout(SEND_TIMEOUT_S):  # the broker away: read the batch again
             await asyncio.gather(*(send(message, errors) for message, errors, _ in refused))

@@ -18,7 +18,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 
@@ -30,7 +30,12 @@ from identity.api.kafka.lifecycle import stopped
 from identity.api.kafka.messages import change_message
 from identity.domain.errors import InvalidInput
 from identity.service import IdentityService
-from identity.service.change_feed import PositionedChange, PositionPruned, format_position
+from identity.service.change_feed import (
+    PositionedChange,
+    PositionPruned,
+    format_position,
+    parse_position,
+)
 
 log = logging.getLogger("identity.kafka")
 
@@ -41,7 +46,6 @@ LATENCY = Histogram("identity_kafka_change_latency_seconds",
                     "publication on the changes topic; clocks of other hosts included",
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 POLL_INTERVAL_S = 0.05  # how soon another replica's commit is found in the log
-MAX_BATCH = 500  # changes in one Kafka transaction
 RESTART_S = 1.0
 LOG_CHECK_S = 10.0  # to find the last published change in the log again
 POSITION_READ_S = 30.0  # reading the position topic to its end takes longer: the broker is ill
@@ -111,9 +115,11 @@ class ChangeRelay:
                      self._config.changes_topic, after or "(the oldest kept)")
             while True:
                 try:
-                    async for batch in self._batches(after):
-                        await self._publish(producer, batch)
-                        after = batch[-1].position
+                    async with aclosing(self._service.watch_change_pages(
+                            after, poll_interval_s=self._poll_interval_s)) as pages:
+                        async for batch in pages:  # a page of the log: one transaction
+                            await self._publish(producer, batch)
+                            after = batch[-1].position
                 except PositionPruned:
                     log.error("the change log was pruned past the relay's position %s: the "
                               "changes between were never published; going on from the "
@@ -146,35 +152,6 @@ class ChangeRelay:
                   "another database?): publishing every change the log keeps again",
                   published.position, published.change_id[:200])
         return None
-
-    async def _batches(self, after: str | None) -> AsyncIterator[list[PositionedChange]]:
-        """The log from `after`, as many changes at once as are there (up to MAX_BATCH)."""
-        queue: asyncio.Queue[PositionedChange] = asyncio.Queue(MAX_BATCH * 2)
-
-        async def read() -> None:
-            async with aclosing(self._service.watch_changes(
-                    after, [], poll_interval_s=self._poll_interval_s)) as changes:
-                async for change in changes:
-                    await queue.put(change)
-
-        reader = asyncio.create_task(read(), name="change-relay-reader")
-        getting: asyncio.Future[PositionedChange] | None = None
-        try:
-            while True:
-                getting = asyncio.ensure_future(queue.get())
-                await asyncio.wait([getting, reader], return_when=asyncio.FIRST_COMPLETED)
-                if not getting.done():
-                    reader.result()  # it ended: raises what ended it
-                batch = [getting.result()]
-                while len(batch) < MAX_BATCH and not queue.empty():
-                    batch.append(queue.get_nowait())
-                yield batch
-        finally:
-            for task in (reader, getting):
-                if task is not None and not task.done():
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
 
     async def _publish(self, producer: AIOKafkaProducer, batch: Sequence[PositionedChange]
                        ) -> None:
@@ -224,11 +201,14 @@ class Published:
 
     @classmethod
     def decoded(cls, value: bytes) -> Published | None:
+        """None for a record that is not ours (anyone may write to a topic): as if nothing
+        was published, so the whole log is published again rather than any skipped."""
         try:
             found = json.loads(value)
-            return cls(str(found["position"]), str(found["change_id"]))
-        except (ValueError, TypeError, KeyError):
-            return None  # not ours: as if nothing was published
+            position = format_position(parse_position(found["position"]))
+            return cls(position, str(found["change_id"]))
+        except (ValueError, TypeError, KeyError):  # ValidationError is a ValueError
+            return None
 
 
 async def read_position(config: KafkaConfig) -> Published | None:

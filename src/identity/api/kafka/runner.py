@@ -82,7 +82,6 @@ async def _supervised(name: str, part: Part, stop: asyncio.Event) -> None:
             await part(stop)
             return
         except Exception as exc:
-            UP.labels(name).set(0)
             seconds = PAUSES_S[min(attempt, len(PAUSES_S) - 1)]
             log.error("the Kafka %s stopped (%s: %s); again in %ds", name, type(exc).__name__,
                       str(exc)[:200], seconds)

@@ -278,7 +278,7 @@ class Neo4jGraph(Neo4jPart):
     async def read_groups_around(self, group_ids: Sequence[int]) -> GroupsAround:
         # As read_groups, read_members, read_links and find_identifiers read them, each in a
         # subquery of its own, in that order (the groups locked first).
-        found = await self._records(
+        r = await self._record(
             "CALL () { " + self._groups_read() + " AS groups }"
             " CALL () { UNWIND $ids AS id MATCH (n:Identifier {group_id: id})"
             "   WITH n ORDER BY n.kind, n.value"
@@ -293,9 +293,8 @@ class Neo4jGraph(Neo4jPart):
             "   RETURN collect({" + NODE_FIELDS + "}) AS ends }"
             " RETURN groups, members, links, ends",
             ids=sorted(set(group_ids)), shown=MAX_EVENT_IDS_SHOWN)
-        if not found:
+        if r is None:
             return GroupsAround([], [], [], [])
-        (r,) = found
         return GroupsAround(
             _group_states(r["groups"]),
             [node_row(m) for m in r["members"]], [link_row(k) for k in r["links"]],

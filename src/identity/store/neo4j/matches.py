@@ -78,7 +78,7 @@ class Neo4jMatchIndex(Neo4jPart):
 
     async def find_records(self, keys: Sequence[str], max_block: int) -> BlockLookup:
         # One round trip: the blocks' sizes, and the members of those within the limit.
-        found = await self._records(
+        found = await self._record(
             "UNWIND $keys AS k MATCH (b:Block {key: k})"
             " WITH collect({k: k, size: b.size}) AS sizes"
             " CALL (sizes) { UNWIND sizes AS s WITH s WHERE s.size <= $max_block"
@@ -87,11 +87,10 @@ class Neo4jMatchIndex(Neo4jPart):
             " RETURN collect({" + RECORD_FIELDS + "}) AS records }"
             " RETURN sizes, records",
             keys=sorted(set(keys)), max_block=max_block)
-        if not found:
+        if found is None:
             return BlockLookup([], [])
-        oversized = sorted((r["k"], r["size"]) for r in found[0]["sizes"]
-                           if r["size"] > max_block)
-        return BlockLookup([match_record(r) for r in found[0]["records"]], oversized)
+        oversized = sorted((r["k"], r["size"]) for r in found["sizes"] if r["size"] > max_block)
+        return BlockLookup([match_record(r) for r in found["records"]], oversized)
 
     async def read_records(self, anchors: Sequence[Identifier]) -> list[MatchRecord]:
         records = await self._rows(
