@@ -1,5 +1,5 @@
 """What the Neo4j and Kafka devservers share: finding java and mvn, running Maven, stopping
-the JVM."""
+the JVM, running one in the foreground."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import FrameType
+from typing import Protocol, TypeVar
 
 STOP_TIMEOUT_S = 30.0
 CLEAN_EXIT_CODES = (0, 143, -signal.SIGTERM)  # 143: the JVM's exit after SIGTERM
@@ -60,3 +64,34 @@ def stop_on_sigterm() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
+
+
+class _Server(Protocol):
+    @property
+    def process(self) -> subprocess.Popen[bytes]: ...
+
+    @property
+    def log_file(self) -> Path: ...
+
+
+S = TypeVar("S", bound=_Server)
+
+
+def run_in_foreground(name: str, running: AbstractContextManager[S],
+                      ready: Callable[[S], str]) -> int:
+    """A `start` command: the server until Ctrl-C or SIGTERM (its JVM stopped either way),
+    the `ready` line once it accepts clients; the exit status to return."""
+    stop_on_sigterm()
+    try:
+        with running as server:
+            print(ready(server), flush=True)
+            code = server.process.wait()
+            print(f"{name} exited unexpectedly with code {code}; see {server.log_file}",
+                  file=sys.stderr)
+            return 1
+    except KeyboardInterrupt:
+        print(f"{name} stopped.", flush=True)
+        return 0
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1

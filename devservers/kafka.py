@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devservers._jvm import java, run_maven, stop, stop_on_sigterm
+from devservers._jvm import java, run_in_foreground, run_maven, stop
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POM = REPO_ROOT / "devservers" / "kafka" / "pom.xml"
@@ -260,23 +260,12 @@ def _main(argv: list[str] | None = None) -> int:
         build()
         print(f"Kafka devserver fetched in {time.monotonic() - began:.1f} s: {LIBS}")
         return 0
-    stop_on_sigterm()
-    try:
-        with running_kafka(args.data, timeout_s=args.timeout, port=args.port) as server:
-            print(f"Kafka ready at {server.bootstrap} in {server.startup_seconds:.1f} s; data in "
-                  f"{args.data}, log in {server.log_file}; with a password (SASL PLAIN, user "
-                  f"{server.sasl_user}, password in {args.data}/server.properties) at "
-                  f"{server.sasl_bootstrap}. Ctrl-C stops it.", flush=True)
-            code = server.process.wait()
-            print(f"Kafka exited unexpectedly with code {code}", file=sys.stderr)
-            return 1
-    except KeyboardInterrupt:
-        print("Kafka stopped.", flush=True)
-        return 0
-    except RuntimeError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-
+    return run_in_foreground(
+        "Kafka", running_kafka(args.data, timeout_s=args.timeout, port=args.port),
+        lambda server: f"Kafka ready at {server.bootstrap} in {server.startup_seconds:.1f} s; "
+        f"data in {args.data}, log in {server.log_file}; with a password (SASL PLAIN, user "
+        f"{server.sasl_user}, password in {args.data}/server.properties) at "
+        f"{server.sasl_bootstrap}. Ctrl-C stops it.")
 
 if __name__ == "__main__":
     sys.exit(_main())

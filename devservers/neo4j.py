@@ -33,7 +33,7 @@ from pathlib import Path
 import neo4j
 from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
 
-from devservers._jvm import CLEAN_EXIT_CODES, run_maven, stop, stop_on_sigterm
+from devservers._jvm import CLEAN_EXIT_CODES, run_in_foreground, run_maven, stop
 from devservers._jvm import java as jvm_java
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -274,24 +274,12 @@ def _main(argv: list[str] | None = None) -> int:
               "(Neo4j requires at least 8 characters)", file=sys.stderr)
         return 2
 
-    stop_on_sigterm()
-    try:
-        with running_neo4j(args.data, port=None if args.port == 0 else args.port,
-                           password=password, timeout_s=args.timeout) as server:
-            print(f"Neo4j ready at {server.uri} (user {server.user}) in "
-                  f"{server.startup_seconds:.1f} s; data in {args.data}, log in "
-                  f"{server.log_file}. Ctrl-C stops it.", flush=True)
-            code = server.process.wait()
-            print(f"Neo4j exited unexpectedly with code {code}; see {server.log_file}",
-                  file=sys.stderr)
-            return 1
-    except KeyboardInterrupt:
-        print("Neo4j stopped.", flush=True)
-        return 0
-    except RuntimeError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-
+    return run_in_foreground(
+        "Neo4j", running_neo4j(args.data, port=None if args.port == 0 else args.port,
+                               password=password, timeout_s=args.timeout),
+        lambda server: f"Neo4j ready at {server.uri} (user {server.user}) in "
+        f"{server.startup_seconds:.1f} s; data in {args.data}, log in {server.log_file}. "
+        "Ctrl-C stops it.")
 
 if __name__ == "__main__":
     sys.exit(_main())

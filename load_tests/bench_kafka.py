@@ -53,11 +53,11 @@ from typing import Any
 
 import aiokafka
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from devservers.kafka_client import partitions_of
+from devservers.kafka_client import create_topic, fetches, produce
 from identity.api.kafka.config import KafkaConfig
 from identity.api.kafka.topics import ensure_topics
 from identity.app import build_service
@@ -146,40 +146,13 @@ def percentiles_ms(samples_s: Sequence[float]) -> dict[str, float | int | None]:
 # --- the broker: topics, producing, the ceiling ------------------------------------------------
 
 
-async def create_topic(bootstrap: str, name: str, partitions: int, *,
-                       settle_s: float = 0.0) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, partitions, 1)])
-        # Produced to at once: wait until every partition has its leader, and `settle_s`
-        # more for a timed produce (one at once is often refused, NotLeaderForPartition, and
-        # retried after a back-off).
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            (described,) = await admin.describe_topics([name])
-            if len(described["partitions"]) == partitions and all(
-                    p["leader"] >= 0 for p in described["partitions"]):
-                break
-            await asyncio.sleep(0.1)
-        await asyncio.sleep(settle_s)
-    finally:
-        await admin.close()
-
-
-async def produce(bootstrap: str, topic: str, messages: list[Message]) -> dict[str, Any]:
-    """Every message, acknowledged by the broker (acks=all, idempotent: as a careful producer
-    sends, and as the tests do), keyed by event id: the default partitioner spreads them."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
-                                enable_idempotence=True)
-    await producer.start()
-    try:
-        started = time.perf_counter()
-        sent = [await producer.send(topic, value, key=key) for key, value in messages]
-        await asyncio.gather(*sent)
-        seconds = time.perf_counter() - started
-    finally:
-        await producer.stop()
+async def timed_produce(bootstrap: str, topic: str, messages: list[Message]
+                        ) -> dict[str, Any]:
+    """Every message, acknowledged by the broker, keyed by event id: the default partitioner
+    spreads them."""
+    started = time.perf_counter()
+    await produce(bootstrap, topic, messages)
+    seconds = time.perf_counter() - started
     return {"events": len(messages), "seconds": round(seconds, 2),
             "events_per_s": rate(len(messages), seconds)}
 
@@ -218,8 +191,9 @@ async def consume_bare(bootstrap: str, topic: str, group: str, total: int,
 
 async def ceiling(bench: Bench, label: str) -> dict[str, Any]:
     topic = f"bench-{bench.run_id}.ceiling-{label}"
-    await create_topic(bench.bootstrap, topic, bench.partitions, settle_s=1.0)
-    produced = await produce(bench.bootstrap, topic, bench.messages)
+    await create_topic(bench.bootstrap, topic, bench.partitions)
+    await asyncio.sleep(1.0)  # a timed produce right after the leaders are elected is slower
+    produced = await timed_produce(bench.bootstrap, topic, bench.messages)
     consumed = await consume_bare(bench.bootstrap, topic, f"{topic}.group",
                                   len(bench.messages), bench.batch)
     return {"produce": produced, "consume": consumed}
@@ -323,19 +297,11 @@ def tail(path: Path, lines: int = 25) -> str:
 async def follow_changes(bootstrap: str, topic: str, received: list[tuple[float, bytes]],
                          stop: asyncio.Event) -> None:
     """Every committed message of the changes topic with the time it arrived here."""
-    partitions = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed",
-                              enable_auto_commit=False)
-    await reader.start()
-    try:
-        reader.assign(partitions)
-        await reader.seek_to_beginning(*partitions)
-        while not stop.is_set():
-            for records in (await reader.getmany(timeout_ms=100)).values():
-                now = time.time()
-                received.extend((now, record.value or b"") for record in records)
-    finally:
-        await reader.stop()
+    async for fetched in fetches(bootstrap, topic, follow=True, wait_ms=100):
+        now = time.time()
+        received.extend((now, record.value or b"") for record in fetched)
+        if stop.is_set():
+            return
 
 
 async def watch_group(bootstrap: str, group: str, topic: str, workers: int, total: int,
@@ -556,7 +522,7 @@ def run_one(bench: Bench, store: Store, workers: int) -> tuple[
     async def prepare() -> dict[str, Any]:
         await create_topic(bench.bootstrap, config.events_topic, bench.partitions)
         await ensure_topics(config)
-        return await produce(bench.bootstrap, config.events_topic, bench.messages)
+        return await timed_produce(bench.bootstrap, config.events_topic, bench.messages)
 
     produced = asyncio.run(prepare())
     # The relay alone: the workers consume.

@@ -1,23 +1,24 @@
 """A real Kafka broker for the tests that need one, started once per session from
-devservers/ (a new data directory each time), or the one IDENTITY_TEST_KAFKA names; and
-what those tests do with it (topics of their own, produce, read a topic to its end)."""
+devservers/ (a new data directory each time), or the one IDENTITY_TEST_KAFKA names; topics
+and a group of a test's own, and what the service committed and logged. Producing and
+reading a topic: devservers/kafka_client.py."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from devservers.kafka import KafkaServer
 from devservers.kafka_client import partitions_of
 from identity.api.kafka.config import KafkaConfig
 from identity.service import IdentityService
+from tests.session_output import say
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,8 @@ def kafka_devserver(tmp_path_factory: pytest.TempPathFactory,
     from devservers.kafka import running_kafka
 
     with running_kafka(tmp_path_factory.mktemp("kafka")) as server:
-        capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
-        if capture is not None:  # shown even though output is captured: CI logs keep it
-            with capture.global_and_fixture_disabled():
-                print(f"\nKafka devserver ready in {server.startup_seconds:.1f}s at "
-                      f"{server.bootstrap}")
+        say(pytestconfig, f"\nKafka devserver ready in {server.startup_seconds:.1f}s at "
+                          f"{server.bootstrap}")
         yield server
 
 
@@ -68,57 +66,6 @@ def kafka_config(bootstrap: str, **overrides: object) -> KafkaConfig:
         "events_topic": f"{name}.events", "dead_letter_topic": f"{name}.dead-letter",
         "changes_topic": f"{name}.changes", "group": f"{name}.group", **overrides}
     return KafkaConfig(bootstrap, **values)  # type: ignore[arg-type]
-
-
-async def create_events_topic(config: KafkaConfig, partitions: int) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=config.bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(config.events_topic, partitions, 1)])
-    finally:
-        await admin.close()
-
-
-async def produce(bootstrap: str, topic: str,
-                  messages: Sequence[tuple[bytes | None, bytes | None]],
-                  partition: Callable[[int], int | None] = lambda index: None) -> None:
-    """Each (key, value) in order, acknowledged by the broker; `partition(index)` picks one."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
-                                enable_idempotence=True)
-    await producer.start()
-    try:
-        sent = [await producer.send(topic, value, key=key, partition=partition(index))
-                for index, (key, value) in enumerate(messages)]
-        await asyncio.gather(*sent)
-    finally:
-        await producer.stop()
-
-
-async def read_topic(bootstrap: str, topic: str, *, at_least: int = 0,
-                     timeout_s: float = 30.0) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every committed message of the topic, all partitions, read to their ends (and until
-    there are `at_least`)."""
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed",
-                              enable_auto_commit=False)
-    await reader.start()
-    try:
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        partitions = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
-        assert partitions, f"no topic {topic}"
-        reader.assign(partitions)
-        await reader.seek_to_beginning(*partitions)
-        records: list[ConsumerRecord[bytes, bytes]] = []
-        while True:
-            ends = await reader.end_offsets(partitions)
-            if (len(records) >= at_least and
-                    all([await reader.position(p) >= ends[p] for p in partitions])):
-                return records
-            assert asyncio.get_running_loop().time() < deadline, (
-                f"{topic}: {len(records)} messages in {timeout_s}s, wanted {at_least}")
-            for batch in (await reader.getmany(timeout_ms=500)).values():
-                records += batch
-    finally:
-        await reader.stop()
 
 
 async def committed(config: KafkaConfig) -> dict[int, int]:

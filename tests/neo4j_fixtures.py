@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pytest
 
 from identity.store.neo4j import Neo4jGraphStore
+from tests.session_output import say
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,8 @@ def neo4j_access(
 
     with running_neo4j(tmp_path_factory.mktemp("neo4j"),
                        password=secrets.token_urlsafe(16)) as server:
-        capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
-        if capture is not None:  # shown even though output is captured: CI logs keep it
-            with capture.global_and_fixture_disabled():
-                print(f"\nNeo4j devserver ready in {server.startup_seconds:.1f}s at {server.uri}")
+        say(pytestconfig,
+            f"\nNeo4j devserver ready in {server.startup_seconds:.1f}s at {server.uri}")
         yield Neo4jAccess(server.uri, server.user, server.password)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devservers.kafka_client import create_topic, produce, read_topic
 from identity.app import build_service
 from identity.config import Settings
 from identity.domain.types import Identifier
@@ -28,14 +29,7 @@ from identity.service import IdentityService
 from identity.synthetic import GeneratorConfig, generate
 from load_tests.server import free_port, identity_server
 from tests.invariants import partition_checked
-from tests.kafka_fixtures import (
-    change_log,
-    committed,
-    create_events_topic,
-    kafka_config,
-    produce,
-    read_topic,
-)
+from tests.kafka_fixtures import change_log, committed, kafka_config
 from tests.neo4j_fixtures import Neo4jAccess, connect, wiped
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.neo4j]
@@ -85,7 +79,7 @@ def test_workers_on_one_neo4j_build_the_graph_one_process_builds(
     events = dataset.events
     bad = [{"event_id": f"bad-{n}", "type": "identify"} for n in range(5)]
     config = kafka_config(kafka_bootstrap, batch=50)
-    asyncio.run(create_events_topic(config, PARTITIONS))
+    asyncio.run(create_topic(config.bootstrap, config.events_topic, PARTITIONS))
     # Spread by position, not by person: one person's events land on every partition, and
     # every tenth event is sent twice (a producer's retry).
     payloads = [json.dumps(e).encode() for e in events]

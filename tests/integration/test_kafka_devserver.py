@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from devservers.kafka import running_kafka
+from devservers.kafka_client import create_topic
 
 pytestmark = pytest.mark.kafka
 
@@ -22,12 +22,7 @@ async def test_messages_go_round_and_a_committed_offset_is_where_the_group_resum
     kafka_bootstrap: str,
 ) -> None:
     topic = f"devserver-{secrets.token_hex(4)}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])
-    finally:
-        await admin.close()
+    await create_topic(kafka_bootstrap, topic, 2)
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all",
                                 enable_idempotence=True)
     await producer.start()
@@ -84,16 +79,7 @@ def test_send_and_read_put_lines_on_a_topic_and_print_them_back(kafka_bootstrap:
     absent = subprocess.run([*command, "read", *where], capture_output=True, text=True,
                             timeout=60, check=False)
     assert absent.returncode == 1 and f"no topic {topic}" in absent.stderr
-
-    async def create() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-        await admin.start()
-        try:
-            await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
-        finally:
-            await admin.close()
-
-    asyncio.run(create())
+    asyncio.run(create_topic(kafka_bootstrap, topic, 1))
     sent = subprocess.run([*command, "send", *where], input="one\n\ntwo\r\n",
                           capture_output=True, text=True, timeout=60, check=False)
     assert sent.returncode == 0 and "2 messages sent" in sent.stderr

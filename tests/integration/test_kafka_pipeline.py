@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client import REGISTRY
 
+from devservers.kafka_client import create_topic, produce, read_topic
 from identity.api.kafka.config import KafkaConfig
 from identity.api.kafka.consumer import EventConsumer
 from identity.api.kafka.messages import MAX_LETTER_PAYLOAD_BYTES
@@ -27,14 +27,7 @@ from identity.service import IdentityService
 from identity.service.change_sinks import ListChangeSink
 from identity.store.sqlite import SqliteGraphStore
 from tests.builders import event, ident
-from tests.kafka_fixtures import (
-    change_log,
-    committed,
-    create_events_topic,
-    kafka_config,
-    produce,
-    read_topic,
-)
+from tests.kafka_fixtures import change_log, committed, kafka_config
 
 pytestmark = pytest.mark.kafka
 
@@ -83,7 +76,7 @@ async def test_good_events_resolve_once_and_bad_ones_go_to_the_dead_letter_topic
     kafka_bootstrap: str, service: IdentityService, caplog: pytest.LogCaptureFixture,
 ) -> None:
     config = kafka_config(kafka_bootstrap, batch=7)  # several batches
-    await create_events_topic(config, partitions=3)
+    await create_topic(config.bootstrap, config.events_topic, 3)
     await ensure_topics(config)
     good = [event(ident("email", f"kafka{n}@northwind.org"), ident("anonymous_id", f"anon-{n}"),
                   event_id=f"good-{n}") for n in range(20)]
@@ -180,7 +173,7 @@ async def test_two_workers_share_the_partitions_and_one_stopping_hands_over_clea
     kafka_bootstrap: str, service: IdentityService,
 ) -> None:
     config = kafka_config(kafka_bootstrap, batch=20)
-    await create_events_topic(config, partitions=4)
+    await create_topic(config.bootstrap, config.events_topic, 4)
     await ensure_topics(config)
     events = [event(ident("customer_id", f"c{n % 30}"), ident("anonymous_id", f"a{n}"),
                     event_id=f"share-{n}") for n in range(400)]
@@ -336,13 +329,8 @@ async def test_a_change_the_broker_refuses_never_moves_the_position_past_it(
     kafka_bootstrap: str, service: IdentityService,
 ) -> None:
     config = kafka_config(kafka_bootstrap)
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:  # a changes topic that takes no message as large as a change
-        await admin.create_topics([NewTopic(config.changes_topic, 1, 1,
-                                            topic_configs={"max.message.bytes": "200"})])
-    finally:
-        await admin.close()
+    # A changes topic that takes no message as large as a change.
+    await create_topic(kafka_bootstrap, config.changes_topic, 1, **{"max.message.bytes": "200"})
     await ensure_topics(config)
     for n in range(3):
         await service.ingest([event(ident("email", f"refused{n}@northwind.org"))])
@@ -358,7 +346,7 @@ async def test_a_refused_event_too_large_to_quote_whole_still_reaches_the_dead_l
     """Escaped, 400,000 accented letters would be a letter over the broker's limit: the
     letter keeps the payload's head, its size and hash, and the partition goes on."""
     config = kafka_config(kafka_bootstrap)
-    await create_events_topic(config, partitions=1)
+    await create_topic(config.bootstrap, config.events_topic, 1)
     await ensure_topics(config)
     huge = json.dumps(event(ident("email", "huge@northwind.org"), event_id="huge",
                             traits={"first_name": "\u00e9" * 400_000}),
@@ -381,12 +369,7 @@ async def test_a_position_topic_of_several_partitions_is_refused_naming_it(
     kafka_bootstrap: str,
 ) -> None:
     config = kafka_config(kafka_bootstrap)
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(config.position_topic, 3, 1)])
-    finally:
-        await admin.close()
+    await create_topic(kafka_bootstrap, config.position_topic, 3)
     with pytest.raises(RuntimeError, match=f"{config.position_topic} has 3 partitions"):
         await ensure_topics(config)
 
@@ -397,7 +380,7 @@ async def test_segment_messages_on_the_topic_are_read_by_the_same_parser(
     """analytics.js-shaped messages: an identify and an Order Completed land on one profile;
     a group call goes to the dead letters, named by Segment's own field."""
     config = kafka_config(kafka_bootstrap)
-    await create_events_topic(config, partitions=1)
+    await create_topic(config.bootstrap, config.events_topic, 1)
     await ensure_topics(config)
     messages: list[dict[str, Any]] = [
         {"messageId": "seg-identify-1", "type": "identify", "userId": "u-7781",
@@ -434,7 +417,7 @@ async def test_a_key_too_large_for_its_dead_letter_does_not_hold_the_partition(
     letter (the key, the reason, the payload) is over the limit, so it goes without key and
     payload, and the next message is read."""
     config = kafka_config(kafka_bootstrap)
-    await create_events_topic(config, partitions=1)
+    await create_topic(config.bootstrap, config.events_topic, 1)
     await ensure_topics(config)
     key = b"k" * 1_048_400  # with its record, a few bytes under the producer's 1 MiB
     after = _json(event(ident("email", "after-key@northwind.org"), event_id="after-key"))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from devservers.kafka_client import produce
 from identity.api.kafka.config import KafkaConfig
 from identity.api.kafka.consumer import EventConsumer
 from identity.api.kafka.topics import ensure_topics
@@ -17,7 +18,7 @@ from identity.cli import main
 from identity.service import IdentityService
 from identity.store.sqlite import SqliteGraphStore
 from tests.builders import event, ident
-from tests.kafka_fixtures import SaslAccess, committed, kafka_config, produce
+from tests.kafka_fixtures import SaslAccess, committed, kafka_config
 
 pytestmark = pytest.mark.kafka
 
