@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Said after the reason a value was left out of an event that was still accepted.
+ACCEPTED_WITHOUT = "; the event was accepted without it"
+
 
 @dataclass(frozen=True, slots=True)
 class FieldError:

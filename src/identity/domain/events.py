@@ -18,7 +18,7 @@ from enum import StrEnum
 import phonenumbers
 import pycountry
 
-from identity.domain.errors import FieldError, InvalidIdentifier, ValidationError
+from identity.domain.errors import ACCEPTED_WITHOUT, FieldError, InvalidIdentifier, ValidationError
 from identity.domain.identifiers import (
     MAX_VALUE_LENGTH,
     NormalizationRules,
@@ -40,7 +40,6 @@ MAX_IDENTIFIERS_PER_EVENT = 50
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _PLAIN_DECIMAL = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 _PLACEHOLDER = "placeholder value: never used to link"
-_DROPPED = "; the event was accepted without it"
 _UNKNOWN_VALUE = "missing on an order: recorded as an order of unknown value"
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 # How far ahead of the receiving server a producer's clock may run (configurable: the
@@ -226,14 +225,14 @@ def _identifiers(raw: Mapping[str, object], rules: NormalizationRules, region: s
         if not isinstance(item, Mapping) or not isinstance(item.get("kind"), str):
             reason = "must be an object with string fields kind and value"
             found.malformed.append((FieldError(where, reason),
-                                    IgnoredIdentifier(where, "", "", reason + _DROPPED)))
+                                    IgnoredIdentifier(where, "", "", reason + ACCEPTED_WITHOUT)))
             continue
         value, raw_kind = item.get("value"), str(item["kind"])
         try:
             kind = validate_kind(raw_kind)
         except InvalidIdentifier as exc:
             found.malformed.append((FieldError(f"{where}.kind", str(exc)), IgnoredIdentifier(
-                f"{where}.kind", echo(raw_kind, 64), echo(value), str(exc) + _DROPPED)))
+                f"{where}.kind", echo(raw_kind, 64), echo(value), str(exc) + ACCEPTED_WITHOUT)))
             continue
         if isinstance(value, str) and rules.blocklist.blocks(value):
             # Checked before normalizing: `unknown` as a phone is a placeholder, not a typo.
@@ -243,7 +242,7 @@ def _identifiers(raw: Mapping[str, object], rules: NormalizationRules, region: s
             identifier = normalize_identifier(kind, value, rules, region)
         except InvalidIdentifier as exc:
             found.malformed.append((FieldError(f"{where}.value", str(exc)), IgnoredIdentifier(
-                f"{where}.value", kind, echo(value), str(exc) + _DROPPED)))
+                f"{where}.value", kind, echo(value), str(exc) + ACCEPTED_WITHOUT)))
             continue
         if is_placeholder(str(value), identifier, rules.blocklist):
             found.ignored.append(IgnoredIdentifier(where, identifier.kind, identifier.value,

@@ -56,9 +56,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from identity.domain.errors import FieldError
-from identity.domain.identifiers import MAX_VALUE_LENGTH, printable, text_problem
-from identity.domain.traits import ADDRESS, MAX_TRAITS_PER_EVENT
+from identity.domain.errors import ACCEPTED_WITHOUT, FieldError
+from identity.domain.identifiers import MAX_VALUE_LENGTH, text_problem
+from identity.domain.traits import (
+    ADDRESS,
+    MAX_ADDRESS_FIELDS,
+    MAX_TRAIT_NAME,
+    MAX_TRAITS_PER_EVENT,
+    path_part,
+)
 from identity.domain.types import IdentifierKind
 
 __all__ = ["SegmentEvent", "from_segment", "is_segment"]
@@ -80,20 +86,17 @@ USER_ID_TRAIT = "id"  # Segment's "unique ID in your database for a user": set a
 FULL_NAME = "name"
 COMPANY = "company"  # as a string, a trait; Segment's object describes the user's account
 _SPLIT_NAME = ("first_name", "last_name")
-_DROPPED = "; the event was accepted without it"
-_NOT_STORED = "is {kind}: not stored, a trait is a string or a number" + _DROPPED
+_NOT_STORED = "is {kind}: not stored, a trait is a string or a number" + ACCEPTED_WITHOUT
 _COMPANY = ("is Segment's company object (the account the user belongs to, not the "
-            "person): not stored, a trait is a string or a number" + _DROPPED)
+            "person): not stored, a trait is a string or a number" + ACCEPTED_WITHOUT)
 _ID_SET_ASIDE = ("is not stored: userId is the id that links the person, and another id "
-                 "beside it is not guessed to be one; send it as userId" + _DROPPED)
-_BAD_NAME = ("is not stored: a trait name is snake_case or camelCase, at most 64 "
-             "characters, starting with a letter" + _DROPPED)
-_SHADOWED = "is not stored: {kept} was sent too and is kept" + _DROPPED
+                 "beside it is not guessed to be one; send it as userId" + ACCEPTED_WITHOUT)
+_BAD_NAME = ("is not stored: a trait name is snake_case or camelCase, at most "
+             f"{MAX_TRAIT_NAME} characters, starting with a letter" + ACCEPTED_WITHOUT)
+_SHADOWED = "is not stored: {kept} was sent too and is kept" + ACCEPTED_WITHOUT
 _CAMEL = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _WORD_START = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_LONGEST_NAME = 64  # traits.py's snake_case names
 _NAME_WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")  # letters; O'Neil, Anne-Marie
-_MAX_ADDRESS_FIELDS = 20  # parse_traits refuses a larger address object whole
 IDENTIFYING_TRAITS: Mapping[str, IdentifierKind] = {
     "email": IdentifierKind.EMAIL, "phone": IdentifierKind.PHONE,
 }
@@ -188,10 +191,10 @@ def snake_case(name: str) -> str | None:
     """A camelCase or PascalCase name in snake_case (`createdAt` -> `created_at`, `userID` ->
     `user_id`, `HTTPStatus` -> `http_status`; snake_case stays as it is); None when the name
     cannot be a trait name (`Plan Name`, `$plan`, `2fa`, over 64 characters)."""
-    if len(name) > 2 * _LONGEST_NAME or not _CAMEL.fullmatch(name):
+    if len(name) > 2 * MAX_TRAIT_NAME or not _CAMEL.fullmatch(name):
         return None
     snake = _WORD_START.sub("_", name).lower()
-    return snake if len(snake) <= _LONGEST_NAME else None
+    return snake if len(snake) <= MAX_TRAIT_NAME else None
 
 
 def _storable(value: object, where: str, warnings: list[FieldError]) -> tuple[bool, object]:
@@ -210,11 +213,11 @@ def _address(value: Mapping[object, object], where: str,
              warnings: list[FieldError]) -> Mapping[object, object]:
     """Segment's address object without the fields that are objects or lists (reported);
     one too large to read goes on whole, for parse_traits to refuse."""
-    if len(value) > _MAX_ADDRESS_FIELDS:
+    if len(value) > MAX_ADDRESS_FIELDS:
         return value
     kept: dict[object, object] = {}
     for part, inner in value.items():
-        keep, inner = _storable(inner, f"{where}.{printable(str(part), 64)}", warnings)
+        keep, inner = _storable(inner, f"{where}.{path_part(part)}", warnings)
         if keep:
             kept[part] = inner
     return kept
@@ -244,7 +247,7 @@ def _traits(person: Mapping[str, object], path: str, paths: dict[str, str],
     for name, value in person.items():
         if name in IDENTIFYING_TRAITS or value is None:
             continue
-        where = f"{path}.{printable(str(name), 64)}"
+        where = f"{path}.{path_part(name)}"
         if name == USER_ID_TRAIT:
             if not (isinstance(value, str) and value == user_id):  # never == on a deep list
                 warnings.append(FieldError(where, _ID_SET_ASIDE))

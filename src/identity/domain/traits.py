@@ -18,7 +18,9 @@ from identity.domain.errors import FieldError
 from identity.domain.identifiers import MAX_VALUE_LENGTH, printable, trait_text
 
 MAX_TRAITS_PER_EVENT = 100
-_TRAIT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+MAX_TRAIT_NAME = 64  # characters
+MAX_ADDRESS_FIELDS = 20  # an address object with more is refused whole
+_TRAIT_NAME = re.compile(rf"^[a-z][a-z0-9_]{{0,{MAX_TRAIT_NAME - 1}}}$")
 # Line breaks, tabs and Unicode spaces (an address pasted from a form) fold into one space;
 # any other control character is refused (trait_text).
 _WHITESPACE = re.compile("[ \t\r\n\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
@@ -99,19 +101,19 @@ def _flattened(traits: Mapping[object, object]) -> list[tuple[str, str, object]]
     for name, value in traits.items():
         if name == ADDRESS and isinstance(value, Mapping):
             for part, inner in value.items():
-                path = f"traits.address.{_path_part(part)}"
+                path = f"traits.address.{path_part(part)}"
                 folded = str(part).strip().lower()
                 flat = ADDRESS_FIELDS.get(folded, f"address_{folded}")
                 if inner is not None and traits.get(flat) is None:
                     found.append((path, flat, inner))
             continue
-        found.append((f"traits.{_path_part(name)}", str(name), value))
+        found.append((f"traits.{path_part(name)}", str(name), value))
     return found
 
 
-def _path_part(name: object) -> str:
+def path_part(name: object) -> str:
     """A caller's trait name as it appears in an error's field path."""
-    return printable(str(name), 64)
+    return printable(str(name), MAX_TRAIT_NAME)
 
 
 def parse_traits(raw: object, errors: list[FieldError]) -> tuple[tuple[str, str], ...]:
@@ -125,15 +127,15 @@ def parse_traits(raw: object, errors: list[FieldError]) -> tuple[tuple[str, str]
         errors.append(FieldError("traits", f"has more than {MAX_TRAITS_PER_EVENT} traits"))
         return ()
     nested = raw.get(ADDRESS)
-    if nested is not None and isinstance(nested, Mapping) and len(nested) > 20:
-        errors.append(FieldError("traits.address", "has more than 20 fields"))
+    if nested is not None and isinstance(nested, Mapping) and len(nested) > MAX_ADDRESS_FIELDS:
+        errors.append(FieldError("traits.address", f"has more than {MAX_ADDRESS_FIELDS} fields"))
         return ()
     parsed: dict[str, str] = {}
     for path, name, value in _flattened(raw):
         if value is None:
             continue  # an absent trait says nothing; it never erases a known value
         if not _TRAIT_NAME.match(name):
-            errors.append(FieldError(path, "trait names are snake_case, at most 64 "
+            errors.append(FieldError(path, f"trait names are snake_case, at most {MAX_TRAIT_NAME} "
                                      "characters, starting with a letter"))
             continue
         try:
