@@ -89,20 +89,28 @@ def resolving_flags(parser: argparse.ArgumentParser) -> None:
                         "IDENTITY_STRICT_INGEST=on)")
 
 
+# The Kafka flags' destinations are the settings they override (settings_of).
+KAFKA_SETTINGS = ("kafka_bootstrap", "kafka_events_topic", "kafka_dead_letter_topic",
+                  "kafka_changes_topic", "kafka_group", "kafka_batch")
+
+
 def kafka_flags(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--kafka-bootstrap", metavar="HOST:PORT[,...]",
                         help=f"Kafka: {what}; env IDENTITY_KAFKA_BOOTSTRAP")
-    parser.add_argument("--events-topic", help="env IDENTITY_KAFKA_EVENTS_TOPIC, default "
-                        "identity.events")
-    parser.add_argument("--dead-letter-topic", help="where refused events go, with the reason; "
-                        "env IDENTITY_KAFKA_DEAD_LETTER_TOPIC, default "
-                        "identity.events.dead-letter")
-    parser.add_argument("--changes-topic", help="profile changes, keyed by profile id; env "
+    parser.add_argument("--events-topic", dest="kafka_events_topic", metavar="TOPIC",
+                        help="env IDENTITY_KAFKA_EVENTS_TOPIC, default identity.events")
+    parser.add_argument("--dead-letter-topic", dest="kafka_dead_letter_topic", metavar="TOPIC",
+                        help="where refused events go, with the reason; env "
+                        "IDENTITY_KAFKA_DEAD_LETTER_TOPIC, default identity.events.dead-letter")
+    parser.add_argument("--changes-topic", dest="kafka_changes_topic", metavar="TOPIC",
+                        help="profile changes, keyed by profile id; env "
                         "IDENTITY_KAFKA_CHANGES_TOPIC, default identity.profile-changes")
-    parser.add_argument("--group", help="the consumer group the workers share; env "
-                        "IDENTITY_KAFKA_GROUP, default identity-graph")
-    parser.add_argument("--batch", type=integer, help="events ingested together, at most; env "
-                        "IDENTITY_KAFKA_BATCH, default 500")
+    parser.add_argument("--group", dest="kafka_group", metavar="GROUP",
+                        help="the consumer group the workers share; env IDENTITY_KAFKA_GROUP, "
+                        "default identity-graph")
+    parser.add_argument("--batch", dest="kafka_batch", type=integer, metavar="N",
+                        help="events ingested together, at most; env IDENTITY_KAFKA_BATCH, "
+                        "default 500")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -271,12 +279,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
         neo4j_database=args.neo4j_database,
         default_region=args.default_region,
         rules=getattr(args, "rules", None),
-        kafka_bootstrap=getattr(args, "kafka_bootstrap", None),
-        kafka_events_topic=getattr(args, "events_topic", None),
-        kafka_dead_letter_topic=getattr(args, "dead_letter_topic", None),
-        kafka_changes_topic=getattr(args, "changes_topic", None),
-        kafka_group=getattr(args, "group", None),
-        kafka_batch=getattr(args, "batch", None),
+        **{name: getattr(args, name, None) for name in KAFKA_SETTINGS},
         kafka_consume=False if getattr(args, "no_consume", False) else None,
         metrics_port=getattr(args, "metrics_port", None),
     )
