@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from identity.api.kafka.config import KafkaConfig
 from identity.config import Settings
 from load_tests.server import free_port, identity_server, sqlite_args
 from tests.kafka_fixtures import kafka_config
@@ -478,8 +479,7 @@ def test_topics_are_partitioned_for_workers_and_the_position_is_compacted(
 
 
 def test_topic_names_are_the_services_defaults() -> None:
-    kafka_config = pytest.importorskip("identity.api.kafka.config")
-    defaults = kafka_config.KafkaConfig(bootstrap="kafka:9092")
+    defaults = KafkaConfig(bootstrap="kafka:9092")
     assert defaults.events_topic == EVENTS_TOPIC
     assert defaults.dead_letter_topic == DEAD_LETTER_TOPIC
     assert defaults.changes_topic == CHANGES_TOPIC
