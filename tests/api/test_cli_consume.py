@@ -65,3 +65,14 @@ def test_kafka_clients_never_log_below_info_for_they_quote_the_messages() -> Non
     assert logging.getLogger("aiokafka").level == logging.INFO
     configure_logging("warning")
     assert logging.getLogger("aiokafka").level == logging.WARNING
+
+
+@pytest.mark.parametrize(("host", "said"), [("no.such.host.invalid", "cannot listen on"),
+                                            ("bad\x00host", "cannot listen on bad")])
+def test_consume_says_when_its_metrics_cannot_listen(
+    host: str, said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["consume", "--kafka-bootstrap", "127.0.0.1:9", "--host", host,
+                 "--metrics-port", "9", "--database", str(tmp_path / "g.db")]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "\x00" not in err and "Traceback" not in err

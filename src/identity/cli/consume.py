@@ -18,6 +18,7 @@ from identity.app import build_service
 from identity.cli.arguments import EXIT_OK, EXIT_USAGE, settings_of
 from identity.cli.serve import configure_logging
 from identity.config import Settings
+from identity.domain.identifiers import printable
 
 
 def consume(args: argparse.Namespace) -> int:
@@ -29,7 +30,13 @@ def consume(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     configure_logging(settings.log_level)
     if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.host)
+        try:
+            start_http_server(settings.metrics_port, addr=settings.host)
+        except OSError as exc:  # a host that does not resolve, a port taken
+            print(f"identity consume: /metrics cannot listen on "
+                  f"{printable(settings.host, 64)}:{settings.metrics_port}: "
+                  f"{exc.strerror or type(exc).__name__}", file=sys.stderr)
+            return EXIT_USAGE
     metrics = (f"http://{settings.host}:{settings.metrics_port}/metrics"
                if settings.metrics_port else "off")
     print(f"identity consume: {config.events_topic} at {config.bootstrap} as group "
