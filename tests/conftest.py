@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 
+from identity.api.auth.authenticator import DEVELOPMENT_MODE
 from identity.api.grpc.server import GrpcServer, start_server
 from identity.service import IdentityService
 from identity.service.change_sinks import ListChangeSink
@@ -35,7 +36,8 @@ async def service(sink: ListChangeSink) -> AsyncIterator[IdentityService]:
 @pytest.fixture
 async def grpc_server(service: IdentityService) -> AsyncIterator[GrpcServer]:
     """`service` served by a real grpc.aio server on a free port (health follows it fast)."""
-    running = await start_server(service, "127.0.0.1:0", readiness_interval_s=0.02)
+    running = await start_server(service, "127.0.0.1:0", authenticator=DEVELOPMENT_MODE,
+                                 readiness_interval_s=0.02)
     yield running
     await running.stop(0)
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from starlette.applications import Starlette
 
+from identity.api.auth.authenticator import Authenticator
 from identity.api.graphql.http import create_app
 from identity.api.grpc.server import GrpcServer, address, start_server
 from identity.api.kafka.config import KafkaConfig
@@ -72,6 +73,7 @@ def build_app(settings: Settings) -> Starlette:
     starts there too, over the same service; `app.state.grpc_port` is its bound port (None
     when gRPC is off). On shutdown gRPC drains before the store closes."""
     holder: list[IdentityService] = []
+    authenticator = Authenticator(development=True)
 
     def service() -> IdentityService:
         return holder[0]
@@ -91,7 +93,7 @@ def build_app(settings: Settings) -> Starlette:
             if settings.grpc_port is not None:
                 grpc_server = await start_server(
                     built, address(settings.host, settings.grpc_port),
-                    max_watch_streams=settings.max_watch_streams)
+                    max_watch_streams=settings.max_watch_streams, authenticator=authenticator)
                 log.info("gRPC on %s", address(settings.host, grpc_server.port))
             app.state.grpc_port = grpc_server.port if grpc_server else None
             log.info("identity graph ready: %s store", settings.store)
@@ -105,4 +107,5 @@ def build_app(settings: Settings) -> Starlette:
             await built.store.close()
 
     return create_app(service, lifespan, max_body_bytes=settings.max_body_bytes,
-                      max_watch_streams=settings.max_watch_streams)
+                      max_watch_streams=settings.max_watch_streams,
+                      authenticator=authenticator)

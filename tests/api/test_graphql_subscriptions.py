@@ -29,6 +29,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin, Subprotocol
 
 from identity import cli
+from identity.api.auth.authenticator import DEVELOPMENT_MODE
 from identity.api.graphql.http import CONNECTION_INIT_TIMEOUT, create_app
 from identity.api.grpc.server import start_server
 from identity.api.limits import DEFAULT_MAX_BODY_BYTES, MAX_WATCH_STREAMS
@@ -101,10 +102,12 @@ async def serving(store: GraphStore, *, max_watch_streams: int = MAX_WATCH_STREA
     """uvicorn serving create_app and a grpc.aio server, both over one service on `store`, on
     this test's event loop."""
     service = IdentityService(store)
-    grpc_server = await start_server(service, "127.0.0.1:0", max_watch_streams=max_watch_streams)
+    grpc_server = await start_server(service, "127.0.0.1:0", authenticator=DEVELOPMENT_MODE,
+                                     max_watch_streams=max_watch_streams)
     app = create_app(lambda: service, max_body_bytes=max_body_bytes,
                      max_watch_streams=max_watch_streams,
-                     connection_init_timeout=connection_init_timeout)
+                     connection_init_timeout=connection_init_timeout,
+                     authenticator=DEVELOPMENT_MODE)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off",
                                            log_level="warning", log_config=None))
     task = asyncio.create_task(server.serve())

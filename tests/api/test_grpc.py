@@ -16,6 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
+from identity.api.auth.authenticator import DEVELOPMENT_MODE
 from identity.api.grpc.server import SERVICE_NAME, start_server
 from identity.service import IdentityService, retry
 from identity.service.change_sinks import ListChangeSink
@@ -440,7 +441,7 @@ async def test_a_closed_store_is_unavailable_and_health_follows_it() -> None:
     # In memory: a closed file store still opens fresh readers, so its reads would succeed.
     store = SqliteGraphStore(":memory:")
     running = await start_server(IdentityService(store), "127.0.0.1:0",
-                                 readiness_interval_s=0.02)
+                                 readiness_interval_s=0.02, authenticator=DEVELOPMENT_MODE)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
             stub = identity_pb2_grpc.IdentityServiceStub(channel)
@@ -607,7 +608,7 @@ async def test_reflection_lists_the_identity_service_and_describes_it(
 async def test_stop_drains_a_call_in_flight_and_refuses_new_ones(
     service: IdentityService, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    running = await start_server(service, "127.0.0.1:0")
+    running = await start_server(service, "127.0.0.1:0", authenticator=DEVELOPMENT_MODE)
     entered = asyncio.Event()
 
     async def slow(profile_ids: object) -> list[None]:

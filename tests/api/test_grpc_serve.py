@@ -12,6 +12,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from identity import cli
+from identity.api.auth.authenticator import DEVELOPMENT_MODE
 from identity.api.grpc.server import start_server
 from identity.cli.arguments import parser, settings_of
 from identity.config import Settings
@@ -63,7 +64,7 @@ async def test_a_port_in_use_fails_the_start_with_the_address() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(OSError, match=f"127.0.0.1:{port}"):
-            await start_server(service, f"127.0.0.1:{port}")
+            await start_server(service, f"127.0.0.1:{port}", authenticator=DEVELOPMENT_MODE)
     await store.close()
 
 

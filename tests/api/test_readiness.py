@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from identity.api.auth.authenticator import DEVELOPMENT_MODE
 from identity.api.graphql.http import create_app
 from identity.service import IdentityService
 from identity.store import GraphStore
@@ -13,7 +14,7 @@ from identity.store.sqlite import SqliteGraphStore
 async def readyz_before_and_after_closing(store: GraphStore) -> tuple[int, httpx.Response]:
     """/readyz while the store answers, then once it has been closed under the service."""
     service = IdentityService(store)
-    app = create_app(lambda: service)
+    app = create_app(lambda: service, authenticator=DEVELOPMENT_MODE)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://test") as client:
         before = (await client.get("/readyz")).status_code

@@ -14,6 +14,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import REGISTRY
 
+from identity.api.auth.authenticator import DEVELOPMENT_MODE
 from identity.api.grpc.server import SERVICE_NAME, GrpcServer, start_server
 from identity.service import IdentityService
 from identity.service.change_sinks import ListChangeSink
@@ -34,7 +35,7 @@ def event(event_id: str, email: str) -> pb.Event:
 
 async def serve(store: SqliteGraphStore, **options: Any) -> GrpcServer:
     return await start_server(IdentityService(store, sink=ListChangeSink()), "127.0.0.1:0",
-                              **options)
+                              authenticator=DEVELOPMENT_MODE, **options)
 
 
 @pytest.fixture

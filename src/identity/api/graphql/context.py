@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from strawberry.dataloader import DataLoader
 
 from identity.api.graphql.loaders import links_loader, profile_loader
+from identity.domain.access import Principal
 from identity.domain.links import Link
 from identity.domain.types import Identifier
 from identity.service import IdentityService, ProfileView
@@ -14,9 +15,11 @@ from identity.service import IdentityService, ProfileView
 
 @dataclass
 class Context:
-    """Loaders are made per request, so their cache never outlives the request."""
+    """Loaders are made per request, so their cache never outlives the request. `principal`
+    is the authenticated caller (docs/architecture.md, "Security and privacy")."""
 
     service: IdentityService
+    principal: Principal
     profiles: DataLoader[str, ProfileView | None] = field(init=False)
     links: DataLoader[Identifier, list[Link]] = field(init=False)
 

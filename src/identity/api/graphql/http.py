@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLRequestData
@@ -28,6 +29,8 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from identity.api.auth.authenticator import Authenticator
+from identity.api.graphql.authentication import PRINCIPAL_KEY, Authenticate
 from identity.api.graphql.middleware import BodyLimit, CallerTextInLogs, RequestLog
 from identity.api.graphql.schema import schema
 from identity.api.graphql.subscriptions import WatchContext
@@ -55,10 +58,12 @@ class IdentityGraphQL(GraphQL[WatchContext, None]):
         self._service = service
         self._watches = WatchSlots(max_watch_streams)
 
-    async def get_context(self, request: object, response: object) -> WatchContext:
+    async def get_context(self, request: Request | WebSocket, response: object
+                          ) -> WatchContext:
         service = self._service()
         self._watches.share(service)  # subscriptions count where gRPC's watch streams do
-        return WatchContext(service=service, watches=self._watches)
+        return WatchContext(service=service, watches=self._watches,
+                            principal=request.scope[PRINCIPAL_KEY])
 
     async def execute_single(self, request: Request, request_adapter: AsyncHTTPRequestAdapter,
                              sub_response: Response, context: WatchContext, root_value: None,
@@ -166,6 +171,7 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_watch_streams: int = MAX_WATCH_STREAMS,
     connection_init_timeout: timedelta = CONNECTION_INIT_TIMEOUT,
+    authenticator: Authenticator,
 ) -> Starlette:
     """`service` is called per request, so the store can be opened in the lifespan. At most
     `max_watch_streams` subscriptions are open at once, counted with the gRPC watch streams
@@ -200,6 +206,7 @@ def create_app(
         routes=routes,
         middleware=[Middleware(RequestLog, routes=[r.path for r in routes]),
                     Middleware(BodyLimit, max_bytes=max_body_bytes),
-                    Middleware(WebSocketLimits, max_bytes=max_body_bytes)],
+                    Middleware(WebSocketLimits, max_bytes=max_body_bytes),
+                    Middleware(Authenticate, authenticator=authenticator)],
         lifespan=lifespan,
     )

@@ -67,7 +67,7 @@ class _Decoder:
             index += 1
 
 
-def _is_async(behavior: object) -> bool:
+def _is_async_behavior(behavior: object) -> bool:
     return inspect.iscoroutinefunction(behavior) or inspect.isasyncgenfunction(behavior)
 
 
@@ -76,7 +76,7 @@ async def _refuse(context: Context, exc: UndecodableRequest, method: str) -> NoR
     await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
 
 
-async def _respond(behavior: Callable[..., Any], request: Any, context: Context) -> None:
+async def respond(behavior: Callable[..., Any], request: Any, context: Context) -> None:
     """Runs a response-streaming `behavior`, writing what it yields (or letting it write)."""
     if inspect.isasyncgenfunction(behavior):
         async with aclosing(behavior(request, context)) as responses:
@@ -86,12 +86,16 @@ async def _respond(behavior: Callable[..., Any], request: Any, context: Context)
         await behavior(request, context)
 
 
+def is_async(handler: Handler) -> bool:
+    """grpc runs a handler that is not async on its thread pool: nothing here wraps one."""
+    return any(map(_is_async_behavior, [handler.unary_unary, handler.unary_stream,
+                                        handler.stream_unary, handler.stream_stream]))
+
+
 def decoding(handler: Handler, method: str) -> Handler:
     """`handler` taking raw bytes and decoding them itself; unchanged if it has nothing to
     decode, or if its method is not async (grpc runs those on its thread pool)."""
-    behaviors = [handler.unary_unary, handler.unary_stream, handler.stream_unary,
-                 handler.stream_stream]
-    if handler.request_deserializer is None or not any(map(_is_async, behaviors)):
+    if handler.request_deserializer is None or not is_async(handler):
         return handler
     decoder = _Decoder(handler.request_deserializer)
     serializer = handler.response_serializer
@@ -105,7 +109,7 @@ def decoding(handler: Handler, method: str) -> Handler:
             except UndecodableRequest as exc:
                 await _refuse(context, exc, method)
             if handler.response_streaming:
-                await _respond(behavior, request, context)
+                await respond(behavior, request, context)
                 return None
             return await behavior(request, context)
 
@@ -121,7 +125,7 @@ def decoding(handler: Handler, method: str) -> Handler:
         # its reading, and errors.py lets that through to here, after what came before it.
         try:
             if handler.response_streaming:
-                await _respond(streaming, decoder.each(raws), context)
+                await respond(streaming, decoder.each(raws), context)
                 return None
             return await streaming(decoder.each(raws), context)
         except UndecodableRequest as exc:

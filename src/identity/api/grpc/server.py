@@ -20,6 +20,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from identity.api.auth.authenticator import Authenticator
+from identity.api.grpc.auth import AuthenticateCalls
 from identity.api.grpc.decoding import DecodeRequests
 from identity.api.grpc.servicer import IdentityServicer
 from identity.api.grpc.watch_slots import WatchSlots
@@ -99,14 +101,15 @@ def address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-async def start_server(service: IdentityService, bind: str, *,
+async def start_server(service: IdentityService, bind: str, *, authenticator: Authenticator,
                        readiness_interval_s: float = READINESS_INTERVAL_S,
                        max_watch_streams: int = MAX_WATCH_STREAMS) -> GrpcServer:
     """Binds `bind` (host:port; port 0 picks a free one) and starts serving, with at most
     `max_watch_streams` WatchChanges streams open at once. Raises OSError when the address
     cannot be bound."""
     server = grpc.aio.server(
-        interceptors=[DecodeRequests(SERVED)],
+        # The first is outermost: a call is authenticated before its request is decoded.
+        interceptors=[AuthenticateCalls(authenticator), DecodeRequests(SERVED)],
         options=[
             # Without so_reuseport=0 a second server could bind the port and share its calls.
             ("grpc.so_reuseport", 0),

@@ -1,0 +1,111 @@
+"""Authentication and scopes for every gRPC method, in one interceptor.
+
+The `authorization` metadata (`Bearer <API key or JWT>`) is authenticated before the method
+runs, and the method's scope (METHOD_SCOPES) checked: UNAUTHENTICATED or PERMISSION_DENIED,
+with a text that says why, and the method never runs. The caller is then set for the method
+(caller.py). Health checking stays open, as load balancers probe it without credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import grpc
+
+from identity.api.auth.authenticator import Authenticator
+from identity.api.grpc.caller import set_caller
+from identity.api.grpc.decoding import is_async, respond
+from identity.domain.access import PermissionDenied, Principal, Scope, Unauthenticated
+
+if TYPE_CHECKING:
+    Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
+    Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+
+_SERVICE = "/identity.v1.IdentityService/"
+# The scope each method needs; a method of the service missing here is refused to everyone
+# but admin, so a new method is closed until it is given its scope.
+METHOD_SCOPES: dict[str, Scope] = {
+    "Resolve": Scope.PROFILE_READ,  # MODE_CREATE also needs ingest: checked by the servicer
+    "GetProfile": Scope.PROFILE_READ,
+    "BatchGetProfiles": Scope.PROFILE_READ,
+    "WatchChanges": Scope.PROFILE_READ,
+    "Explain": Scope.PROFILE_READ,
+    "IngestEvents": Scope.INGEST,
+    "IngestStream": Scope.INGEST,
+    "Merge": Scope.STEWARD,
+    "Split": Scope.STEWARD,
+    "Unlink": Scope.STEWARD,
+    "Undo": Scope.STEWARD,
+    "DecideReview": Scope.STEWARD,
+}
+
+
+def required_scope(method: str) -> Scope | None:
+    """None: open to every caller (health checking)."""
+    if method.startswith("/grpc.health."):
+        return None
+    if method.startswith(_SERVICE):
+        return METHOD_SCOPES.get(method.removeprefix(_SERVICE), Scope.ADMIN)
+    return Scope.PROFILE_READ  # reflection: the schema, to whoever may read
+
+
+def _authorization(context: Context) -> str | None:
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization":
+            return value if isinstance(value, str) else value.decode("latin-1")
+    return None
+
+
+class AuthenticateCalls(grpc.aio.ServerInterceptor):
+    def __init__(self, authenticator: Authenticator) -> None:
+        self._authenticator = authenticator
+        self._wrapped: dict[str, tuple[Handler, Handler]] = {}
+
+    async def _admit(self, context: Context, method: str, scope: Scope) -> Principal:
+        try:
+            principal = await self._authenticator.authenticate(_authorization(context))
+        except Unauthenticated as exc:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
+        if not principal.allows(scope):
+            denied = PermissionDenied(scope, method.rsplit("/", 1)[-1])
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, str(denied))
+        set_caller(principal)
+        return principal
+
+    def _wrap(self, handler: Handler, method: str, scope: Scope) -> Handler:
+        behavior: Any = (handler.unary_unary or handler.unary_stream or handler.stream_unary
+                         or handler.stream_stream)
+
+        async def body(request: Any, context: Context) -> Any:
+            await self._admit(context, method, scope)
+            if handler.response_streaming:  # written through the context (decoding.py)
+                await respond(behavior, request, context)
+                return None
+            return await behavior(request, context)
+
+        factory = {
+            (False, False): grpc.unary_unary_rpc_method_handler,
+            (False, True): grpc.unary_stream_rpc_method_handler,
+            (True, False): grpc.stream_unary_rpc_method_handler,
+            (True, True): grpc.stream_stream_rpc_method_handler,
+        }[(handler.request_streaming, handler.response_streaming)]
+        return factory(body, request_deserializer=handler.request_deserializer,
+                       response_serializer=handler.response_serializer)
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        scope = required_scope(method)
+        if handler is None or scope is None or not is_async(handler):
+            return handler
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(handler, method, scope)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
