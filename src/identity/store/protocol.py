@@ -456,6 +456,39 @@ class ProfileViews(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class ApiKeyRow:
+    """An API key as kept: its id, never its secret; only a salted hash of the secret
+    (docs/architecture.md, "Security and privacy")."""
+
+    key_id: str
+    name: str
+    scopes: tuple[str, ...]
+    salt: str  # hex
+    digest: str  # hex SHA-256 of salt and secret
+    created_at: datetime
+    revoked_at: datetime | None = None
+    rate_per_s: float | None = None  # this key's request rate; None: the service's default
+
+
+class ApiKeys(Protocol):
+    """The API keys callers authenticate with."""
+
+    async def add_key(self, row: ApiKeyRow) -> None:
+        """Raises StoreConflict when the key id is taken."""
+        ...
+
+    async def read_key(self, key_id: str) -> ApiKeyRow | None: ...
+
+    async def list_keys(self) -> list[ApiKeyRow]:
+        """Every key, revoked ones included, oldest first."""
+        ...
+
+    async def revoke_key(self, key_id: str, at: datetime) -> bool:
+        """False when no such key is kept; revoking twice keeps the first time."""
+        ...
+
+
 class GraphTransaction(Protocol):
     """One open transaction: the store's primitives by role, as a unit of work holds its
     repositories (docs/architecture.md, "Stores"). A feature that needs a new kind of data
@@ -484,6 +517,9 @@ class GraphTransaction(Protocol):
 
     @property
     def views(self) -> ProfileViews: ...
+
+    @property
+    def keys(self) -> ApiKeys: ...
 
 
 class GraphStore(Protocol):

@@ -28,6 +28,7 @@ from identity.store.neo4j.audit import Neo4jAuditLog
 from identity.store.neo4j.changes import Neo4jChangeLog
 from identity.store.neo4j.events import Neo4jEventLog
 from identity.store.neo4j.graph import Neo4jGraph
+from identity.store.neo4j.keys import Neo4jApiKeys
 from identity.store.neo4j.matches import Neo4jMatchIndex
 from identity.store.neo4j.reviews import Neo4jReviewQueue
 from identity.store.neo4j.schema import migrate
@@ -47,6 +48,7 @@ class Neo4jTransaction:
         self.versions = Neo4jProfileVersions(tx, read_only=read_only)
         self.reviews = Neo4jReviewQueue(tx, read_only=read_only)
         self.views = Neo4jProfileViews(tx, read_only=read_only)
+        self.keys = Neo4jApiKeys(tx, read_only=read_only)
 
 
 _CONFLICTS = (TransientError, ConstraintError)

@@ -4,7 +4,7 @@ Times are integer microseconds since the epoch (UTC): they compare as numbers, s
 first and last seen are done by SQLite itself, whatever order events arrive in.
 """
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # The change log (outbox), version 3; touch entries (kind 'touched', the ids in touched_ids,
 # profile and cause empty) since version 7. Positions are rowids handed out inside the one write
@@ -91,6 +91,20 @@ CREATE INDEX IF NOT EXISTS review_pending_by_source
 REVIEW_QUEUE = ";".join((REVIEW_QUEUE_TABLE, REVIEW_QUEUE_BY_SCORE, REVIEW_QUEUE_BY_SOURCE)) + ";"
 # An existing store keeps its queue: the possible matches it holds as links, pending, with
 # their score, their first source and when they were first seen.
+# API keys (docs/architecture.md, "Security and privacy"): the secret only as a salted hash.
+API_KEYS = """
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    salt TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    rate_per_s REAL
+) WITHOUT ROWID
+"""
+
 REVIEW_QUEUE_BACKFILL = """
 INSERT INTO review_items (a_key, b_key, score, source, queued_at, outcome)
 SELECT a.kind || '|' || a.value, b.kind || '|' || b.value, coalesce(l.score, 0.0),
@@ -184,7 +198,7 @@ CREATE TABLE IF NOT EXISTS block_members (
     record_id TEXT NOT NULL,
     PRIMARY KEY (key, record_id)
 ) WITHOUT ROWID;
-""" + CHANGE_LOG + AUDIT_AND_VERSIONS_SCRIPT + REVIEW_QUEUE
+""" + CHANGE_LOG + AUDIT_AND_VERSIONS_SCRIPT + REVIEW_QUEUE + API_KEYS + ";"
 
 # Statements that bring a store of an older version up to this one, by the version they reach.
 UPGRADES: dict[int, tuple[str, ...]] = {
@@ -200,4 +214,6 @@ UPGRADES: dict[int, tuple[str, ...]] = {
         REVIEW_QUEUE_BACKFILL),
     # Touch entries in the change log: the profiles a commit moved with no change.
     7: ("ALTER TABLE changes ADD COLUMN touched_ids TEXT",),
+    # API keys: a new table (SCHEMA has made it by now).
+    8: (API_KEYS,),
 }

@@ -20,6 +20,7 @@ from identity.store.sqlite.audit import SqliteAuditLog
 from identity.store.sqlite.changes import SqliteChangeLog
 from identity.store.sqlite.events import SqliteEventLog
 from identity.store.sqlite.graph import SqliteGraph
+from identity.store.sqlite.keys import SqliteApiKeys
 from identity.store.sqlite.matches import SqliteMatchIndex
 from identity.store.sqlite.reviews import SqliteReviewQueue
 from identity.store.sqlite.schema import SCHEMA, SCHEMA_VERSION, UPGRADES
@@ -40,6 +41,7 @@ class SqliteTransaction:
         self.versions = SqliteProfileVersions(conn, node_ids)
         self.reviews = SqliteReviewQueue(conn, node_ids)
         self.views = SqliteProfileViews(conn, node_ids)
+        self.keys = SqliteApiKeys(conn, node_ids)
 
 
 def _create_private(path: Path) -> None:
