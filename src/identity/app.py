@@ -97,6 +97,10 @@ def build_app(settings: Settings) -> Starlette:
                 log.info("gRPC on %s", address(settings.host, grpc_server.port))
             app.state.grpc_port = grpc_server.port if grpc_server else None
             log.info("identity graph ready: %s store", settings.store)
+            if (keys := built.rules.pii_keys) is not None:  # versions only, never a key
+                log.info("emails and phones kept as keyed hashes: key %d hashes new values, "
+                         "lookups use key %d, %d key(s) listed", keys.current.version,
+                         keys.oldest.version, len(keys.keys))
             yield
         finally:
             kafka_stop.set()

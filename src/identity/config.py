@@ -22,6 +22,7 @@ from identity.api.kafka.config import (
 from identity.api.limits import DEFAULT_MAX_BODY_BYTES, MAX_WATCH_STREAMS
 from identity.domain.events import MAX_CLOCK_SKEW
 from identity.domain.identifiers import NormalizationRules, printable
+from identity.domain.pii_hashing import PiiKeys, parse_keys
 from identity.domain.survivorship import SurvivorshipRules
 from identity.service.matching import Matcher
 from identity.service.model_file import load_model
@@ -83,6 +84,10 @@ class Settings:
     kafka_sasl_password: str | None = field(default=None, repr=False)
     kafka_ca_file: str | None = None
     metrics_port: int = 9108  # `identity consume` serves /metrics here (serve: on its port)
+    # Emails and phones kept only as keyed hashes (domain/pii_hashing.py): on when a key is
+    # given, in the environment or in a file; keys are never shown
+    pii_hash_key: str | None = field(default=None, repr=False)
+    pii_hash_key_file: str | None = None
 
     def __post_init__(self) -> None:
         if self.store not in STORE_KINDS:
@@ -100,6 +105,7 @@ class Settings:
                 bound = f"at least {lowest}" if value < lowest else f"at most {highest:,}"
                 raise ValueError(f"{ENV_PREFIX}{name.upper()} must be {bound}, got {value}")
         self.kafka_config()  # a bad topic or address fails at start, with the setting named
+        self.pii_keys()  # a short, repeated or unreadable key too
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -110,7 +116,7 @@ class Settings:
                      "kafka_bootstrap", "kafka_events_topic", "kafka_dead_letter_topic",
                      "kafka_changes_topic", "kafka_group", "kafka_security_protocol",
                      "kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password",
-                     "kafka_ca_file"):
+                     "kafka_ca_file", "pii_hash_key", "pii_hash_key_file"):
             if (raw := env.get(ENV_PREFIX + name.upper())) is not None:
                 values[name] = raw
         for name in WHOLE_NUMBERS:
@@ -152,6 +158,24 @@ class Settings:
                            sasl_password=self.kafka_sasl_password,
                            ca_file=self.kafka_ca_file)
 
+    def pii_keys(self) -> PiiKeys | None:
+        """The keys emails and phones are hashed with, newest first; None: kept as they are.
+        Raises ValueError naming the setting (and the file), never showing a key."""
+        if self.pii_hash_key is None and self.pii_hash_key_file is None:
+            return None
+        if self.pii_hash_key is not None and self.pii_hash_key_file is not None:
+            raise ValueError(f"{ENV_PREFIX}PII_HASH_KEY and {ENV_PREFIX}PII_HASH_KEY_FILE are "
+                             "both set: give the keys one way")
+        if self.pii_hash_key_file is None:
+            assert self.pii_hash_key is not None
+            return parse_keys(self.pii_hash_key, f"{ENV_PREFIX}PII_HASH_KEY")
+        where = f"{ENV_PREFIX}PII_HASH_KEY_FILE '{printable(self.pii_hash_key_file, 200)}'"
+        try:
+            text = Path(self.pii_hash_key_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{where} cannot be read: {type(exc).__name__}") from None
+        return parse_keys(text, where)
+
     def identity_rules(self) -> Rules:
         """The rules file's, over the built-in ones. Raises ValueError (RulesFileError)
         naming the file, table and key when it cannot be used."""
@@ -160,7 +184,8 @@ class Settings:
     def normalization_rules(self, rules: Rules) -> NormalizationRules:
         """Normalization as the rules file (read once, by the caller) and settings say."""
         return NormalizationRules(default_region=self.default_region.upper(),
-                                  blocklist=rules.blocklist, source_regions=rules.source_regions)
+                                  blocklist=rules.blocklist, source_regions=rules.source_regions,
+                                  pii_keys=self.pii_keys())
 
     def survivorship_rules(self) -> SurvivorshipRules:
         return SurvivorshipRules(source_priority=self.source_priority)

@@ -28,6 +28,7 @@ from identity.domain.identifiers import (
     text_problem,
     validate_kind,
 )
+from identity.domain.pii_hashing import holds_contact
 from identity.domain.segment import from_segment, is_segment
 from identity.domain.traits import date_of_birth, parse_traits, region_of
 from identity.domain.types import EventId, Identifier
@@ -40,6 +41,8 @@ MAX_IDENTIFIERS_PER_EVENT = 50
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _PLAIN_DECIMAL = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 _PLACEHOLDER = "placeholder value: never used to link"
+_CONTACT_DROPPED = _CONTACT_DROPPED = ("holds an email or a phone, which this service keeps only as keyed "
+                    "hashes of identifiers: dropped")
 _UNKNOWN_VALUE = "missing on an order: recorded as an order of unknown value"
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 # How far ahead of the receiving server a producer's clock may run (configurable: the
@@ -248,8 +251,20 @@ def _identifiers(raw: Mapping[str, object], rules: NormalizationRules, region: s
             found.ignored.append(IgnoredIdentifier(where, identifier.kind, identifier.value,
                                                    _PLACEHOLDER))
             continue
-        found.kept.add(identifier)
+        found.kept.update(rules.linked(identifier))  # hashed here when hashing is on
     return found
+
+
+def _without_contacts(traits: tuple[tuple[str, str], ...], warnings: list[FieldError]
+                      ) -> tuple[tuple[str, str], ...]:
+    """With PII hashing on, no trait keeps an email or a phone in clear (pii_hashing.py)."""
+    kept = []
+    for name, value in traits:
+        if holds_contact(name, value):
+            warnings.append(FieldError(f"traits.{name}", _CONTACT_DROPPED))
+        else:
+            kept.append((name, value))
+    return tuple(kept)
 
 
 def _currency(currency: object, errors: list[FieldError]) -> str | None:
@@ -363,6 +378,8 @@ def parse_event(raw: object, rules: NormalizationRules, *, strict: bool = False,
     timestamp = _timestamp(raw, errors, warnings, received_at, max_clock_skew)
     source = _text(raw, "source", errors)
     traits = parse_traits(raw.get("traits"), errors)
+    if rules.pii_keys is not None:
+        traits = _without_contacts(traits, warnings)
     found = _identifiers(raw, rules, phone_region(traits, source, rules), errors)
     order = _order(raw, type_, errors, warnings, strict)
     ignored = found.ignored

@@ -17,6 +17,7 @@ import re2
 from email_validator import EmailNotValidError, validate_email
 
 from identity.domain.errors import InvalidIdentifier
+from identity.domain.pii_hashing import PiiKeys
 from identity.domain.types import EXTERNAL_PREFIX, Identifier, IdentifierKind
 
 MAX_VALUE_LENGTH = 256
@@ -186,9 +187,21 @@ class NormalizationRules:
     default_region: str = "US"
     blocklist: Blocklist = field(default_factory=Blocklist)
     source_regions: tuple[tuple[str, str], ...] = ()
+    # Emails and phones kept only as keyed hashes (domain/pii_hashing.py); None: as they are
+    pii_keys: PiiKeys | None = field(default=None, repr=False)
 
     def region_for(self, source: str) -> str:
         return dict(self.source_regions).get(source, self.default_region)
+
+    def linked(self, identifier: Identifier) -> tuple[Identifier, ...]:
+        """What ingest keeps of a normalized identifier once it passed the placeholder
+        check: itself, or with PII hashing its hash under every key listed (pii_hashing.py)."""
+        return (identifier,) if self.pii_keys is None else self.pii_keys.linked(identifier)
+
+    def looked_up(self, identifier: Identifier) -> Identifier:
+        """What a lookup asks the store for: the identifier, or its hash under the oldest
+        key listed, the one every stored value has a hash under (pii_hashing.py)."""
+        return identifier if self.pii_keys is None else self.pii_keys.looked_up(identifier)
 
 
 def validate_kind(kind: str) -> str:

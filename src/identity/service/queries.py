@@ -105,8 +105,9 @@ class Queries:
         self._survivorship = survivorship
 
     def normalize(self, kind: str, value: str) -> Identifier:
-        """Raises InvalidIdentifier: a lookup uses the same normalization as ingest."""
-        return normalize_identifier(kind, value, self._rules)
+        """Raises InvalidIdentifier: a lookup uses the same normalization as ingest, and
+        the same keyed hash when emails and phones are kept hashed (domain/pii_hashing.py)."""
+        return self._rules.looked_up(normalize_identifier(kind, value, self._rules))
 
     async def profiles(self, profile_ids: Sequence[str]) -> list[ProfileView | None]:
         """One result per id, in order; merged ids answer with their survivor
