@@ -41,7 +41,7 @@ MAX_IDENTIFIERS_PER_EVENT = 50
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _PLAIN_DECIMAL = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 _PLACEHOLDER = "placeholder value: never used to link"
-_CONTACT_DROPPED = _CONTACT_DROPPED = ("holds an email or a phone, which this service keeps only as keyed "
+_CONTACT_DROPPED = ("holds an email or a phone, which this service keeps only as keyed "
                     "hashes of identifiers: dropped")
 _UNKNOWN_VALUE = "missing on an order: recorded as an order of unknown value"
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
