@@ -22,8 +22,9 @@ $(VENV)/.bench-installed: pyproject.toml $(VENV)/.dev-installed
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $@
 
+# Development mode (--dev): authentication off, said loudly at start and on /readyz.
 run: $(VENV)/.run-installed
-	$(BIN)/identity serve
+	$(BIN)/identity serve --dev
 
 # buf from the npm registry, pinned; protos/buf.yaml says which rules and why.
 BUF ?= npx --yes @bufbuild/buf@1.47.2

@@ -42,8 +42,9 @@ def identity_server(store_args: list[str], env: Mapping[str, str] | None = None,
     port = free_port()
     output = log.open("wb") if log is not None else subprocess.DEVNULL
     process = subprocess.Popen(
-        [sys.executable, "-m", "identity.cli", "serve", "--port", str(port), "--grpc-port", "0",
-         "--log-level", log_level, *store_args],
+        # Development mode: benchmarks and tests of other features call without keys.
+        [sys.executable, "-m", "identity.cli", "serve", "--dev", "--port", str(port),
+         "--grpc-port", "0", "--log-level", log_level, *store_args],
         env={**os.environ, **(env or {})},
         stdout=output, stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
     )

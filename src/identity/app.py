@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from starlette.applications import Starlette
 
-from identity.api.auth.authenticator import Authenticator
+from identity.api.auth.authenticator import DEV_MODE_WARNING, Authenticator
 from identity.api.graphql.http import create_app
+from identity.api.graphql.query_limits import GraphQLLimits
 from identity.api.grpc.server import GrpcServer, address, start_server
 from identity.api.kafka.config import KafkaConfig
 from identity.api.kafka.runner import run_kafka
@@ -37,6 +38,7 @@ async def build_service(settings: Settings) -> IdentityService:
         cache_staleness=timedelta(milliseconds=settings.cache_staleness_ms),
         strict_ingest=settings.strict_ingest,
         max_clock_skew=timedelta(seconds=settings.max_clock_skew_s),
+        erasure_key=settings.erasure_secret(),
     )
 
 
@@ -68,12 +70,26 @@ async def _kafka_part(service: IdentityService, config: KafkaConfig, stop: async
         log.exception("Kafka stopped: no events consumed, no changes relayed until restart")
 
 
+def build_authenticator(settings: Settings,
+                        service: Callable[[], IdentityService]) -> Authenticator:
+    """API keys from the store, JWTs when a JWKS is configured; nothing checked in
+    development mode, which says so at start (docs/architecture.md, "Security and
+    privacy")."""
+    if settings.dev_mode:
+        log.warning(DEV_MODE_WARNING)
+        return Authenticator(development=True, limiter=settings.rate_limiter())
+    jwt = settings.jwt_settings()
+    return Authenticator(keys=lambda: service().api_keys,
+                         tokens=jwt.verifier() if jwt else None,
+                         limiter=settings.rate_limiter())
+
+
 def build_app(settings: Settings) -> Starlette:
     """The store opens in the lifespan, on the server's own event loop, and the gRPC server
     starts there too, over the same service; `app.state.grpc_port` is its bound port (None
     when gRPC is off). On shutdown gRPC drains before the store closes."""
     holder: list[IdentityService] = []
-    authenticator = Authenticator(development=True)
+    authenticator = build_authenticator(settings, lambda: holder[0])
 
     def service() -> IdentityService:
         return holder[0]
@@ -82,6 +98,7 @@ def build_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         built = await build_service(settings)
         holder.append(built)
+        built.pii_reads.start()  # audits reads of personal data (service/pii_audit.py)
         grpc_server: GrpcServer | None = None
         kafka_stop = asyncio.Event()
         kafka: asyncio.Task[None] | None = None
@@ -93,7 +110,10 @@ def build_app(settings: Settings) -> Starlette:
             if settings.grpc_port is not None:
                 grpc_server = await start_server(
                     built, address(settings.host, settings.grpc_port),
-                    max_watch_streams=settings.max_watch_streams, authenticator=authenticator)
+                    max_watch_streams=settings.max_watch_streams, authenticator=authenticator,
+                    tls=settings.tls(), max_receive_bytes=settings.grpc_max_receive_bytes,
+                    max_send_bytes=settings.grpc_max_send_bytes,
+                    reflection_on=settings.graphql_introspection)
                 log.info("gRPC on %s", address(settings.host, grpc_server.port))
             app.state.grpc_port = grpc_server.port if grpc_server else None
             log.info("identity graph ready: %s store", settings.store)
@@ -108,8 +128,11 @@ def build_app(settings: Settings) -> Starlette:
                 await kafka
             if grpc_server is not None:
                 await grpc_server.stop()
+            await built.pii_reads.close()  # the reads audited last, written before it closes
             await built.store.close()
 
     return create_app(service, lifespan, max_body_bytes=settings.max_body_bytes,
                       max_watch_streams=settings.max_watch_streams,
-                      authenticator=authenticator)
+                      authenticator=authenticator,
+                      graphql_limits=GraphQLLimits(settings.graphql_max_cost,
+                                                   settings.graphql_introspection))

@@ -10,6 +10,8 @@ from typing import Any
 
 import phonenumbers
 
+from identity.api.auth.rate_limit import DEFAULT_BURST, DEFAULT_RATE_PER_S, RateLimiter
+from identity.api.auth.tokens import JwtSettings
 from identity.api.kafka.config import (
     DEFAULT_BATCH,
     DEFAULT_CHANGES_TOPIC,
@@ -19,7 +21,14 @@ from identity.api.kafka.config import (
     MAX_BATCH,
     KafkaConfig,
 )
-from identity.api.limits import DEFAULT_MAX_BODY_BYTES, MAX_WATCH_STREAMS
+from identity.api.limits import (
+    DEFAULT_GRPC_MAX_RECEIVE_BYTES,
+    DEFAULT_GRPC_MAX_SEND_BYTES,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_QUERY_COST,
+    MAX_WATCH_STREAMS,
+)
+from identity.api.tls import TlsFiles, load_tls
 from identity.domain.events import MAX_CLOCK_SKEW
 from identity.domain.identifiers import NormalizationRules, printable
 from identity.domain.pii_hashing import PiiKeys, parse_keys
@@ -39,6 +48,8 @@ WHOLE_NUMBERS: dict[str, tuple[int, int]] = {
     "max_body_bytes": (1, 1 << 30), "max_watch_streams": (1, 100_000),
     "cache_staleness_ms": (1, 60_000), "kafka_batch": (1, MAX_BATCH),
     "metrics_port": (0, 65_535),
+    "grpc_max_receive_bytes": (1_024, 1 << 30), "grpc_max_send_bytes": (1_024, 1 << 30),
+    "rate_burst": (1, 1_000_000), "graphql_max_cost": (1, 100_000_000),
 }
 _SWITCHES = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 
@@ -88,6 +99,33 @@ class Settings:
     # given, in the environment or in a file; keys are never shown
     pii_hash_key: str | None = field(default=None, repr=False)
     pii_hash_key_file: str | None = None
+    # Erasure tombstones' keyed hashes (service/erasure.py): a secret in the environment or a
+    # file; unset, a random key is made and kept in the store at first use. Never shown.
+    erasure_key: str | None = field(default=None, repr=False)
+    erasure_key_file: str | None = None
+    # Authentication (docs/architecture.md, "Security and privacy"): API keys always; JWTs
+    # when a JWKS is given; off only in development mode, asked for by name.
+    dev_mode: bool = False
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_jwks: str | None = field(default=None, repr=False)  # the JWKS document itself
+    jwt_jwks_file: str | None = None
+    # TLS (docs/architecture.md, "TLS"): HTTPS and TLS gRPC when a certificate and key are
+    # given; with a client CA, gRPC clients must present a certificate it issued (mTLS).
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+    tls_client_ca_file: str | None = None
+    # gRPC message bounds, each way (api/limits.py says why these defaults)
+    grpc_max_receive_bytes: int = DEFAULT_GRPC_MAX_RECEIVE_BYTES
+    grpc_max_send_bytes: int = DEFAULT_GRPC_MAX_SEND_BYTES
+    # Abuse limits (docs/architecture.md, "Security and privacy"): requests per second per
+    # key (None: DEFAULT_RATE_PER_S, or none in development mode; 0: only keys with their own
+    # rate), the burst a key may send at once, a GraphQL document's cost, and whether
+    # GraphQL introspection (with GraphiQL) and gRPC reflection are served.
+    rate_limit: float | None = None
+    rate_burst: int = DEFAULT_BURST
+    graphql_max_cost: int = DEFAULT_MAX_QUERY_COST
+    graphql_introspection: bool = True
 
     def __post_init__(self) -> None:
         if self.store not in STORE_KINDS:
@@ -104,8 +142,14 @@ class Settings:
             if not lowest <= value <= highest:
                 bound = f"at least {lowest}" if value < lowest else f"at most {highest:,}"
                 raise ValueError(f"{ENV_PREFIX}{name.upper()} must be {bound}, got {value}")
+        if self.rate_limit is not None and not 0 <= self.rate_limit <= MAX_RATE:
+            raise ValueError(f"{ENV_PREFIX}RATE_LIMIT must be from 0 (off) to {MAX_RATE:,.0f} "
+                             f"requests per second, got {self.rate_limit}")
         self.kafka_config()  # a bad topic or address fails at start, with the setting named
         self.pii_keys()  # a short, repeated or unreadable key too
+        self.erasure_secret()
+        self.jwt_settings()
+        self.tls()  # a missing, unreadable or mismatched file fails at start, named
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -116,7 +160,10 @@ class Settings:
                      "kafka_bootstrap", "kafka_events_topic", "kafka_dead_letter_topic",
                      "kafka_changes_topic", "kafka_group", "kafka_security_protocol",
                      "kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password",
-                     "kafka_ca_file", "pii_hash_key", "pii_hash_key_file"):
+                     "kafka_ca_file", "pii_hash_key", "pii_hash_key_file", "erasure_key",
+                     "erasure_key_file", "jwt_issuer",
+                     "jwt_audience", "jwt_jwks",
+                     "jwt_jwks_file", "tls_cert_file", "tls_key_file", "tls_client_ca_file"):
             if (raw := env.get(ENV_PREFIX + name.upper())) is not None:
                 values[name] = raw
         for name in WHOLE_NUMBERS:
@@ -126,7 +173,14 @@ class Settings:
             values["max_clock_skew_s"] = parse_seconds(skew, f"{ENV_PREFIX}MAX_CLOCK_SKEW")
         if (grpc_port := env.get(ENV_PREFIX + "GRPC_PORT")) is not None:
             values["grpc_port"] = parse_grpc_port(grpc_port, f"{ENV_PREFIX}GRPC_PORT")
-        for name in ("matching", "strict_ingest", "kafka_consume"):
+        if (rate := env.get(ENV_PREFIX + "RATE_LIMIT")) is not None:
+            values["rate_limit"] = parse_rate(rate, f"{ENV_PREFIX}RATE_LIMIT")
+        if (switch := env.get(ENV_PREFIX + "GRAPHQL_INTROSPECTION")) is not None:
+            if switch.strip().lower() not in _SWITCHES:
+                raise ValueError(f"{ENV_PREFIX}GRAPHQL_INTROSPECTION must be on or off, "
+                                 f"got '{printable(switch, 16)}'")
+            values["graphql_introspection"] = _SWITCHES[switch.strip().lower()]
+        for name in ("matching", "strict_ingest", "kafka_consume", "dev_mode"):
             if (switch := env.get(ENV_PREFIX + name.upper())) is not None:
                 if switch.strip().lower() not in _SWITCHES:
                     raise ValueError(f"{ENV_PREFIX}{name.upper()} must be on or off, "
@@ -139,6 +193,14 @@ class Settings:
     def with_overrides(self, **overrides: Any) -> Settings:
         """Flags win over the environment; a flag left unset (None) keeps the current value."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def rate_limiter(self) -> RateLimiter | None:
+        """Per-key rates (api/auth/rate_limit.py). In development mode every request is the
+        one `development` caller, so there is none unless IDENTITY_RATE_LIMIT is set."""
+        if self.rate_limit is None and self.dev_mode:
+            return None
+        rate = DEFAULT_RATE_PER_S if self.rate_limit is None else self.rate_limit
+        return RateLimiter(rate, self.rate_burst)
 
     def store_config(self) -> StoreConfig:
         return StoreConfig(kind=self.store, sqlite_path=self.database, neo4j_uri=self.neo4j_uri,
@@ -158,6 +220,40 @@ class Settings:
                            sasl_password=self.kafka_sasl_password,
                            ca_file=self.kafka_ca_file)
 
+    def tls(self) -> TlsFiles | None:
+        """None while no certificate is configured. Raises ValueError naming the setting
+        (api/tls.py)."""
+        return load_tls(self.tls_cert_file, self.tls_key_file, self.tls_client_ca_file,
+                        prefix=ENV_PREFIX)
+
+    def jwt_settings(self) -> JwtSettings | None:
+        """None while no JWKS is given. Raises ValueError naming the setting when the JWKS is
+        given without an issuer and an audience, or twice, or its file cannot be read."""
+        if self.jwt_jwks is None and self.jwt_jwks_file is None:
+            return None
+        if self.jwt_jwks is not None and self.jwt_jwks_file is not None:
+            raise ValueError(f"{ENV_PREFIX}JWT_JWKS and {ENV_PREFIX}JWT_JWKS_FILE are both set: "
+                             "give the key set one way")
+        if not self.jwt_issuer or not self.jwt_audience:
+            raise ValueError(f"JWTs need {ENV_PREFIX}JWT_ISSUER and {ENV_PREFIX}JWT_AUDIENCE "
+                             "beside the JWKS: a token is checked against both")
+        text = self.jwt_jwks
+        if self.jwt_jwks_file is not None:
+            try:
+                text = Path(self.jwt_jwks_file).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ValueError(f"{ENV_PREFIX}JWT_JWKS_FILE "
+                                 f"'{printable(self.jwt_jwks_file, 200)}' cannot be read: "
+                                 f"{type(exc).__name__}") from None
+        assert text is not None
+        settings = JwtSettings(self.jwt_issuer, self.jwt_audience, text)
+        try:
+            settings.verifier()  # a JWKS that holds no usable key fails here, at start
+        except ValueError as exc:
+            where = "JWT_JWKS_FILE" if self.jwt_jwks_file is not None else "JWT_JWKS"
+            raise ValueError(f"{ENV_PREFIX}{where}: {exc}") from None
+        return settings
+
     def pii_keys(self) -> PiiKeys | None:
         """The keys emails and phones are hashed with, newest first; None: kept as they are.
         Raises ValueError naming the setting (and the file), never showing a key."""
@@ -175,6 +271,26 @@ class Settings:
         except (OSError, UnicodeDecodeError) as exc:
             raise ValueError(f"{where} cannot be read: {type(exc).__name__}") from None
         return parse_keys(text, where)
+
+    def erasure_secret(self) -> bytes | None:
+        """The key of erasure tombstones' hashes; None: the store keeps a random one. Raises
+        ValueError naming the setting (and the file), never showing the key."""
+        if self.erasure_key is not None and self.erasure_key_file is not None:
+            raise ValueError(f"{ENV_PREFIX}ERASURE_KEY and {ENV_PREFIX}ERASURE_KEY_FILE are "
+                             "both set: give the key one way")
+        where = f"{ENV_PREFIX}ERASURE_KEY"
+        text = self.erasure_key
+        if self.erasure_key_file is not None:
+            where = f"{ENV_PREFIX}ERASURE_KEY_FILE '{printable(self.erasure_key_file, 200)}'"
+            try:
+                text = Path(self.erasure_key_file).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ValueError(f"{where} cannot be read: {type(exc).__name__}") from None
+        if text is None:
+            return None
+        if len(text.strip()) < 16:
+            raise ValueError(f"{where} must hold at least 16 characters")
+        return text.strip().encode()
 
     def identity_rules(self) -> Rules:
         """The rules file's, over the built-in ones. Raises ValueError (RulesFileError)
@@ -224,6 +340,21 @@ def parse_grpc_port(raw: str, name: str = "--grpc-port") -> int | None:
 
 
 MAX_SECONDS_SETTING = 365 * 86400
+
+
+MAX_RATE = 1_000_000.0
+
+
+def parse_rate(raw: str, name: str) -> float:
+    """Requests per second: ASCII digits with an optional fraction (0.5), 0 to MAX_RATE."""
+    text = raw.strip()
+    whole, _, fraction = text.partition(".")
+    if not (whole.isascii() and whole.isdigit() and len(whole) <= 7
+            and (not fraction or (fraction.isascii() and fraction.isdigit()
+                                  and len(fraction) <= 6))) or float(text) > MAX_RATE:
+        raise ValueError(f"{name} must be requests per second from 0 (off) to "
+                         f"{MAX_RATE:,.0f}, such as 100 or 0.5, got '{printable(raw, 32)}'")
+    return float(text)
 
 
 def parse_seconds(raw: str, name: str) -> int:

@@ -62,7 +62,7 @@ class Served:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(database=str(tmp_path / "graph.db"), model=str(tmp_path / "model.json"),
-                    grpc_port=0)
+                    grpc_port=0, dev_mode=True)
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("api")
     # No model file there: the service scores with the built-in model.
     settings = Settings(database=str(folder / "graph.db"), model=str(folder / "model.json"),
-                        grpc_port=0)
+                        grpc_port=0, dev_mode=True)
     with ServerThread(settings) as url:
         yield url
 

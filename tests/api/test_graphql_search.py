@@ -54,14 +54,14 @@ def _settings(kind: str, request: pytest.FixtureRequest,
     folder = tmp_path_factory.mktemp("search")
     # No model file there: the built-in model, matching on, as `identity serve` starts.
     local = Settings(database=str(folder / "graph.db"), model=str(folder / "model.json"),
-                     rules=str(folder / "rules.toml"), grpc_port=None)
+                     rules=str(folder / "rules.toml"), grpc_port=None, dev_mode=True)
     if kind == "sqlite":
         return local
     access: Neo4jAccess = request.getfixturevalue("neo4j_access")
     wiped(access)
     return Settings(store="neo4j", neo4j_uri=access.uri, neo4j_user=access.user,
                     neo4j_password=access.password, model=local.model, rules=local.rules,
-                    grpc_port=None)
+                    grpc_port=None, dev_mode=True)
 
 
 @pytest.fixture(scope="module",

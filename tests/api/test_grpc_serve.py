@@ -50,7 +50,8 @@ def test_shutdown_closes_the_grpc_port(settings: Settings) -> None:
 
 
 def test_grpc_off_starts_no_grpc_server(settings: Settings) -> None:
-    off = Settings(database=settings.database, model=settings.model, grpc_port=None)
+    off = Settings(database=settings.database, model=settings.model, grpc_port=None,
+                   dev_mode=True)
     thread = ServerThread(off)
     with thread:
         assert thread.grpc_port is None

@@ -25,14 +25,14 @@ class Service:
 
 def _settings(kind: str, folder: Path, request: pytest.FixtureRequest) -> Settings:
     local = Settings(database=str(folder / "graph.db"), model=str(folder / "model.json"),
-                     rules=str(folder / "rules.toml"), grpc_port=0)
+                     rules=str(folder / "rules.toml"), grpc_port=0, dev_mode=True)
     if kind == "sqlite":
         return local
     access: Neo4jAccess = request.getfixturevalue("neo4j_access")
     wiped(access)
     return Settings(store="neo4j", neo4j_uri=access.uri, neo4j_user=access.user,
                     neo4j_password=access.password, model=local.model, rules=local.rules,
-                    grpc_port=0)
+                    grpc_port=0, dev_mode=True)
 
 
 @pytest.fixture(scope="module",

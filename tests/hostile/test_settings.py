@@ -41,6 +41,7 @@ def test_the_served_app_uses_the_configured_body_limit_and_skew(tmp_path: Path) 
     folder = tmp_path
     settings = Settings(database=str(folder / "g.db"), model=str(folder / "m.json"),
                         rules=str(folder / "r.toml"), grpc_port=None, max_body_bytes=2_000,
+                        dev_mode=True,
                         max_clock_skew_s=int(timedelta(days=400).total_seconds()))
     with ServerThread(settings) as url, httpx.Client(base_url=url) as http:
         assert http.post("/graphql", content=b" " * 2_001).status_code == 413

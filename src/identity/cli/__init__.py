@@ -1,4 +1,4 @@
-"""`identity serve | consume | ingest | generate | resolve | train | reindex | rules`: parse
+"""`identity serve | consume | ingest | generate | resolve | train | reindex | rules | keys`: parse
 arguments, call app or service, print. One module per command; arguments.py holds the parser."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from identity.cli.arguments import EXIT_USAGE, parser
 from identity.cli.consume import consume
 from identity.cli.generate import generate
 from identity.cli.ingest import ingest
+from identity.cli.keys import keys
 from identity.cli.matching import resolve, train
 from identity.cli.reindex import reindex
 from identity.cli.rules import rules
@@ -19,7 +20,8 @@ from identity.service import StoreUnavailable
 __all__ = ["main"]
 
 COMMANDS = {"serve": serve, "consume": consume, "ingest": ingest, "generate": generate,
-            "resolve": resolve, "train": train, "reindex": reindex, "rules": rules}
+            "resolve": resolve, "train": train, "reindex": reindex, "rules": rules,
+            "keys": keys}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from identity.config import STORE_KINDS, Settings, parse_grpc_port, whole_number
+from identity.config import STORE_KINDS, Settings, parse_grpc_port, parse_rate, whole_number
 from identity.domain.identifiers import printable
 from identity.service.reindex import PAGE_SIZE
 
@@ -25,6 +25,14 @@ def integer(text: str) -> int:
         return whole_number(text, "the value", max_digits=30)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{printable(text, 16)}' is not an integer") from None
+
+
+def rate(text: str) -> float:
+    """Requests per second, read as IDENTITY_RATE_LIMIT is (config.parse_rate)."""
+    try:
+        return parse_rate(text, "the rate")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def seed(text: str) -> int:
@@ -89,7 +97,8 @@ def resolving_flags(parser: argparse.ArgumentParser) -> None:
                         "IDENTITY_STRICT_INGEST=on)")
 
 
-# The Kafka flags' destinations are the settings they override (settings_of).
+# The Kafka and TLS flags' destinations are the settings they override (settings_of).
+TLS_SETTINGS = ("tls_cert_file", "tls_key_file", "tls_client_ca_file")
 KAFKA_SETTINGS = ("kafka_bootstrap", "kafka_events_topic", "kafka_dead_letter_topic",
                   "kafka_changes_topic", "kafka_group", "kafka_batch")
 
@@ -132,6 +141,15 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--grpc-port", metavar="PORT|off",
                        help="gRPC port on the same host, 0 for any free port, off for none; "
                        "env IDENTITY_GRPC_PORT, default 50051")
+    serve.add_argument("--tls-cert-file", dest="tls_cert_file", metavar="PEM",
+                       help="the server's certificate (chain, PEM): HTTPS and TLS gRPC, "
+                       "plaintext refused; needs --tls-key-file; env IDENTITY_TLS_CERT_FILE, "
+                       "default none (plaintext)")
+    serve.add_argument("--tls-key-file", dest="tls_key_file", metavar="PEM",
+                       help="its private key (PEM, unencrypted); env IDENTITY_TLS_KEY_FILE")
+    serve.add_argument("--tls-client-ca-file", dest="tls_client_ca_file", metavar="PEM",
+                       help="mutual TLS on gRPC: clients must present a certificate this CA "
+                       "issued (HTTP asks for none); env IDENTITY_TLS_CLIENT_CA_FILE")
     resolving_flags(serve)
     serve.add_argument("--profile-cache", type=integer, metavar="PROFILES",
                        help="golden profiles kept in memory for fast lookups (0 for none); "
@@ -145,6 +163,25 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-consume", action="store_true",
                        help="with Kafka: publish profile changes but consume no events (leave "
                        "that to `identity consume` workers); env IDENTITY_KAFKA_CONSUME=off")
+    serve.add_argument("--dev", action="store_true",
+                       help="development mode: authentication OFF, every caller holds every "
+                       "scope (a loud warning at start and on /readyz); env "
+                       "IDENTITY_DEV_MODE=on. Without it every call needs an API key "
+                       "(identity keys create) or a JWT")
+    serve.add_argument("--rate-limit", type=rate, metavar="PER_SECOND",
+                       help="requests per second per API key or token subject, 0 for none "
+                       "(a key created with --rate keeps its own); env IDENTITY_RATE_LIMIT, "
+                       "default 100 (none in development mode unless given)")
+    serve.add_argument("--rate-burst", type=integer, metavar="REQUESTS",
+                       help="requests a key may send at once before its rate holds it; env "
+                       "IDENTITY_RATE_BURST, default 200")
+    serve.add_argument("--graphql-max-cost", type=integer, metavar="COST",
+                       help="a GraphQL document's cost at most (each field 1, a page's "
+                       "fields times its first); env IDENTITY_GRAPHQL_MAX_COST, default 5000")
+    serve.add_argument("--no-introspection", action="store_true",
+                       help="refuse GraphQL introspection (__schema, __type; GraphiQL off "
+                       "too) and serve no gRPC reflection, as production should; env "
+                       "IDENTITY_GRAPHQL_INTROSPECTION=off")
     store_flags(serve)
 
     consume = commands.add_parser(
@@ -253,6 +290,24 @@ def parser() -> argparse.ArgumentParser:
                          f"{MAX_REINDEX_PAGE_SIZE:,} (default {PAGE_SIZE})")
     reindex.add_argument("--quiet", action="store_true", help="no progress bar")
     store_flags(reindex)
+    keys = commands.add_parser(
+        "keys", help="API keys: create one (shown once), list them, revoke one")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser("create", help="a new key, printed once: keep it")
+    create.add_argument("--name", required=True, help="who or what the key is for")
+    create.add_argument("--scopes", required=True,
+                        help="space- or comma-separated: profile:read, profile:read_pii, "
+                        "ingest, steward, admin")
+    create.add_argument("--rate", type=float, metavar="PER_SECOND",
+                        help="this key's request rate (default: IDENTITY_RATE_LIMIT)")
+    store_flags(create)
+    listing = key_commands.add_parser("list", help="every key: id, name, scopes, state")
+    store_flags(listing)
+    revoke = key_commands.add_parser("revoke", help="refuse a key from now on (every replica "
+                                     "within seconds)")
+    revoke.add_argument("key_id", help="the id `identity keys list` shows")
+    store_flags(revoke)
+
     for choice in commands._choices_actions:  # `identity COMMAND --help` says what it is for
         commands.choices[choice.dest].description = choice.help
     return parser
@@ -280,8 +335,14 @@ def settings_of(args: argparse.Namespace) -> Settings:
         default_region=args.default_region,
         rules=getattr(args, "rules", None),
         **{name: getattr(args, name, None) for name in KAFKA_SETTINGS},
+        **{name: getattr(args, name, None) for name in TLS_SETTINGS},
         kafka_consume=False if getattr(args, "no_consume", False) else None,
         metrics_port=getattr(args, "metrics_port", None),
+        dev_mode=True if getattr(args, "dev", False) else None,
+        rate_limit=getattr(args, "rate_limit", None),
+        rate_burst=getattr(args, "rate_burst", None),
+        graphql_max_cost=getattr(args, "graphql_max_cost", None),
+        graphql_introspection=False if getattr(args, "no_introspection", False) else None,
     )
 
 

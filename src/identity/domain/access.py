@@ -43,6 +43,7 @@ class Principal:
     subject: str
     scopes: frozenset[Scope]
     via: str  # api_key, jwt, development
+    rate_per_s: float | None = None  # this caller's own request rate; None: the default
 
     def allows(self, scope: Scope) -> bool:
         return scope in self.scopes or Scope.ADMIN in self.scopes

@@ -13,7 +13,8 @@ import json
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from identity.api.auth.authenticator import Authenticator
-from identity.domain.access import Principal, Unauthenticated
+from identity.api.auth.rate_limit import retry_after_header
+from identity.domain.access import Principal, RateLimited, Unauthenticated
 
 PRINCIPAL_KEY = "identity.principal"
 # The GraphiQL page's reader: no scope, so whatever it sends without a header is refused.
@@ -42,6 +43,9 @@ class Authenticate:
             else:
                 await _refuse(scope, send, str(exc))
                 return
+        except RateLimited as exc:
+            await _refuse(scope, send, str(exc), retry_after_s=exc.retry_after_s)
+            return
         scope[PRINCIPAL_KEY] = principal
         await self.app(scope, receive, send)
 
@@ -51,13 +55,20 @@ def _asks_for_ide(scope: Scope, headers: dict[bytes, bytes]) -> bool:
             and not scope.get("query_string") and b"text/html" in headers.get(b"accept", b""))
 
 
-async def _refuse(scope: Scope, send: Send, reason: str) -> None:
+async def _refuse(scope: Scope, send: Send, reason: str,
+                  retry_after_s: float | None = None) -> None:
+    """401, or 429 with Retry-After (whole seconds, rounded up) for a caller over its rate."""
+    limited = retry_after_s is not None
     if scope["type"] == "websocket":  # before accept: the upgrade is answered 403 by the server
-        await send({"type": "websocket.close", "code": 4401, "reason": reason[:120]})
+        await send({"type": "websocket.close", "code": 4429 if limited else 4401,
+                    "reason": reason[:120]})
         return
-    body = json.dumps({"errors": [{"message": reason,
-                                   "extensions": {"code": "UNAUTHENTICATED"}}]}).encode()
-    await send({"type": "http.response.start", "status": 401, "headers": [
+    code = "RATE_LIMITED" if limited else "UNAUTHENTICATED"
+    body = json.dumps({"errors": [{"message": reason, "extensions": {"code": code}}]}).encode()
+    challenge = ((b"retry-after", retry_after_header(retry_after_s).encode())
+                 if retry_after_s is not None else
+                 (b"www-authenticate", b'Bearer realm="identity"'))
+    await send({"type": "http.response.start", "status": 429 if limited else 401, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        (b"www-authenticate", b'Bearer realm="identity"')]})
+        challenge]})
     await send({"type": "http.response.body", "body": body})

@@ -29,13 +29,15 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from identity.api.auth.authenticator import Authenticator
+from identity.api.auth.authenticator import DEV_MODE_WARNING, Authenticator
 from identity.api.graphql.authentication import PRINCIPAL_KEY, Authenticate
 from identity.api.graphql.middleware import BodyLimit, CallerTextInLogs, RequestLog
+from identity.api.graphql.query_limits import DEFAULT_LIMITS, GraphQLLimits
 from identity.api.graphql.schema import schema
 from identity.api.graphql.subscriptions import WatchContext
 from identity.api.limits import DEFAULT_MAX_BODY_BYTES, MAX_WATCH_STREAMS
 from identity.api.watch_slots import WatchSlots
+from identity.domain.access import PermissionDenied
 from identity.domain.json_text import UnusableJson, read_json
 from identity.service import IdentityService, StoreUnavailable
 
@@ -47,23 +49,26 @@ CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
 
 class IdentityGraphQL(GraphQL[WatchContext, None]):
     def __init__(self, service: ServiceProvider, *, max_watch_streams: int = MAX_WATCH_STREAMS,
-                 connection_init_timeout: timedelta = CONNECTION_INIT_TIMEOUT) -> None:
+                 connection_init_timeout: timedelta = CONNECTION_INIT_TIMEOUT,
+                 limits: GraphQLLimits = DEFAULT_LIMITS) -> None:
         # Subscriptions over one protocol, graphql-transport-ws, the one the bounds are
         # built and tested for (graphql-ws is deprecated; the HTTP streaming transports stay
         # off). A WebSocket message passes beside BodyLimit: WebSocketLimits bounds it, and
         # an open subscription takes a watch slot (docs/architecture.md, "Hostile input").
-        super().__init__(schema, graphql_ide="graphiql",
+        # GraphiQL reads the schema by introspection: with it off, there is no GraphiQL.
+        super().__init__(schema, graphql_ide="graphiql" if limits.introspection else None,
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
                          connection_init_wait_timeout=connection_init_timeout)
         self._service = service
         self._watches = WatchSlots(max_watch_streams)
+        self._limits = limits
 
     async def get_context(self, request: Request | WebSocket, response: object
                           ) -> WatchContext:
         service = self._service()
         self._watches.share(service)  # subscriptions count where gRPC's watch streams do
         return WatchContext(service=service, watches=self._watches,
-                            principal=request.scope[PRINCIPAL_KEY])
+                            principal=request.scope[PRINCIPAL_KEY], limits=self._limits)
 
     async def execute_single(self, request: Request, request_adapter: AsyncHTTPRequestAdapter,
                              sub_response: Response, context: WatchContext, root_value: None,
@@ -72,7 +77,7 @@ class IdentityGraphQL(GraphQL[WatchContext, None]):
         served: strawberry runs it as a query, whose field is then null and logged as a bug."""
         allowed = OperationType.from_http(request_adapter.method) - {OperationType.SUBSCRIPTION}
         try:
-            return await self.schema.execute(
+            result = await self.schema.execute(
                 request_data.query, root_value=root_value, variable_values=request_data.variables,
                 context_value=context, operation_name=request_data.operation_name,
                 allowed_operation_types=allowed, operation_extensions=request_data.extensions)
@@ -85,6 +90,9 @@ class IdentityGraphQL(GraphQL[WatchContext, None]):
             raise HTTPException(400, exc.as_http_error_reason()) from None
         except MissingQueryError:
             raise HTTPException(400, "No GraphQL query found in the request") from None
+        if any(isinstance(e.original_error, PermissionDenied) for e in result.errors or ()):
+            sub_response.status_code = 403  # a scope the caller lacks (permissions.py)
+        return result
 
     def decode_json(self, data: str | bytes) -> object:
         return read_json(data)
@@ -172,6 +180,7 @@ def create_app(
     max_watch_streams: int = MAX_WATCH_STREAMS,
     connection_init_timeout: timedelta = CONNECTION_INIT_TIMEOUT,
     authenticator: Authenticator,
+    graphql_limits: GraphQLLimits = DEFAULT_LIMITS,
 ) -> Starlette:
     """`service` is called per request, so the store can be opened in the lifespan. At most
     `max_watch_streams` subscriptions are open at once, counted with the gRPC watch streams
@@ -185,13 +194,17 @@ def create_app(
             await service().check_ready()
         except StoreUnavailable as exc:
             return JSONResponse({"status": "unavailable", "reason": str(exc)}, status_code=503)
-        return JSONResponse({"status": "ready", "profile_cache": await service().cache_status()})
+        body = {"status": "ready", "profile_cache": await service().cache_status()}
+        if authenticator.development:
+            body["warning"] = DEV_MODE_WARNING
+        return JSONResponse(body)
 
     async def metrics(request: Request) -> Response:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     graphql = IdentityGraphQL(service, max_watch_streams=max_watch_streams,
-                              connection_init_timeout=connection_init_timeout)
+                              connection_init_timeout=connection_init_timeout,
+                              limits=graphql_limits)
     websocket_log = logging.getLogger("strawberry.ws")
     if not any(isinstance(f, CallerTextInLogs) for f in websocket_log.filters):
         websocket_log.addFilter(CallerTextInLogs())

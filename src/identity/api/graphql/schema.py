@@ -13,6 +13,7 @@ from strawberry.types import ExecutionContext
 from identity.api.graphql.context import Context
 from identity.api.graphql.execution import PlainFieldExecutor
 from identity.api.graphql.inputs import EventInput, IdentifierInput
+from identity.api.graphql.permissions import RequireScopes
 from identity.api.graphql.query_limits import QueryLimits
 from identity.api.graphql.search import resolve_search
 from identity.api.graphql.steward import StewardMutations, StewardQueries, as_of_time
@@ -26,6 +27,7 @@ from identity.api.graphql.types import (
     ReviewQueue,
 )
 from identity.api.limits import check_batch, check_profile_ids
+from identity.domain.access import PermissionDenied
 from identity.domain.errors import InvalidIdentifier, InvalidInput
 from identity.domain.identifiers import printable
 from identity.domain.types import Identifier
@@ -57,20 +59,21 @@ class Query(StewardQueries):
             view = await info.context.service.profile_as_of(str(id), as_of_time(as_of))
         else:
             view = await info.context.profiles.load(str(id))
-        return Profile.from_domain(view) if view else None
+        return Profile.from_domain(view, info.context.disclosure) if view else None
 
     @strawberry.field(description="The profile an identifier belongs to, normalized as ingest.")
     async def profile_by_identifier(self, info: Info, kind: str, value: str) -> Profile | None:
         identifier = _identifier(info, kind, value)
         (view,) = await info.context.service.profiles_by_identifier([identifier])
-        return Profile.from_domain(view) if view else None
+        return Profile.from_domain(view, info.context.disclosure) if view else None
 
     @strawberry.field(description="One identifier node with its links and their evidence.")
     async def identifier(self, info: Info, kind: str, value: str) -> IdentifierNode | None:
         found = await info.context.service.identifier(_identifier(info, kind, value))
         if found is None:
             return None
-        return IdentifierNode.from_domain(found.node, found.profile_id)
+        shown = info.context.disclosure.identifier_view(found)
+        return IdentifierNode.from_domain(shown.node, shown.profile_id, found.node.identifier)
 
     @strawberry.field(description="Why two identifiers are one person (the path of links "
                       "joining them, each with its evidence) or are not (how their records "
@@ -78,13 +81,14 @@ class Query(StewardQueries):
     async def explain(self, info: Info, a: IdentifierInput, b: IdentifierInput) -> Explanation:
         found = await info.context.service.explain(_identifier(info, a.kind, a.value),
                                                    _identifier(info, b.kind, b.value))
-        return Explanation.from_domain(found)
+        return Explanation.from_domain(info.context.disclosure.explanation(found))
 
     @strawberry.field(description="The links that built a profile, oldest first.")
     async def explain_profile(self, info: Info, id: strawberry.ID) -> ProfileHistory | None:
         check_profile_ids([("id", str(id))])
         history = await info.context.service.profile_history(str(id))
-        return ProfileHistory.from_domain(history) if history else None
+        return (ProfileHistory.from_domain(info.context.disclosure.profile_history(history))
+                if history else None)
 
     search = strawberry.field(resolver=resolve_search, description="Profiles for a steward "
                               "by name (fuzzy), email, phone or identifier, best first, paged.")
@@ -97,8 +101,9 @@ class Query(StewardQueries):
     async def review_queue(self, info: Info, first: int = 20, after: str | None = None,
                            min_score: float = 0.0, max_score: float = 1.0,
                            source: str | None = None) -> ReviewQueue:
-        return ReviewQueue.from_domain(await info.context.service.review_queue(
-            first, after, min_score=min_score, max_score=max_score, source=source))
+        return ReviewQueue.from_domain(info.context.disclosure.review_page(
+            await info.context.service.review_queue(first, after, min_score=min_score,
+                                                    max_score=max_score, source=source)))
 
 
 @strawberry.type
@@ -114,7 +119,7 @@ class Mutation(StewardMutations):
         return IngestEventsPayload.from_domain(results)
 
 
-_EXPECTED = (InvalidInput, StoreUnavailable)
+_EXPECTED = (InvalidInput, StoreUnavailable, PermissionDenied)
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -159,6 +164,8 @@ schema = IdentitySchema(
     extensions=[
         # Bounded parsing, a field budget, and caches for the short queries clients repeat.
         QueryLimits,
+        # The scope of each root field, checked against the caller before anything runs.
+        RequireScopes,
         # profile -> identifiers -> profile -> ... multiplies the response by the profile's
         # size at each hop: bound the depth and the number of aliases.
         lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),

@@ -19,6 +19,7 @@ from graphql import GraphQLError
 from prometheus_client import Counter, Gauge
 
 from identity.api.graphql.context import Context
+from identity.api.graphql.permissions import check
 from identity.api.graphql.types import ProfileChange
 from identity.api.limits import check_profile_ids, indexed
 from identity.api.watch_slots import WatchSlots
@@ -96,6 +97,8 @@ class Subscription:
             "Only changes to these profiles (a merge or a split names several); all when "
             f"empty. At most {MAX_WATCHED_IDS}."))] = (),
     ) -> AsyncGenerator[ProfileChange, None]:
+        # strawberry runs subscriptions past the operation-wide check (permissions.py).
+        check(info.context.principal, "subscription", "profileChanges")
         ids = [str(p) for p in profile_ids or ()]
         if len(ids) > MAX_WATCHED_IDS:  # by count, before any id is checked
             raise ValidationError.of("profileIds",

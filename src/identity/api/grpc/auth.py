@@ -14,9 +14,16 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import grpc
 
 from identity.api.auth.authenticator import Authenticator
+from identity.api.auth.rate_limit import retry_after_header
 from identity.api.grpc.caller import set_caller
 from identity.api.grpc.decoding import is_async, respond
-from identity.domain.access import PermissionDenied, Principal, Scope, Unauthenticated
+from identity.domain.access import (
+    PermissionDenied,
+    Principal,
+    RateLimited,
+    Scope,
+    Unauthenticated,
+)
 
 if TYPE_CHECKING:
     Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
@@ -67,6 +74,9 @@ class AuthenticateCalls(grpc.aio.ServerInterceptor):
             principal = await self._authenticator.authenticate(_authorization(context))
         except Unauthenticated as exc:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
+        except RateLimited as exc:  # whole seconds, as HTTP's Retry-After
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc), trailing_metadata=(
+                ("retry-after", retry_after_header(exc.retry_after_s)),))
         if not principal.allows(scope):
             denied = PermissionDenied(scope, method.rsplit("/", 1)[-1])
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, str(denied))

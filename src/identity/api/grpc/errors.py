@@ -24,6 +24,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from identity.api.grpc.decoding import UndecodableRequest
+from identity.domain.access import PermissionDenied
 from identity.domain.errors import ActionRefused, FieldError, InvalidInput, ValidationError
 from identity.domain.identifiers import printable
 from identity.service import StoreConflict, StoreUnavailable
@@ -83,6 +84,8 @@ def to_status(exc: Exception) -> grpc.Status:
         return _status(code_pb2.INVALID_ARGUMENT, message, details)
     if isinstance(exc, NotFound):
         return _status(code_pb2.NOT_FOUND, str(exc))
+    if isinstance(exc, PermissionDenied):
+        return _status(code_pb2.PERMISSION_DENIED, str(exc))
     if isinstance(exc, StoreUnavailable):
         return _status(code_pb2.UNAVAILABLE, str(exc))
     if isinstance(exc, StoreConflict):
