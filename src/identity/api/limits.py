@@ -11,7 +11,17 @@ from identity.domain.identifiers import printable
 
 MAX_EVENTS_PER_REQUEST = 1000
 DEFAULT_MAX_BODY_BYTES = 1_048_576  # an HTTP body larger is a 413 (Settings.max_body_bytes)
+# gRPC messages (Settings.grpc_max_receive_bytes, grpc_max_send_bytes). A request is held to
+# the HTTP body limit: protobuf is smaller than JSON, so what GraphQL takes fits. An answer
+# may be as large as gRPC clients take by default (4 MiB): a larger one would fail there
+# anyway, after the server had built and sent it; here it is RESOURCE_EXHAUSTED at once.
+DEFAULT_GRPC_MAX_RECEIVE_BYTES = DEFAULT_MAX_BODY_BYTES
+DEFAULT_GRPC_MAX_SEND_BYTES = 4 * 1_048_576
 MAX_WATCH_STREAMS = 500  # open WatchChanges streams, unless told (Settings.max_watch_streams)
+# A GraphQL document's cost (api/graphql/query_limits.py), unless told
+# (Settings.graphql_max_cost): a page of 100 profiles with 50 fields each passes; 30 aliases
+# of such a page do not.
+DEFAULT_MAX_QUERY_COST = 5_000
 # Identifiers across a request's events: what a request costs to resolve grows with them (an
 # event may hold 50), so a request of 1,000 events of 50 each would hold the store for
 # seconds. Typical events hold two to five.

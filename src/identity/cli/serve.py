@@ -8,9 +8,12 @@ import logging
 import sys
 from pathlib import Path
 
+from identity.api.auth.authenticator import DEV_MODE_WARNING
 from identity.api.grpc.server import address
+from identity.api.tls import TlsFiles, expired
 from identity.app import build_app, check_store
 from identity.cli.arguments import EXIT_OK, settings_of
+from identity.config import Settings
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -24,15 +27,21 @@ def serve(args: argparse.Namespace) -> int:
                 f"the built-in model ({settings.model} not found: identity train writes it)")
     rules = (settings.rules if Path(settings.rules).exists() else
              f"the built-in rules ({settings.rules} not found: identity rules writes one)")
+    tls = settings.tls()
     grpc = ("off" if settings.grpc_port is None else
             address(settings.host, settings.grpc_port) if settings.grpc_port else "a free port")
+    if settings.grpc_port is not None:
+        grpc += (" (plaintext)" if tls is None else " (mutual TLS: client certificates from "
+                 f"{tls.client_ca_file})" if tls.mutual else " (TLS)")
     kafka = settings.kafka_config()
     consuming = f"consuming {kafka.events_topic} and " if kafka and settings.kafka_consume else ""
     streams = (f"{consuming}relaying changes to {kafka.changes_topic} at {kafka.bootstrap}"
                if kafka else "off")
     print(f"identity graph: {settings.store} store at {where}; matching: {matching}; "
-          f"rules: {rules}; GraphiQL at http://{settings.host}:{settings.port}/graphql; "
-          f"gRPC: {grpc}; Kafka: {streams}", file=sys.stderr)
+          f"rules: {rules}; GraphiQL at {'http' if tls is None else 'https'}://"
+          f"{settings.host}:{settings.port}/graphql; gRPC: {grpc}; Kafka: {streams}"
+          f"{tls_line(tls)}", file=sys.stderr)
+    print(f"authentication: {auth_line(settings)}", file=sys.stderr)
     configure_logging(settings.log_level)
     # access_log off: uvicorn's line holds the query string (a GET query's emails); the
     # app writes its own, by route (identity.access). ws_max_size: a WebSocket message is
@@ -40,8 +49,29 @@ def serve(args: argparse.Namespace) -> int:
     # "Hostile input").
     uvicorn.run(build_app(settings), host=settings.host, port=settings.port,
                 log_level=settings.log_level, access_log=False,
-                ws_max_size=settings.max_body_bytes)
+                ws_max_size=settings.max_body_bytes,
+                **(tls.uvicorn_options() if tls is not None else {}))
     return EXIT_OK
+
+
+def auth_line(settings: Settings) -> str:
+    if settings.dev_mode:
+        return f"OFF. {DEV_MODE_WARNING}"
+    jwt = settings.jwt_settings()
+    tokens = f" and JWTs from {jwt.issuer} for {jwt.audience}" if jwt else ""
+    return f"API keys (identity keys create){tokens}"
+
+
+def tls_line(tls: TlsFiles | None) -> str:
+    """The banner's word on TLS: which certificate, until when; loud when it has expired
+    (every client would refuse it)."""
+    if tls is None:
+        return ""
+    until = tls.expires.strftime("%Y-%m-%d %H:%M UTC")
+    if expired(tls):
+        return (f"; TLS: WARNING: the certificate in {tls.cert_file} EXPIRED on {until}: "
+                "clients will refuse every connection")
+    return f"; TLS: certificate {tls.cert_file}, valid until {until}"
 
 
 def configure_logging(level: str) -> None:

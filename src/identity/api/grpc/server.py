@@ -25,7 +25,12 @@ from identity.api.grpc.auth import AuthenticateCalls
 from identity.api.grpc.decoding import DecodeRequests
 from identity.api.grpc.servicer import IdentityServicer
 from identity.api.grpc.watch_slots import WatchSlots
-from identity.api.limits import MAX_WATCH_STREAMS
+from identity.api.limits import (
+    DEFAULT_GRPC_MAX_RECEIVE_BYTES,
+    DEFAULT_GRPC_MAX_SEND_BYTES,
+    MAX_WATCH_STREAMS,
+)
+from identity.api.tls import TlsFiles
 from identity.service import IdentityService, StoreUnavailable
 from identity.v1 import identity_pb2, identity_pb2_grpc
 
@@ -97,33 +102,55 @@ async def _follow_readiness(service: IdentityService, health_servicer: health.ai
         await asyncio.sleep(interval_s)
 
 
+def server_credentials(tls: TlsFiles) -> grpc.ServerCredentials:
+    """TLS only on the port; with a client CA a client must present a certificate it
+    issued, or the handshake fails (docs/architecture.md, "TLS")."""
+    return grpc.ssl_server_credentials(
+        [(tls.private_key, tls.certificate_chain)], root_certificates=tls.client_ca,
+        require_client_auth=tls.mutual)
+
+
 def address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 async def start_server(service: IdentityService, bind: str, *, authenticator: Authenticator,
                        readiness_interval_s: float = READINESS_INTERVAL_S,
-                       max_watch_streams: int = MAX_WATCH_STREAMS) -> GrpcServer:
+                       max_watch_streams: int = MAX_WATCH_STREAMS,
+                       tls: TlsFiles | None = None,
+                       max_receive_bytes: int = DEFAULT_GRPC_MAX_RECEIVE_BYTES,
+                       max_send_bytes: int = DEFAULT_GRPC_MAX_SEND_BYTES,
+                       reflection_on: bool = True) -> GrpcServer:
     """Binds `bind` (host:port; port 0 picks a free one) and starts serving, with at most
-    `max_watch_streams` WatchChanges streams open at once. Raises OSError when the address
+    `max_watch_streams` WatchChanges streams open at once. With `tls` the port speaks TLS
+    only (mutual when it holds a client CA); a larger message than `max_receive_bytes` in,
+    or `max_send_bytes` out, fails its call with RESOURCE_EXHAUSTED. Reflection follows
+    GraphQL introspection's switch (`reflection_on`). Raises OSError when the address
     cannot be bound."""
+    served = SERVED if reflection_on else [n for n in SERVED if n != reflection.SERVICE_NAME]
     server = grpc.aio.server(
         # The first is outermost: a call is authenticated before its request is decoded.
-        interceptors=[AuthenticateCalls(authenticator), DecodeRequests(SERVED)],
+        interceptors=[AuthenticateCalls(authenticator), DecodeRequests(served)],
         options=[
             # Without so_reuseport=0 a second server could bind the port and share its calls.
             ("grpc.so_reuseport", 0),
             ("grpc.server.max_pending_requests", PENDING_CALLS),
             ("grpc.server.max_pending_requests_hard_limit", PENDING_CALLS_HARD_LIMIT),
+            # grpc-core refuses a larger message before any of our code reads it
+            # (docs/architecture.md, "Hostile input").
+            ("grpc.max_receive_message_length", max_receive_bytes),
+            ("grpc.max_send_message_length", max_send_bytes),
         ])
     slots = WatchSlots(max_watch_streams)  # every stream that stays open draws on them
     identity_pb2_grpc.add_IdentityServiceServicer_to_server(
         IdentityServicer(service, watch_slots=slots), server)
     health_servicer = BoundedHealth(slots)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(SERVED, server)
+    if reflection_on:
+        reflection.enable_server_reflection(served, server)
     try:
-        port = server.add_insecure_port(bind)
+        port = (server.add_insecure_port(bind) if tls is None else
+                server.add_secure_port(bind, server_credentials(tls)))
     except RuntimeError as exc:
         raise OSError(f"gRPC cannot listen on {bind}: {exc}") from exc
     await server.start()
