@@ -217,3 +217,20 @@ def test_every_root_field_and_every_grpc_method_is_given_its_scope() -> None:
         assert not missing, f"{operation} fields without a scope in permissions.py: {missing}"
     methods = set(pb.DESCRIPTOR.services_by_name["IdentityService"].methods_by_name)
     assert methods <= set(METHOD_SCOPES), f"methods without a scope: {methods - set(METHOD_SCOPES)}"
+
+
+def test_the_audit_log_names_the_key_that_acted_not_only_the_name_it_gave(
+        secured: Secured) -> None:
+    steward = issue_key(secured.settings, Scope.STEWARD, Scope.INGEST)
+    first = ingested_profile(secured, steward)
+    other = {**EVENT, "eventId": "auth-2",
+             "identifiers": [{"kind": "email", "value": "grace.hopper@northwind.org"}]}
+    second = post(secured, INGEST, steward, events=[other]).json()[
+        "data"]["ingestEvents"]["results"][0]["profileId"]
+    merged = post(secured, """mutation($ids: [ID!]!) { merge(profileIds: $ids, actor: "sam",
+        reason: "same person") { actionId } }""", steward, ids=[first, second])
+    assert merged.status_code == 200, merged.text
+    log = post(secured, "{ auditLog { entries { action actor } } }", steward).json()
+    key_id = steward.split("_")[1]
+    assert {"action": "merge", "actor": f"key:{key_id} for sam"} in log["data"]["auditLog"][
+        "entries"]

@@ -53,6 +53,15 @@ class Principal:
         return self.allows(Scope.PROFILE_READ_PII)
 
 
+def acting(principal: Principal, given: str) -> str:
+    """The actor an audit entry records: the authenticated caller, followed by the name it
+    gives (a person at a console that holds one key); the name alone in development mode,
+    where nobody is authenticated."""
+    if principal.via == "development" or given == principal.subject:
+        return given
+    return f"{principal.subject} for {given}" if given else principal.subject
+
+
 # Every request when the service runs with authentication off (`identity serve --dev`).
 DEVELOPMENT = Principal("development", ALL_SCOPES, "development")
 
