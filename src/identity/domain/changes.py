@@ -18,6 +18,9 @@ class ChangeKind(StrEnum):
     UPDATED = "updated"
     MERGED = "merged"
     SPLIT = "split"
+    # The profile's latest consent decision changed for a purpose (domain/consent.py); the
+    # event (or the steward's action id) that decided it is the cause. Read Profile.consent.
+    CONSENT_CHANGED = "consent_changed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from enum import StrEnum
 import phonenumbers
 import pycountry
 
+from identity.domain.consent import Purpose, parse_consent
 from identity.domain.errors import ACCEPTED_WITHOUT, FieldError, InvalidIdentifier, ValidationError
 from identity.domain.identifiers import (
     MAX_VALUE_LENGTH,
@@ -103,6 +104,8 @@ class Event:
     order: Order | None = None
     ignored: tuple[IgnoredIdentifier, ...] = ()
     warnings: tuple[FieldError, ...] = ()  # what was accepted in another form, and why
+    # (purpose, granted) the event decides, by purpose (domain/consent.py)
+    consent: tuple[tuple[Purpose, bool], ...] = ()
 
 
 def _text(raw: Mapping[str, object], name: str, errors: list[FieldError]) -> str:
@@ -382,6 +385,7 @@ def parse_event(raw: object, rules: NormalizationRules, *, strict: bool = False,
         traits = _without_contacts(traits, warnings)
     found = _identifiers(raw, rules, phone_region(traits, source, rules), errors)
     order = _order(raw, type_, errors, warnings, strict)
+    consent = parse_consent(raw.get("consent"), errors)
     ignored = found.ignored
     refused = segment is not None and bool(segment.errors)  # its mapping rejects it already
     if found.malformed and (errors or refused or strict or not found.kept):
@@ -401,12 +405,12 @@ def parse_event(raw: object, rules: NormalizationRules, *, strict: bool = False,
     if errors:
         raise ValidationError(errors)
     return Event(EventId(event_id), type_, timestamp, source, tuple(sorted(found.kept)),
-                 traits, order, tuple(ignored), tuple(warnings))
+                 traits, order, tuple(ignored), tuple(warnings), consent)
 
 
 _FIELD_ORDER = {name: rank for rank, name in enumerate(
     ("event", "event_id", "type", "timestamp", "source", "identifiers", "traits", "amount",
-     "currency"))}
+     "currency", "consent"))}
 
 
 def _field_order(item: FieldError | IgnoredIdentifier) -> tuple[int, int, str]:

@@ -18,6 +18,9 @@ It keeps where each value came from, so an error names the Segment field (`userI
     identify's traits, other calls' context.traits -> traits (email and phone left out; below)
     Order Completed: properties.order_id -> order_id; total (else revenue) -> amount;
                                               currency -> currency
+    context.consent.categoryPreferences -> consent (a category named as one of our purposes,
+                                              or in consent.SEGMENT_CATEGORIES; others set
+                                              aside with a warning)
 
 Traits are read as Segment sends them, so that a message lands with what can be stored and
 says what could not (warnings at their Segment field: `traits.company`), never refused for
@@ -56,6 +59,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from identity.domain.consent import SET_ASIDE, segment_purpose
 from identity.domain.errors import ACCEPTED_WITHOUT, FieldError
 from identity.domain.identifiers import MAX_VALUE_LENGTH, text_problem
 from identity.domain.traits import (
@@ -338,6 +342,7 @@ def from_segment(raw: Mapping[str, object]) -> SegmentEvent:
     if call == "track" and _is_order(raw, errors):
         found += _order(properties, event, paths)
 
+    _consent(context, event, paths, errors, warnings)
     event["identifiers"] = [{"kind": str(kind), "value": value} for kind, value, _ in found]
     for index, (_, _, path) in enumerate(found):
         for part in ("", ".kind", ".value"):  # a Segment field holds the value itself
@@ -346,6 +351,39 @@ def from_segment(raw: Mapping[str, object]) -> SegmentEvent:
     if not found:
         errors.append(FieldError("userId", _NO_IDENTIFIER))
     return SegmentEvent(event, paths, tuple(errors), tuple(warnings))
+
+
+_PREFERENCES = "context.consent.categoryPreferences"
+
+
+def _consent(context: Mapping[str, object], event: dict[str, object], paths: dict[str, str],
+             errors: list[FieldError], warnings: list[FieldError]) -> None:
+    """Segment's Consent Management preferences (`context.consent.categoryPreferences`,
+    category: true or false) as our `consent`: a category named as one of our purposes
+    (any case) or in consent.SEGMENT_CATEGORIES is read as it; any other is set aside with a
+    warning. Two categories read as one purpose that disagree: the withdrawal is kept.
+    Values go on as sent, for parse_consent to check at their Segment path."""
+    consent = _object(context, "consent", "context.consent", errors) or {}
+    preferences = _object(consent, "categoryPreferences", _PREFERENCES, errors)
+    if not preferences:
+        return
+    ours: dict[str, object] = {}
+    paths["consent"] = _PREFERENCES
+    for category, granted in list(preferences.items())[:MAX_TRAITS_PER_EVENT]:
+        where = f"{_PREFERENCES}.{path_part(category)}"
+        purpose = segment_purpose(category)
+        if purpose is None:
+            warnings.append(FieldError(where, SET_ASIDE))
+            continue
+        if purpose in ours and ours[purpose] is not granted and isinstance(granted, bool):
+            granted = granted and bool(ours[purpose])  # a withdrawal wins
+        ours[purpose] = granted
+        paths[f"consent.{purpose}"] = where
+    if len(preferences) > MAX_TRAITS_PER_EVENT:
+        errors.append(FieldError(_PREFERENCES, f"has more than {MAX_TRAITS_PER_EVENT} "
+                                 "categories"))
+    if ours:
+        event["consent"] = ours
 
 
 def _source(raw: Mapping[str, object], context: Mapping[str, object],

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
+from identity.domain.consent import Purpose, consented
 from identity.domain.events import MAX_CLOCK_SKEW
 from identity.domain.guards import GraphRules
 from identity.domain.identifiers import NormalizationRules
@@ -16,6 +18,7 @@ from identity.domain.survivorship import SurvivorshipRules
 from identity.domain.types import Identifier, ProfileId
 from identity.service.change_feed import ChangeFeed, PositionedChange
 from identity.service.change_sinks import ChangeSink, MetricsChangeSink
+from identity.service.consent import ConsentResult, ConsentSteward
 from identity.service.explain import Explainer, Explanation, ProfileHistory, ReviewPage
 from identity.service.history import History, VersionPage
 from identity.service.ingest import Clock, Ingestor, IngestResult, IngestStatus, utc_now
@@ -80,6 +83,7 @@ class IdentityService:
         self._history = History(store, survivorship or SurvivorshipRules())
         self._resolver = Resolver(self._queries, partial(self.ingest, strict=True), clock)
         self._search = Searcher(store, self.normalize, matcher)
+        self._consent = ConsentSteward(store, clock, self._ingestor.announce)
 
     async def ingest(self, raw_events: Sequence[object], *, strict: bool = False
                      ) -> list[IngestResult]:
@@ -95,17 +99,30 @@ class IdentityService:
         return normalize_all(self._queries, identifiers, paths)
 
     async def resolve(self, identifiers: Sequence[RawIdentifier], create: bool, source: str,
-                      *, with_profile: bool = True) -> Resolution:
-        return await self._resolver.resolve(identifiers, create, source,
-                                            with_profile=with_profile)
+                      *, with_profile: bool = True, purpose: Purpose | None = None
+                      ) -> Resolution:
+        """`purpose`: the profile is left out (its id kept) unless consented for it."""
+        found = await self._resolver.resolve(identifiers, create, source,
+                                             with_profile=with_profile or purpose is not None)
+        if purpose is not None and found.profile is not None and (
+                not with_profile or not consented(found.profile.consent, purpose)):
+            found = replace(found, profile=None)
+        return found
 
-    async def profiles(self, profile_ids: Sequence[str]) -> list[ProfileView | None]:
-        return await self._queries.profiles(profile_ids)
+    async def profiles(self, profile_ids: Sequence[str], *, purpose: Purpose | None = None
+                       ) -> list[ProfileView | None]:
+        """`purpose`: a profile not consented for it answers None, as an unknown one."""
+        return _consented(await self._queries.profiles(profile_ids), purpose)
 
     async def profiles_by_identifier(
-        self, identifiers: Sequence[Identifier]
+        self, identifiers: Sequence[Identifier], *, purpose: Purpose | None = None
     ) -> list[ProfileView | None]:
-        return await self._queries.profiles_by_identifier(identifiers)
+        return _consented(await self._queries.profiles_by_identifier(identifiers), purpose)
+
+    async def set_consent(self, profile_id: str, purpose: Purpose, granted: bool, actor: str,
+                          reason: str) -> ConsentResult:
+        """A steward's consent decision for a profile (service/consent.py), audited."""
+        return await self._consent.set_consent(profile_id, purpose, granted, actor, reason)
 
     def rendering(self, view: ProfileView, kind: str, render: Callable[[ProfileView], T]) -> T:
         """`render(view)`, done once while the view stays cached: an entry point's encoding
@@ -122,10 +139,18 @@ class IdentityService:
         return await self._queries.links(identifiers)
 
     async def search(self, query: str, by: SearchBy = SearchBy.ANY, *, kind: str | None = None,
-                     first: int = 20, after: str | None = None) -> SearchPage:
+                     first: int = 20, after: str | None = None,
+                     purpose: Purpose | None = None) -> SearchPage:
         """Profiles for a steward, by name (fuzzy), email, phone or identifier, best first,
-        paged (service/search.py); raises ValidationError naming the argument at fault."""
-        return await self._search.search(query, by, kind=kind, first=first, after=after)
+        paged (service/search.py); raises ValidationError naming the argument at fault.
+        `purpose`: hits not consented for it are left out of the page (`total` still
+        counts every profile found, so a page may hold fewer than `first`)."""
+        page = await self._search.search(query, by, kind=kind, first=first, after=after)
+        if purpose is None or not page.hits:
+            return page
+        views = await self.profiles([hit.profile_id for hit in page.hits], purpose=purpose)
+        return replace(page, hits=tuple(hit for hit, view in zip(page.hits, views, strict=True)
+                                        if view is not None))
 
     async def explain(self, a: Identifier, b: Identifier) -> Explanation:
         return await self._explainer.explain(a, b)
@@ -198,3 +223,12 @@ class IdentityService:
         """What /readyz shows of the profile cache: how it is kept right and, when it
         follows the change log, the bound and how far behind it is now."""
         return await self._cache.status()
+
+def _consented(views: list[ProfileView | None], purpose: Purpose | None
+               ) -> list[ProfileView | None]:
+    """Each view consented for `purpose` (every one when None), else None: no decision
+    recorded is no consent (docs/architecture.md, "Consent")."""
+    if purpose is None:
+        return views
+    return [view if view is not None and consented(view.consent, purpose) else None
+            for view in views]

@@ -31,6 +31,7 @@ from identity.domain.links import LinkObservation, LinkRule, anchor, plan_links
 from identity.domain.partition import LinkKey
 from identity.domain.resolution import components
 from identity.domain.types import EventId, Identifier, ProfileId
+from identity.service.consent import record_event_consents
 from identity.service.matching import Matcher, match_events
 from identity.service.profile_ids import new_profile_id
 from identity.service.settle import settle, write_plan
@@ -233,7 +234,10 @@ async def apply_batch(
     touched.update(g.profile_id for g in groups)
     applied = await _where_anchors_are(tx, events, _attributed(own, early, first, later),
                                        later)
-    made = (*early, *(c for e in events for c in own[e.event_id].changes), *later)
+    # Consent decisions last, on the profiles the events ended in (service/consent.py).
+    consent = await record_event_consents(
+        tx, events, {event_id: a.profile_id for event_id, a in applied.items()}, now)
+    made = (*early, *(c for e in events for c in own[e.event_id].changes), *later, *consent)
     touched.update(p for change in made for p in change.mentioned_ids)
     return AppliedBatch(applied, frozenset(touched), filed, made)
 

@@ -4,12 +4,13 @@ or taken from the profile cache (profile_cache.py) when it holds them."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 from typing import TypeVar
 
+from identity.domain.consent import ConsentDecision, latest_decisions
 from identity.domain.guards import held_kind
 from identity.domain.identifiers import NormalizationRules, normalize_identifier
 from identity.domain.links import Link
@@ -73,6 +74,9 @@ class ProfileView:
     # Bumped by every change to the profile: a front end's cache key (an ETag), and what
     # profileHistory lists (docs/architecture.md, "Steward operations"). 0: none recorded.
     version: int = 0
+    # The latest consent decision per purpose among its identifiers' (domain/consent.py); a
+    # purpose without one is not consented.
+    consent: tuple[ConsentDecision, ...] = ()
 
     @property
     def first_seen(self) -> datetime:
@@ -151,13 +155,15 @@ class Queries:
             if missing and await tx.graph.lookup_profiles(missing):
                 # a survivor relabelled mid-statement: "unknown id" must be certain
                 raise StoreConflict("a profile was merged while it was being read")
-        return {pid: self._view(readings[pid]) if pid in readings else None
+            consents = await _consents(tx, readings.values())
+        return {pid: self._view(readings[pid], consents) if pid in readings else None
                 for pid in profile_ids}
 
     async def _read_by_identifier(self, identifiers: Sequence[Identifier]
                                   ) -> dict[Identifier, ProfileView]:
         async with self._store.transaction(read_only=True) as tx:
             readings = await tx.views.read_profiles_of(identifiers)
+            consents = await _consents(tx, [r for r in readings.values() if r is not None])
         views: dict[ProfileId, ProfileView] = {}
         found: dict[Identifier, ProfileView] = {}
         for identifier, reading in readings.items():
@@ -165,7 +171,7 @@ class Queries:
                 raise StoreConflict("a profile was merged while it was being read")
             pid = reading.row.requested_id
             if pid not in views:
-                views[pid] = self._view(reading)
+                views[pid] = self._view(reading, consents)
             found[identifier] = views[pid]
         return found
 
@@ -199,7 +205,8 @@ class Queries:
             touching[link.b].append(link)
         return [touching.get(identifier, []) for identifier in identifiers]
 
-    def _view(self, reading: ProfileReading) -> ProfileView:
+    def _view(self, reading: ProfileReading,
+              consents: Mapping[Identifier, list[ConsentDecision]]) -> ProfileView:
         if not reading.members:
             raise StoreConflict("a profile was merged while it was being read")
         golden, orders = profile_data(reading.events, self._survivorship)
@@ -215,7 +222,20 @@ class Queries:
             orders=orders,
             limits_reached=tuple(sorted(reached)),
             version=reading.version,
+            consent=latest_decisions(d for m in reading.members
+                                     for d in consents.get(m.identifier, ())),
         )
+
+async def _consents(tx: GraphTransaction, readings: Iterable[ProfileReading]
+                    ) -> dict[Identifier, list[ConsentDecision]]:
+    """The consent decisions on the readings' members, in the read's transaction: one more
+    query per read (docs/architecture.md, "Consent")."""
+    found: dict[Identifier, list[ConsentDecision]] = defaultdict(list)
+    members = sorted({m.identifier for r in readings for m in r.members})
+    for row in await tx.consents.read_consents(members) if members else []:
+        found[row.anchor].append(row.decision)
+    return found
+
 
 def profile_data(records: Sequence[StoredEvent], survivorship: SurvivorshipRules
                  ) -> tuple[Mapping[str, GoldenField], OrderSummary]:

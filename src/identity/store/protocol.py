@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from identity.domain.changes import ProfileChange
+from identity.domain.consent import ConsentDecision
 from identity.domain.events import Order
 from identity.domain.links import Link, LinkObservation
 from identity.domain.matching.records import MatchRecord
@@ -489,6 +490,31 @@ class ApiKeys(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class ConsentRow:
+    """A consent decision and the identifier it hangs on (docs/architecture.md, "Consent")."""
+
+    anchor: Identifier
+    decision: ConsentDecision
+
+
+class ConsentLog(Protocol):
+    """Consent decisions, the latest per (identifier, purpose)."""
+
+    async def record_consents(self, rows: Sequence[ConsentRow]) -> None:
+        """Keeps each row unless its (anchor, purpose) holds a later decision, by (time,
+        event id): the same rows in any order, or twice, leave the same state."""
+        ...
+
+    async def read_consents(self, anchors: Sequence[Identifier]) -> list[ConsentRow]:
+        """The decisions kept on these identifiers, by anchor then purpose."""
+        ...
+
+    async def erase_consents(self, anchors: Sequence[Identifier]) -> int:
+        """Removes every decision on these identifiers (erasure); returns how many went."""
+        ...
+
+
 class GraphTransaction(Protocol):
     """One open transaction: the store's primitives by role, as a unit of work holds its
     repositories (docs/architecture.md, "Stores"). A feature that needs a new kind of data
@@ -517,6 +543,9 @@ class GraphTransaction(Protocol):
 
     @property
     def views(self) -> ProfileViews: ...
+
+    @property
+    def consents(self) -> ConsentLog: ...
 
     @property
     def keys(self) -> ApiKeys: ...

@@ -4,7 +4,9 @@ Times are integer microseconds since the epoch (UTC): they compare as numbers, s
 first and last seen are done by SQLite itself, whatever order events arrive in.
 """
 
-SCHEMA_VERSION = 8
+from identity.store.sqlite.consent import CONSENT_TABLE
+
+SCHEMA_VERSION = 9
 
 # The change log (outbox), version 3; touch entries (kind 'touched', the ids in touched_ids,
 # profile and cause empty) since version 7. Positions are rowids handed out inside the one write
@@ -198,7 +200,8 @@ CREATE TABLE IF NOT EXISTS block_members (
     record_id TEXT NOT NULL,
     PRIMARY KEY (key, record_id)
 ) WITHOUT ROWID;
-""" + CHANGE_LOG + AUDIT_AND_VERSIONS_SCRIPT + REVIEW_QUEUE + API_KEYS + ";"
+""" + CHANGE_LOG + AUDIT_AND_VERSIONS_SCRIPT + REVIEW_QUEUE + API_KEYS + ";\n" \
+    + CONSENT_TABLE + ";"
 
 # Statements that bring a store of an older version up to this one, by the version they reach.
 UPGRADES: dict[int, tuple[str, ...]] = {
@@ -216,4 +219,6 @@ UPGRADES: dict[int, tuple[str, ...]] = {
     7: ("ALTER TABLE changes ADD COLUMN touched_ids TEXT",),
     # API keys: a new table (SCHEMA has made it by now).
     8: (API_KEYS,),
+    # Consent decisions (store/sqlite/consent.py): a new table (SCHEMA has made it by now).
+    9: (CONSENT_TABLE,),
 }

@@ -18,6 +18,7 @@ from identity.domain.types import Identifier
 from identity.store.errors import StoreUnavailable
 from identity.store.sqlite.audit import SqliteAuditLog
 from identity.store.sqlite.changes import SqliteChangeLog
+from identity.store.sqlite.consent import SqliteConsentLog
 from identity.store.sqlite.events import SqliteEventLog
 from identity.store.sqlite.graph import SqliteGraph
 from identity.store.sqlite.keys import SqliteApiKeys
@@ -41,6 +42,7 @@ class SqliteTransaction:
         self.versions = SqliteProfileVersions(conn, node_ids)
         self.reviews = SqliteReviewQueue(conn, node_ids)
         self.views = SqliteProfileViews(conn, node_ids)
+        self.consents = SqliteConsentLog(conn, node_ids)
         self.keys = SqliteApiKeys(conn, node_ids)
 
 
