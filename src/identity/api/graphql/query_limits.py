@@ -1,5 +1,5 @@
 """Bounds on a GraphQL document's size and cost, checked before the work they bound, and a
-parse/validate cache that only keeps what is small.
+parse/validate cache that only keeps what is small; introspection, when turned off.
 
 A query made of 200,000 `__typename` fields is 2 MB of text: parsing it whole takes seconds
 of the one event loop, validating it (fields that may merge are compared pairwise) takes
@@ -8,13 +8,21 @@ MAX_QUERY_TOKENS; the fields a document would resolve (fragments expanded) are c
 before validation and refused beyond MAX_QUERY_FIELDS; and only a query text of at most
 MAX_CACHED_QUERY_CHARS is cached, which is what clients that send variables repeat
 (docs/architecture.md, "Hostile input").
+
+Fields are not all alike: `search(first: 100) { ... }` resolves its selection a hundred
+times. So a document also has a cost: each field 1, and the selection under a field with a
+page argument (PAGE_ARGUMENTS: `first`, its default when not given) counted that many times.
+Over the server's `max_cost` it is refused before validation, naming both. Costs use the
+request's variables, so they are counted per request, never cached (docs/architecture.md,
+"Security and privacy").
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
-from typing import Generic, TypeVar
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from graphql import (
     DocumentNode,
@@ -22,16 +30,43 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
     InlineFragmentNode,
+    IntValueNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
+    VariableNode,
+    get_named_type,
 )
 from strawberry.extensions import SchemaExtension
+
+from identity.api.limits import DEFAULT_MAX_QUERY_COST
 
 MAX_QUERY_TOKENS = 5_000
 MAX_QUERY_FIELDS = 500
 MAX_CACHED_QUERY_CHARS = 4_096
 CACHED_QUERIES = 256
+MAX_QUERY_COST = DEFAULT_MAX_QUERY_COST
+PAGE_ARGUMENTS = ("first",)
+_MAX_MULTIPLIER = 1_000_000  # a bigger `first` is over any limit anyway
+INTROSPECTION_FIELDS = ("__schema", "__type")
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLLimits:
+    """What a server's settings make of the bounds that may differ between servers; each
+    request's context carries them (context.py). Introspection on: GraphiQL needs it."""
+
+    max_cost: int = MAX_QUERY_COST
+    introspection: bool = True
+
+
+DEFAULT_LIMITS = GraphQLLimits()
 
 
 K = TypeVar("K")
@@ -60,39 +95,119 @@ _documents: _Lru[str, DocumentNode] = _Lru(CACHED_QUERIES)
 _validated: _Lru[str, tuple[GraphQLError, ...]] = _Lru(CACHED_QUERIES)
 
 
-def field_count(document: DocumentNode) -> int:
-    """The field selections the document's largest operation would resolve, each fragment
-    counted once per spread (with memory, so a fragment spread ten times in ten levels
-    costs nothing to count). A fragment cycle counts nothing here: validation reports it."""
+@dataclass(frozen=True, slots=True)
+class Measure:
+    fields: int  # field selections resolved, fragments expanded
+    cost: int  # the same, a page's selection counted `first` times
+    introspection: str | None  # an introspection field the document selects, if any
+
+
+_NOTHING = Measure(0, 0, None)
+
+
+def measure(document: DocumentNode, schema: GraphQLSchema | None = None,
+            variables: Mapping[str, Any] | None = None) -> Measure:
+    """The largest operation's fields and cost (a request runs one operation), each fragment
+    measured once (with memory, so a fragment spread ten times in ten levels costs nothing to
+    measure). Runs before validation, so anything unknown counts plainly: a field the schema
+    lacks costs 1, a page argument that is not a whole number multiplies by 1. A fragment
+    cycle measures nothing here: validation reports it."""
     fragments = {d.name.value: d for d in document.definitions
                  if isinstance(d, FragmentDefinitionNode)}
-    counted: dict[str, int] = {}
+    measured: dict[str, Measure] = {}
     visiting: set[str] = set()
+    values = variables or {}
 
-    def of_fragment(name: str) -> int:
-        if name in counted:
-            return counted[name]
+    def type_named(name: str) -> GraphQLNamedType | None:
+        return schema.get_type(name) if schema is not None else None
+
+    def of_fragment(name: str) -> Measure:
+        if name in measured:
+            return measured[name]
         if name in visiting or name not in fragments:
-            return 0
+            return _NOTHING
         visiting.add(name)
-        counted[name] = of_selections(fragments[name].selection_set)
+        fragment = fragments[name]
+        measured[name] = of_selections(fragment.selection_set,
+                                       type_named(fragment.type_condition.name.value))
         visiting.discard(name)
-        return counted[name]
+        return measured[name]
 
-    def of_selections(selections: SelectionSetNode | None) -> int:
-        total = 0
+    def of_selections(selections: SelectionSetNode | None,
+                      parent: GraphQLNamedType | None) -> Measure:
+        fields = cost = 0
+        introspection: str | None = None
         for node in selections.selections if selections else ():
             if isinstance(node, FieldNode):
-                total += 1 + of_selections(node.selection_set)
+                definition = _field(parent, node.name.value)
+                below = of_selections(node.selection_set, get_named_type(definition.type)
+                                      if definition is not None else None)
+                fields += 1 + below.fields
+                cost += 1 + _multiplier(node, definition, values) * below.cost
+                if node.name.value in INTROSPECTION_FIELDS:
+                    below = Measure(below.fields, below.cost, node.name.value)
             elif isinstance(node, InlineFragmentNode):
-                total += of_selections(node.selection_set)
+                below = of_selections(node.selection_set, type_named(
+                    node.type_condition.name.value) if node.type_condition else parent)
+                fields, cost = fields + below.fields, cost + below.cost
             elif isinstance(node, FragmentSpreadNode):
-                total += of_fragment(node.name.value)
-        return total
+                below = of_fragment(node.name.value)
+                fields, cost = fields + below.fields, cost + below.cost
+            else:  # pragma: no cover - the three kinds of selection
+                continue
+            introspection = introspection or below.introspection
+        return Measure(fields, cost, introspection)
 
-    # A request runs one operation: the largest is what it could cost.
-    return max((of_selections(d.selection_set) for d in document.definitions
-                if isinstance(d, OperationDefinitionNode)), default=0)
+    operations = [of_selections(d.selection_set, _root(schema, d.operation))
+                  for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    return Measure(max((m.fields for m in operations), default=0),
+                   max((m.cost for m in operations), default=0),
+                   next((m.introspection for m in operations if m.introspection), None))
+
+
+def field_count(document: DocumentNode) -> int:
+    """The field selections the document's largest operation would resolve."""
+    return measure(document).fields
+
+
+def _root(schema: GraphQLSchema | None, operation: OperationType) -> GraphQLObjectType | None:
+    if schema is None:
+        return None
+    return {OperationType.QUERY: schema.query_type, OperationType.MUTATION:
+            schema.mutation_type, OperationType.SUBSCRIPTION: schema.subscription_type
+            }.get(operation)
+
+
+def _field(parent: GraphQLNamedType | None, name: str) -> GraphQLField | None:
+    if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+        found: GraphQLField | None = parent.fields.get(name)
+        return found
+    return None
+
+
+def _multiplier(node: FieldNode, definition: GraphQLField | None,
+                variables: Mapping[str, Any]) -> int:
+    """The page size a field's page argument asks for: as written, from its variable, else
+    the argument's default; 1 for a field without one, or a value that is not a number."""
+    if definition is None:
+        return 1
+    for name in PAGE_ARGUMENTS:
+        if name not in definition.args:
+            continue
+        value: object = definition.args[name].default_value
+        for argument in node.arguments or ():
+            if argument.name.value != name:
+                continue
+            if isinstance(argument.value, IntValueNode):
+                text = argument.value.value
+                value = int(text) if len(text) <= 9 else _MAX_MULTIPLIER
+            elif isinstance(argument.value, VariableNode):
+                value = variables.get(argument.value.name.value, value)
+            else:
+                value = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return min(max(value, 1), _MAX_MULTIPLIER)
+    return 1
 
 
 class QueryLimits(SchemaExtension):
@@ -123,17 +238,42 @@ class QueryLimits(SchemaExtension):
                 and not context.pre_execution_errors:
             _documents.put(query, context.graphql_document)
 
+    def _limits(self) -> GraphQLLimits:
+        limits = getattr(self.execution_context.context, "limits", None)
+        return limits if isinstance(limits, GraphQLLimits) else DEFAULT_LIMITS
+
+    def _refusal(self, document: DocumentNode) -> GraphQLError | None:
+        """The first bound the document is over, before validation (whose field-merging check
+        is quadratic); counted per request, as the cost depends on the variables."""
+        context, limits = self.execution_context, self._limits()
+        found = measure(document, context.schema._schema, context.variables)
+        if found.fields > self.max_fields:
+            return GraphQLError(
+                f"the query selects {found.fields} fields (fragments expanded); at most "
+                f"{self.max_fields} are served per request",
+                extensions={"code": "QUERY_TOO_LARGE"})
+        if found.cost > limits.max_cost:
+            return GraphQLError(
+                f"the query costs {found.cost} (each field 1, the fields under a page counted "
+                f"`first` times); at most {limits.max_cost} is served per request",
+                extensions={"code": "QUERY_TOO_COSTLY", "cost": found.cost,
+                            "maxCost": limits.max_cost})
+        if found.introspection and not limits.introspection:
+            return GraphQLError(
+                f"introspection is off on this server: {found.introspection} is not served "
+                "(IDENTITY_GRAPHQL_INTROSPECTION=off)", extensions={"code": "INTROSPECTION_OFF"})
+        return None
+
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         query, document = context.query, context.graphql_document
+        cacheable = query is not None and self._cacheable()
         if context.pre_execution_errors is None and document is not None:
-            cached = _validated.get(query) if query and self._cacheable() else None
-            if cached is not None:
+            if (refusal := self._refusal(document)) is not None:
+                context.pre_execution_errors = [refusal]
+                cacheable = False  # it depends on the variables and the server's limits
+            elif cacheable and (cached := _validated.get(query or "")) is not None:
                 context.pre_execution_errors = list(cached)
-            elif (fields := field_count(document)) > self.max_fields:
-                context.pre_execution_errors = [GraphQLError(
-                    f"the query selects {fields} fields (fragments expanded); at most "
-                    f"{self.max_fields} are served per request")]
         yield
-        if query and self._cacheable() and context.pre_execution_errors is not None:
+        if query and cacheable and context.pre_execution_errors is not None:
             _validated.put(query, tuple(context.pre_execution_errors))

@@ -1,0 +1,71 @@
+"""A GraphQL document's cost (api/graphql/query_limits.py: measure), counted before
+validation: pages multiply their selection, fragments are counted once per spread, and
+anything the schema does not know counts plainly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from graphql import parse
+
+from identity.api.graphql.query_limits import MAX_QUERY_COST, Measure, measure
+from identity.api.graphql.schema import schema
+
+GRAPHQL_SCHEMA = schema._schema
+ITEMS = "items { profileA profileB link { isActive } }"  # 6 with items itself
+
+
+def cost(query: str, **variables: Any) -> Measure:
+    return measure(parse(query), GRAPHQL_SCHEMA, variables)
+
+
+def test_a_page_counts_its_selection_first_times() -> None:
+    assert cost(f"{{ reviewQueue(first: 10) {{ endCursor {ITEMS} }} }}") == Measure(7, 61, None)
+    # Without `first`: its default (20).
+    assert cost(f"{{ reviewQueue {{ {ITEMS} }} }}").cost == 1 + 20 * 5
+    assert cost(f"query($n: Int!) {{ reviewQueue(first: $n) {{ {ITEMS} }} }}", n=50).cost \
+        == 1 + 50 * 5
+
+
+def test_fields_without_a_page_cost_one_each() -> None:
+    assert cost('{ profile(id: "p") { id identifiers { kind } } }') == Measure(4, 4, None)
+
+
+def test_fragments_and_inline_fragments_are_counted_with_their_types() -> None:
+    spread = cost(f"""query {{ a: reviewQueue(first: 3) {{ ...Q }} b: reviewQueue(first: 3)
+                            {{ ...Q }} }}
+                     fragment Q on ReviewQueue {{ ... on ReviewQueue {{ {ITEMS} }} }}""")
+    assert spread == Measure(12, 2 * (1 + 3 * 5), None)
+
+
+def test_the_largest_operation_is_what_a_request_may_cost() -> None:
+    assert cost(f"""query Small {{ __typename }}
+                   query Big {{ reviewQueue(first: 100) {{ {ITEMS} }} }}""").cost == 501
+
+
+@pytest.mark.parametrize(("first", "multiplier"), [
+    ('"ten"', 1), ("$missing", 20), ("-5", 1), ("0", 1), ("99999999999999999999", 1_000_000)])
+def test_a_page_size_that_is_not_one_counts_safely(first: str, multiplier: int) -> None:
+    """Validation refuses these later; until then the count neither fails nor undercounts."""
+    query = f"{{ reviewQueue(first: {first}) {{ endCursor }} }}"
+    assert cost(query).cost == 1 + multiplier
+
+
+def test_unknown_fields_and_fragment_cycles_count_plainly() -> None:
+    assert cost("{ nope { deeper(first: 1000) { x } } }") == Measure(3, 3, None)
+    assert cost("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }"
+                ).fields == 0
+
+
+def test_introspection_fields_are_found_wherever_they_are() -> None:
+    assert cost("{ __schema { types { name } } }").introspection == "__schema"
+    assert cost("{ ...F } fragment F on Query { __type(name: \"X\") { name } }"
+                ).introspection == "__type"
+    assert cost("{ __typename }").introspection is None
+
+
+def test_the_default_limit_serves_a_page_of_one_hundred_wide_items() -> None:
+    wide = " ".join(f"f{n}: endCursor" for n in range(48))
+    assert cost(f"{{ reviewQueue(first: 100) {{ {wide} }} }}").cost == 1 + 100 * 48
+    assert 1 + 100 * 48 <= MAX_QUERY_COST < 2 * (1 + 100 * 48)
