@@ -115,8 +115,7 @@ async def test_no_clear_email_or_phone_anywhere_and_links_and_lookups_work(
     results = await service.ingest(EVENTS)
     assert [r.status for r in results] == [IngestStatus.ACCEPTED] * 3
     assert [w.field for w in results[0].warnings] == ["traits.work_email"]
-    # e1 and e2 share the email, e2 and e3 the phone (its number; e3 also has an extension,
-    # a different line, joined by the match model on names, postcode and the number's hash).
+    # e1 and e2 share the email (written two ways): their hashes are equal.
     assert results[0].profile_id == results[1].profile_id
     assert await clear_values_in(store) == []
     # The scan would have seen them: the same events without hashing leave them in clear.
