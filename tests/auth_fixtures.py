@@ -20,16 +20,20 @@ async def issue_into(store: GraphStore, *scopes: Scope | str, rate_per_s: float 
     return issued.secret
 
 
+async def issue_for(settings: Settings, *scopes: Scope | str,
+                    rate_per_s: float | None = None) -> str:
+    """A key in the store `settings` name (the server's)."""
+    store = await open_store(settings.store_config())
+    try:
+        return await issue_into(store, *scopes, rate_per_s=rate_per_s)
+    finally:
+        await store.close()
+
+
 def issue_key(settings: Settings, *scopes: Scope | str, rate_per_s: float | None = None
               ) -> str:
-    """From synchronous tests: a key in the store `settings` name (the server's)."""
-    async def run() -> str:
-        store = await open_store(settings.store_config())
-        try:
-            return await issue_into(store, *scopes, rate_per_s=rate_per_s)
-        finally:
-            await store.close()
-    return asyncio.run(run())
+    """issue_for, from synchronous tests."""
+    return asyncio.run(issue_for(settings, *scopes, rate_per_s=rate_per_s))
 
 
 def with_auth(settings: Settings) -> Settings:

@@ -5,6 +5,7 @@ privacy")."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,9 @@ import grpc
 import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Subprotocol
 
 from identity.api.graphql.permissions import ROOT_FIELD_SCOPES
 from identity.api.graphql.schema import schema
@@ -26,7 +30,7 @@ from identity.store import open_store
 from identity.v1 import identity_pb2 as pb
 from identity.v1 import identity_pb2_grpc
 from tests.api.conftest import ServerThread
-from tests.auth_fixtures import bearer, grpc_metadata, issue_key
+from tests.auth_fixtures import bearer, grpc_metadata, issue_for, issue_key
 from tests.neo4j_fixtures import Neo4jAccess, wiped
 
 INGEST = """mutation($events: [EventInput!]!) {
@@ -234,3 +238,45 @@ def test_the_audit_log_names_the_key_that_acted_not_only_the_name_it_gave(
     key_id = steward.split("_")[1]
     assert {"action": "merge", "actor": f"key:{key_id} for sam"} in log["data"]["auditLog"][
         "entries"]
+
+
+async def _init(url: str, payload: dict[str, object], headers: dict[str, str] | None = None
+                ) -> tuple[Any, dict[str, Any]]:
+    ws = await connect(url.replace("http", "ws") + "/graphql", subprotocols=[
+        Subprotocol("graphql-transport-ws")], additional_headers=headers, open_timeout=10)
+    await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+    try:
+        answer = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    except ConnectionClosed as closed:
+        answer = {"closed": closed.rcvd.code if closed.rcvd else None}
+    return ws, answer
+
+
+async def test_a_websocket_authenticates_in_connection_init_or_its_upgrade(
+        secured: Secured) -> None:
+    reader = await issue_for(secured.settings, Scope.PROFILE_READ)
+    ingest = await issue_for(secured.settings, Scope.INGEST)
+    ws, ack = await _init(secured.url, {"Authorization": f"Bearer {reader}"})
+    assert ack == {"type": "connection_ack"}
+    await ws.close()
+
+    ws, refused = await _init(secured.url, {"Authorization": "Bearer idk_nope"})
+    assert refused == {"closed": 4403}
+    ws, refused = await _init(secured.url, {})
+    assert refused == {"closed": 4403}
+
+    ws, ack = await _init(secured.url, {"Authorization": f"Bearer {ingest}"})
+    assert ack["type"] == "connection_ack"
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+        "query": "subscription { profileChanges { kind } }"}}))
+    error = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    assert error["type"] == "error"
+    assert error["payload"][0]["message"] == "profileChanges needs the profile:read scope"
+    await ws.close()
+
+    with pytest.raises(InvalidStatus) as upgrade:  # a bad header: refused at the upgrade
+        await _init(secured.url, {}, headers=bearer("idk_" + "x" * 20))
+    assert upgrade.value.response.status_code == 403
+    ws, ack = await _init(secured.url, {}, headers=bearer(reader))
+    assert ack == {"type": "connection_ack"}
+    await ws.close()

@@ -3,7 +3,8 @@
 Every GraphQL request and WebSocket is authenticated here, before strawberry reads it; the
 scope each field needs is checked by the field (permissions.py). The GraphiQL page itself
 (a GET asking for HTML, with no query) is served to anyone: it is static, and the queries it
-sends carry their own `Authorization` header.
+sends carry their own `Authorization` header. A WebSocket opened without the header (a
+browser cannot set one) authenticates with its connection_init payload instead.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ class Authenticate:
             principal = await self.authenticator.authenticate(
                 authorization.decode("latin-1") if authorization is not None else None)
         except Unauthenticated as exc:
-            if authorization is None and _asks_for_ide(scope, headers):
-                principal = NOBODY
+            if authorization is None and (scope["type"] == "websocket"
+                                          or _asks_for_ide(scope, headers)):
+                principal = NOBODY  # a WebSocket authenticates in connection_init (http.py)
             else:
                 await _refuse(scope, send, str(exc))
                 return

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
+from typing import cast
 
 from cross_web import (
     AsyncHTTPRequestAdapter,
@@ -22,22 +23,23 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import MissingQueryError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLRequestData
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UNSET, UnsetType
 
 from identity.api.auth.authenticator import DEV_MODE_WARNING, Authenticator
-from identity.api.graphql.authentication import PRINCIPAL_KEY, Authenticate
+from identity.api.graphql.authentication import NOBODY, PRINCIPAL_KEY, Authenticate
 from identity.api.graphql.middleware import BodyLimit, CallerTextInLogs, RequestLog
 from identity.api.graphql.query_limits import DEFAULT_LIMITS, GraphQLLimits
 from identity.api.graphql.schema import schema
 from identity.api.graphql.subscriptions import WatchContext
 from identity.api.limits import DEFAULT_MAX_BODY_BYTES, MAX_WATCH_STREAMS
 from identity.api.watch_slots import WatchSlots
-from identity.domain.access import PermissionDenied
+from identity.domain.access import PermissionDenied, RateLimited, Unauthenticated
 from identity.domain.json_text import UnusableJson, read_json
 from identity.service import IdentityService, StoreUnavailable
 
@@ -47,8 +49,12 @@ ServiceProvider = Callable[[], IdentityService]
 CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
 
 
+ACKNOWLEDGED = cast(UnsetType, UNSET)  # connection_ack without a payload
+
+
 class IdentityGraphQL(GraphQL[WatchContext, None]):
-    def __init__(self, service: ServiceProvider, *, max_watch_streams: int = MAX_WATCH_STREAMS,
+    def __init__(self, service: ServiceProvider, *, authenticator: Authenticator,
+                 max_watch_streams: int = MAX_WATCH_STREAMS,
                  connection_init_timeout: timedelta = CONNECTION_INIT_TIMEOUT,
                  limits: GraphQLLimits = DEFAULT_LIMITS) -> None:
         # Subscriptions over one protocol, graphql-transport-ws, the one the bounds are
@@ -62,6 +68,22 @@ class IdentityGraphQL(GraphQL[WatchContext, None]):
         self._service = service
         self._watches = WatchSlots(max_watch_streams)
         self._limits = limits
+        self._authenticator = authenticator
+
+    async def on_ws_connect(self, context: WatchContext) -> UnsetType | dict[str, object] | None:
+        """A WebSocket opened without an Authorization header authenticates in its
+        connection_init payload ({"Authorization": "Bearer ..."}); one that fails is closed
+        with 4403 before any subscription starts (authentication.py)."""
+        if context.principal is not NOBODY:
+            return ACKNOWLEDGED
+        params = context.connection_params or {}
+        credential = params.get("Authorization", params.get("authorization"))
+        try:
+            context.principal = await self._authenticator.authenticate(
+                credential if isinstance(credential, str) else None)
+        except (Unauthenticated, RateLimited):
+            raise ConnectionRejectionError from None
+        return ACKNOWLEDGED
 
     async def get_context(self, request: Request | WebSocket, response: object
                           ) -> WatchContext:
@@ -204,7 +226,7 @@ def create_app(
 
     graphql = IdentityGraphQL(service, max_watch_streams=max_watch_streams,
                               connection_init_timeout=connection_init_timeout,
-                              limits=graphql_limits)
+                              limits=graphql_limits, authenticator=authenticator)
     websocket_log = logging.getLogger("strawberry.ws")
     if not any(isinstance(f, CallerTextInLogs) for f in websocket_log.filters):
         websocket_log.addFilter(CallerTextInLogs())

@@ -34,9 +34,12 @@ REFUSED = Counter("identity_graphql_subscriptions_refused_total",
 
 @dataclass
 class WatchContext(Context):
-    """The context of a server that serves subscriptions: the watch slots they take."""
+    """The context of a server that serves subscriptions: the watch slots they take, and
+    what the client sent in connection_init (strawberry sets it), where a browser, which
+    cannot set headers on a WebSocket, puts its credentials."""
 
     watches: WatchSlots = field(kw_only=True)
+    connection_params: dict[str, object] | None = field(default=None, kw_only=True)
 
 
 Info = strawberry.Info[WatchContext, None]
