@@ -82,13 +82,13 @@ def fast_key(limited: Limited) -> str:
 
 def test_a_key_over_its_rate_gets_429_with_retry_after_and_resource_exhausted(
         limited: Limited) -> None:
-    slow = issue_key(limited.settings, Scope.PROFILE_READ, rate_per_s=0.5)
+    slow = issue_key(limited.settings, Scope.PROFILE_READ, rate_per_s=0.01)
     for _ in range(BURST):
         assert post(limited, slow, PROFILE).status_code == 200
     refused = post(limited, slow, PROFILE)
     assert refused.status_code == 429
-    # One token at 0.5 per second, less what refilled meanwhile: 1.9 s and some, rounded up.
-    assert refused.headers["retry-after"] == "2"
+    # A token every 100 s, less what refilled while the burst was spent, rounded up.
+    assert 95 <= int(refused.headers["retry-after"]) <= 100
     (error,) = refused.json()["errors"]
     assert error["extensions"] == {"code": "RATE_LIMITED"}
     assert error["message"].startswith("too many requests for this key: try again in ")
@@ -100,14 +100,14 @@ def test_a_key_over_its_rate_gets_429_with_retry_after_and_resource_exhausted(
                                 metadata=grpc_metadata(slow))
     assert over.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "too many requests for this key" in (over.value.details() or "")
-    assert retry_after(over.value) in ("1", "2")
+    assert 95 <= int(retry_after(over.value)) <= 100
 
     # Another key is not held back by this one.
     assert post(limited, fast_key(limited), PROFILE).status_code == 200
 
 
 def test_a_key_limited_over_grpc_first_gets_retry_after_there(limited: Limited) -> None:
-    slow = issue_key(limited.settings, Scope.PROFILE_READ, rate_per_s=0.25)
+    slow = issue_key(limited.settings, Scope.PROFILE_READ, rate_per_s=0.02)
     request = pb.GetProfileRequest(profile_id="prf_0000")
     for _ in range(BURST):  # served: there is no such profile
         with pytest.raises(grpc.RpcError) as served:
@@ -116,8 +116,8 @@ def test_a_key_limited_over_grpc_first_gets_retry_after_there(limited: Limited) 
     with pytest.raises(grpc.RpcError) as over:
         limited.stub.GetProfile(request, metadata=grpc_metadata(slow))
     assert over.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert retry_after(over.value) == "4"
-    assert post(limited, slow, PROFILE).headers["retry-after"] == "4"
+    assert 45 <= int(retry_after(over.value)) <= 50  # a token every 50 s
+    assert 45 <= int(post(limited, slow, PROFILE).headers["retry-after"]) <= 50
 
 
 def test_a_query_over_the_cost_limit_is_refused_naming_cost_and_limit(
