@@ -1,5 +1,6 @@
-"""`identity serve | consume | ingest | generate | resolve | train | reindex | rules | keys`: parse
-arguments, call app or service, print. One module per command; arguments.py holds the parser."""
+"""`identity serve | consume | ingest | generate | resolve | train | reindex | rules | keys |
+erase | export | suppressions`: parse arguments, call app or service, print. One module per
+command; arguments.py holds the parser."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Sequence
 
 from identity.cli.arguments import EXIT_USAGE, parser
 from identity.cli.consume import consume
+from identity.cli.erase import erase, export, suppressions
 from identity.cli.generate import generate
 from identity.cli.ingest import ingest
 from identity.cli.keys import keys
@@ -21,7 +23,7 @@ __all__ = ["main"]
 
 COMMANDS = {"serve": serve, "consume": consume, "ingest": ingest, "generate": generate,
             "resolve": resolve, "train": train, "reindex": reindex, "rules": rules,
-            "keys": keys}
+            "keys": keys, "erase": erase, "export": export, "suppressions": suppressions}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -308,6 +308,33 @@ def parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id", help="the id `identity keys list` shows")
     store_flags(revoke)
 
+    erase = commands.add_parser(
+        "erase", help="erase a profile's person for good (GDPR Art. 17): every trace removed, "
+        "the identifiers suppressed at ingest; prints what went, as counts")
+    erase.add_argument("profile_id", help="the profile to erase (a merged id erases the "
+                       "profile it was merged into)")
+    erase.add_argument("--reason", required=True, help="why, for the audit log (a request's "
+                       "reference)")
+    erase.add_argument("--actor", help="who, for the audit log; default operator:<login>")
+    store_flags(erase)
+    export = commands.add_parser(
+        "export", help="everything held about a profile's person, as JSON (GDPR Art. 15)")
+    export.add_argument("profile_id", help="the profile to export")
+    export.add_argument("--output", help="a new file to write (default: standard output)")
+    export.add_argument("--actor", help="who, for the audit log; default operator:<login>")
+    store_flags(export)
+    suppressions = commands.add_parser(
+        "suppressions", help="the identifiers erasure suppressed: lift one")
+    suppression_commands = suppressions.add_subparsers(dest="suppressions_command",
+                                                       required=True)
+    lift = suppression_commands.add_parser(
+        "lift", help="take events naming an erased identifier in again (the person came back)")
+    lift.add_argument("kind", help="the identifier's kind, such as email")
+    lift.add_argument("value", help="its value, as producers send it (normalized here)")
+    lift.add_argument("--reason", required=True, help="why, for the audit log")
+    lift.add_argument("--actor", help="who, for the audit log; default operator:<login>")
+    store_flags(lift)
+
     for choice in commands._choices_actions:  # `identity COMMAND --help` says what it is for
         commands.choices[choice.dest].description = choice.help
     return parser

@@ -21,6 +21,9 @@ class ChangeKind(StrEnum):
     # The profile's latest consent decision changed for a purpose (domain/consent.py); the
     # event (or the steward's action id) that decided it is the cause. Read Profile.consent.
     CONSENT_CHANGED = "consent_changed"
+    # The profile and the ids merged into it (absorbed_ids) were erased: ids only, no data
+    # (docs/architecture.md, "Erasure and access").
+    ERASED = "erased"
 
 
 @dataclass(frozen=True, slots=True)

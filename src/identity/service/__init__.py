@@ -7,8 +7,9 @@ from contextlib import aclosing
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from identity.domain.access import Principal
 from identity.domain.consent import Purpose, consented
 from identity.domain.events import MAX_CLOCK_SKEW
 from identity.domain.guards import GraphRules
@@ -16,14 +17,19 @@ from identity.domain.identifiers import NormalizationRules
 from identity.domain.links import Link
 from identity.domain.survivorship import SurvivorshipRules
 from identity.domain.types import Identifier, ProfileId
+from identity.service.api_keys import ApiKeys
 from identity.service.change_feed import ChangeFeed, PositionedChange
 from identity.service.change_sinks import ChangeSink, MetricsChangeSink
 from identity.service.consent import ConsentResult, ConsentSteward
+from identity.service.disclosure import Disclosure
+from identity.service.erasure import Eraser, Erasure, ErasureKey, Lifted, Suppression
 from identity.service.explain import Explainer, Explanation, ProfileHistory, ReviewPage
+from identity.service.export import Exporter, audit_export
 from identity.service.history import History, VersionPage
 from identity.service.ingest import Clock, Ingestor, IngestResult, IngestStatus, utc_now
 from identity.service.log_follower import DEFAULT_STALENESS_BOUND, LogFollower
 from identity.service.matching import GraphSize, Matcher
+from identity.service.pii_audit import PiiReadAudit
 from identity.service.profile_cache import DEFAULT_CAPACITY, ProfileCache
 from identity.service.queries import IdentifierView, Member, ProfileView, Queries
 from identity.service.resolve import RawIdentifier, Resolution, Resolver, normalize_all
@@ -56,6 +62,7 @@ class IdentityService:
         cache_staleness: timedelta = DEFAULT_STALENESS_BOUND,
         strict_ingest: bool = False,
         max_clock_skew: timedelta = MAX_CLOCK_SKEW,
+        erasure_key: bytes | None = None,
     ) -> None:
         """`profile_cache`: how many profiles to keep in memory (0: none; profile_cache.py
         says how they are kept fresh); `cache_staleness`: on a store other replicas write
@@ -69,10 +76,14 @@ class IdentityService:
                     if profile_cache and store.commits_elsewhere() is None else None)
         self._cache = ProfileCache(profile_cache, store, follower)
         size = GraphSize()  # the match model's prior follows it: ingest and explain alike
+        # Erasure's secret (None: one kept in the store) and the suppression list it leaves
+        # (service/erasure.py), checked by every ingest.
+        key = ErasureKey(store, erasure_key)
         self._ingestor = Ingestor(store, self.rules, sink or MetricsChangeSink(), clock,
                                   graph_rules, matcher, cache=self._cache,
                                   strict=strict_ingest, size=size,
-                                  max_clock_skew=max_clock_skew)
+                                  max_clock_skew=max_clock_skew,
+                                  suppression=Suppression(store, key))
         self._queries = Queries(store, self.rules, survivorship or SurvivorshipRules(),
                                 self._cache)
         self._explainer = Explainer(store, matcher.model if matcher else None,
@@ -83,7 +94,14 @@ class IdentityService:
         self._history = History(store, survivorship or SurvivorshipRules())
         self._resolver = Resolver(self._queries, partial(self.ingest, strict=True), clock)
         self._search = Searcher(store, self.normalize, matcher)
+        self._clock = clock
+        self._eraser = Eraser(store, key, clock, self._ingestor.announce)
+        self._exporter = Exporter(store)
         self._consent = ConsentSteward(store, clock, self._ingestor.announce)
+        self.api_keys = ApiKeys(store)
+        # Reads of personal data in the clear, audited off the request path (pii_audit.py):
+        # app.py's lifespan starts its flushing and closes it before the store.
+        self.pii_reads = PiiReadAudit(store, clock)
 
     async def ingest(self, raw_events: Sequence[object], *, strict: bool = False
                      ) -> list[IngestResult]:
@@ -123,6 +141,10 @@ class IdentityService:
                           reason: str) -> ConsentResult:
         """A steward's consent decision for a profile (service/consent.py), audited."""
         return await self._consent.set_consent(profile_id, purpose, granted, actor, reason)
+
+    def disclosure(self, principal: Principal) -> Disclosure:
+        """What `principal` may see of each result (disclosure.py): one per request."""
+        return Disclosure(principal, self.pii_reads, self._cache.rendering)
 
     def rendering(self, view: ProfileView, kind: str, render: Callable[[ProfileView], T]) -> T:
         """`render(view)`, done once while the view stays cached: an entry point's encoding
@@ -189,6 +211,24 @@ class IdentityService:
     async def undo(self, action_id: str, actor: str, reason: str) -> ActionResult:
         return await self._steward.undo(action_id, actor, reason)
 
+    async def erase_profile(self, profile_id: str, actor: str, reason: str) -> Erasure:
+        """Erases the profile (GDPR Art. 17) and suppresses its identifiers; raises
+        ValidationError for an unknown id or a missing actor or reason (service/erasure.py)."""
+        return await self._eraser.erase(profile_id, actor, reason)
+
+    async def export_profile(self, profile_id: str, actor: str) -> dict[str, Any]:
+        """Everything held about the profile's person (GDPR Art. 15), audited; raises
+        ValidationError for an unknown id (service/export.py)."""
+        views = await self._queries.profiles([profile_id])
+        document = await self._exporter.export(profile_id, views[0] if views else None)
+        await audit_export(self.store, document, actor, self._clock())
+        return document
+
+    async def lift_suppressions(self, identifiers: Sequence[Identifier], actor: str,
+                                reason: str) -> Lifted:
+        """Events naming these identifiers are taken in again (service/erasure.py)."""
+        return await self._eraser.lift(identifiers, actor, reason)
+
     async def audit_log(self, where: AuditFilter, first: int, after: AuditCursor | None
                         ) -> AuditPage:
         return await self._steward.audit_log(where, first, after)
@@ -223,6 +263,7 @@ class IdentityService:
         """What /readyz shows of the profile cache: how it is kept right and, when it
         follows the change log, the bound and how far behind it is now."""
         return await self._cache.status()
+
 
 def _consented(views: list[ProfileView | None], purpose: Purpose | None
                ) -> list[ProfileView | None]:

@@ -25,6 +25,7 @@ from identity.domain.types import EventId, ProfileId
 from identity.service.batch import Applied, apply_batch
 from identity.service.change_feed import DEFAULT_RETENTION, ChangeRetention, ChangeSignal
 from identity.service.change_sinks import ChangeSink
+from identity.service.erasure import ERASED_REASON, Suppression
 from identity.service.group_commit import GroupCommit, commit_parts
 from identity.service.history import record_changes
 from identity.service.matching import GraphSize, Matcher
@@ -84,10 +85,13 @@ class Ingestor:
                  change_retention: timedelta = DEFAULT_RETENTION,
                  cache: ProfileCache | None = None, strict: bool = False,
                  size: GraphSize | None = None,
-                 max_clock_skew: timedelta = MAX_CLOCK_SKEW) -> None:
+                 max_clock_skew: timedelta = MAX_CLOCK_SKEW,
+                 suppression: Suppression | None = None) -> None:
         """`strict`: reject an event for a malformed identifier or a missing order amount
         instead of accepting it without (every call; a call may also ask for it).
-        `max_clock_skew`: how far ahead of this server's clock an event may be dated."""
+        `max_clock_skew`: how far ahead of this server's clock an event may be dated.
+        `suppression`: the erased identifiers every event is checked against."""
+        self._suppression = suppression
         self._store = store
         self._cache = cache if cache is not None else ProfileCache(0, store)
         self._rules = rules
@@ -177,6 +181,8 @@ class Ingestor:
                 _PARSER, self._parse, raw_events, strict or self._strict, received_at)
         else:
             results, fresh = self._parse(raw_events, strict or self._strict, received_at)
+        if self._suppression is not None and fresh:
+            results, fresh = await self._suppress(results, fresh)
         outcome: dict[EventId, Applied | None] = {}
         # Part by part (the loop runs between them); a part that fails ends the request with
         # its error, and the parts before it stay committed: their events are durable, and
@@ -191,6 +197,47 @@ class Ingestor:
         for result in settled:
             EVENTS.labels(status=result.status.value).inc()
         return settled
+
+    async def _suppress(self, results: list[IngestResult], fresh: list[Event]
+                        ) -> tuple[list[IngestResult], list[Event]]:
+        """Erased identifiers never come back (docs/architecture.md, "Erasure and access"):
+        each is dropped from its event with the warning `erased`, and so are the event's
+        traits and order, which may describe the erased person; an event left with no
+        identifier is rejected. One lookup for the whole call."""
+        assert self._suppression is not None
+        hit = await self._suppression.suppressed(
+            {identifier for event in fresh for identifier in event.identifiers})
+        if not hit:
+            return results, fresh
+        kept: list[Event] = []
+        refused: dict[str, tuple[FieldError, ...]] = {}
+        warned: dict[str, tuple[FieldError, ...]] = {}
+        for event in fresh:
+            dropped = [i for i in event.identifiers if i in hit]
+            if not dropped:
+                kept.append(event)
+                continue
+            left = tuple(i for i in event.identifiers if i not in hit)
+            if not left:
+                refused[event.event_id] = (FieldError(
+                    "identifiers", f"{ERASED_REASON}: every identifier of this event was "
+                    "erased, so it is not taken in"),)
+                continue
+            warnings = tuple(FieldError("identifiers", f"{ERASED_REASON} ({i.kind}): dropped,"
+                                        " with the event's traits and order") for i in dropped)
+            warned[event.event_id] = warnings
+            kept.append(replace(event, identifiers=left, traits=(), order=None,
+                                warnings=(*event.warnings, *warnings)))
+        settled: list[IngestResult] = []
+        for result in results:
+            if result.status is IngestStatus.ACCEPTED and result.event_id in refused:
+                result = IngestResult(result.index, result.event_id, IngestStatus.REJECTED,
+                                      errors=refused[result.event_id])
+            elif result.status is IngestStatus.ACCEPTED and result.event_id in warned:
+                result = replace(result, warnings=(*result.warnings,
+                                                   *warned[result.event_id]))
+            settled.append(result)
+        return settled, kept
 
 
 def _settle(

@@ -491,6 +491,72 @@ class ApiKeys(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Tombstone:
+    """What erasure leaves of one identifier (docs/architecture.md, "Erasure and access"): its
+    keyed hash, never its value, the erasing action and when. A suppression while not lifted."""
+
+    hashed: str
+    action_id: str
+    at: datetime
+    lifted_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ErasedRows:
+    """How many rows of each kind an erasure removed (or, for changes, emptied)."""
+
+    nodes: int = 0
+    links: int = 0
+    events: int = 0
+    records: int = 0
+    reviews: int = 0
+    profiles: int = 0
+    versions: int = 0
+    changes: int = 0
+
+
+class Erasures(Protocol):
+    """Erasure (GDPR Art. 17) and the suppression list it leaves: primitives that delete by
+    identifier and profile id, and tombstones keyed by hash."""
+
+    async def erase_rows(self, identifiers: Sequence[Identifier],
+                         profile_ids: Sequence[ProfileId]) -> ErasedRows:
+        """Deletes the nodes of `identifiers` with every link at them (and its evidence), the
+        events anchored on them, the match records anchored on them (out of their blocks), the
+        review items naming them; the groups and profile rows of `profile_ids` and their
+        versions; and empties the change log's entries naming any of `profile_ids` into touch
+        entries with no ids (positions stay dense: feeds read past them, none is published)."""
+        ...
+
+    async def strip_versions(self, profile_ids: Sequence[ProfileId],
+                             identifiers: Sequence[Identifier],
+                             erased_ids: Sequence[ProfileId]) -> int:
+        """Takes `identifiers` out of the added/removed of these profiles' versions and
+        `erased_ids` out of their related ids; returns how many versions changed."""
+        ...
+
+    async def redact_audit(self, entries: Sequence[tuple[str, str, str, str]]) -> None:
+        """(action id, reason, before, after): replaces those texts of existing entries."""
+        ...
+
+    async def add_tombstones(self, tombstones: Sequence[Tombstone]) -> None:
+        """A hash tombstoned before is tombstoned again (this action, not lifted)."""
+        ...
+
+    async def suppressed(self, hashed: Sequence[str]) -> set[str]:
+        """The hashes among `hashed` with a tombstone not lifted."""
+        ...
+
+    async def lift(self, hashed: Sequence[str], at: datetime) -> list[str]:
+        """Lifts the suppressions of these hashes; returns those that were in force."""
+        ...
+
+    async def erasure_key(self, candidate: str) -> str:
+        """The key kept in the store for keyed hashes, keeping `candidate` at first use."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class ConsentRow:
     """A consent decision and the identifier it hangs on (docs/architecture.md, "Consent")."""
 
@@ -546,6 +612,9 @@ class GraphTransaction(Protocol):
 
     @property
     def consents(self) -> ConsentLog: ...
+
+    @property
+    def erasure(self) -> Erasures: ...
 
     @property
     def keys(self) -> ApiKeys: ...

@@ -39,6 +39,7 @@ from identity.service import (
     StoreConflict,
     StoreUnavailable,
 )
+from identity.service.erasure import ERASED_REASON
 
 log = logging.getLogger("identity.kafka")
 
@@ -242,6 +243,12 @@ class EventConsumer:
             letter = partial(dead_letter, message.value, errors,
                              topic=self._config.events_topic, partition=message.partition,
                              offset=message.offset)
+            if any(error.reason.startswith(ERASED_REASON) for error in errors):
+                # An erased person's event: no copy of it anywhere, not even here
+                # (docs/architecture.md, "Erasure and access").
+                await producer.send_and_wait(self._config.dead_letter_topic,
+                                             letter(keep_payload=False))
+                return
             try:
                 await producer.send_and_wait(self._config.dead_letter_topic, letter(),
                                              key=message.key)

@@ -27,6 +27,7 @@ from identity.store.errors import StoreConflict, StoreUnavailable
 from identity.store.neo4j.audit import Neo4jAuditLog
 from identity.store.neo4j.changes import Neo4jChangeLog
 from identity.store.neo4j.consent import Neo4jConsentLog
+from identity.store.neo4j.erasure import Neo4jErasures
 from identity.store.neo4j.events import Neo4jEventLog
 from identity.store.neo4j.graph import Neo4jGraph
 from identity.store.neo4j.keys import Neo4jApiKeys
@@ -49,6 +50,7 @@ class Neo4jTransaction:
         self.versions = Neo4jProfileVersions(tx, read_only=read_only)
         self.reviews = Neo4jReviewQueue(tx, read_only=read_only)
         self.views = Neo4jProfileViews(tx, read_only=read_only)
+        self.erasure = Neo4jErasures(tx, read_only=read_only)
         self.consents = Neo4jConsentLog(tx, read_only=read_only)
         self.keys = Neo4jApiKeys(tx, read_only=read_only)
 

@@ -6,7 +6,7 @@ first and last seen are done by SQLite itself, whatever order events arrive in.
 
 from identity.store.sqlite.consent import CONSENT_TABLE
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 # The change log (outbox), version 3; touch entries (kind 'touched', the ids in touched_ids,
 # profile and cause empty) since version 7. Positions are rowids handed out inside the one write
@@ -117,6 +117,17 @@ WHERE l.rule = 'possible_match'
 ON CONFLICT (a_key, b_key) DO NOTHING
 """
 
+# Tombstones of erased identifiers, version 10 (docs/architecture.md, "Erasure and access"):
+# keyed hashes only; a row not lifted is a suppression ingest checks.
+TOMBSTONES = """
+CREATE TABLE IF NOT EXISTS tombstones (
+    hashed TEXT PRIMARY KEY,
+    action_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    lifted_at INTEGER
+) WITHOUT ROWID;
+"""
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
@@ -200,7 +211,7 @@ CREATE TABLE IF NOT EXISTS block_members (
     record_id TEXT NOT NULL,
     PRIMARY KEY (key, record_id)
 ) WITHOUT ROWID;
-""" + CHANGE_LOG + AUDIT_AND_VERSIONS_SCRIPT + REVIEW_QUEUE + API_KEYS + ";\n" \
+""" + CHANGE_LOG + AUDIT_AND_VERSIONS_SCRIPT + REVIEW_QUEUE + TOMBSTONES + API_KEYS + ";\n" \
     + CONSENT_TABLE + ";"
 
 # Statements that bring a store of an older version up to this one, by the version they reach.
@@ -221,4 +232,6 @@ UPGRADES: dict[int, tuple[str, ...]] = {
     8: (API_KEYS,),
     # Consent decisions (store/sqlite/consent.py): a new table (SCHEMA has made it by now).
     9: (CONSENT_TABLE,),
+    # Tombstones of erased identifiers: a new table (SCHEMA has made it by now).
+    10: (TOMBSTONES,),
 }

@@ -19,6 +19,7 @@ from identity.store.errors import StoreUnavailable
 from identity.store.sqlite.audit import SqliteAuditLog
 from identity.store.sqlite.changes import SqliteChangeLog
 from identity.store.sqlite.consent import SqliteConsentLog
+from identity.store.sqlite.erasure import SqliteErasures
 from identity.store.sqlite.events import SqliteEventLog
 from identity.store.sqlite.graph import SqliteGraph
 from identity.store.sqlite.keys import SqliteApiKeys
@@ -43,6 +44,7 @@ class SqliteTransaction:
         self.reviews = SqliteReviewQueue(conn, node_ids)
         self.views = SqliteProfileViews(conn, node_ids)
         self.consents = SqliteConsentLog(conn, node_ids)
+        self.erasure = SqliteErasures(conn, node_ids)
         self.keys = SqliteApiKeys(conn, node_ids)
 
 

@@ -1,0 +1,240 @@
+"""Erasure (GDPR Art. 17, CCPA) and the suppression list it leaves (docs/architecture.md,
+"Erasure and access").
+
+An erased profile leaves only tombstones: an HMAC-SHA256 of each identifier's key under a
+server secret, the erasing action and its time. The tombstones not lifted are the suppression
+list: ingest drops a suppressed identifier from every event (with the warning `erased`), so
+neither a replay of old events nor a new one can rebuild the person.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from identity.domain.changes import ChangeKind, ProfileChange
+from identity.domain.errors import ValidationError
+from identity.domain.identifiers import printable
+from identity.domain.steward import check_note
+from identity.domain.types import EventId, Identifier, ProfileId
+from identity.service.history import new_action_id
+from identity.service.retry import retry_on_conflict
+from identity.store.protocol import (
+    AuditEntry,
+    AuditFilter,
+    ErasedRows,
+    GraphStore,
+    GraphTransaction,
+    Tombstone,
+)
+
+ERASE_ACTION = "erase"
+LIFT_ACTION = "lift_suppression"
+# The reason ingest gives for an erased identifier it dropped (a warning) and for an event
+# left with none (an error); the Kafka consumer keeps no payload of a dead letter with it.
+ERASED_REASON = "erased: a suppressed identifier of an erased person"
+ERASED_TEXT = "[erased]"  # what an audit entry shows in place of an erased value
+_PAGE = 500
+
+Announce = Callable[[Sequence[ProfileChange], frozenset[ProfileId]], Awaitable[None]]
+
+
+def keyed_hash(key: bytes, identifier: Identifier) -> str:
+    """HMAC-SHA256 of the identifier's key ("kind|value", normalized): without the secret a
+    tombstone tells nothing, not even by hashing guessed emails."""
+    return hmac.new(key, identifier.key.encode(), hashlib.sha256).hexdigest()
+
+
+class ErasureKey:
+    """The secret of the tombstones' hashes: the configured one (IDENTITY_ERASURE_KEY or its
+    file), or else one random key made at first use and kept in the store, so every replica
+    and every restart hashes alike. Kept in the store, it protects tombstones read apart from
+    the database, not a database read whole: production sets the key."""
+
+    def __init__(self, store: GraphStore, configured: bytes | None = None) -> None:
+        self._store = store
+        self._key = configured
+
+    async def get(self) -> bytes:
+        if self._key is None:
+            async def read() -> str:
+                async with self._store.transaction() as tx:
+                    return await tx.erasure.erasure_key(secrets.token_hex(32))
+
+            self._key = (await retry_on_conflict(read)).encode()
+        return self._key
+
+
+class Suppression:
+    """Which identifiers erasure suppressed: one batched, indexed lookup by hash per ingest
+    call (never one per event), read from the store every time, so an erasure made by
+    another replica holds here at once."""
+
+    def __init__(self, store: GraphStore, key: ErasureKey) -> None:
+        self._store = store
+        self._key = key
+
+    async def suppressed(self, identifiers: Iterable[Identifier]) -> set[Identifier]:
+        wanted = set(identifiers)
+        if not wanted:
+            return set()
+        key = await self._key.get()
+        by_hash = {keyed_hash(key, identifier): identifier for identifier in wanted}
+
+        async def read() -> set[str]:
+            async with self._store.transaction(read_only=True) as tx:
+                return await tx.erasure.suppressed(sorted(by_hash))
+
+        return {by_hash[h] for h in await retry_on_conflict(read)}
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """What one erasure did: ids and counts only, never a value."""
+
+    action_id: str
+    profile_id: ProfileId
+    erased_ids: tuple[ProfileId, ...]  # the profile and the ids merged into it
+    identifiers: int  # tombstoned (and suppressed)
+    rows: ErasedRows
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Lifted:
+    action_id: str
+    lifted: tuple[Identifier, ...]  # those that were suppressed; the others were not
+
+
+def _redact(value: Any, gone: frozenset[str]) -> Any:
+    """A JSON value with every erased identifier (its key or its value) taken out: a string
+    equal to one becomes ERASED_TEXT, a key inside a longer string is replaced, a map entry
+    keyed by one is dropped."""
+    if isinstance(value, str):
+        if value in gone:
+            return ERASED_TEXT
+        for text in gone:
+            if "|" in text and text in value:
+                value = value.replace(text, ERASED_TEXT)
+        return value
+    if isinstance(value, list):
+        return [_redact(item, gone) for item in value]
+    if isinstance(value, dict):
+        return {k: _redact(v, gone) for k, v in value.items() if k not in gone}
+    return value
+
+
+def redact_text(text: str, gone: frozenset[str]) -> str:
+    """An audit entry's JSON (or plain text) with the erased identifiers taken out."""
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        # Free text (a steward's reason): every erased value found in it, longest first.
+        for value in sorted(gone, key=len, reverse=True):
+            text = text.replace(value, ERASED_TEXT)
+        return text
+    return json.dumps(_redact(parsed, gone), sort_keys=True)
+
+
+class Eraser:
+    """eraseProfile and the lifting of suppressions, each one audited write transaction."""
+
+    def __init__(self, store: GraphStore, key: ErasureKey, clock: Callable[[], datetime],
+                 announce: Announce) -> None:
+        self._store = store
+        self._key = key
+        self._clock = clock
+        self._announce = announce
+
+    async def erase(self, profile_id: str, actor: str, reason: str) -> Erasure:
+        """Raises ValidationError for an unknown profile id or a missing actor or reason. A
+        merged id erases the profile it was merged into."""
+        actor, reason = check_note(actor, reason)
+        key = await self._key.get()
+
+        async def attempt() -> Erasure:
+            action_id, now = new_action_id(), self._clock()
+            async with self._store.transaction() as tx:
+                return await self._erase(tx, profile_id, actor, reason, key, action_id, now)
+
+        done = await retry_on_conflict(attempt)
+        change = ProfileChange(ChangeKind.ERASED, done.profile_id, EventId(done.action_id),
+                               done.at, absorbed_ids=done.erased_ids[1:])
+        await self._announce([change], frozenset(done.erased_ids))
+        return done
+
+    async def _erase(self, tx: GraphTransaction, profile_id: str, actor: str, reason: str,
+                     key: bytes, action_id: str, now: datetime) -> Erasure:
+        found = await tx.graph.lookup_profiles([profile_id])
+        if not found:
+            raise ValidationError.of("profileId", f"no profile '{printable(profile_id, 64)}'")
+        row = found[0]
+        erased_ids = (row.profile_id, *await tx.graph.merged_ids(row.profile_id))
+        members = [m.identifier for m in await tx.graph.read_members([row.group_id])]
+        gone = frozenset(text for m in members for text in (m.key, m.value))
+        related: set[ProfileId] = set()
+        for erased in erased_ids:
+            after = 0
+            while page := await tx.versions.read_versions(erased, after, _PAGE):
+                related.update(r for v in page for r in v.related)
+                after = page[-1].version
+            await self._redact_audit(tx, erased, gone)
+        rows = await tx.erasure.erase_rows(members, erased_ids)
+        await tx.consents.erase_consents(members)
+        await tx.erasure.strip_versions(sorted(related - set(erased_ids)), members, erased_ids)
+        await tx.erasure.add_tombstones(
+            [Tombstone(keyed_hash(key, m), action_id, now) for m in members])
+        counts = asdict(rows)
+        await tx.audit.append_entries([AuditEntry(
+            action_id, ERASE_ACTION, actor, now, reason, erased_ids,
+            json.dumps({"identifiers": len(members)}, sort_keys=True),
+            json.dumps({"erased": counts, "tombstones": len(members)}, sort_keys=True))])
+        change = ProfileChange(ChangeKind.ERASED, row.profile_id, EventId(action_id), now,
+                               absorbed_ids=erased_ids[1:])
+        await tx.changes.append_changes([change])
+        return Erasure(action_id, row.profile_id, erased_ids, len(members), rows, now)
+
+    @staticmethod
+    async def _redact_audit(tx: GraphTransaction, profile_id: ProfileId,
+                            gone: frozenset[str]) -> None:
+        """The person's audit entries stay (what was done, by whom, when), without their
+        identifiers."""
+        before = None
+        entries: list[AuditEntry] = []
+        while page := await tx.audit.page_entries(AuditFilter(profile_id=profile_id), before,
+                                                  _PAGE):
+            entries += page
+            before = (page[-1].at, page[-1].action_id)
+            if len(page) < _PAGE:
+                break
+        redacted = [(e.action_id, redact_text(e.reason, gone), redact_text(e.before, gone),
+                     redact_text(e.after, gone)) for e in entries]
+        await tx.erasure.redact_audit(
+            [r for r, e in zip(redacted, entries, strict=True)
+             if r[1:] != (e.reason, e.before, e.after)])
+
+    async def lift(self, identifiers: Sequence[Identifier], actor: str, reason: str
+                   ) -> Lifted:
+        """Lifts the suppression of these (normalized) identifiers: events naming them are
+        taken in again. Audited (action `lift_suppression`, the count only)."""
+        actor, reason = check_note(actor, reason)
+        key = await self._key.get()
+        by_hash = {keyed_hash(key, identifier): identifier for identifier in identifiers}
+
+        async def attempt() -> Lifted:
+            action_id, now = new_action_id(), self._clock()
+            async with self._store.transaction() as tx:
+                lifted = await tx.erasure.lift(sorted(by_hash), now)
+                await tx.audit.append_entries([AuditEntry(
+                    action_id, LIFT_ACTION, actor, now, reason, (),
+                    json.dumps({"asked": len(by_hash)}),
+                    json.dumps({"lifted": len(lifted)}))])
+            return Lifted(action_id, tuple(sorted(by_hash[h] for h in lifted)))
+
+        return await retry_on_conflict(attempt)
