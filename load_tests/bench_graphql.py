@@ -76,12 +76,14 @@ class Workload:
 
 
 async def drive(url: str, workload: Workload, concurrency: int, seconds: float,
-                pid: int | None = None) -> dict[str, Any]:
+                pid: int | None = None, headers: dict[str, str] | None = None
+                ) -> dict[str, Any]:
     """`concurrency` clients post back to back for `seconds`: req/s, latency, the server's
-    CPU per request (with its `pid`), and errors (a non-200 or a GraphQL error)."""
+    CPU per request (with its `pid`), and errors (a non-200 or a GraphQL error). `headers`:
+    sent with each request (credentials)."""
     samples: list[float] = []
     errors = 0
-    headers = {"content-type": "application/json"}
+    headers = {"content-type": "application/json", **(headers or {})}
     # A client each (one connection): one httpx client shared by 16 tasks spends more CPU in
     # its connection pool than the server spends answering.
     clients = [httpx.AsyncClient(base_url=url, timeout=60) for _ in range(concurrency)]

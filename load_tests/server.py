@@ -35,16 +35,16 @@ def sqlite_args(database: Path) -> list[str]:
 @contextmanager
 def identity_server(store_args: list[str], env: Mapping[str, str] | None = None,
                     timeout_s: float = 60, *, log: Path | None = None,
-                    log_level: str = "warning") -> Iterator[RunningServer]:
+                    log_level: str = "warning", dev: bool = True) -> Iterator[RunningServer]:
     """Yields once /readyz answers; stops the server on exit unless the caller already did.
     Secrets such as the Neo4j password go in `env`, never in the arguments. `log`: where
-    its stdout and stderr go (nowhere by default)."""
+    its stdout and stderr go (nowhere by default). `dev`: development mode, no credentials
+    asked (benchmarks and tests of other features); off, callers need keys or tokens."""
     port = free_port()
     output = log.open("wb") if log is not None else subprocess.DEVNULL
     process = subprocess.Popen(
-        # Development mode: benchmarks and tests of other features call without keys.
-        [sys.executable, "-m", "identity.cli", "serve", "--dev", "--port", str(port),
-         "--grpc-port", "0", "--log-level", log_level, *store_args],
+        [sys.executable, "-m", "identity.cli", "serve", *(["--dev"] if dev else []),
+         "--port", str(port), "--grpc-port", "0", "--log-level", log_level, *store_args],
         env={**os.environ, **(env or {})},
         stdout=output, stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
     )
