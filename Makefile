@@ -50,6 +50,7 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python -m load_tests.bench_grpc --out load_tests/results/bench_grpc.json
 	$(BIN)/python -m load_tests.bench_graphql --out load_tests/results/bench_graphql.json
 	$(BIN)/python -m load_tests.bench_kafka --out load_tests/results/bench_kafka.json
+	$(BIN)/python -m load_tests.bench_auth --out load_tests/results/bench_auth.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache mutants
