@@ -20,16 +20,22 @@ COPY graph_schema ./graph_schema
 RUN pip install --no-cache-dir . \
     && rm -rf /build
 
-# The default SQLite store writes data/identity.db relative to the working directory.
+# The default SQLite store writes data/identity.db relative to the working directory. The
+# installed code stays root's (the service cannot rewrite it); only the data folder is the
+# service's own.
 WORKDIR /app
-RUN mkdir -p /app/data && chown identity:identity /app/data
+RUN mkdir -p /app/data && chown identity:identity /app/data && chmod 0750 /app/data
 
-USER identity
+# By number, so a runtime can check it is not root without reading /etc/passwd
+# (Kubernetes' runAsNonRoot refuses a USER given by name).
+USER 10001:10001
 EXPOSE 8000 50051
 
 # Liveness only: slim has no curl, so ask with the standard library; urlopen raises on any error
-# status or refused connection, and the exit status 1 marks the container unhealthy.
+# status or refused connection, and the exit status 1 marks the container unhealthy. With TLS
+# on (IDENTITY_TLS_CERT_FILE) it asks over https, on loopback, without checking the
+# certificate's name: it asks whether the server answers, not who it is.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('IDENTITY_PORT', '8000'), timeout=4)"]
+    CMD ["python", "-c", "import os, ssl, urllib.request; tls = bool(os.environ.get('IDENTITY_TLS_CERT_FILE')); urllib.request.urlopen('%s://127.0.0.1:%s/healthz' % ('https' if tls else 'http', os.environ.get('IDENTITY_PORT', '8000')), timeout=4, context=ssl._create_unverified_context() if tls else None)"]
 
 CMD ["identity", "serve", "--host", "0.0.0.0"]

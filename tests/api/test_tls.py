@@ -11,24 +11,15 @@ client certificate and certificates from the other CA are refused (docs/architec
 from __future__ import annotations
 
 import os
-import ssl
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from ipaddress import IPv4Address
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import grpc
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from identity.api.auth.authenticator import DEVELOPMENT_MODE
@@ -40,180 +31,29 @@ from identity.config import Settings
 from identity.service import IdentityService
 from identity.v1 import identity_pb2 as pb
 from identity.v1 import identity_pb2_grpc
-from load_tests.server import free_port
+from tests.tls_fixtures import Pki, TlsServer, issue, make_ca, make_pki, serve_over_tls, trusting
 
 CALL_TIMEOUT_S = 10
 
 
-# --- a throwaway PKI -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Issued:
-    certificate: Path
-    key: Path
-
-    def pair(self) -> tuple[bytes, bytes]:
-        """(private key, certificate chain) as gRPC takes them."""
-        return self.key.read_bytes(), self.certificate.read_bytes()
-
-
-@dataclass(frozen=True)
-class Pki:
-    ca: Path
-    server: Issued
-    client: Issued
-    other_ca: Path
-    other_client: Issued  # issued by other_ca
-    other_server: Issued  # issued by other_ca, for 127.0.0.1 too
-
-
-def _key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Northwind Traders"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> Path:
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
-    return path
-
-
-def _write_certificate(certificate: x509.Certificate, path: Path) -> Path:
-    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    return path
-
-
-def _builder(subject: str, issuer: x509.Name, key: ec.EllipticCurvePrivateKey,
-             valid_days: int = 30) -> x509.CertificateBuilder:
-    now = datetime.now(UTC)
-    return (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(issuer)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=2))
-            .not_valid_after(now + timedelta(days=valid_days)))
-
-
-def make_ca(folder: Path, name: str) -> tuple[Path, x509.Name, ec.EllipticCurvePrivateKey]:
-    key = _key()
-    subject = _name(name)
-    certificate = (_builder(name, subject, key)
-                   .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-                   .add_extension(x509.KeyUsage(
-                       digital_signature=True, key_cert_sign=True, crl_sign=True,
-                       content_commitment=False, key_encipherment=False,
-                       data_encipherment=False, key_agreement=False, encipher_only=False,
-                       decipher_only=False), critical=True)
-                   .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                                  critical=False)
-                   .sign(key, hashes.SHA256()))
-    return _write_certificate(certificate, folder / f"{name}.pem"), subject, key
-
-
-def issue(folder: Path, name: str, ca: tuple[Path, x509.Name, ec.EllipticCurvePrivateKey], *,
-          server: bool, valid_days: int = 30) -> Issued:
-    """A leaf certificate the CA signed: for a server, valid for 127.0.0.1 and localhost."""
-    _, issuer, ca_key = ca
-    key = _key()
-    usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
-    builder = (_builder(name, issuer, key, valid_days)
-               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-               .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                   ca_key.public_key()), critical=False))
-    if server:
-        builder = builder.add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName("localhost"), x509.IPAddress(IPv4Address("127.0.0.1"))]),
-            critical=False)
-    certificate = builder.sign(ca_key, hashes.SHA256())
-    return Issued(_write_certificate(certificate, folder / f"{name}.pem"),
-                  _write_key(key, folder / f"{name}.key"))
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    folder = tmp_path_factory.mktemp("pki")
-    ca = make_ca(folder, "identity-ca")
-    other = make_ca(folder, "other-ca")
-    return Pki(ca=ca[0], server=issue(folder, "server", ca, server=True),
-               client=issue(folder, "client", ca, server=False),
-               other_ca=other[0], other_client=issue(folder, "other-client", other, server=False),
-               other_server=issue(folder, "other-server", other, server=True))
+    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 # --- `identity serve` over TLS -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TlsServer:
-    url: str  # https://127.0.0.1:port
-    port: int
-    grpc_port: int
-    banner: Path  # the server's stderr
-
-
-def trusting(ca: Path) -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=str(ca))
+@pytest.fixture(scope="module")
+def mtls_server(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
+    with serve_over_tls(pki, tmp_path_factory.mktemp("mtls"), mutual=True) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
-def serve_tls(pki: Pki, tmp_path_factory: pytest.TempPathFactory
-              ) -> Iterator[Any]:
-    """Starts `identity serve --dev` with the PKI's server certificate (and the client CA
-    when `mutual`), waits until /readyz answers over HTTPS, and stops it at the end."""
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(mutual: bool) -> TlsServer:
-        folder = tmp_path_factory.mktemp("serve-tls")
-        port, grpc_port = free_port(), free_port()
-        tls = ["--tls-cert-file", str(pki.server.certificate),
-               "--tls-key-file", str(pki.server.key)]
-        if mutual:
-            tls += ["--tls-client-ca-file", str(pki.ca)]
-        banner = folder / "stderr.log"
-        with banner.open("wb") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "identity.cli", "serve", "--dev", "--port", str(port),
-                 "--grpc-port", str(grpc_port), "--database", str(folder / "graph.db"),
-                 "--model", str(folder / "model.json"), "--rules", str(folder / "rules.toml"),
-                 "--log-level", "info", *tls],
-                env=dict(os.environ), stdout=output, stderr=subprocess.STDOUT)
-        started.append(process)
-        url = f"https://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", verify=trusting(pki.ca), timeout=2
-                             ).status_code == 200:
-                    return TlsServer(url, port, grpc_port, banner)
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"identity serve over TLS did not become ready:\n"
-                                   f"{banner.read_text(errors='replace')}")
-            time.sleep(0.2)
-
-    yield start
-    for process in started:
-        process.terminate()
-    for process in started:  # uvicorn ends by raising the signal it stopped on again
-        assert process.wait(timeout=30) in (0, -15)
-
-
-@pytest.fixture(scope="module")
-def mtls_server(serve_tls: Any) -> TlsServer:
-    server: TlsServer = serve_tls(True)
-    return server
-
-
-@pytest.fixture(scope="module")
-def tls_server(serve_tls: Any) -> TlsServer:
-    server: TlsServer = serve_tls(False)
-    return server
+def tls_server(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
+    with serve_over_tls(pki, tmp_path_factory.mktemp("tls"), mutual=False) as server:
+        yield server
 
 
 EVENT = {"eventId": "tls-1", "type": "identify", "timestamp": "2024-05-01T12:00:00Z",

@@ -31,9 +31,11 @@ from identity.api.kafka.config import KafkaConfig
 from identity.config import Settings
 from load_tests.server import free_port, identity_server, sqlite_args
 from tests.kafka_fixtures import kafka_config
+from tests.tls_fixtures import make_pki, serve_over_tls
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+TLS_COMPOSE_FILE = ROOT / "docker-compose.tls.yml"  # the TLS overlay
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 KAFKA_DEVSERVER_POM = ROOT / "devservers" / "kafka" / "pom.xml"
@@ -74,16 +76,18 @@ def empty_env_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def compose_config(
-    docker_compose: str, env_file: Path, password: str | None
+    docker_compose: str, env_file: Path, password: str | None,
+    extra_env: dict[str, str] | None = None, files: tuple[Path, ...] = (COMPOSE_FILE,),
 ) -> subprocess.CompletedProcess[str]:
-    """Only PATH and the password reach docker-compose: a NEO4J_PASSWORD exported in the
-    caller's shell, or a .env file beside the compose file, must not hide a missing one."""
-    env = {"PATH": os.environ.get("PATH", "")}
+    """Only PATH, the password and `extra_env` reach docker-compose: a NEO4J_PASSWORD exported
+    in the caller's shell, or a .env file beside the compose file, must not hide a missing
+    one."""
+    env = {"PATH": os.environ.get("PATH", ""), **(extra_env or {})}
     if password is not None:
         env["NEO4J_PASSWORD"] = password
     return subprocess.run(
         [docker_compose, "--env-file", str(env_file), "--project-directory", str(ROOT),
-         "-f", str(COMPOSE_FILE), "config"],
+         *(part for file in files for part in ("-f", str(file))), "config"],
         env=env, capture_output=True, text=True, timeout=60, check=False,
     )
 
@@ -276,6 +280,110 @@ def test_config_fails_naming_the_password_when_it_is_missing(
     finished = compose_config(docker_compose, empty_env_file, password)
     assert finished.returncode != 0
     assert "set NEO4J_PASSWORD" in finished.stderr, finished.stderr
+
+
+# --- secrets: from the environment only ----------------------------------------------------------
+
+# Settings that hold a secret (or name a file that does), by name.
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|JWKS|_AUTH$|(?<!CLUSTER)_KEY(_FILE)?$")
+# The secrets the service and the workers take from the shell that runs compose.
+PASSED_THROUGH = ("IDENTITY_PII_HASH_KEY", "IDENTITY_ERASURE_KEY", "IDENTITY_JWT_ISSUER",
+                  "IDENTITY_JWT_AUDIENCE", "IDENTITY_JWT_JWKS")
+
+
+def raw_environments(path: Path) -> dict[str, dict[str, Any]]:
+    """Each service's environment as written (before interpolation), and the shared block."""
+    written = load_yaml(path.read_text())
+    found = {name: dict(spec.get("environment") or {})
+             for name, spec in written["services"].items()}
+    if "x-identity-env" in written:
+        found["x-identity-env"] = dict(written["x-identity-env"])
+    return found
+
+
+@pytest.mark.parametrize("path", [COMPOSE_FILE, TLS_COMPOSE_FILE], ids=lambda p: p.name)
+def test_no_secret_is_written_in_the_compose_files(path: Path) -> None:
+    """A secret is either required from the environment (${NAME:?why}), passed through from
+    it (no value: unset in the container when unset in the shell), or a file mounted under
+    /run/secrets/ from a path in the environment; never a value or a ${NAME:-default}."""
+    checked = 0
+    for where, environment in raw_environments(path).items():
+        for name, value in environment.items():
+            if not SECRET_NAME.search(name):
+                continue
+            checked += 1
+            required = isinstance(value, str) and re.fullmatch(
+                r"(neo4j/)?\$\{[A-Z0-9_]+:\?[^}]+\}", value)
+            mounted = isinstance(value, str) and value.startswith("/run/secrets/")
+            assert value is None or required or mounted, f"{path.name}: {where}.{name}"
+    assert checked >= (1 if path == TLS_COMPOSE_FILE else 7), "the pattern found no secret"
+    for secret in (load_yaml(path.read_text()).get("secrets") or {}).values():
+        assert re.fullmatch(r"\$\{[A-Z0-9_]+:\?[^}]+\}", secret["file"]), secret
+
+
+def test_secrets_reach_the_service_and_the_workers_only_when_set_in_the_shell(
+    docker_compose: str, empty_env_file: Path, resolved: dict[str, Any],
+) -> None:
+    for name in ("identity", "worker"):  # unset in the shell: unset in the containers
+        written = service(resolved, name)["environment"]
+        assert all(written[key] is None for key in PASSED_THROUGH), name
+    values = {key: f"sentinel-{i}-{PASSWORD}" for i, key in enumerate(PASSED_THROUGH)}
+    finished = compose_config(docker_compose, empty_env_file, PASSWORD, values)
+    assert finished.returncode == 0, finished.stderr
+    config = load_yaml(finished.stdout)
+    for name in ("identity", "worker"):
+        env = environment(config, name)
+        assert {key: env[key] for key in PASSED_THROUGH} == values, name
+
+
+def test_the_settings_the_compose_file_passes_are_the_services(resolved: dict[str, Any]) -> None:
+    """A typo in a variable's name would pass nothing, silently."""
+    defaults = Settings()
+    for key in environment(resolved, "identity"):
+        assert key.startswith("IDENTITY_"), key
+        assert hasattr(defaults, key.removeprefix("IDENTITY_").lower()), key
+
+
+TLS_FILES = {"IDENTITY_TLS_CERT": "/etc/identity/server.pem",
+             "IDENTITY_TLS_KEY": "/etc/identity/server.key",
+             "IDENTITY_TLS_CLIENT_CA": "/etc/identity/clients-ca.pem"}
+
+
+def test_the_tls_overlay_mounts_the_files_as_secrets_for_the_service_only(
+    docker_compose: str, empty_env_file: Path,
+) -> None:
+    finished = compose_config(docker_compose, empty_env_file, PASSWORD, TLS_FILES,
+                              files=(COMPOSE_FILE, TLS_COMPOSE_FILE))
+    assert finished.returncode == 0, finished.stderr
+    config = load_yaml(finished.stdout)
+    files = {name: secret["file"] for name, secret in config["secrets"].items()}
+    assert sorted(files.values()) == sorted(TLS_FILES.values())
+    identity = service(config, "identity")
+    mounted = {entry if isinstance(entry, str) else entry["source"]
+               for entry in identity["secrets"]}
+    assert mounted == set(files)
+    env = environment(config, "identity")
+    assert env["IDENTITY_TLS_CERT_FILE"] == "/run/secrets/identity-tls-cert"
+    assert env["IDENTITY_TLS_KEY_FILE"] == "/run/secrets/identity-tls-key"
+    assert env["IDENTITY_TLS_CLIENT_CA_FILE"] == "/run/secrets/identity-tls-client-ca"
+    assert files["identity-tls-key"] == TLS_FILES["IDENTITY_TLS_KEY"]
+    for path in ("IDENTITY_TLS_CERT_FILE", "IDENTITY_TLS_KEY_FILE",
+                 "IDENTITY_TLS_CLIENT_CA_FILE"):
+        assert env[path].removeprefix("/run/secrets/") in mounted
+    worker = service(config, "worker")
+    assert "secrets" not in worker
+    assert not any(key.startswith("IDENTITY_TLS") for key in environment(config, "worker"))
+
+
+@pytest.mark.parametrize("missing", sorted(TLS_FILES))
+def test_the_tls_overlay_names_a_file_left_unset(
+    docker_compose: str, empty_env_file: Path, missing: str,
+) -> None:
+    given = {key: value for key, value in TLS_FILES.items() if key != missing}
+    finished = compose_config(docker_compose, empty_env_file, PASSWORD, given,
+                              files=(COMPOSE_FILE, TLS_COMPOSE_FILE))
+    assert finished.returncode != 0
+    assert f"set {missing} to" in finished.stderr, finished.stderr
 
 
 # --- Kafka: the broker, its topics, the workers ---------------------------------------------------
@@ -619,6 +727,21 @@ def test_image_runs_as_a_non_root_user_created_in_the_build() -> None:
     assert any("useradd" in run and user in run for run in arguments_of("RUN"))
 
 
+def test_image_user_is_a_fixed_uid_that_owns_the_data_folder_and_nothing_else() -> None:
+    """By number, so Kubernetes' runAsNonRoot can check it; the installed code stays root's,
+    so the service cannot rewrite it; the data folder (SQLite, the model) is its own."""
+    user, _, group = arguments_of("USER")[-1].partition(":")
+    assert user.isdigit() and int(user) != 0 and group.isdigit() and int(group) != 0
+    (useradd,) = [run for run in arguments_of("RUN") if "useradd" in run]
+    assert f"--uid {user}" in useradd and f"--gid {group}" in useradd  # groupadd, same RUN
+    keywords = [keyword for keyword, _ in dockerfile_instructions()]
+    (chown,) = [run for run in arguments_of("RUN") if "chown" in run]
+    assert re.search(r"mkdir -p /app/data && chown identity:identity /app/data(\s|$)", chown)
+    assert "pip install" not in chown  # the package is installed by root, owned by root
+    assert max(i for i, keyword in enumerate(keywords) if keyword == "RUN") \
+        < keywords.index("USER")  # nothing runs as root after the switch
+
+
 def test_image_installs_the_package_without_a_pip_cache() -> None:
     runs = arguments_of("RUN")
     assert any(re.search(r"pip install --no-cache-dir \.(\s|$)", run) for run in runs), runs
@@ -719,7 +842,8 @@ def test_image_copies_everything_pip_install_reads() -> None:
     ".venv/bin/python", ".git/HEAD", "data/identity.db", ".devservers/neo4j/bin/neo4j",
     "load_tests/results/ingest.json", ".pytest_cache/v/cache", ".mypy_cache/3.11/x.json",
     "src/identity/__pycache__/cli.cpython-311.pyc", "src/identity_graph.egg-info/PKG-INFO",
-    ".env", "tests/conftest.py",
+    ".env", "tests/conftest.py", "server.key", "src/identity/tls/server.pem",
+    "graph_schema/client.key",
 ])
 def test_dockerignore_keeps_local_state_and_secrets_out_of_the_image(path: str) -> None:
     assert not is_in_build_context(path)
@@ -748,6 +872,33 @@ def test_healthchecks_pass_against_a_running_server_and_fail_without_one(
         finished = subprocess.run([sys.executable, *args], env=env, capture_output=True,
                                   text=True, timeout=30, check=False)
         assert finished.returncode == 1, what
+
+
+@pytest.mark.e2e
+def test_healthchecks_ask_over_https_when_tls_is_on(
+    resolved: dict[str, Any], tmp_path: Path
+) -> None:
+    """With IDENTITY_TLS_CERT_FILE set (docker-compose.tls.yml), as in the container, the
+    same commands ask over https; over http they would fail, as plaintext is refused."""
+    commands = {
+        "Dockerfile HEALTHCHECK": healthcheck_exec_form(),
+        "compose identity healthcheck": healthcheck_command(resolved, "identity")[1:],
+    }
+
+    def status(args: list[str], env: dict[str, str]) -> int:
+        return subprocess.run([sys.executable, *args], env=env, capture_output=True,
+                              timeout=30, check=False).returncode
+
+    pki = make_pki(tmp_path)
+    with serve_over_tls(pki, tmp_path, mutual=True, by_environment=True) as server:
+        plaintext = {key: value for key, value in server.env.items()
+                     if not key.startswith("IDENTITY_TLS_")}
+        for what, (program, *args) in commands.items():
+            assert program == "python", what
+            assert status(args, server.env) == 0, what
+            assert status(args, plaintext) == 1, what
+    for what, (_, *args) in commands.items():  # the server has stopped: nothing listens
+        assert status(args, server.env) == 1, what
 
 
 def test_the_trained_match_model_outlives_the_container(resolved: dict[str, Any]) -> None:
