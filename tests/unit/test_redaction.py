@@ -1,0 +1,75 @@
+"""Masked forms of personal data (domain/redaction.py): stable, and revealing little."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from identity.domain.redaction import (
+    DATE_MASK,
+    HIDDEN,
+    is_pii_field,
+    mask_audit_json,
+    mask_email,
+    mask_field,
+    mask_identifier,
+    mask_names,
+    mask_phone,
+    mask_reason,
+)
+from identity.domain.types import Identifier
+
+
+def test_an_email_keeps_two_initials_and_its_top_level_domain() -> None:
+    assert mask_email("jane.doe@northwind.org") == "j•••@n•••.org"
+    assert mask_email("a.quistorp@larkspur-legal.co.uk") == "a•••@l•••.uk"
+    assert mask_email("not-an-email") == "n•••"
+
+
+def test_a_phone_keeps_its_last_two_digits_in_one_shape_for_every_country() -> None:
+    assert mask_phone("+447911123456") == "+•• ••• •••• •56"
+    assert mask_phone("+14155550133") == "+•• ••• •••• •33"
+    assert mask_phone("+14155550133;ext=12") == "+•• ••• •••• •33"
+    assert mask_phone("12") == "+•• ••• •••• •"  # too short to show any of it
+
+
+@pytest.mark.parametrize(("field", "value", "masked"), [
+    ("first_name", "Annelise", "A•••"), ("last_name", "Okonkwo-Vance", "O•••"),
+    ("city", "Edinburgh", "E•••"), ("date_of_birth", "1984-03-12", DATE_MASK),
+    ("address_line1", "12 Larkspur Lane", HIDDEN), ("postcode", "EH1 2AB", HIDDEN),
+    ("region", "Midlothian", HIDDEN), ("email", "x@northwind.org", "x•••@n•••.org"),
+    ("mobile_phone", "07911 123456", "+•• ••• •••• •56"), ("full_name", "Ann Lee", "A•••"),
+    ("dob", "1984-03-12", DATE_MASK), ("address_unit", "Flat 3", HIDDEN),
+    ("gender", "female", "female"), ("country", "GB", "GB"), ("plan", "gold", "gold"),
+])
+def test_each_field_masks_by_what_it_holds(field: str, value: str, masked: str) -> None:
+    assert mask_field(field, value) == masked
+    assert is_pii_field(field) is (masked != value)
+    assert mask_field(field, value) == mask_field(field, value)  # stable
+
+
+def test_only_emails_and_phones_are_personal_data_among_identifier_kinds() -> None:
+    for kind in ("customer_id", "device_id", "anonymous_id", "session_id", "order_id",
+                 "external:crm"):
+        assert mask_identifier(Identifier(kind, "c-1")) == Identifier(kind, "c-1")
+    assert mask_identifier(Identifier("phone", "+447911123456")).value == "+•• ••• •••• •56"
+
+
+def test_names_reasons_and_audit_json_are_masked_where_they_quote_identifiers() -> None:
+    assert mask_names("Anna  Baker") == "A••• B•••"
+    assert mask_reason("email ann@northwind.org stopped bridging: hub: linked to 3 distinct "
+                       "email identifiers (limit 2)") == (
+        "email a•••@n•••.org stopped bridging: hub: linked to 3 distinct email identifiers "
+        "(limit 2)")
+    assert mask_reason("the link through phone +14155550133 stays inactive") == (
+        "the link through phone +•• ••• •••• •33 stays inactive")
+    assert mask_reason(None) is None
+    text = json.dumps({"profile_of": {"email|ann@northwind.org": "prf_1",
+                                      "customer_id|c-1": "prf_1"},
+                       "moved": [["phone", "+14155550133"], ["device_id", "d-1"]],
+                       "links": [["email|ann@northwind.org", "customer_id|c-1", "manual"]]})
+    assert json.loads(mask_audit_json(text)) == {
+        "profile_of": {"email|a•••@n•••.org": "prf_1", "customer_id|c-1": "prf_1"},
+        "moved": [["phone", "+•• ••• •••• •33"], ["device_id", "d-1"]],
+        "links": [["email|a•••@n•••.org", "customer_id|c-1", "manual"]]}
