@@ -36,7 +36,7 @@ class SearchResult:
                       "survivor cannot be read).")
     async def profile(self, info: strawberry.Info[Context, None]) -> Profile | None:
         view = await info.context.profiles.load(str(self.profile_id))
-        return Profile.from_domain(view) if view else None
+        return Profile.from_domain(view, info.context.disclosure) if view else None
 
     @classmethod
     def from_domain(cls, hit: SearchHit) -> SearchResult:
@@ -89,4 +89,4 @@ async def resolve_search(
     """Profiles by name (fuzzy: a typo, a nickname, the name's order), email, phone or
     identifier, best first; at most 100 a page."""
     page = await info.context.service.search(query, by, kind=kind, first=first, after=after)
-    return SearchResults.from_domain(page)
+    return SearchResults.from_domain(info.context.disclosure.search_page(page))

@@ -69,7 +69,7 @@ class StewardActionPayload:
     @strawberry.field(description="The profiles it left, as they are now.")
     async def profiles(self, info: Info) -> list[Profile]:
         views = [await info.context.profiles.load(str(p)) for p in self.profile_ids]
-        return [Profile.from_domain(v) for v in views if v is not None]
+        return [Profile.from_domain(v, info.context.disclosure) for v in views if v is not None]
 
     @classmethod
     def from_domain(cls, result: ActionResult) -> StewardActionPayload:
@@ -208,7 +208,7 @@ class StewardQueries:
         check_profile_ids([("profileId", str(profile_id))])
         preview = await info.context.service.preview_split(str(profile_id),
                                                            _sides(info, sides))
-        return SplitPlan.from_domain(preview)
+        return SplitPlan.from_domain(info.context.disclosure.split_preview(preview))
 
     @strawberry.field(description="Every action on the graph, newest first.")
     async def audit_log(self, info: Info, filter: AuditLogFilter | None = None,
@@ -219,8 +219,8 @@ class StewardQueries:
         where = AuditFilter(given.actor, given.action,
                             str(given.profile_id) if given.profile_id else None)
         cursor = decode_audit_cursor(after) if after else None
-        return AuditLogPage.from_domain(
-            await info.context.service.audit_log(where, first, cursor))
+        return AuditLogPage.from_domain(info.context.disclosure.audit_page(
+            await info.context.service.audit_log(where, first, cursor)))
 
     @strawberry.field(description="A profile's versions, oldest first: what changed in each "
                       "(identifiers, merges, splits, golden-record fields) and what did it.")
@@ -228,7 +228,8 @@ class StewardQueries:
                               after: int = 0) -> ProfileVersionPage | None:
         check_profile_ids([("id", str(id))])
         page = await info.context.service.profile_versions(str(id), first, after)
-        return ProfileVersionPage.from_domain(page) if page else None
+        return (ProfileVersionPage.from_domain(info.context.disclosure.versions(page))
+                if page else None)
 
 
 @strawberry.type
@@ -240,7 +241,7 @@ class StewardMutations:
         check_profile_ids(indexed("profileIds", [str(p) for p in profile_ids]))
         done = await info.context.service.merge([str(p) for p in profile_ids], actor, reason,
                                                 override_limits=override_limits)
-        return StewardActionPayload.from_domain(done)
+        return StewardActionPayload.from_domain(info.context.disclosure.action(done))
 
     @strawberry.mutation(description="Splits a profile so each group of identifiers ends up "
                          "in its own part (splitPreview shows how), and keeps them apart for "
@@ -251,7 +252,7 @@ class StewardMutations:
         check_profile_ids([("profileId", str(profile_id))])
         done = await info.context.service.split(str(profile_id), _sides(info, sides), actor,
                                                 reason)
-        return StewardActionPayload.from_domain(done)
+        return StewardActionPayload.from_domain(info.context.disclosure.action(done))
 
     @strawberry.mutation(description="No link between a and b joins any more; their profile "
                          "splits if that link held it together.")
@@ -259,7 +260,7 @@ class StewardMutations:
                      reason: str) -> StewardActionPayload:
         done = await info.context.service.unlink(normalized(info, "a", a),
                                                  normalized(info, "b", b), actor, reason)
-        return StewardActionPayload.from_domain(done)
+        return StewardActionPayload.from_domain(info.context.disclosure.action(done))
 
     @strawberry.mutation(description="Accepts a possible match (a steward's link joins it) or "
                          "rejects it (a never-link keeps it apart); it leaves the queue.")
@@ -269,7 +270,7 @@ class StewardMutations:
         done = await info.context.service.decide_review(
             normalized(info, "a", a), normalized(info, "b", b), accept, actor, reason,
             override_limits=override_limits)
-        return StewardActionPayload.from_domain(done)
+        return StewardActionPayload.from_domain(info.context.disclosure.action(done))
 
     @strawberry.mutation(description="Undoes a steward's action from the audit log: the exact "
                          "partition and ids before it, or a clear refusal when later changes "
@@ -277,7 +278,7 @@ class StewardMutations:
     async def undo(self, info: Info, action_id: strawberry.ID, actor: str, reason: str
                    ) -> StewardActionPayload:
         done = await info.context.service.undo(str(action_id), actor, reason)
-        return StewardActionPayload.from_domain(done)
+        return StewardActionPayload.from_domain(info.context.disclosure.action(done))
 
 
 def as_of_time(value: datetime) -> datetime:

@@ -15,9 +15,10 @@ from identity.domain.matching.scoring import Bucket as DomainBucket
 from identity.domain.matching.scoring import Decision as DomainDecision
 from identity.domain.matching.scoring import FieldScore, PairScore
 from identity.domain.survivorship import GoldenField as DomainGoldenField
-from identity.domain.types import Identifier
+from identity.domain.types import Identifier, ProfileId
 from identity.service import IngestResult, IngestStatus, Member, ProfileView
 from identity.service.change_feed import PositionedChange
+from identity.service.disclosure import Disclosure
 from identity.service.explain import Explanation as DomainExplanation
 from identity.service.explain import LinkStep, ReviewPage
 from identity.service.explain import ProfileHistory as DomainProfileHistory
@@ -253,25 +254,32 @@ class IdentifierNode:
     profile_id: strawberry.ID | None
     hub_reason: str | None = strawberry.field(
         description="Set when this identifier is shared by many people and no longer links.")
+    # The identifier as stored, for loading its links: `value` may be masked (disclosure.py).
+    stored: strawberry.Private[Identifier]
 
     @strawberry.field(description="The links touching this identifier, with their evidence.")
     async def links(self, info: strawberry.Info[Context, None]) -> list[Link]:
-        found = await info.context.links.load(Identifier(self.kind, self.value))
-        return [Link.from_domain(LinkStep.of(link)) for link in found]
+        found = await info.context.links.load(self.stored)
+        steps = info.context.disclosure.steps(
+            [ProfileId(self.profile_id) if self.profile_id else None],
+            [LinkStep.of(link) for link in found])
+        return [Link.from_domain(step) for step in steps]
 
     @strawberry.field(description="The golden profile this identifier belongs to.")
     async def profile(self, info: strawberry.Info[Context, None]) -> Profile | None:
         if self.profile_id is None:
             return None
         view = await info.context.profiles.load(str(self.profile_id))
-        return Profile.from_domain(view) if view else None
+        return Profile.from_domain(view, info.context.disclosure) if view else None
 
     @classmethod
-    def from_domain(cls, node: Member, profile_id: str | None) -> IdentifierNode:
+    def from_domain(cls, node: Member, profile_id: str | None,
+                    stored: Identifier | None = None) -> IdentifierNode:
+        """`node` as the caller may see it; `stored`: its identifier unmasked, when masked."""
         return cls(kind=node.identifier.kind, value=node.identifier.value,
                    first_seen=node.first_seen, last_seen=node.last_seen,
                    profile_id=strawberry.ID(profile_id) if profile_id else None,
-                   hub_reason=node.hub_reason)
+                   hub_reason=node.hub_reason, stored=stored or node.identifier)
 
 
 @strawberry.type
@@ -337,7 +345,14 @@ class Profile:
         return next((g for g in self.golden if g.name == name), None)
 
     @classmethod
-    def from_domain(cls, view: ProfileView) -> Profile:
+    def from_domain(cls, stored: ProfileView, disclosure: Disclosure) -> Profile:
+        """The profile as `disclosure`'s caller may see it (personal data masked, or its
+        read audited)."""
+        view = disclosure.profile(stored)
+        groups: dict[str, list[IdentifierNode]] = {}
+        for shown, kept in zip(view.identifiers, stored.identifiers, strict=True):
+            groups.setdefault(shown.identifier.kind, []).append(
+                IdentifierNode.from_domain(shown, view.profile_id, kept.identifier))
         return cls(
             id=strawberry.ID(view.profile_id),
             requested_id=strawberry.ID(view.requested_id),
@@ -345,11 +360,8 @@ class Profile:
             created_at=view.created_at,
             first_seen=view.first_seen,
             last_seen=view.last_seen,
-            identifiers=[
-                IdentifierGroup(kind=kind, identifiers=[
-                    IdentifierNode.from_domain(n, view.profile_id) for n in nodes])
-                for kind, nodes in view.identifiers_by_kind().items()
-            ],
+            identifiers=[IdentifierGroup(kind=kind, identifiers=nodes)
+                         for kind, nodes in sorted(groups.items())],
             golden=[GoldenField.from_domain(g) for g in view.golden.values()],
             order_count=view.orders.count,
             total_spend=[Money(currency=c, amount=str(a)) for c, a in view.orders.total_spend],

@@ -12,12 +12,14 @@ from contextlib import aclosing
 import grpc
 
 from identity.api.grpc import convert, errors
+from identity.api.grpc.caller import caller
 from identity.api.grpc.ingest_stream import ingest_in_order
 from identity.api.grpc.watch_slots import WatchSlots
 from identity.api.limits import MAX_WATCH_STREAMS, check_batch, check_profile_ids, indexed
 from identity.domain.errors import ValidationError
-from identity.service import IdentityService, ProfileView
+from identity.service import IdentityService
 from identity.service.change_feed import MAX_WATCHED_IDS
+from identity.service.disclosure import Disclosure
 from identity.service.steward import check_sides
 from identity.v1 import identity_pb2 as pb
 from identity.v1 import identity_pb2_grpc
@@ -45,9 +47,15 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         self._watch_slots = watch_slots or WatchSlots(MAX_WATCH_STREAMS)
         self._watch_slots.share(service)
 
-    def _profile(self, view: ProfileView) -> pb.Profile:
-        """The message, built once per cached view (the caller must not modify it)."""
-        return self._service.rendering(view, "grpc", convert.profile)
+    def _disclosure(self) -> Disclosure:
+        """What this call's caller may see of personal data (service/disclosure.py)."""
+        return self._service.disclosure(caller())
+
+    @staticmethod
+    def _message(disclosure: Disclosure) -> convert.ProfileMessage:
+        """A view's message as the caller may see it, built once per cached view (the caller
+        must not modify it); masked and clear ones are kept apart."""
+        return lambda view: disclosure.rendering(view, "grpc", convert.profile)
 
     @errors.unary
     async def Resolve(self, request: pb.ResolveRequest,
@@ -61,12 +69,14 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             create=request.mode == pb.ResolveRequest.MODE_CREATE,
             source=request.source or DEFAULT_SOURCE,
             with_profile=not request.id_only)
+        disclosure = self._disclosure()
+        message = self._message(disclosure)
         if resolution.profile and resolution.is_plain_lookup:
             # The hot path: a plain lookup's response depends on its profile alone.
-            return self._service.rendering(
+            return disclosure.rendering(
                 resolution.profile, "grpc.ResolveResponse",
-                lambda _: convert.resolve_response(resolution, self._profile))
-        return convert.resolve_response(resolution, self._profile)
+                lambda _: convert.resolve_response(resolution, message))
+        return convert.resolve_response(resolution, message)
 
     @errors.unary
     async def GetProfile(self, request: pb.GetProfileRequest,
@@ -77,7 +87,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         (view,) = await self._service.profiles([request.profile_id])
         if view is None:
             raise errors.NotFound(f"profile {request.profile_id!r} does not exist")
-        return self._profile(view)
+        return self._message(self._disclosure())(view)
 
     @errors.unary
     async def BatchGetProfiles(
@@ -92,10 +102,11 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         by_id = await self._service.profiles(ids) if ids else []
         by_identifier = (await self._service.profiles_by_identifier(identifiers)
                          if identifiers else [])
+        message = self._message(self._disclosure())
         return pb.BatchGetProfilesResponse(lookups=[
-            *(convert.lookup(key, view, self._profile)
+            *(convert.lookup(key, view, message)
               for key, view in zip(ids, by_id, strict=True)),
-            *(convert.lookup(convert.identifier(key), view, self._profile)
+            *(convert.lookup(convert.identifier(key), view, message)
               for key, view in zip(identifiers, by_identifier, strict=True)),
         ])
 
@@ -138,7 +149,8 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
                       context: Context[pb.ExplainRequest, pb.Explanation]) -> pb.Explanation:
         a, b = self._service.normalize_all(
             convert.raw_identifiers([request.a, request.b]), paths=["a", "b"])
-        return convert.explanation(await self._service.explain(a, b))
+        return convert.explanation(self._disclosure().explanation(
+            await self._service.explain(a, b)))
 
     @errors.unary
     async def Merge(self, request: pb.MergeRequest,
@@ -147,7 +159,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         check_profile_ids(indexed("profile_ids", ids))
         done = await self._service.merge(ids, request.actor, request.reason,
                                          override_limits=request.override_limits)
-        return pb.MergeResponse(action=convert.steward_action(done))
+        return pb.MergeResponse(action=convert.steward_action(self._disclosure().action(done)))
 
     @errors.unary
     async def Split(self, request: pb.SplitRequest,
@@ -160,9 +172,9 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             for i, side in enumerate(request.sides)]
         if request.preview:
             preview = await self._service.preview_split(request.profile_id, sides)
-            return convert.split_response(preview, None)
-        done = await self._service.split(request.profile_id, sides, request.actor,
-                                         request.reason)
+            return convert.split_response(self._disclosure().split_preview(preview), None)
+        done = self._disclosure().action(await self._service.split(
+            request.profile_id, sides, request.actor, request.reason))
         assert done.split is not None, "a split says how it cut"
         return convert.split_response(done.split, done)
 
@@ -173,7 +185,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         a, b = self._service.normalize_all(
             convert.raw_identifiers([request.a, request.b]), paths=["a", "b"])
         done = await self._service.unlink(a, b, request.actor, request.reason)
-        return pb.UnlinkResponse(action=convert.steward_action(done))
+        return pb.UnlinkResponse(action=convert.steward_action(self._disclosure().action(done)))
 
     @errors.unary
     async def Undo(self, request: pb.UndoRequest,
@@ -181,7 +193,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         if not request.action_id:
             raise ValidationError.of("action_id", "is required")
         done = await self._service.undo(request.action_id, request.actor, request.reason)
-        return pb.UndoResponse(action=convert.steward_action(done))
+        return pb.UndoResponse(action=convert.steward_action(self._disclosure().action(done)))
 
     @errors.unary
     async def DecideReview(self, request: pb.DecideReviewRequest,
@@ -196,4 +208,5 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         done = await self._service.decide_review(a, b, decisions[request.decision],
                                                  request.actor, request.reason,
                                                  override_limits=request.override_limits)
-        return pb.DecideReviewResponse(action=convert.steward_action(done))
+        return pb.DecideReviewResponse(
+            action=convert.steward_action(self._disclosure().action(done)))
