@@ -56,6 +56,57 @@ def graphql_session(url: str) -> None:
                   headers={"content-type": "application/json"})
 
 
+OTHER = {"email": "ottoline.brack@fastmail.com", "phone": "+447400123456",
+         "first_name": "Ottoline", "last_name": "Brackenbury", "date_of_birth": "1961-07-23",
+         "address_line1": "41 Wenlock Mews", "city": "Aberystwyth", "postcode": "SY23 1DE"}
+PROFILE = """query($id: ID!) { profile(id: $id) { id golden { name value } identifiers {
+  identifiers { kind value links { a { value } b { value } comparison { fields { left right }
+  } } } } } }"""
+
+
+def pii_session(url: str, grpc_port: int) -> None:
+    """Reads, explanations, search, a merge and a split of profiles full of personal data,
+    shown in the clear (development mode) and audited, over GraphQL and gRPC."""
+    person = {"first_name": NAMES[0], "last_name": NAMES[1], "date_of_birth": "1990-04-01",
+              "address_line1": "9 Quarry Close", "city": "Quarrington", "postcode": "NE4 7QQ"}
+    other = {k: v for k, v in OTHER.items() if k not in ("email", "phone")}
+    with httpx.Client(base_url=url, timeout=30) as http:
+        def ask(query: str, **variables: object) -> dict[str, object]:
+            body: dict[str, object] = http.post("/graphql", json={
+                "query": query, "variables": variables}).json()
+            return body
+
+        done = ask(INGEST.replace("{ status }", "{ status profileId }"), e=[
+            event(20, ("email", EMAILS[0]), ("phone", PHONES[3]), traits=person),
+            event(21, ("email", OTHER["email"]), ("phone", OTHER["phone"]), traits=other)])
+        results = done["data"]["ingestEvents"]["results"]  # type: ignore[index]
+        first, second = (r["profileId"] for r in results)
+        for profile_id in (first, second):
+            ask(PROFILE, id=profile_id)
+        ask("""query($a: String!, $b: String!) { explain(a: {kind: "email", value: $a},
+            b: {kind: "email", value: $b}) { path { rule } comparison { fields { left right } }
+            } }""", a=EMAILS[0], b=OTHER["email"])
+        ask("query($id: ID!) { explainProfile(id: $id) { steps { a { value } } } }", id=first)
+        ask("query($q: String!) { search(query: $q) { items { matches { value } } } }",
+            q=f"{NAMES[0]} {NAMES[1]}")
+        merged = ask("""mutation($ids: [ID!]!) { merge(profileIds: $ids, actor: "sam",
+            reason: "one person") { actionId profiles { golden { value } } } }""",
+                     ids=[first, second])
+        assert "errors" not in merged, merged
+        ask("""mutation($id: ID!, $a: String!, $b: String!) { split(profileId: $id, sides: [
+            [{kind: "email", value: $a}], [{kind: "email", value: $b}]], actor: "sam",
+            reason: "two people") { actionId } }""", id=first, a=EMAILS[0], b=OTHER["email"])
+        ask("""{ auditLog(filter: {action: "read_pii"}) { entries { actor } } }""")
+        ask(PROFILE, id=OTHER["email"])  # bad input holding personal data
+    with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        stub = identity_pb2_grpc.IdentityServiceStub(channel)
+        stub.GetProfile(pb.GetProfileRequest(profile_id=first))
+        stub.Explain(pb.ExplainRequest(a=pb.Identifier(kind="email", value=EMAILS[0]),
+                                       b=pb.Identifier(kind="phone", value=OTHER["phone"])))
+        stub.BatchGetProfiles(pb.BatchGetProfilesRequest(identifiers=[
+            pb.Identifier(kind="email", value=OTHER["email"])]))
+
+
 GRPC_REFUSED = "/identity.v1.IdentityService/GetProfile"  # sent as bytes that do not decode
 
 
@@ -116,6 +167,7 @@ def test_no_log_line_holds_personal_data_or_a_traceback(
                          log_level="debug") as server:
         graphql_session(server.url)
         codes = grpc_session(grpc_port)
+        pii_session(server.url, grpc_port)
     text = log.read_text(errors="replace")
     assert "identity.access: POST /graphql 200" in text  # the log was written, at debug
     # Every gRPC call reached the server and was answered by it, not by the channel.
@@ -130,7 +182,8 @@ def test_no_log_line_holds_personal_data_or_a_traceback(
         f"identity.grpc: gRPC {GRPC_REFUSED}: the request is not a valid "
         "identity.v1.GetProfileRequest message"), refused
     secrets = [*EMAILS, *PHONES, *NAMES, "quarry", "900461", "555 0133", "7911123456",
-               "7911 123456"]
+               "7911 123456", *OTHER.values(), "7400123456", "ottoline", "brack", "wenlock",
+               "sy23", "1990-04-01", "ne4 7qq"]
     leaked = [s for s in secrets if s.lower() in text.lower()]
     assert leaked == [], [line for line in text.splitlines()
                           if any(s.lower() in line.lower() for s in leaked)][:5]
