@@ -189,3 +189,34 @@ async def test_rotation_as_documented(store: GraphStore) -> None:
     assert await profile_of(retired, "phone", "4155550100") is None  # not seen in the window
     assert await profile_of(retired, "anonymous_id", "c-2") == person  # still in its profile
     assert await clear_values_in(store) == []
+
+
+async def test_an_erased_person_stays_erased_during_a_rotation(store: GraphStore) -> None:
+    """Erasure's tombstones name the stored hashes: while two keys are listed an event carries
+    both, and suppression drops both, so the new key cannot bring the person back; a lift names
+    the value under every key (normalize_every_key)."""
+    before = service_on(store, OLD_KEY)
+    (first,) = await before.ingest([event("g1", ("email", "gone@northwind.org"),
+                                          ("anonymous_id", "c-1"))])
+    assert first.profile_id is not None
+    await before.erase_profile(first.profile_id, "sam", "Art. 17 request")
+    rotating = service_on(store, NEW_KEY, OLD_KEY)
+    (again,) = await rotating.ingest([event("g2", ("email", "Gone@northwind.org"),
+                                            ("anonymous_id", "c-9"))])
+    assert again.status is IngestStatus.ACCEPTED  # the cookie is not erased
+    assert [w.field for w in again.warnings] == ["identifiers", "identifiers"]
+    for service in (rotating, service_on(store, NEW_KEY)):
+        assert await profile_of(service, "email", "gone@northwind.org") is None
+    lifted = await rotating.lift_suppressions(
+        list(rotating.normalize_every_key("email", "gone@northwind.org")), "sam", "came back")
+    assert len(lifted.lifted) == 1  # the old hash: the new one was never stored
+    (back,) = await rotating.ingest([event("g3", ("email", "gone@northwind.org"))])
+    assert await profile_of(rotating, "email", "gone@northwind.org") == back.profile_id
+    # Erased inside the window: both hashes are tombstoned, and a lift lifts both.
+    assert back.profile_id is not None
+    await rotating.erase_profile(back.profile_id, "sam", "Art. 17 again")
+    (refused,) = await rotating.ingest([event("g4", ("email", "gone@northwind.org"))])
+    assert refused.status is IngestStatus.REJECTED
+    lifted = await rotating.lift_suppressions(
+        list(rotating.normalize_every_key("email", "gone@northwind.org")), "sam", "back again")
+    assert len(lifted.lifted) == 2

@@ -163,3 +163,13 @@ def test_traits_holding_an_email_or_a_phone_are_dropped_and_said() -> None:
 ])
 def test_holds_contact(name: str, value: str, held: bool) -> None:
     assert holds_contact(name, value) is held
+
+
+def test_during_a_rotation_an_event_says_which_hashes_are_one_value() -> None:
+    """What erasure's suppression drops together (service/ingest.py)."""
+    parsed = parse_event(event(("email", "ann@northwind.org"), ("phone", "+14155550100"),
+                               ("anonymous_id", "c-1")), rules(f"2:{SECRET_2}", f"1:{SECRET_1}"))
+    assert len(parsed.identifiers) == 5
+    assert sorted((g[0].kind, [i.value[:3] for i in g]) for g in parsed.same_value) == [
+        ("email", ["h2:", "h1:"]), ("phone", ["h2:", "h1:"])]
+    assert parse_event(event(("email", "ann@northwind.org")), rules(SECRET_1)).same_value == ()

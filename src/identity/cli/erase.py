@@ -84,8 +84,8 @@ def export(args: argparse.Namespace) -> int:
 
 def suppressions(args: argparse.Namespace) -> int:
     async def work(service: IdentityService) -> int:
-        identifier = service.normalize(args.kind, args.value)
-        lifted = await service.lift_suppressions([identifier], args.actor or default_actor(),
+        identifiers = list(service.normalize_every_key(args.kind, args.value))
+        lifted = await service.lift_suppressions(identifiers, args.actor or default_actor(),
                                                  args.reason)
         if not lifted.lifted:
             print(f"identity suppressions lift: that {args.kind} is not suppressed",

@@ -106,6 +106,9 @@ class Event:
     warnings: tuple[FieldError, ...] = ()  # what was accepted in another form, and why
     # (purpose, granted) the event decides, by purpose (domain/consent.py)
     consent: tuple[tuple[Purpose, bool], ...] = ()
+    # Identifiers that are one email or phone hashed under each key listed, while a key is
+    # rotated (domain/pii_hashing.py): erasure's suppression drops them together.
+    same_value: tuple[tuple[Identifier, ...], ...] = ()
 
 
 def _text(raw: Mapping[str, object], name: str, errors: list[FieldError]) -> str:
@@ -214,11 +217,12 @@ class _Identifiers:
     kept: set[Identifier]
     ignored: list[IgnoredIdentifier]
     malformed: list[tuple[FieldError, IgnoredIdentifier]]  # the error, and its report if dropped
+    same_value: list[tuple[Identifier, ...]]  # Event.same_value
 
 
 def _identifiers(raw: Mapping[str, object], rules: NormalizationRules, region: str,
                  errors: list[FieldError]) -> _Identifiers:
-    found = _Identifiers(set(), [], [])
+    found = _Identifiers(set(), [], [], [])
     items = raw.get("identifiers")
     if not isinstance(items, list) or not items:
         errors.append(FieldError("identifiers", "is required: a non-empty list of {kind, value}"))
@@ -254,7 +258,10 @@ def _identifiers(raw: Mapping[str, object], rules: NormalizationRules, region: s
             found.ignored.append(IgnoredIdentifier(where, identifier.kind, identifier.value,
                                                    _PLACEHOLDER))
             continue
-        found.kept.update(rules.linked(identifier))  # hashed here when hashing is on
+        linked = rules.linked(identifier)  # hashed here when hashing is on
+        found.kept.update(linked)
+        if len(linked) > 1:
+            found.same_value.append(linked)
     return found
 
 
@@ -405,7 +412,8 @@ def parse_event(raw: object, rules: NormalizationRules, *, strict: bool = False,
     if errors:
         raise ValidationError(errors)
     return Event(EventId(event_id), type_, timestamp, source, tuple(sorted(found.kept)),
-                 traits, order, tuple(ignored), tuple(warnings), consent)
+                 traits, order, tuple(ignored), tuple(warnings), consent,
+                 tuple(found.same_value))
 
 
 _FIELD_ORDER = {name: rank for rank, name in enumerate(

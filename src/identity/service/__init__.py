@@ -112,6 +112,11 @@ class IdentityService:
     def normalize(self, kind: str, value: str) -> Identifier:
         return self._queries.normalize(kind, value)
 
+    def normalize_every_key(self, kind: str, value: str) -> tuple[Identifier, ...]:
+        """Every form ingest links the value under: what lifting a suppression must name,
+        while a PII hashing key is rotated (docs/architecture.md, "Security and privacy")."""
+        return self._queries.normalize_every_key(kind, value)
+
     def normalize_all(self, identifiers: Sequence[RawIdentifier],
                       paths: Sequence[str] | None = None) -> list[Identifier]:
         return normalize_all(self._queries, identifiers, paths)

@@ -207,6 +207,10 @@ class Ingestor:
         assert self._suppression is not None
         hit = await self._suppression.suppressed(
             {identifier for event in fresh for identifier in event.identifiers})
+        for event in fresh:  # one value hashed under two keys (a rotation): both go
+            for group in event.same_value:
+                if hit.intersection(group):
+                    hit.update(group)
         if not hit:
             return results, fresh
         kept: list[Event] = []

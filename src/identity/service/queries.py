@@ -113,6 +113,11 @@ class Queries:
         the same keyed hash when emails and phones are kept hashed (domain/pii_hashing.py)."""
         return self._rules.looked_up(normalize_identifier(kind, value, self._rules))
 
+    def normalize_every_key(self, kind: str, value: str) -> tuple[Identifier, ...]:
+        """As ingest links it: with PII hashing while a key is rotated, its hash under every
+        key listed (domain/pii_hashing.py). Raises InvalidIdentifier."""
+        return self._rules.linked(normalize_identifier(kind, value, self._rules))
+
     async def profiles(self, profile_ids: Sequence[str]) -> list[ProfileView | None]:
         """One result per id, in order; merged ids answer with their survivor
         (docs/architecture.md, invariant 2)."""
