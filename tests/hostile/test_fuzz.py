@@ -1,12 +1,14 @@
 """Properties over hostile text, generated: whatever a producer sends, ingest answers each
 event (accepted or rejected with reasons) and never raises, and everything it stored can be
-encoded, shown and sent back over gRPC."""
+encoded, shown and sent back over gRPC; and whatever bytes reach the events topic, the Kafka
+decoding and the event parser (either shape) answer them. The APIs: test_fuzz_apis.py."""
 
 from __future__ import annotations
 
 import asyncio
 import unicodedata
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +17,8 @@ from identity.domain.identifiers import folded_text, text_problem
 from identity.service import IdentityService
 from identity.service.ingest import IngestStatus
 from identity.store.sqlite import SqliteGraphStore
+from load_tests import fuzzing
+from load_tests.fuzzing import Failure, check_event_message, event_messages
 
 # Every code point, surrogates, controls and format characters included.
 HOSTILE_TEXT = st.text(st.characters(codec=None, categories=None), max_size=40)
@@ -165,3 +169,23 @@ def test_folding_is_idempotent_and_leaves_nothing_unusable(text: str) -> None:
     assert unicodedata.normalize("NFKC", folded) == folded
     assert text_problem(folded) is None
     assert usable_text(folded), ascii(folded)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.data_too_large])
+@given(event_messages())
+def test_a_kafka_message_is_an_event_a_rejection_with_reasons_or_a_dead_letter(
+        value: bytes) -> None:
+    """Any bytes on the events topic, in our shape or Segment's (load_tests/fuzzing.py):
+    decode_event, parse_event and dead_letter answer; never an exception."""
+    assert check_event_message(value) in {"accepted", "rejected", "undecodable"}
+
+
+def test_the_event_oracle_catches_a_parser_that_raises(monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
+    def broken(raw: object, rules: object) -> None:
+        raise KeyError("traits")
+
+    monkeypatch.setattr(fuzzing, "parse_event", broken)
+    with pytest.raises(Failure, match="KeyError"):
+        check_event_message(b'{"event_id": "e1"}')
