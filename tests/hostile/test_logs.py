@@ -5,16 +5,26 @@ the callers sent."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
 import pytest
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from starlette.websockets import WebSocketDisconnected as SentAfterClose
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect as ws_connect
+from websockets.typing import Subprotocol
 
+from identity.api.graphql.http import TransportWS
+from identity.cli.arguments import parser, settings_of
 from identity.v1 import identity_pb2 as pb
 from identity.v1 import identity_pb2_grpc
 from load_tests.server import free_port, identity_server, sqlite_args
+from tests.auth_fixtures import issue_key
 from tests.neo4j_fixtures import Neo4jAccess, wiped
 
 pytestmark = pytest.mark.e2e
@@ -188,3 +198,153 @@ def test_no_log_line_holds_personal_data_or_a_traceback(
     assert leaked == [], [line for line in text.splitlines()
                           if any(s.lower() in line.lower() for s in leaked)][:5]
     assert "Traceback" not in text
+
+
+# --- refusals with authentication on: none writes a traceback ---------------------------------
+
+LIMITED_ENV = {"IDENTITY_RATE_BURST": "3", "IDENTITY_GRAPHQL_MAX_COST": "100",
+               "IDENTITY_GRAPHQL_INTROSPECTION": "off"}
+PAGE = "{ reviewQueue(first: 100) { items { profileA profileB } } }"  # costs 301
+
+
+def key_for(args: list[str], env: dict[str, str], scopes: str, rate_per_s: float,
+            monkeypatch: pytest.MonkeyPatch) -> str:
+    """A key in the store the server was started on, read from the same flags."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = settings_of(parser().parse_args(["keys", "list", *args]))
+    return issue_key(settings, scopes, rate_per_s=rate_per_s)
+
+
+def refused_session(url: str, key: str, slow_key: str) -> list[int]:
+    """HTTP: the statuses of failed authentication, scope, cost, introspection, bad JSON and
+    rate refusals."""
+    statuses = []
+    with httpx.Client(base_url=url, timeout=30) as http:
+        attempts: list[dict[str, str] | dict[bytes, bytes]] = [
+            {}, {"authorization": "Basic " + EMAILS[0]},
+            {"authorization": "Bearer idk_" + "x" * 12 + "_" + "y" * 43},
+            {"authorization": "Bearer eyJhbGciOiJIUzI1NiJ9." + EMAILS[0]},
+            {b"authorization": ("Bearer " + PHONES[0]).encode() + b"\xe9"}]  # not ASCII
+        for headers in attempts:
+            statuses.append(http.post("/graphql", json={"query": LOOKUP, "variables": {
+                "k": "email", "v": EMAILS[0]}}, headers=headers).status_code)
+        good = {"authorization": f"Bearer {key}"}
+        for query in [PAGE, "{ __schema { types { name } } }", '{ __type(name: "X") { name } }']:
+            statuses.append(http.post("/graphql", json={"query": query}, headers=good
+                                      ).status_code)
+        statuses.append(http.post("/graphql", content=b'{"query": "' + EMAILS[0].encode(),
+                                  headers={**good, "content-type": "application/json"}
+                                  ).status_code)
+        slow = {"authorization": f"Bearer {slow_key}"}
+        for _ in range(5):  # a burst of 3, then refused
+            statuses.append(http.post("/graphql", json={"query": INGEST, "variables": {
+                "e": [event(90, ("email", EMAILS[0]))]}}, headers=slow).status_code)
+    return statuses
+
+
+def websocket_session(url: str, key: str, slow_key: str) -> list[str]:
+    """Bad frames, no credentials in connection_init, a rate-limited key: how each ended."""
+    ws_url = url.replace("http://", "ws://") + "/graphql"
+    protocol = [Subprotocol("graphql-transport-ws")]
+    ends: list[str] = []
+    frames: list[list[str | bytes]] = [
+        ["{not json " + EMAILS[0]],  # not a message
+        [json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {key}"}}),
+         b"\xff\xfe" + PHONES[0].encode()],  # then binary garbage
+        [json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {key}"}}),
+         json.dumps({"type": "subscribe", "id": "1", "payload": {
+             "query": f'subscription {{ profileChanges(profileIds: ["{EMAILS[0]}"]) {{ kind '
+                      f'}} }}'}}),
+         json.dumps({"type": "what", "id": NAMES[0]})],
+        [json.dumps({"type": "connection_init", "payload": {"authorization": "Bearer " +
+                                                            EMAILS[0]}})],
+    ]
+    for messages in frames:
+        try:
+            with ws_connect(ws_url, subprotocols=protocol, open_timeout=10) as ws:
+                for message in messages:
+                    ws.send(message)
+                while True:
+                    ws.recv(timeout=10)
+        except ConnectionClosed as closed:
+            ends.append(f"closed {closed.rcvd.code if closed.rcvd else None}")
+        except TimeoutError:
+            ends.append("open")
+    for _ in range(4):  # the slow key's bucket is empty: its upgrade is refused
+        try:
+            with ws_connect(ws_url, subprotocols=protocol, open_timeout=10,
+                            additional_headers={"authorization": f"Bearer {slow_key}"}):
+                ends.append("accepted")
+        except InvalidStatus as refused:
+            ends.append(f"refused {refused.response.status_code}")
+        except ConnectionClosed as closed:
+            ends.append(f"closed {closed.rcvd.code if closed.rcvd else None}")
+    return ends
+
+
+def grpc_refusals(port: int, key: str, slow_key: str) -> list[grpc.StatusCode]:
+    codes = []
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = identity_pb2_grpc.IdentityServiceStub(channel)
+        reflection: Any = reflection_pb2_grpc.ServerReflectionStub(channel)
+        calls: list[Callable[[], object]] = [
+            lambda: stub.GetProfile(pb.GetProfileRequest(profile_id="prf_1")),
+            lambda: stub.GetProfile(pb.GetProfileRequest(profile_id="prf_1"), metadata=(
+                ("authorization", "Bearer idk_" + EMAILS[0]),)),
+            lambda: stub.IngestEvents(pb.IngestEventsRequest(), metadata=(
+                ("authorization", f"Bearer {slow_key}"),)),
+            lambda: list(reflection.ServerReflectionInfo(iter([
+                reflection_pb2.ServerReflectionRequest(list_services="")]),
+                metadata=(("authorization", f"Bearer {key}"),))),
+        ]
+        for call in calls:
+            try:
+                call()
+                codes.append(grpc.StatusCode.OK)
+            except grpc.RpcError as exc:
+                codes.append(exc.code())
+    return codes
+
+
+def test_refusals_with_authentication_on_write_no_traceback(
+        tmp_path: Path, store_args: tuple[list[str], dict[str, str]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Failed authentication, rate limits, cost and introspection refusals, bad JSON and bad
+    WebSocket frames, over HTTP, WebSocket and gRPC: answered, logged without a traceback,
+    a key or the caller's text."""
+    log = tmp_path / "serve.log"
+    grpc_port = free_port()
+    args, env = store_args
+    with identity_server([*args, "--grpc-port", str(grpc_port)], {**env, **LIMITED_ENV},
+                         log=log, log_level="debug", dev=False) as server:
+        key = key_for(args, env, "admin", 100_000, monkeypatch)
+        slow_key = key_for(args, env, "profile:read", 0.01, monkeypatch)  # no ingest: 403
+        statuses = refused_session(server.url, key, slow_key)
+        ends = websocket_session(server.url, key, slow_key)
+        codes = grpc_refusals(grpc_port, key, slow_key)
+    text = log.read_text(errors="replace")
+    assert statuses == [401, 401, 401, 401, 401, 200, 200, 200, 400, 403, 403, 403, 429, 429]
+    assert ends[:4] == ["closed 4400", "closed 4400", "closed 4400", "closed 4403"], ends
+    assert ends[4:] == ["refused 403"] * 4, ends
+    assert codes == [grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.UNAUTHENTICATED,
+                     grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNIMPLEMENTED]
+    assert "identity.access: POST /graphql 429" in text  # the log was written, at debug
+    secrets = [*EMAILS, *PHONES, *NAMES, key, slow_key, "quarry", "900461"]
+    leaked = [s for s in secrets if s.lower() in text.lower()]
+    assert leaked == [], [line for line in text.splitlines()
+                          if any(s.lower() in line.lower() for s in leaked)][:5]
+    assert "Traceback" not in text
+
+
+async def test_an_answer_to_a_client_already_gone_is_not_logged_as_a_bug(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The race the session above can lose: strawberry's operation task sends its refusal
+    after the socket was closed for the client's next, broken, message."""
+    handler = object.__new__(TransportWS)  # handle_task_exception reads no state
+    with caplog.at_level(logging.DEBUG, logger="strawberry.ws.task"):
+        await handler.handle_task_exception(SentAfterClose("the client is gone"))
+        assert caplog.records == []
+        await handler.handle_task_exception(ValueError("a bug"))
+    (record,) = caplog.records
+    assert record.exc_info is not None and record.exc_info[0] is ValueError

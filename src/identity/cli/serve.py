@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -85,5 +86,20 @@ def configure_logging(level: str) -> None:
     logger.propagate = False
     # aiokafka's DEBUG lines quote the messages it sends: never below INFO, whatever is asked.
     logging.getLogger("aiokafka").setLevel(max(logging.INFO, logger.level))
+    # websockets, under uvicorn's logger, quotes at DEBUG every frame (queries, variables) and
+    # the upgrade's headers (an API key in Authorization): never written.
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, WebSocketFrames) for f in uvicorn_log.filters):
+        uvicorn_log.addFilter(WebSocketFrames())
+
+
+class WebSocketFrames(logging.Filter):
+    """Drops the DEBUG lines the websockets library writes (frames and handshake headers)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG or _WEBSOCKETS not in record.pathname
+
+
+_WEBSOCKETS = f"{os.sep}websockets{os.sep}"
 
 

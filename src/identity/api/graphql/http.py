@@ -22,11 +22,15 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
+from starlette.websockets import WebSocketDisconnected as SentAfterClose
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLRequestData
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
@@ -52,7 +56,20 @@ CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
 ACKNOWLEDGED = cast(UnsetType, UNSET)  # connection_ack without a payload
 
 
+class TransportWS(BaseGraphQLTransportWSHandler[WatchContext, None]):
+    """strawberry's, but an operation that answers after the socket closed is the client gone,
+    not a bug: a client that breaks the protocol while its subscribe is being refused is
+    closed (4400) before the refusal is sent, starlette then raises WebSocketDisconnected,
+    which strawberry does not expect, and a traceback reached the log."""
+
+    async def handle_task_exception(self, error: Exception) -> None:
+        if not isinstance(error, SentAfterClose):
+            await super().handle_task_exception(error)
+
+
 class IdentityGraphQL(GraphQL[WatchContext, None]):
+    graphql_transport_ws_handler_class = TransportWS
+
     def __init__(self, service: ServiceProvider, *, authenticator: Authenticator,
                  max_watch_streams: int = MAX_WATCH_STREAMS,
                  connection_init_timeout: timedelta = CONNECTION_INIT_TIMEOUT,
