@@ -69,3 +69,10 @@ def test_the_default_limit_serves_a_page_of_one_hundred_wide_items() -> None:
     wide = " ".join(f"f{n}: endCursor" for n in range(48))
     assert cost(f"{{ reviewQueue(first: 100) {{ {wide} }} }}").cost == 1 + 100 * 48
     assert 1 + 100 * 48 <= MAX_QUERY_COST < 2 * (1 + 100 * 48)
+
+
+def test_a_page_size_from_a_variable_is_marked_so_the_measure_is_not_reused() -> None:
+    assert cost(f"query($n: Int!) {{ reviewQueue(first: $n) {{ {ITEMS} }} }}", n=1
+                ).by_variables
+    assert not cost(f"{{ reviewQueue(first: 5) {{ {ITEMS} }} }}").by_variables
+    assert not cost('query($id: ID!) { profile(id: $id) { id } }', id="p").by_variables

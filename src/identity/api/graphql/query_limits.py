@@ -93,6 +93,7 @@ class _Lru(Generic[K, V]):
 # Module level, as strawberry's own caches: one schema, shared by every request.
 _documents: _Lru[str, DocumentNode] = _Lru(CACHED_QUERIES)
 _validated: _Lru[str, tuple[GraphQLError, ...]] = _Lru(CACHED_QUERIES)
+_measured: _Lru[str, Measure] = _Lru(CACHED_QUERIES)  # those no variable changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,7 @@ class Measure:
     fields: int  # field selections resolved, fragments expanded
     cost: int  # the same, a page's selection counted `first` times
     introspection: str | None  # an introspection field the document selects, if any
+    by_variables: bool = False  # a page's size comes from a variable: measure per request
 
 
 _NOTHING = Measure(0, 0, None)
@@ -117,6 +119,7 @@ def measure(document: DocumentNode, schema: GraphQLSchema | None = None,
     measured: dict[str, Measure] = {}
     visiting: set[str] = set()
     values = variables or {}
+    by_variables = False
 
     def type_named(name: str) -> GraphQLNamedType | None:
         return schema.get_type(name) if schema is not None else None
@@ -135,10 +138,14 @@ def measure(document: DocumentNode, schema: GraphQLSchema | None = None,
 
     def of_selections(selections: SelectionSetNode | None,
                       parent: GraphQLNamedType | None) -> Measure:
+        nonlocal by_variables
         fields = cost = 0
         introspection: str | None = None
         for node in selections.selections if selections else ():
             if isinstance(node, FieldNode):
+                by_variables = by_variables or any(
+                    a.name.value in PAGE_ARGUMENTS and isinstance(a.value, VariableNode)
+                    for a in node.arguments or ())
                 definition = _field(parent, node.name.value)
                 below = of_selections(node.selection_set, get_named_type(definition.type)
                                       if definition is not None else None)
@@ -162,7 +169,8 @@ def measure(document: DocumentNode, schema: GraphQLSchema | None = None,
                   for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     return Measure(max((m.fields for m in operations), default=0),
                    max((m.cost for m in operations), default=0),
-                   next((m.introspection for m in operations if m.introspection), None))
+                   next((m.introspection for m in operations if m.introspection), None),
+                   by_variables)
 
 
 def field_count(document: DocumentNode) -> int:
@@ -246,7 +254,12 @@ class QueryLimits(SchemaExtension):
         """The first bound the document is over, before validation (whose field-merging check
         is quadratic); counted per request, as the cost depends on the variables."""
         context, limits = self.execution_context, self._limits()
-        found = measure(document, context.schema._schema, context.variables)
+        query = context.query if self._cacheable() else None
+        found = _measured.get(query) if query else None
+        if found is None:
+            found = measure(document, context.schema._schema, context.variables)
+            if query and not found.by_variables:
+                _measured.put(query, found)
         if found.fields > self.max_fields:
             return GraphQLError(
                 f"the query selects {found.fields} fields (fragments expanded); at most "
