@@ -278,11 +278,13 @@ class ProfileChange(_message.Message):
         KIND_UPDATED: _ClassVar[ProfileChange.Kind]
         KIND_MERGED: _ClassVar[ProfileChange.Kind]
         KIND_SPLIT: _ClassVar[ProfileChange.Kind]
+        KIND_ERASED: _ClassVar[ProfileChange.Kind]
     KIND_UNSPECIFIED: ProfileChange.Kind
     KIND_CREATED: ProfileChange.Kind
     KIND_UPDATED: ProfileChange.Kind
     KIND_MERGED: ProfileChange.Kind
     KIND_SPLIT: ProfileChange.Kind
+    KIND_ERASED: ProfileChange.Kind
     POSITION_FIELD_NUMBER: _ClassVar[int]
     CHANGE_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -514,3 +516,44 @@ class DecideReviewResponse(_message.Message):
     ACTION_FIELD_NUMBER: _ClassVar[int]
     action: StewardAction
     def __init__(self, action: _Optional[_Union[StewardAction, _Mapping]] = ...) -> None: ...
+
+class EraseProfileRequest(_message.Message):
+    __slots__ = ("profile_id", "reason")
+    PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    profile_id: str
+    reason: str
+    def __init__(self, profile_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class EraseProfileResponse(_message.Message):
+    __slots__ = ("action_id", "profile_id", "erased_ids", "identifiers", "rows")
+    class RowsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    ACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    ERASED_IDS_FIELD_NUMBER: _ClassVar[int]
+    IDENTIFIERS_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    action_id: str
+    profile_id: str
+    erased_ids: _containers.RepeatedScalarFieldContainer[str]
+    identifiers: int
+    rows: _containers.ScalarMap[str, int]
+    def __init__(self, action_id: _Optional[str] = ..., profile_id: _Optional[str] = ..., erased_ids: _Optional[_Iterable[str]] = ..., identifiers: _Optional[int] = ..., rows: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class ExportProfileRequest(_message.Message):
+    __slots__ = ("profile_id",)
+    PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    profile_id: str
+    def __init__(self, profile_id: _Optional[str] = ...) -> None: ...
+
+class ExportProfileResponse(_message.Message):
+    __slots__ = ("document",)
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    document: str
+    def __init__(self, document: _Optional[str] = ...) -> None: ...

@@ -97,6 +97,16 @@ class IdentityServiceStub:
                 request_serializer=identity_dot_v1_dot_identity__pb2.DecideReviewRequest.SerializeToString,
                 response_deserializer=identity_dot_v1_dot_identity__pb2.DecideReviewResponse.FromString,
                 _registered_method=True)
+        self.EraseProfile = channel.unary_unary(
+                '/identity.v1.IdentityService/EraseProfile',
+                request_serializer=identity_dot_v1_dot_identity__pb2.EraseProfileRequest.SerializeToString,
+                response_deserializer=identity_dot_v1_dot_identity__pb2.EraseProfileResponse.FromString,
+                _registered_method=True)
+        self.ExportProfile = channel.unary_unary(
+                '/identity.v1.IdentityService/ExportProfile',
+                request_serializer=identity_dot_v1_dot_identity__pb2.ExportProfileRequest.SerializeToString,
+                response_deserializer=identity_dot_v1_dot_identity__pb2.ExportProfileResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -208,6 +218,23 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EraseProfile(self, request, context):
+        """Erasure and access (GDPR Art. 17 and 15; docs/architecture.md, "Erasure and access"),
+        for admin keys only, audited under the caller. EraseProfile removes every trace of the
+        profile's person and suppresses its identifiers at ingest (keyed-hash tombstones), so no
+        replay rebuilds it; it emits an erased change. ExportProfile returns everything held
+        about the person as one JSON document. An unknown id is INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportProfile(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -270,6 +297,16 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.DecideReview,
                     request_deserializer=identity_dot_v1_dot_identity__pb2.DecideReviewRequest.FromString,
                     response_serializer=identity_dot_v1_dot_identity__pb2.DecideReviewResponse.SerializeToString,
+            ),
+            'EraseProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseProfile,
+                    request_deserializer=identity_dot_v1_dot_identity__pb2.EraseProfileRequest.FromString,
+                    response_serializer=identity_dot_v1_dot_identity__pb2.EraseProfileResponse.SerializeToString,
+            ),
+            'ExportProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportProfile,
+                    request_deserializer=identity_dot_v1_dot_identity__pb2.ExportProfileRequest.FromString,
+                    response_serializer=identity_dot_v1_dot_identity__pb2.ExportProfileResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -599,6 +636,60 @@ class IdentityService:
             '/identity.v1.IdentityService/DecideReview',
             identity_dot_v1_dot_identity__pb2.DecideReviewRequest.SerializeToString,
             identity_dot_v1_dot_identity__pb2.DecideReviewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/identity.v1.IdentityService/EraseProfile',
+            identity_dot_v1_dot_identity__pb2.EraseProfileRequest.SerializeToString,
+            identity_dot_v1_dot_identity__pb2.EraseProfileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/identity.v1.IdentityService/ExportProfile',
+            identity_dot_v1_dot_identity__pb2.ExportProfileRequest.SerializeToString,
+            identity_dot_v1_dot_identity__pb2.ExportProfileResponse.FromString,
             options,
             channel_credentials,
             insecure,

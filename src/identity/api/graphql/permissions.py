@@ -34,11 +34,13 @@ ROOT_FIELD_SCOPES: dict[str, dict[str, Scope]] = {
         "profile": READ, "profileByIdentifier": READ, "identifier": READ, "explain": READ,
         "explainProfile": READ, "search": READ, "profileHistory": READ,
         "reviewQueue": STEWARD, "splitPreview": STEWARD, "auditLog": STEWARD,
+        "exportProfile": ADMIN,
     },
     "mutation": {
         "ingestEvents": INGEST,
         "merge": STEWARD, "split": STEWARD, "unlink": STEWARD, "decideReview": STEWARD,
         "undo": STEWARD,
+        "eraseProfile": ADMIN, "liftSuppressions": ADMIN,
     },
     "subscription": {"profileChanges": READ},
 }

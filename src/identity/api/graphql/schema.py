@@ -14,6 +14,7 @@ from identity.api.graphql.context import Context
 from identity.api.graphql.execution import PlainFieldExecutor
 from identity.api.graphql.inputs import EventInput, IdentifierInput
 from identity.api.graphql.permissions import RequireScopes
+from identity.api.graphql.privacy import PrivacyMutations, PrivacyQueries
 from identity.api.graphql.query_limits import QueryLimits
 from identity.api.graphql.search import resolve_search
 from identity.api.graphql.steward import StewardMutations, StewardQueries, as_of_time
@@ -48,7 +49,7 @@ def _identifier(info: Info, kind: str, value: str) -> Identifier:
 
 
 @strawberry.type
-class Query(StewardQueries):
+class Query(StewardQueries, PrivacyQueries):
     @strawberry.field(description="A profile by id; a merged id answers with its survivor. "
                       "asOf: the profile the id named then, with the identifiers and golden "
                       "record it had (from the versions recorded).")
@@ -107,7 +108,7 @@ class Query(StewardQueries):
 
 
 @strawberry.type
-class Mutation(StewardMutations):
+class Mutation(StewardMutations, PrivacyMutations):
     @strawberry.mutation(description="Ingests a batch; each event is accepted, a duplicate, "
                          "or rejected with its field errors, without affecting the others. A "
                          "malformed identifier costs only itself: the event is accepted "

@@ -7,6 +7,7 @@ become response messages. proto3 has no null: an absent value is the field's emp
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 
 from identity.domain import events
@@ -15,6 +16,7 @@ from identity.domain.changes import ProfileChange as DomainChange
 from identity.domain.matching.scoring import PairScore
 from identity.domain.types import Identifier
 from identity.service import IngestResult, IngestStatus, ProfileView, Resolution
+from identity.service.erasure import Erasure
 from identity.service.explain import Explanation as DomainExplanation
 from identity.service.explain import LinkStep
 from identity.service.resolve import RawIdentifier
@@ -31,6 +33,7 @@ _CHANGE_KIND = {
     ChangeKind.UPDATED: pb.ProfileChange.KIND_UPDATED,
     ChangeKind.MERGED: pb.ProfileChange.KIND_MERGED,
     ChangeKind.SPLIT: pb.ProfileChange.KIND_SPLIT,
+    ChangeKind.ERASED: pb.ProfileChange.KIND_ERASED,
 }
 
 
@@ -169,3 +172,10 @@ def split_response(preview: SplitPreview, result: ActionResult | None) -> pb.Spl
         parts=[pb.SplitPart(profile_id=part.profile_id or "",
                             identifiers=[identifier(n) for n in part.identifiers])
                for part in shown.parts])
+
+
+def erasure(done: Erasure) -> pb.EraseProfileResponse:
+    """Ids and counts only (service/erasure.py)."""
+    return pb.EraseProfileResponse(
+        action_id=done.action_id, profile_id=done.profile_id, erased_ids=list(done.erased_ids),
+        identifiers=done.identifiers, rows=dataclasses.asdict(done.rows))

@@ -6,6 +6,7 @@ their errors live in the service layer; errors.py maps those errors to status co
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 
@@ -16,6 +17,7 @@ from identity.api.grpc.caller import caller
 from identity.api.grpc.ingest_stream import ingest_in_order
 from identity.api.grpc.watch_slots import WatchSlots
 from identity.api.limits import MAX_WATCH_STREAMS, check_batch, check_profile_ids, indexed
+from identity.domain.access import PermissionDenied, Scope
 from identity.domain.errors import ValidationError
 from identity.service import IdentityService
 from identity.service.change_feed import MAX_WATCHED_IDS
@@ -210,3 +212,27 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
                                                  override_limits=request.override_limits)
         return pb.DecideReviewResponse(
             action=convert.steward_action(self._disclosure().action(done)))
+
+    @errors.unary
+    async def EraseProfile(self, request: pb.EraseProfileRequest,
+                           context: Context[pb.EraseProfileRequest, pb.EraseProfileResponse]
+                           ) -> pb.EraseProfileResponse:
+        """Admin only (auth.py's METHOD_SCOPES; checked here again, as GraphQL does)."""
+        principal = caller()
+        if not principal.allows(Scope.ADMIN):
+            raise PermissionDenied(Scope.ADMIN, "EraseProfile")
+        check_profile_ids([("profile_id", request.profile_id)])
+        done = await self._service.erase_profile(request.profile_id, principal.subject,
+                                                 request.reason)
+        return convert.erasure(done)
+
+    @errors.unary
+    async def ExportProfile(self, request: pb.ExportProfileRequest,
+                            context: Context[pb.ExportProfileRequest, pb.ExportProfileResponse]
+                            ) -> pb.ExportProfileResponse:
+        principal = caller()
+        if not principal.allows(Scope.ADMIN):
+            raise PermissionDenied(Scope.ADMIN, "ExportProfile")
+        check_profile_ids([("profile_id", request.profile_id)])
+        document = await self._service.export_profile(request.profile_id, principal.subject)
+        return pb.ExportProfileResponse(document=json.dumps(document, ensure_ascii=False))
