@@ -7,6 +7,7 @@ import pytest
 
 from identity.api.auth.rate_limit import DEFAULT_BURST, DEFAULT_RATE_PER_S
 from identity.cli.arguments import parser, settings_of
+from identity.cli.serve import limits_line
 from identity.config import Settings
 
 
@@ -59,3 +60,12 @@ def test_flags_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
     assert (settings.rate_limit, settings.rate_burst, settings.graphql_max_cost,
             settings.graphql_introspection) == (2.5, 4, 50, False)
     assert settings_of(parser().parse_args(["serve"])).rate_limit == 7.0
+
+
+def test_the_start_banner_says_which_limits_hold() -> None:
+    assert limits_line(Settings()) == (
+        "rate 100 requests/s per key (bursts of 200) unless the key has its own; a GraphQL "
+        "query costs at most 5,000; introspection on (GraphiQL, gRPC reflection)")
+    assert limits_line(Settings(dev_mode=True, graphql_introspection=False)) == (
+        "rate none (development mode; IDENTITY_RATE_LIMIT sets one); a GraphQL query costs "
+        "at most 5,000; introspection off (no GraphiQL, no gRPC reflection)")

@@ -39,10 +39,11 @@ def serve(args: argparse.Namespace) -> int:
     streams = (f"{consuming}relaying changes to {kafka.changes_topic} at {kafka.bootstrap}"
                if kafka else "off")
     print(f"identity graph: {settings.store} store at {where}; matching: {matching}; "
-          f"rules: {rules}; GraphiQL at {'http' if tls is None else 'https'}://"
-          f"{settings.host}:{settings.port}/graphql; gRPC: {grpc}; Kafka: {streams}"
-          f"{tls_line(tls)}", file=sys.stderr)
+          f"rules: {rules}; {'GraphiQL' if settings.graphql_introspection else 'GraphQL'} at "
+          f"{'http' if tls is None else 'https'}://{settings.host}:{settings.port}/graphql; "
+          f"gRPC: {grpc}; Kafka: {streams}{tls_line(tls)}", file=sys.stderr)
     print(f"authentication: {auth_line(settings)}", file=sys.stderr)
+    print(f"limits: {limits_line(settings)}", file=sys.stderr)
     configure_logging(settings.log_level)
     # access_log off: uvicorn's line holds the query string (a GET query's emails); the
     # app writes its own, by route (identity.access). ws_max_size: a WebSocket message is
@@ -53,6 +54,19 @@ def serve(args: argparse.Namespace) -> int:
                 ws_max_size=settings.max_body_bytes,
                 **(tls.uvicorn_options() if tls is not None else {}))
     return EXIT_OK
+
+
+def limits_line(settings: Settings) -> str:
+    """The abuse limits in force (docs/architecture.md, "Security and privacy")."""
+    limiter = settings.rate_limiter()
+    rate = ("none (development mode; IDENTITY_RATE_LIMIT sets one)" if limiter is None else
+            "only keys with a rate of their own" if limiter.rate_per_s == 0 else
+            f"{limiter.rate_per_s:g} requests/s per key (bursts of {limiter.burst}) unless "
+            "the key has its own")
+    introspection = ("on (GraphiQL, gRPC reflection)" if settings.graphql_introspection else
+                     "off (no GraphiQL, no gRPC reflection)")
+    return (f"rate {rate}; a GraphQL query costs at most {settings.graphql_max_cost:,}; "
+            f"introspection {introspection}")
 
 
 def auth_line(settings: Settings) -> str:
