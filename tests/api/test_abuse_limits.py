@@ -4,6 +4,7 @@ Retry-After, the GraphQL cost limit, and introspection with reflection switched 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -12,6 +13,8 @@ import grpc
 import httpx
 import pytest
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from websockets.sync.client import connect as ws_connect
+from websockets.typing import Subprotocol
 
 from identity.config import Settings
 from identity.domain.access import Scope
@@ -163,3 +166,29 @@ def test_grpc_reflection_is_absent_when_introspection_is_off(limited: Limited) -
                 metadata=grpc_metadata(key)):
             pass
     assert absent.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_each_operation_on_an_open_websocket_takes_a_token(limited: Limited) -> None:
+    """A socket opened within the rate cannot send past it: each subscribe message (a query
+    sent on the socket here) is one request; one over the rate gets an `error` for that
+    operation, and the socket stays open."""
+    slow = issue_key(limited.settings, Scope.PROFILE_READ, rate_per_s=0.01)
+    url = limited.url.replace("http://", "ws://") + "/graphql"
+    with ws_connect(url, subprotocols=[Subprotocol("graphql-transport-ws")],
+                    additional_headers=bearer(slow), open_timeout=10) as ws:  # token 1
+        ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+        answers = []
+        for n in range(1, 4):  # tokens 2 and 3, then none
+            ws.send(json.dumps({"id": str(n), "type": "subscribe",
+                                "payload": {"query": "{ __typename }"}}))
+            answers.append(json.loads(ws.recv(timeout=10)))
+            if answers[-1]["type"] == "next":
+                assert json.loads(ws.recv(timeout=10))["type"] == "complete"
+        assert [a["type"] for a in answers] == ["next", "next", "error"]
+        (refusal,) = answers[2]["payload"]
+        assert refusal["message"].startswith("too many requests for this key")
+        assert refusal["extensions"]["code"] == "RATE_LIMITED"
+        assert 95 <= refusal["extensions"]["retryAfter"] <= 100
+        ws.send(json.dumps({"type": "ping"}))  # still open
+        assert json.loads(ws.recv(timeout=10))["type"] == "pong"

@@ -47,6 +47,12 @@ class Authenticator:
             self._limiter.admit(principal)
         return principal
 
+    def admit(self, principal: Principal) -> None:
+        """One more request from a caller authenticated before: an operation sent on an open
+        WebSocket takes a token as an HTTP request does. Raises RateLimited."""
+        if self._limiter is not None:
+            self._limiter.admit(principal)
+
     async def _verify(self, authorization: str | None) -> Principal:
         if self.development:
             return DEVELOPMENT

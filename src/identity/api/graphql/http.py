@@ -14,6 +14,7 @@ from cross_web import (
     AsyncHTTPRequestAdapter,
     HTTPException,  # what strawberry's views turn into a plain HTTP error
 )
+from graphql import GraphQLError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -31,11 +32,13 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from identity.api.auth.authenticator import DEV_MODE_WARNING, Authenticator
+from identity.api.auth.rate_limit import retry_after_header
 from identity.api.graphql.authentication import NOBODY, PRINCIPAL_KEY, Authenticate
 from identity.api.graphql.middleware import BodyLimit, CallerTextInLogs, RequestLog
 from identity.api.graphql.query_limits import DEFAULT_LIMITS, GraphQLLimits
@@ -43,7 +46,7 @@ from identity.api.graphql.schema import schema
 from identity.api.graphql.subscriptions import WatchContext
 from identity.api.limits import DEFAULT_MAX_BODY_BYTES, MAX_WATCH_STREAMS
 from identity.api.watch_slots import WatchSlots
-from identity.domain.access import PermissionDenied, RateLimited, Unauthenticated
+from identity.domain.access import PermissionDenied, Principal, RateLimited, Unauthenticated
 from identity.domain.json_text import UnusableJson, read_json
 from identity.service import IdentityService, StoreUnavailable
 
@@ -66,6 +69,22 @@ class TransportWS(BaseGraphQLTransportWSHandler[WatchContext, None]):
         if not isinstance(error, SentAfterClose):
             await super().handle_task_exception(error)
 
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        """Each operation sent on the socket is a request: it takes a token from its caller's
+        rate (rate_limit.py), or gets an `error` saying when to try again, and the socket
+        stays open."""
+        if self.connection_acknowledged and isinstance(self.view, IdentityGraphQL):
+            try:
+                self.view.admit(self.context.principal)
+            except RateLimited as exc:
+                refusal = GraphQLError(str(exc), extensions={
+                    "code": "RATE_LIMITED",
+                    "retryAfter": int(retry_after_header(exc.retry_after_s))})
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [refusal.formatted]})
+                return
+        await super().handle_subscribe(message)
+
 
 class IdentityGraphQL(GraphQL[WatchContext, None]):
     graphql_transport_ws_handler_class = TransportWS
@@ -86,6 +105,10 @@ class IdentityGraphQL(GraphQL[WatchContext, None]):
         self._watches = WatchSlots(max_watch_streams)
         self._limits = limits
         self._authenticator = authenticator
+
+    def admit(self, principal: Principal) -> None:
+        """An operation on an open WebSocket: one more request (TransportWS)."""
+        self._authenticator.admit(principal)
 
     async def on_ws_connect(self, context: WatchContext) -> UnsetType | dict[str, object] | None:
         """A WebSocket opened without an Authorization header authenticates in its
