@@ -83,7 +83,7 @@ class IdentityService:
                                   graph_rules, matcher, cache=self._cache,
                                   strict=strict_ingest, size=size,
                                   max_clock_skew=max_clock_skew,
-                                  suppression=Suppression(store, key))
+                                  suppression=Suppression(key))
         self._queries = Queries(store, self.rules, survivorship or SurvivorshipRules(),
                                 self._cache)
         self._explainer = Explainer(store, matcher.model if matcher else None,

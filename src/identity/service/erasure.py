@@ -14,12 +14,13 @@ import hmac
 import json
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from identity.domain.changes import ChangeKind, ProfileChange
-from identity.domain.errors import ValidationError
+from identity.domain.errors import FieldError, ValidationError
+from identity.domain.events import Event
 from identity.domain.identifiers import printable
 from identity.domain.steward import check_note
 from identity.domain.types import EventId, Identifier, ProfileId
@@ -73,25 +74,58 @@ class ErasureKey:
 
 class Suppression:
     """Which identifiers erasure suppressed: one batched, indexed lookup by hash per ingest
-    call (never one per event), read from the store every time, so an erasure made by
-    another replica holds here at once."""
+    transaction (never one per event), inside the transaction that would write them, so an
+    erasure committed before it (by any replica) holds, and on SQLite (one writer) none can
+    commit in between."""
 
-    def __init__(self, store: GraphStore, key: ErasureKey) -> None:
-        self._store = store
+    def __init__(self, key: ErasureKey) -> None:
         self._key = key
 
-    async def suppressed(self, identifiers: Iterable[Identifier]) -> set[Identifier]:
-        wanted = set(identifiers)
-        if not wanted:
+    async def key(self) -> bytes:
+        """Read before the transaction: the first use may write it (ErasureKey)."""
+        return await self._key.get()
+
+    @staticmethod
+    async def suppressed(tx: GraphTransaction, key: bytes,
+                         identifiers: Iterable[Identifier]) -> set[Identifier]:
+        by_hash = {keyed_hash(key, identifier): identifier for identifier in set(identifiers)}
+        if not by_hash:
             return set()
-        key = await self._key.get()
-        by_hash = {keyed_hash(key, identifier): identifier for identifier in wanted}
+        return {by_hash[h] for h in await tx.erasure.suppressed(sorted(by_hash))}
 
-        async def read() -> set[str]:
-            async with self._store.transaction(read_only=True) as tx:
-                return await tx.erasure.suppressed(sorted(by_hash))
 
-        return {by_hash[h] for h in await retry_on_conflict(read)}
+def trim(events: Sequence[Event], hit: set[Identifier]
+         ) -> tuple[list[Event], dict[str, tuple[FieldError, ...]],
+                    dict[str, tuple[FieldError, ...]]]:
+    """The events without the suppressed identifiers `hit`: an event naming one loses it,
+    and its traits and order (which may describe the erased person), with a warning per
+    identifier (its kind only); an event left with none is refused. Returns the events kept,
+    the errors of the refused and the warnings of the trimmed, by event id."""
+    gone = set(hit)
+    for event in events:  # one value hashed under two keys (a rotation): both go
+        for group in event.same_value:
+            if gone.intersection(group):
+                gone.update(group)
+    kept: list[Event] = []
+    refused: dict[str, tuple[FieldError, ...]] = {}
+    warned: dict[str, tuple[FieldError, ...]] = {}
+    for event in events:
+        dropped = [i for i in event.identifiers if i in gone]
+        if not dropped:
+            kept.append(event)
+            continue
+        left = tuple(i for i in event.identifiers if i not in gone)
+        if not left:
+            refused[event.event_id] = (FieldError(
+                "identifiers", f"{ERASED_REASON}: every identifier of this event was erased, "
+                "so it is not taken in"),)
+            continue
+        warnings = tuple(FieldError("identifiers", f"{ERASED_REASON} ({i.kind}): dropped, "
+                                    "with the event's traits and order") for i in dropped)
+        warned[event.event_id] = warnings
+        kept.append(replace(event, identifiers=left, traits=(), order=None,
+                            warnings=(*event.warnings, *warnings)))
+    return kept, refused, warned
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,13 +25,13 @@ from identity.domain.types import EventId, ProfileId
 from identity.service.batch import Applied, apply_batch
 from identity.service.change_feed import DEFAULT_RETENTION, ChangeRetention, ChangeSignal
 from identity.service.change_sinks import ChangeSink
-from identity.service.erasure import ERASED_REASON, Suppression
+from identity.service.erasure import Suppression, trim
 from identity.service.group_commit import GroupCommit, commit_parts
 from identity.service.history import record_changes
 from identity.service.matching import GraphSize, Matcher
 from identity.service.profile_cache import ProfileCache
 from identity.service.retry import retry_on_conflict
-from identity.store.protocol import GraphStore
+from identity.store.protocol import GraphStore, GraphTransaction
 
 Clock = Callable[[], datetime]
 
@@ -92,6 +92,9 @@ class Ingestor:
         `max_clock_skew`: how far ahead of this server's clock an event may be dated.
         `suppression`: the erased identifiers every event is checked against."""
         self._suppression = suppression
+        # What suppression did to events of a commit (refused: errors; trimmed: warnings),
+        # by event id, until the call that sent them reads it (_commit to ingest).
+        self._trimmed: dict[str, tuple[IngestStatus, tuple[FieldError, ...]]] = {}
         self._store = store
         self._cache = cache if cache is not None else ProfileCache(0, store)
         self._rules = rules
@@ -135,13 +138,16 @@ class Ingestor:
         now = self._clock()
         touched: frozenset[ProfileId] = frozenset()
         filed = 0
+        key = await self._suppression.key() if self._suppression is not None else b""
         try:
             async with self._store.transaction() as tx:
                 seen = await tx.events.seen_event_ids([e.event_id for e in fresh])
+                unseen = await self._suppressed_out(
+                    tx, key, [e for e in fresh if e.event_id not in seen])
                 matcher = self._matcher
                 if matcher is not None:  # its prior follows the graph's size
                     matcher = matcher.at_size(await self._size.records(tx.matches))
-                batch = await apply_batch(tx, [e for e in fresh if e.event_id not in seen],
+                batch = await apply_batch(tx, unseen,
                                           now, self._graph_rules, matcher)
                 touched, filed = batch.touched, batch.filed
                 applied = batch.events
@@ -154,6 +160,36 @@ class Ingestor:
         self._size.filed(filed)
         await self._published(changes)
         return {e.event_id: applied.get(e.event_id) for e in fresh}
+
+    async def _suppressed_out(self, tx: GraphTransaction, key: bytes, events: list[Event]
+                              ) -> list[Event]:
+        """Erased identifiers never come back (docs/architecture.md, "Erasure and access"):
+        the events without them (erasure.py: trim), checked in the transaction that would
+        write them, one lookup for all its events. What was refused or trimmed is kept for
+        the calls that sent them."""
+        for event in events:
+            self._trimmed.pop(event.event_id, None)  # a retried commit decides again
+        if self._suppression is None or not events:
+            return events
+        hit = await self._suppression.suppressed(
+            tx, key, {identifier for event in events for identifier in event.identifiers})
+        if not hit:
+            return events
+        kept, refused, warned = trim(events, hit)
+        self._trimmed.update((event_id, (IngestStatus.REJECTED, errors))
+                             for event_id, errors in refused.items())
+        self._trimmed.update((event_id, (IngestStatus.ACCEPTED, warnings))
+                             for event_id, warnings in warned.items())
+        return kept
+
+    def _suppression_of(self, result: IngestResult) -> IngestResult:
+        """An accepted result as suppression left its event: refused, or with warnings."""
+        if result.status is not IngestStatus.ACCEPTED or result.event_id not in self._trimmed:
+            return result
+        status, said = self._trimmed.pop(result.event_id)
+        if status is IngestStatus.REJECTED:
+            return IngestResult(result.index, result.event_id, status, errors=said)
+        return replace(result, warnings=(*result.warnings, *said))
 
     async def announce(self, changes: Sequence[ProfileChange],
                        touched: frozenset[ProfileId]) -> None:
@@ -181,67 +217,24 @@ class Ingestor:
                 _PARSER, self._parse, raw_events, strict or self._strict, received_at)
         else:
             results, fresh = self._parse(raw_events, strict or self._strict, received_at)
-        if self._suppression is not None and fresh:
-            results, fresh = await self._suppress(results, fresh)
         outcome: dict[EventId, Applied | None] = {}
         # Part by part (the loop runs between them); a part that fails ends the request with
         # its error, and the parts before it stay committed: their events are durable, and
         # a retry reports them as duplicates.
-        for part in commit_parts(fresh) if fresh else []:
-            applied_part = await self._group.submit(part)
-            outcome.update(applied_part)
-            if any(applied and applied.changes for applied in applied_part.values()):
-                await self._retention.prune_if_due(self._clock())
-                self._cache.evict(())  # the pruning's commit, if any, touched no profile
-        settled = [_settle(result, outcome) for result in results]
+        try:
+            for part in commit_parts(fresh) if fresh else []:
+                applied_part = await self._group.submit(part)
+                outcome.update(applied_part)
+                if any(applied and applied.changes for applied in applied_part.values()):
+                    await self._retention.prune_if_due(self._clock())
+                    self._cache.evict(())  # the pruning's commit, if any, touched no profile
+            settled = [_settle(self._suppression_of(result), outcome) for result in results]
+        finally:
+            for event in fresh:  # a part that failed leaves its verdicts unread
+                self._trimmed.pop(event.event_id, None)
         for result in settled:
             EVENTS.labels(status=result.status.value).inc()
         return settled
-
-    async def _suppress(self, results: list[IngestResult], fresh: list[Event]
-                        ) -> tuple[list[IngestResult], list[Event]]:
-        """Erased identifiers never come back (docs/architecture.md, "Erasure and access"):
-        each is dropped from its event with the warning `erased`, and so are the event's
-        traits and order, which may describe the erased person; an event left with no
-        identifier is rejected. One lookup for the whole call."""
-        assert self._suppression is not None
-        hit = await self._suppression.suppressed(
-            {identifier for event in fresh for identifier in event.identifiers})
-        for event in fresh:  # one value hashed under two keys (a rotation): both go
-            for group in event.same_value:
-                if hit.intersection(group):
-                    hit.update(group)
-        if not hit:
-            return results, fresh
-        kept: list[Event] = []
-        refused: dict[str, tuple[FieldError, ...]] = {}
-        warned: dict[str, tuple[FieldError, ...]] = {}
-        for event in fresh:
-            dropped = [i for i in event.identifiers if i in hit]
-            if not dropped:
-                kept.append(event)
-                continue
-            left = tuple(i for i in event.identifiers if i not in hit)
-            if not left:
-                refused[event.event_id] = (FieldError(
-                    "identifiers", f"{ERASED_REASON}: every identifier of this event was "
-                    "erased, so it is not taken in"),)
-                continue
-            warnings = tuple(FieldError("identifiers", f"{ERASED_REASON} ({i.kind}): dropped,"
-                                        " with the event's traits and order") for i in dropped)
-            warned[event.event_id] = warnings
-            kept.append(replace(event, identifiers=left, traits=(), order=None,
-                                warnings=(*event.warnings, *warnings)))
-        settled: list[IngestResult] = []
-        for result in results:
-            if result.status is IngestStatus.ACCEPTED and result.event_id in refused:
-                result = IngestResult(result.index, result.event_id, IngestStatus.REJECTED,
-                                      errors=refused[result.event_id])
-            elif result.status is IngestStatus.ACCEPTED and result.event_id in warned:
-                result = replace(result, warnings=(*result.warnings,
-                                                   *warned[result.event_id]))
-            settled.append(result)
-        return settled, kept
 
 
 def _settle(
