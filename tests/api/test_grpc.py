@@ -389,7 +389,7 @@ async def test_a_deadline_that_expires_cancels_the_handler_and_the_server_goes_o
 ) -> None:
     started, cancelled = asyncio.Event(), asyncio.Event()
 
-    async def stuck(profile_ids: object) -> list[None]:
+    async def stuck(profile_ids: object, **_: object) -> list[None]:  # purpose=...
         started.set()
         try:
             await asyncio.sleep(30)
@@ -611,7 +611,7 @@ async def test_stop_drains_a_call_in_flight_and_refuses_new_ones(
     running = await start_server(service, "127.0.0.1:0", authenticator=DEVELOPMENT_MODE)
     entered = asyncio.Event()
 
-    async def slow(profile_ids: object) -> list[None]:
+    async def slow(profile_ids: object, **_: object) -> list[None]:  # purpose=...
         entered.set()
         await asyncio.sleep(0.3)
         return [None]

@@ -353,7 +353,8 @@ def phone_region(traits: Iterable[tuple[str, str]], source: str,
 
 def raw_event(event_id: str, type: str, timestamp: str, source: str,
               identifiers: Iterable[tuple[str, str]], *, traits: object = None,
-              amount: object = None, currency: object = None) -> dict[str, object]:
+              amount: object = None, currency: object = None,
+              consent: object = None) -> dict[str, object]:
     """An event as a producer sends it (a line of an `identity ingest` file), for entry points
     that receive it in another shape: `parse_event` then validates every entry point's alike.
     Optional fields given as None are left out, as a JSON producer leaves them out."""
@@ -361,7 +362,7 @@ def raw_event(event_id: str, type: str, timestamp: str, source: str,
         "event_id": event_id, "type": type, "timestamp": timestamp, "source": source,
         "identifiers": [{"kind": kind, "value": value} for kind, value in identifiers],
     }
-    optional = {"traits": traits, "amount": amount, "currency": currency}
+    optional = {"traits": traits, "amount": amount, "currency": currency, "consent": consent}
     raw.update({name: value for name, value in optional.items() if value is not None})
     return raw
 

@@ -10,6 +10,19 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class Purpose(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PURPOSE_UNSPECIFIED: _ClassVar[Purpose]
+    PURPOSE_PERSONALIZATION: _ClassVar[Purpose]
+    PURPOSE_MARKETING: _ClassVar[Purpose]
+    PURPOSE_ANALYTICS: _ClassVar[Purpose]
+    PURPOSE_SALE_SHARING: _ClassVar[Purpose]
+PURPOSE_UNSPECIFIED: Purpose
+PURPOSE_PERSONALIZATION: Purpose
+PURPOSE_MARKETING: Purpose
+PURPOSE_ANALYTICS: Purpose
+PURPOSE_SALE_SHARING: Purpose
+
 class Identifier(_message.Message):
     __slots__ = ("kind", "value")
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -19,7 +32,7 @@ class Identifier(_message.Message):
     def __init__(self, kind: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
 
 class ResolveRequest(_message.Message):
-    __slots__ = ("identifiers", "mode", "source", "id_only")
+    __slots__ = ("identifiers", "mode", "source", "id_only", "purpose")
     class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         MODE_UNSPECIFIED: _ClassVar[ResolveRequest.Mode]
@@ -32,11 +45,13 @@ class ResolveRequest(_message.Message):
     MODE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     ID_ONLY_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
     identifiers: _containers.RepeatedCompositeFieldContainer[Identifier]
     mode: ResolveRequest.Mode
     source: str
     id_only: bool
-    def __init__(self, identifiers: _Optional[_Iterable[_Union[Identifier, _Mapping]]] = ..., mode: _Optional[_Union[ResolveRequest.Mode, str]] = ..., source: _Optional[str] = ..., id_only: _Optional[bool] = ...) -> None: ...
+    purpose: Purpose
+    def __init__(self, identifiers: _Optional[_Iterable[_Union[Identifier, _Mapping]]] = ..., mode: _Optional[_Union[ResolveRequest.Mode, str]] = ..., source: _Optional[str] = ..., id_only: _Optional[bool] = ..., purpose: _Optional[_Union[Purpose, str]] = ...) -> None: ...
 
 class ResolveResponse(_message.Message):
     __slots__ = ("profile_id", "profile", "created", "merged_profile_ids", "conflicting")
@@ -53,18 +68,22 @@ class ResolveResponse(_message.Message):
     def __init__(self, profile_id: _Optional[str] = ..., profile: _Optional[_Union[Profile, _Mapping]] = ..., created: _Optional[bool] = ..., merged_profile_ids: _Optional[_Iterable[str]] = ..., conflicting: _Optional[_Iterable[_Union[Identifier, _Mapping]]] = ...) -> None: ...
 
 class GetProfileRequest(_message.Message):
-    __slots__ = ("profile_id",)
+    __slots__ = ("profile_id", "purpose")
     PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
     profile_id: str
-    def __init__(self, profile_id: _Optional[str] = ...) -> None: ...
+    purpose: Purpose
+    def __init__(self, profile_id: _Optional[str] = ..., purpose: _Optional[_Union[Purpose, str]] = ...) -> None: ...
 
 class BatchGetProfilesRequest(_message.Message):
-    __slots__ = ("profile_ids", "identifiers")
+    __slots__ = ("profile_ids", "identifiers", "purpose")
     PROFILE_IDS_FIELD_NUMBER: _ClassVar[int]
     IDENTIFIERS_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
     profile_ids: _containers.RepeatedScalarFieldContainer[str]
     identifiers: _containers.RepeatedCompositeFieldContainer[Identifier]
-    def __init__(self, profile_ids: _Optional[_Iterable[str]] = ..., identifiers: _Optional[_Iterable[_Union[Identifier, _Mapping]]] = ...) -> None: ...
+    purpose: Purpose
+    def __init__(self, profile_ids: _Optional[_Iterable[str]] = ..., identifiers: _Optional[_Iterable[_Union[Identifier, _Mapping]]] = ..., purpose: _Optional[_Union[Purpose, str]] = ...) -> None: ...
 
 class BatchGetProfilesResponse(_message.Message):
     __slots__ = ("lookups",)
@@ -85,7 +104,7 @@ class ProfileLookup(_message.Message):
     def __init__(self, profile_id: _Optional[str] = ..., identifier: _Optional[_Union[Identifier, _Mapping]] = ..., found: _Optional[bool] = ..., profile: _Optional[_Union[Profile, _Mapping]] = ...) -> None: ...
 
 class Profile(_message.Message):
-    __slots__ = ("id", "requested_id", "merged_ids", "created_at", "first_seen", "last_seen", "identifiers", "golden", "order_count", "total_spend", "unknown_value_order_count", "limits_reached")
+    __slots__ = ("id", "requested_id", "merged_ids", "created_at", "first_seen", "last_seen", "identifiers", "golden", "order_count", "total_spend", "unknown_value_order_count", "limits_reached", "consent")
     ID_FIELD_NUMBER: _ClassVar[int]
     REQUESTED_ID_FIELD_NUMBER: _ClassVar[int]
     MERGED_IDS_FIELD_NUMBER: _ClassVar[int]
@@ -98,6 +117,7 @@ class Profile(_message.Message):
     TOTAL_SPEND_FIELD_NUMBER: _ClassVar[int]
     UNKNOWN_VALUE_ORDER_COUNT_FIELD_NUMBER: _ClassVar[int]
     LIMITS_REACHED_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_FIELD_NUMBER: _ClassVar[int]
     id: str
     requested_id: str
     merged_ids: _containers.RepeatedScalarFieldContainer[str]
@@ -110,7 +130,46 @@ class Profile(_message.Message):
     total_spend: _containers.RepeatedCompositeFieldContainer[Money]
     unknown_value_order_count: int
     limits_reached: _containers.RepeatedCompositeFieldContainer[LimitReached]
-    def __init__(self, id: _Optional[str] = ..., requested_id: _Optional[str] = ..., merged_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., identifiers: _Optional[_Iterable[_Union[ProfileIdentifier, _Mapping]]] = ..., golden: _Optional[_Iterable[_Union[GoldenField, _Mapping]]] = ..., order_count: _Optional[int] = ..., total_spend: _Optional[_Iterable[_Union[Money, _Mapping]]] = ..., unknown_value_order_count: _Optional[int] = ..., limits_reached: _Optional[_Iterable[_Union[LimitReached, _Mapping]]] = ...) -> None: ...
+    consent: _containers.RepeatedCompositeFieldContainer[ConsentDecision]
+    def __init__(self, id: _Optional[str] = ..., requested_id: _Optional[str] = ..., merged_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., identifiers: _Optional[_Iterable[_Union[ProfileIdentifier, _Mapping]]] = ..., golden: _Optional[_Iterable[_Union[GoldenField, _Mapping]]] = ..., order_count: _Optional[int] = ..., total_spend: _Optional[_Iterable[_Union[Money, _Mapping]]] = ..., unknown_value_order_count: _Optional[int] = ..., limits_reached: _Optional[_Iterable[_Union[LimitReached, _Mapping]]] = ..., consent: _Optional[_Iterable[_Union[ConsentDecision, _Mapping]]] = ...) -> None: ...
+
+class ConsentDecision(_message.Message):
+    __slots__ = ("purpose", "granted", "source", "at", "event_id")
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    GRANTED_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    purpose: Purpose
+    granted: bool
+    source: str
+    at: _timestamp_pb2.Timestamp
+    event_id: str
+    def __init__(self, purpose: _Optional[_Union[Purpose, str]] = ..., granted: _Optional[bool] = ..., source: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., event_id: _Optional[str] = ...) -> None: ...
+
+class SetConsentRequest(_message.Message):
+    __slots__ = ("profile_id", "purpose", "granted", "reason")
+    PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    GRANTED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    profile_id: str
+    purpose: Purpose
+    granted: bool
+    reason: str
+    def __init__(self, profile_id: _Optional[str] = ..., purpose: _Optional[_Union[Purpose, str]] = ..., granted: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class SetConsentResponse(_message.Message):
+    __slots__ = ("action_id", "profile_id", "changed", "consent")
+    ACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_FIELD_NUMBER: _ClassVar[int]
+    action_id: str
+    profile_id: str
+    changed: bool
+    consent: _containers.RepeatedCompositeFieldContainer[ConsentDecision]
+    def __init__(self, action_id: _Optional[str] = ..., profile_id: _Optional[str] = ..., changed: _Optional[bool] = ..., consent: _Optional[_Iterable[_Union[ConsentDecision, _Mapping]]] = ...) -> None: ...
 
 class LimitReached(_message.Message):
     __slots__ = ("kind", "limit")
@@ -159,7 +218,7 @@ class Money(_message.Message):
     def __init__(self, currency: _Optional[str] = ..., amount: _Optional[str] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("event_id", "type", "timestamp", "source", "identifiers", "traits", "amount", "currency")
+    __slots__ = ("event_id", "type", "timestamp", "source", "identifiers", "traits", "amount", "currency", "consent")
     class TraitsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -167,6 +226,13 @@ class Event(_message.Message):
         key: str
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class ConsentEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: bool
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[bool] = ...) -> None: ...
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
@@ -175,6 +241,7 @@ class Event(_message.Message):
     TRAITS_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     type: str
     timestamp: str
@@ -183,7 +250,8 @@ class Event(_message.Message):
     traits: _containers.ScalarMap[str, str]
     amount: str
     currency: str
-    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[str] = ..., timestamp: _Optional[str] = ..., source: _Optional[str] = ..., identifiers: _Optional[_Iterable[_Union[Identifier, _Mapping]]] = ..., traits: _Optional[_Mapping[str, str]] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ...) -> None: ...
+    consent: _containers.ScalarMap[str, bool]
+    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[str] = ..., timestamp: _Optional[str] = ..., source: _Optional[str] = ..., identifiers: _Optional[_Iterable[_Union[Identifier, _Mapping]]] = ..., traits: _Optional[_Mapping[str, str]] = ..., amount: _Optional[str] = ..., currency: _Optional[str] = ..., consent: _Optional[_Mapping[str, bool]] = ...) -> None: ...
 
 class IngestEventsRequest(_message.Message):
     __slots__ = ("events", "strict")
@@ -278,12 +346,14 @@ class ProfileChange(_message.Message):
         KIND_UPDATED: _ClassVar[ProfileChange.Kind]
         KIND_MERGED: _ClassVar[ProfileChange.Kind]
         KIND_SPLIT: _ClassVar[ProfileChange.Kind]
+        KIND_CONSENT_CHANGED: _ClassVar[ProfileChange.Kind]
         KIND_ERASED: _ClassVar[ProfileChange.Kind]
     KIND_UNSPECIFIED: ProfileChange.Kind
     KIND_CREATED: ProfileChange.Kind
     KIND_UPDATED: ProfileChange.Kind
     KIND_MERGED: ProfileChange.Kind
     KIND_SPLIT: ProfileChange.Kind
+    KIND_CONSENT_CHANGED: ProfileChange.Kind
     KIND_ERASED: ProfileChange.Kind
     POSITION_FIELD_NUMBER: _ClassVar[int]
     CHANGE_ID_FIELD_NUMBER: _ClassVar[int]

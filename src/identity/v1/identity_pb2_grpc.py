@@ -97,6 +97,11 @@ class IdentityServiceStub:
                 request_serializer=identity_dot_v1_dot_identity__pb2.DecideReviewRequest.SerializeToString,
                 response_deserializer=identity_dot_v1_dot_identity__pb2.DecideReviewResponse.FromString,
                 _registered_method=True)
+        self.SetConsent = channel.unary_unary(
+                '/identity.v1.IdentityService/SetConsent',
+                request_serializer=identity_dot_v1_dot_identity__pb2.SetConsentRequest.SerializeToString,
+                response_deserializer=identity_dot_v1_dot_identity__pb2.SetConsentResponse.FromString,
+                _registered_method=True)
         self.EraseProfile = channel.unary_unary(
                 '/identity.v1.IdentityService/EraseProfile',
                 request_serializer=identity_dot_v1_dot_identity__pb2.EraseProfileRequest.SerializeToString,
@@ -218,6 +223,16 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetConsent(self, request, context):
+        """A steward's consent decision for a profile and purpose (docs/architecture.md,
+        "Consent"), dated now, audited under the caller, for steward keys. It hangs on the
+        profile's strongest identifier; a change makes a consent_changed change. An unknown
+        profile is INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def EraseProfile(self, request, context):
         """Erasure and access (GDPR Art. 17 and 15; docs/architecture.md, "Erasure and access"),
         for admin keys only, audited under the caller. EraseProfile removes every trace of the
@@ -297,6 +312,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.DecideReview,
                     request_deserializer=identity_dot_v1_dot_identity__pb2.DecideReviewRequest.FromString,
                     response_serializer=identity_dot_v1_dot_identity__pb2.DecideReviewResponse.SerializeToString,
+            ),
+            'SetConsent': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetConsent,
+                    request_deserializer=identity_dot_v1_dot_identity__pb2.SetConsentRequest.FromString,
+                    response_serializer=identity_dot_v1_dot_identity__pb2.SetConsentResponse.SerializeToString,
             ),
             'EraseProfile': grpc.unary_unary_rpc_method_handler(
                     servicer.EraseProfile,
@@ -636,6 +656,33 @@ class IdentityService:
             '/identity.v1.IdentityService/DecideReview',
             identity_dot_v1_dot_identity__pb2.DecideReviewRequest.SerializeToString,
             identity_dot_v1_dot_identity__pb2.DecideReviewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetConsent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/identity.v1.IdentityService/SetConsent',
+            identity_dot_v1_dot_identity__pb2.SetConsentRequest.SerializeToString,
+            identity_dot_v1_dot_identity__pb2.SetConsentResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -31,8 +31,11 @@ class EventInput:
         default=None, description="first_name, last_name, date_of_birth, address_line1, …")
     amount: str | None = None
     currency: str | None = None
+    consent: JSON | None = strawberry.field(
+        default=None, description='Consent decisions by purpose, such as {"marketing": '
+        'true, "analytics": false}: personalization, marketing, analytics, sale_sharing.')
 
     def to_raw(self) -> dict[str, object]:
         return raw_event(self.event_id, self.type, self.timestamp, self.source,
                          [(i.kind, i.value) for i in self.identifiers], traits=self.traits,
-                         amount=self.amount, currency=self.currency)
+                         amount=self.amount, currency=self.currency, consent=self.consent)

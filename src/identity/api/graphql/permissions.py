@@ -39,7 +39,7 @@ ROOT_FIELD_SCOPES: dict[str, dict[str, Scope]] = {
     "mutation": {
         "ingestEvents": INGEST,
         "merge": STEWARD, "split": STEWARD, "unlink": STEWARD, "decideReview": STEWARD,
-        "undo": STEWARD,
+        "undo": STEWARD, "setConsent": STEWARD,
         "eraseProfile": ADMIN, "liftSuppressions": ADMIN,
     },
     "subscription": {"profileChanges": READ},

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.types import ExecutionContext
 
+from identity.api.graphql.consent import PURPOSE_ARGUMENT, ConsentMutations
 from identity.api.graphql.context import Context
 from identity.api.graphql.execution import PlainFieldExecutor
 from identity.api.graphql.inputs import EventInput, IdentifierInput
@@ -29,6 +31,7 @@ from identity.api.graphql.types import (
 )
 from identity.api.limits import check_batch, check_profile_ids
 from identity.domain.access import PermissionDenied
+from identity.domain.consent import Purpose
 from identity.domain.errors import InvalidIdentifier, InvalidInput
 from identity.domain.identifiers import printable
 from identity.domain.types import Identifier
@@ -54,18 +57,29 @@ class Query(StewardQueries, PrivacyQueries):
                       "asOf: the profile the id named then, with the identifiers and golden "
                       "record it had (from the versions recorded).")
     async def profile(self, info: Info, id: strawberry.ID,
-                      as_of: datetime | None = None) -> Profile | None:
+                      as_of: datetime | None = None,
+                      purpose: Annotated[Purpose | None, strawberry.argument(
+                          description=PURPOSE_ARGUMENT + " With asOf: consented now.")
+                      ] = None) -> Profile | None:
         check_profile_ids([("id", str(id))])
         if as_of is not None:
             view = await info.context.service.profile_as_of(str(id), as_of_time(as_of))
         else:
             view = await info.context.profiles.load(str(id))
+        if view is not None and purpose is not None and (
+                await info.context.service.profiles([str(id)], purpose=purpose))[0] is None:
+            view = None  # not consented for it (docs/architecture.md, "Consent")
         return Profile.from_domain(view, info.context.disclosure) if view else None
 
     @strawberry.field(description="The profile an identifier belongs to, normalized as ingest.")
-    async def profile_by_identifier(self, info: Info, kind: str, value: str) -> Profile | None:
+    async def profile_by_identifier(
+        self, info: Info, kind: str, value: str,
+        purpose: Annotated[Purpose | None, strawberry.argument(description=PURPOSE_ARGUMENT)
+                           ] = None,
+    ) -> Profile | None:
         identifier = _identifier(info, kind, value)
-        (view,) = await info.context.service.profiles_by_identifier([identifier])
+        (view,) = await info.context.service.profiles_by_identifier([identifier],
+                                                                    purpose=purpose)
         return Profile.from_domain(view, info.context.disclosure) if view else None
 
     @strawberry.field(description="One identifier node with its links and their evidence.")
@@ -108,7 +122,7 @@ class Query(StewardQueries, PrivacyQueries):
 
 
 @strawberry.type
-class Mutation(StewardMutations, PrivacyMutations):
+class Mutation(ConsentMutations, StewardMutations, PrivacyMutations):
     @strawberry.mutation(description="Ingests a batch; each event is accepted, a duplicate, "
                          "or rejected with its field errors, without affecting the others. A "
                          "malformed identifier costs only itself: the event is accepted "

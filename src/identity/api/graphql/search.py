@@ -10,6 +10,7 @@ import strawberry
 
 from identity.api.graphql.context import Context
 from identity.api.graphql.types import Profile
+from identity.domain.consent import Purpose
 from identity.service.search import SearchBy, SearchHit, SearchPage
 
 strawberry.enum(SearchBy, name="SearchBy",
@@ -85,8 +86,12 @@ async def resolve_search(
     first: Annotated[int, strawberry.argument(description="At most 100.")] = 20,
     after: Annotated[str | None, strawberry.argument(
         description="The endCursor of the page before.")] = None,
+    purpose: Annotated[Purpose | None, strawberry.argument(
+        description="Only profiles consented for this purpose; a page may then hold fewer "
+        "than `first` (total still counts every profile found).")] = None,
 ) -> SearchResults:
     """Profiles by name (fuzzy: a typo, a nickname, the name's order), email, phone or
     identifier, best first; at most 100 a page."""
-    page = await info.context.service.search(query, by, kind=kind, first=first, after=after)
+    page = await info.context.service.search(query, by, kind=kind, first=first, after=after,
+                                             purpose=purpose)
     return SearchResults.from_domain(info.context.disclosure.search_page(page))

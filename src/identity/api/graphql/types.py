@@ -7,6 +7,7 @@ from enum import Enum
 
 import strawberry
 
+from identity.api.graphql.consent import ConsentDecision
 from identity.api.graphql.context import Context
 from identity.domain.changes import ChangeKind as DomainChangeKind
 from identity.domain.errors import FieldError as DomainFieldError
@@ -339,6 +340,9 @@ class Profile:
     version: int = strawberry.field(
         description="Bumped by every change to the profile (see profileHistory): a cache key "
         "for front ends, like an ETag. 0: no change recorded since versions were kept.")
+    consent: list[ConsentDecision] = strawberry.field(
+        description="The latest consent decision per purpose, with its source, time and "
+        "event; a purpose not listed has none, and is not consented.")
 
     @strawberry.field(description="One golden-record field by name, such as first_name.")
     def field(self, name: str) -> GoldenField | None:
@@ -368,12 +372,15 @@ class Profile:
             unknown_value_order_count=view.orders.unknown_value,
             limits_reached=[LimitReached(kind=k, limit=n) for k, n in view.limits_reached],
             version=view.version,
+            consent=[ConsentDecision.from_domain(d) for d in view.consent],
         )
 
 
 strawberry.enum(DomainChangeKind, name="ChangeKind",
                 description="What happened to a profile: created, updated, merged (absorbedIds "
-                "were merged into profileId) or split (splitIds were carved out of profileId).")
+                "were merged into profileId), split (splitIds were carved out of profileId) "
+                "or consent_changed (its latest consent decision for a purpose changed; "
+                "causeEventId set it).")
 
 
 @strawberry.type(description="One change of the change feed, as gRPC WatchChanges sends it.")

@@ -45,6 +45,7 @@ METHOD_SCOPES: dict[str, Scope] = {
     "Unlink": Scope.STEWARD,
     "Undo": Scope.STEWARD,
     "DecideReview": Scope.STEWARD,
+    "SetConsent": Scope.STEWARD,
     "EraseProfile": Scope.ADMIN,
     "ExportProfile": Scope.ADMIN,
 }

@@ -13,9 +13,12 @@ from collections.abc import Callable, Iterable, Sequence
 from identity.domain import events
 from identity.domain.changes import ChangeKind
 from identity.domain.changes import ProfileChange as DomainChange
+from identity.domain.consent import ConsentDecision, Purpose
+from identity.domain.errors import ValidationError
 from identity.domain.matching.scoring import PairScore
 from identity.domain.types import Identifier
 from identity.service import IngestResult, IngestStatus, ProfileView, Resolution
+from identity.service.consent import ConsentResult
 from identity.service.erasure import Erasure
 from identity.service.explain import Explanation as DomainExplanation
 from identity.service.explain import LinkStep
@@ -33,6 +36,7 @@ _CHANGE_KIND = {
     ChangeKind.UPDATED: pb.ProfileChange.KIND_UPDATED,
     ChangeKind.MERGED: pb.ProfileChange.KIND_MERGED,
     ChangeKind.SPLIT: pb.ProfileChange.KIND_SPLIT,
+    ChangeKind.CONSENT_CHANGED: pb.ProfileChange.KIND_CONSENT_CHANGED,
     ChangeKind.ERASED: pb.ProfileChange.KIND_ERASED,
 }
 
@@ -46,7 +50,7 @@ def raw_event(event: pb.Event) -> dict[str, object]:
     return events.raw_event(event.event_id, event.type, event.timestamp, event.source,
                             raw_identifiers(event.identifiers),
                             traits=dict(event.traits) or None, amount=event.amount or None,
-                            currency=event.currency or None)
+                            currency=event.currency or None, consent=dict(event.consent) or None)
 
 
 def identifier(value: Identifier) -> pb.Identifier:
@@ -78,7 +82,37 @@ def profile(view: ProfileView) -> pb.Profile:
         unknown_value_order_count=view.orders.unknown_value,
         limits_reached=[pb.LimitReached(kind=kind, limit=limit)
                         for kind, limit in view.limits_reached],
+        consent=[consent_decision(d) for d in view.consent],
     )
+
+
+_PURPOSE = {Purpose.PERSONALIZATION: pb.PURPOSE_PERSONALIZATION,
+            Purpose.MARKETING: pb.PURPOSE_MARKETING, Purpose.ANALYTICS: pb.PURPOSE_ANALYTICS,
+            Purpose.SALE_SHARING: pb.PURPOSE_SALE_SHARING}
+_OF_PURPOSE: dict[int, Purpose] = {int(number): purpose for purpose, number in _PURPOSE.items()}
+PURPOSES = ", ".join(f"{pb.Purpose.Name(n)} ({n})" for n in sorted(_OF_PURPOSE))
+
+
+def purpose(value: int, field: str = "purpose") -> Purpose | None:
+    """A request's purpose; None for PURPOSE_UNSPECIFIED (no filter). An unknown number is
+    a field error naming the known ones."""
+    if value == pb.PURPOSE_UNSPECIFIED:
+        return None
+    if value not in _OF_PURPOSE:
+        raise ValidationError.of(field, f"{value} is not a purpose: {PURPOSES}")
+    return _OF_PURPOSE[value]
+
+
+def consent_decision(decision: ConsentDecision) -> pb.ConsentDecision:
+    return pb.ConsentDecision(purpose=_PURPOSE[decision.purpose], granted=decision.granted,
+                              source=decision.source, at=decision.at,
+                              event_id=decision.event_id)
+
+
+def set_consent_response(done: ConsentResult) -> pb.SetConsentResponse:
+    return pb.SetConsentResponse(action_id=done.action_id, profile_id=done.profile_id,
+                                 changed=done.changed,
+                                 consent=[consent_decision(d) for d in done.consent])
 
 
 ProfileMessage = Callable[[ProfileView], pb.Profile]

@@ -70,7 +70,8 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             convert.raw_identifiers(request.identifiers),
             create=request.mode == pb.ResolveRequest.MODE_CREATE,
             source=request.source or DEFAULT_SOURCE,
-            with_profile=not request.id_only)
+            with_profile=not request.id_only,
+            purpose=convert.purpose(request.purpose))
         disclosure = self._disclosure()
         message = self._message(disclosure)
         if resolution.profile and resolution.is_plain_lookup:
@@ -86,9 +87,11 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         if not request.profile_id:
             raise ValidationError.of("profile_id", "is required")
         check_profile_ids([("profile_id", request.profile_id)])
-        (view,) = await self._service.profiles([request.profile_id])
+        purpose = convert.purpose(request.purpose)
+        (view,) = await self._service.profiles([request.profile_id], purpose=purpose)
         if view is None:
-            raise errors.NotFound(f"profile {request.profile_id!r} does not exist")
+            raise errors.NotFound(f"profile {request.profile_id!r} does not exist" + (
+                f" or is not consented for {purpose}" if purpose else ""))
         return self._message(self._disclosure())(view)
 
     @errors.unary
@@ -101,8 +104,10 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         ids = list(request.profile_ids)
         check_profile_ids(indexed("profile_ids", ids))
         identifiers = self._service.normalize_all(convert.raw_identifiers(request.identifiers))
-        by_id = await self._service.profiles(ids) if ids else []
-        by_identifier = (await self._service.profiles_by_identifier(identifiers)
+        purpose = convert.purpose(request.purpose)
+        by_id = await self._service.profiles(ids, purpose=purpose) if ids else []
+        by_identifier = (await self._service.profiles_by_identifier(identifiers,
+                                                                    purpose=purpose)
                          if identifiers else [])
         message = self._message(self._disclosure())
         return pb.BatchGetProfilesResponse(lookups=[
@@ -196,6 +201,21 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             raise ValidationError.of("action_id", "is required")
         done = await self._service.undo(request.action_id, request.actor, request.reason)
         return pb.UndoResponse(action=convert.steward_action(self._disclosure().action(done)))
+
+    @errors.unary
+    async def SetConsent(self, request: pb.SetConsentRequest,
+                         context: Context[pb.SetConsentRequest, pb.SetConsentResponse]
+                         ) -> pb.SetConsentResponse:
+        """A steward's consent decision, audited under the caller (service/consent.py)."""
+        purpose = convert.purpose(request.purpose)
+        if purpose is None:
+            raise ValidationError.of("purpose", "is required: " + convert.PURPOSES)
+        if not request.profile_id:
+            raise ValidationError.of("profile_id", "is required")
+        check_profile_ids([("profile_id", request.profile_id)])
+        done = await self._service.set_consent(request.profile_id, purpose, request.granted,
+                                               caller().subject, request.reason)
+        return convert.set_consent_response(done)
 
     @errors.unary
     async def DecideReview(self, request: pb.DecideReviewRequest,
