@@ -84,7 +84,7 @@ def test_an_events_consent_is_read_by_purpose() -> None:
     (["marketing"], [("consent", 'must be an object of purpose: true or false, such as '
                                  '{"marketing": true}')]),
     ({"marketing": 1}, [("consent.marketing", "must be true (granted) or false (withdrawn)")]),
-    ({"ads\x00": True}, [("consent.ads\x00", "'ads\\x00' is not a purpose: one of "
+    ({"ads\x00": True}, [("consent.ads\\x00", "'ads\\x00' is not a purpose: one of "
                           "personalization, marketing, analytics, sale_sharing")]),
     ({"marketing": True, "MARKETING": False}, [("consent", "names one purpose twice")]),
     ({f"p{i}": True for i in range(5)}, [("consent", "has more than 4 purposes: one of "

@@ -119,7 +119,8 @@ def parse_consent(value: object, errors: list[FieldError], field: str = "consent
         return ()
     found: list[tuple[Purpose, bool]] = []
     for name, granted in value.items():
-        where = f"{field}.{name}" if isinstance(name, str) and len(name) <= 64 else field
+        # The name as a path shows it: escaped, so a hostile key is never echoed raw.
+        where = f"{field}.{printable(name, 64)}" if isinstance(name, str) else field
         try:
             purpose = parse_purpose(name)
         except ValueError as exc:
