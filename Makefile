@@ -50,6 +50,8 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python -m load_tests.bench_grpc --out load_tests/results/bench_grpc.json
 	$(BIN)/python -m load_tests.bench_graphql --out load_tests/results/bench_graphql.json
 	$(BIN)/python -m load_tests.bench_kafka --out load_tests/results/bench_kafka.json
+	$(BIN)/python -m load_tests.fuzz --examples 1000 --events-examples 10000 \
+	  --graphql-examples 400 --out load_tests/results/fuzz.json
 	$(BIN)/python -m load_tests.bench_auth --out load_tests/results/bench_auth.json
 
 clean:

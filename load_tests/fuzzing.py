@@ -99,6 +99,10 @@ def _json(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 ANY_JSON = st.recursive(JSON_SCALARS, _json, max_leaves=12)
 FIELD = st.one_of(hostile_text(), ANY_JSON)
+# Consent decisions by purpose (ours and Segment's categories), values any JSON.
+CONSENT = st.dictionaries(st.one_of(st.sampled_from(
+    ["marketing", "analytics", "personalization", "sale_sharing", "Advertising", ""]),
+    hostile_text()), st.one_of(st.booleans(), FIELD), max_size=4)
 
 
 @st.composite
@@ -113,10 +117,10 @@ def our_events(draw: st.DrawFn) -> dict[str, Any]:
             {"kind": hostile_text(), "value": st.one_of(st.emails(), hostile_text(), FIELD)}),
             max_size=4), FIELD)),
     }
-    for name in ("traits", "amount", "currency"):
+    for name in ("traits", "amount", "currency", "consent"):
         if draw(st.booleans()):
             event[name] = draw(st.one_of(st.dictionaries(hostile_text(), FIELD, max_size=4),
-                                         FIELD))
+                                         CONSENT, FIELD))
     return event
 
 
@@ -147,12 +151,34 @@ def segment_events(draw: st.DrawFn) -> dict[str, Any]:
                         ("context", st.one_of(st.fixed_dictionaries(
                             {"traits": st.one_of(person, FIELD),
                              "device": st.one_of(st.fixed_dictionaries({"id": FIELD}), FIELD),
+                             "consent": st.one_of(st.fixed_dictionaries(
+                                 {"categoryPreferences": st.one_of(CONSENT, FIELD)}), FIELD),
                              "library": FIELD}), FIELD))):
         if draw(st.booleans()):
             message[name] = draw(value)
     if not any(name in message for name in ("messageId", "userId", "anonymousId")):
         message["userId"] = draw(hostile_text())
     return message
+
+
+@st.composite
+def calm_events(draw: st.DrawFn) -> dict[str, Any]:
+    """An event that lands unless its one hostile part, the traits, is refused: in our shape
+    or as a Segment identify call."""
+    traits = draw(st.dictionaries(st.sampled_from(["first_name", "city", "country", "name"]),
+                                  hostile_text(wire=True), max_size=3))
+    email = draw(st.emails())
+    consent = draw(st.dictionaries(st.sampled_from(["marketing", "analytics"]),
+                                   st.booleans(), max_size=2))
+    if draw(st.booleans()):
+        return {"messageId": str(draw(st.uuids())), "type": "identify",
+                "timestamp": "2024-05-01T10:00:00Z", "userId": str(draw(st.uuids())),
+                "traits": {**traits, "email": email},
+                "context": {"consent": {"categoryPreferences": consent}}}
+    return {"event_id": str(draw(st.uuids())), "type": "identify",
+            "timestamp": "2024-05-01T10:00:00Z", "source": "web",
+            "identifiers": [{"kind": "email", "value": email}], "traits": traits,
+            "consent": consent}
 
 
 def _encoded(value: Any, ascii_only: bool) -> bytes:
@@ -164,7 +190,7 @@ def _encoded(value: Any, ascii_only: bool) -> bytes:
 def event_messages(draw: st.DrawFn) -> bytes:
     """A Kafka message's value: an event of either shape, any JSON, or bytes that are not
     one (truncated, not UTF-8, a BOM, an array)."""
-    value = draw(st.one_of(our_events(), segment_events(), ANY_JSON))
+    value = draw(st.one_of(our_events(), segment_events(), ANY_JSON, calm_events()))
     raw = _encoded(value, draw(st.booleans()))
     cut = draw(st.sampled_from(["whole", "whole", "whole", "head", "bom", "garbage", "array"]))
     if cut == "head":
