@@ -40,7 +40,7 @@ from tests.neo4j_fixtures import Neo4jAccess, wiped
 
 # Examples per operation or method: development mode reaches the work behind validation;
 # refused callers are refused before it, so a few show that.
-EXAMPLES = {"development": 8, "read-only key": 3, "no credentials": 2}
+EXAMPLES = {"development": 15, "read-only key": 3, "no credentials": 2}
 STORES = ["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)]
 
 
