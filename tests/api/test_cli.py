@@ -266,7 +266,8 @@ def test_every_command_and_option_says_what_it_is_for_and_its_default() -> None:
 
     commands = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
     assert set(commands.choices) == {"serve", "consume", "ingest", "generate", "resolve",
-                                     "rules", "train", "reindex"}
+                                     "rules", "train", "reindex", "keys", "erase", "export",
+                                     "suppressions"}
     for name, command in commands.choices.items():
         assert command.description, name
         for option in command._actions:

@@ -292,7 +292,8 @@ def parser() -> argparse.ArgumentParser:
     store_flags(reindex)
     keys = commands.add_parser(
         "keys", help="API keys: create one (shown once), list them, revoke one")
-    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    key_commands = keys.add_subparsers(dest="keys_command", required=True,
+                                       help="create, list or revoke")
     create = key_commands.add_parser("create", help="a new key, printed once: keep it")
     create.add_argument("--name", required=True, help="who or what the key is for")
     create.add_argument("--scopes", required=True,
@@ -326,7 +327,7 @@ def parser() -> argparse.ArgumentParser:
     suppressions = commands.add_parser(
         "suppressions", help="the identifiers erasure suppressed: lift one")
     suppression_commands = suppressions.add_subparsers(dest="suppressions_command",
-                                                       required=True)
+                                                       required=True, help="lift")
     lift = suppression_commands.add_parser(
         "lift", help="take events naming an erased identifier in again (the person came back)")
     lift.add_argument("kind", help="the identifier's kind, such as email")

@@ -15,6 +15,7 @@ from identity.api.graphql.context import Context
 from identity.api.graphql.inputs import IdentifierInput
 from identity.api.graphql.types import IdentifierRef, Link, Profile
 from identity.api.limits import check_profile_ids, indexed
+from identity.domain.access import acting
 from identity.domain.changes import ChangeKind, ProfileChange
 from identity.domain.errors import InvalidIdentifier, ValidationError
 from identity.domain.identifiers import printable
@@ -239,7 +240,8 @@ class StewardMutations:
     async def merge(self, info: Info, profile_ids: list[strawberry.ID], actor: str,
                     reason: str, override_limits: bool = False) -> StewardActionPayload:
         check_profile_ids(indexed("profileIds", [str(p) for p in profile_ids]))
-        done = await info.context.service.merge([str(p) for p in profile_ids], actor, reason,
+        done = await info.context.service.merge([str(p) for p in profile_ids],
+                                                _actor(info, actor), reason,
                                                 override_limits=override_limits)
         return StewardActionPayload.from_domain(info.context.disclosure.action(done))
 
@@ -250,8 +252,8 @@ class StewardMutations:
                     sides: list[list[IdentifierInput]], actor: str, reason: str
                     ) -> StewardActionPayload:
         check_profile_ids([("profileId", str(profile_id))])
-        done = await info.context.service.split(str(profile_id), _sides(info, sides), actor,
-                                                reason)
+        done = await info.context.service.split(str(profile_id), _sides(info, sides),
+                                                _actor(info, actor), reason)
         return StewardActionPayload.from_domain(info.context.disclosure.action(done))
 
     @strawberry.mutation(description="No link between a and b joins any more; their profile "
@@ -259,7 +261,8 @@ class StewardMutations:
     async def unlink(self, info: Info, a: IdentifierInput, b: IdentifierInput, actor: str,
                      reason: str) -> StewardActionPayload:
         done = await info.context.service.unlink(normalized(info, "a", a),
-                                                 normalized(info, "b", b), actor, reason)
+                                                 normalized(info, "b", b),
+                                                 _actor(info, actor), reason)
         return StewardActionPayload.from_domain(info.context.disclosure.action(done))
 
     @strawberry.mutation(description="Accepts a possible match (a steward's link joins it) or "
@@ -268,7 +271,7 @@ class StewardMutations:
                             accept: bool, actor: str, reason: str,
                             override_limits: bool = False) -> StewardActionPayload:
         done = await info.context.service.decide_review(
-            normalized(info, "a", a), normalized(info, "b", b), accept, actor, reason,
+            normalized(info, "a", a), normalized(info, "b", b), accept, _actor(info, actor), reason,
             override_limits=override_limits)
         return StewardActionPayload.from_domain(info.context.disclosure.action(done))
 
@@ -277,8 +280,13 @@ class StewardMutations:
                          "make that impossible.")
     async def undo(self, info: Info, action_id: strawberry.ID, actor: str, reason: str
                    ) -> StewardActionPayload:
-        done = await info.context.service.undo(str(action_id), actor, reason)
+        done = await info.context.service.undo(str(action_id), _actor(info, actor), reason)
         return StewardActionPayload.from_domain(info.context.disclosure.action(done))
+
+
+def _actor(info: Info, given: str) -> str:
+    """Who the audit log names: the caller's key or token subject, then `actor`."""
+    return acting(info.context.principal, given)
 
 
 def as_of_time(value: datetime) -> datetime:

@@ -17,7 +17,7 @@ from identity.api.grpc.caller import caller
 from identity.api.grpc.ingest_stream import ingest_in_order
 from identity.api.grpc.watch_slots import WatchSlots
 from identity.api.limits import MAX_WATCH_STREAMS, check_batch, check_profile_ids, indexed
-from identity.domain.access import PermissionDenied, Scope
+from identity.domain.access import PermissionDenied, Scope, acting
 from identity.domain.errors import ValidationError
 from identity.service import IdentityService
 from identity.service.change_feed import MAX_WATCHED_IDS
@@ -66,6 +66,8 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         if request.mode not in pb.ResolveRequest.Mode.values():
             raise ValidationError.of("mode", f"{request.mode} is not a mode: MODE_LOOKUP (1) or "
                                      "MODE_CREATE (2)")
+        if request.mode == pb.ResolveRequest.MODE_CREATE and not caller().allows(Scope.INGEST):
+            raise PermissionDenied(Scope.INGEST, "Resolve with MODE_CREATE")
         resolution = await self._service.resolve(
             convert.raw_identifiers(request.identifiers),
             create=request.mode == pb.ResolveRequest.MODE_CREATE,
@@ -164,7 +166,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
                     context: Context[pb.MergeRequest, pb.MergeResponse]) -> pb.MergeResponse:
         ids = list(request.profile_ids)
         check_profile_ids(indexed("profile_ids", ids))
-        done = await self._service.merge(ids, request.actor, request.reason,
+        done = await self._service.merge(ids, acting(caller(), request.actor), request.reason,
                                          override_limits=request.override_limits)
         return pb.MergeResponse(action=convert.steward_action(self._disclosure().action(done)))
 
@@ -181,7 +183,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             preview = await self._service.preview_split(request.profile_id, sides)
             return convert.split_response(self._disclosure().split_preview(preview), None)
         done = self._disclosure().action(await self._service.split(
-            request.profile_id, sides, request.actor, request.reason))
+            request.profile_id, sides, acting(caller(), request.actor), request.reason))
         assert done.split is not None, "a split says how it cut"
         return convert.split_response(done.split, done)
 
@@ -191,7 +193,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
                      ) -> pb.UnlinkResponse:
         a, b = self._service.normalize_all(
             convert.raw_identifiers([request.a, request.b]), paths=["a", "b"])
-        done = await self._service.unlink(a, b, request.actor, request.reason)
+        done = await self._service.unlink(a, b, acting(caller(), request.actor), request.reason)
         return pb.UnlinkResponse(action=convert.steward_action(self._disclosure().action(done)))
 
     @errors.unary
@@ -199,7 +201,8 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
                    context: Context[pb.UndoRequest, pb.UndoResponse]) -> pb.UndoResponse:
         if not request.action_id:
             raise ValidationError.of("action_id", "is required")
-        done = await self._service.undo(request.action_id, request.actor, request.reason)
+        done = await self._service.undo(request.action_id, acting(caller(), request.actor),
+                                        request.reason)
         return pb.UndoResponse(action=convert.steward_action(self._disclosure().action(done)))
 
     @errors.unary
@@ -228,7 +231,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         a, b = self._service.normalize_all(
             convert.raw_identifiers([request.a, request.b]), paths=["a", "b"])
         done = await self._service.decide_review(a, b, decisions[request.decision],
-                                                 request.actor, request.reason,
+                                                 acting(caller(), request.actor), request.reason,
                                                  override_limits=request.override_limits)
         return pb.DecideReviewResponse(
             action=convert.steward_action(self._disclosure().action(done)))
