@@ -79,3 +79,21 @@ async def test_a_flush_the_store_refuses_keeps_its_entries_for_the_next() -> Non
     audit._store = again  # the store back
     assert await audit.flush() == 1
     await again.close()
+
+
+async def test_reads_of_the_same_profiles_by_the_same_caller_are_one_entry_per_flush() -> None:
+    store = SqliteGraphStore(":memory:")
+    times = iter([NOW.replace(second=s) for s in range(10)])
+    audit = PiiReadAudit(store, lambda: next(times), flush_every_s=60)
+    for fields in (["email"], ["phone"], ["email"]):
+        audit.record("key:a", [ProfileId("prf_1")], fields)
+    audit.record("key:b", [ProfileId("prf_1")], ["city"])  # another caller: its own entry
+    assert audit.waiting == 2
+    assert await audit.flush() == 2
+    found = {e["actor"]: e for e in await entries(store)}
+    assert found["key:a"]["fields"] == ["email", "phone"] and found["key:a"]["reads"] == 3
+    assert found["key:a"]["last_at"] == NOW.replace(second=2).isoformat()
+    assert found["key:b"]["reads"] == 1
+    audit.record("key:a", [ProfileId("prf_1")], ["email"])  # after the flush: a new entry
+    assert await audit.flush() == 1
+    await store.close()

@@ -4,7 +4,10 @@ kept in the store's audit log as `read_pii` entries beside the stewards' actions
 
 A read must not wait on a write, so entries go to a bounded buffer that a task flushes every
 second, or as soon as FLUSH_AT entries wait, and once more at shutdown: one transaction and
-one `append_entries` per flush. A full buffer drops the new entry rather than blocking the
+one `append_entries` per flush. Reads by the same caller of the same profiles between two
+flushes are one entry (the time of the first, the fields of all, how many reads and the time
+of the last), so a service reading a few hot profiles thousands of times a second writes a
+few rows a second, not thousands. A full buffer drops the new entry rather than blocking the
 read or growing without bound, and says so (a metric, and one log line per overflow, which
 names no one's data). A flush that fails puts its entries back, as many as fit.
 """
@@ -15,7 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
@@ -41,6 +44,31 @@ DROPPED = Counter("identity_pii_audit_dropped_total",
 WAITING = Gauge("identity_pii_audit_buffered", "Audit entries of PII reads not yet written")
 
 
+class _Reads:
+    """The reads of one caller of one set of profiles since the last flush."""
+
+    def __init__(self, first: datetime) -> None:
+        self.first = self.last = first
+        self.count = 0
+        self.fields: set[str] = set()
+
+    def add(self, at: datetime, fields: Iterable[str]) -> None:
+        self.last = max(self.last, at)
+        self.count += 1
+        self.fields.update(fields)
+
+    def merge(self, other: _Reads) -> None:
+        self.first, self.last = min(self.first, other.first), max(self.last, other.last)
+        self.count += other.count
+        self.fields |= other.fields
+
+    def entry(self, subject: str, profile_ids: tuple[ProfileId, ...]) -> AuditEntry:
+        return AuditEntry(new_action_id(), READ_PII, subject, self.first, READ_REASON,
+                          profile_ids, "{}", json.dumps({
+                              "fields": sorted(self.fields), "reads": self.count,
+                              "last_at": self.last.isoformat()}))
+
+
 class PiiReadAudit:
     """One per service. `record` never waits; `run` (started by the composition root's
     lifespan, app.py) writes what was recorded; `close` stops it and writes the rest."""
@@ -53,7 +81,8 @@ class PiiReadAudit:
         self._capacity = capacity
         self._flush_at = flush_at
         self._every = flush_every_s
-        self._buffer: deque[AuditEntry] = deque()
+        # (subject, profile ids) -> the reads since the last flush, oldest first
+        self._buffer: OrderedDict[tuple[str, tuple[ProfileId, ...]], _Reads] = OrderedDict()
         self._wake = asyncio.Event()
         self._overflowing = False
         self._task: asyncio.Task[None] | None = None
@@ -64,6 +93,11 @@ class PiiReadAudit:
                fields: Iterable[str]) -> None:
         """`subject` was shown `fields` (field names and identifier kinds, never values) of
         `profile_ids` in the clear, now."""
+        key = (subject, tuple(sorted(set(profile_ids))))
+        now = self._clock()
+        if (reads := self._buffer.get(key)) is not None:
+            reads.add(now, fields)
+            return
         if len(self._buffer) >= self._capacity:
             DROPPED.inc()
             if not self._overflowing:
@@ -71,10 +105,8 @@ class PiiReadAudit:
                 log.warning("PII read audit buffer full (%d entries): reads of personal data "
                             "go unaudited until the store takes the backlog", self._capacity)
             return
-        entry = AuditEntry(new_action_id(), READ_PII, subject, self._clock(), READ_REASON,
-                           tuple(sorted(set(profile_ids))), "{}",
-                           json.dumps({"fields": sorted(set(fields))}))
-        self._buffer.append(entry)
+        self._buffer[key] = _Reads(now)
+        self._buffer[key].add(now, fields)
         WAITING.set(len(self._buffer))
         if len(self._buffer) >= self._flush_at:
             self._wake.set()
@@ -100,16 +132,23 @@ class PiiReadAudit:
         """Writes every entry waiting, in one transaction; how many. A failure is logged by
         its type (an error's text could quote data) and the entries wait for the next."""
         async with self._lock:
-            taken = list(self._buffer)
+            taken = list(self._buffer.items())
             self._buffer.clear()
             if not taken:
                 return 0
             try:
                 async with self._store.transaction() as tx:
-                    await tx.audit.append_entries(taken)
+                    await tx.audit.append_entries([reads.entry(subject, profile_ids)
+                                                   for (subject, profile_ids), reads in taken])
             except Exception as exc:  # the store away: keep them for the next flush
                 room = self._capacity - len(self._buffer)
-                self._buffer.extendleft(reversed(taken[:room]))
+                kept = dict(taken[:max(0, room)])
+                for key, reads in self._buffer.items():  # recorded meanwhile: merged in
+                    if key in kept:
+                        kept[key].merge(reads)
+                    else:
+                        kept[key] = reads
+                self._buffer = OrderedDict(kept)
                 DROPPED.inc(max(0, len(taken) - room))
                 WAITING.set(len(self._buffer))
                 log.warning("PII read audit: %d entries not written (%s), kept for the next "
