@@ -61,6 +61,17 @@ async def test_a_later_decision_in_one_call_wins_too(store: GraphStore) -> None:
     assert [r.decision.event_id for r in await read(store, ANN)] == ["e2"]
 
 
+async def test_two_later_decisions_in_one_call_over_a_kept_one_keep_the_latest(
+        store: GraphStore) -> None:
+    """Neo4j reads every row's node before setting any: the call's latest must win still."""
+    for n, (first, second) in enumerate([("e3", "e2"), ("e2", "e3")]):
+        anchor = Identifier("email", f"q{n}@northwind.org")
+        await record(store, row(anchor, Purpose.MARKETING, True, 1, "e1"))
+        await record(store, row(anchor, Purpose.MARKETING, False, 5, first),
+                     row(anchor, Purpose.MARKETING, False, 5, second))
+        assert [r.decision.event_id for r in await read(store, anchor)] == ["e3"]
+
+
 async def test_recording_the_same_decision_twice_changes_nothing(store: GraphStore) -> None:
     once = row(BOB, Purpose.PERSONALIZATION, True, 4, "e4", source="app")
     await record(store, once)

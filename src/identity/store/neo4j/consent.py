@@ -5,7 +5,8 @@ and erasing one is a delete by key."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from identity.domain.consent import ConsentDecision, Purpose
@@ -20,6 +21,21 @@ def _row(r: Mapping[str, Any]) -> ConsentRow:
         r["event_id"]))
 
 
+def _latest_per_pair(rows: Sequence[ConsentRow]) -> Iterable[ConsentRow]:
+    """Per (anchor, purpose), the row a row-by-row recording would keep."""
+    latest: dict[tuple[Identifier, str], ConsentRow] = {}
+    for row in rows:
+        key = (row.anchor, row.decision.purpose.value)
+        kept = latest.get(key)
+        if kept is None or _rank(row) > _rank(kept):
+            latest[key] = row
+    return latest.values()
+
+
+def _rank(row: ConsentRow) -> tuple[datetime, str, bool]:
+    return (row.decision.at, row.decision.event_id, not row.decision.granted)
+
+
 class Neo4jConsentLog(Neo4jPart):
     """Consent decisions, the latest per (identifier, purpose)."""
 
@@ -27,6 +43,10 @@ class Neo4jConsentLog(Neo4jPart):
         # MERGE on the unique pair, sorted: concurrent writers lock in one order. A later
         # decision replaces the kept one (on a full tie a withdrawal wins, as
         # domain/consent.py decides); an earlier one, or the same read again, does not.
+        # Cypher applies each clause to every row before the next, so every row's WHERE
+        # reads the node as it was before the query: one row per pair, the latest of the
+        # call, or two rows for one pair would both pass and the last one set would stay.
+        rows = list(_latest_per_pair(rows))
         await self._records(
             "UNWIND $rows AS r MERGE (c:Consent {anchor: r.anchor, purpose: r.purpose})"
             " ON CREATE SET c += r.decision"
