@@ -76,3 +76,14 @@ def test_a_page_size_from_a_variable_is_marked_so_the_measure_is_not_reused() ->
                 ).by_variables
     assert not cost(f"{{ reviewQueue(first: 5) {{ {ITEMS} }} }}").by_variables
     assert not cost('query($id: ID!) { profile(id: $id) { id } }', id="p").by_variables
+
+
+def test_a_variable_not_sent_costs_its_operation_s_default_not_the_argument_s() -> None:
+    # Execution gives $n its default (100), not reviewQueue's own (20): measured the same.
+    query = f"query($n: Int = 100) {{ reviewQueue(first: $n) {{ {ITEMS} }} }}"
+    assert cost(query).cost == 1 + 100 * 5
+    assert cost(query, n=3).cost == 1 + 3 * 5  # a value sent wins
+    # Two operations sharing a variable name: the dearer default is measured.
+    both = (f"query A($n: Int = 2) {{ reviewQueue(first: $n) {{ {ITEMS} }} }} "
+            f"query B($n: Int = 90) {{ reviewQueue(first: $n) {{ {ITEMS} }} }}")
+    assert cost(both).cost == 1 + 90 * 5

@@ -118,7 +118,9 @@ def measure(document: DocumentNode, schema: GraphQLSchema | None = None,
                  if isinstance(d, FragmentDefinitionNode)}
     measured: dict[str, Measure] = {}
     visiting: set[str] = set()
-    values = variables or {}
+    # A variable the request does not send takes its operation's default ($n: Int = 100),
+    # as execution will; only then the argument's own.
+    values = {**_variable_defaults(document), **(variables or {})}
     by_variables = False
 
     def type_named(name: str) -> GraphQLNamedType | None:
@@ -191,6 +193,22 @@ def _field(parent: GraphQLNamedType | None, name: str) -> GraphQLField | None:
         found: GraphQLField | None = parent.fields.get(name)
         return found
     return None
+
+
+def _variable_defaults(document: DocumentNode) -> dict[str, int]:
+    """Whole-number defaults of the operations' variables; the largest where operations
+    share a name (a request runs one of them: the dearest is the one to measure)."""
+    defaults: dict[str, int] = {}
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        for variable in definition.variable_definitions or ():
+            value = variable.default_value
+            if isinstance(value, IntValueNode):
+                number = int(value.value) if len(value.value) <= 9 else _MAX_MULTIPLIER
+                name = variable.variable.name.value
+                defaults[name] = max(number, defaults.get(name, number))
+    return defaults
 
 
 def _multiplier(node: FieldNode, definition: GraphQLField | None,
