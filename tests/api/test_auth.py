@@ -203,6 +203,22 @@ def test_grpc_needs_credentials_and_the_method_s_scope(secured: Secured) -> None
     assert stewarding.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
+def test_several_credentials_in_one_request_are_refused_on_both_apis(secured: Secured) -> None:
+    """HTTP servers keep the last of repeated headers, gRPC the first: one only, or none."""
+    reader = issue_key(secured.settings, Scope.PROFILE_READ)
+    steward = issue_key(secured.settings, Scope.STEWARD)
+    for pair in ([reader, steward], [steward, reader]):
+        response = httpx.post(f"{secured.url}/graphql", json={"query": AUDIT}, headers=[
+            ("Authorization", f"Bearer {pair[0]}"), ("Authorization", f"Bearer {pair[1]}")])
+        assert response.status_code == 401
+        assert response.json()["errors"][0]["message"] == "2 Authorization values: send one"
+        both = (("authorization", f"Bearer {pair[0]}"), ("authorization", f"Bearer {pair[1]}"))
+        with pytest.raises(grpc.RpcError) as refused:
+            secured.stub.GetProfile(pb.GetProfileRequest(profile_id="prf_x"), metadata=both,
+                                    timeout=10)
+        assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
 def test_grpc_health_is_open_to_load_balancers(secured: Secured) -> None:
     health: Any = health_pb2_grpc.HealthStub(secured.channel)  # the stubs omit its methods
     answer = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=10)

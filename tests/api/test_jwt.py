@@ -58,6 +58,13 @@ def test_a_good_token_gives_its_subject_and_known_scopes() -> None:
     assert VERIFIER.verify(token(EC_KEY, "k2", "ES256")).scopes == {Scope.PROFILE_READ}
 
 
+def test_subjects_are_never_cut_so_long_ones_stay_apart() -> None:
+    first, second = ("x" * 200) + "alice", ("x" * 200) + "bob"
+    assert VERIFIER.verify(token(sub=first)).subject == f"jwt:{first}"
+    assert VERIFIER.verify(token(sub=first)) != VERIFIER.verify(token(sub=second))
+    assert VERIFIER.verify(token(sub="ann\x1b[31m")).subject == "jwt:ann\\x1b[31m"
+
+
 def _public_pem() -> bytes:
     return RSA_KEY.public_key().public_bytes(serialization.Encoding.PEM,
                                              serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -78,6 +85,7 @@ def _public_pem() -> bytes:
                     "exp": time.time() + 60}).encode(), b"k" * 32, algorithm="HS256",
         headers={"kid": "k1"}), "signature does not verify"),
     (lambda: "not.a.token", "neither an API key nor a JWT"),
+    (lambda: token(sub="s" * 256), "longer than 255 characters"),
     (lambda: "a" * 20_000, "longer than"),
 ])
 def test_every_bad_token_is_refused_saying_why(bad: Any, reason: str) -> None:

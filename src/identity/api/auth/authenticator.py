@@ -23,6 +23,14 @@ DEV_MODE_WARNING = ("DEVELOPMENT MODE: authentication is OFF; every caller can r
 NO_CREDENTIALS = "no credentials: send 'Authorization: Bearer <API key or JWT>'"
 
 
+def one_credential(values: list[str]) -> str | None:
+    """The one credential a request carries. Several are refused: HTTP servers and gRPC
+    would each pick a different one of them, and a proxy a third."""
+    if len(values) > 1:
+        raise Unauthenticated(f"{len(values)} Authorization values: send one")
+    return values[0] if values else None
+
+
 class Authenticator:
     """`development`: authentication off, every caller holds every scope (`identity serve
     --dev`); said loudly at start and on /readyz. `keys` is called per request, so the store

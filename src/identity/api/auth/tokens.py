@@ -20,6 +20,7 @@ from identity.domain.identifiers import printable
 
 LEEWAY_S = 30  # clock skew allowed on exp, nbf and iat
 MAX_TOKEN_CHARS = 16_384
+MAX_SUBJECT_CHARS = 255
 _ALGORITHMS = {"RSA": "RS256", "EC": "ES256", "OKP": "EdDSA", "oct": "HS256"}
 
 
@@ -85,7 +86,12 @@ class TokenVerifier:
         subject = claims["sub"]
         if not isinstance(subject, str) or not subject:
             raise Unauthenticated("the token's sub claim is not a string")
-        return Principal(f"jwt:{printable(subject, 100)}", _scopes(claims), "jwt")
+        if len(subject) > MAX_SUBJECT_CHARS:  # never cut: two subjects would be one caller
+            raise Unauthenticated(f"the token's sub claim is longer than {MAX_SUBJECT_CHARS} "
+                                  "characters")
+        # Escaped whole (control characters as \x..), so the audit log and the rate limiter
+        # tell every subject apart.
+        return Principal(f"jwt:{printable(subject, len(subject))}", _scopes(claims), "jwt")
 
 
 def _scopes(claims: dict[str, Any]) -> frozenset[Scope]:

@@ -13,7 +13,7 @@ import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from identity.api.auth.authenticator import Authenticator
+from identity.api.auth.authenticator import Authenticator, one_credential
 from identity.api.auth.rate_limit import retry_after_header
 from identity.domain.access import Principal, RateLimited, Unauthenticated
 
@@ -36,8 +36,8 @@ class Authenticate:
         headers = dict(scope["headers"])
         authorization = headers.get(b"authorization")
         try:
-            principal = await self.authenticator.authenticate(
-                authorization.decode("latin-1") if authorization is not None else None)
+            principal = await self.authenticator.authenticate(one_credential(
+                [v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"]))
         except Unauthenticated as exc:
             if authorization is None and (scope["type"] == "websocket"
                                           or _asks_for_ide(scope, headers)):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import grpc
 
-from identity.api.auth.authenticator import Authenticator
+from identity.api.auth.authenticator import Authenticator, one_credential
 from identity.api.auth.rate_limit import retry_after_header
 from identity.api.grpc.caller import set_caller
 from identity.api.grpc.decoding import is_async, respond
@@ -61,10 +61,10 @@ def required_scope(method: str) -> Scope | None:
 
 
 def _authorization(context: Context) -> str | None:
-    for key, value in context.invocation_metadata() or ():
-        if key == "authorization":
-            return value if isinstance(value, str) else value.decode("latin-1")
-    return None
+    """Raises Unauthenticated for a call carrying several."""
+    return one_credential([value if isinstance(value, str) else value.decode("latin-1")
+                           for key, value in context.invocation_metadata() or ()
+                           if key == "authorization"])
 
 
 class AuthenticateCalls(grpc.aio.ServerInterceptor):
