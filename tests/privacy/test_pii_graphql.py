@@ -205,3 +205,27 @@ async def test_the_change_feed_holds_profile_ids_only(people: People) -> None:
         "causeEventId", "at"}
     assert not leaked(dumped(changes))
     assert people.service.pii_reads.waiting == 1  # the merge's profiles: CLEAR's, once
+
+
+async def test_links_and_histories_answer_after_a_steward_merge_and_unlink(
+        people: People) -> None:
+    """A steward's link keeps a note (who, why, which action) where a scored link keeps its
+    comparison: every read of links shows it without taking the note for a score."""
+    await run(people, CLEAR, MUTATIONS["merge"], a=people.anna, b=people.bertil)
+    await run(people, CLEAR, MUTATIONS["unlink"])
+    joined = f"""query {{ explain(a: {{kind: "email", value: "{ANNA_EMAIL}"}},
+        b: {{kind: "email", value: "{BERTIL_EMAIL}"}}) {{ sameProfile path {{ ...L }} }} }}"""
+    for principal in (MASKED, CLEAR):
+        shown = {name: dumped(await run(people, principal, query, id=people.anna))
+                 for name, query in (("profile", QUERIES["profile"]),
+                                     ("identifier", QUERIES["identifier"]),
+                                     ("explainProfile", QUERIES["explainProfile"]))}
+        shown["explain"] = dumped(await run(people, principal, joined))
+        assert '"rule": "manual"' in shown["explainProfile"], principal.subject
+        assert '"rule": "manual"' in shown["explain"], principal.subject
+        assert '"sameProfile": true' in shown["explain"]
+        for name in ("profile", "identifier", "explainProfile"):
+            assert '"rule": "unlinked"' in shown[name], (principal.subject, name)
+        if principal is MASKED:
+            leaks = {name: leaked(text) for name, text in shown.items() if leaked(text)}
+            assert leaks == {}, leaks

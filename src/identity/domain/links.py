@@ -23,6 +23,15 @@ class LinkRule(StrEnum):
     UNLINKED = "unlinked"  # no link between these two joins: always inactive
 
 
+# The rules whose evidence details hold a scored comparison (domain.matching.scoring), and
+# those whose details hold a steward's note (domain.steward): a link's details are read by
+# its rule, never guessed from their shape.
+SCORED_RULES = frozenset({LinkRule.PROBABILISTIC.value, LinkRule.POSSIBLE_MATCH.value,
+                          LinkRule.VETOED.value})
+STEWARD_RULES = frozenset({LinkRule.MANUAL.value, LinkRule.NEVER.value,
+                           LinkRule.UNLINKED.value})
+
+
 @dataclass(frozen=True, slots=True)
 class LinkObservation:
     """One sighting of a link: the store folds sightings into one link with its evidence."""

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from identity.domain.access import Principal
 from identity.domain.changes import ProfileChange
-from identity.domain.links import Link
+from identity.domain.links import SCORED_RULES, STEWARD_RULES, Link
 from identity.domain.matching.scoring import FieldScore, PairScore, decode_score, encode_score
 from identity.domain.redaction import (
     is_pii_field,
@@ -34,6 +34,7 @@ from identity.domain.redaction import (
     mask_names,
     mask_reason,
 )
+from identity.domain.steward import StewardNote
 from identity.domain.survivorship import GoldenField
 from identity.domain.types import Identifier, ProfileId
 from identity.service.explain import Explanation, LinkStep, ProfileHistory, ReviewItem, ReviewPage
@@ -248,27 +249,36 @@ def _member(node: Member) -> Member:
 
 
 def masked_link(link: Link) -> Link:
-    """Its ends, its reason and the comparison its evidence keeps, masked."""
+    """Its ends, its reason and the comparison or note its evidence keeps, masked."""
     return replace(link, a=mask_identifier(link.a), b=mask_identifier(link.b),
                    inactive_reason=mask_reason(link.inactive_reason),
-                   evidence=replace(link.evidence, details=_details(link.evidence.details)))
+                   evidence=replace(link.evidence, details=_details(link)))
 
 
-def _details(details: str | None) -> str | None:
+def _details(link: Link) -> str | None:
     """A scored link's comparison, its values masked; a steward's note (who, why, which
-    action: domain/steward.py) as it is."""
-    if details is None:
-        return None
-    try:
-        found = decode_score(details)
-    except (ValueError, KeyError, TypeError):
+    action: domain/steward.py) with its reason masked. Read by the link's rule, as
+    LinkStep.of reads them; details no rule explains are not passed on."""
+    details, rule = link.evidence.details, link.evidence.rule
+    if not details:
         return details
-    masked = masked_score(found)
-    return encode_score(masked) if masked is not None else None
+    if rule in SCORED_RULES:
+        masked = masked_score(decode_score(details))
+        return encode_score(masked) if masked is not None else None
+    if rule in STEWARD_RULES:
+        note = _note(StewardNote.from_json(details))
+        return note.to_json() if note is not None else None
+    return None
+
+
+def _note(note: StewardNote | None) -> StewardNote | None:
+    """Who and which action as they are (a key's name, an id); why, masked: a steward
+    writes it freely, and may quote a caller's email or phone."""
+    return None if note is None else replace(note, reason=mask_reason(note.reason) or "")
 
 
 def masked_step(step: LinkStep) -> LinkStep:
-    return LinkStep(masked_link(step.link), masked_score(step.comparison))
+    return LinkStep(masked_link(step.link), masked_score(step.comparison), _note(step.note))
 
 
 def masked_score(score: PairScore | None) -> PairScore | None:

@@ -20,12 +20,13 @@ import networkx as nx
 from identity.domain.errors import FieldError, ValidationError
 from identity.domain.guards import ProfileLimits
 from identity.domain.identifiers import MAX_VALUE_LENGTH, printable
-from identity.domain.links import Link, LinkRule
+from identity.domain.links import SCORED_RULES, STEWARD_RULES, Link, LinkRule
 from identity.domain.matching.model import MatchModel
 from identity.domain.matching.records import MatchRecord
 from identity.domain.matching.scoring import PairScore, decode_score, score
 from identity.domain.partition import Candidate, partition
 from identity.domain.resolution import GroupState
+from identity.domain.steward import StewardNote
 from identity.domain.types import Identifier, ProfileId
 from identity.service.matching import GraphSize
 from identity.service.queries import placed_nodes
@@ -45,15 +46,25 @@ MAX_CURSOR_LENGTH = 4_096
 
 @dataclass(frozen=True, slots=True)
 class LinkStep:
-    """A link with its evidence; `comparison` is set for scored links."""
+    """A link with its evidence: `comparison` is set for scored links, `note` (who, why,
+    which action) for a steward's."""
 
     link: Link
     comparison: PairScore | None
+    note: StewardNote | None = None
 
     @classmethod
     def of(cls, link: Link) -> LinkStep:
-        details = link.evidence.details
-        return cls(link, decode_score(details) if details else None)
+        """Its details read by its rule: a steward's link keeps a note there, not a score
+        (domain/links.py SCORED_RULES, STEWARD_RULES); other rules keep none."""
+        details, rule = link.evidence.details, link.evidence.rule
+        if not details:
+            return cls(link, None)
+        if rule in SCORED_RULES:
+            return cls(link, decode_score(details))
+        if rule in STEWARD_RULES:
+            return cls(link, None, StewardNote.from_json(details))
+        return cls(link, None)
 
 
 @dataclass(frozen=True, slots=True)
