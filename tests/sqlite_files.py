@@ -6,11 +6,14 @@ import sqlite3
 from pathlib import Path
 
 from identity.store.sqlite.schema import (
+    API_KEYS,
     AUDIT_AND_VERSIONS_SCRIPT,
+    CONSENT_TABLE,
     CHANGE_LOG,
     REVIEW_QUEUE,
     SCHEMA,
     SCHEMA_VERSION,
+    TOMBSTONES,
 )
 
 # What each schema version added to the one before: a release at version v lacked the rest.
@@ -21,6 +24,9 @@ ADDED_IN = {
     5: AUDIT_AND_VERSIONS_SCRIPT,  # the audit log and profile versions
     6: REVIEW_QUEUE,  # the review queue
     7: ",\n    touched_ids TEXT",  # changes: the ids of a touch entry
+    8: API_KEYS,  # the API keys
+    9: CONSENT_TABLE,  # consent decisions
+    10: TOMBSTONES,  # the erased identifiers' keyed hashes
 }
 
 

@@ -45,9 +45,11 @@ def test_the_largest_operation_is_what_a_request_may_cost() -> None:
 
 
 @pytest.mark.parametrize(("first", "multiplier"), [
-    ('"ten"', 1), ("$missing", 20), ("-5", 1), ("0", 1), ("99999999999999999999", 1_000_000)])
+    ('"ten"', 1), ("$missing", 20), ("-5", 1), ("0", 1), ("500", 100),
+    ("99999999999999999999", 100)])
 def test_a_page_size_that_is_not_one_counts_safely(first: str, multiplier: int) -> None:
-    """Validation refuses these later; until then the count neither fails nor undercounts."""
+    """Validation or the field refuses these later; until then the count neither fails nor
+    undercounts: no page holds more than 100, so a larger `first` counts 100."""
     query = f"{{ reviewQueue(first: {first}) {{ endCursor }} }}"
     assert cost(query).cost == 1 + multiplier
 

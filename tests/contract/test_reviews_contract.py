@@ -262,7 +262,8 @@ def test_a_version_5_sqlite_file_queues_its_possible_matches_once(tmp_path: Path
     raw.commit()
     raw.close()
 
-    assert SCHEMA_VERSION == 7  # upgrades 6 (the queue) and 7 (a column this file has)
+    # Upgrades 6 (the queue), then 7 to 10 (a column and tables this file has already).
+    assert SCHEMA_VERSION == 10
     assert asyncio.run(queue()) == [BACKFILLED[0], replace(BACKFILLED[1], outcome="rejected")]
     # Opened again, already upgraded: nothing queued twice, nothing decided queued again.
     assert asyncio.run(queue()) == [BACKFILLED[0], replace(BACKFILLED[1], outcome="rejected")]

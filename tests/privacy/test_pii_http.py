@@ -58,5 +58,6 @@ def test_keys_read_masked_or_clear_and_clear_reads_are_audited(tmp_path: Path) -
             time.sleep(0.1)
     (entry,) = entries
     assert entry["actor"].startswith("key:") and entry["profileIds"] == [profile_id]
-    assert entry["after"] == {"fields": ["date_of_birth", "email", "first_name", "last_name",
-                                         "phone"]}
+    assert entry["after"]["fields"] == ["date_of_birth", "email", "first_name", "last_name",
+                                        "phone"]
+    assert entry["after"]["reads"] == 1

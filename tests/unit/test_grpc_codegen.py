@@ -23,7 +23,7 @@ def test_a_changed_proto_generates_different_stubs(tmp_path: Path) -> None:
     source = protos / codegen.SOURCES[0]
     source.parent.mkdir(parents=True)
     text = (codegen.PROTOS / codegen.SOURCES[0]).read_text(encoding="utf-8")
-    source.write_text(text.replace("bool id_only = 4;", "bool id_only = 4;\n  bool extra = 5;"),
+    source.write_text(text.replace("bool id_only = 4;", "bool id_only = 4;\n  bool extra = 99;"),
                       encoding="utf-8")
     (generated,) = [p for p in codegen.generate(tmp_path / "out", protos) if p.suffix == ".py"
                     and p.name == "identity_pb2.py"]

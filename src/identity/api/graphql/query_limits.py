@@ -46,6 +46,10 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from identity.api.limits import DEFAULT_MAX_QUERY_COST
+from identity.service.explain import MAX_PAGE as REVIEW_PAGE
+from identity.service.history import MAX_VERSIONS_PAGE
+from identity.service.search import MAX_PAGE as SEARCH_PAGE
+from identity.service.steward import MAX_AUDIT_PAGE
 
 MAX_QUERY_TOKENS = 5_000
 MAX_QUERY_FIELDS = 500
@@ -53,7 +57,10 @@ MAX_CACHED_QUERY_CHARS = 4_096
 CACHED_QUERIES = 256
 MAX_QUERY_COST = DEFAULT_MAX_QUERY_COST
 PAGE_ARGUMENTS = ("first",)
-_MAX_MULTIPLIER = 1_000_000  # a bigger `first` is over any limit anyway
+# No page holds more than this (search, the review queue and the audit log: 100; versions:
+# 50): a larger `first` is refused by its field with the bounds it takes, a clearer error
+# than a cost, and measured as the most it could be.
+_MAX_MULTIPLIER = max(SEARCH_PAGE, REVIEW_PAGE, MAX_AUDIT_PAGE, MAX_VERSIONS_PAGE)
 INTROSPECTION_FIELDS = ("__schema", "__type")
 
 
