@@ -14,6 +14,7 @@ from identity.store import GraphStore
 from identity.store.protocol import (
     AuditEntry,
     ErasedRows,
+    Holding,
     ReviewItem,
     StoredEvent,
     Tombstone,
@@ -149,3 +150,40 @@ async def test_erasing_nothing_changes_nothing(store: GraphStore) -> None:
         assert len(await tx.graph.find_identifiers([ANN, BOB, COOKIE, PHONE])) == 4
         assert len((await tx.changes.read_changes(0, 100, [])).changes) == 3
         assert LinkRule.SAME_EVENT in {k.evidence.rule for k in await tx.graph.read_links([ANN])}
+
+
+async def test_holding_finds_values_kept_elsewhere_and_rewrite_takes_them_out(
+        store: GraphStore) -> None:
+    """A record, an event and a link of the household (COOKIE) that hold Ann's email, as a
+    steward split leaves them: found whatever their anchor, in any case, then rewritten."""
+    await two_profiles(store)
+    held = MatchRecord("r3", COOKIE, (("email", "ann@shop.com"), ("last_name", "Lindqvist")),
+                       ("ln:lindqvist", "em:ann@shop.com"), EventId("e5"), "web", T1)
+    details = '{"fields":[{"field":"email","left":"ann@shop.com","right":null}]}'
+    async with store.transaction() as tx:
+        await tx.matches.index_records([held], 500)
+        await tx.events.record_events([StoredEvent(
+            EventId("e5"), "identify", "web", T1, COOKIE,
+            (("colour", "teal"), ("contact", "ANN@Shop.com")))])
+        await tx.graph.add_links([sighting(COOKIE, PHONE, "e5", T1, LinkRule.PROBABILISTIC,
+                                           0.9, details=details)])
+    async with store.transaction() as tx:
+        found = await tx.erasure.holding(["ann@shop.com"])
+        assert [r.record_id for r in found.records] == ["r3"]
+        assert [(e.event_id, e.anchor) for e in found.events] == [("e5", COOKIE)]
+        assert found.details == [(COOKIE, PHONE, LinkRule.PROBABILISTIC.value, details)]
+        assert await tx.erasure.holding([]) == Holding()
+        assert await tx.erasure.rewrite_holding(
+            ["r3"], [(EventId("e5"), (("colour", "teal"),))],
+            [(COOKIE, PHONE, LinkRule.PROBABILISTIC.value, '{"fields":[]}')]) == 1
+    async with store.transaction(read_only=True) as tx:
+        assert await tx.erasure.holding(["ann@shop.com"]) == Holding()
+        assert [r.record_id for r in await tx.matches.read_records([COOKIE])] == ["r2"]
+        lookup = await tx.matches.find_records(["ln:lindqvist", "em:ann@shop.com"], 500)
+        assert sorted(r.record_id for r in lookup.records) == ["r1", "r2"]
+        (event,) = [e for e in await tx.events.read_stored_events([COOKIE])
+                    if e.event_id == "e5"]
+        assert event.traits == (("colour", "teal"),)
+        (link,) = [k for k in await tx.graph.read_links([COOKIE])
+                   if k.evidence.rule == LinkRule.PROBABILISTIC]
+        assert link.evidence.details == '{"fields":[]}'

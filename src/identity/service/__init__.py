@@ -95,7 +95,7 @@ class IdentityService:
         self._resolver = Resolver(self._queries, partial(self.ingest, strict=True), clock)
         self._search = Searcher(store, self.normalize, matcher)
         self._clock = clock
-        self._eraser = Eraser(store, key, clock, self._ingestor.announce)
+        self._eraser = Eraser(store, key, clock, self._ingestor.announce, matcher)
         self._exporter = Exporter(store)
         self._consent = ConsentSteward(store, clock, self._ingestor.announce)
         self.api_keys = ApiKeys(store)

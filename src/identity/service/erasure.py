@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -21,10 +22,13 @@ from typing import Any
 from identity.domain.changes import ChangeKind, ProfileChange
 from identity.domain.errors import FieldError, ValidationError
 from identity.domain.events import Event
-from identity.domain.identifiers import printable
+from identity.domain.identifiers import phone_number, printable
+from identity.domain.matching.records import MatchRecord, rebuilt
+from identity.domain.pii_hashing import is_hashed
 from identity.domain.steward import check_note
-from identity.domain.types import EventId, Identifier, ProfileId
+from identity.domain.types import EventId, Identifier, IdentifierKind, ProfileId
 from identity.service.history import new_action_id
+from identity.service.matching import Matcher
 from identity.service.retry import retry_on_conflict
 from identity.store.protocol import (
     AuditEntry,
@@ -128,6 +132,73 @@ def trim(events: Sequence[Event], hit: set[Identifier]
     return kept, refused, warned
 
 
+_PHONE_LIKE = re.compile(r"^[\d\s().+\-/]+$")
+_MIN_PHONE_DIGITS = 7  # digits7 blocking's length: fewer say too little to be the number
+
+
+@dataclass(frozen=True, slots=True)
+class ErasedValues:
+    """The values of an erased person's identifiers, as a survivor's record field or trait
+    may hold them: the normalized value (a phone also without its extension), any case, and
+    a phone written another way (its digits, at least the last seven, ending the number)."""
+
+    texts: frozenset[str]
+    phone_digits: frozenset[str]
+
+    @classmethod
+    def of(cls, members: Iterable[Identifier]) -> ErasedValues:
+        texts: set[str] = set()
+        digits: set[str] = set()
+        for member in members:
+            texts.add(member.value.lower())
+            if member.kind == IdentifierKind.PHONE:
+                number = phone_number(member.value)
+                texts.add(number.lower())
+                if not is_hashed(member.value):
+                    digits.add("".join(ch for ch in number if ch.isdigit()))
+        return cls(frozenset(texts), frozenset(d for d in digits if d))
+
+    def needles(self) -> list[str]:
+        """What the store's coarse scan looks for: each text, and each phone's last four
+        digits (in every spelling of the number)."""
+        return sorted({*self.texts, *(d[-4:] for d in self.phone_digits)})
+
+    def redact_json(self, text: str) -> str:
+        """A link's details (JSON) with each string holding an erased value replaced, and
+        an erased value inside a longer string (a note's reason) too."""
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return self._redact_string(text)
+        redacted = self._redact(parsed)
+        return text if redacted == parsed else json.dumps(redacted, separators=(",", ":"))
+
+    def _redact(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self._redact_string(value)
+        if isinstance(value, list):
+            return [self._redact(item) for item in value]
+        if isinstance(value, dict):
+            return {k: self._redact(v) for k, v in value.items()}
+        return value
+
+    def _redact_string(self, value: str) -> str:
+        if self.holds(value):
+            return ERASED_TEXT
+        for text in sorted(self.texts, key=len, reverse=True):
+            value = re.sub(re.escape(text), ERASED_TEXT, value, flags=re.IGNORECASE)
+        return value
+
+    def holds(self, value: str) -> bool:
+        if value.strip().lower() in self.texts:
+            return True
+        if not self.phone_digits or not _PHONE_LIKE.match(value):
+            return False
+        digits = "".join(ch for ch in value if ch.isdigit())
+        return len(digits) >= _MIN_PHONE_DIGITS and any(
+            number.endswith(digits) for number in self.phone_digits)
+
+
 @dataclass(frozen=True, slots=True)
 class Erasure:
     """What one erasure did: ids and counts only, never a value."""
@@ -180,8 +251,11 @@ class Eraser:
     """eraseProfile and the lifting of suppressions, each one audited write transaction."""
 
     def __init__(self, store: GraphStore, key: ErasureKey, clock: Callable[[], datetime],
-                 announce: Announce) -> None:
+                 announce: Announce, matcher: Matcher | None = None) -> None:
+        """`matcher`: the model survivors' match records are rebuilt by (their blocking keys
+        follow their fields)."""
         self._store = store
+        self._matcher = matcher
         self._key = key
         self._clock = clock
         self._announce = announce
@@ -220,6 +294,7 @@ class Eraser:
                 after = page[-1].version
             await self._redact_audit(tx, erased, gone)
         rows = await tx.erasure.erase_rows(members, erased_ids)
+        stripped = await self._strip_survivors(tx, members)
         await tx.consents.erase_consents(members)
         await tx.erasure.strip_versions(sorted(related - set(erased_ids)), members, erased_ids)
         await tx.erasure.add_tombstones(
@@ -228,11 +303,42 @@ class Eraser:
         await tx.audit.append_entries([AuditEntry(
             action_id, ERASE_ACTION, actor, now, reason, erased_ids,
             json.dumps({"identifiers": len(members)}, sort_keys=True),
-            json.dumps({"erased": counts, "tombstones": len(members)}, sort_keys=True))])
+            json.dumps({"erased": counts, "tombstones": len(members), "stripped": stripped},
+                       sort_keys=True))])
         change = ProfileChange(ChangeKind.ERASED, row.profile_id, EventId(action_id), now,
                                absorbed_ids=erased_ids[1:])
         await tx.changes.append_changes([change])
         return Erasure(action_id, row.profile_id, erased_ids, len(members), rows, now)
+
+    async def _strip_survivors(self, tx: GraphTransaction, members: Sequence[Identifier]
+                               ) -> dict[str, int]:
+        """The erased values other identifiers still hold: a match record anchored at a
+        survivor (an event named both before a split) is rebuilt without the fields holding
+        one, under its new blocking keys (dropped without a model to rebuild it by); a
+        survivor's stored event loses the traits holding one, and a link's evidence (a
+        score's values, a steward's note) shows ERASED_TEXT in place of one. The rest of
+        their data stays."""
+        erased = ErasedValues.of(members)
+        found = await tx.erasure.holding(erased.needles())
+        dropped: list[str] = []
+        rebuilt_records: list[MatchRecord] = []
+        for record in found.records:
+            names = frozenset(name for name, value in record.fields if erased.holds(value))
+            if not names:
+                continue
+            dropped.append(record.record_id)
+            if self._matcher is not None and (
+                    again := rebuilt(record, names, self._matcher.model)) is not None:
+                rebuilt_records.append(again)
+        traits = [(e.event_id, kept) for e in found.events
+                  if (kept := tuple((n, v) for n, v in e.traits if not erased.holds(v)))
+                  != e.traits]
+        details = [(a, b, rule, redacted) for a, b, rule, text in found.details
+                   if (redacted := erased.redact_json(text)) != text]
+        await tx.erasure.rewrite_holding(dropped, traits, details)
+        if rebuilt_records and self._matcher is not None:
+            await tx.matches.index_records(rebuilt_records, self._matcher.max_block)
+        return {"records": len(dropped), "events": len(traits), "links": len(details)}
 
     @staticmethod
     async def _redact_audit(tx: GraphTransaction, profile_id: ProfileId,

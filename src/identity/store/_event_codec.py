@@ -23,6 +23,12 @@ def decode_traits(text: str | None) -> Traits:
     return tuple(sorted(json.loads(text).items())) if text else ()
 
 
+def encoded_needle(text: str) -> str:
+    """`text` lowercased as encode_traits writes it (non-ASCII as JSON escapes), to find in
+    stored traits or record fields lowercased."""
+    return json.dumps(text.lower())[1:-1]
+
+
 def encode_keys(keys: tuple[str, ...]) -> str:
     return json.dumps(list(keys))
 

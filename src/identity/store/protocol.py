@@ -515,6 +515,20 @@ class ErasedRows:
     changes: int = 0
 
 
+LinkDetails = tuple[Identifier, Identifier, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """What `Erasures.holding` found: records, events (with their traits) and link details
+    to narrow."""
+
+    records: list[MatchRecord] = field(default_factory=list)
+    events: list[StoredEvent] = field(default_factory=list)
+    # (a, b, rule, details): links whose evidence (a score's values, a steward's note) holds one
+    details: list[LinkDetails] = field(default_factory=list)
+
+
 class Erasures(Protocol):
     """Erasure (GDPR Art. 17) and the suppression list it leaves: primitives that delete by
     identifier and profile id, and tombstones keyed by hash."""
@@ -537,6 +551,22 @@ class Erasures(Protocol):
 
     async def redact_audit(self, entries: Sequence[tuple[str, str, str, str]]) -> None:
         """(action id, reason, before, after): replaces those texts of existing entries."""
+        ...
+
+    async def holding(self, needles: Sequence[str]) -> Holding:
+        """The match records whose fields, the stored events whose traits and the links
+        whose details hold any of `needles` (lowercase; found in the stored text
+        lowercased), whatever their anchor: a coarse filter, one scan of each, that the
+        caller narrows. How an erased value kept by a survivor's record, event or link is
+        found."""
+        ...
+
+    async def rewrite_holding(self, record_ids: Sequence[str],
+                              traits: Sequence[tuple[EventId, tuple[tuple[str, str], ...]]],
+                              details: Sequence[LinkDetails] = ()) -> int:
+        """Deletes these match records (out of their blocks, as erase_rows takes a record),
+        sets these events' traits and these links' details (by a, b, rule); returns how many
+        records were deleted."""
         ...
 
     async def add_tombstones(self, tombstones: Sequence[Tombstone]) -> None:

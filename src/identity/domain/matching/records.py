@@ -85,9 +85,26 @@ def record_of(event: Event, model: MatchModel,
             fields[identifier.kind] = (phone_number(identifier.value)
                                        if identifier.kind == IdentifierKind.PHONE
                                        else identifier.value)
-    main = anchor(event.identifiers)
+    return _made(anchor(event.identifiers), fields, model, event.event_id, event.source,
+                 event.timestamp)
+
+
+def _made(main: Identifier, fields: dict[str, str], model: MatchModel, event_id: EventId,
+          source: str, seen_at: datetime) -> MatchRecord:
     ordered = tuple(sorted(fields.items()))
     digest = hashlib.sha256(json.dumps([main.key, ordered]).encode()).hexdigest()[:32]
     return MatchRecord(f"rec_{digest}", main, ordered,
-                       tuple(blocking_keys(model.blocking, fields)), event.event_id,
-                       event.source, event.timestamp)
+                       tuple(blocking_keys(model.blocking, fields)), event_id, source, seen_at)
+
+
+def rebuilt(record: MatchRecord, dropped: frozenset[str], model: MatchModel
+            ) -> MatchRecord | None:
+    """The record without the fields named in `dropped`, as record_of would have made it
+    from an event without them (new id, keys by `model`): how erasure takes an erased
+    person's value out of a record another identifier anchors. None when no compared trait
+    is left (fields named like an identifier kind alone make no record)."""
+    fields = {name: value for name, value in record.fields if name not in dropped}
+    kinds = {kind.value for kind in IdentifierKind}
+    if not any(name not in kinds for name in fields):
+        return None
+    return _made(record.anchor, fields, model, record.event_id, record.source, record.seen_at)

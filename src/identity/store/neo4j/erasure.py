@@ -6,11 +6,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, LiteralString
 
-from identity.domain.types import Identifier, ProfileId, to_micros
-from identity.store._event_codec import decode_ids, decode_keys, encode_ids, encode_keys
-from identity.store.neo4j.base import Neo4jPart
+from identity.domain.types import EventId, Identifier, ProfileId, to_micros
+from identity.store._event_codec import (
+    decode_ids,
+    decode_keys,
+    encode_ids,
+    encode_keys,
+    encode_traits,
+    encoded_needle,
+)
+from identity.store.neo4j.base import RECORD_FIELDS, Neo4jPart, match_record
 from identity.store.neo4j.changes import TOUCHED
-from identity.store.protocol import ErasedRows, Tombstone
+from identity.store.neo4j.events import EVENT_FIELDS, stored_event
+from identity.store.protocol import ErasedRows, Holding, LinkDetails, Tombstone
 
 
 class Neo4jErasures(Neo4jPart):
@@ -30,21 +38,10 @@ class Neo4jErasures(Neo4jPart):
         events = await self._count(
             "UNWIND $keys AS k MATCH (e:Event {anchor: k}) DELETE e RETURN count(e) AS n",
             keys=keys)
-        # Each record leaves the blocks of its keys (their counts fall; one counted down to
-        # none is gone), as refile_records has them leave.
-        filed = await self._records(
-            "UNWIND $keys AS k MATCH (r:MatchRecord {anchor: k})"
-            " RETURN r.record_id AS id, r.keys AS keys", keys=keys)
-        dropped = sorted({(key, str(r["id"])) for r in filed for key in decode_keys(r["keys"])})
-        await self._records(
-            "UNWIND $dropped AS f MATCH (b:Block {key: f[0]}) SET b.size = b.size - 1",
-            dropped=[list(f) for f in dropped])
-        records = await self._count(
-            "UNWIND $ids AS id MATCH (r:MatchRecord {record_id: id}) DETACH DELETE r"
-            " RETURN count(*) AS n", ids=sorted({str(r["id"]) for r in filed}))
-        await self._records(
-            "UNWIND $keys AS k MATCH (b:Block {key: k}) WHERE b.size <= 0 DETACH DELETE b",
-            keys=sorted({key for key, _ in dropped}))
+        anchored = await self._records(
+            "UNWIND $keys AS k MATCH (r:MatchRecord {anchor: k}) RETURN r.record_id AS id",
+            keys=keys)
+        records = await self._drop_records([str(r["id"]) for r in anchored])
         reviews = await self._count(
             "MATCH (r:ReviewItem) WHERE r.a IN $keys OR r.b IN $keys"
             " DETACH DELETE r RETURN count(*) AS n", keys=keys)
@@ -71,6 +68,62 @@ class Neo4jErasures(Neo4jPart):
             " SET c.touched_ids = [id IN c.touched_ids WHERE NOT id IN $ids]",
             ids=ids, touched=TOUCHED)
         return ErasedRows(nodes, links, events, records, reviews, profiles, versions, changes)
+
+    async def _drop_records(self, record_ids: Sequence[str]) -> int:
+        """Each record leaves the blocks of its keys (their counts fall; one counted down to
+        none is gone), as refile_records has them leave, and is deleted."""
+        filed = await self._records(
+            "UNWIND $ids AS id MATCH (r:MatchRecord {record_id: id})"
+            " RETURN r.record_id AS id, r.keys AS keys", ids=sorted(set(record_ids)))
+        dropped = sorted({(key, str(r["id"])) for r in filed for key in decode_keys(r["keys"])})
+        await self._records(
+            "UNWIND $dropped AS f MATCH (b:Block {key: f[0]}) SET b.size = b.size - 1",
+            dropped=[list(f) for f in dropped])
+        records = await self._count(
+            "UNWIND $ids AS id MATCH (r:MatchRecord {record_id: id}) DETACH DELETE r"
+            " RETURN count(*) AS n", ids=sorted({str(r["id"]) for r in filed}))
+        await self._records(
+            "UNWIND $keys AS k MATCH (b:Block {key: k}) WHERE b.size <= 0 DETACH DELETE b",
+            keys=sorted({key for key, _ in dropped}))
+        return records
+
+    async def holding(self, needles: Sequence[str]) -> Holding:
+        wanted = [encoded_needle(needle) for needle in sorted(set(needles)) if needle]
+        if not wanted:
+            return Holding()
+        # One scan of each label (no index holds values inside JSON): erasure is rare.
+        records = await self._rows(
+            "MATCH (r:MatchRecord) WHERE any(n IN $needles WHERE toLower(r.fields) CONTAINS n)"
+            " RETURN collect(r {" + RECORD_FIELDS + "}) AS rows", needles=wanted)
+        events = await self._rows(
+            "MATCH (e:Event) WHERE e.traits IS NOT NULL"
+            " AND any(n IN $needles WHERE toLower(e.traits) CONTAINS n)"
+            " RETURN collect(e {" + EVENT_FIELDS + "}) AS rows", needles=wanted)
+        linked = await self._rows(
+            "MATCH (a:Identifier)-[l:LINKED]->(b:Identifier) WHERE l.details IS NOT NULL"
+            " AND any(n IN $needles WHERE toLower(l.details) CONTAINS n)"
+            " RETURN collect({a: a.key, b: b.key, rule: l.rule, details: l.details}) AS rows",
+            needles=wanted)
+        return Holding(
+            sorted((match_record(r) for r in records), key=lambda r: r.record_id),
+            sorted((stored_event(e, Identifier.of_key(str(e["anchor"]))) for e in events),
+                   key=lambda e: e.event_id),
+            sorted((Identifier.of_key(str(r["a"])), Identifier.of_key(str(r["b"])),
+                    str(r["rule"]), str(r["details"])) for r in linked))
+
+    async def rewrite_holding(self, record_ids: Sequence[str],
+                              traits: Sequence[tuple[EventId, tuple[tuple[str, str], ...]]],
+                              details: Sequence[LinkDetails] = ()) -> int:
+        await self._records(
+            "UNWIND $rows AS r MATCH (:Identifier {key: r.a})-[l:LINKED {rule: r.rule}]->"
+            "(:Identifier {key: r.b}) SET l.details = r.details",
+            rows=[{"a": a.key, "b": b.key, "rule": rule, "details": text}
+                  for a, b, rule, text in details])
+        await self._records(
+            "UNWIND $rows AS r MATCH (e:Event {event_id: r.id})"
+            " SET e.traits = r.traits, e.has_data = r.traits IS NOT NULL OR e.amount IS NOT NULL",
+            rows=[{"id": event_id, "traits": encode_traits(kept)} for event_id, kept in traits])
+        return await self._drop_records(record_ids)
 
     async def strip_versions(self, profile_ids: Sequence[ProfileId],
                              identifiers: Sequence[Identifier],

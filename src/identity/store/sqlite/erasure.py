@@ -5,9 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from identity.domain.types import Identifier, ProfileId, to_micros
-from identity.store._event_codec import decode_ids, decode_keys, encode_ids, encode_keys
-from identity.store.protocol import ErasedRows, Tombstone
+from identity.domain.matching.records import MatchRecord
+from identity.domain.types import EventId, Identifier, ProfileId, from_micros, to_micros
+from identity.store._event_codec import (
+    decode_ids,
+    decode_keys,
+    decode_order,
+    decode_traits,
+    encode_ids,
+    encode_keys,
+    encode_traits,
+    encoded_needle,
+)
+from identity.store.protocol import ErasedRows, Holding, LinkDetails, StoredEvent, Tombstone
 from identity.store.sqlite.base import SqlitePart, in_chunks, placeholders
 from identity.store.sqlite.changes import TOUCHED
 
@@ -33,19 +43,11 @@ class SqliteErasures(SqlitePart):
         links = self._delete_in("DELETE FROM links WHERE link_id IN ({})", link_ids)
         # No index covers events without data: one scan, as erasure is rare.
         events = self._delete_in("DELETE FROM events WHERE anchor_node IN ({})", node_ids)
-        records = 0
-        for identifier in identifiers:
-            found = self._rows("SELECT record_id, keys FROM match_records"
-                               " WHERE anchor_kind = ? AND anchor_value = ?",
-                               (identifier.kind, identifier.value))
-            for record_id, keys in found:
-                for key in set(decode_keys(keys)):
-                    self._conn.execute("DELETE FROM block_members WHERE key = ? AND record_id = ?",
-                                       (key, record_id))
-                    self._conn.execute("UPDATE blocks SET size = size - 1 WHERE key = ?", (key,))
-                    self._conn.execute("DELETE FROM blocks WHERE key = ? AND size <= 0", (key,))
-                records += self._conn.execute(
-                    "DELETE FROM match_records WHERE record_id = ?", (record_id,)).rowcount
+        records = self._drop_records([
+            record_id for identifier in identifiers
+            for (record_id,) in self._rows("SELECT record_id FROM match_records"
+                                           " WHERE anchor_kind = ? AND anchor_value = ?",
+                                           (identifier.kind, identifier.value))])
         keys = [identifier.key for identifier in identifiers]
         reviews = self._delete_in("DELETE FROM review_items WHERE a_key IN ({})", keys)
         reviews += self._delete_in("DELETE FROM review_items WHERE b_key IN ({})", keys)
@@ -59,6 +61,73 @@ class SqliteErasures(SqlitePart):
                                    list(profile_ids))
         return ErasedRows(nodes, links, events, records, reviews, profiles, versions,
                           self._empty_changes(set(profile_ids)))
+
+    def _drop_records(self, record_ids: Sequence[str]) -> int:
+        """Each record leaves the blocks of its keys (their counts fall; one counted down to
+        none is gone), as refile_records has them leave, and is deleted."""
+        count = 0
+        for record_id in sorted(set(record_ids)):
+            found = self._conn.execute("SELECT keys FROM match_records WHERE record_id = ?",
+                                       (record_id,)).fetchone()
+            if found is None:
+                continue
+            for key in set(decode_keys(found[0])):
+                self._conn.execute("DELETE FROM block_members WHERE key = ? AND record_id = ?",
+                                   (key, record_id))
+                self._conn.execute("UPDATE blocks SET size = size - 1 WHERE key = ?", (key,))
+                self._conn.execute("DELETE FROM blocks WHERE key = ? AND size <= 0", (key,))
+            count += self._conn.execute(
+                "DELETE FROM match_records WHERE record_id = ?", (record_id,)).rowcount
+        return count
+
+    async def holding(self, needles: Sequence[str]) -> Holding:
+        wanted = [encoded_needle(needle) for needle in sorted(set(needles)) if needle]
+        if not wanted:
+            return Holding()
+        # One scan of each table (no index holds values inside JSON): erasure is rare.
+        records: list[MatchRecord] = []
+        events: list[StoredEvent] = []
+        details: list[LinkDetails] = []
+        for part in in_chunks(wanted):
+            test = " OR ".join(["instr(lower({}), ?) > 0"] * len(part))
+            for row in self._rows(
+                    "SELECT record_id, anchor_kind, anchor_value, fields, keys, event_id, source,"
+                    f" seen_at FROM match_records WHERE {test.format(*['fields'] * len(part))}",
+                    part):
+                records.append(MatchRecord(row[0], Identifier(row[1], row[2]),
+                                           decode_traits(row[3]), decode_keys(row[4]),
+                                           EventId(row[5]), row[6], from_micros(row[7])))
+            found = self._rows(
+                "SELECT event_id, type, source, observed_at, anchor_node, traits, amount,"
+                " currency, received_at FROM events WHERE traits IS NOT NULL"
+                f" AND ({test.format(*['traits'] * len(part))})", part)
+            anchors = self._identifiers_of({row[4] for row in found})
+            linked = self._rows(
+                f"SELECT a_node, b_node, rule, details FROM links WHERE details IS NOT NULL"
+                f" AND ({test.format(*['details'] * len(part))})", part)
+            ends = self._identifiers_of({n for row in linked for n in (row[0], row[1])})
+            details += [(ends[row[0]], ends[row[1]], row[2], row[3]) for row in linked]
+            events += [StoredEvent(EventId(row[0]), row[1], row[2], from_micros(row[3]),
+                                   anchors[row[4]], decode_traits(row[5]),
+                                   decode_order(row[6], row[7]), from_micros(row[8]))
+                       for row in found if row[4] in anchors]
+        return Holding(sorted({r.record_id: r for r in records}.values(),
+                              key=lambda r: r.record_id),
+                       sorted({e.event_id: e for e in events}.values(),
+                              key=lambda e: e.event_id),
+                       sorted(set(details)))
+
+    async def rewrite_holding(self, record_ids: Sequence[str],
+                              traits: Sequence[tuple[EventId, tuple[tuple[str, str], ...]]],
+                              details: Sequence[LinkDetails] = ()) -> int:
+        self._conn.executemany("UPDATE events SET traits = ? WHERE event_id = ?",
+                               [(encode_traits(kept), event_id) for event_id, kept in traits])
+        nodes = self._ids_of({end for a, b, _, _ in details for end in (a, b)})
+        self._conn.executemany(
+            "UPDATE links SET details = ? WHERE a_node = ? AND b_node = ? AND rule = ?",
+            [(text, nodes[a], nodes[b], rule) for a, b, rule, text in details
+             if a in nodes and b in nodes])
+        return self._drop_records(record_ids)
 
     def _empty_changes(self, erased: set[ProfileId]) -> int:
         """Change entries naming an erased id become touch entries with no ids; touch
