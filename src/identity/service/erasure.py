@@ -56,6 +56,21 @@ def keyed_hash(key: bytes, identifier: Identifier) -> str:
     return hmac.new(key, identifier.key.encode(), hashlib.sha256).hexdigest()
 
 
+def suppressed_form(identifier: Identifier) -> Identifier:
+    """What a tombstone names: a phone without its extension (pii_hashing.py keeps a hashed
+    phone's number before `;` too), so erasing a number suppresses it with any extension,
+    and erasing it with one suppresses the bare number."""
+    if identifier.kind != IdentifierKind.PHONE:
+        return identifier
+    return Identifier(identifier.kind, phone_number(identifier.value))
+
+
+def tombstone_hashes(key: bytes, identifier: Identifier) -> set[str]:
+    """The hashes a suppression check (or a lift) looks up for one identifier: of its
+    suppressed form, and of itself as tombstones made before extensions were dropped."""
+    return {keyed_hash(key, suppressed_form(identifier)), keyed_hash(key, identifier)}
+
+
 class ErasureKey:
     """The secret of the tombstones' hashes: the configured one (IDENTITY_ERASURE_KEY or its
     file), or else one random key made at first use and kept in the store, so every replica
@@ -92,7 +107,8 @@ class Suppression:
     @staticmethod
     async def suppressed(tx: GraphTransaction, key: bytes,
                          identifiers: Iterable[Identifier]) -> set[Identifier]:
-        by_hash = {keyed_hash(key, identifier): identifier for identifier in set(identifiers)}
+        by_hash = {hashed: identifier for identifier in set(identifiers)
+                   for hashed in tombstone_hashes(key, identifier)}
         if not by_hash:
             return set()
         return {by_hash[h] for h in await tx.erasure.suppressed(sorted(by_hash))}
@@ -298,7 +314,8 @@ class Eraser:
         await tx.consents.erase_consents(members)
         await tx.erasure.strip_versions(sorted(related - set(erased_ids)), members, erased_ids)
         await tx.erasure.add_tombstones(
-            [Tombstone(keyed_hash(key, m), action_id, now) for m in members])
+            [Tombstone(h, action_id, now)
+             for h in sorted({keyed_hash(key, suppressed_form(m)) for m in members})])
         counts = asdict(rows)
         await tx.audit.append_entries([AuditEntry(
             action_id, ERASE_ACTION, actor, now, reason, erased_ids,
@@ -365,16 +382,17 @@ class Eraser:
         taken in again. Audited (action `lift_suppression`, the count only)."""
         actor, reason = check_note(actor, reason)
         key = await self._key.get()
-        by_hash = {keyed_hash(key, identifier): identifier for identifier in identifiers}
+        by_hash = {hashed: identifier for identifier in identifiers
+                   for hashed in tombstone_hashes(key, identifier)}
 
         async def attempt() -> Lifted:
             action_id, now = new_action_id(), self._clock()
             async with self._store.transaction() as tx:
-                lifted = await tx.erasure.lift(sorted(by_hash), now)
+                found = sorted({by_hash[h] for h in await tx.erasure.lift(sorted(by_hash), now)})
                 await tx.audit.append_entries([AuditEntry(
                     action_id, LIFT_ACTION, actor, now, reason, (),
-                    json.dumps({"asked": len(by_hash)}),
-                    json.dumps({"lifted": len(lifted)}))])
-            return Lifted(action_id, tuple(sorted(by_hash[h] for h in lifted)))
+                    json.dumps({"asked": len(set(identifiers))}),
+                    json.dumps({"lifted": len(found)}))])
+            return Lifted(action_id, tuple(found))
 
         return await retry_on_conflict(attempt)
