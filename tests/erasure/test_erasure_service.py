@@ -194,3 +194,14 @@ async def test_export_holds_everything_about_the_person(service: IdentityService
     assert document["links"] and document["changes"]
     page = await service.audit_log(AuditFilter(action="export"), 10, None)
     assert [(e.actor, e.profile_ids) for e in page.entries] == [("dpo@northwind.org", (ana,))]
+
+
+async def test_the_erasure_entry_keeps_no_value_its_reason_named(
+        service: IdentityService) -> None:
+    ana, _ = await household(service)
+    erasure = await service.erase_profile(
+        ana, "dpo@northwind.org",
+        "GDPR request from Ana.Lindqvist@Northwind.org (customer cust-ana-7, +14155550142)")
+    (entry,) = (await service.audit_log(AuditFilter(action="erase"), 10, None)).entries
+    assert entry.action_id == erasure.action_id
+    assert entry.reason == "GDPR request from [erased] (customer [erased], [erased])"

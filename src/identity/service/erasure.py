@@ -185,20 +185,21 @@ class ErasedValues:
         try:
             parsed = json.loads(text)
         except ValueError:
-            return self._redact_string(text)
+            return self.redact_string(text)
         redacted = self._redact(parsed)
         return text if redacted == parsed else json.dumps(redacted, separators=(",", ":"))
 
     def _redact(self, value: Any) -> Any:
         if isinstance(value, str):
-            return self._redact_string(value)
+            return self.redact_string(value)
         if isinstance(value, list):
             return [self._redact(item) for item in value]
         if isinstance(value, dict):
             return {k: self._redact(v) for k, v in value.items()}
         return value
 
-    def _redact_string(self, value: str) -> str:
+    def redact_string(self, value: str) -> str:
+        """Free text (a reason) with each erased value in it replaced, in any case."""
         if self.holds(value):
             return ERASED_TEXT
         for text in sorted(self.texts, key=len, reverse=True):
@@ -317,6 +318,9 @@ class Eraser:
             [Tombstone(h, action_id, now)
              for h in sorted({keyed_hash(key, suppressed_form(m)) for m in members})])
         counts = asdict(rows)
+        # The erasure's own reason may name the person ("request from ann@..."): redacted as
+        # the earlier entries are, in any case.
+        reason = ErasedValues.of(members).redact_string(redact_text(reason, gone))
         await tx.audit.append_entries([AuditEntry(
             action_id, ERASE_ACTION, actor, now, reason, erased_ids,
             json.dumps({"identifiers": len(members)}, sort_keys=True),
