@@ -40,7 +40,12 @@ PII = [ANNA_EMAIL, ANNA_WORK, ANNA_PHONE, "7911123456", "07911 123456", "7911 12
        BERTIL_EMAIL, BERTIL_PHONE, "4155550133", "415 555 0133", "quistorp", "annelise",
        "1984-03-12", "larkspur lane", "edinburgh", "eh1 2ab", "eh12ab", "midlothian",
        "bertil", "okonkwo", "1979-11-02", "quayside", "flat 3", "portobello", "eh15 1qq",
-       "eh151qq", "anna.q", "bertil.o", "northwind.org", "fastmail.com"]
+       "eh151qq", "anna.q", "bertil.o", "northwind.org", "fastmail.com",
+       "anna.private", "gmail.com", "anna.berg", "19840312"]
+# Custom traits whose names say nothing of the personal data they hold (masked by value or
+# hidden), and one that is harmless (shown to every caller).
+ANNA_CUSTOM = {"contact": "anna.private@gmail.com", "favourite": "anna.berg@northwind.org",
+               "secret_note": "SSN 19840312-1234", "loyalty_tier": "platinum"}
 
 # The caller without profile:read_pii (a steward, so that every read is open to it), and the
 # one with it.
@@ -79,6 +84,7 @@ EVENTS = [
     _event(6, [("anonymous_id", "rv-2")], {"first_name": "Bertil",
                                             "last_name": "Okonkwo-Vance"}),
     _event(7, [("device_id", "tablet-7"), ("email", BERTIL_EMAIL)]),
+    _event(8, [("customer_id", "cust-a1")], ANNA_CUSTOM),
 ]
 
 

@@ -20,6 +20,7 @@ from identity.domain.redaction import HIDDEN
 from identity.service.pii_audit import READ_PII
 from identity.store.protocol import AuditFilter
 from tests.privacy.conftest import (
+    ANNA_CUSTOM,
     ANNA_EMAIL,
     ANNA_PHONE,
     ANNA_WORK,
@@ -115,6 +116,10 @@ async def test_no_query_gives_personal_data_to_a_caller_without_read_pii(
     assert "a•••@n•••.org" in shown["profile"] and "+•• ••• •••• •56" in shown["profile"]
     assert '"A•••"' in shown["profile"] and '"••••-••-••"' in shown["profile"]
     assert '"gold"' in shown["profile"] and '"GB"' in shown["profile"]  # not personal data
+    # Custom traits: masked by what they hold, whatever their name; harmless ones shown.
+    golden = {g["name"]: g["value"] for g in json.loads(shown["profile"])["profile"]["golden"]}
+    assert (golden["contact"], golden["favourite"], golden["secret_note"],
+            golden["loyalty_tier"]) == ("a•••@g•••.com", "a•••@n•••.org", HIDDEN, "platinum")
     assert "cust-a1" in shown["profile"]  # ids stay: they name a person only elsewhere
     assert '"probabilistic"' in shown["explainProfile"] and "Q•••" in shown["explainProfile"]
     assert '"left": "B•••"' in shown["reviewQueue"]
@@ -148,14 +153,16 @@ async def test_a_caller_with_read_pii_sees_it_and_its_reads_are_audited(
                  "profileHistory", "splitPreview"):
         assert leaked(shown[name]), name
     assert ANNA_EMAIL in shown["profile"] and "Annelise" in shown["profile"]
+    assert all(value in shown["profile"] for value in ANNA_CUSTOM.values())
     assert people.service.pii_reads.waiting > 0
     await people.service.pii_reads.flush()
     audit = await people.service.audit_log(AuditFilter(action=READ_PII), 100, None)
     assert {e.actor for e in audit.entries} == {CLEAR.subject}
     reads = [json.loads(e.after)["fields"] for e in audit.entries
              if e.profile_ids == (people.anna,)]
-    assert ["address_line1", "city", "date_of_birth", "email", "first_name", "last_name",
-            "mobile_phone", "phone", "postcode", "region"] in reads
+    assert ["address_line1", "city", "contact", "date_of_birth", "email", "favourite",
+            "first_name", "last_name", "mobile_phone", "phone", "postcode", "region",
+            "secret_note"] in reads
     # One entry per profile and field per request: the profile read once, once recorded.
     assert sum(1 for e in audit.entries if e.profile_ids == (people.bertil,)) >= 1
     # Stewards read them where they read their actions: the auditLog query, by action.
@@ -229,3 +236,23 @@ async def test_links_and_histories_answer_after_a_steward_merge_and_unlink(
         if principal is MASKED:
             leaks = {name: leaked(text) for name, text in shown.items() if leaked(text)}
             assert leaks == {}, leaks
+
+
+async def test_a_stewards_reason_is_masked_in_the_audit_log_and_the_link_it_holds(
+        people: People) -> None:
+    """A reason is free text: the emails and phone-like runs of digits a steward writes in it
+    are masked for a caller without profile:read_pii, in the audit log and in the reason of
+    the unlinked link it explains."""
+    reason = "caller anna.private@gmail.com +1 415 555 0100 said cookie-a is her brother's"
+    await run(people, CLEAR, f"""mutation {{ unlink(a: {{kind: "email", value: "{ANNA_EMAIL}"}},
+        b: {{kind: "anonymous_id", value: "cookie-a"}}, actor: "sam", reason: "{reason}")
+        {{ actionId }} }}""")
+    read = """query { auditLog(first: 1) { entries { action reason } }
+        identifier(kind: "anonymous_id", value: "cookie-a") { links { rule inactiveReason
+        } } }"""
+    masked = dumped(await run(people, MASKED, read))
+    clear = dumped(await run(people, CLEAR, read))
+    shown = "caller a•••@g•••.com +•• ••• •••• •00 said cookie-a is her brother's"
+    # The entry's reason, and the link's (the unlinked link, and the link it holds apart).
+    assert masked.count(shown) >= 2 and masked.count(shown) == clear.count(reason)
+    assert not leaked(masked) and "555 0100" not in masked

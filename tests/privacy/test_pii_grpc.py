@@ -24,6 +24,7 @@ from identity.v1 import identity_pb2 as pb
 from identity.v1 import identity_pb2_grpc
 from tests.auth_fixtures import grpc_metadata, issue_into
 from tests.privacy.conftest import (
+    ANNA_CUSTOM,
     ANNA_EMAIL,
     ANNA_PHONE,
     ANNA_WORK,
@@ -131,6 +132,8 @@ async def test_no_grpc_method_gives_personal_data_to_a_key_without_read_pii(
     assert 'value: "a•••@n•••.org"' in shown["GetProfile"]
     assert "+•• ••• •••• •56" in shown["GetProfile"]
     assert 'value: "A•••"' in shown["GetProfile"] and 'value: "gold"' in shown["GetProfile"]
+    assert 'value: "a•••@g•••.com"' in shown["GetProfile"]  # a custom trait, by its value
+    assert 'value: "platinum"' in shown["GetProfile"]  # a harmless one
     assert 'left: "Q•••"' in shown["Explain joined"] or 'left: "Q•••"' in shown["Explain apart"]
     assert "cust-b1" in shown["Resolve, conflicting"]  # the caller's own ids, as sent
     # The change events are the same ids in every API, Kafka's included.
@@ -182,6 +185,10 @@ async def test_a_key_with_read_pii_sees_it_over_grpc_and_is_audited(
     (entry,) = entries
     assert entry.profile_ids == (people.anna,) and entry.actor.startswith("key:")
     assert json.loads(entry.after)["reads"] == 2
+    # Custom traits holding personal data: shown clear to this key, and their reads audited.
+    assert all(value in shown_text(profile) for value in ANNA_CUSTOM.values())
+    fields = set(json.loads(entry.after)["fields"])
+    assert {"contact", "favourite", "secret_note"} <= fields and "loyalty_tier" not in fields
 
 
 async def test_explain_answers_over_a_steward_merge_link(

@@ -17,6 +17,7 @@ from identity.domain.redaction import (
     mask_names,
     mask_phone,
     mask_reason,
+    mask_text,
 )
 from identity.domain.types import Identifier
 
@@ -42,11 +43,39 @@ def test_a_phone_keeps_its_last_two_digits_in_one_shape_for_every_country() -> N
     ("mobile_phone", "07911 123456", "+•• ••• •••• •56"), ("full_name", "Ann Lee", "A•••"),
     ("dob", "1984-03-12", DATE_MASK), ("address_unit", "Flat 3", HIDDEN),
     ("gender", "female", "female"), ("country", "GB", "GB"), ("plan", "gold", "gold"),
+    ("loyalty_tier", "platinum", "platinum"),
+    # Custom traits whose name says nothing: masked by what they hold, hidden otherwise.
+    ("contact", "anna.private@gmail.com", "a•••@g•••.com"),
+    ("favourite", "anna.berg@northwind.org", "a•••@n•••.org"),
+    ("emergency", "+1 415 555 0100", "+•• ••• •••• •00"),
+    ("secret_note", "SSN 19840312-1234", HIDDEN), ("shoe_size", "42", HIDDEN),
+    # A harmless name does not make its value harmless.
+    ("plan", "call +1 415 555 0100", HIDDEN), ("segment", "vip@northwind.org", "v•••@n•••.org"),
 ])
 def test_each_field_masks_by_what_it_holds(field: str, value: str, masked: str) -> None:
     assert mask_field(field, value) == masked
-    assert is_pii_field(field) is (masked != value)
+    assert is_pii_field(field, value) is (masked != value)
     assert mask_field(field, value) == mask_field(field, value)  # stable
+
+
+def test_only_the_harmless_fields_are_shown_whatever_their_value() -> None:
+    assert not is_pii_field("country") and not is_pii_field("loyalty_tier")
+    assert is_pii_field("contact") and is_pii_field("secret_note")
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("caller dora.explorer@maps.org +1 415 555 0100 said c-600 is her brother",
+     "caller d•••@m•••.org +•• ••• •••• •00 said c-600 is her brother"),
+    ("SSN 19840312-1234, call (415) 555-0100", "SSN +•• ••• •••• •34, call +•• ••• •••• •00"),
+    # Ids, short numbers and times stay as written.
+    ("merged prf_c85bccd176834006849d159609c9686a at 2025-03-01T10:00:00Z, order 12345",
+     "merged prf_c85bccd176834006849d159609c9686a at 2025-03-01T10:00:00Z, order 12345"),
+    ("customer_id c-1234567", "customer_id c-1234567"),
+])
+def test_free_text_has_its_emails_and_digit_runs_masked(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
+    assert mask_text(masked) == masked  # masking twice changes nothing
+    assert mask_reason(f"unlinked by sam ({text})") == f"unlinked by sam ({masked})"
 
 
 def test_only_emails_and_phones_are_personal_data_among_identifier_kinds() -> None:

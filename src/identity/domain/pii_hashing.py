@@ -118,7 +118,8 @@ def parse_keys(text: str, setting: str) -> PiiKeys:
 # comparison reads a trait as an identifier.
 _CONTACT_WORDS = frozenset({"email", "emails", "mail", "e_mail", "phone", "phones", "mobile",
                             "telephone", "tel", "cell", "cellphone", "fax", "msisdn", "sms"})
-_EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Also what masking reads as an email inside free text (domain/redaction.py).
+EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def holds_contact(name: str, value: str) -> bool:
@@ -126,4 +127,4 @@ def holds_contact(name: str, value: str) -> bool:
     name (`email`, `work_phone`, `mobile`...) or, for an email, by its value."""
     words = set(name.split("_"))
     return (bool(words & _CONTACT_WORDS) or "e_mail" in name
-            or _EMAIL_LIKE.search(value) is not None)
+            or EMAIL_LIKE.search(value) is not None)

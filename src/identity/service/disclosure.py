@@ -4,7 +4,8 @@ and privacy", "PII by scope").
 
 A caller with `profile:read_pii` gets results unchanged, and each one that shows personal
 data is recorded in the audit log (pii_audit.py). Any other caller gets them with emails,
-phones, names, addresses and dates of birth masked (domain/redaction.py), wherever they sit:
+phones, names, addresses, dates of birth and custom traits not known harmless masked, and the
+emails and phones in a steward's free-text reason (domain/redaction.py), wherever they sit:
 a profile's identifiers and golden record, a link's ends and its reason, a match score's
 compared values, a version's field changes, an audit entry's identifiers, a search match.
 Change events hold profile ids only, and so need nothing here.
@@ -33,6 +34,7 @@ from identity.domain.redaction import (
     mask_identifier,
     mask_names,
     mask_reason,
+    mask_text,
 )
 from identity.domain.steward import StewardNote
 from identity.domain.survivorship import GoldenField
@@ -158,7 +160,9 @@ class Disclosure:
 
     def versions(self, page: VersionPage) -> VersionPage:
         if self.clear:
-            fields = {f.name for v in page.versions for f in v.fields if is_pii_field(f.name)}
+            fields = {f.name for v in page.versions for f in v.fields
+                      if any(is_pii_field(f.name, x) for x in (f.before, f.after)
+                             if x is not None)}
             kinds = {n.kind for v in page.versions for n in (*v.row.added, *v.row.removed)
                      if is_pii_kind(n.kind)}
             self._shown([page.profile_id], fields | kinds)
@@ -189,7 +193,8 @@ class Disclosure:
     def audit_page(self, page: AuditPage) -> AuditPage:
         """Entries name identifiers in their before/after JSON (which profile each was in,
         the links an action wrote); those are masked. A clear read of them is not itself
-        audited: the entries say what stewards did, not who the people are."""
+        audited: the entries say what stewards did, not who the people are. A reason is
+        free text: the emails and phone-like runs of digits in it are masked too."""
         if self.clear:
             return page
         return replace(page, entries=tuple(_entry(e) for e in page.entries))
@@ -225,19 +230,20 @@ class Disclosure:
 def _profile_fields(view: ProfileView) -> set[str]:
     """The personal data a profile shows: identifier kinds and golden-record fields."""
     return ({n.identifier.kind for n in view.identifiers if is_pii_kind(n.identifier.kind)}
-            | {name for name in view.golden if is_pii_field(name)})
+            | {name for name, g in view.golden.items() if is_pii_field(name, g.value)})
 
 
 def _score_fields(score: PairScore | None) -> set[str]:
     if score is None:
         return set()
-    return {f.field for f in score.fields if is_pii_field(f.field)
-            and (f.left is not None or f.right is not None)}
+    return {f.field for f in score.fields
+            if any(is_pii_field(f.field, x) for x in (f.left, f.right) if x is not None)}
 
 
 def masked_profile(view: ProfileView) -> ProfileView:
     golden: Mapping[str, GoldenField] = MappingProxyType({
-        name: replace(g, value=mask_field(name, g.value)) if is_pii_field(name) else g
+        name: replace(g, value=mask_field(name, g.value)) if is_pii_field(name, g.value)
+        else g
         for name, g in view.golden.items()})
     return replace(view, identifiers=tuple(_member(n) for n in view.identifiers),
                    golden=golden)
@@ -288,8 +294,6 @@ def masked_score(score: PairScore | None) -> PairScore | None:
 
 
 def _field_score(f: FieldScore) -> FieldScore:
-    if not is_pii_field(f.field):
-        return f
     return replace(f, left=None if f.left is None else mask_field(f.field, f.left),
                    right=None if f.right is None else mask_field(f.field, f.right))
 
@@ -320,8 +324,6 @@ def _version(v: VersionView) -> VersionView:
 
 
 def _field_change(f: FieldChange) -> FieldChange:
-    if not is_pii_field(f.name):
-        return f
     return FieldChange(f.name, None if f.before is None else mask_field(f.name, f.before),
                        None if f.after is None else mask_field(f.name, f.after))
 
@@ -333,5 +335,7 @@ def _change(change: ProfileChange) -> ProfileChange:
 
 
 def _entry(entry: AuditEntry) -> AuditEntry:
-    return replace(entry, before=mask_audit_json(entry.before),
+    """Its identifiers masked, and its reason: a steward writes that freely, and may quote
+    a caller's email or phone."""
+    return replace(entry, reason=mask_text(entry.reason), before=mask_audit_json(entry.before),
                    after=mask_audit_json(entry.after))
