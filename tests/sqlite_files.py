@@ -8,8 +8,8 @@ from pathlib import Path
 from identity.store.sqlite.schema import (
     API_KEYS,
     AUDIT_AND_VERSIONS_SCRIPT,
-    CONSENT_TABLE,
     CHANGE_LOG,
+    CONSENT_TABLE,
     REVIEW_QUEUE,
     SCHEMA,
     SCHEMA_VERSION,
