@@ -4,7 +4,8 @@ gRPC status code) and the failures found, each with its input (docs/architecture
 "Hostile input"). Targets come from the schema and the descriptors, so an operation or a
 method added later is fuzzed here without an edit.
 
-    python -m load_tests.fuzz [--examples 2000] [--only grpc] [--out load_tests/results/fuzz.json]
+    python -m load_tests.fuzz [--examples 2000] [--graphql-examples 100] [--only grpc]
+                              [--out load_tests/results/fuzz.json]
 
 Each caller of load_tests/fuzzing.py's CALLERS (development mode, a key holding only
 profile:read, no credentials) fuzzes every gRPC method and GraphQL operation on a
@@ -29,6 +30,7 @@ from identity.api.graphql.schema import schema
 from identity.config import Settings
 from load_tests.fuzzing import (
     CALLERS,
+    Caller,
     ErrorLog,
     Served,
     Tally,
@@ -77,12 +79,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with logged_errors() as log:
         if "events" in kinds:
             fuzz("events: decode_event + parse_event + dead_letter", event_messages(),
-                 check_event_message, log, args.examples)
+                 check_event_message, log, _examples(args, "events"))
         if "graphql" in kinds:
             register_scalars()
         for name, caller in CALLERS.items():
-            # Refused callers are refused before any work: a tenth of the examples shows it.
-            examples = args.examples if caller.dev_mode else max(args.examples // 10, 20)
             if not {"grpc", "graphql"} & set(kinds):
                 break
             with tempfile.TemporaryDirectory() as folder, \
@@ -91,14 +91,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     for method in methods():
                         fuzz(f"grpc {method.name} ({name})",
                              request_strategy(method, served.known),
-                             functools.partial(served.call, method), log, examples)
+                             functools.partial(served.call, method), log,
+                             _examples(args, "grpc", caller))
                 if "graphql" in kinds:
                     for operation, negative in _operations():
                         fuzz(f"graphql {operation.label}{' negative' if negative else ''}"
                              f" ({name})", graphql_cases(operation, negative), served.post,
-                             log, examples)
+                             log, _examples(args, "graphql", caller))
     return {
-        "examples_per_target": args.examples,
+        "examples_per_target": {kind: _examples(args, kind) for kind in kinds},
         "store": "neo4j" if args.neo4j_uri else "sqlite",
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
         "seconds": round(time.monotonic() - started),
@@ -106,6 +107,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "failures": sum(t.failure_count for t in targets.values()),
         "targets": {name: tally.report() for name, tally in targets.items()},
     }
+
+
+def _examples(args: argparse.Namespace, kind: str, caller: Caller | None = None) -> int:
+    """Per target: --examples, or the kind's own flag; refused callers are refused before
+    any work, so a tenth of the examples shows it."""
+    examples: int = getattr(args, f"{kind}_examples") or args.examples
+    return examples if caller is None or caller.dev_mode else max(examples // 10, 20)
 
 
 def _operations() -> Iterator[tuple[Any, bool]]:
@@ -119,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", type=int, default=2000,
                         help="examples per target in development mode (a tenth for refused "
                         "callers); default 2000")
+    for kind in KINDS:
+        parser.add_argument(f"--{kind}-examples", type=int,
+                            help=f"examples per {kind} target (default: --examples)")
     parser.add_argument("--only", action="append", choices=KINDS,
                         help="fuzz only these (repeatable)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
