@@ -53,4 +53,4 @@ def stub(channel: grpc.aio.Channel) -> identity_pb2_grpc.IdentityServiceStub:
     return identity_pb2_grpc.IdentityServiceStub(channel)
 
 
-pytest_plugins = ["tests.neo4j_fixtures", "tests.kafka_fixtures"]
+pytest_plugins = ["tests.neo4j_fixtures", "tests.kafka_fixtures", "tests.both_stores"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from identity.store.sqlite.consent import CONSENT_TABLE
 from identity.store.sqlite.schema import (
     API_KEYS,
     AUDIT_AND_VERSIONS_SCRIPT,
     CHANGE_LOG,
-    CONSENT_TABLE,
     REVIEW_QUEUE,
     SCHEMA,
     SCHEMA_VERSION,

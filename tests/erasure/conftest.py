@@ -4,7 +4,6 @@ for an erased person's values in (docs/architecture.md, "Erasure and access").""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,22 +13,9 @@ from identity.service.change_sinks import ListChangeSink
 from identity.store.neo4j import Neo4jGraphStore
 from identity.store.protocol import GraphStore
 from identity.store.sqlite import SqliteGraphStore
-from tests.neo4j_fixtures import Neo4jAccess, empty_neo4j_store
 from tests.steward.conftest import ticking_clock
 
 ERASURE_KEY = b"a-test-erasure-key-of-32-bytes!!"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[GraphStore]:
-    if request.param == "neo4j":
-        access: Neo4jAccess = request.getfixturevalue("neo4j_access")
-        async with empty_neo4j_store(access) as neo4j_store:
-            yield neo4j_store
-        return
-    sqlite_store = SqliteGraphStore(":memory:")
-    yield sqlite_store
-    await sqlite_store.close()
 
 
 @pytest.fixture

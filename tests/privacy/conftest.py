@@ -18,8 +18,6 @@ from identity.domain.types import Identifier, ProfileId
 from identity.service import IdentityService
 from identity.service.matching import Matcher
 from identity.store.protocol import GraphStore
-from identity.store.sqlite import SqliteGraphStore
-from tests.neo4j_fixtures import Neo4jAccess, empty_neo4j_store
 
 START = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -98,18 +96,6 @@ class People:
     @staticmethod
     def email(value: str) -> Identifier:
         return Identifier("email", value)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[GraphStore]:
-    if request.param == "neo4j":
-        access: Neo4jAccess = request.getfixturevalue("neo4j_access")
-        async with empty_neo4j_store(access) as neo4j_store:
-            yield neo4j_store
-        return
-    sqlite_store = SqliteGraphStore(":memory:")
-    yield sqlite_store
-    await sqlite_store.close()
 
 
 @pytest.fixture

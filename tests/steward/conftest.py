@@ -3,7 +3,7 @@ so versions and audit entries of successive actions have distinct times."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
@@ -14,8 +14,6 @@ from identity.service import IdentityService
 from identity.service.change_sinks import ListChangeSink
 from identity.service.matching import Matcher
 from identity.store.protocol import GraphStore
-from identity.store.sqlite import SqliteGraphStore
-from tests.neo4j_fixtures import Neo4jAccess, empty_neo4j_store
 
 START = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -23,18 +21,6 @@ START = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 def ticking_clock() -> Callable[[], datetime]:
     seconds = count()
     return lambda: START + timedelta(seconds=next(seconds))
-
-
-@pytest.fixture(params=["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[GraphStore]:
-    if request.param == "neo4j":
-        access: Neo4jAccess = request.getfixturevalue("neo4j_access")
-        async with empty_neo4j_store(access) as neo4j_store:
-            yield neo4j_store
-        return
-    sqlite_store = SqliteGraphStore(":memory:")
-    yield sqlite_store
-    await sqlite_store.close()
 
 
 @pytest.fixture
