@@ -3,7 +3,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import uvicorn
 from identity.app import build_app
 from identity.config import Settings
 from identity.v1 import identity_pb2_grpc
+from tests.neo4j_fixtures import Neo4jAccess, wiped
 
 
 class ServerThread:
@@ -57,6 +58,21 @@ class Served:
     grpc_port: int
     channel: grpc.Channel
     stub: identity_pb2_grpc.IdentityServiceStub
+
+
+def settings_on(kind: str, folder: Path, request: pytest.FixtureRequest, **fields: Any
+                ) -> Settings:
+    """`identity serve`'s settings on a SQLite file in `folder`, or on the session's Neo4j
+    emptied (kind "neo4j"), gRPC on a free port, the match model file (absent: the built-in
+    one) in `folder`; `fields` on top."""
+    settings = Settings(database=str(folder / "graph.db"), model=str(folder / "m.json"),
+                        grpc_port=0)
+    if kind == "neo4j":
+        access: Neo4jAccess = request.getfixturevalue("neo4j_access")
+        wiped(access)
+        settings = replace(settings, store="neo4j", neo4j_uri=access.uri,
+                           neo4j_user=access.user, neo4j_password=access.password)
+    return replace(settings, **fields)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -20,9 +20,8 @@ from identity.config import Settings
 from identity.domain.access import Scope
 from identity.v1 import identity_pb2 as pb
 from identity.v1 import identity_pb2_grpc
-from tests.api.conftest import ServerThread
+from tests.api.conftest import ServerThread, settings_on
 from tests.auth_fixtures import bearer, grpc_metadata, issue_key
-from tests.neo4j_fixtures import Neo4jAccess, wiped
 
 PROFILE = '{ profile(id: "prf_0000") { id } }'
 # Cost 1 + 6n: the page's selection (endCursor, items with two ids and a link's isActive)
@@ -48,16 +47,9 @@ def limited(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             ) -> Iterator[Limited]:
     """`identity serve` with authentication on, a burst of 3, a cost limit of 300 and
     introspection off (as production should run)."""
-    folder = tmp_path_factory.mktemp("limits")
-    settings = Settings(database=str(folder / "graph.db"), model=str(folder / "m.json"),
-                        grpc_port=0)
-    if request.param == "neo4j":
-        access: Neo4jAccess = request.getfixturevalue("neo4j_access")
-        wiped(access)
-        settings = Settings(store="neo4j", neo4j_uri=access.uri, neo4j_user=access.user,
-                            neo4j_password=access.password, model=settings.model, grpc_port=0)
-    settings = replace(settings, rate_burst=BURST, graphql_max_cost=MAX_COST,
-                       graphql_introspection=False)
+    settings = settings_on(request.param, tmp_path_factory.mktemp("limits"), request,
+                           rate_burst=BURST, graphql_max_cost=MAX_COST,
+                           graphql_introspection=False)
     thread = ServerThread(settings)
     with thread as url:
         assert thread.grpc_port is not None

@@ -29,9 +29,8 @@ from identity.service.api_keys import ApiKeys
 from identity.store import open_store
 from identity.v1 import identity_pb2 as pb
 from identity.v1 import identity_pb2_grpc
-from tests.api.conftest import ServerThread
+from tests.api.conftest import ServerThread, settings_on
 from tests.auth_fixtures import bearer, grpc_metadata, issue_for, issue_key
-from tests.neo4j_fixtures import Neo4jAccess, wiped
 
 INGEST = """mutation($events: [EventInput!]!) {
   ingestEvents(events: $events) { accepted results { profileId } } }"""
@@ -54,13 +53,7 @@ class Secured:
 @pytest.fixture(params=["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)])
 def secured(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Secured]:
     """`identity serve` with authentication on (no --dev): API keys from its store."""
-    settings = Settings(database=str(tmp_path / "graph.db"), model=str(tmp_path / "m.json"),
-                        grpc_port=0)
-    if request.param == "neo4j":
-        access: Neo4jAccess = request.getfixturevalue("neo4j_access")
-        wiped(access)
-        settings = Settings(store="neo4j", neo4j_uri=access.uri, neo4j_user=access.user,
-                            neo4j_password=access.password, model=settings.model, grpc_port=0)
+    settings = settings_on(request.param, tmp_path, request)
     thread = ServerThread(settings)
     with thread as url:
         assert thread.grpc_port is not None

@@ -13,23 +13,14 @@ import grpc
 import httpx
 import pytest
 
-from identity.config import Settings
 from identity.v1 import identity_pb2 as pb
 from identity.v1 import identity_pb2_grpc
-from tests.api.conftest import Served, ServerThread, graphql
-from tests.neo4j_fixtures import Neo4jAccess, wiped
+from tests.api.conftest import Served, ServerThread, graphql, settings_on
 
 
 @pytest.fixture(params=["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)])
 def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
-    settings = Settings(database=str(tmp_path / "graph.db"), model=str(tmp_path / "m.json"),
-                        grpc_port=0, dev_mode=True)
-    if request.param == "neo4j":
-        access: Neo4jAccess = request.getfixturevalue("neo4j_access")
-        wiped(access)
-        settings = Settings(store="neo4j", neo4j_uri=access.uri, neo4j_user=access.user,
-                            neo4j_password=access.password, model=str(tmp_path / "m.json"),
-                            grpc_port=0, dev_mode=True)
+    settings = settings_on(request.param, tmp_path, request, dev_mode=True)
     thread = ServerThread(settings)
     with thread as url:
         assert thread.grpc_port is not None
