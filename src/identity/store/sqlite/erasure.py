@@ -23,7 +23,10 @@ from identity.store.sqlite.changes import TOUCHED
 
 
 class SqliteErasures(SqlitePart):
-    """Deletes by identifier and profile id; keeps tombstones by keyed hash."""
+    """Deletes by identifier and profile id; keeps tombstones by keyed hash. A transaction
+    that erased is followed by a WAL checkpoint once committed (store.py)."""
+
+    erased = False
 
     def _delete_in(self, sql: str, values: Sequence[object]) -> int:
         """`sql` ends in `IN ({})`: run over the values in chunks; returns rows changed."""
@@ -34,6 +37,7 @@ class SqliteErasures(SqlitePart):
 
     async def erase_rows(self, identifiers: Sequence[Identifier],
                          profile_ids: Sequence[ProfileId]) -> ErasedRows:
+        self.erased = True
         node_ids = sorted(self._ids_of(identifiers).values())
         link_ids = sorted({row[0] for part in in_chunks(node_ids) for row in self._rows(
             f"SELECT link_id FROM links WHERE a_node IN ({placeholders(len(part))})"
