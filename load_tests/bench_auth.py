@@ -55,8 +55,11 @@ async def seed(database: Path, events: list[dict[str, Any]]) -> tuple[list[str],
     try:
         # Its own rate, far above what is measured: the default per-key limit would refuse
         # most of the calls and measure that instead.
-        issued = await ApiKeys(service.store).issue("bench", frozenset({Scope.PROFILE_READ}),
-                                                    rate_per_s=1_000_000)
+        # profile:read_pii, as development mode has: the same answers (in the clear, their
+        # reads audited), so authentication is the only difference.
+        issued = await ApiKeys(service.store).issue(
+            "bench", frozenset({Scope.PROFILE_READ, Scope.PROFILE_READ_PII}),
+            rate_per_s=1_000_000)
         profile_ids = await profile_ids_of(service, events)
     finally:
         await service.store.close()
@@ -81,7 +84,8 @@ def jwks_and_token(folder: Path) -> tuple[Path, str]:
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
     path = folder / "jwks.json"
     path.write_text(json.dumps({"keys": [{**jwk, "kid": "bench", "use": "sig"}]}))
-    token = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "bench", "scope": "profile:read",
+    token = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "bench",
+                        "scope": "profile:read profile:read_pii",
                         "exp": time.time() + 3600}, key, algorithm="RS256",
                        headers={"kid": "bench"})
     return path, token

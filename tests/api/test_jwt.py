@@ -130,3 +130,30 @@ def test_the_server_takes_tokens_from_the_configured_provider(jwt_server: str) -
                          headers=bearer(token(exp=time.time() - 3600)))
     assert expired.status_code == 401
     assert expired.json()["errors"][0]["message"] == "the token has expired"
+
+
+def test_a_remembered_token_is_refused_once_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    verifier = TokenVerifier(ISSUER, AUDIENCE, jwks(("k1", RSA_KEY)))
+    now = time.time()
+    short = token(exp=now + 60)
+    assert verifier.verify(short).subject == "jwt:steward-7"
+    assert verifier.verify(short).subject == "jwt:steward-7"  # remembered, not re-verified
+    monkeypatch.setattr("identity.api.auth.tokens.time.time", lambda: now + 60 + 31)
+    monkeypatch.setattr("jwt.api_jwt.datetime", _FrozenDatetime(now + 60 + 31))
+    with pytest.raises(Unauthenticated, match="expired"):
+        verifier.verify(short)
+
+
+class _FrozenDatetime:
+    """jwt.api_jwt's clock, moved to `at` (its exp check reads datetime.now)."""
+
+    def __init__(self, at: float) -> None:
+        self._at = at
+
+    def now(self, tz: Any = None) -> Any:
+        import datetime as real
+        return real.datetime.fromtimestamp(self._at, tz=tz)
+
+    def __getattr__(self, name: str) -> Any:
+        import datetime as real
+        return getattr(real.datetime, name)
