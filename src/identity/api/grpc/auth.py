@@ -8,7 +8,6 @@ with a text that says why, and the method never runs. The caller is then set for
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import grpc
@@ -16,7 +15,7 @@ import grpc
 from identity.api.auth.authenticator import Authenticator, one_credential
 from identity.api.auth.rate_limit import retry_after_header
 from identity.api.grpc.caller import set_caller
-from identity.api.grpc.decoding import is_async, respond
+from identity.api.grpc.decoding import WrappingInterceptor, is_async, respond
 from identity.domain.access import (
     PermissionDenied,
     Principal,
@@ -67,10 +66,10 @@ def _authorization(context: Context) -> str | None:
                            if key == "authorization"])
 
 
-class AuthenticateCalls(grpc.aio.ServerInterceptor):
+class AuthenticateCalls(WrappingInterceptor):
     def __init__(self, authenticator: Authenticator) -> None:
+        super().__init__()
         self._authenticator = authenticator
-        self._wrapped: dict[str, tuple[Handler, Handler]] = {}
 
     async def _admit(self, context: Context, method: str, scope: Scope) -> Principal:
         try:
@@ -106,19 +105,8 @@ class AuthenticateCalls(grpc.aio.ServerInterceptor):
         return factory(body, request_deserializer=handler.request_deserializer,
                        response_serializer=handler.response_serializer)
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Handler | None:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
+    def wrap(self, handler: Handler, method: str) -> Handler | None:
         scope = required_scope(method)
-        if handler is None or scope is None or not is_async(handler):
-            return handler
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = self._wrap(handler, method, scope)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
+        if scope is None or not is_async(handler):
+            return None
+        return self._wrap(handler, method, scope)

@@ -137,13 +137,16 @@ def decoding(handler: Handler, method: str) -> Handler:
     return grpc.stream_unary_rpc_method_handler(stream_request, response_serializer=serializer)
 
 
-class DecodeRequests(grpc.aio.ServerInterceptor):
-    """Applies `decoding` to the methods of the services named (one wrapper per method, made on
-    its first call and kept while grpc hands out the same handler)."""
+class WrappingInterceptor(grpc.aio.ServerInterceptor):
+    """An interceptor that wraps a method's handler once, on its first call, and keeps the
+    wrapper while grpc hands out the same handler. `wrap` returns None to leave a method
+    as it is."""
 
-    def __init__(self, services: list[str]) -> None:
-        self._prefixes = tuple(f"/{service}/" for service in services)
+    def __init__(self) -> None:
         self._wrapped: dict[str, tuple[Handler, Handler]] = {}
+
+    def wrap(self, handler: Handler, method: str) -> Handler | None:
+        raise NotImplementedError
 
     async def intercept_service(
         self,
@@ -151,12 +154,23 @@ class DecodeRequests(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Handler | None:
         handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
         method = handler_call_details.method
-        if handler is None or not method.startswith(self._prefixes):
-            return handler
         cached = self._wrapped.get(method)
         if cached is not None and cached[0] is handler:
             return cached[1]
-        wrapped = decoding(handler, method)
+        wrapped = self.wrap(handler, method) or handler
         self._wrapped[method] = (handler, wrapped)
         return wrapped
+
+
+class DecodeRequests(WrappingInterceptor):
+    """Applies `decoding` to the methods of the services named."""
+
+    def __init__(self, services: list[str]) -> None:
+        super().__init__()
+        self._prefixes = tuple(f"/{service}/" for service in services)
+
+    def wrap(self, handler: Handler, method: str) -> Handler | None:
+        return decoding(handler, method) if method.startswith(self._prefixes) else None
