@@ -3,6 +3,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,13 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def served(settings: Settings) -> Iterator[Served]:
+    with served_on(settings) as running:
+        yield running
+
+
+@contextmanager
+def served_on(settings: Settings) -> Iterator[Served]:
+    """`identity serve` on `settings` (gRPC on), with a channel to its gRPC port."""
     thread = ServerThread(settings)
     with thread as url:
         port = thread.grpc_port

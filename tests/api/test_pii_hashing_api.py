@@ -9,15 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import grpc
 import httpx
 import pytest
 
-from identity.config import Settings
 from identity.v1 import identity_pb2 as pb
-from identity.v1 import identity_pb2_grpc
-from tests.api.conftest import Served, ServerThread, graphql
-from tests.neo4j_fixtures import Neo4jAccess, wiped
+from tests.api.conftest import Served, graphql, served_on, settings_on
 
 KEY = "1:" + "k" * 20 + "-api-test-key-0123456789"
 EMAIL, PHONE = "Ada.Byron@northwind.org", "+44 20 7946 0958"
@@ -37,20 +33,9 @@ PREVIEW = """query($id: ID!, $sides: [[IdentifierInput!]!]!) {
 
 @pytest.fixture(params=["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)])
 def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
-    settings = Settings(database=str(tmp_path / "graph.db"), model=str(tmp_path / "m.json"),
-                        grpc_port=0, dev_mode=True, pii_hash_key=KEY)
-    if request.param == "neo4j":
-        access: Neo4jAccess = request.getfixturevalue("neo4j_access")
-        wiped(access)
-        settings = Settings(store="neo4j", neo4j_uri=access.uri, neo4j_user=access.user,
-                            neo4j_password=access.password, model=str(tmp_path / "m.json"),
-                            grpc_port=0, dev_mode=True, pii_hash_key=KEY)
-    thread = ServerThread(settings)
-    with thread as url:
-        assert thread.grpc_port is not None
-        with grpc.insecure_channel(f"127.0.0.1:{thread.grpc_port}") as channel:
-            yield Served(url, thread.grpc_port, channel,
-                         identity_pb2_grpc.IdentityServiceStub(channel))
+    settings = settings_on(request.param, tmp_path, request, dev_mode=True, pii_hash_key=KEY)
+    with served_on(settings) as running:
+        yield running
 
 
 def clear_in(text: str) -> bool:

@@ -14,19 +14,14 @@ import httpx
 import pytest
 
 from identity.v1 import identity_pb2 as pb
-from identity.v1 import identity_pb2_grpc
-from tests.api.conftest import Served, ServerThread, graphql, settings_on
+from tests.api.conftest import Served, graphql, served_on, settings_on
 
 
 @pytest.fixture(params=["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)])
 def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
     settings = settings_on(request.param, tmp_path, request, dev_mode=True)
-    thread = ServerThread(settings)
-    with thread as url:
-        assert thread.grpc_port is not None
-        with grpc.insecure_channel(f"127.0.0.1:{thread.grpc_port}") as channel:
-            yield Served(url, thread.grpc_port, channel,
-                         identity_pb2_grpc.IdentityServiceStub(channel))
+    with served_on(settings) as running:
+        yield running
 
 
 INGEST = """mutation($events: [EventInput!]!) {
