@@ -240,22 +240,25 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     async def EraseProfile(self, request: pb.EraseProfileRequest,
                            context: Context[pb.EraseProfileRequest, pb.EraseProfileResponse]
                            ) -> pb.EraseProfileResponse:
-        """Admin only (auth.py's METHOD_SCOPES; checked here again, as GraphQL does)."""
-        principal = caller()
-        if not principal.allows(Scope.ADMIN):
-            raise PermissionDenied(Scope.ADMIN, "EraseProfile")
+        subject = _admin("EraseProfile")
         check_profile_ids([("profile_id", request.profile_id)])
-        done = await self._service.erase_profile(request.profile_id, principal.subject,
-                                                 request.reason)
+        done = await self._service.erase_profile(request.profile_id, subject, request.reason)
         return convert.erasure(done)
 
     @errors.unary
     async def ExportProfile(self, request: pb.ExportProfileRequest,
                             context: Context[pb.ExportProfileRequest, pb.ExportProfileResponse]
                             ) -> pb.ExportProfileResponse:
-        principal = caller()
-        if not principal.allows(Scope.ADMIN):
-            raise PermissionDenied(Scope.ADMIN, "ExportProfile")
+        subject = _admin("ExportProfile")
         check_profile_ids([("profile_id", request.profile_id)])
-        document = await self._service.export_profile(request.profile_id, principal.subject)
+        document = await self._service.export_profile(request.profile_id, subject)
         return pb.ExportProfileResponse(document=json.dumps(document, ensure_ascii=False))
+
+
+def _admin(method: str) -> str:
+    """The caller's subject, for the audit log; PermissionDenied without `admin` (auth.py's
+    METHOD_SCOPES checks it before the call too; checked here again, as GraphQL does)."""
+    principal = caller()
+    if not principal.allows(Scope.ADMIN):
+        raise PermissionDenied(Scope.ADMIN, method)
+    return principal.subject
