@@ -87,6 +87,9 @@ def _public_pem() -> bytes:
     (lambda: "not.a.token", "neither an API key nor a JWT"),
     (lambda: token(sub="s" * 256), "longer than 255 characters"),
     (lambda: "a" * 20_000, "longer than"),
+    # Reachable from a WebSocket's connection_init JSON, which carries any code point.
+    (lambda: "eyJ\ud800.x.y", "neither an API key nor a JWT"),
+    (lambda: "eyJé.x.y", "neither an API key nor a JWT"),
 ])
 def test_every_bad_token_is_refused_saying_why(bad: Any, reason: str) -> None:
     text = bad()
@@ -157,3 +160,11 @@ class _FrozenDatetime:
     def __getattr__(self, name: str) -> Any:
         import datetime as real
         return getattr(real.datetime, name)
+
+
+def test_hostile_claims_give_a_principal_or_a_refusal_never_a_crash() -> None:
+    far = VERIFIER.verify(token(exp=10**400))  # an int no float holds: accepted, not a crash
+    assert far.subject == "jwt:steward-7"
+    nested = VERIFIER.verify(token(scope=None, scp=[["admin"], {"admin": 1}, "steward"]))
+    assert nested.scopes == {Scope.STEWARD}
+    assert VERIFIER.verify(token(scope={"admin": 1})).scopes == frozenset()

@@ -25,6 +25,8 @@ LEEWAY_S = 30  # clock skew allowed on exp, nbf and iat
 MAX_TOKEN_CHARS = 16_384
 MAX_SUBJECT_CHARS = 255
 MAX_REMEMBERED = 10_000  # verified tokens kept until they expire
+_FAR_FUTURE = 2**53  # an exp beyond any float (10**400 passes PyJWT) is remembered this long
+_NOT_A_JWT = "the bearer token is neither an API key nor a JWT"
 _ALGORITHMS = {"RSA": "RS256", "EC": "ES256", "OKP": "EdDSA", "oct": "HS256"}
 
 
@@ -64,6 +66,10 @@ class TokenVerifier:
         verified is remembered (by its SHA-256, at most MAX_REMEMBERED) until its expiry: an
         RSA signature check costs about a quarter of a millisecond, and clients send the
         same token until it expires."""
+        if len(token) > MAX_TOKEN_CHARS:
+            raise Unauthenticated(f"the token is longer than {MAX_TOKEN_CHARS} characters")
+        if not token.isascii():  # a JWT is base64url; this also refuses lone surrogates
+            raise Unauthenticated(_NOT_A_JWT)
         digest = hashlib.sha256(token.encode()).digest()
         remembered = self._verified.get(digest)
         if remembered is not None:
@@ -79,12 +85,10 @@ class TokenVerifier:
         return principal
 
     def _verify(self, token: str) -> tuple[Principal, float]:
-        if len(token) > MAX_TOKEN_CHARS:
-            raise Unauthenticated(f"the token is longer than {MAX_TOKEN_CHARS} characters")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
-            raise Unauthenticated("the bearer token is neither an API key nor a JWT") from None
+            raise Unauthenticated(_NOT_A_JWT) from None
         kid = header.get("kid")
         found = self._keys.get(kid) if isinstance(kid, str) else None
         if found is None and len(self._keys) == 1 and kid is None:
@@ -115,7 +119,7 @@ class TokenVerifier:
         # Escaped whole (control characters as \x..), so the audit log and the rate limiter
         # tell every subject apart.
         return (Principal(f"jwt:{printable(subject, len(subject))}", _scopes(claims), "jwt"),
-                float(claims["exp"]) + LEEWAY_S)
+                float(min(claims["exp"], _FAR_FUTURE)) + LEEWAY_S)
 
 
 def _scopes(claims: dict[str, Any]) -> frozenset[Scope]:
