@@ -60,3 +60,27 @@ def test_export_then_erase_then_a_replay_is_refused_until_lifted(
                  "--database", str(database)]) == 2  # lifted already
     assert ingest(tmp_path, database, "back") == 0
     assert profile_ids(database, [Identifier("email", EMAIL)]) != [None]
+
+
+def test_export_refuses_an_unwritable_path_or_an_unshowable_actor_before_auditing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    database = tmp_path / "g.db"
+    assert ingest(tmp_path, database, "first") == 0
+    (profile_id,) = profile_ids(database, [Identifier("email", EMAIL)])
+    assert profile_id is not None
+    capsys.readouterr()
+    missing = tmp_path / "no-such-folder" / "export.json"
+    assert main(["export", profile_id, "--database", str(database), "--output",
+                 str(missing)]) == 2
+    assert "cannot write" in capsys.readouterr().err
+    out = tmp_path / "export.json"
+    for actor, said in (("dpo\x1b[2J", "control characters"), ("dpo\ud800", "surrogate"),
+                        ("d" * 100_000, "at most 200")):
+        assert main(["export", profile_id, "--database", str(database), "--output", str(out),
+                     "--actor", actor]) == 2
+        assert said in capsys.readouterr().err
+        assert not out.exists()  # nothing exported: no file left behind
+    assert main(["export", profile_id, "--database", str(database), "--output",
+                 str(out)]) == 0
+    audit = json.loads(out.read_text())["audit"]
+    assert audit == []  # the refused ones were not audited (this one's entry follows it)

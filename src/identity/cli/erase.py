@@ -64,20 +64,28 @@ def export(args: argparse.Namespace) -> int:
                                                   args.actor or default_actor()))
         return EXIT_OK
 
-    code = _run(args, "export", work)
-    if code != EXIT_OK:
-        return code
-    text = json.dumps(found, ensure_ascii=False, indent=2)
     if args.output is None:
-        print(text)
-        return EXIT_OK
-    try:  # a new file only its owner reads: it holds the person's data
+        code = _run(args, "export", work)
+        if code == EXIT_OK:
+            print(json.dumps(found, ensure_ascii=False, indent=2))
+        return code
+    # The file first: a path that cannot be written ends the command before the person's
+    # data is read or an export is audited. A new file only its owner reads.
+    try:
         descriptor = os.open(args.output, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
         print(f"identity export: {args.output} exists: name a new file", file=sys.stderr)
         return EXIT_USAGE
+    except (OSError, ValueError) as exc:  # no such folder, no permission, a NUL in the path
+        print(f"identity export: cannot write {args.output!r}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(text + "\n")
+        code = _run(args, "export", work)
+        if code == EXIT_OK:
+            file.write(json.dumps(found, ensure_ascii=False, indent=2) + "\n")
+    if code != EXIT_OK:
+        os.unlink(args.output)  # nothing was exported: no empty file left behind
+        return code
     print(f"profile {found['profile_id']} exported to {args.output}", file=sys.stderr)
     return EXIT_OK
 

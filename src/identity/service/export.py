@@ -20,6 +20,7 @@ from typing import Any
 
 from identity.domain.errors import ValidationError
 from identity.domain.identifiers import printable
+from identity.domain.steward import check_note
 from identity.domain.types import Identifier, ProfileId
 from identity.service.history import new_action_id
 from identity.service.queries import ProfileView
@@ -34,6 +35,7 @@ from identity.store.protocol import (
 )
 
 EXPORT_ACTION = "export"
+EXPORT_REASON = "access request (GDPR Art. 15)"  # the audit entry's reason
 EXPORT_FORMAT = 1  # the document's `format`: raised when a field changes meaning
 _PAGE = 500
 
@@ -138,14 +140,16 @@ def _entry(entry: AuditEntry) -> dict[str, Any]:
 async def audit_export(store: GraphStore, document: Mapping[str, Any], actor: str,
                        at: datetime) -> str:
     """Who exported whom, and when (action `export`): ids and counts, no personal data.
-    Returns the action id."""
+    Returns the action id. Raises ValidationError for an actor the audit log cannot show
+    (empty, too long, control characters, lone surrogates: check_note), before writing."""
+    actor, reason = check_note(actor, EXPORT_REASON)
     action_id = new_action_id()
     ids = (ProfileId(document["profile_id"]), *(ProfileId(i) for i in document["merged_ids"]))
 
     async def write() -> None:
         async with store.transaction() as tx:
             await tx.audit.append_entries([AuditEntry(
-                action_id, EXPORT_ACTION, actor, at, "access request (GDPR Art. 15)", ids,
+                action_id, EXPORT_ACTION, actor, at, reason, ids,
                 "{}", json.dumps({"identifiers": len(document["identifiers"]),
                                   "events": len(document["events"])}, sort_keys=True))])
 
