@@ -31,7 +31,7 @@ from identity.api.graphql.types import (
 )
 from identity.api.limits import check_batch, check_profile_ids
 from identity.domain.access import PermissionDenied
-from identity.domain.consent import Purpose
+from identity.domain.consent import Purpose, consented
 from identity.domain.errors import InvalidIdentifier, InvalidInput
 from identity.domain.identifiers import printable
 from identity.domain.types import Identifier
@@ -66,9 +66,12 @@ class Query(StewardQueries, PrivacyQueries):
             view = await info.context.service.profile_as_of(str(id), as_of_time(as_of))
         else:
             view = await info.context.profiles.load(str(id))
-        if view is not None and purpose is not None and (
-                await info.context.service.profiles([str(id)], purpose=purpose))[0] is None:
-            view = None  # not consented for it (docs/architecture.md, "Consent")
+        if view is not None and purpose is not None:
+            # Consented now (docs/architecture.md, "Consent"): the view read above, or with
+            # asOf the current one, through the request's loader.
+            now = view if as_of is None else await info.context.profiles.load(str(id))
+            if now is None or not consented(now.consent, purpose):
+                view = None
         return Profile.from_domain(view, info.context.disclosure) if view else None
 
     @strawberry.field(description="The profile an identifier belongs to, normalized as ingest.")
