@@ -54,6 +54,13 @@ def test_a_key_is_created_listed_and_revoked(tmp_path: Path,
     (["create", "--name", " ", "--scopes", "admin"], "a key's name is 1 to 100"),
     (["create", "--name", "x", "--scopes", "admin", "--rate", "0"], "above 0"),
     (["revoke", "nosuchkey"], "no key 'nosuchkey'"),
+    # Hostile arguments: a non-UTF-8 byte reaches argv as a lone surrogate.
+    (["create", "--name", "a\x01b", "--scopes", "admin"], "a key's name is 1 to 100"),
+    (["create", "--name", "\udcff", "--scopes", "admin"], "a key's name is 1 to 100"),
+    (["create", "--name", "a" * 100_000, "--scopes", "admin"], "a key's name is 1 to 100"),
+    (["create", "--name", "x", "--scopes", "admin\udcff"], "is not a scope"),
+    (["revoke", "\udcff"], "no key '\\udcff'"),
+    (["revoke", "abc\x1b[31mdefg"], "no key 'abc\\x1b[31mdefg'"),
 ])
 def test_bad_arguments_are_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                         argv: list[str], says: str) -> None:

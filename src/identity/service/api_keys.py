@@ -26,7 +26,8 @@ PREFIX = "idk_"
 KEY_CACHE_S = 2.0
 MAX_CACHED_KEYS = 10_000
 MAX_NAME = 100
-_KEY = re.compile(r"idk_([a-z0-9]{12})_([A-Za-z0-9_-]{43})")
+_KEY_ID = r"[a-z0-9]{12}"
+_KEY = re.compile(rf"idk_({_KEY_ID})_([A-Za-z0-9_-]{{43}})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,10 @@ class ApiKeys:
             return await tx.keys.list_keys()
 
     async def revoke(self, key_id: str) -> bool:
+        """False when no key has this id; one that cannot be an id (control characters, a
+        lone surrogate from a non-UTF-8 argument) is not looked up."""
+        if re.fullmatch(_KEY_ID, key_id) is None:
+            return False
         async with self._store.transaction() as tx:
             revoked = await tx.keys.revoke_key(key_id, datetime.now(UTC))
         self._cache.pop(key_id, None)
