@@ -107,3 +107,14 @@ async def test_a_rolled_back_transaction_keeps_no_decision(store: GraphStore) ->
     except LookupError:
         pass
     assert await read(store, ANN) == []
+
+
+async def test_many_anchors_are_read_at_once_each_once(store: GraphStore) -> None:
+    """More anchors than one statement binds (SQLite reads them in chunks), some named twice
+    and some without a decision: every decision comes back once, by anchor then purpose."""
+    anchors = [Identifier("anonymous_id", f"c-{n:04d}") for n in range(700)]
+    rows = [row(a, purpose, n % 2 == 0, n % 7, f"e{n}")
+            for n, a in enumerate(anchors) if n % 3
+            for purpose in (Purpose.ANALYTICS, Purpose.MARKETING)]
+    await record(store, *rows)
+    assert await read(store, *anchors, *anchors[:50]) == rows

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from identity.domain.consent import ConsentDecision, Purpose
 from identity.domain.types import Identifier, from_micros, to_micros
 from identity.store.protocol import ConsentRow
-from identity.store.sqlite.base import SqlitePart
+from identity.store.sqlite.base import SqlitePart, in_chunks
 
 # One statement, so an upgrade runs it as it is.
 CONSENT_TABLE = """CREATE TABLE IF NOT EXISTS consents (
@@ -52,13 +52,18 @@ class SqliteConsentLog(SqlitePart):
             for r in sorted(rows, key=lambda r: (r.anchor, r.decision.purpose))])
 
     async def read_consents(self, anchors: Sequence[Identifier]) -> list[ConsentRow]:
+        # One statement per chunk, not one per anchor: every uncached profile read asks for
+        # the consent of each of its members. The anchors drive the join (CROSS JOIN keeps
+        # that order), a primary-key seek each.
+        wanted = [part for a in sorted(set(anchors)) for part in (a.kind, a.value)]
         found: list[ConsentRow] = []
-        for anchor in sorted(set(anchors)):  # a primary-key seek each: microseconds
+        for part in in_chunks(wanted):  # CHUNK is even: an anchor's pair stays together
             found += [_row(row) for row in self._rows(
-                "SELECT anchor_kind, anchor_value, purpose, granted, source, at, event_id"
-                " FROM consents WHERE anchor_kind = ? AND anchor_value = ?"
-                " ORDER BY purpose", (anchor.kind, anchor.value))]
-        return found
+                "SELECT c.anchor_kind, c.anchor_value, c.purpose, c.granted, c.source, c.at,"
+                f" c.event_id FROM (VALUES {','.join(['(?, ?)'] * (len(part) // 2))}) AS w"
+                " CROSS JOIN consents AS c"
+                " ON c.anchor_kind = w.column1 AND c.anchor_value = w.column2", part)]
+        return sorted(found, key=lambda r: (r.anchor, r.decision.purpose))
 
     async def erase_consents(self, anchors: Sequence[Identifier]) -> int:
         gone = 0
