@@ -119,6 +119,38 @@ def test_grpc_in_development_mode(developer: Served) -> None:
     assert {"OK", "INVALID_ARGUMENT"} <= _outcomes(tallies)
 
 
+# The consent, erasure and export operations, each of which must get past validation to the
+# work behind it at least once: a global "some query answered data" holds even if every one of
+# them is refused. Erasure last, as it uses up the seeded profiles the others need.
+REACHED = {"graphql": ("Mutation.setConsent", "Query.exportProfile", "Mutation.eraseProfile"),
+           "grpc": ("SetConsent", "ExportProfile", "EraseProfile")}
+
+
+@pytest.mark.parametrize("protocol", sorted(REACHED))
+def test_consent_erasure_and_export_are_reached_past_validation(
+        protocol: str, request: pytest.FixtureRequest,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    wanted = REACHED[protocol]
+    for served in _served("sqlite", "development", request, tmp_path_factory):
+        if protocol == "graphql":
+            register_scalars()
+            operations = {op.label: op for op in graphql_operations(schema)}
+            targets = [(name, graphql_cases(operations[name]), served.post) for name in wanted]
+        else:
+            by_name = {method.name: method for method in methods()}
+            targets = [(name, request_strategy(by_name[name], served.known),
+                        functools.partial(served.call, by_name[name])) for name in wanted]
+        with logged_errors() as errors:
+            tallies = {name: drive(strategy, check, examples=EXAMPLES["development"],
+                                   errors=errors, tally=Tally())
+                       for name, strategy, check in targets}
+    _no_failures(tallies)
+    answered = "data" if protocol == "graphql" else "OK"
+    unreached = {name: dict(t.outcomes) for name, t in tallies.items()
+                 if answered not in t.outcomes}
+    assert not unreached, f"only refused: {unreached}"
+
+
 def test_graphql_for_refused_callers(refused: tuple[str, Served]) -> None:
     caller, served = refused
     tallies = _fuzz_graphql(served, EXAMPLES[caller])
