@@ -51,6 +51,7 @@ from identity.store.protocol import AuditEntry
 T = TypeVar("T")
 
 MASKED = "masked"  # the rendering kind of a masked view, and the suffix of masked renderings
+PII_FIELDS = "pii-fields"  # the rendering kind of the personal data a view shows
 
 
 class Disclosure:
@@ -69,7 +70,7 @@ class Disclosure:
 
     def profile(self, view: ProfileView) -> ProfileView:
         if self.clear:
-            self._shown([view.profile_id], _profile_fields(view))
+            self._shown([view.profile_id], self._profile_fields(view))
             return view
         masked = self._rendering(view, MASKED, masked_profile)
         assert isinstance(masked, ProfileView)
@@ -82,7 +83,7 @@ class Disclosure:
         """`render` of the view as this caller may see it, made once per cached view and
         kind; clear and masked renderings are kept apart."""
         if self.clear:
-            self._shown([view.profile_id], _profile_fields(view))
+            self._shown([view.profile_id], self._profile_fields(view))
             found = self._rendering(view, kind, render)
         else:
             found = self._rendering(view, f"{kind}/{MASKED}",
@@ -201,6 +202,12 @@ class Disclosure:
 
     # The audit of clear reads -------------------------------------------------------------
 
+    def _profile_fields(self, view: ProfileView) -> frozenset[str]:
+        """What a clear read of the view audits, worked out once per cached view."""
+        fields = self._rendering(view, PII_FIELDS, _profile_fields)
+        assert isinstance(fields, frozenset)
+        return fields
+
     def _shown(self, profile_ids: Iterable[ProfileId | None], fields: Iterable[str]) -> None:
         """Records (once per request, profile and field) that personal data was shown."""
         ids = [p for p in profile_ids if p is not None]
@@ -227,10 +234,11 @@ class Disclosure:
             self._shown(profile_ids, fields)
 
 
-def _profile_fields(view: ProfileView) -> set[str]:
+def _profile_fields(view: ProfileView) -> frozenset[str]:
     """The personal data a profile shows: identifier kinds and golden-record fields."""
-    return ({n.identifier.kind for n in view.identifiers if is_pii_kind(n.identifier.kind)}
-            | {name for name, g in view.golden.items() if is_pii_field(name, g.value)})
+    return frozenset(
+        {n.identifier.kind for n in view.identifiers if is_pii_kind(n.identifier.kind)}
+        | {name for name, g in view.golden.items() if is_pii_field(name, g.value)})
 
 
 def _score_fields(score: PairScore | None) -> set[str]:
