@@ -7,7 +7,8 @@ import pytest
 
 from identity.domain.identifiers import NormalizationRules
 from identity.domain.pii_hashing import parse_keys
-from identity.service import IdentityService, IngestStatus
+from identity.domain.types import Identifier, IdentifierKind
+from identity.service import IdentityService, IngestStatus, erasure
 from identity.service.erasure import ERASED_REASON
 from identity.store.protocol import GraphStore
 from tests.builders import event, ident
@@ -75,3 +76,26 @@ async def test_lifting_the_number_with_an_extension_lifts_it(store: GraphStore,
     assert lifted.lifted == phone
     (result,) = await service.ingest([event(ident("phone", "+14155552671"), event_id="back")])
     assert result.status is IngestStatus.ACCEPTED and not result.warnings
+
+
+def test_ingest_hashes_an_identifier_once_unless_it_has_a_second_form(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every identifier of every event is hashed at ingest: two HMACs only for a phone with
+    an extension (its bare number, and itself), one otherwise."""
+    calls: list[Identifier] = []
+    real = erasure.keyed_hash
+
+    def counted(key: bytes, identifier: Identifier) -> str:
+        calls.append(identifier)
+        return real(key, identifier)
+
+    monkeypatch.setattr(erasure, "keyed_hash", counted)
+    email = Identifier(IdentifierKind.EMAIL, "ann@example.org")
+    bare = Identifier(IdentifierKind.PHONE, "+14155550100")
+    extended = Identifier(IdentifierKind.PHONE, "+14155550100;ext=12")
+    assert len(erasure.tombstone_hashes(b"k", email)) == 1 and calls == [email]
+    calls.clear()
+    assert len(erasure.tombstone_hashes(b"k", bare)) == 1 and calls == [bare]
+    calls.clear()
+    hashes = erasure.tombstone_hashes(b"k", extended)
+    assert hashes == {real(b"k", bare), real(b"k", extended)} and len(calls) == 2

@@ -67,8 +67,12 @@ def suppressed_form(identifier: Identifier) -> Identifier:
 
 def tombstone_hashes(key: bytes, identifier: Identifier) -> set[str]:
     """The hashes a suppression check (or a lift) looks up for one identifier: of its
-    suppressed form, and of itself as tombstones made before extensions were dropped."""
-    return {keyed_hash(key, suppressed_form(identifier)), keyed_hash(key, identifier)}
+    suppressed form, and of itself as tombstones made before extensions were dropped. Ingest
+    hashes every identifier of every event: one HMAC where both forms are the same."""
+    form = suppressed_form(identifier)
+    if form == identifier:
+        return {keyed_hash(key, identifier)}
+    return {keyed_hash(key, form), keyed_hash(key, identifier)}
 
 
 class ErasureKey:

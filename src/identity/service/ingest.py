@@ -167,10 +167,11 @@ class Ingestor:
         the events without them (erasure.py: trim), checked in the transaction that would
         write them, one lookup for all its events. What was refused or trimmed is kept for
         the calls that sent them."""
-        for event in events:
-            self._trimmed.pop(event.event_id, None)  # a retried commit decides again
         if self._suppression is None or not events:
             return events
+        if self._trimmed:  # a retried commit decides again
+            for event in events:
+                self._trimmed.pop(event.event_id, None)
         hit = await self._suppression.suppressed(
             tx, key, {identifier for event in events for identifier in event.identifiers})
         if not hit:
@@ -230,8 +231,9 @@ class Ingestor:
                     self._cache.evict(())  # the pruning's commit, if any, touched no profile
             settled = [_settle(self._suppression_of(result), outcome) for result in results]
         finally:
-            for event in fresh:  # a part that failed leaves its verdicts unread
-                self._trimmed.pop(event.event_id, None)
+            if self._trimmed:  # a part that failed leaves its verdicts unread
+                for event in fresh:
+                    self._trimmed.pop(event.event_id, None)
         for result in settled:
             EVENTS.labels(status=result.status.value).inc()
         return settled
