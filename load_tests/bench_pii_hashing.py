@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from identity.domain.evaluation import ALL, scenario_scores
 from identity.domain.identifiers import NormalizationRules
 from identity.domain.matching.defaults import DEFAULT_MODEL
 from identity.domain.pii_hashing import parse_keys
@@ -28,8 +27,8 @@ from identity.domain.types import Identifier
 from identity.service import IdentityService
 from identity.service.matching import Matcher
 from identity.store.sqlite import SqliteGraphStore
-from identity.synthetic import SOURCE_REGIONS, GeneratorConfig, generate
-from load_tests.bench_quality import BATCH, labelled, relations
+from identity.synthetic import SOURCE_REGIONS
+from load_tests.bench_quality import BATCH, Run, journeys, scored
 from load_tests.tools import publish
 
 
@@ -63,10 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args(argv)
 
-    dataset = generate(GeneratorConfig(people=args.people, seed=args.seed))
-    truth = labelled(dataset)
-    relation = relations(dataset.people)
-    keys = sorted(truth)
+    dataset, truth, relation, keys = journeys(args.people, args.seed)
     plain = NormalizationRules(source_regions=SOURCE_REGIONS)
     hashed = NormalizationRules(source_regions=SOURCE_REGIONS,
                                 pii_keys=parse_keys(secrets.token_hex(32), "generated key"))
@@ -79,18 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, rules in (("clear", plain), ("keyed hashes", hashed)):
             placed, seconds = asyncio.run(run(Path(tmp) / f"{len(report['runs'])}.db",
                                               dataset.events, keys, rules))
-            scores = scenario_scores(placed, truth, relation)
-            every = scores[ALL]
-            report["runs"].append({
-                "name": name, "ingest_seconds": round(seconds, 2),
-                "precision": round(every.precision, 4), "recall": round(every.recall, 4),
-                "reachable_recall": round(every.reachable_recall, 4),
-                "false_pairs": every.false_pairs,
-                "missed_reachable_pairs": every.missed_reachable,
-                "by_scenario": {tag: {"missed_reachable_pairs": c.missed_reachable,
-                                      "false_pairs": c.false_pairs,
-                                      "reachable_recall": round(c.reachable_recall, 4)}
-                                for tag, c in sorted(scores.items()) if tag != ALL}})
+            report["runs"].append(scored(Run(name, placed, {}, seconds), truth,
+                                         relation))
     publish(json.dumps(report, indent=2), args.out)
     return 0
 

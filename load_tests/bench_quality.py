@@ -79,6 +79,16 @@ def relations(people: Mapping[str, PersonFacts]) -> Callable[[str, str], frozens
     return relation
 
 
+def journeys(people: int, seed: int) -> tuple[Dataset, dict[Identifier, Labelled],
+                                              Callable[[str, str], frozenset[str]],
+                                              list[Identifier]]:
+    """The synthetic journeys, their truth by identifier, how two people are related, and
+    the identifiers scored (sorted): what a benchmark scoring resolution starts from."""
+    dataset = generate(GeneratorConfig(people=people, seed=seed))
+    truth = labelled(dataset)
+    return dataset, truth, relations(dataset.people), sorted(truth)
+
+
 @dataclass
 class Run:
     """One way of resolving the dataset, scored."""
@@ -257,10 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--markdown-out", type=Path, help="and the tables here")
     args = parser.parse_args(argv)
 
-    dataset = generate(GeneratorConfig(people=args.people, seed=args.seed))
-    truth = labelled(dataset)
-    relation = relations(dataset.people)
-    keys = sorted(truth)
+    dataset, truth, relation, keys = journeys(args.people, args.seed)
     report: dict[str, Any] = {
         "benchmark": "resolution_quality_by_scenario",
         "dataset": {"people": args.people, "seed": args.seed, "events": len(dataset.events),
