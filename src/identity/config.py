@@ -241,7 +241,7 @@ class Settings:
         if self.jwt_jwks_file is not None:
             try:
                 text = Path(self.jwt_jwks_file).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
+            except (OSError, ValueError) as exc:  # ValueError: not UTF-8, a NUL
                 raise ValueError(f"{ENV_PREFIX}JWT_JWKS_FILE "
                                  f"'{printable(self.jwt_jwks_file, 200)}' cannot be read: "
                                  f"{type(exc).__name__}") from None
@@ -268,7 +268,7 @@ class Settings:
         where = f"{ENV_PREFIX}PII_HASH_KEY_FILE '{printable(self.pii_hash_key_file, 200)}'"
         try:
             text = Path(self.pii_hash_key_file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # ValueError: not UTF-8, a NUL
             raise ValueError(f"{where} cannot be read: {type(exc).__name__}") from None
         return parse_keys(text, where)
 
@@ -284,13 +284,16 @@ class Settings:
             where = f"{ENV_PREFIX}ERASURE_KEY_FILE '{printable(self.erasure_key_file, 200)}'"
             try:
                 text = Path(self.erasure_key_file).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
+            except (OSError, ValueError) as exc:  # ValueError: not UTF-8, a NUL
                 raise ValueError(f"{where} cannot be read: {type(exc).__name__}") from None
         if text is None:
             return None
         if len(text.strip()) < 16:
             raise ValueError(f"{where} must hold at least 16 characters")
-        return text.strip().encode()
+        try:
+            return text.strip().encode()
+        except UnicodeEncodeError:  # a non-UTF-8 byte in the environment: a lone surrogate
+            raise ValueError(f"{where} is not UTF-8 text") from None
 
     def identity_rules(self) -> Rules:
         """The rules file's, over the built-in ones. Raises ValueError (RulesFileError)

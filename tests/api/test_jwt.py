@@ -107,6 +107,10 @@ def test_a_jwks_without_usable_keys_fails_at_start_naming_the_setting(tmp_path: 
     with pytest.raises(ValueError, match=r"IDENTITY_JWT_JWKS_FILE .* cannot be read"):
         Settings(jwt_issuer=ISSUER, jwt_audience=AUDIENCE,
                  jwt_jwks_file=str(tmp_path / "missing.json"))
+    with pytest.raises(ValueError, match=r"IDENTITY_JWT_JWKS_FILE .* cannot be read"):
+        Settings(jwt_issuer=ISSUER, jwt_audience=AUDIENCE, jwt_jwks_file="jwks\x00.json")
+    with pytest.raises(ValueError, match="IDENTITY_JWT_JWKS: the JWKS"):  # not RecursionError
+        Settings(jwt_issuer=ISSUER, jwt_audience=AUDIENCE, jwt_jwks="[" * 100_000)
     assert "jwt_jwks=" not in repr(Settings(jwt_issuer=ISSUER, jwt_audience=AUDIENCE,
                                             jwt_jwks=jwks(("k1", RSA_KEY))))
 

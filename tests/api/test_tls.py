@@ -193,6 +193,12 @@ def test_a_folder_given_for_a_file_is_named(pki: Pki, tmp_path: Path) -> None:
     assert message == f"IDENTITY_TLS_CERT_FILE '{tmp_path}' cannot be read: Is a directory"
 
 
+def test_a_path_holding_a_nul_is_named(pki: Pki) -> None:
+    message = settings_error(tls_cert_file="cert\x00.pem", tls_key_file=str(pki.server.key))
+    assert message == ("IDENTITY_TLS_CERT_FILE 'cert\\x00.pem' is not a file path: it holds "
+                       "a NUL character")
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
 def test_an_unreadable_key_is_named(pki: Pki, tmp_path: Path) -> None:
     key = tmp_path / "server.key"

@@ -46,6 +46,11 @@ def test_the_environment_sets_each() -> None:
     ("IDENTITY_RATE_BURST", "0", "IDENTITY_RATE_BURST must be at least 1"),
     ("IDENTITY_GRAPHQL_MAX_COST", "0", "IDENTITY_GRAPHQL_MAX_COST must be at least 1"),
     ("IDENTITY_GRAPHQL_INTROSPECTION", "maybe", "must be on or off, got 'maybe'"),
+    # Hostile: a non-UTF-8 byte in the environment is a lone surrogate; a huge number.
+    ("IDENTITY_GRAPHQL_INTROSPECTION", "\udcff", r"must be on or off, got '\\udcff'"),
+    ("IDENTITY_RATE_BURST", "9" * 5_000, "IDENTITY_RATE_BURST must be an integer"),
+    ("IDENTITY_RATE_LIMIT", "9" * 5_000, "IDENTITY_RATE_LIMIT must be requests per second"),
+    ("IDENTITY_ERASURE_KEY", "\udcff" * 20, "IDENTITY_ERASURE_KEY is not UTF-8 text"),
 ])
 def test_a_bad_value_names_its_setting(name: str, value: str, says: str) -> None:
     with pytest.raises(ValueError, match=says):

@@ -103,6 +103,8 @@ def _read(path: str, name: str) -> bytes:
     except OSError as exc:
         raise ValueError(f"{where} cannot be read: {exc.strerror or type(exc).__name__}"
                          ) from None
+    except ValueError:  # a NUL in the path
+        raise ValueError(f"{where} is not a file path: it holds a NUL character") from None
     if len(data) > _MAX_FILE_BYTES:
         raise ValueError(f"{where} is larger than {_MAX_FILE_BYTES:,} bytes: not a PEM file")
     return data

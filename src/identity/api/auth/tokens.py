@@ -46,7 +46,8 @@ class TokenVerifier:
         try:
             document = json.loads(jwks_text)
             key_set = jwt.PyJWKSet.from_dict(document)
-        except (ValueError, jwt.PyJWTError, TypeError, AttributeError) as exc:
+        except (ValueError, jwt.PyJWTError, TypeError, AttributeError,
+                RecursionError) as exc:  # a JWKS nested too deep
             raise ValueError(f"the JWKS is not a usable key set: {type(exc).__name__}"
                              ) from None
         self._issuer = issuer
