@@ -77,16 +77,17 @@ async def record_event_consents(tx: GraphTransaction, events: Sequence[Event],
     by the latest of the events that changed it). `placed`: where each event's anchor is
     once the batch is applied. An old decision arriving late is kept on its identifier (it
     may decide once a split leaves it without the newer one) and changes nothing now."""
-    rows = [ConsentRow(anchor(e.identifiers),
-                       ConsentDecision(purpose, granted, e.source, e.timestamp, e.event_id))
-            for e in events for purpose, granted in e.consent]
+    rows: list[ConsentRow] = []
+    by_profile: dict[ProfileId, list[ConsentRow]] = defaultdict(list)
+    for e in events:
+        if e.consent:
+            own = [ConsentRow(anchor(e.identifiers), ConsentDecision(
+                purpose, granted, e.source, e.timestamp, e.event_id))
+                for purpose, granted in e.consent]
+            rows += own
+            by_profile[placed[e.event_id]] += own
     if not rows:
         return []
-    by_profile: dict[ProfileId, list[ConsentRow]] = defaultdict(list)
-    for event in events:
-        if event.consent:
-            by_profile[placed[event.event_id]].extend(
-                r for r in rows if r.decision.event_id == event.event_id)
     members = await members_of(tx, by_profile)
     if len(members) != len(by_profile):
         raise StoreConflict("a profile was merged while its consent was recorded")
