@@ -9,10 +9,16 @@ from typing import Any
 import pytest
 from graphql import parse
 
-from identity.api.graphql.query_limits import MAX_QUERY_COST, Measure, measure
-from identity.api.graphql.schema import schema
+from identity.api.graphql.query_limits import (
+    MAX_FRAGMENT_DEPTH,
+    MAX_QUERY_COST,
+    FragmentsTooDeep,
+    Measure,
+    measure,
+)
+from identity.api.graphql.schema import schema as strawberry_schema
 
-GRAPHQL_SCHEMA = schema._schema
+GRAPHQL_SCHEMA = strawberry_schema._schema
 ITEMS = "items { profileA profileB link { isActive } }"  # 6 with items itself
 
 
@@ -58,6 +64,26 @@ def test_unknown_fields_and_fragment_cycles_count_plainly() -> None:
     assert cost("{ nope { deeper(first: 1000) { x } } }") == Measure(3, 3, None)
     assert cost("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }"
                 ).fields == 0
+
+
+def _chain(depth: int) -> str:
+    """`depth` fragments, each spreading the next: 8 tokens apiece, so 600 fit in 5,000."""
+    return "{ ...F0 } " + " ".join(f"fragment F{i} on Query {{ ...F{i + 1} }}"
+                                    for i in range(depth)) + \
+        f" fragment F{depth} on Query {{ __typename }}"
+
+
+def test_fragments_nested_past_the_bound_are_refused_not_a_recursion_error() -> None:
+    assert cost(_chain(MAX_FRAGMENT_DEPTH - 1)) == Measure(1, 1, None)
+    with pytest.raises(FragmentsTooDeep):
+        cost(_chain(MAX_FRAGMENT_DEPTH))
+
+
+async def test_a_deep_fragment_chain_is_answered_query_too_large() -> None:
+    result = await strawberry_schema.execute(_chain(600))
+    assert result.errors is not None and result.data is None
+    assert [e.extensions for e in result.errors] == [{"code": "QUERY_TOO_LARGE"}]
+    assert f"more than {MAX_FRAGMENT_DEPTH} deep" in result.errors[0].message
 
 
 def test_introspection_fields_are_found_wherever_they_are() -> None:

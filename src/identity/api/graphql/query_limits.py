@@ -62,6 +62,13 @@ PAGE_ARGUMENTS = ("first",)
 # than a cost, and measured as the most it could be.
 _MAX_MULTIPLIER = max(SEARCH_PAGE, REVIEW_PAGE, MAX_AUDIT_PAGE, MAX_VERSIONS_PAGE)
 INTROSPECTION_FIELDS = ("__schema", "__type")
+# Fragments spread inside one another: the parser bounds how deep selections nest, not this,
+# and each level is two frames of `measure` (600 in 5,000 tokens passed Python's limit).
+MAX_FRAGMENT_DEPTH = 100
+
+
+class FragmentsTooDeep(Exception):
+    """A document whose fragments spread inside one another deeper than MAX_FRAGMENT_DEPTH."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +127,7 @@ def measure(document: DocumentNode, schema: GraphQLSchema | None = None,
     measured once (with memory, so a fragment spread ten times in ten levels costs nothing to
     measure). Runs before validation, so anything unknown counts plainly: a field the schema
     lacks costs 1, a page argument that is not a whole number multiplies by 1. A fragment
-    cycle measures nothing here: validation reports it."""
+    cycle measures nothing here: validation reports it. Raises FragmentsTooDeep."""
     fragments = {d.name.value: d for d in document.definitions
                  if isinstance(d, FragmentDefinitionNode)}
     measured: dict[str, Measure] = {}
@@ -138,6 +145,8 @@ def measure(document: DocumentNode, schema: GraphQLSchema | None = None,
             return measured[name]
         if name in visiting or name not in fragments:
             return _NOTHING
+        if len(visiting) >= MAX_FRAGMENT_DEPTH:
+            raise FragmentsTooDeep
         visiting.add(name)
         fragment = fragments[name]
         measured[name] = of_selections(fragment.selection_set,
@@ -180,11 +189,6 @@ def measure(document: DocumentNode, schema: GraphQLSchema | None = None,
                    max((m.cost for m in operations), default=0),
                    next((m.introspection for m in operations if m.introspection), None),
                    by_variables)
-
-
-def field_count(document: DocumentNode) -> int:
-    """The field selections the document's largest operation would resolve."""
-    return measure(document).fields
 
 
 def _root(schema: GraphQLSchema | None, operation: OperationType) -> GraphQLObjectType | None:
@@ -282,7 +286,12 @@ class QueryLimits(SchemaExtension):
         query = context.query if self._cacheable() else None
         found = _measured.get(query) if query else None
         if found is None:
-            found = measure(document, context.schema._schema, context.variables)
+            try:
+                found = measure(document, context.schema._schema, context.variables)
+            except FragmentsTooDeep:
+                return GraphQLError(
+                    f"the query's fragments spread inside one another more than "
+                    f"{MAX_FRAGMENT_DEPTH} deep", extensions={"code": "QUERY_TOO_LARGE"})
             if query and not found.by_variables:
                 _measured.put(query, found)
         if found.fields > self.max_fields:
