@@ -78,13 +78,15 @@ def test_keys_are_never_shown() -> None:
     (f"{SECRET_1},{SECRET_2}", "key 1 of 2 needs a version"),
     (f"2:{SECRET_2},2:{SECRET_1}", "key 2 of 2 repeats version 2"),
     (f"0:{SECRET_1}", "key 1 of 1 has version 0"),
+    # Bytes of an environment variable that are not UTF-8 arrive as lone surrogates.
+    (f"2:{SECRET_2},1:{SECRET_1}\udcff", "key 2 of 2 is not UTF-8 text"),
 ])
 def test_a_bad_key_is_named_by_setting_and_position_never_shown(text: str,
                                                                 reason: str) -> None:
     with pytest.raises(ValueError, match="IDENTITY_PII_HASH_KEY") as caught:
         parse_keys(text, "IDENTITY_PII_HASH_KEY")
     assert reason in str(caught.value)
-    for secret in (SECRET_1, SECRET_2, "tiny-secret"):
+    for secret in (SECRET_1, SECRET_2, "tiny-secret", "\udcff"):
         assert secret not in str(caught.value)
 
 

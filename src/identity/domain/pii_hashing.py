@@ -109,7 +109,11 @@ def parse_keys(text: str, setting: str) -> PiiKeys:
                              "(make one with `openssl rand -hex 32`)")
         if any(key.version == version for key in keys):
             raise ValueError(f"{where} repeats version {version}")
-        keys.append(PiiKey(version, secret.encode("utf-8")))
+        try:  # an environment variable's bytes that are not UTF-8 come as lone surrogates
+            encoded = secret.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"{where} is not UTF-8 text") from None
+        keys.append(PiiKey(version, encoded))
     return PiiKeys(tuple(keys))
 
 
