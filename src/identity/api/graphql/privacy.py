@@ -16,6 +16,7 @@ from identity.api.graphql.steward import normalized
 from identity.api.limits import check_profile_ids
 from identity.domain.access import PermissionDenied, Scope
 from identity.domain.errors import ValidationError
+from identity.domain.types import Identifier
 from identity.service.erasure import Erasure
 
 Info = strawberry.Info[Context, None]
@@ -29,6 +30,14 @@ def _admin(info: Info, what: str) -> str:
     if not principal.allows(Scope.ADMIN):
         raise PermissionDenied(Scope.ADMIN, what)
     return principal.subject
+
+
+def _every_form(info: Info, field: str, given: IdentifierInput) -> tuple[Identifier, ...]:
+    """Every form ingest links the value under (its hash under each PII key while one is
+    rotated), as `identity suppressions lift` names them: a tombstone of any one would keep
+    the person out. A bad one names its field (steward.py: normalized)."""
+    normalized(info, field, given)
+    return info.context.service.normalize_every_key(given.kind, given.value)
 
 
 @strawberry.type(description="What an erasure removed: ids and counts, never a value.")
@@ -93,8 +102,10 @@ class PrivacyMutations:
         if len(identifiers) > MAX_LIFTED:
             raise ValidationError.of("identifiers", f"at most {MAX_LIFTED}, "
                                      f"got {len(identifiers)}")
-        wanted = [normalized(info, f"identifiers[{i}]", given)
+        wanted = [_every_form(info, f"identifiers[{i}]", given)
                   for i, given in enumerate(identifiers)]
-        lifted = await info.context.service.lift_suppressions(wanted, actor, reason)
+        lifted = await info.context.service.lift_suppressions(
+            [form for forms in wanted for form in forms], actor, reason)
+        found = set(lifted.lifted)
         return LiftPayload(action_id=strawberry.ID(lifted.action_id),
-                           lifted=len(lifted.lifted))
+                           lifted=sum(1 for forms in wanted if found.intersection(forms)))
