@@ -26,6 +26,7 @@ PREFIX = "idk_"
 KEY_CACHE_S = 2.0
 MAX_CACHED_KEYS = 10_000
 MAX_NAME = 100
+MIN_RATE, MAX_RATE = 0.000_001, 1_000_000.0  # what IDENTITY_RATE_LIMIT takes, above 0
 _KEY_ID = r"[a-z0-9]{12}"
 _KEY = re.compile(rf"idk_({_KEY_ID})_([A-Za-z0-9_-]{{43}})")
 
@@ -66,8 +67,10 @@ class ApiKeys:
             raise ValueError(f"a key's name is 1 to {MAX_NAME} printable characters")
         if not scopes:
             raise ValueError(f"a key needs at least one scope: {', '.join(Scope)}")
-        if rate_per_s is not None and not 0 < rate_per_s <= 1_000_000:
-            raise ValueError("a key's rate is requests per second, above 0")
+        if rate_per_s is not None and not MIN_RATE <= rate_per_s <= MAX_RATE:
+            # Not just above 0: at 5e-324 the wait for a token overflows to infinity.
+            raise ValueError(f"a key's rate is requests per second, above 0: from {MIN_RATE:f} "
+                             f"to {MAX_RATE:,.0f}")
         key_id = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789")
                          for _ in range(12))
         secret = secrets.token_urlsafe(32)
