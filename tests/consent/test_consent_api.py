@@ -5,6 +5,7 @@ decides with setConsent / SetConsent, and the change feed carries consent_change
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -165,3 +166,27 @@ def test_grpc_shows_filters_sets_and_watches_consent(served: Served) -> None:
             break
     assert seen == [("KIND_CREATED", "e-1"), ("KIND_CONSENT_CHANGED", "e-1"),
                     ("KIND_CONSENT_CHANGED", done.action_id)]
+
+
+def test_graphql_refuses_hostile_consent_keys_and_values_escaped(served: Served) -> None:
+    """Lone surrogates and control characters in a purpose, a nested value and a huge map:
+    each refused at its field, the name shown escaped, in a response that is valid JSON."""
+    hostile = [
+        {**event("e-1", 1, "ann@northwind.org"), "consent": {"\ud800": True,
+                                                             "mark\x1b[2Jeting": False}},
+        {**event("e-2", 1, "ann@northwind.org"), "consent": {"marketing": {"a": [[{}]]}}},
+        {**event("e-3", 1, "ann@northwind.org"),
+         "consent": {f"p{n}": True for n in range(10_000)}},
+    ]
+    body = json.dumps({"query": INGEST, "variables": {"events": hostile}})  # \ud800 escaped
+    with httpx.Client(base_url=served.url, timeout=30) as client:
+        response = client.post("/graphql", content=body,
+                               headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    results = response.json()["data"]["ingestEvents"]["results"]
+    assert [r["status"] for r in results] == ["REJECTED"] * 3
+    assert [[e["field"] for e in r["errors"]] for r in results] == [
+        ["consent.\\ud800", "consent.mark\\x1b[2Jeting"], ["consent.marketing"], ["consent"]]
+    # Nothing echoed raw anywhere (a message too): JSON would show it as \u001b or \ud800.
+    assert "\\u001b" not in response.text
+    assert "\\ud800" not in response.text.replace("\\\\ud800", "")
