@@ -24,8 +24,8 @@ from typing import TypeVar
 
 from identity.domain.access import Principal
 from identity.domain.changes import ProfileChange
-from identity.domain.links import SCORED_RULES, STEWARD_RULES, Link
-from identity.domain.matching.scoring import FieldScore, PairScore, decode_score, encode_score
+from identity.domain.links import Link
+from identity.domain.matching.scoring import FieldScore, PairScore, encode_score
 from identity.domain.redaction import (
     is_pii_field,
     is_pii_kind,
@@ -264,25 +264,7 @@ def _member(node: Member) -> Member:
 
 def masked_link(link: Link) -> Link:
     """Its ends, its reason and the comparison or note its evidence keeps, masked."""
-    return replace(link, a=mask_identifier(link.a), b=mask_identifier(link.b),
-                   inactive_reason=mask_reason(link.inactive_reason),
-                   evidence=replace(link.evidence, details=_details(link)))
-
-
-def _details(link: Link) -> str | None:
-    """A scored link's comparison, its values masked; a steward's note (who, why, which
-    action: domain/steward.py) with its reason masked. Read by the link's rule, as
-    LinkStep.of reads them; details no rule explains are not passed on."""
-    details, rule = link.evidence.details, link.evidence.rule
-    if not details:
-        return details
-    if rule in SCORED_RULES:
-        masked = masked_score(decode_score(details))
-        return encode_score(masked) if masked is not None else None
-    if rule in STEWARD_RULES:
-        note = _note(StewardNote.from_json(details))
-        return note.to_json() if note is not None else None
-    return None
+    return masked_step(LinkStep.of(link)).link
 
 
 def _note(note: StewardNote | None) -> StewardNote | None:
@@ -292,7 +274,18 @@ def _note(note: StewardNote | None) -> StewardNote | None:
 
 
 def masked_step(step: LinkStep) -> LinkStep:
-    return LinkStep(masked_link(step.link), masked_score(step.comparison), _note(step.note))
+    """The step's comparison and note (LinkStep.of read them from the link's details, by its
+    rule) masked once, and the link's details written again from them: details no rule
+    explains are not passed on."""
+    comparison, note = masked_score(step.comparison), _note(step.note)
+    link, details = step.link, step.link.evidence.details
+    if details:
+        details = (encode_score(comparison) if comparison is not None
+                   else note.to_json() if note is not None else None)
+    return LinkStep(replace(link, a=mask_identifier(link.a), b=mask_identifier(link.b),
+                            inactive_reason=mask_reason(link.inactive_reason),
+                            evidence=replace(link.evidence, details=details)),
+                    comparison, note)
 
 
 def masked_score(score: PairScore | None) -> PairScore | None:
