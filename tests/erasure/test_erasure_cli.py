@@ -84,3 +84,16 @@ def test_export_refuses_an_unwritable_path_or_an_unshowable_actor_before_auditin
                  str(out)]) == 0
     audit = json.loads(out.read_text())["audit"]
     assert audit == []  # the refused ones were not audited (this one's entry follows it)
+
+
+@pytest.mark.parametrize("profile_id", ["prf_\udcff", "prf_\x1b[2J", "p" * 100_000, ""])
+@pytest.mark.parametrize("command", ["erase", "export"])
+def test_a_profile_id_that_cannot_be_one_is_refused_before_the_store_opens(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, profile_id: str
+        ) -> None:
+    database = tmp_path / "g.db"
+    argv = [command, profile_id, "--database", str(database)]
+    assert main([*argv, "--reason", "asked"] if command == "erase" else argv) == 2
+    err = capsys.readouterr().err
+    assert "is not a profile id" in err and "codec" not in err and "\x1b" not in err
+    assert len(err) < 400 and not database.exists()  # as GraphQL and gRPC refuse it

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from identity.api.limits import check_profile_ids
 from identity.app import build_service
 from identity.cli.arguments import EXIT_OK, EXIT_USAGE, settings_of
 from identity.domain.errors import InvalidInput
@@ -31,6 +32,12 @@ def default_actor() -> str:
 def _run(args: argparse.Namespace, name: str,
          work: Callable[[IdentityService], Awaitable[int]]) -> int:
     async def run() -> int:
+        try:  # as GraphQL and gRPC refuse it: before the store is opened
+            if (profile_id := getattr(args, "profile_id", None)) is not None:
+                check_profile_ids([("profile_id", profile_id)])
+        except InvalidInput as exc:
+            print(f"identity {name}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         service = await build_service(settings_of(args))
         try:
             return await work(service)
