@@ -59,10 +59,6 @@ def test_a_key_is_created_listed_and_revoked(tmp_path: Path,
     (["create", "--name", "\udcff", "--scopes", "admin"], "a key's name is 1 to 100"),
     (["create", "--name", "a" * 100_000, "--scopes", "admin"], "a key's name is 1 to 100"),
     (["create", "--name", "x", "--scopes", "admin\udcff"], "is not a scope"),
-    (["create", "--name", "x", "--scopes", "admin", "--rate", "5e-324"], "above 0"),
-    (["create", "--name", "x", "--scopes", "admin", "--rate", "1e-300"], "above 0"),
-    (["create", "--name", "x", "--scopes", "admin", "--rate", "nan"], "above 0"),
-    (["create", "--name", "x", "--scopes", "admin", "--rate", "1e400"], "above 0"),
     (["revoke", "\udcff"], "no key '\\udcff'"),
     (["revoke", "abc\x1b[31mdefg"], "no key 'abc\\x1b[31mdefg'"),
 ])
@@ -70,3 +66,27 @@ def test_bad_arguments_are_clear_errors(tmp_path: Path, capsys: pytest.CaptureFi
                                         argv: list[str], says: str) -> None:
     assert cli.main(["keys", *argv, "--database", str(tmp_path / "g.db")]) == 2
     assert says in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("rate", ["5e-324", "1e-300", "nan", "1e400", "-1", "1_000"])
+def test_a_rate_is_read_as_the_rate_limit_setting_is(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], rate: str) -> None:
+    with pytest.raises(SystemExit) as usage:
+        cli.main(["keys", "create", "--name", "x", "--scopes", "admin", "--rate", rate,
+                  "--database", str(tmp_path / "g.db")])
+    assert usage.value.code == 2
+    assert "--rate: the rate must be requests per second from 0 (off) to 1,000,000" \
+        in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("rate", [0.0, 5e-324, 1e-300, float("nan"), float("inf"), 1e400])
+def test_the_service_refuses_a_rate_no_limiter_can_wait_for(rate: float) -> None:
+    """Beside the CLI's parsing: a rate that reaches issue() another way is refused there."""
+    async def run() -> None:
+        store = SqliteGraphStore(":memory:")
+        try:
+            with pytest.raises(ValueError, match="above 0"):
+                await ApiKeys(store).issue("x", frozenset({Scope.ADMIN}), rate)
+        finally:
+            await store.close()
+    asyncio.run(run())

@@ -299,7 +299,7 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--scopes", required=True,
                         help="space- or comma-separated: profile:read, profile:read_pii, "
                         "ingest, steward, admin")
-    create.add_argument("--rate", type=float, metavar="PER_SECOND",
+    create.add_argument("--rate", type=rate, metavar="PER_SECOND",
                         help="this key's request rate (default: IDENTITY_RATE_LIMIT)")
     store_flags(create)
     listing = key_commands.add_parser("list", help="every key: id, name, scopes, state")
