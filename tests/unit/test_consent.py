@@ -87,6 +87,17 @@ def test_an_events_consent_is_read_by_purpose() -> None:
     ({"ads\x00": True}, [("consent.ads\\x00", "'ads\\x00' is not a purpose: one of "
                           "personalization, marketing, analytics, sale_sharing")]),
     ({"marketing": True, "MARKETING": False}, [("consent", "names one purpose twice")]),
+    # Not read as a purpose by str.strip() and str.lower(): a trailing control character
+    # (U+001F, U+2028) or a Kelvin sign for the K.
+    ({"marketing\x1f": True}, [("consent.marketing\\x1f", "'marketing\\x1f' is not a "
+                                 "purpose: one of personalization, marketing, analytics, "
+                                 "sale_sharing")]),
+    ({"marketing\u2028": True}, [("consent.marketing\\u2028", "'marketing\\u2028' is not a "
+                                   "purpose: one of personalization, marketing, analytics, "
+                                   "sale_sharing")]),
+    ({"mar\u212aeting": True}, [("consent.mar\u212aeting", "'mar\u212aeting' is not a purpose: "
+                                  "one of personalization, marketing, analytics, "
+                                  "sale_sharing")]),
     ({f"p{i}": True for i in range(5)}, [("consent", "has more than 4 purposes: one of "
                                           "personalization, marketing, analytics, "
                                           "sale_sharing")]),
@@ -111,6 +122,8 @@ def test_a_purpose_named_by_a_caller() -> None:
     ("DataSharing", Purpose.SALE_SHARING), ("data sharing", Purpose.SALE_SHARING),
     ("personalisation", Purpose.PERSONALIZATION), ("saleSharing", Purpose.SALE_SHARING),
     ("Functional", None), ("C0004", None), (7, None), ("x" * 65, None),
+    (" Data-Sharing\t", Purpose.SALE_SHARING), ("data\x1csharing", None),
+    ("advertising\x85", None), ("Mar\u212aeting", None),
 ])
 def test_segment_categories_read_as_purposes(category: object, purpose: Purpose | None
                                              ) -> None:

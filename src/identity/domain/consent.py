@@ -95,11 +95,25 @@ def changed_purposes(before: Iterable[ConsentDecision], after: Iterable[ConsentD
 
 def parse_purpose(value: object) -> Purpose:
     """A purpose a caller names (GraphQL, gRPC); raises ValueError with the allowed ones."""
-    if isinstance(value, str) and value.strip().lower() in Purpose._value2member_map_:
-        return Purpose(value.strip().lower())
-    shown = (f"'{printable(value.strip(), 32)}'" if isinstance(value, str)
+    name = _name(value)
+    if name in Purpose._value2member_map_:
+        return Purpose(name)
+    shown = (f"'{printable(value.strip(_SPACE), 32)}'" if isinstance(value, str)
              else f"a {type(value).__name__}")
     raise ValueError(f"{shown} is not a purpose: one of {_ALLOWED}")
+
+
+_SPACE = " \t\r\n"
+
+
+def _name(value: object) -> str:
+    """A purpose's or category's name as compared: ASCII only (else "", no name), spaces
+    around it dropped, in lower case. Not str.strip() and str.lower() alone: they would read
+    a name ending in a control character (U+001F, U+0085, U+2028) or spelt with the Kelvin
+    sign as a purpose."""
+    if not isinstance(value, str) or not value.isascii():
+        return ""
+    return value.strip(_SPACE).lower()
 
 
 def parse_consent(value: object, errors: list[FieldError], field: str = "consent"
@@ -141,7 +155,7 @@ def segment_purpose(category: object) -> Purpose | None:
     snake_case); None for a category that is not one."""
     if not isinstance(category, str) or len(category) > 64:
         return None
-    name = re.sub(r"[\s-]+", "_", _WORD_START.sub("_", category.strip())).lower()
+    name = _name(re.sub(r"[ \t-]+", "_", _WORD_START.sub("_", category.strip(_SPACE))))
     if name in Purpose._value2member_map_:
         return Purpose(name)
     return SEGMENT_CATEGORIES.get(name)
