@@ -48,6 +48,13 @@ class Principal:
     def allows(self, scope: Scope) -> bool:
         return scope in self.scopes or Scope.ADMIN in self.scopes
 
+    def require(self, scope: Scope, what: str) -> str:
+        """This caller's subject (for the audit log); PermissionDenied naming `what` and the
+        scope when it lacks it: the one refusal every entry point makes."""
+        if not self.allows(scope):
+            raise PermissionDenied(scope, what)
+        return self.subject
+
     @property
     def sees_pii(self) -> bool:
         return self.allows(Scope.PROFILE_READ_PII)

@@ -56,9 +56,8 @@ def required_scope(operation: str, field: str) -> Scope | None:
 
 def check(principal: Principal, operation: str, field: str) -> None:
     """Raises PermissionDenied when `principal` may not use the root field."""
-    scope = required_scope(operation, field)
-    if scope is not None and not principal.allows(scope):
-        raise PermissionDenied(scope, field)
+    if (scope := required_scope(operation, field)) is not None:
+        principal.require(scope, field)
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:

@@ -14,7 +14,7 @@ from identity.api.graphql.context import Context
 from identity.api.graphql.inputs import IdentifierInput
 from identity.api.graphql.steward import normalized
 from identity.api.limits import check_profile_ids
-from identity.domain.access import PermissionDenied, Scope
+from identity.domain.access import Scope
 from identity.domain.errors import ValidationError
 from identity.domain.types import Identifier
 from identity.service.erasure import Erasure
@@ -26,10 +26,7 @@ MAX_LIFTED = 100  # identifiers one liftSuppressions call may name
 def _admin(info: Info, what: str) -> str:
     """The caller's subject, for the audit log; PermissionDenied without `admin` (checked
     before execution too: permissions.py)."""
-    principal = info.context.principal
-    if not principal.allows(Scope.ADMIN):
-        raise PermissionDenied(Scope.ADMIN, what)
-    return principal.subject
+    return info.context.principal.require(Scope.ADMIN, what)
 
 
 def _every_form(info: Info, field: str, given: IdentifierInput) -> tuple[Identifier, ...]:

@@ -79,8 +79,9 @@ class AuthenticateCalls(WrappingInterceptor):
         except RateLimited as exc:  # whole seconds, as HTTP's Retry-After
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc), trailing_metadata=(
                 ("retry-after", retry_after_header(exc.retry_after_s)),))
-        if not principal.allows(scope):
-            denied = PermissionDenied(scope, method.rsplit("/", 1)[-1])
+        try:
+            principal.require(scope, method.rsplit("/", 1)[-1])
+        except PermissionDenied as denied:
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, str(denied))
         set_caller(principal)
         return principal

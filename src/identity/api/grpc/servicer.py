@@ -17,7 +17,7 @@ from identity.api.grpc.caller import caller
 from identity.api.grpc.ingest_stream import ingest_in_order
 from identity.api.grpc.watch_slots import WatchSlots
 from identity.api.limits import MAX_WATCH_STREAMS, check_batch, check_profile_ids, indexed
-from identity.domain.access import PermissionDenied, Scope, acting
+from identity.domain.access import Scope, acting
 from identity.domain.errors import ValidationError
 from identity.service import IdentityService
 from identity.service.change_feed import MAX_WATCHED_IDS
@@ -66,8 +66,8 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         if request.mode not in pb.ResolveRequest.Mode.values():
             raise ValidationError.of("mode", f"{request.mode} is not a mode: MODE_LOOKUP (1) or "
                                      "MODE_CREATE (2)")
-        if request.mode == pb.ResolveRequest.MODE_CREATE and not caller().allows(Scope.INGEST):
-            raise PermissionDenied(Scope.INGEST, "Resolve with MODE_CREATE")
+        if request.mode == pb.ResolveRequest.MODE_CREATE:
+            caller().require(Scope.INGEST, "Resolve with MODE_CREATE")
         resolution = await self._service.resolve(
             convert.raw_identifiers(request.identifiers),
             create=request.mode == pb.ResolveRequest.MODE_CREATE,
@@ -258,7 +258,4 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
 def _admin(method: str) -> str:
     """The caller's subject, for the audit log; PermissionDenied without `admin` (auth.py's
     METHOD_SCOPES checks it before the call too; checked here again, as GraphQL does)."""
-    principal = caller()
-    if not principal.allows(Scope.ADMIN):
-        raise PermissionDenied(Scope.ADMIN, method)
-    return principal.subject
+    return caller().require(Scope.ADMIN, method)
