@@ -122,8 +122,11 @@ def parse_keys(text: str, setting: str) -> PiiKeys:
 # comparison reads a trait as an identifier.
 _CONTACT_WORDS = frozenset({"email", "emails", "mail", "e_mail", "phone", "phones", "mobile",
                             "telephone", "tel", "cell", "cellphone", "fax", "msisdn", "sms"})
-# Also what masking reads as an email inside free text (domain/redaction.py).
-EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Also what masking reads as an email inside free text (domain/redaction.py). Tried only where
+# a word starts (after a space, an @ or the start): a match starting inside a run of non-space
+# would also start at the run's start, so the matches are the same, and a long run without one
+# costs one scan instead of one per character (50,000 characters: 7.5 s before).
+EMAIL_LIKE = re.compile(r"(?<![^@\s])[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def holds_contact(name: str, value: str) -> bool:

@@ -109,11 +109,6 @@ def mask_key(key: str) -> str:
     return mask_identifier(Identifier.of_key(key)).key
 
 
-# An email in text, as pii_hashing's EMAIL_LIKE finds it, tried only where a word starts (after
-# a space, an @ or the start): a match starting inside a run of non-space would also start at
-# the run's start, so the matches are the same, and a long run without one (2,000 characters
-# of a reason) costs one scan instead of one per character.
-_EMAIL_IN_TEXT = re.compile(r"(?<![^@\s])" + EMAIL_LIKE.pattern)
 # An identifier a reason quotes as `<kind> <value>` (domain/guards.py, service/batch.py): an
 # email holds an @, a normalized phone starts with +.
 _QUOTED = re.compile(r"\b(email) (\S*@\S*)|\b(phone) (\+\d\S*)")
@@ -141,13 +136,13 @@ def mask_text(text: str) -> str:
     """Free text (a steward's reason) with every email and every phone-like run of digits
     (a phone, a national id) in it masked; the rest as written. Masked forms are left as
     they are, so masking twice changes nothing."""
-    text = _EMAIL_IN_TEXT.sub(lambda found: mask_email(found.group(0)), text)
+    text = EMAIL_LIKE.sub(lambda found: mask_email(found.group(0)), text)
     return _DIGIT_RUN.sub(lambda found: mask_phone(found.group(0)), text)
 
 
 def holds_personal(value: str) -> bool:
     """Whether a value holds an email, a phone or a long run of digits, whatever its name."""
-    return _EMAIL_IN_TEXT.search(value) is not None or _DIGIT_RUN.search(value) is not None
+    return EMAIL_LIKE.search(value) is not None or _DIGIT_RUN.search(value) is not None
 
 
 def mask_by_value(value: str) -> str:
