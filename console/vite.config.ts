@@ -1,6 +1,8 @@
 // The console and GraphiQL, built into the Python package so `identity serve` serves them
 // at /console/ and /graphql with no CDN (docs/architecture.md, "Steward console").
 import { resolve } from "node:path";
+
+const here = import.meta.dirname;
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vite";
 
@@ -8,13 +10,13 @@ export default defineConfig({
   base: "/console/",
   plugins: [react()],
   build: {
-    outDir: resolve(__dirname, "../src/identity/api/console/static"),
+    outDir: resolve(here, "../src/identity/api/console/static"),
     emptyOutDir: true,
     chunkSizeWarningLimit: 2048,
     rollupOptions: {
       input: {
-        console: resolve(__dirname, "index.html"),
-        graphiql: resolve(__dirname, "graphiql.html"),
+        console: resolve(here, "index.html"),
+        graphiql: resolve(here, "graphiql.html"),
       },
     },
   },

@@ -1,0 +1,89 @@
+/** A profile's graph as Cytoscape elements: identifiers as nodes (shaped and coloured by
+ * kind), links as edges (by rule, wider the stronger, dashed when inactive and labelled with
+ * what holds them apart), a split preview's cut and parts. Pure, so it is tested without a
+ * browser. */
+
+import type { ElementDefinition } from "cytoscape";
+import type { IdentifierRef, Link, SplitPlan } from "../api/queries";
+import { percent, refText, short } from "../format";
+
+export const KINDS = [
+  "email", "phone", "customer_id", "anonymous_id", "device_id", "session_id", "order_id", "external",
+] as const;
+
+/** The class a kind is drawn with: external:<system> are one kind on the picture. */
+export function kindClass(kind: string): string {
+  const base = kind.startsWith("external:") ? "external" : kind;
+  return (KINDS as readonly string[]).includes(base) ? `kind-${base}` : "kind-other";
+}
+
+/** One key per link, whichever way round its ends are given. */
+export function linkKey(link: Pick<Link, "a" | "b" | "rule">): string {
+  const [x, y] = [refText(link.a), refText(link.b)].sort();
+  return `${x}|${y}|${link.rule}`;
+}
+
+/** Ends only: the split preview's cut names the pair, whatever rule joined it. */
+export function pairKey(a: IdentifierRef, b: IdentifierRef): string {
+  return [refText(a), refText(b)].sort().join("|");
+}
+
+export function edgeLabel(link: Link): string {
+  if (!link.isActive) return short(link.inactiveReason ?? `${link.rule} (inactive)`, 40);
+  const rule = link.rule.replace(/_/g, " ");
+  return link.score == null ? rule : `${rule} ${percent(link.score)}`;
+}
+
+export interface GraphInput {
+  members: IdentifierRef[];
+  links: Link[];
+  plan?: SplitPlan | null;
+  selected?: ReadonlySet<string>;
+}
+
+export function graphElements({ members, links, plan = null, selected = new Set() }: GraphInput): ElementDefinition[] {
+  const inside = new Set(members.map(refText));
+  const part = new Map<string, number>();
+  plan?.parts.forEach((p, index) => p.identifiers.forEach((ref) => part.set(refText(ref), index)));
+  const cut = new Set(plan?.cut.map((link) => pairKey(link.a, link.b)) ?? []);
+
+  const nodes = new Map<string, ElementDefinition>();
+  const addNode = (ref: IdentifierRef) => {
+    const id = refText(ref);
+    if (nodes.has(id)) return;
+    const classes = [kindClass(ref.kind)];
+    if (!inside.has(id)) classes.push("outside");
+    if (selected.has(id)) classes.push("selected-side");
+    const partIndex = part.get(id);
+    if (partIndex !== undefined) classes.push(`part-${partIndex % 4}`);
+    nodes.set(id, {
+      group: "nodes",
+      data: { id, kind: ref.kind, value: ref.value, label: short(ref.value, 24), part: partIndex ?? null },
+      classes: classes.join(" "),
+    });
+  };
+  members.forEach(addNode);
+
+  const edges = new Map<string, ElementDefinition>();
+  for (const link of links) {
+    const key = linkKey(link);
+    if (edges.has(key)) continue;
+    addNode(link.a);
+    addNode(link.b);
+    const classes = [`rule-${link.rule}`];
+    if (!link.isActive) classes.push("inactive");
+    if (cut.has(pairKey(link.a, link.b)) && link.isActive) classes.push("cut");
+    edges.set(key, {
+      group: "edges",
+      data: {
+        id: key,
+        source: refText(link.a),
+        target: refText(link.b),
+        label: edgeLabel(link),
+        width: link.score == null ? 3 : 1.5 + 4.5 * link.score,
+      },
+      classes: classes.join(" "),
+    });
+  }
+  return [...nodes.values(), ...edges.values()];
+}

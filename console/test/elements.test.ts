@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import type { Link } from "../src/api/queries";
+import { graphElements, kindClass, linkKey } from "../src/graph/elements";
+
+const email = { kind: "email", value: "mia@northwind.org" };
+const phone = { kind: "phone", value: "+442071838750" };
+const cookie = { kind: "anonymous_id", value: "a-1" };
+const other = { kind: "customer_id", value: "C-2" };
+
+function link(a: typeof email, b: typeof email, rule: string, extra: Partial<Link> = {}): Link {
+  return {
+    a, b, rule, isActive: true, inactiveReason: null, score: null, sources: ["web"],
+    firstSeen: "2026-01-01T00:00:00Z", lastSeen: "2026-01-01T00:00:00Z", eventCount: 1, comparison: null, ...extra,
+  };
+}
+
+const classes = (elements: ReturnType<typeof graphElements>, id: string) =>
+  (elements.find((e) => e.data.id === id)?.classes as string).split(" ");
+
+describe("the profile's picture", () => {
+  it("draws members, links by rule and strength, and an outsider held apart dashed", () => {
+    const elements = graphElements({
+      members: [email, phone, cookie],
+      links: [
+        link(email, cookie, "same_event"),
+        link(email, phone, "probabilistic", { score: 0.98 }),
+        link(phone, other, "vetoed", { isActive: false, inactiveReason: "never-link rule twins" }),
+      ],
+    });
+    expect(elements.filter((e) => e.group === "nodes")).toHaveLength(4);
+    expect(classes(elements, "customer_id:C-2")).toContain("outside");
+    expect(classes(elements, "email:mia@northwind.org")).toEqual(["kind-email"]);
+    const vetoed = elements.find((e) => e.data.source === "phone:+442071838750" && e.data.target === "customer_id:C-2");
+    expect(vetoed?.classes).toContain("inactive");
+    expect(vetoed?.data.label).toBe("never-link rule twins");
+    const scored = elements.find((e) => e.data.label === "probabilistic 98.0%");
+    expect(scored?.data.width).toBeCloseTo(1.5 + 4.5 * 0.98);
+  });
+
+  it("keeps one edge per link whichever way its ends come", () => {
+    const elements = graphElements({ members: [email, cookie], links: [link(email, cookie, "same_event"), link(cookie, email, "same_event")] });
+    expect(elements.filter((e) => e.group === "edges")).toHaveLength(1);
+    expect(linkKey(link(email, cookie, "x"))).toBe(linkKey(link(cookie, email, "x")));
+  });
+
+  it("marks a split preview's cut and parts, and the identifiers picked for the new side", () => {
+    const elements = graphElements({
+      members: [email, phone, cookie],
+      links: [link(email, cookie, "same_event"), link(phone, email, "probabilistic", { score: 0.97 })],
+      plan: {
+        profileId: "p_1",
+        cut: [link(email, phone, "probabilistic")],
+        parts: [{ profileId: "p_1", identifiers: [email, cookie] }, { profileId: null, identifiers: [phone] }],
+      },
+      selected: new Set(["phone:+442071838750"]),
+    });
+    const edges = elements.filter((e) => e.group === "edges");
+    expect(edges.filter((e) => (e.classes as string).includes("cut")).map((e) => e.data.label)).toEqual(["probabilistic 97.0%"]);
+    expect(classes(elements, "phone:+442071838750")).toEqual(["kind-phone", "selected-side", "part-1"]);
+    expect(classes(elements, "anonymous_id:a-1")).toContain("part-0");
+  });
+
+  it("draws every external system as one kind, and an unknown kind plainly", () => {
+    expect(kindClass("external:crm")).toBe("kind-external");
+    expect(kindClass("loyalty")).toBe("kind-other");
+  });
+});
