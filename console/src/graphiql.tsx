@@ -1,7 +1,30 @@
+/** GraphiQL served by the service itself, every asset bundled: it works on a host without
+ * internet, unlike the CDN page GraphQL servers usually serve. Signed in to the console in
+ * this tab, it sends the same key (also over the subscriptions' WebSocket); otherwise set an
+ * `Authorization: Bearer <key>` header in its headers pane. */
+
 import { createGraphiQLFetcher } from "@graphiql/toolkit";
 import { GraphiQL } from "graphiql";
 import "graphiql/style.css";
 import { createRoot } from "react-dom/client";
+import { authorization } from "./session";
 
-const fetcher = createGraphiQLFetcher({ url: "/graphql" });
-createRoot(document.getElementById("graphiql")!).render(<GraphiQL fetcher={fetcher} />);
+const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+const fetcher = createGraphiQLFetcher({
+  url: "/graphql",
+  subscriptionUrl: `${scheme}//${location.host}/graphql`,
+  headers: authorization(),
+  wsConnectionParams: authorization(),
+});
+
+const START = `# The identity graph's GraphQL API. The docs (book icon) describe every field.
+# Signed in to the console (/console/) in this tab, your key is sent with each request.
+query FindSomeone {
+  search(query: "mia", by: NAME, first: 5) {
+    total
+    items { profileId score matches { field value how } }
+  }
+}
+`;
+
+createRoot(document.getElementById("graphiql")!).render(<GraphiQL fetcher={fetcher} defaultQuery={START} />);

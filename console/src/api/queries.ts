@@ -263,3 +263,6 @@ export interface ProfileChange {
 export const CHANGES = `subscription Changes($ids: [ID!], $after: String) {
   profileChanges(profileIds: $ids, after: $after) { position kind profileId absorbedIds splitIds at }
 }`;
+
+/** The change feed's newest position: subscribing after it gets the changes from now on. */
+export const LATEST_POSITION = `query LatestPosition { latestChangePosition }`;

@@ -1,0 +1,36 @@
+import { useState } from "react";
+import { request } from "../api/client";
+import { AUDIT, type AuditEntry } from "../api/queries";
+import { AuditEntries } from "../components/AuditEntries";
+import { ErrorNote, Loading } from "../components/Notes";
+import { useAsync } from "../components/useAsync";
+import { href } from "../routing";
+
+interface Page {
+  auditLog: { endCursor: string | null; entries: AuditEntry[] };
+}
+
+/** Every action on the graph, newest first, optionally for one profile; undo from here. */
+export function AuditPage({ profileId }: { profileId: string }) {
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const [round, setRound] = useState(0);
+  const after = cursors[cursors.length - 1] ?? null;
+  const page = useAsync(
+    () => request<Page>(AUDIT, { filter: profileId ? { profileId } : null, after }).then((d) => d.auditLog),
+    [profileId, after, round],
+  );
+  return (
+    <section aria-labelledby="audit-page-title">
+      <h1 id="audit-page-title">Audit log{profileId && <> of <a href={href({ page: "profile", id: profileId })}>{profileId}</a></>}</h1>
+      <ErrorNote error={page.error} what="audit log" />
+      {page.loading && !page.data && <Loading what="the audit log" />}
+      {page.data && <AuditEntries entries={page.data.entries} onChanged={() => setRound((n) => n + 1)} />}
+      {page.data && (
+        <div className="pager">
+          <button type="button" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>Newer</button>
+          <button type="button" disabled={!page.data.endCursor} onClick={() => setCursors((c) => [...c, page.data!.endCursor])}>Older</button>
+        </div>
+      )}
+    </section>
+  );
+}
