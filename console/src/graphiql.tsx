@@ -17,14 +17,15 @@ const fetcher = createGraphiQLFetcher({
   wsConnectionParams: authorization(),
 });
 
-const START = `# The identity graph's GraphQL API. The docs (book icon) describe every field.
-# Signed in to the console (/console/) in this tab, your key is sent with each request.
-query FindSomeone {
-  search(query: "mia", by: NAME, first: 5) {
-    total
-    items { profileId score matches { field value how } }
-  }
+const START = `# The identity graph's GraphQL API: the docs (book icon) describe every field.
+# Signed in to the console (/console/) in this tab, your key is sent with each request;
+# otherwise add {"Authorization": "Bearer idk_..."} in Headers below.
+query WhoAmI {
+  viewer { subject scopes development }
 }
+
+# Then, for instance:
+# search(query: "Mia Nakamura", by: NAME, first: 5) { total items { profileId score } }
 `;
 
 createRoot(document.getElementById("graphiql")!).render(<GraphiQL fetcher={fetcher} defaultQuery={START} />);

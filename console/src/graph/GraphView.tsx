@@ -51,8 +51,12 @@ export function GraphView({ elements, label, onNodeTap, onEdgeTap }: Props) {
     }
     cy.elements().remove();
     cy.add(elements);
-    cy.layout({ name: "cose", animate: false, randomize: true, nodeRepulsion: () => 9000, idealEdgeLength: () => 90, padding: 30 }).run();
-    cy.fit(undefined, 30);
+    cy.layout({ name: "cose", animate: false, randomize: true, nodeRepulsion: () => 12000, idealEdgeLength: () => 130, padding: 40 }).run();
+    cy.fit(undefined, 40);
+    if (cy.zoom() > 1.3) {  // a small profile fitted to the frame would be drawn huge
+      cy.zoom(1.3);
+      cy.center();
+    }
   }, [elements]);
 
   return (
