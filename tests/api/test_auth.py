@@ -20,7 +20,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
-from identity.api.graphql.permissions import ROOT_FIELD_SCOPES
+from identity.api.graphql.permissions import AUTHENTICATED, ROOT_FIELD_SCOPES
 from identity.api.graphql.schema import schema
 from identity.api.grpc.auth import METHOD_SCOPES
 from identity.config import Settings
@@ -228,6 +228,9 @@ def test_every_root_field_and_every_grpc_method_is_given_its_scope() -> None:
         assert root is not None
         missing = set(root.fields) - set(ROOT_FIELD_SCOPES[operation])
         assert not missing, f"{operation} fields without a scope in permissions.py: {missing}"
+    opened = {(operation, field) for operation, fields in ROOT_FIELD_SCOPES.items()
+              for field, scope in fields.items() if scope is AUTHENTICATED}
+    assert opened == {("query", "viewer")}, "a field open to every caller names its caller only"
     methods = set(pb.DESCRIPTOR.services_by_name["IdentityService"].methods_by_name)
     assert methods <= set(METHOD_SCOPES), f"methods without a scope: {methods - set(METHOD_SCOPES)}"
 

@@ -2,10 +2,12 @@
 
 Declared in one table, as gRPC's METHOD_SCOPES: a root field missing from it needs `admin`,
 so a new field is closed until it is given its scope (tests/api/test_auth.py checks that
-every field is listed). The check runs after validation and before execution, on the
-operation's root fields (fragments included), so a denied operation runs nothing at all; it
-is not cached, as validation is, because the same query text is allowed to one caller and
-not to another (docs/architecture.md, "Security and privacy").
+every field is listed). AUTHENTICATED (None) opens a field to every caller the server
+authenticated, whatever its scopes: `viewer`, which only tells the caller who it is. The
+check runs after validation and before execution, on the operation's root fields (fragments
+included), so a denied operation runs nothing at all; it is not cached, as validation is,
+because the same query text is allowed to one caller and not to another
+(docs/architecture.md, "Security and privacy").
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from identity.domain.access import PermissionDenied, Principal, Scope
 
 READ, PII, INGEST, STEWARD, ADMIN = (Scope.PROFILE_READ, Scope.PROFILE_READ_PII, Scope.INGEST,
                                      Scope.STEWARD, Scope.ADMIN)
-ROOT_FIELD_SCOPES: dict[str, dict[str, Scope]] = {
+AUTHENTICATED = None  # any caller that authenticated, whatever its scopes
+ROOT_FIELD_SCOPES: dict[str, dict[str, Scope | None]] = {
     "query": {
+        "viewer": AUTHENTICATED,
         "profile": READ, "profileByIdentifier": READ, "identifier": READ, "explain": READ,
         "explainProfile": READ, "search": READ, "profileHistory": READ,
         "reviewQueue": STEWARD, "splitPreview": STEWARD, "auditLog": STEWARD,
@@ -48,7 +52,7 @@ _OPEN = frozenset({"__typename", "__schema", "__type"})
 
 
 def required_scope(operation: str, field: str) -> Scope | None:
-    """None: any authenticated caller (introspection, __typename)."""
+    """None: any authenticated caller (introspection, __typename, AUTHENTICATED fields)."""
     if field in _OPEN:
         return None
     return ROOT_FIELD_SCOPES.get(operation, {}).get(field, ADMIN)

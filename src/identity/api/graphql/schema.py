@@ -29,6 +29,7 @@ from identity.api.graphql.types import (
     ProfileHistory,
     ReviewQueue,
 )
+from identity.api.graphql.viewer import Viewer, resolve_viewer
 from identity.api.limits import check_batch, check_profile_ids
 from identity.domain.access import PermissionDenied
 from identity.domain.consent import Purpose, consented
@@ -110,6 +111,9 @@ class Query(StewardQueries, PrivacyQueries):
 
     search = strawberry.field(resolver=resolve_search, description="Profiles for a steward "
                               "by name (fuzzy), email, phone or identifier, best first, paged.")
+
+    viewer: Viewer = strawberry.field(resolver=resolve_viewer, description="Who is calling, "
+                                      "with the scopes this caller holds: what it may do.")
 
     @strawberry.field(description="Possible matches awaiting a steward, highest score first "
                       "(then by pair), with a match probability between minScore and maxScore "
