@@ -252,6 +252,10 @@ class IdentityService:
             async for change in changes:
                 yield change
 
+    async def latest_change_position(self) -> str:
+        """Pass it as `after` to watch_changes for the changes from now on."""
+        return await self._feed.latest()
+
     async def watch_change_pages(self, after: str | None, *, poll_interval_s: float
                                  ) -> AsyncGenerator[list[PositionedChange], None]:
         """Every change after `after`, a page of the log at a time (change_feed.py)."""
