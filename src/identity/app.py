@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
 from starlette.applications import Starlette
 
@@ -84,10 +85,11 @@ def build_authenticator(settings: Settings,
                          limiter=settings.rate_limiter())
 
 
-def build_app(settings: Settings) -> Starlette:
+def build_app(settings: Settings, *, console_static: Path | None = None) -> Starlette:
     """The store opens in the lifespan, on the server's own event loop, and the gRPC server
     starts there too, over the same service; `app.state.grpc_port` is its bound port (None
-    when gRPC is off). On shutdown gRPC drains before the store closes."""
+    when gRPC is off). On shutdown gRPC drains before the store closes. `console_static`: the
+    console's build, when not the package's own (tests)."""
     holder: list[IdentityService] = []
     authenticator = build_authenticator(settings, lambda: holder[0])
 
@@ -135,4 +137,5 @@ def build_app(settings: Settings) -> Starlette:
                       max_watch_streams=settings.max_watch_streams,
                       authenticator=authenticator,
                       graphql_limits=GraphQLLimits(settings.graphql_max_cost,
-                                                   settings.graphql_introspection))
+                                                   settings.graphql_introspection),
+                      console_static=console_static)

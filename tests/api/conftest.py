@@ -20,10 +20,11 @@ from tests.neo4j_fixtures import Neo4jAccess, wiped
 
 
 class ServerThread:
-    """A real uvicorn server on a free port, in a thread, for real HTTP clients."""
+    """A real uvicorn server on a free port, in a thread, for real HTTP clients; the console
+    served from `console_static` when given (a build the test wrote)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.app = build_app(settings)
+    def __init__(self, settings: Settings, *, console_static: Path | None = None) -> None:
+        self.app = build_app(settings, console_static=console_static)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=0,
                                 log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)

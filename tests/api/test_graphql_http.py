@@ -160,7 +160,8 @@ def test_health_readiness_metrics_and_graphiql(client: httpx.Client) -> None:
     assert 'identity_events_total{status="accepted"}' in metrics
     assert 'identity_http_request_seconds_count{method="POST",route="/graphql"}' in metrics
     page = client.get("/graphql", headers={"accept": "text/html"})
-    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    # The console's build, or the 503 saying to build it (tests/api/test_console_routes.py).
+    assert page.status_code in (200, 503) and "graphiql" in page.text.lower()
 
 
 def test_a_shared_tablet_shows_as_a_hub_with_inactive_links(client: httpx.Client) -> None:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from identity.api.auth.authenticator import DEV_MODE_WARNING
+from identity.api.console.routes import CONSOLE_PAGE, STATIC
 from identity.api.grpc.server import address
 from identity.api.tls import TlsFiles, expired
 from identity.app import build_app, check_store
@@ -38,9 +39,10 @@ def serve(args: argparse.Namespace) -> int:
     consuming = f"consuming {kafka.events_topic} and " if kafka and settings.kafka_consume else ""
     streams = (f"{consuming}relaying changes to {kafka.changes_topic} at {kafka.bootstrap}"
                if kafka else "off")
+    base = f"{'http' if tls is None else 'https'}://{settings.host}:{settings.port}"
     print(f"identity graph: {settings.store} store at {where}; matching: {matching}; "
           f"rules: {rules}; {'GraphiQL' if settings.graphql_introspection else 'GraphQL'} at "
-          f"{'http' if tls is None else 'https'}://{settings.host}:{settings.port}/graphql; "
+          f"{base}/graphql; {console_line(base)}; "
           f"gRPC: {grpc}; Kafka: {streams}{tls_line(tls)}", file=sys.stderr)
     print(f"authentication: {auth_line(settings)}", file=sys.stderr)
     print(f"limits: {limits_line(settings)}", file=sys.stderr)
@@ -54,6 +56,14 @@ def serve(args: argparse.Namespace) -> int:
                 ws_max_size=settings.max_body_bytes,
                 **(tls.uvicorn_options() if tls is not None else {}))
     return EXIT_OK
+
+
+def console_line(base: str, static: Path = STATIC) -> str:
+    """Where the steward console is, or that it is not built: an installed package without
+    the build serves a page saying so, and the operator should hear it at start too."""
+    if (static / CONSOLE_PAGE).is_file():
+        return f"console at {base}/console/"
+    return "console: not built (make console, or npm ci && npm run build in console/)"
 
 
 def limits_line(settings: Settings) -> str:

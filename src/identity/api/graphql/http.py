@@ -1,5 +1,5 @@
 """Starlette routes: /graphql (with GraphiQL, and its WebSocket for subscriptions), /healthz,
-/readyz and /metrics."""
+/readyz, /metrics, and the steward console's pages (api/console/)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
+from pathlib import Path
 from typing import cast
 
 from cross_web import (
@@ -20,7 +21,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from starlette.websockets import WebSocketDisconnected as SentAfterClose
@@ -39,6 +40,13 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from identity.api.auth.authenticator import DEV_MODE_WARNING, Authenticator
 from identity.api.auth.rate_limit import retry_after_header
+from identity.api.console.routes import (
+    ASSETS_PREFIX,
+    GRAPHIQL_PAGE,
+    STATIC,
+    console_routes,
+    page,
+)
 from identity.api.graphql.authentication import NOBODY, PRINCIPAL_KEY, Authenticate
 from identity.api.graphql.middleware import BodyLimit, CallerTextInLogs, RequestLog
 from identity.api.graphql.query_limits import DEFAULT_LIMITS, GraphQLLimits
@@ -92,7 +100,8 @@ class IdentityGraphQL(GraphQL[WatchContext, None]):
     def __init__(self, service: ServiceProvider, *, authenticator: Authenticator,
                  max_watch_streams: int = MAX_WATCH_STREAMS,
                  connection_init_timeout: timedelta = CONNECTION_INIT_TIMEOUT,
-                 limits: GraphQLLimits = DEFAULT_LIMITS) -> None:
+                 limits: GraphQLLimits = DEFAULT_LIMITS, console_static: Path = STATIC
+                 ) -> None:
         # Subscriptions over one protocol, graphql-transport-ws, the one the bounds are
         # built and tested for (graphql-ws is deprecated; the HTTP streaming transports stay
         # off). A WebSocket message passes beside BodyLimit: WebSocketLimits bounds it, and
@@ -105,6 +114,13 @@ class IdentityGraphQL(GraphQL[WatchContext, None]):
         self._watches = WatchSlots(max_watch_streams)
         self._limits = limits
         self._authenticator = authenticator
+        self._console_static = console_static
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL as the console builds it (console/graphiql.html), its scripts served from
+        /console/assets/: strawberry's page loads React and GraphiQL from a CDN, which a
+        server without internet, or a browser that trusts only this origin, cannot use."""
+        return page(self._console_static, GRAPHIQL_PAGE, "GraphiQL")
 
     def admit(self, principal: Principal) -> None:
         """An operation on an open WebSocket: one more request (TransportWS)."""
@@ -243,10 +259,13 @@ def create_app(
     connection_init_timeout: timedelta = CONNECTION_INIT_TIMEOUT,
     authenticator: Authenticator,
     graphql_limits: GraphQLLimits = DEFAULT_LIMITS,
+    console_static: Path | None = None,
 ) -> Starlette:
     """`service` is called per request, so the store can be opened in the lifespan. At most
     `max_watch_streams` subscriptions are open at once, counted with the gRPC watch streams
-    over the same service."""
+    over the same service. `console_static` holds the console's build (the package's static/
+    unless given: tests give their own); its pages are open, only /graphql is authenticated."""
+    static = STATIC if console_static is None else console_static
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -266,20 +285,24 @@ def create_app(
 
     graphql = IdentityGraphQL(service, max_watch_streams=max_watch_streams,
                               connection_init_timeout=connection_init_timeout,
-                              limits=graphql_limits, authenticator=authenticator)
+                              limits=graphql_limits, authenticator=authenticator,
+                              console_static=static)
     websocket_log = logging.getLogger("strawberry.ws")
     if not any(isinstance(f, CallerTextInLogs) for f in websocket_log.filters):
         websocket_log.addFilter(CallerTextInLogs())
-    routes: list[Route | WebSocketRoute] = [
+    routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
         Route("/graphql", graphql),
         WebSocketRoute("/graphql", graphql),  # subscriptions
+        *console_routes(static),
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(RequestLog, routes=[r.path for r in routes]),
+        middleware=[Middleware(RequestLog, routes=[r.path for r in routes
+                                                   if isinstance(r, Route | WebSocketRoute)],
+                               prefixes=[ASSETS_PREFIX]),
                     Middleware(BodyLimit, max_bytes=max_body_bytes),
                     Middleware(WebSocketLimits, max_bytes=max_body_bytes),
                     Middleware(Authenticate, authenticator=authenticator)],

@@ -80,18 +80,26 @@ class RequestLog:
     """Times every request under its route (`/graphql`, or UNMATCHED), and writes one access
     line per request: method, route, status, milliseconds. Never the path a client chose (ids
     and random paths would grow the metrics without bound) nor the query string (a GET
-    query holds the emails it looks up)."""
+    query holds the emails it looks up). A path under one of `prefixes` (the console's
+    assets, one file each) is counted under the prefix."""
 
-    def __init__(self, app: ASGIApp, routes: Iterable[str]) -> None:
+    def __init__(self, app: ASGIApp, routes: Iterable[str], prefixes: Iterable[str] = ()
+                 ) -> None:
         self.app = app
         self.routes = frozenset(routes)
+        self.prefixes = tuple(prefixes)
+
+    def route(self, path: str) -> str:
+        if (trimmed := path.rstrip("/") or "/") in self.routes:
+            return trimmed
+        prefix = next((p for p in self.prefixes if path.startswith(p)), None)
+        return prefix.rstrip("/") if prefix is not None else UNMATCHED
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope["path"].rstrip("/") or "/"
-        route = path if path in self.routes else UNMATCHED
+        route = self.route(scope["path"])
         method = scope["method"] if scope["method"] in _METHODS else "OTHER"  # a client's word
         status = 500  # unless a response starts
 
