@@ -1,6 +1,16 @@
 # The identity-graph service: `identity serve` on port 8000 (GraphQL at /graphql) and
 # gRPC on port 50051 (identity.v1.IdentityService, health checking, reflection).
 # The store is chosen at run time (IDENTITY_STORE=sqlite|neo4j); docker-compose.yml runs it on Neo4j.
+
+# The steward console, built by Vite into src/identity/api/console/static (vite.config.ts
+# writes to ../src/... from console/); only the built files reach the image, not Node.
+FROM node:20-slim AS console
+WORKDIR /build/console
+COPY console/package.json console/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY console ./
+RUN npm run build
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -13,10 +23,12 @@ RUN groupadd --system --gid 10001 identity \
        --shell /usr/sbin/nologin identity
 
 # Only what `pip install .` reads (see .dockerignore); the sources are removed once installed.
+# The console's build goes in as package data (pyproject.toml), served by `identity serve`.
 WORKDIR /build
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY graph_schema ./graph_schema
+COPY --from=console /build/src/identity/api/console/static ./src/identity/api/console/static
 RUN pip install --no-cache-dir . \
     && rm -rf /build
 

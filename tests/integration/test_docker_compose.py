@@ -716,7 +716,8 @@ def pyproject() -> dict[str, Any]:
 
 
 def test_image_builds_on_python_311_slim() -> None:
-    assert arguments_of("FROM")[0] == "python:3.11-slim"
+    """The image is the last stage; the first builds the console with Node and is left."""
+    assert arguments_of("FROM") == ["node:20-slim AS console", "python:3.11-slim"]
 
 
 def test_image_runs_as_a_non_root_user_created_in_the_build() -> None:
@@ -807,9 +808,12 @@ def is_in_build_context(path: str) -> bool:
 
 
 def copied_sources() -> list[str]:
+    """What the stages copy from the build context (a copy from a stage is checked below)."""
     sources = []
     for arguments in arguments_of("COPY"):
-        assert not arguments.startswith("--from"), "a multi-stage COPY needs its own check"
+        if arguments.startswith("--from=console "):
+            continue
+        assert not arguments.startswith("--"), "a COPY with options needs its own check"
         *paths, _destination = arguments.split()
         sources += [path.removeprefix("./").rstrip("/") or "." for path in paths]
     return sources
@@ -838,12 +842,37 @@ def test_image_copies_everything_pip_install_reads() -> None:
         assert is_in_build_context(path)
 
 
+def test_the_image_installs_the_console_built_in_its_first_stage() -> None:
+    """The console stage's build (vite.config.ts writes ../src/identity/api/console/static
+    from console/) lands in the package folder before `pip install .`, which takes it as
+    package data; a build left in the working copy never reaches the context."""
+    static = "src/identity/api/console/static"
+    config = (ROOT / "console" / "vite.config.ts").read_text()
+    assert f'"../{static}"' in config
+    (workdir,) = [w for w in arguments_of("WORKDIR") if w.endswith("/console")]
+    (copy,) = [c for c in arguments_of("COPY") if c.startswith("--from=console ")]
+    assert copy.split()[1:] == [f"{workdir.removesuffix('/console')}/{static}", f"./{static}"]
+    instructions = dockerfile_instructions()
+    build = instructions.index(("RUN", "npm run build"))
+    python = instructions.index(("FROM", "python:3.11-slim"))
+    copied = instructions.index(("COPY", copy))
+    installed = next(i for i, (keyword, arguments) in enumerate(instructions)
+                     if keyword == "RUN" and "pip install" in arguments)
+    assert build < python < copied < installed
+    assert "static/**/*" in pyproject()["tool"]["setuptools"]["package-data"][
+        "identity.api.console"]
+    assert is_in_build_context("console/package-lock.json")
+    assert is_in_build_context("console/src/main.tsx")
+
+
 @pytest.mark.parametrize("path", [
     ".venv/bin/python", ".git/HEAD", "data/identity.db", ".devservers/neo4j/bin/neo4j",
     "load_tests/results/ingest.json", ".pytest_cache/v/cache", ".mypy_cache/3.11/x.json",
     "src/identity/__pycache__/cli.cpython-311.pyc", "src/identity_graph.egg-info/PKG-INFO",
     ".env", "tests/conftest.py", "server.key", "src/identity/tls/server.pem",
-    "graph_schema/client.key",
+    "graph_schema/client.key", "console/node_modules/vite/package.json",
+    "src/identity/api/console/static/index.html",
+    "src/identity/api/console/static/assets/console-Ab12Cd.js",
 ])
 def test_dockerignore_keeps_local_state_and_secrets_out_of_the_image(path: str) -> None:
     assert not is_in_build_context(path)
