@@ -68,3 +68,27 @@ def test_without_a_key_there_is_no_viewer(secured: Secured) -> None:
     response = ask(secured, None)
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+POSITION = "{ latestChangePosition }"
+INGEST = """mutation($e: [EventInput!]!) { ingestEvents(events: $e) { accepted } }"""
+
+
+def test_the_latest_change_position_moves_with_each_change_and_needs_read(
+    secured: Secured,
+) -> None:
+    """What the console passes as `after` to follow a profile from now on."""
+    reader = issue_key(secured.settings, Scope.PROFILE_READ)
+    writer = issue_key(secured.settings, Scope.INGEST)
+    with httpx.Client(base_url=secured.url, headers=bearer(reader), timeout=10) as client:
+        empty = graphql(client, POSITION)["data"]["latestChangePosition"]
+        assert empty == "0" * 20
+        sent = httpx.post(f"{secured.url}/graphql", headers=bearer(writer), timeout=10, json={
+            "query": INGEST, "variables": {"e": [{
+                "eventId": "pos-1", "type": "identify", "timestamp": "2026-01-01T00:00:00Z",
+                "source": "web", "identifiers": [{"kind": "customer_id", "value": "P-1"}]}]}})
+        assert sent.json()["data"]["ingestEvents"]["accepted"] == 1
+        assert graphql(client, POSITION)["data"]["latestChangePosition"] > empty
+    refused = httpx.post(f"{secured.url}/graphql", json={"query": POSITION},
+                         headers=bearer(writer), timeout=10)
+    assert refused.status_code == 403

@@ -30,8 +30,16 @@ from tests.auth_fixtures import bearer
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 BUILD = Path(console_package.__file__).parent / "static"
 ARTIFACTS = Path(os.environ.get("IDENTITY_TEST_ARTIFACTS", "test-artifacts")) / "console"
 AXE = Path(__file__).parents[2] / "console" / "node_modules" / "axe-core" / "axe.min.js"
@@ -39,43 +47,109 @@ AXE = Path(__file__).parents[2] / "console" / "node_modules" / "axe-core" / "axe
 INGEST = """mutation($events: [EventInput!]!) {
   ingestEvents(events: $events) { accepted rejected results { profileId errors { reason } } } }"""
 
-MIA = {"first_name": "Mia", "last_name": "Nakamura", "date_of_birth": "1988-03-14",
-       "address_line1": "12 Orchard Road", "city": "Leeds", "postcode": "LS6 2QP"}
-IVY = {"first_name": "Ivy", "last_name": "Achterberg", "date_of_birth": "1979-02-13",
-       "address_line1": "3 Quay Street", "city": "Bristol", "postcode": "BS1 4DJ"}
+MIA = {
+    "first_name": "Mia",
+    "last_name": "Nakamura",
+    "date_of_birth": "1988-03-14",
+    "address_line1": "12 Orchard Road",
+    "city": "Leeds",
+    "postcode": "LS6 2QP",
+}
+IVY = {
+    "first_name": "Ivy",
+    "last_name": "Achterberg",
+    "date_of_birth": "1979-02-13",
+    "address_line1": "3 Quay Street",
+    "city": "Bristol",
+    "postcode": "BS1 4DJ",
+}
 
 
 def ident(kind: str, value: str) -> dict[str, str]:
     return {"kind": kind, "value": value}
 
 
-def event(event_id: str, source: str, identifiers: list[dict[str, str]],
-          traits: dict[str, str] | None = None, at: str = "2026-03-01T10:00:00Z") -> dict[str, Any]:
-    return {"eventId": event_id, "type": "identify", "timestamp": at, "source": source,
-            "identifiers": identifiers, "traits": traits}
+def event(
+    event_id: str,
+    source: str,
+    identifiers: list[dict[str, str]],
+    traits: dict[str, str] | None = None,
+    at: str = "2026-03-01T10:00:00Z",
+) -> dict[str, Any]:
+    return {
+        "eventId": event_id,
+        "type": "identify",
+        "timestamp": at,
+        "source": source,
+        "identifiers": identifiers,
+        "traits": traits,
+    }
 
 
 # Mia: a web visit and a shop order seen together (same_event), her phone app scored to her
 # (probabilistic); Ivy and her twin Harriet, kept apart by the never-link rule (a dashed
 # link); Ada Lovelace twice with nothing else in common (a possible match to review).
 EVENTS = [
-    event("mia-web", "web", [ident("anonymous_id", "cookie-mia"),
-                             ident("email", "mia.nakamura@northwind.org")], MIA),
-    event("mia-shop", "shop", [ident("customer_id", "C-1001"),
-                               ident("email", "mia.nakamura@northwind.org"),
-                               ident("phone", "+44 20 7183 8750")], at="2026-03-02T09:30:00Z"),
-    event("mia-app", "app", [ident("device_id", "pixel-mia"), ident("anonymous_id", "app-mia")],
-          {**MIA, "first_name": "Mia", "address_line1": "12 Orchard Rd"}, at="2026-03-05T18:00:00Z"),
+    event(
+        "mia-web",
+        "web",
+        [ident("anonymous_id", "cookie-mia"), ident("email", "mia.nakamura@northwind.org")],
+        MIA,
+    ),
+    event(
+        "mia-shop",
+        "shop",
+        [
+            ident("customer_id", "C-1001"),
+            ident("email", "mia.nakamura@northwind.org"),
+            ident("phone", "+44 20 7183 8750"),
+        ],
+        at="2026-03-02T09:30:00Z",
+    ),
+    event(
+        "mia-app",
+        "app",
+        [ident("device_id", "pixel-mia"), ident("anonymous_id", "app-mia")],
+        {**MIA, "first_name": "Mia", "address_line1": "12 Orchard Rd"},
+        at="2026-03-05T18:00:00Z",
+    ),
     event("ivy", "web", [ident("anonymous_id", "cookie-ivy")], IVY),
-    event("harriet", "web", [ident("anonymous_id", "cookie-harriet")], {**IVY, "first_name": "Harriet"}),
-    event("ada-1", "crm", [ident("anonymous_id", "ada-1")], {"first_name": "Ada", "last_name": "Lovelace"}),
-    event("ada-2", "crm", [ident("anonymous_id", "ada-2")], {"first_name": "Ada", "last_name": "Lovelace"}),
-    event("otto", "web", [ident("anonymous_id", "cookie-otto"), ident("email", "otto.brandt@northwind.org")],
-          {"first_name": "Otto", "last_name": "Brandt"}),
-    event("otto-2", "shop", [ident("customer_id", "C-2002"), ident("email", "o.brandt@northwind.org")],
-          {"first_name": "Otto", "last_name": "Brandt", "date_of_birth": "1990-01-01"}),
-    event("gone", "web", [ident("anonymous_id", "cookie-gone"), ident("email", "gone.soon@northwind.org")],
-          {"first_name": "Gwen", "last_name": "Sooner"}),
+    event(
+        "harriet",
+        "web",
+        [ident("anonymous_id", "cookie-harriet")],
+        {**IVY, "first_name": "Harriet"},
+    ),
+    event(
+        "ada-1",
+        "crm",
+        [ident("anonymous_id", "ada-1")],
+        {"first_name": "Ada", "last_name": "Lovelace"},
+    ),
+    event(
+        "ada-2",
+        "crm",
+        [ident("anonymous_id", "ada-2")],
+        {"first_name": "Ada", "last_name": "Lovelace"},
+    ),
+    event(
+        "otto",
+        "web",
+        [ident("anonymous_id", "cookie-otto"), ident("email", "otto.brandt@northwind.org")],
+        {"first_name": "Otto", "last_name": "Brandt"},
+    ),
+    event(
+        "otto-2",
+        "shop",
+        [ident("customer_id", "C-2002"), ident("email", "o.brandt@northwind.org")],
+        {"first_name": "Otto", "last_name": "Brandt", "date_of_birth": "1990-01-01"},
+    ),
+    event(
+        "gone",
+        "web",
+        [ident("anonymous_id", "cookie-gone"), ident("email", "gone.soon@northwind.org")],
+        {"first_name": "Gwen", "last_name": "Sooner"},
+    ),
 ]
 
 
@@ -87,16 +161,23 @@ class Console:
     admin: str
 
     def api(self, query: str, key: str | None = None, **variables: object) -> dict[str, Any]:
-        response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables},
-                              headers=bearer(key or self.admin), timeout=10)
+        response = httpx.post(
+            f"{self.url}/graphql",
+            json={"query": query, "variables": variables},
+            headers=bearer(key or self.admin),
+            timeout=10,
+        )
         body: dict[str, Any] = response.json()
         assert response.status_code == 200 and not body.get("errors"), body
         data: dict[str, Any] = body["data"]
         return data
 
     def profile_of(self, kind: str, value: str) -> str:
-        found = self.api("query($k: String!, $v: String!) { profileByIdentifier(kind: $k, value: $v) { id } }",
-                         k=kind, v=value)["profileByIdentifier"]
+        found = self.api(
+            "query($k: String!, $v: String!) { profileByIdentifier(kind: $k, value: $v) { id } }",
+            k=kind,
+            v=value,
+        )["profileByIdentifier"]
         assert found is not None, f"no profile for {kind}:{value}"
         profile_id: str = found["id"]
         return profile_id
@@ -104,9 +185,25 @@ class Console:
 
 def create_key(database: Path, name: str, scopes: str) -> str:
     """A key made as an administrator makes one: `identity keys create`, which prints it once."""
-    made = subprocess.run([sys.executable, "-m", "identity.cli", "keys", "create", "--name", name,
-                           "--scopes", scopes, "--database", str(database)],
-                          capture_output=True, text=True, check=True, timeout=60)
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "identity.cli",
+            "keys",
+            "create",
+            "--name",
+            name,
+            "--scopes",
+            scopes,
+            "--database",
+            str(database),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     found = re.search(r"idk_[A-Za-z0-9_-]+", made.stdout)
     assert found, made.stdout
     return found.group()
@@ -115,13 +212,19 @@ def create_key(database: Path, name: str, scopes: str) -> str:
 @pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     if not (BUILD / "index.html").is_file():
-        pytest.fail("the console is not built: run `make console` (npm ci && npm run build in console/)")
+        pytest.fail(
+            "the console is not built: run `make console` (npm ci && npm run build in console/)"
+        )
     folder = tmp_path_factory.mktemp("console")
     database = folder / "graph.db"
-    keys = [create_key(database, "Sam Steward", "steward,profile:read,profile:read_pii"),
-            create_key(database, "Rita Reader", "profile:read"), create_key(database, "Ada Admin", "admin")]
-    with identity_server([*sqlite_args(database), "--model", str(folder / "model.json")],
-                         dev=False) as server:
+    keys = [
+        create_key(database, "Sam Steward", "steward,profile:read,profile:read_pii"),
+        create_key(database, "Rita Reader", "profile:read"),
+        create_key(database, "Ada Admin", "admin"),
+    ]
+    with identity_server(
+        [*sqlite_args(database), "--model", str(folder / "model.json")], dev=False
+    ) as server:
         running = Console(server.url, *keys)
         loaded = running.api(INGEST, events=EVENTS)["ingestEvents"]
         assert (loaded["accepted"], loaded["rejected"]) == (len(EVENTS), 0), loaded
@@ -132,8 +235,10 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
 def browser() -> Iterator[Browser]:
     executable = shutil.which("chromium")
     if executable is None:
-        pytest.fail("Debian's chromium is needed for the console's browser tests "
-                    "(apt-get install chromium; `make test` installs it when run as root)")
+        pytest.fail(
+            "Debian's chromium is needed for the console's browser tests "
+            "(apt-get install chromium; `make test` installs it when run as root)"
+        )
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         yield launched
@@ -191,6 +296,10 @@ def accessibility_violations(page: Page) -> list[str]:
     contrast...)."""
     page.evaluate(AXE.read_text())  # as the debugger runs it: the page's CSP refuses inline scripts
     found: list[dict[str, Any]] = page.evaluate(
-        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
-    return [f"{v['id']}: {v['help']} ({len(v['nodes'])}x: {v['nodes'][0]['target']})"
-            for v in found if v["impact"] in ("serious", "critical")]
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+    )
+    return [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])}x: {v['nodes'][0]['target']})"
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]

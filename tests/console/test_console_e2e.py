@@ -20,7 +20,8 @@ from tests.console.conftest import (
     sign_in,
 )
 
-SAME = """query($a: IdentifierInput!, $b: IdentifierInput!) { explain(a: $a, b: $b) { sameProfile } }"""
+SAME = """query($a: IdentifierInput!, $b: IdentifierInput!) {
+  explain(a: $a, b: $b) { sameProfile } }"""
 
 
 def together(console: Console, a: dict[str, str], b: dict[str, str]) -> bool:
@@ -85,21 +86,28 @@ def test_split_with_a_preview_on_the_graph_then_undo(page: Page, console: Consol
     plan = page.locator(".plan")
     expect(plan).to_contain_text("cuts 1 link")
     expect(plan).to_contain_text("a new profile")
-    expect(page.get_by_role("table", name=re.compile("^Links")).get_by_role("row")
-           .filter(has_text="cut by the split")).to_have_count(1)
+    expect(
+        page.get_by_role("table", name=re.compile("^Links"))
+        .get_by_role("row")
+        .filter(has_text="cut by the split")
+    ).to_have_count(1)
     screenshot(page.locator("figure.graph"), "split-preview")
 
     page.get_by_role("button", name="Apply split…").click()
     act(page, "Apply the split", "the app belongs to her brother", "Split")
     expect(page.get_by_role("status").filter(has_text="Split (act_")).to_be_visible()
-    assert not together(console, ident("device_id", "pixel-mia"), ident("email", "mia.nakamura@northwind.org"))
+    assert not together(
+        console, ident("device_id", "pixel-mia"), ident("email", "mia.nakamura@northwind.org")
+    )
     expect(page.get_by_role("region", name="Identifiers")).not_to_contain_text("pixel-mia")
 
     audit = page.get_by_role("region", name="Audit log")
     audit.get_by_role("button", name=re.compile("^Undo split")).click()
     act(page, re.compile("^Undo the split act_"), "wrong person", "Undo")
     expect(page.get_by_role("status").filter(has_text="Undone")).to_be_visible()
-    assert together(console, ident("device_id", "pixel-mia"), ident("email", "mia.nakamura@northwind.org"))
+    assert together(
+        console, ident("device_id", "pixel-mia"), ident("email", "mia.nakamura@northwind.org")
+    )
     expect(page.get_by_role("region", name="Identifiers")).to_contain_text("pixel-mia")
     assert console.profile_of("device_id", "pixel-mia") == profile_id
 
@@ -122,9 +130,13 @@ def test_explain_shows_each_field_against_the_thresholds(page: Page, console: Co
     expect(table.locator("tfoot")).to_contain_text("decision link")
     screenshot(table, "explain-table")
 
-    page.goto(f"{console.url}/console/#/explain?a=anonymous_id%3Acookie-ivy&b=anonymous_id%3Acookie-harriet")
+    page.goto(
+        f"{console.url}/console/#/explain?a=anonymous_id%3Acookie-ivy&b=anonymous_id%3Acookie-harriet"
+    )
     expect(page.locator(".verdict")).to_contain_text("Two profiles")
-    expect(page.get_by_role("table", name=re.compile("compare under the match model now"))).to_contain_text("no_chance".replace("_", " "))
+    expect(
+        page.get_by_role("table", name=re.compile("compare under the match model now"))
+    ).to_contain_text("no_chance".replace("_", " "))
 
 
 def test_accept_a_review_item(page: Page, console: Console) -> None:
@@ -149,22 +161,36 @@ def test_merge_and_unlink(page: Page, console: Console) -> None:
     dialog.get_by_label(re.compile("^Profile ids to merge")).fill(other)
     act(page, "Merge profiles", "same man, new email", "Merge")
     expect(page.get_by_role("status").filter(has_text="Merged (act_")).to_be_visible()
-    assert together(console, ident("customer_id", "C-2002"), ident("email", "otto.brandt@northwind.org"))
+    assert together(
+        console, ident("customer_id", "C-2002"), ident("email", "otto.brandt@northwind.org")
+    )
 
     links = page.get_by_role("table", name=re.compile("^Links"))
-    links.get_by_role("row").filter(has_text="manual").get_by_role("button", name=re.compile("^Details")).click()
+    links.get_by_role("row").filter(has_text="manual").get_by_role(
+        "button", name=re.compile("^Details")
+    ).click()
     page.get_by_role("button", name="Unlink…").click()
     act(page, "Unlink", "merged by mistake", "Unlink")
     expect(page.get_by_role("status").filter(has_text="Unlinked (act_")).to_be_visible()
-    assert not together(console, ident("customer_id", "C-2002"), ident("email", "otto.brandt@northwind.org"))
+    assert not together(
+        console, ident("customer_id", "C-2002"), ident("email", "otto.brandt@northwind.org")
+    )
 
 
 def test_live_updates_from_the_subscription(page: Page, console: Console) -> None:
     sign_in(page, console, console.steward)
     open_profile(page, console, "anonymous_id", "cookie-ivy")
     page.wait_for_timeout(500)  # the subscription opens after the page loads
-    console.api(INGEST, events=[event("ivy-again", "shop", [ident("anonymous_id", "cookie-ivy"),
-                                                             ident("customer_id", "C-3003")])])
+    console.api(
+        INGEST,
+        events=[
+            event(
+                "ivy-again",
+                "shop",
+                [ident("anonymous_id", "cookie-ivy"), ident("customer_id", "C-3003")],
+            )
+        ],
+    )
     expect(page.locator(".note.live")).to_contain_text("Updated live")
     expect(page.get_by_role("region", name="Identifiers")).to_contain_text("C-3003")
 
@@ -182,8 +208,10 @@ def test_erase_asks_for_the_id_typed(page: Page, console: Console) -> None:
     dialog.get_by_label(re.compile("to confirm$")).fill(profile_id)
     submit.click()
     expect(page.get_by_role("status")).to_contain_text(f"Erased {profile_id}")
-    found = console.api("query($v: String!) { profileByIdentifier(kind: \"email\", value: $v) { id } }",
-                        v="gone.soon@northwind.org")
+    found = console.api(
+        'query($v: String!) { profileByIdentifier(kind: "email", value: $v) { id } }',
+        v="gone.soon@northwind.org",
+    )
     assert found["profileByIdentifier"] is None
 
 
@@ -238,9 +266,13 @@ def test_the_keyboard_alone_finds_and_opens_a_profile(page: Page, console: Conso
 def test_pages_have_no_serious_accessibility_violations(page: Page, console: Console) -> None:
     sign_in(page, console, console.steward)
     profile_id = console.profile_of("email", "mia.nakamura@northwind.org")
-    pages = {"search": "#/?q=Mia&by=NAME", "profile": f"#/profile/{profile_id}",
-             "explain": "#/explain?a=anonymous_id%3Acookie-mia&b=device_id%3Apixel-mia",
-             "review": "#/review", "audit": "#/audit"}
+    pages = {
+        "search": "#/?q=Mia&by=NAME",
+        "profile": f"#/profile/{profile_id}",
+        "explain": "#/explain?a=anonymous_id%3Acookie-mia&b=device_id%3Apixel-mia",
+        "review": "#/review",
+        "audit": "#/audit",
+    }
     found: dict[str, list[str]] = {}
     for name, at in pages.items():
         page.goto(f"{console.url}/console/{at}")
@@ -254,7 +286,9 @@ def test_pages_have_no_serious_accessibility_violations(page: Page, console: Con
 def test_graphiql_works_offline_with_the_schema_docs(page: Page, console: Console) -> None:
     sign_in(page, console, console.steward)  # GraphiQL sends the console's key
     page.goto(f"{console.url}/graphql")
-    page.get_by_role("button", name=re.compile("Show Documentation Explorer|Documentation")).first.click()
+    page.get_by_role(
+        "button", name=re.compile("Show Documentation Explorer|Documentation")
+    ).first.click()
     expect(page.locator(".graphiql-doc-explorer")).to_contain_text("Query")
     page.get_by_role("button", name=re.compile("Execute query")).first.click()
     expect(page.locator(".graphiql-response")).to_contain_text('"subject": "key:')

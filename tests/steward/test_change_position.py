@@ -22,11 +22,14 @@ async def test_watching_after_the_latest_position_skips_what_came_before(
     await service.ingest([event(ident("email", "ann@northwind.org"), ident("customer_id", "A-1"))])
     now = await service.latest_change_position()
     assert now > format_position(0)
+    assert old.profile_id is not None
     async with aclosing(service.watch_changes(now, [old.profile_id])) as changes:
         waiting = asyncio.ensure_future(anext(changes))
         await asyncio.sleep(0.2)
         assert not waiting.done()  # nothing before `now` is replayed
-        await service.ingest([event(ident("email", "ann@northwind.org"), ident("phone", "+442071838750"))])
+        await service.ingest(
+            [event(ident("email", "ann@northwind.org"), ident("phone", "+442071838750"))]
+        )
         change = await asyncio.wait_for(waiting, timeout=5)
     assert change.change.profile_id == old.profile_id
     assert change.position > now

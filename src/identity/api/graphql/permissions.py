@@ -37,6 +37,7 @@ ROOT_FIELD_SCOPES: dict[str, dict[str, Scope | None]] = {
         "viewer": AUTHENTICATED,
         "profile": READ, "profileByIdentifier": READ, "identifier": READ, "explain": READ,
         "explainProfile": READ, "search": READ, "profileHistory": READ,
+        "latestChangePosition": READ,
         "reviewQueue": STEWARD, "splitPreview": STEWARD, "auditLog": STEWARD,
         "exportProfile": ADMIN,
     },

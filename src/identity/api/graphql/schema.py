@@ -115,6 +115,12 @@ class Query(StewardQueries, PrivacyQueries):
     viewer: Viewer = strawberry.field(resolver=resolve_viewer, description="Who is calling, "
                                       "with the scopes this caller holds: what it may do.")
 
+    @strawberry.field(description="The change feed's newest position: pass it as `after` to "
+                      "profileChanges to receive the changes made from now on (without it, "
+                      "every change still kept is sent first).")
+    async def latest_change_position(self, info: Info) -> str:
+        return await info.context.service.latest_change_position()
+
     @strawberry.field(description="Possible matches awaiting a steward, highest score first "
                       "(then by pair), with a match probability between minScore and maxScore "
                       "(0 to 1) and, given a source, queued from events of that source. A "
