@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from playwright.sync_api import Browser, Page, Route, sync_playwright
 import identity.api.console as console_package
 from load_tests.server import identity_server, sqlite_args
 from tests.auth_fixtures import bearer
+from tests.neo4j_fixtures import Neo4jAccess, wiped
 
 pytestmark = pytest.mark.e2e
 
@@ -156,6 +158,7 @@ EVENTS = [
 @dataclass
 class Console:
     url: str
+    store: str  # sqlite or neo4j
     steward: str  # steward, profile:read, profile:read_pii
     reader: str  # profile:read only: sees masked values
     admin: str
@@ -183,7 +186,7 @@ class Console:
         return profile_id
 
 
-def create_key(database: Path, name: str, scopes: str) -> str:
+def create_key(store_args: list[str], env: dict[str, str], name: str, scopes: str) -> str:
     """A key made as an administrator makes one: `identity keys create`, which prints it once."""
     made = subprocess.run(
         [
@@ -196,36 +199,56 @@ def create_key(database: Path, name: str, scopes: str) -> str:
             name,
             "--scopes",
             scopes,
-            "--database",
-            str(database),
+            *store_args,
         ],
         capture_output=True,
         text=True,
         check=True,
         timeout=60,
+        env={**os.environ, **env},
     )
     found = re.search(r"idk_[A-Za-z0-9_-]+", made.stdout)
     assert found, made.stdout
     return found.group()
 
 
-@pytest.fixture(scope="module")
-def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+def store_of(
+    kind: str, folder: Path, request: pytest.FixtureRequest
+) -> tuple[list[str], dict[str, str]]:
+    """`identity serve`'s store arguments and environment: a new SQLite file, or the
+    session's Neo4j emptied (its password in the environment, never in the arguments)."""
+    if kind == "sqlite":
+        return sqlite_args(folder / "graph.db"), {}
+    access: Neo4jAccess = request.getfixturevalue("neo4j_access")
+    with ThreadPoolExecutor(1) as wiping:  # asyncio.run, outside the fixture's event loop
+        wiping.submit(wiped, access).result()
+    return (
+        ["--store", "neo4j", "--neo4j-uri", access.uri, "--neo4j-user", access.user],
+        {"IDENTITY_NEO4J_PASSWORD": access.password},
+    )
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def console(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Console]:
+    """`identity serve` with authentication on, the seed ingested, and a key per role; on
+    SQLite, then on Neo4j (the production store)."""
     if not (BUILD / "index.html").is_file():
         pytest.fail(
             "the console is not built: run `make console` (npm ci && npm run build in console/)"
         )
     folder = tmp_path_factory.mktemp("console")
-    database = folder / "graph.db"
+    store_args, env = store_of(request.param, folder, request)
     keys = [
-        create_key(database, "Sam Steward", "steward,profile:read,profile:read_pii"),
-        create_key(database, "Rita Reader", "profile:read"),
-        create_key(database, "Ada Admin", "admin"),
+        create_key(store_args, env, "Sam Steward", "steward,profile:read,profile:read_pii"),
+        create_key(store_args, env, "Rita Reader", "profile:read"),
+        create_key(store_args, env, "Ada Admin", "admin"),
     ]
-    with identity_server(
-        [*sqlite_args(database), "--model", str(folder / "model.json")], dev=False
-    ) as server:
-        running = Console(server.url, *keys)
+    # No model file there: the service scores with the built-in model.
+    serve_args = [*store_args, "--model", str(folder / "model.json")]
+    with identity_server(serve_args, env, dev=False) as server:
+        running = Console(server.url, request.param, *keys)
         loaded = running.api(INGEST, events=EVENTS)["ingestEvents"]
         assert (loaded["accepted"], loaded["rejected"]) == (len(EVENTS), 0), loaded
         yield running

@@ -69,7 +69,8 @@ def test_search_then_open_a_profile_with_its_graph(page: Page, console: Console)
     expect(links).to_contain_text("same event")
     expect(links).to_contain_text("probabilistic")
     page.get_by_test_id("profile-graph").locator("canvas").first.wait_for()
-    path = screenshot(page.locator("figure.graph"), "profile-graph")
+    page.mouse.move(0, 0)  # the tooltip away from the picture
+    path = screenshot(page.locator("figure.graph"), f"profile-graph-{console.store}")
     assert path.stat().st_size > 5_000  # a picture, not a blank canvas
     expect(page.get_by_role("region", name="History")).to_contain_text("v1")
     expect(page.get_by_role("table", name="Consent (no decision: not consented)")).to_be_visible()
@@ -91,7 +92,7 @@ def test_split_with_a_preview_on_the_graph_then_undo(page: Page, console: Consol
         .get_by_role("row")
         .filter(has_text="cut by the split")
     ).to_have_count(1)
-    screenshot(page.locator("figure.graph"), "split-preview")
+    screenshot(page.locator("figure.graph"), f"split-preview-{console.store}")
 
     page.get_by_role("button", name="Apply split…").click()
     act(page, "Apply the split", "the app belongs to her brother", "Split")
@@ -128,7 +129,7 @@ def test_explain_shows_each_field_against_the_thresholds(page: Page, console: Co
     expect(rows.filter(has_text="address_line1")).to_contain_text("12 Orchard Rd")
     expect(table.locator("tfoot")).to_contain_text("links at ≥")
     expect(table.locator("tfoot")).to_contain_text("decision link")
-    screenshot(table, "explain-table")
+    screenshot(table, f"explain-table-{console.store}")
 
     page.goto(
         f"{console.url}/console/#/explain?a=anonymous_id%3Acookie-ivy&b=anonymous_id%3Acookie-harriet"
@@ -180,6 +181,11 @@ def test_merge_and_unlink(page: Page, console: Console) -> None:
 def test_live_updates_from_the_subscription(page: Page, console: Console) -> None:
     sign_in(page, console, console.steward)
     open_profile(page, console, "anonymous_id", "cookie-ivy")
+    held = page.get_by_role("table", name=re.compile("^Links")).get_by_role("row")
+    expect(held.filter(has_text="cookie-harriet")).to_contain_text("held apart: never-link rule")
+    page.get_by_test_id("profile-graph").locator("canvas").first.wait_for()
+    # Her twin, held apart: a dashed link to a profile of her own.
+    screenshot(page.locator("figure.graph"), f"held-apart-graph-{console.store}")
     page.wait_for_timeout(500)  # the subscription opens after the page loads
     console.api(
         INGEST,
@@ -292,7 +298,7 @@ def test_graphiql_works_offline_with_the_schema_docs(page: Page, console: Consol
     expect(page.locator(".graphiql-doc-explorer")).to_contain_text("Query")
     page.get_by_role("button", name=re.compile("Execute query")).first.click()
     expect(page.locator(".graphiql-response")).to_contain_text('"subject": "key:')
-    screenshot(page, "graphiql")
+    screenshot(page, f"graphiql-{console.store}")
 
 
 def test_seeded_events_are_all_served(console: Console) -> None:

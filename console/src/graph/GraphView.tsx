@@ -51,10 +51,16 @@ export function GraphView({ elements, label, onNodeTap, onEdgeTap }: Props) {
     }
     cy.elements().remove();
     cy.add(elements);
-    cy.layout({ name: "cose", animate: false, randomize: true, nodeRepulsion: () => 12000, idealEdgeLength: () => 130, padding: 40 }).run();
+    cy.layout({
+      name: "cose", animate: false, randomize: true, nodeDimensionsIncludeLabels: true,
+      nodeRepulsion: () => 60_000, idealEdgeLength: () => 80, gravity: 0.4, componentSpacing: 80, padding: 40,
+    }).run();
     cy.fit(undefined, 40);
-    if (cy.zoom() > 1.3) {  // a small profile fitted to the frame would be drawn huge
-      cy.zoom(1.3);
+    // Fitted to the frame, a small profile would be drawn huge and a large one tiny: keep
+    // labels readable (pan and zoom show the rest).
+    const readable = Math.min(1.4, Math.max(0.8, cy.zoom()));
+    if (readable !== cy.zoom()) {
+      cy.zoom(readable);
       cy.center();
     }
   }, [elements]);
