@@ -3,10 +3,14 @@ store (docs/architecture.md, "Stores")."""
 
 from __future__ import annotations
 
-from identity.domain.types import Identifier
+from datetime import datetime
+
+from identity.domain.types import Identifier, ProfileId
 from identity.service import IdentityService
 from identity.store import GraphStore
+from identity.store.protocol import VersionRow
 from tests.builders import event, ident
+from tests.contract.values import T0, T1, T2
 
 ANN, ANN_MAIL = Identifier("customer_id", "ann"), Identifier("email", "ann@mailbox.org")
 BOB, TABLET = Identifier("customer_id", "bob"), Identifier("device_id", "tablet-1")
@@ -72,3 +76,34 @@ async def test_the_profile_id_of_each_known_identifier_in_one_read(store: GraphS
     async with store.transaction(read_only=True) as tx:
         found = await tx.views.profile_ids_of([BOB, TABLET, ANN_MAIL])
     assert found == {BOB: bob, ANN_MAIL: ann} and list(found) == [BOB, ANN_MAIL]
+
+
+async def test_a_reading_carries_the_time_of_its_latest_version(store: GraphStore) -> None:
+    """None before any version (a profile from before versions were kept), then the time of
+    whichever version is the last, read in the same query as the version itself."""
+    profile = ProfileId("prf_a")
+    async with store.transaction() as tx:
+        await tx.graph.upsert_identifiers([(ANN, T0)])
+        (group,) = await tx.graph.create_groups([profile], T0)
+        await tx.graph.assign_members([(ANN, group.group_id)])
+
+    async def reading() -> tuple[int, datetime | None]:
+        async with store.transaction(read_only=True) as tx:
+            (by_id,) = await tx.views.read_profiles([profile])
+            by_node = (await tx.views.read_profiles_of([ANN]))[ANN]
+        assert by_node == by_id
+        return by_id.version, by_id.updated_at
+
+    assert await reading() == (0, None)
+    async with store.transaction() as tx:  # out of order: the last version is not the last row
+        await tx.versions.append_versions([
+            VersionRow(profile, 2, T2, "updated", "e2", None, added=(COOKIE,)),
+            VersionRow(profile, 1, T1, "created", "e1", None, added=(ANN,)),
+            VersionRow(ProfileId("prf_other"), 3, T0, "created", "e3", None)])
+    assert await reading() == (2, T2)  # T2 has microseconds: they survive the round trip
+    async with store.transaction() as tx:
+        await tx.versions.append_versions([
+            VersionRow(profile, 3, T1, "split", "act-1", "steward:sam", removed=(COOKIE,))])
+    async with store.transaction(read_only=True) as tx:
+        (latest,) = await tx.versions.read_versions(profile, 2, 10)
+    assert await reading() == (3, latest.at) == (3, T1)  # the last version's, not the latest

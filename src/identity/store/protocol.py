@@ -89,6 +89,7 @@ class ProfileReading:
     events: list[StoredEvent]  # the members' events that carry traits or an order
     merged_ids: list[ProfileId]  # by age, as IdentityGraph.merged_ids
     version: int  # its latest version, 0 for none
+    updated_at: datetime | None  # that version's time, None for none
     held_reasons: list[str]  # the reasons of the inactive links at its held members
 
 

@@ -1,6 +1,6 @@
 """Neo4j: a profile's view in one query: the profile and its survivor, its members, their
-events that carry data, the ids merged into it, its latest version and the reasons held at its
-held members (five to six round trips before, each a millisecond or two)."""
+events that carry data, the ids merged into it, its latest version (and that version's time) and
+the reasons held at its held members (five to six round trips before, each a millisecond or two)."""
 
 from __future__ import annotations
 
@@ -41,9 +41,10 @@ _EACH: LiteralString = (
     "   RETURN collect(m.profile_id) AS merged }"
     " CALL (current) { OPTIONAL CALL (current) { MATCH (v:ProfileVersion)"
     "   USING INDEX v:ProfileVersion(profile_id, version)"
-    "   WHERE v.profile_id = current AND v.version IS NOT NULL RETURN v.version AS version"
+    "   WHERE v.profile_id = current AND v.version IS NOT NULL"
+    "   RETURN v.version AS version, v.at AS at"
     "   ORDER BY v.profile_id DESC, v.version DESC LIMIT 1 }"
-    "   RETURN coalesce(version, 0) AS version }"
+    "   RETURN coalesce(version, 0) AS version, at AS updated_at }"
     " CALL (held) { UNWIND held AS k MATCH (:Identifier {key: k})-[l:LINKED]-()"
     "   WHERE NOT l.is_active AND l.inactive_reason IS NOT NULL"
     "   RETURN collect(DISTINCT l.inactive_reason) AS reasons }"
@@ -53,7 +54,8 @@ _EACH: LiteralString = (
 _READ: LiteralString = (
     _BY_ID + _EACH + " WITH * ORDER BY i RETURN collect({i: i, requested: requested,"
     " current: current, group_id: group_id, created_at: created_at, members: members,"
-    " events: events, merged: merged, version: version, reasons: reasons}) AS rows"
+    " events: events, merged: merged, version: version, updated_at: updated_at,"
+    " reasons: reasons}) AS rows"
 )
 _IDS_OF: LiteralString = (
     _BY_KEY + " WITH i, current ORDER BY i RETURN collect({i: i, current: current}) AS rows")
@@ -61,7 +63,7 @@ _READ_OF: LiteralString = (
     _BY_KEY + _EACH + " WITH * ORDER BY i RETURN collect({i: i, key: key,"
     " requested: requested, current: current, group_id: group_id, created_at: created_at,"
     " members: members, events: events, merged: merged, version: version,"
-    " reasons: reasons}) AS rows"
+    " updated_at: updated_at, reasons: reasons}) AS rows"
 )
 
 
@@ -74,7 +76,9 @@ def _reading(r: Mapping[str, Any]) -> ProfileReading:
         row, members,
         [stored_event(e, by_key.get(e["anchor"]) or Identifier.of_key(e["anchor"]))
          for e in r["events"]],
-        [ProfileId(p) for p in r["merged"]], r["version"], sorted(r["reasons"]))
+        [ProfileId(p) for p in r["merged"]], r["version"],
+        None if r["updated_at"] is None else from_micros(r["updated_at"]),
+        sorted(r["reasons"]))
 
 
 class Neo4jProfileViews(Neo4jPart):
