@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -266,3 +267,36 @@ def test_graphql_reads_a_profile_as_of_a_time_given_with_or_without_an_offset(
             assert seen == now
         assert graphql(http, PROFILE, id=profile,
                        asOf="2000-01-01T00:00:00")["data"]["profile"] is None
+
+
+UPDATED = """query($id: ID!) {
+  profile(id: $id) { id version updatedAt }
+  profileHistory(id: $id) { versions { version at } } }"""
+SEARCHED = """query($email: String!) {
+  search(query: $email, by: EMAIL) { items { profileId profile { id updatedAt } } } }"""
+
+
+def test_graphql_profile_updated_at_is_its_latest_versions_time(
+        steward_served: Served) -> None:
+    """updatedAt is the `at` of the profile's last version in profileHistory: it moves with a
+    split, on the profile kept and the one carved out, and shows in search results."""
+    with httpx.Client(base_url=steward_served.url, timeout=10) as http:
+        profile = flatmates(http)
+
+        def updated_at(profile_id: str) -> str:
+            data = graphql(http, UPDATED, id=profile_id)["data"]
+            *_, latest = data["profileHistory"]["versions"]
+            assert data["profile"]["version"] == latest["version"]
+            assert data["profile"]["updatedAt"] == latest["at"]
+            return str(latest["at"])
+
+        ingested = updated_at(profile)
+        sides = [[email("alice@northwind.org")], [email("bob@northwind.org")]]
+        kept, carved = graphql(http, SPLIT, id=profile, sides=sides)["data"]["split"][
+            "profileIds"]
+        assert kept == profile
+        split_at = updated_at(profile)
+        assert datetime.fromisoformat(split_at) > datetime.fromisoformat(ingested)
+        assert updated_at(carved) == split_at
+        (hit,) = graphql(http, SEARCHED, email="bob@northwind.org")["data"]["search"]["items"]
+        assert hit["profile"] == {"id": carved, "updatedAt": split_at}

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -320,3 +321,40 @@ async def test_changes_of_one_batch_are_versioned_in_the_order_they_happened(
         merged = [i for i, (kind, _) in enumerate(feed) if kind == "merged"
                   and created in sink.changes[i].absorbed_ids]
         assert all(feed.index(("created", created)) < i for i in merged)
+
+
+async def test_a_profiles_updated_at_is_its_latest_versions_time_and_moves_with_each_action(
+        service: IdentityService) -> None:
+    """updated_at is the time of the profile's latest version (profileHistory's last): a split
+    moves it on the profile kept and sets it on the one carved out, a merge moves it on the
+    survivor, and a view as of a time carries the time of the version it folds up to."""
+
+    async def updated_at(profile_id: ProfileId) -> datetime | None:
+        (view,) = await service.profiles([profile_id])
+        assert view is not None and view.profile_id == profile_id
+        page = await service.profile_versions(profile_id, 50)
+        assert page is not None and page.versions
+        assert view.version == page.versions[-1].row.version
+        assert view.updated_at == page.versions[-1].row.at
+        return view.updated_at
+
+    await ingest(service, *SHARED_TABLET, seen(CAROL, day=4))
+    profile, carol = await where(service, ALICE, CAROL)
+    assert profile is not None and carol is not None
+    ingested = await updated_at(profile)
+    assert ingested is not None
+    split = await service.split(profile, [[ALICE], [BOB]], "sam", "two flatmates")
+    kept, carved = split.profile_ids
+    assert kept == profile
+    after_split = await updated_at(profile)
+    assert after_split is not None and after_split > ingested
+    assert await updated_at(carved) == after_split  # carved out by the same action
+    merged = await service.merge([profile, carol], "sam", "same person")
+    assert merged.profile_ids == (profile,)
+    after_merge = await updated_at(profile)
+    assert after_merge is not None and after_merge > after_split
+    # Carol's id now answers with the survivor, and its time.
+    (via_carol,) = await service.profiles([carol])
+    assert via_carol is not None and via_carol.updated_at == after_merge
+    as_of = await service.profile_as_of(profile, after_merge - timedelta(microseconds=1))
+    assert as_of is not None and as_of.updated_at == after_split

@@ -277,7 +277,8 @@ class History:
                 identifiers=tuple(Member(n.identifier, n.first_seen, min(n.last_seen, at)
                                          if n.first_seen <= at else n.last_seen, n.hub_reason)
                                   for n in nodes),
-                golden=golden, orders=orders, version=rows[-1].version)
+                golden=golden, orders=orders, version=rows[-1].version,
+                updated_at=rows[-1].at)
 
         return await retry_on_conflict(read)
 

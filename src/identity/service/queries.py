@@ -74,6 +74,9 @@ class ProfileView:
     # Bumped by every change to the profile: a front end's cache key (an ETag), and what
     # profileHistory lists (docs/architecture.md, "Steward operations"). 0: none recorded.
     version: int = 0
+    # When the profile last changed: the time of its latest version (the version above).
+    # None: no change recorded since versions were kept (version 0).
+    updated_at: datetime | None = None
     # The latest consent decision per purpose among its identifiers' (domain/consent.py); a
     # purpose without one is not consented.
     consent: tuple[ConsentDecision, ...] = ()
@@ -227,6 +230,7 @@ class Queries:
             orders=orders,
             limits_reached=tuple(sorted(reached)),
             version=reading.version,
+            updated_at=reading.updated_at,
             consent=latest_decisions(d for m in reading.members
                                      for d in consents.get(m.identifier, ())),
         )

@@ -340,6 +340,9 @@ class Profile:
     version: int = strawberry.field(
         description="Bumped by every change to the profile (see profileHistory): a cache key "
         "for front ends, like an ETag. 0: no change recorded since versions were kept.")
+    updated_at: datetime | None = strawberry.field(
+        description="When the profile last changed: the time of its latest version (see "
+        "profileHistory); null when no change was recorded since versions were kept.")
     consent: list[ConsentDecision] = strawberry.field(
         description="The latest consent decision per purpose, with its source, time and "
         "event; a purpose not listed has none, and is not consented.")
@@ -372,6 +375,7 @@ class Profile:
             unknown_value_order_count=view.orders.unknown_value,
             limits_reached=[LimitReached(kind=k, limit=n) for k, n in view.limits_reached],
             version=view.version,
+            updated_at=view.updated_at,
             consent=[ConsentDecision.from_domain(d) for d in view.consent],
         )
 
