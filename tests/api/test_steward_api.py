@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ PREVIEW = """query($id: ID!, $sides: [[IdentifierInput!]!]!) {
 SPLIT = """mutation($id: ID!, $sides: [[IdentifierInput!]!]!) {
   split(profileId: $id, sides: $sides, actor: "sam", reason: "two flatmates") {
     actionId profileIds changes { kind profileId splitIds } profiles { id version } } }"""
+PROFILE_UPDATED = """query($id: ID!) { profile(id: $id) { updatedAt } }"""
 MERGE = """mutation($ids: [ID!]!, $override: Boolean!) {
   merge(profileIds: $ids, actor: "sam", reason: "one household", overrideLimits: $override) {
     actionId profileIds changes { kind profileId absorbedIds } } }"""
@@ -218,6 +219,13 @@ def test_grpc_splits_with_a_preview_unlinks_and_undoes(steward_served: Served) -
     kept, carved = done.action.profile_ids
     assert kept == profile and [p.profile_id for p in done.parts] == [profile, carved]
     assert [c.kind for c in done.action.changes] == [pb.ProfileChange.KIND_SPLIT]
+    # updated_at: the latest version's time, moved by the split, as GraphQL's updatedAt.
+    after = stub.GetProfile(pb.GetProfileRequest(profile_id=profile))
+    assert still.HasField("updated_at")
+    assert after.updated_at.ToDatetime() > still.updated_at.ToDatetime()
+    with httpx.Client(base_url=steward_served.url, timeout=10) as http:
+        shown = graphql(http, PROFILE_UPDATED, id=profile)["data"]["profile"]["updatedAt"]
+    assert after.updated_at.ToDatetime(tzinfo=UTC) == datetime.fromisoformat(shown)
 
     undone = stub.Undo(pb.UndoRequest(action_id=done.action.action_id, actor="sam",
                                       reason="one person"))

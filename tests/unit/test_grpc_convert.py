@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from identity.api.grpc import convert
@@ -36,3 +37,15 @@ def test_a_link_lists_the_events_the_store_read_and_counts_them_all() -> None:
                                          Identifier("phone", "+14155550100"), evidence), None))
     assert list(message.event_ids) == [f"e{n:05d}" for n in range(1, MAX_EVENT_IDS_SHOWN + 1)]
     assert message.event_count == 500
+
+
+def test_updated_at_is_set_from_the_view_and_left_unset_without_one() -> None:
+    """proto3 has no null: a profile with no version recorded has no updated_at at all."""
+    view = ProfileView(
+        profile_id=ProfileId("prf_1"), requested_id="prf_1", created_at=WHEN, merged_ids=(),
+        identifiers=(Member(Identifier("customer_id", "C-1"), WHEN, WHEN),), golden={},
+        orders=OrderSummary(0, ()))
+    assert not convert.profile(view).HasField("updated_at")
+    later = datetime(2024, 5, 2, 8, 30, 0, 250_000, tzinfo=UTC)
+    message = convert.profile(replace(view, version=3, updated_at=later))
+    assert message.updated_at.ToDatetime(tzinfo=UTC) == later

@@ -104,7 +104,7 @@ class ProfileLookup(_message.Message):
     def __init__(self, profile_id: _Optional[str] = ..., identifier: _Optional[_Union[Identifier, _Mapping]] = ..., found: _Optional[bool] = ..., profile: _Optional[_Union[Profile, _Mapping]] = ...) -> None: ...
 
 class Profile(_message.Message):
-    __slots__ = ("id", "requested_id", "merged_ids", "created_at", "first_seen", "last_seen", "identifiers", "golden", "order_count", "total_spend", "unknown_value_order_count", "limits_reached", "consent")
+    __slots__ = ("id", "requested_id", "merged_ids", "created_at", "first_seen", "last_seen", "identifiers", "golden", "order_count", "total_spend", "unknown_value_order_count", "limits_reached", "consent", "updated_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     REQUESTED_ID_FIELD_NUMBER: _ClassVar[int]
     MERGED_IDS_FIELD_NUMBER: _ClassVar[int]
@@ -118,6 +118,7 @@ class Profile(_message.Message):
     UNKNOWN_VALUE_ORDER_COUNT_FIELD_NUMBER: _ClassVar[int]
     LIMITS_REACHED_FIELD_NUMBER: _ClassVar[int]
     CONSENT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     requested_id: str
     merged_ids: _containers.RepeatedScalarFieldContainer[str]
@@ -131,7 +132,8 @@ class Profile(_message.Message):
     unknown_value_order_count: int
     limits_reached: _containers.RepeatedCompositeFieldContainer[LimitReached]
     consent: _containers.RepeatedCompositeFieldContainer[ConsentDecision]
-    def __init__(self, id: _Optional[str] = ..., requested_id: _Optional[str] = ..., merged_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., identifiers: _Optional[_Iterable[_Union[ProfileIdentifier, _Mapping]]] = ..., golden: _Optional[_Iterable[_Union[GoldenField, _Mapping]]] = ..., order_count: _Optional[int] = ..., total_spend: _Optional[_Iterable[_Union[Money, _Mapping]]] = ..., unknown_value_order_count: _Optional[int] = ..., limits_reached: _Optional[_Iterable[_Union[LimitReached, _Mapping]]] = ..., consent: _Optional[_Iterable[_Union[ConsentDecision, _Mapping]]] = ...) -> None: ...
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., requested_id: _Optional[str] = ..., merged_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., identifiers: _Optional[_Iterable[_Union[ProfileIdentifier, _Mapping]]] = ..., golden: _Optional[_Iterable[_Union[GoldenField, _Mapping]]] = ..., order_count: _Optional[int] = ..., total_spend: _Optional[_Iterable[_Union[Money, _Mapping]]] = ..., unknown_value_order_count: _Optional[int] = ..., limits_reached: _Optional[_Iterable[_Union[LimitReached, _Mapping]]] = ..., consent: _Optional[_Iterable[_Union[ConsentDecision, _Mapping]]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ConsentDecision(_message.Message):
     __slots__ = ("purpose", "granted", "source", "at", "event_id")

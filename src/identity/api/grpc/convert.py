@@ -83,6 +83,7 @@ def profile(view: ProfileView) -> pb.Profile:
         limits_reached=[pb.LimitReached(kind=kind, limit=limit)
                         for kind, limit in view.limits_reached],
         consent=[consent_decision(d) for d in view.consent],
+        updated_at=view.updated_at,  # None: left unset
     )
 
 
