@@ -20,6 +20,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
+import identity.api.graphql.http as graphql_http
 from identity.api.graphql.permissions import AUTHENTICATED, ROOT_FIELD_SCOPES
 from identity.api.graphql.schema import schema
 from identity.api.grpc.auth import METHOD_SCOPES
@@ -128,7 +129,9 @@ def test_admin_holds_every_scope(secured: Secured) -> None:
 
 def test_a_revoked_key_is_refused_within_the_cache_time(secured: Secured) -> None:
     reader = issue_key(secured.settings, Scope.PROFILE_READ)
-    assert post(secured, PROFILE, reader, id="prf_x").status_code == 200
+    answered = post(secured, PROFILE, reader, id="prf_x")
+    assert answered.status_code == 200
+    assert answered.headers["cache-control"] == "no-store"  # a caller's data: never cached
     key_id = reader.split("_")[1]
 
     async def revoke() -> None:
@@ -292,3 +295,45 @@ async def test_a_websocket_authenticates_in_connection_init_or_its_upgrade(
     ws, ack = await _init(secured.url, {}, headers=bearer(reader))
     assert ack == {"type": "connection_ack"}
     await ws.close()
+
+
+async def test_a_websocket_whose_key_is_revoked_is_closed_and_reads_no_more(
+        secured: Secured, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A socket outlives the HTTP requests that check keys: its credential is verified
+    again before each operation and every few seconds, so a revoked key stops reading."""
+    monkeypatch.setattr(graphql_http, "CREDENTIAL_RECHECK_S", 0.3)
+    reader = await issue_for(secured.settings, Scope.PROFILE_READ)
+    ws, ack = await _init(secured.url, {"Authorization": f"Bearer {reader}"})
+    assert ack == {"type": "connection_ack"}
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+        "query": "subscription { profileChanges { kind } }"}}))
+    store = await open_store(secured.settings.store_config())
+    try:
+        assert await ApiKeys(store).revoke(reader.split("_")[1])
+    finally:
+        await store.close()
+    with pytest.raises(ConnectionClosed) as closed:
+        async with asyncio.timeout(10):  # the key cache's 2 s, then a recheck
+            while True:
+                await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+    assert "revoked" in closed.value.rcvd.reason
+
+
+async def test_a_websocket_shows_what_its_connection_init_key_may_see(
+        secured: Secured) -> None:
+    """The caller named in connection_init decides the masking, not the anonymous socket it
+    opened as: a key with profile:read_pii reads clear values over the socket too."""
+    admin = await issue_for(secured.settings, Scope.ADMIN)
+    clear = await issue_for(secured.settings, Scope.PROFILE_READ, Scope.PROFILE_READ_PII)
+    profile_id = await asyncio.to_thread(ingested_profile, secured, admin)
+    ws, ack = await _init(secured.url, {"Authorization": f"Bearer {clear}"})
+    assert ack == {"type": "connection_ack"}
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+        "query": "query($id: ID!) { profile(id: $id) { identifiers { identifiers { value } } } }",
+        "variables": {"id": profile_id}}}))
+    answer = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    await ws.close()
+    values = {n["value"] for g in answer["payload"]["data"]["profile"]["identifiers"]
+              for n in g["identifiers"]}
+    assert "ada.lovelace@northwind.org" in values

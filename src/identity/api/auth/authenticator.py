@@ -55,6 +55,11 @@ class Authenticator:
             self._limiter.admit(principal)
         return principal
 
+    async def verify(self, authorization: str | None) -> Principal:
+        """authenticate without taking a token from the caller's rate: an open WebSocket
+        checks again that its credential still holds (a key revoked, a token expired)."""
+        return await self._verify(authorization)
+
     def admit(self, principal: Principal) -> None:
         """One more request from a caller authenticated before: an operation sent on an open
         WebSocket takes a token as an HTTP request does. Raises RateLimited."""

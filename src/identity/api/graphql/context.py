@@ -32,3 +32,9 @@ class Context:
         self.profiles = profile_loader(self.service)
         self.links = links_loader(self.service)
         self.disclosure = self.service.disclosure(self.principal)
+
+    def act_as(self, principal: Principal) -> None:
+        """The caller a WebSocket authenticated after it opened (in connection_init), or
+        again: what it may see follows it."""
+        self.principal = principal
+        self.disclosure = self.service.disclosure(principal)

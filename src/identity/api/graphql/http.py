@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -33,7 +35,10 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
@@ -62,6 +67,9 @@ ServiceProvider = Callable[[], IdentityService]
 # A client that opens the WebSocket has this long to send connection_init, or it is closed
 # (4408): a socket nobody uses is not kept.
 CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
+# How often an open WebSocket's credential is verified again: a key revoked (or a token
+# expired) closes it within this, plus the key cache's 2 s (service/api_keys.py).
+CREDENTIAL_RECHECK_S = 5.0
 
 
 ACKNOWLEDGED = cast(UnsetType, UNSET)  # connection_ack without a payload
@@ -77,11 +85,51 @@ class TransportWS(BaseGraphQLTransportWSHandler[WatchContext, None]):
         if not isinstance(error, SentAfterClose):
             await super().handle_task_exception(error)
 
+    _rechecking: asyncio.Task[None] | None = None
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged and self._rechecking is None:
+            self._rechecking = asyncio.create_task(self._recheck_credential())
+
+    async def shutdown(self) -> None:
+        if self._rechecking is not None:
+            self._rechecking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._rechecking
+        await super().shutdown()
+
+    async def _recheck_credential(self) -> None:
+        """A socket lives as long as its client wants: a key revoked while it is open must
+        not keep reading. Its credential is verified again every few seconds, and before each
+        operation (handle_subscribe); one refused closes the socket (4403), ending its
+        subscriptions."""
+        while True:
+            await asyncio.sleep(CREDENTIAL_RECHECK_S)
+            if not await self._still_valid():
+                return
+
+    async def _still_valid(self) -> bool:
+        if not isinstance(self.view, IdentityGraphQL):
+            return True
+        try:
+            principal = await self.view.verify(self.context.credential)
+        except Unauthenticated as exc:
+            with contextlib.suppress(SentAfterClose, RuntimeError):
+                await self.websocket.close(code=4403, reason=_close_reason(
+                    f"the credential no longer holds: {exc}"))
+            return False
+        if principal != self.context.principal:  # its scopes changed: what it may see too
+            self.context.act_as(principal)
+        return True
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        """Each operation sent on the socket is a request: it takes a token from its caller's
-        rate (rate_limit.py), or gets an `error` saying when to try again, and the socket
-        stays open."""
+        """Each operation sent on the socket is a request: its credential must still hold,
+        and it takes a token from its caller's rate (rate_limit.py), or gets an `error`
+        saying when to try again, and the socket stays open."""
         if self.connection_acknowledged and isinstance(self.view, IdentityGraphQL):
+            if not await self._still_valid():
+                return
             try:
                 self.view.admit(self.context.principal)
             except RateLimited as exc:
@@ -126,6 +174,10 @@ class IdentityGraphQL(GraphQL[WatchContext, None]):
         """An operation on an open WebSocket: one more request (TransportWS)."""
         self._authenticator.admit(principal)
 
+    async def verify(self, credential: str | None) -> Principal:
+        """An open WebSocket's credential, verified again (TransportWS)."""
+        return await self._authenticator.verify(credential)
+
     async def on_ws_connect(self, context: WatchContext) -> UnsetType | dict[str, object] | None:
         """A WebSocket opened without an Authorization header authenticates in its
         connection_init payload ({"Authorization": "Bearer ..."}); one that fails is closed
@@ -134,9 +186,9 @@ class IdentityGraphQL(GraphQL[WatchContext, None]):
             return ACKNOWLEDGED
         params = context.connection_params or {}
         credential = params.get("Authorization", params.get("authorization"))
+        context.credential = credential if isinstance(credential, str) else None
         try:
-            context.principal = await self._authenticator.authenticate(
-                credential if isinstance(credential, str) else None)
+            context.act_as(await self._authenticator.authenticate(context.credential))
         except (Unauthenticated, RateLimited):
             raise ConnectionRejectionError from None
         return ACKNOWLEDGED
@@ -146,13 +198,16 @@ class IdentityGraphQL(GraphQL[WatchContext, None]):
         service = self._service()
         self._watches.share(service)  # subscriptions count where gRPC's watch streams do
         return WatchContext(service=service, watches=self._watches,
-                            principal=request.scope[PRINCIPAL_KEY], limits=self._limits)
+                            principal=request.scope[PRINCIPAL_KEY], limits=self._limits,
+                            credential=request.headers.get("authorization"))
 
     async def execute_single(self, request: Request, request_adapter: AsyncHTTPRequestAdapter,
                              sub_response: Response, context: WatchContext, root_value: None,
                              request_data: GraphQLRequestData) -> ExecutionResult:
         """strawberry's own, but a subscription sent over HTTP is a 400 that says where it is
         served: strawberry runs it as a query, whose field is then null and logged as a bug."""
+        # Answers hold a caller's data: no cache on the way (a proxy, the browser's) keeps one.
+        sub_response.headers["Cache-Control"] = "no-store"
         allowed = OperationType.from_http(request_adapter.method) - {OperationType.SUBSCRIPTION}
         try:
             result = await self.schema.execute(

@@ -40,6 +40,9 @@ class WatchContext(Context):
 
     watches: WatchSlots = field(kw_only=True)
     connection_params: dict[str, object] | None = field(default=None, kw_only=True)
+    # The Authorization value the socket authenticated with (header or connection_init),
+    # verified again while the socket is open (http.py, TransportWS).
+    credential: str | None = field(default=None, kw_only=True)
 
 
 Info = strawberry.Info[WatchContext, None]
