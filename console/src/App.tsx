@@ -1,7 +1,8 @@
-import { useEffect, useState } from "react";
-import { request } from "./api/client";
+import { useEffect, useRef, useState, type MouseEvent, type ReactNode } from "react";
+import { request, UNAUTHENTICATED } from "./api/client";
 import { VIEWER, type Viewer } from "./api/queries";
 import { ErrorNote, Loading } from "./components/Notes";
+import { RouteLink } from "./components/RouteLink";
 import { useAsync } from "./components/useAsync";
 import { AuditPage } from "./pages/AuditPage";
 import { ExplainPage } from "./pages/ExplainPage";
@@ -9,42 +10,98 @@ import { LoginPage } from "./pages/LoginPage";
 import { ProfilePage } from "./pages/ProfilePage";
 import { ReviewPage } from "./pages/ReviewPage";
 import { SearchPage } from "./pages/SearchPage";
-import { href, parseRoute, type Route } from "./routing";
+import { currentRoute, NAVIGATED, type Route } from "./routing";
 import { apiKey, setApiKey } from "./session";
 import { can, ViewerContext } from "./viewer";
 
+const TITLES: Record<Route["page"], string> = {
+  search: "Search", profile: "Profile", explain: "Explain", review: "Review queue", audit: "Audit log", login: "Sign in",
+};
+
 export function App() {
-  const [route, setRoute] = useState<Route>(() => parseRoute(location.hash));
+  const [route, setRoute] = useState<Route>(() => currentRoute());
   const [signIns, setSignIns] = useState(0);
   useEffect(() => {
-    const follow = () => setRoute(parseRoute(location.hash));
-    window.addEventListener("hashchange", follow);
-    return () => window.removeEventListener("hashchange", follow);
+    const follow = () => setRoute(currentRoute());
+    for (const event of ["hashchange", "popstate", NAVIGATED]) window.addEventListener(event, follow);
+    return () => { for (const event of ["hashchange", "popstate", NAVIGATED]) window.removeEventListener(event, follow); };
   }, []);
-  const viewer = useAsync(() => request<{ viewer: Viewer }>(VIEWER).then((d) => d.viewer), [signIns]);
+  // Who the key is, asked again at each sign-in or out; nothing of the last key's stays on
+  // screen meanwhile.
+  const viewer = useAsync(() => request<{ viewer: Viewer }>(VIEWER).then((d) => d.viewer), [signIns], { keep: false });
+  useEffect(() => {
+    document.title = `${TITLES[route.page]} · Identity console`;
+  }, [route]);
+  // A key revoked (or a token expired) while the console is open: ask who we are again,
+  // which shows the sign-in page with the server's reason.
+  const signedIn = viewer.data !== null;
+  useEffect(() => {
+    if (!signedIn) return;
+    const recheck = () => setSignIns((n) => n + 1);
+    window.addEventListener(UNAUTHENTICATED, recheck);
+    return () => window.removeEventListener(UNAUTHENTICATED, recheck);
+  }, [signedIn]);
 
-  if (viewer.loading && !viewer.data) return <Loading what="the console" />;
-  if (viewer.error?.unauthenticated || !viewer.data || route.page === "login") {
+  function signIn(key: string | null) {
+    setApiKey(key);
+    setSignIns((n) => n + 1);
+  }
+
+  if (viewer.loading) return <Loading what="the console" />;
+  const refused = viewer.error?.unauthenticated ?? false;
+  if (viewer.error && !refused) {
     return (
-      <LoginPage
-        refusal={viewer.error}
-        onSignIn={(key) => {
-          setApiKey(key);
-          setSignIns((n) => n + 1);
-          if (route.page === "login") location.hash = "#/";
-        }}
-      />
+      <main className="login" id="main">
+        <h1>Identity console</h1>
+        <ErrorNote error={viewer.error} what="reaching the service" />
+        <button type="button" className="primary" onClick={() => setSignIns((n) => n + 1)}>Try again</button>
+      </main>
+    );
+  }
+  if (refused || !viewer.data || route.page === "login") {
+    return (
+      <LoginPage refusal={viewer.error} onSignIn={(key) => {
+        signIn(key);
+        if (route.page === "login") location.hash = "#/";
+      }} />
     );
   }
   return (
     <ViewerContext.Provider value={viewer.data}>
-      <Header viewer={viewer.data} route={route} onSignOut={() => { setApiKey(null); setSignIns((n) => n + 1); }} />
-      <main id="main" tabIndex={-1}>
-        <ErrorNote error={viewer.error} what="who you are" />
+      <Header viewer={viewer.data} route={route} onSignOut={() => signIn(null)} />
+      <Main route={route} key={signIns}>
         <Page route={route} />
-      </main>
+      </Main>
     </ViewerContext.Provider>
   );
+}
+
+/** The page's content; on each navigation the focus moves to its first heading, so a screen
+ * reader announces where the steward is. */
+function Main({ route, children }: { route: Route; children: ReactNode }) {
+  const main = useRef<HTMLElement>(null);
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    // The page may still be loading: wait for its heading (a few seconds at most), unless
+    // the steward has moved the focus meanwhile.
+    const since = Date.now();
+    const timer = window.setInterval(() => {
+      const heading = main.current?.querySelector<HTMLElement>("h1");
+      const untouched = document.activeElement === document.body || document.activeElement === main.current
+        || !document.activeElement?.isConnected;
+      if (heading && untouched) {
+        heading.tabIndex = -1;
+        heading.focus();
+      }
+      if (heading || !untouched || Date.now() - since > 3000) window.clearInterval(timer);
+    }, 50);
+    return () => window.clearInterval(timer);
+  }, [route]);
+  return <main id="main" tabIndex={-1} ref={main}>{children}</main>;
 }
 
 function Page({ route }: { route: Route }) {
@@ -64,23 +121,28 @@ function Page({ route }: { route: Route }) {
   }
 }
 
+function skipToContent(event: MouseEvent<HTMLAnchorElement>) {
+  event.preventDefault(); // #main is not a route: focus the content instead of going there
+  document.getElementById("main")?.focus();
+}
+
 function Header({ viewer, route, onSignOut }: { viewer: Viewer; route: Route; onSignOut: () => void }) {
   const steward = can(viewer, "steward");
-  const links: [string, string, boolean][] = [
-    ["Search", href({ page: "search", query: "", by: "ANY", kind: "" }), route.page === "search" || route.page === "profile"],
-    ["Explain", href({ page: "explain", a: "", b: "" }), route.page === "explain"],
+  const links: [string, Route, boolean][] = [
+    ["Search", { page: "search", query: "", by: "ANY", kind: "" }, route.page === "search" || route.page === "profile"],
+    ["Explain", { page: "explain", a: "", b: "" }, route.page === "explain"],
   ];
   if (steward) {
-    links.push(["Review queue", href({ page: "review" }), route.page === "review"]);
-    links.push(["Audit log", href({ page: "audit", profileId: "" }), route.page === "audit"]);
+    links.push(["Review queue", { page: "review" }, route.page === "review"]);
+    links.push(["Audit log", { page: "audit", profileId: "" }, route.page === "audit"]);
   }
   return (
     <header className="top">
-      <a className="skip" href="#main">Skip to content</a>
+      <a className="skip" href="#main" onClick={skipToContent}>Skip to content</a>
       <span className="brand">Identity console</span>
       <nav aria-label="Pages">
         {links.map(([text, to, current]) => (
-          <a key={text} href={to} aria-current={current ? "page" : undefined}>{text}</a>
+          <RouteLink key={text} route={to} current={current}>{text}</RouteLink>
         ))}
         <a href="/graphql">GraphiQL</a>
       </nav>

@@ -28,4 +28,14 @@ query WhoAmI {
 # search(query: "Mia Nakamura", by: NAME, first: 5) { total items { profileId score } }
 `;
 
-createRoot(document.getElementById("graphiql")!).render(<GraphiQL fetcher={fetcher} defaultQuery={START} />);
+// GraphiQL keeps its tabs and history (each run's headers with it, an Authorization value
+// typed there included) in the storage it is given: this tab's, as the console keeps its
+// key, never localStorage, where they would outlive the session. What an earlier version
+// left there is removed.
+for (const name of Object.keys(localStorage)) {
+  if (name.startsWith("graphiql:")) localStorage.removeItem(name);
+}
+
+createRoot(document.getElementById("graphiql")!).render(
+  <GraphiQL fetcher={fetcher} defaultQuery={START} storage={sessionStorage} />,
+);

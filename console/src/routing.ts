@@ -1,5 +1,7 @@
 /** The console's pages as hash routes (#/profile/p_123), so the server serves one page and
- * a link to a profile can be pasted into a ticket. */
+ * a profile's address can be pasted into a ticket. What a steward searched for or asked to
+ * explain (emails, phones, names) stays out of the address, and so out of the browser's
+ * history file: it travels in the history entry's state, which back and forward restore. */
 
 export type Route =
   | { page: "search"; query: string; by: string; kind: string }
@@ -8,6 +10,8 @@ export type Route =
   | { page: "review" }
   | { page: "audit"; profileId: string }
   | { page: "login" };
+
+export const NAVIGATED = "identity:navigate";
 
 export function parseRoute(hash: string): Route {
   const [path = "", queryString = ""] = hash.replace(/^#/, "").split("?", 2);
@@ -35,29 +39,37 @@ export function parseRoute(hash: string): Route {
   return { page: "search", query: params.get("q") ?? "", by: params.get("by") ?? "ANY", kind: params.get("kind") ?? "" };
 }
 
+/** The address of a route: profile and audit ids, never a searched value or identifier. */
 export function href(route: Route): string {
   switch (route.page) {
     case "profile":
       return `#/profile/${encodeURIComponent(route.id)}`;
     case "explain":
-      return `#/explain?${new URLSearchParams({ a: route.a, b: route.b })}`;
+      return "#/explain";
     case "review":
       return "#/review";
     case "audit":
       return route.profileId ? `#/audit?${new URLSearchParams({ profile: route.profileId })}` : "#/audit";
     case "login":
       return "#/login";
-    case "search": {
-      const params = new URLSearchParams();
-      if (route.query) params.set("q", route.query);
-      if (route.by && route.by !== "ANY") params.set("by", route.by);
-      if (route.kind) params.set("kind", route.kind);
-      const text = params.toString();
-      return text ? `#/?${text}` : "#/";
-    }
+    case "search":
+      return "#/";
   }
 }
 
+function isRoute(value: unknown): value is Route {
+  return typeof value === "object" && value !== null && typeof (value as { page?: unknown }).page === "string";
+}
+
+/** The route on screen: the history entry's own (with what was searched), else the hash's. */
+export function currentRoute(state: unknown = history.state, hash: string = location.hash): Route {
+  const kept = (state as { route?: unknown } | null)?.route;
+  if (isRoute(kept) && href(kept) === href(parseRoute(hash))) return kept;
+  return parseRoute(hash);
+}
+
+/** Goes to `route` as a new history entry (back returns), telling the app. */
 export function go(route: Route): void {
-  location.hash = href(route);
+  history.pushState({ route }, "", href(route));
+  window.dispatchEvent(new Event(NAVIGATED));
 }

@@ -9,7 +9,10 @@ export function apiKey(): string | null {
   return sessionStorage.getItem(KEY);
 }
 
+/** Signs in with `key`, or out with null. The name actions were recorded under belongs to
+ * whoever held the last key: it goes with it, so the next steward is not recorded as them. */
 export function setApiKey(key: string | null): void {
+  if (key !== apiKey()) sessionStorage.removeItem(ACTOR);
   if (key) sessionStorage.setItem(KEY, key);
   else sessionStorage.removeItem(KEY);
 }

@@ -7,7 +7,7 @@ describe("errors the API answers", () => {
       errors: [{ message: "needs the steward scope", path: ["merge"], extensions: { code: "FORBIDDEN" } }],
       data: null,
     });
-    expect(error?.message).toBe("needs the steward scope (at merge)");
+    expect(error?.message).toBe("needs the steward scope");
     expect(error?.forbidden).toBe(true);
     expect(error?.unauthenticated).toBe(false);
   });

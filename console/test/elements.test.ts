@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Link } from "../src/api/queries";
-import { graphElements, kindClass, linkKey } from "../src/graph/elements";
+import { graphElements, kindClass, linkKey, nodeId, pairKey } from "../src/graph/elements";
 
 const email = { kind: "email", value: "mia@northwind.org" };
 const phone = { kind: "phone", value: "+442071838750" };
@@ -14,8 +14,8 @@ function link(a: typeof email, b: typeof email, rule: string, extra: Partial<Lin
   };
 }
 
-const classes = (elements: ReturnType<typeof graphElements>, id: string) =>
-  (elements.find((e) => e.data.id === id)?.classes as string).split(" ");
+const classes = (elements: ReturnType<typeof graphElements>, ref: { kind: string; value: string }) =>
+  (elements.find((e) => e.data.id === nodeId(ref))?.classes as string).split(" ");
 
 describe("the profile's picture", () => {
   it("draws members, links by rule and strength, and an outsider held apart dashed", () => {
@@ -28,9 +28,9 @@ describe("the profile's picture", () => {
       ],
     });
     expect(elements.filter((e) => e.group === "nodes")).toHaveLength(4);
-    expect(classes(elements, "customer_id:C-2")).toContain("outside");
-    expect(classes(elements, "email:mia@northwind.org")).toEqual(["kind-email"]);
-    const vetoed = elements.find((e) => e.data.source === "phone:+442071838750" && e.data.target === "customer_id:C-2");
+    expect(classes(elements, other)).toContain("outside");
+    expect(classes(elements, email)).toEqual(["kind-email"]);
+    const vetoed = elements.find((e) => e.data.source === nodeId(phone) && e.data.target === nodeId(other));
     expect(vetoed?.classes).toContain("inactive");
     expect(vetoed?.data.label).toBe("never-link rule twins");
     const scored = elements.find((e) => e.data.label === "probabilistic 98.0%");
@@ -56,8 +56,28 @@ describe("the profile's picture", () => {
     });
     const edges = elements.filter((e) => e.group === "edges");
     expect(edges.filter((e) => (e.classes as string).includes("cut")).map((e) => e.data.label)).toEqual(["probabilistic 97.0%"]);
-    expect(classes(elements, "phone:+442071838750")).toEqual(["kind-phone", "selected-side", "part-1"]);
-    expect(classes(elements, "anonymous_id:a-1")).toContain("part-0");
+    expect(classes(elements, phone)).toEqual(["kind-phone", "selected-side", "part-1"]);
+    expect(classes(elements, cookie)).toContain("part-0");
+  });
+
+  it("labels only what a colour cannot say: a scored link's strength, why one is held apart", () => {
+    const elements = graphElements({ members: [email, cookie], links: [link(email, cookie, "same_event")] });
+    expect(elements.find((e) => e.group === "edges")?.data.label).toBe("");
+  });
+
+  it("keeps ids apart whatever the values hold", () => {
+    // A cookie whose value spells another node's or edge's id under a naive "kind:value|..."
+    // scheme: each link and node keeps its own id.
+    const tricky = { kind: "anonymous_id", value: "a|email:mia@northwind.org" };
+    const plain = { kind: "anonymous_id", value: "a" };
+    const elements = graphElements({
+      members: [email, tricky, plain],
+      links: [link(plain, email, "same_event"), link(tricky, email, "same_event")],
+    });
+    const ids = elements.map((e) => e.data.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(elements.filter((e) => e.group === "edges")).toHaveLength(2);
+    expect(pairKey(plain, email)).not.toBe(pairKey(tricky, email));
   });
 
   it("draws every external system as one kind, and an unknown kind plainly", () => {

@@ -159,6 +159,8 @@ EVENTS = [
 class Console:
     url: str
     store: str  # sqlite or neo4j
+    store_args: list[str]  # the store's arguments and environment, for the CLI
+    env: dict[str, str]
     steward: str  # steward, profile:read, profile:read_pii
     reader: str  # profile:read only: sees masked values
     admin: str
@@ -248,7 +250,7 @@ def console(
     # No model file there: the service scores with the built-in model.
     serve_args = [*store_args, "--model", str(folder / "model.json")]
     with identity_server(serve_args, env, dev=False) as server:
-        running = Console(server.url, request.param, *keys)
+        running = Console(server.url, request.param, store_args, env, *keys)
         loaded = running.api(INGEST, events=EVENTS)["ingestEvents"]
         assert (loaded["accepted"], loaded["rejected"]) == (len(EVENTS), 0), loaded
         yield running

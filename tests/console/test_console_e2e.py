@@ -5,7 +5,10 @@ everywhere. Each test signs in with an API key as a steward would (authenticatio
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 from playwright.sync_api import Page, expect
 
@@ -14,6 +17,7 @@ from tests.console.conftest import (
     INGEST,
     Console,
     accessibility_violations,
+    create_key,
     event,
     ident,
     screenshot,
@@ -54,7 +58,7 @@ def test_search_then_open_a_profile_with_its_graph(page: Page, console: Console)
     row = results.get_by_role("row").filter(has_text="Mia Nakamura").first
     expect(row).to_contain_text("name")  # what matched
     expect(row.get_by_role("cell").nth(2)).to_have_text(re.compile(r"^\d"))  # identifiers
-    assert "#/?q=Mia" in page.url  # the query is in the address: back returns to it
+    assert "Mia" not in page.url  # what was searched stays out of the address (and history)
 
     row.get_by_role("link").first.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Mia Nakamura")
@@ -74,6 +78,10 @@ def test_search_then_open_a_profile_with_its_graph(page: Page, console: Console)
     assert path.stat().st_size > 5_000  # a picture, not a blank canvas
     expect(page.get_by_role("region", name="History")).to_contain_text("v1")
     expect(page.get_by_role("table", name="Consent (no decision: not consented)")).to_be_visible()
+
+    page.go_back()  # back to the results, restored from the history entry
+    expect(page.get_by_role("row").filter(has_text="Mia Nakamura").first).to_be_visible()
+    assert "Mia" not in page.url
 
 
 def test_split_with_a_preview_on_the_graph_then_undo(page: Page, console: Console) -> None:
@@ -159,7 +167,7 @@ def test_merge_and_unlink(page: Page, console: Console) -> None:
     open_profile(page, console, "email", "otto.brandt@northwind.org")
     page.get_by_role("button", name="Merge…").click()
     dialog = page.get_by_role("dialog", name="Merge profiles")
-    dialog.get_by_label(re.compile("^Profile ids to merge")).fill(other)
+    dialog.get_by_label(re.compile("^Other profile ids")).fill(other)
     act(page, "Merge profiles", "same man, new email", "Merge")
     expect(page.get_by_role("status").filter(has_text="Merged (act_")).to_be_visible()
     assert together(
@@ -197,7 +205,7 @@ def test_live_updates_from_the_subscription(page: Page, console: Console) -> Non
             )
         ],
     )
-    expect(page.locator(".note.live")).to_contain_text("Updated live")
+    expect(page.locator(".note.live")).to_contain_text("Changed while you were looking")
     expect(page.get_by_role("region", name="Identifiers")).to_contain_text("C-3003")
 
 
@@ -248,6 +256,57 @@ def test_the_login_refuses_a_bad_key_and_signs_out(page: Page, console: Console)
     sign_in(page, console, console.steward)
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_label("API key")).to_be_visible()
+
+
+def test_skip_to_content_stays_on_the_page(page: Page, console: Console) -> None:
+    sign_in(page, console, console.steward)
+    profile_id = open_profile(page, console, "email", "mia.nakamura@northwind.org")
+    # Opening it moved the focus to its heading, for a screen reader to announce it.
+    expect(page.get_by_role("heading", level=1)).to_be_focused()
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(profile_id)
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    assert page.url.endswith(f"#/profile/{profile_id}")
+
+
+def test_a_key_revoked_while_signed_in_returns_to_the_sign_in_page(
+    page: Page, console: Console
+) -> None:
+    key = create_key(console.store_args, console.env, "Short-lived", "profile:read")
+    sign_in(page, console, key)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "identity.cli",
+            "keys",
+            "revoke",
+            key.split("_")[1],
+            *console.store_args,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, **console.env},
+    )
+    page.wait_for_timeout(2500)  # the server's key cache
+    page.get_by_label("Name, email, phone or identifier").fill("C-1001")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_label("API key")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("revoked")
+
+
+def test_graphiql_keeps_no_header_in_local_storage(page: Page, console: Console) -> None:
+    sign_in(page, console, console.steward)
+    page.goto(f"{console.url}/graphql")
+    expect(page.locator(".graphiql-query-editor")).to_contain_text("WhoAmI")
+    page.get_by_role("button", name=re.compile("Execute query")).first.click()
+    expect(page.locator(".graphiql-response")).to_contain_text('"subject"')
+    kept = page.evaluate("Object.keys(localStorage)")
+    assert [k for k in kept if k.startswith("graphiql")] == []
 
 
 def test_the_keyboard_alone_finds_and_opens_a_profile(page: Page, console: Console) -> None:

@@ -25,6 +25,9 @@ export class ApiError extends Error {
   }
 }
 
+/** Sent when the server refuses the key: the app asks who it is again (App.tsx). */
+export const UNAUTHENTICATED = "identity:unauthenticated";
+
 interface GraphQLErrorBody {
   message?: unknown;
   path?: unknown;
@@ -39,7 +42,8 @@ export function errorOf(status: number, body: unknown): ApiError | null {
     const code = typeof first.extensions?.code === "string" ? first.extensions.code : null;
     const messages = (errors as GraphQLErrorBody[]).map((e) => {
       const text = typeof e.message === "string" ? e.message : "unknown error";
-      const path = Array.isArray(e.path) ? ` (at ${e.path.join(".")})` : "";
+      // Where, when deeper than the field the page asked for (which it names itself).
+      const path = Array.isArray(e.path) && e.path.length > 1 ? ` (at ${e.path.join(".")})` : "";
       return text + path;
     });
     return new ApiError(messages.join("; "), status, code);
@@ -69,6 +73,7 @@ export async function request<T>(query: string, variables: Record<string, unknow
     // A proxy's HTML error page, or an empty body: the status says what happened.
   }
   const error = errorOf(response.status, body);
+  if (error?.unauthenticated) window.dispatchEvent(new Event(UNAUTHENTICATED));
   if (error) throw error;
   return (body as { data: T }).data;
 }

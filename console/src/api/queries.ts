@@ -167,8 +167,8 @@ export interface AuditEntry {
   undoneBy: string | null;
 }
 
-export const AUDIT = `query Audit($filter: AuditLogFilter, $after: String) {
-  auditLog(filter: $filter, first: 20, after: $after) {
+export const AUDIT = `query Audit($filter: AuditLogFilter, $after: String, $first: Int! = 20) {
+  auditLog(filter: $filter, first: $first, after: $after) {
     endCursor
     entries { actionId action actor at reason profileIds undoOf undoneBy }
   }
@@ -226,8 +226,8 @@ export interface ActionResult {
 
 const ACTION = `actionId profileIds changes { kind profileId absorbedIds splitIds }`;
 
-export const MERGE = `mutation Merge($ids: [ID!]!, $actor: String!, $reason: String!) {
-  merge(profileIds: $ids, actor: $actor, reason: $reason) { ${ACTION} }
+export const MERGE = `mutation Merge($ids: [ID!]!, $actor: String!, $reason: String!, $override: Boolean!) {
+  merge(profileIds: $ids, actor: $actor, reason: $reason, overrideLimits: $override) { ${ACTION} }
 }`;
 
 export const SPLIT = `mutation Split($id: ID!, $sides: [[IdentifierInput!]!]!, $actor: String!, $reason: String!) {

@@ -17,13 +17,15 @@ interface Props {
   /** The text a steward must type to go ahead (an erasure's profile id). */
   confirmText?: string;
   danger?: boolean;
+  /** The action records the key alone (an erasure): no name to give. */
+  noActor?: boolean;
   onSubmit: (input: ActionInput) => Promise<void>;
   onClose: () => void;
 }
 
 /** Every steward action asks for a reason (the audit log keeps it) and a name to record, in
  * a modal dialog: the browser's own <dialog> keeps focus inside and closes on Escape. */
-export function ActionDialog({ title, submitLabel, children, confirmText, danger, onSubmit, onClose }: Props) {
+export function ActionDialog({ title, submitLabel, children, confirmText, danger, noActor, onSubmit, onClose }: Props) {
   const viewer = useViewer();
   const dialog = useRef<HTMLDialogElement>(null);
   const [reason, setReason] = useState("");
@@ -34,9 +36,18 @@ export function ActionDialog({ title, submitLabel, children, confirmText, danger
   const id = useId();
 
   useEffect(() => {
+    // Focus goes back where it was when the dialog closes, or to the page's content when
+    // that button is gone (the action replaced it).
+    const opener = document.activeElement as HTMLElement | null;
     const element = dialog.current;
     element?.showModal();
-    return () => element?.close();
+    return () => {
+      element?.close();
+      window.setTimeout(() => {
+        if (opener?.isConnected) opener.focus();
+        else document.getElementById("main")?.focus();
+      }, 0);
+    };
   }, []);
 
   const confirmed = confirmText === undefined || typed === confirmText;
@@ -47,7 +58,7 @@ export function ActionDialog({ title, submitLabel, children, confirmText, danger
     setBusy(true);
     setError(null);
     try {
-      setActorName(actor.trim());
+      if (!noActor) setActorName(actor.trim());
       await onSubmit({ reason: reason.trim(), actor: actor.trim() });
       onClose();
     } catch (failure) {
@@ -65,8 +76,12 @@ export function ActionDialog({ title, submitLabel, children, confirmText, danger
         <label htmlFor={`${id}-reason`}>Reason (kept in the audit log)</label>
         <textarea id={`${id}-reason`} required rows={3} maxLength={1000} value={reason}
           onChange={(e) => setReason(e.target.value)} autoFocus />
-        <label htmlFor={`${id}-actor`}>Recorded as</label>
-        <input id={`${id}-actor`} required maxLength={200} value={actor} onChange={(e) => setActor(e.target.value)} />
+        {!noActor && (
+          <>
+            <label htmlFor={`${id}-actor`}>Recorded as</label>
+            <input id={`${id}-actor`} required maxLength={200} value={actor} onChange={(e) => setActor(e.target.value)} />
+          </>
+        )}
         {confirmText !== undefined && (
           <>
             <label htmlFor={`${id}-confirm`}>Type <code>{confirmText}</code> to confirm</label>
@@ -75,6 +90,7 @@ export function ActionDialog({ title, submitLabel, children, confirmText, danger
           </>
         )}
         <ErrorNote error={error} />
+        {!reason.trim() && <p className="hint" id={`${id}-needs`}>A reason is needed to go ahead.</p>}
         <div className="buttons">
           <button type="button" onClick={onClose} disabled={busy}>Cancel</button>
           <button type="submit" className={danger ? "danger" : "primary"} disabled={busy || !confirmed || !reason.trim()}>

@@ -2,7 +2,7 @@ import { useState } from "react";
 import { request } from "../api/client";
 import { UNDO, type ActionResult, type AuditEntry } from "../api/queries";
 import { when } from "../format";
-import { href } from "../routing";
+import { RouteLink } from "./RouteLink";
 import { can, useViewer } from "../viewer";
 import { ActionDialog } from "./ActionDialog";
 import { Notice } from "./Notes";
@@ -35,7 +35,7 @@ export function AuditEntries({ entries, onChanged }: { entries: AuditEntry[]; on
               </td>
               <td>{entry.actor}</td>
               <td className="reason">{entry.reason}</td>
-              <td>{entry.profileIds.map((id) => <a key={id} className="id" href={href({ page: "profile", id })}>{id} </a>)}</td>
+              <td>{entry.profileIds.map((id) => <div key={id}><RouteLink className="id" route={{ page: "profile", id }}>{id}</RouteLink></div>)}</td>
               <td>
                 {entry.undoneBy ? <span className="badge">undone by {entry.undoneBy}</span>
                   : can(viewer, "steward") && UNDOABLE.has(entry.action) && (

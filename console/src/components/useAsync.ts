@@ -9,8 +9,9 @@ export interface Async<T> {
 }
 
 /** The answer of `load`, loaded again when `deps` change or on reload(); an answer that
- * comes back after a newer one was asked for is dropped. */
-export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): Async<T> {
+ * comes back after a newer one was asked for is dropped. While it loads again the last
+ * answer stays on screen, unless `keep` is false (whose answer it was may have changed). */
+export function useAsync<T>(load: () => Promise<T>, deps: unknown[], { keep = true }: { keep?: boolean } = {}): Async<T> {
   const [state, setState] = useState<{ data: T | null; error: ApiError | null; loading: boolean }>({
     data: null, error: null, loading: true,
   });
@@ -20,12 +21,12 @@ export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): Async<T> {
   const stable = useCallback(load, deps);
   useEffect(() => {
     const ask = ++latest.current;
-    setState((s) => ({ ...s, loading: true }));
+    setState((s) => (keep ? { ...s, loading: true } : { data: null, error: null, loading: true }));
     stable().then(
       (data) => ask === latest.current && setState({ data, error: null, loading: false }),
       (error: unknown) => ask === latest.current && setState({ data: null, error: asApiError(error), loading: false }),
     );
-  }, [stable, round]);
+  }, [stable, round, keep]);
   return { ...state, reload: () => setRound((r) => r + 1) };
 }
 

@@ -9,6 +9,17 @@ interface Props {
   onEdgeTap?: (id: string) => void;
 }
 
+/** The whole graph in the frame; a small one no larger than life (fitted, six identifiers
+ * would be drawn huge). A large one may come out small: its labels then hide (style.ts)
+ * until the steward zooms in. */
+function fitted(cy: Core): void {
+  cy.fit(undefined, 40);
+  if (cy.zoom() > 1.4) {
+    cy.zoom(1.4);
+    cy.center();
+  }
+}
+
 /** The graph picture. Laid out again only when its nodes change, so picking identifiers or
  * previewing a split restyles the picture the steward is looking at without moving it. The
  * canvas cannot be read by a screen reader or a keyboard: the identifiers and links tables
@@ -23,11 +34,10 @@ export function GraphView({ elements, label, onNodeTap, onEdgeTap }: Props) {
     const cy = cytoscape({
       container: container.current,
       style: GRAPH_STYLE,
-      wheelSensitivity: 0.3,
-      minZoom: 0.2,
+      minZoom: 0.1,
       maxZoom: 3,
     });
-    cy.on("tap", "node", (event) => taps.current.onNodeTap?.(event.target.id()));
+    cy.on("tap", "node", (event) => taps.current.onNodeTap?.(event.target.data("ref")));
     cy.on("tap", "edge", (event) => taps.current.onEdgeTap?.(event.target.id()));
     graph.current = cy;
     return () => cy.destroy();
@@ -55,18 +65,20 @@ export function GraphView({ elements, label, onNodeTap, onEdgeTap }: Props) {
       name: "cose", animate: false, randomize: true, nodeDimensionsIncludeLabels: true,
       nodeRepulsion: () => 60_000, idealEdgeLength: () => 80, gravity: 0.4, componentSpacing: 80, padding: 40,
     }).run();
-    cy.fit(undefined, 40);
-    // Fitted to the frame, a small profile would be drawn huge and a large one tiny: keep
-    // labels readable (pan and zoom show the rest).
-    const readable = Math.min(1.4, Math.max(0.8, cy.zoom()));
-    if (readable !== cy.zoom()) {
-      cy.zoom(readable);
-      cy.center();
-    }
+    fitted(cy);
   }, [elements]);
 
+  const zoom = (factor: number) => {
+    const cy = graph.current;
+    if (cy) cy.zoom({ level: cy.zoom() * factor, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } });
+  };
   return (
     <figure className="graph">
+      <div className="graph-tools" role="toolbar" aria-label="Graph view">
+        <button type="button" onClick={() => graph.current && fitted(graph.current)}>Fit</button>
+        <button type="button" onClick={() => zoom(1.25)} aria-label="Zoom in">+</button>
+        <button type="button" onClick={() => zoom(0.8)} aria-label="Zoom out">−</button>
+      </div>
       <div ref={container} className="graph-canvas" role="img" aria-label={label} data-testid="profile-graph" />
       <figcaption>
         <ul className="legend" aria-label="Legend">

@@ -17,21 +17,34 @@ export function kindClass(kind: string): string {
   return (KINDS as readonly string[]).includes(base) ? `kind-${base}` : "kind-other";
 }
 
-/** One key per link, whichever way round its ends are given. */
-export function linkKey(link: Pick<Link, "a" | "b" | "rule">): string {
-  const [x, y] = [refText(link.a), refText(link.b)].sort();
-  return `${x}|${y}|${link.rule}`;
+/** A node's id: kind and value as JSON, so no value (a cookie is any text a client sends,
+ * "|" and ":" included) can spell another node's or an edge's id. */
+export function nodeId(ref: IdentifierRef): string {
+  return `n:${JSON.stringify([ref.kind, ref.value])}`;
+}
+
+function ends(a: IdentifierRef, b: IdentifierRef): [IdentifierRef, IdentifierRef] {
+  return nodeId(a) <= nodeId(b) ? [a, b] : [b, a];
 }
 
 /** Ends only: the split preview's cut names the pair, whatever rule joined it. */
 export function pairKey(a: IdentifierRef, b: IdentifierRef): string {
-  return [refText(a), refText(b)].sort().join("|");
+  const [x, y] = ends(a, b);
+  return `p:${JSON.stringify([x.kind, x.value, y.kind, y.value])}`;
 }
 
+/** One key per link, whichever way round its ends are given. */
+export function linkKey(link: Pick<Link, "a" | "b" | "rule">): string {
+  const [x, y] = ends(link.a, link.b);
+  return `e:${JSON.stringify([x.kind, x.value, y.kind, y.value, link.rule])}`;
+}
+
+/** What an edge says: why it is held apart, or a scored link's strength; a plain link of
+ * its rule says nothing (its colour does), so a large profile is not a wall of "same event". */
 export function edgeLabel(link: Link): string {
   if (!link.isActive) return short(link.inactiveReason ?? `${link.rule} (inactive)`, 40);
   const rule = link.rule.replace(/_/g, " ");
-  return link.score == null ? rule : `${rule} ${percent(link.score)}`;
+  return link.score == null ? "" : `${rule} ${percent(link.score)}`;
 }
 
 export interface GraphInput {
@@ -42,23 +55,23 @@ export interface GraphInput {
 }
 
 export function graphElements({ members, links, plan = null, selected = new Set() }: GraphInput): ElementDefinition[] {
-  const inside = new Set(members.map(refText));
+  const inside = new Set(members.map(nodeId));
   const part = new Map<string, number>();
-  plan?.parts.forEach((p, index) => p.identifiers.forEach((ref) => part.set(refText(ref), index)));
+  plan?.parts.forEach((p, index) => p.identifiers.forEach((ref) => part.set(nodeId(ref), index)));
   const cut = new Set(plan?.cut.map((link) => pairKey(link.a, link.b)) ?? []);
 
   const nodes = new Map<string, ElementDefinition>();
   const addNode = (ref: IdentifierRef) => {
-    const id = refText(ref);
+    const id = nodeId(ref);
     if (nodes.has(id)) return;
     const classes = [kindClass(ref.kind)];
     if (!inside.has(id)) classes.push("outside");
-    if (selected.has(id)) classes.push("selected-side");
+    if (selected.has(refText(ref))) classes.push("selected-side");
     const partIndex = part.get(id);
     if (partIndex !== undefined) classes.push(`part-${partIndex % 4}`);
     nodes.set(id, {
       group: "nodes",
-      data: { id, kind: ref.kind, value: ref.value, label: short(ref.value, 24), part: partIndex ?? null },
+      data: { id, kind: ref.kind, value: ref.value, ref: refText(ref), label: short(ref.value, 24), part: partIndex ?? null },
       classes: classes.join(" "),
     });
   };
@@ -77,8 +90,8 @@ export function graphElements({ members, links, plan = null, selected = new Set(
       group: "edges",
       data: {
         id: key,
-        source: refText(link.a),
-        target: refText(link.b),
+        source: nodeId(link.a),
+        target: nodeId(link.b),
         label: edgeLabel(link),
         width: link.score == null ? 3 : 1.5 + 4.5 * link.score,
       },

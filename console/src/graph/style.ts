@@ -30,7 +30,7 @@ export const GRAPH_STYLE: StylesheetJson = [
   {
     selector: "node",
     style: {
-      label: "data(label)", "font-size": 11, "text-valign": "bottom", "text-margin-y": 4,
+      label: "data(label)", "font-size": 11, "text-valign": "bottom", "text-margin-y": 4, "min-zoomed-font-size": 7,
       width: 22, height: 22, "border-width": 2, "border-color": "#fff", color: "#0f172a",
       "text-background-color": "#fff", "text-background-opacity": 0.8, "text-background-padding": "1px",
     },
@@ -50,7 +50,7 @@ export const GRAPH_STYLE: StylesheetJson = [
     selector: "edge",
     style: {
       width: "data(width)", "curve-style": "bezier", "line-color": "#334155", label: "data(label)",
-      "font-size": 9, "text-rotation": "autorotate", "text-background-color": "#fff",
+      "font-size": 9, "text-rotation": "autorotate", "min-zoomed-font-size": 7, "text-background-color": "#fff",
       "text-background-opacity": 0.85, "text-background-padding": "1px", color: "#334155",
     },
   },

@@ -4,7 +4,7 @@ import { AUDIT, type AuditEntry } from "../api/queries";
 import { AuditEntries } from "../components/AuditEntries";
 import { ErrorNote, Loading } from "../components/Notes";
 import { useAsync } from "../components/useAsync";
-import { href } from "../routing";
+import { RouteLink } from "../components/RouteLink";
 
 interface Page {
   auditLog: { endCursor: string | null; entries: AuditEntry[] };
@@ -14,14 +14,23 @@ interface Page {
 export function AuditPage({ profileId }: { profileId: string }) {
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [round, setRound] = useState(0);
+  const [reads, setReads] = useState(false);
   const after = cursors[cursors.length - 1] ?? null;
+  // Reads of personal data (one entry per clear read) would bury the actions a steward
+  // undoes: hidden unless asked for.
   const page = useAsync(
-    () => request<Page>(AUDIT, { filter: profileId ? { profileId } : null, after }).then((d) => d.auditLog),
-    [profileId, after, round],
+    () => request<Page>(AUDIT, { filter: profileId ? { profileId } : null, after, first: reads ? 20 : 100 }).then((d) => ({
+      ...d.auditLog, entries: reads ? d.auditLog.entries : d.auditLog.entries.filter((e) => e.action !== "read_pii"),
+    })),
+    [profileId, after, round, reads],
   );
   return (
     <section aria-labelledby="audit-page-title">
-      <h1 id="audit-page-title">Audit log{profileId && <> of <a href={href({ page: "profile", id: profileId })}>{profileId}</a></>}</h1>
+      <h1 id="audit-page-title">Audit log{profileId && <> of <RouteLink route={{ page: "profile", id: profileId }}>{profileId}</RouteLink></>}</h1>
+      <label className="check">
+        <input type="checkbox" checked={reads} onChange={(e) => { setReads(e.target.checked); setCursors([null]); }} />
+        {" "}Show reads of personal data
+      </label>
       <ErrorNote error={page.error} what="audit log" />
       {page.loading && !page.data && <Loading what="the audit log" />}
       {page.data && <AuditEntries entries={page.data.entries} onChanged={() => setRound((n) => n + 1)} />}

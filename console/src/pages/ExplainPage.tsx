@@ -5,7 +5,8 @@ import { ComparisonTable } from "../components/ComparisonTable";
 import { ErrorNote, Loading } from "../components/Notes";
 import { useAsync } from "../components/useAsync";
 import { parseRef, percent, refText, when } from "../format";
-import { go, href } from "../routing";
+import { RouteLink } from "../components/RouteLink";
+import { go } from "../routing";
 
 const KINDS = ["email", "phone", "customer_id", "anonymous_id", "device_id", "session_id", "order_id"];
 
@@ -37,6 +38,9 @@ export function ExplainPage({ a, b }: { a: string; b: string }) {
         <IdentifierField legend="Second identifier" value={right} onChange={setRight} />
         <button type="submit" className="primary">Explain</button>
       </form>
+      {(a || b) && (!refA || !refB) && (
+        <p className="note error" role="alert">Each identifier is a kind and a value (email:ann@example.org, external:crm:42); got {JSON.stringify(a)} and {JSON.stringify(b)}.</p>
+      )}
       <ErrorNote error={answer.error} what="explain" />
       {answer.loading && refA && refB && <Loading what="the explanation" />}
       {found && <ExplanationView found={found} />}
@@ -59,7 +63,7 @@ function IdentifierField({ legend, value, onChange }: { legend: string; value: I
 }
 
 function ProfileRef({ id }: { id: string | null }) {
-  return id ? <a href={href({ page: "profile", id })}>{id}</a> : <em>unknown (never seen)</em>;
+  return id ? <RouteLink route={{ page: "profile", id }}>{id}</RouteLink> : <em>unknown (never seen)</em>;
 }
 
 function ExplanationView({ found }: { found: Explanation }) {
@@ -70,6 +74,7 @@ function ExplanationView({ found }: { found: Explanation }) {
         {found.sameProfile
           ? <>One person: <code>{refText(found.a)}</code> and <code>{refText(found.b)}</code> are both in profile <ProfileRef id={found.profileA} />, joined by {found.path.length} link{found.path.length === 1 ? "" : "s"}.</>
           : <>Two profiles: <code>{refText(found.a)}</code> is in <ProfileRef id={found.profileA} />, <code>{refText(found.b)}</code> in <ProfileRef id={found.profileB} />.</>}
+        {found.comparison?.vetoedBy && <> Kept apart by the never-link rule <strong>{found.comparison.vetoedBy}</strong>, whatever their score.</>}
         {found.linkThreshold == null && " Matching is off on this server: only deterministic links join."}
       </p>
       {found.path.length > 0 && (

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { request, watch } from "../api/client";
 import {
   AUDIT, CHANGES, ERASE, LATEST_POSITION, MERGE, PROFILE_PAGE, SPLIT, SPLIT_PREVIEW, UNLINK,
@@ -9,7 +9,7 @@ import { AuditEntries } from "../components/AuditEntries";
 import { ComparisonTable } from "../components/ComparisonTable";
 import { ErrorNote, Loading, Notice } from "../components/Notes";
 import { asApiError, useAsync } from "../components/useAsync";
-import { displayName, percent, refText, when } from "../format";
+import { displayName, identifierCount, percent, refText, when } from "../format";
 import { graphElements, linkKey, pairKey } from "../graph/elements";
 import { GraphView } from "../graph/GraphView";
 import { Consent } from "../profile/Consent";
@@ -17,12 +17,28 @@ import { GoldenRecord } from "../profile/GoldenRecord";
 import { History } from "../profile/History";
 import { Identifiers } from "../profile/Identifiers";
 import { LinksTable } from "../profile/LinksTable";
-import { href } from "../routing";
+import { RouteLink } from "../components/RouteLink";
+import { go } from "../routing";
 import { can, useViewer } from "../viewer";
 import type { ApiError } from "../api/client";
+import type { IdentifierRef } from "../api/queries";
 
 // Past this many identifiers the picture is unreadable and slow to lay out: the tables stay.
 const MAX_DRAWN = 400;
+// Live changes within this long of each other reload the page once.
+const LIVE_RELOAD_MS = 1500;
+// A change this soon after the steward's own action is that action coming back: not news.
+const OWN_ECHO_MS = 4000;
+// The identifier a split keeps the rest with, when the steward picks none: the strongest.
+const STRENGTH = ["customer_id", "email", "phone", "external", "device_id", "anonymous_id", "order_id", "session_id"];
+
+function strength(ref: IdentifierRef): number {
+  const at = STRENGTH.indexOf(ref.kind.startsWith("external:") ? "external" : ref.kind);
+  return at < 0 ? STRENGTH.length : at;
+}
+
+// Reads of personal data fill the audit log (one per clear read): not what a steward undoes.
+const NOT_SHOWN = new Set(["read_pii"]);
 
 type Dialog = "merge" | "split" | "unlink" | "erase" | null;
 
@@ -33,7 +49,8 @@ export function ProfilePage({ id }: { id: string }) {
   const page = useAsync(() => request<ProfileGraph>(PROFILE_PAGE, { id }), [id, round]);
   const audit = useAsync(
     () => (steward
-      ? request<{ auditLog: { entries: AuditEntry[] } }>(AUDIT, { filter: { profileId: id } }).then((d) => d.auditLog.entries)
+      ? request<{ auditLog: { entries: AuditEntry[] } }>(AUDIT, { filter: { profileId: id }, first: 100 })
+        .then((d) => d.auditLog.entries.filter((e) => !NOT_SHOWN.has(e.action)).slice(0, 20))
       : Promise.resolve(null)),
     [id, round, steward],
   );
@@ -44,32 +61,37 @@ export function ProfilePage({ id }: { id: string }) {
   const [picked, setPicked] = useState<Set<string>>(new Set());
   const [plan, setPlan] = useState<SplitPlan | null>(null);
   const [planError, setPlanError] = useState<ApiError | null>(null);
+  const [keepWith, setKeepWith] = useState<string | null>(null);
   const [dialog, setDialog] = useState<Dialog>(null);
-  const [done, setDone] = useState<string | null>(null);
+  const [done, setDone] = useState<{ text: string; profiles: string[] } | null>(null);
   const [erased, setErased] = useState<string | null>(null);
+  const ownActionAt = useRef(0);
 
   const profile = page.data?.profile ?? null;
   const profileId = profile?.id ?? null;
 
   // Live updates: changes to this profile from now on (from the feed's newest position, so
-  // nothing already shown is replayed), each reloading the page.
+  // nothing already shown is replayed). A burst of changes reloads the page once.
   useEffect(() => {
     if (!profileId) return;
     let stop: (() => void) | null = null;
     let gone = false;
+    let pending: number | undefined;
     request<{ latestChangePosition: string | null }>(LATEST_POSITION).then(({ latestChangePosition }) => {
       if (gone) return;
       stop = watch<{ profileChanges: ProfileChange }>(CHANGES, { ids: [profileId], after: latestChangePosition },
         ({ profileChanges: change }) => {
           const absorbed = change.kind === "MERGED" && change.absorbedIds.includes(profileId);
-          if (change.kind === "ERASED") setLive({ text: `Erased at ${when(change.at)}.` });
+          const echo = Date.now() - ownActionAt.current < OWN_ECHO_MS;
+          if (change.kind === "ERASED") setLive({ text: `This profile was erased at ${when(change.at)}.` });
           else if (absorbed) setLive({ text: `Merged into ${change.profileId} at ${when(change.at)}.`, survivor: change.profileId });
-          else setLive({ text: `Updated live: ${change.kind.toLowerCase().replace("_", " ")} at ${when(change.at)}.` });
-          setRound((r) => r + 1);
+          else if (!echo) setLive({ text: `Changed while you were looking (${change.kind.toLowerCase().replace("_", " ")}, ${when(change.at)}): reloaded.` });
+          window.clearTimeout(pending);
+          pending = window.setTimeout(() => setRound((r) => r + 1), LIVE_RELOAD_MS);
         },
         setLiveError);
     }, (error: unknown) => setLiveError(asApiError(error)));
-    return () => { gone = true; stop?.(); };
+    return () => { gone = true; window.clearTimeout(pending); stop?.(); };
   }, [profileId]);
 
   const links = useMemo(() => [...(page.data?.explainProfile?.steps ?? []), ...(page.data?.explainProfile?.blocked ?? [])], [page.data]);
@@ -78,10 +100,29 @@ export function ProfilePage({ id }: { id: string }) {
   const cut = useMemo(() => new Set(plan?.cut.map((l) => pairKey(l.a, l.b)) ?? []), [plan]);
   const link = links.find((l) => linkKey(l) === selectedLink) ?? null;
 
-  if (erased) return <Notice>{erased}</Notice>;
+  if (erased) {
+    return (
+      <section aria-labelledby="erased-title">
+        <h1 id="erased-title">Erased</h1>
+        <p role="status">{erased}</p>
+        <p><RouteLink route={{ page: "search", query: "", by: "ANY", kind: "" }}>Back to search</RouteLink></p>
+      </section>
+    );
+  }
   if (page.loading && !page.data) return <Loading what="the profile" />;
   if (page.error) return <ErrorNote error={page.error} what="the profile" />;
-  if (!profile) return <p role="alert">No profile <code>{id}</code>: it was never created, or it was erased.</p>;
+  if (!profile) {
+    return (
+      <section aria-labelledby="missing-title">
+        <h1 id="missing-title">No such profile</h1>
+        <p role="alert">No profile <code>{id}</code>: it was never created, or it was erased. {live?.text}</p>
+        <p><RouteLink route={{ page: "search", query: "", by: "ANY", kind: "" }}>Back to search</RouteLink></p>
+      </section>
+    );
+  }
+  const pii = can(viewer, "profile:read_pii");
+  // Splitting and unlinking name identifiers, which a masked view cannot.
+  const nameIdentifiers = steward && pii;
 
   function pick(ref: string) {
     if (!splitting || !members.some((m) => refText(m) === ref)) return;
@@ -94,10 +135,13 @@ export function ProfilePage({ id }: { id: string }) {
     });
   }
 
+  const rest = members.filter((m) => !picked.has(refText(m)));
+  const anchor = rest.find((m) => refText(m) === keepWith) ?? [...rest].sort((x, y) => strength(x) - strength(y))[0] ?? null;
+
+  /** The identifiers picked, and the one the rest stays with: the service keeps the two
+   * apart for good and finds the weakest cut (the preview shows where the others go). */
   function sides() {
-    const chosen = members.filter((m) => picked.has(refText(m)));
-    const rest = members.filter((m) => !picked.has(refText(m)));
-    return [chosen, rest];
+    return [members.filter((m) => picked.has(refText(m))), anchor ? [anchor] : []];
   }
 
   async function preview() {
@@ -110,12 +154,15 @@ export function ProfilePage({ id }: { id: string }) {
   }
 
   function finished(what: string, result: ActionResult) {
-    setDone(`${what} (${result.actionId}): ${result.changes.map((c) => `${c.kind.toLowerCase()} ${c.profileId}`).join(", ") || "no change"}.`);
+    ownActionAt.current = Date.now();
+    setDone({ text: `${what} (${result.actionId}).`, profiles: result.profileIds });
     setSplitting(false);
     setPicked(new Set());
     setPlan(null);
     setSelectedLink(null);
-    setRound((r) => r + 1);
+    const survivor = result.profileIds[0];
+    if (what === "Merged" && survivor && survivor !== profile!.id) go({ page: "profile", id: survivor });
+    else setRound((r) => r + 1);
   }
 
   const name = displayName(profile.golden);
@@ -130,27 +177,43 @@ export function ProfilePage({ id }: { id: string }) {
           {profile.unknownValueOrderCount > 0 && ` · ${profile.unknownValueOrderCount} of unknown value`}
         </p>
         {profile.requestedId !== profile.id && <Notice><code>{profile.requestedId}</code> was merged into this profile.</Notice>}
-        {profile.mergedIds.length > 0 && <p className="facts">Merged into it: {profile.mergedIds.join(", ")}</p>}
+        {profile.mergedIds.length > 0 && <p className="facts">Merged into it (each still leads here): {profile.mergedIds.join(", ")}</p>}
         {profile.limitsReached.map((l) => (
           <Notice key={l.kind}>Limit reached: at most {l.limit} {l.kind} per profile; a link is held apart (a kiosk, a bot or a household?).</Notice>
         ))}
-        {live && <p className="note live" role="status">{live.text} {live.survivor && <a href={href({ page: "profile", id: live.survivor })}>Open {live.survivor}</a>}</p>}
+        {live && <p className="note live" role="status">{live.text} {live.survivor && <RouteLink route={{ page: "profile", id: live.survivor }}>Open {live.survivor}</RouteLink>}</p>}
         <ErrorNote error={liveError} what="live updates" />
-        {done && <Notice>{done}</Notice>}
+        {done && (
+          <p className="note info" role="status" tabIndex={-1}>
+            {done.text} {done.profiles.length > 0 && <>Profiles now: {done.profiles.map((p, i) => (
+              <span key={p}>{i > 0 && ", "}{p === profile.id ? <strong>{p} (this one)</strong> : <RouteLink route={{ page: "profile", id: p }}>{p}</RouteLink>}</span>
+            ))}.</>}
+          </p>
+        )}
         <div className="toolbar" role="toolbar" aria-label="Profile actions">
           {steward && <button type="button" onClick={() => setDialog("merge")}>Merge…</button>}
-          {steward && !splitting && <button type="button" onClick={() => { setSplitting(true); setSelectedLink(null); }}>Split…</button>}
+          {nameIdentifiers && !splitting && <button type="button" onClick={() => { setSplitting(true); setSelectedLink(null); }}>Split…</button>}
           {can(viewer, "admin") && <button type="button" className="danger" onClick={() => setDialog("erase")}>Erase…</button>}
-          <a href={href({ page: "audit", profileId: profile.id })} hidden={!steward}>Full audit log</a>
+          {steward && <RouteLink route={{ page: "audit", profileId: profile.id }}>Full audit log</RouteLink>}
+          {steward && !pii && <span className="hint">Splitting and unlinking name identifiers: they need a key with profile:read_pii.</span>}
         </div>
       </header>
 
       {splitting && (
         <section className="split-panel" aria-labelledby="split-title">
           <h2 id="split-title">Split this profile</h2>
-          <p>Pick the identifiers to separate: click them on the graph or tick them in the list. {picked.size} picked.</p>
+          <p>Pick the identifiers to separate: click them on the graph or tick them in the list. {picked.size} picked.
+            {" "}They are kept apart for good from the identifier below; the preview shows where every other one goes.</p>
+          {anchor && (
+            <p>
+              <label htmlFor="keep-with">Keep apart from</label>{" "}
+              <select id="keep-with" value={refText(anchor)} onChange={(e) => { setKeepWith(e.target.value); setPlan(null); }}>
+                {rest.map((m) => <option key={refText(m)} value={refText(m)}>{refText(m)}</option>)}
+              </select>
+            </p>
+          )}
           <div className="buttons">
-            <button type="button" className="primary" disabled={picked.size === 0 || picked.size === members.length} onClick={preview}>Preview split</button>
+            <button type="button" className="primary" disabled={picked.size === 0 || anchor === null} onClick={preview}>Preview split</button>
             <button type="button" disabled={!plan} onClick={() => setDialog("split")}>Apply split…</button>
             <button type="button" onClick={() => { setSplitting(false); setPicked(new Set()); setPlan(null); }}>Cancel split</button>
           </div>
@@ -184,8 +247,10 @@ export function ProfilePage({ id }: { id: string }) {
           ) : (
             <Notice>{members.length} identifiers: too many to draw; the tables list them.</Notice>
           )}
-          {link && <LinkDetails link={link} steward={steward && !splitting} onUnlink={() => setDialog("unlink")} onClose={() => setSelectedLink(null)} />}
-          <LinksTable links={links} selected={selectedLink} cut={cut} onSelect={setSelectedLink} />
+          {link && <LinkDetails link={link} steward={nameIdentifiers && !splitting} onUnlink={() => setDialog("unlink")} onClose={() => setSelectedLink(null)} />}
+          <LinksTable links={links} selected={selectedLink} cut={cut} onSelect={setSelectedLink}
+            onUnlink={nameIdentifiers && !splitting ? (key) => { setSelectedLink(key); setDialog("unlink"); } : undefined}
+            explain={pii} />
         </div>
       </div>
 
@@ -220,14 +285,14 @@ export function ProfilePage({ id }: { id: string }) {
         </ActionDialog>
       )}
       {dialog === "erase" && (
-        <ActionDialog title="Erase this person" submitLabel="Erase for good" danger confirmText={profile.id}
+        <ActionDialog title="Erase this person" submitLabel="Erase for good" danger confirmText={profile.id} noActor
           onClose={() => setDialog(null)}
           onSubmit={async ({ reason }) => {
             const result = await request<{ eraseProfile: { actionId: string; identifiers: number; erasedIds: string[] } }>(
               ERASE, { id: profile.id, reason });
             setErased(`Erased ${result.eraseProfile.erasedIds.join(", ")}: ${result.eraseProfile.identifiers} identifiers are now suppressed at ingest (${result.eraseProfile.actionId}).`);
           }}>
-          <p>Removes every identifier, link, event, version and cached copy of this person (GDPR Art. 17). It cannot be undone.</p>
+          <p>Removes <strong>{name}</strong> ({identifierCount(profile.identifiers)} identifiers, {profile.orderCount} orders{profile.mergedIds.length > 0 && `, and the ${profile.mergedIds.length} profiles merged into it`}): every identifier, link, event, version and cached copy (GDPR Art. 17), and refuses the identifiers at ingest from then on. It cannot be undone.</p>
         </ActionDialog>
       )}
     </article>
@@ -235,9 +300,11 @@ export function ProfilePage({ id }: { id: string }) {
 }
 
 function LinkDetails({ link, steward, onUnlink, onClose }: { link: Link; steward: boolean; onUnlink: () => void; onClose: () => void }) {
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), [link]);
   return (
     <section className="link-details" aria-labelledby="link-title">
-      <h3 id="link-title"><code>{refText(link.a)}</code> — <code>{refText(link.b)}</code></h3>
+      <h3 id="link-title" tabIndex={-1} ref={heading}><code>{refText(link.a)}</code> — <code>{refText(link.b)}</code></h3>
       <p>
         {link.rule.replace(/_/g, " ")}{link.score != null && `, match probability ${percent(link.score)}`};
         {link.isActive ? " active" : ` held apart: ${link.inactiveReason ?? link.rule}`}; from {link.sources.join(", ") || "—"};
@@ -245,7 +312,7 @@ function LinkDetails({ link, steward, onUnlink, onClose }: { link: Link; steward
       </p>
       {link.comparison && <ComparisonTable score={link.comparison} caption="How the two records compare" />}
       <div className="buttons">
-        <a href={href({ page: "explain", a: refText(link.a), b: refText(link.b) })}>Explain this pair</a>
+        {steward && <RouteLink route={{ page: "explain", a: refText(link.a), b: refText(link.b) }}>Explain this pair</RouteLink>}
         {steward && link.isActive && <button type="button" onClick={onUnlink}>Unlink…</button>}
         <button type="button" onClick={onClose}>Close</button>
       </div>
@@ -255,17 +322,22 @@ function LinkDetails({ link, steward, onUnlink, onClose }: { link: Link; steward
 
 function MergeDialog({ id, onClose, onDone }: { id: string; onClose: () => void; onDone: (result: ActionResult) => void }) {
   const [others, setOthers] = useState("");
+  const [override, setOverride] = useState(false);
   const ids = others.split(/[\s,]+/).filter(Boolean);
   return (
     <ActionDialog title="Merge profiles" submitLabel="Merge" onClose={onClose}
       onSubmit={async ({ reason, actor }) => {
         if (ids.length === 0) throw new Error("name at least one other profile id");
-        const result = await request<{ merge: ActionResult }>(MERGE, { ids: [id, ...ids], actor, reason });
+        const result = await request<{ merge: ActionResult }>(MERGE, { ids: [id, ...ids], actor, reason, override });
         onDone(result.merge);
       }}>
-      <label htmlFor="merge-others">Profile ids to merge into {id} (comma or space separated)</label>
-      <input id="merge-others" value={others} onChange={(e) => setOthers(e.target.value)} required />
+      <p>A steward's link joins this profile and the others; the service picks which id survives (the others keep leading to it), and undo from the audit log separates them again.</p>
+      <label htmlFor="merge-others">Other profile ids (comma or space separated)</label>
+      <input id="merge-others" value={others} onChange={(e) => setOthers(e.target.value)} required placeholder="prf_…" />
+      <label className="check">
+        <input type="checkbox" checked={override} onChange={(e) => setOverride(e.target.checked)} />
+        {" "}Override the per-profile limits (recorded in the audit log)
+      </label>
     </ActionDialog>
   );
 }
-

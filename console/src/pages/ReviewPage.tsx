@@ -6,7 +6,7 @@ import { ComparisonTable } from "../components/ComparisonTable";
 import { ErrorNote, Loading, Notice } from "../components/Notes";
 import { useAsync } from "../components/useAsync";
 import { percent, refText } from "../format";
-import { href } from "../routing";
+import { RouteLink } from "../components/RouteLink";
 
 interface Queue {
   reviewQueue: { endCursor: string | null; items: ReviewItem[] };
@@ -44,8 +44,8 @@ export function ReviewPage() {
               return [
                 <tr key={`${i}-row`}>
                   <td className="number">{percent(item.link.score)}</td>
-                  <td><code>{refText(item.link.a)}</code><div><a className="id" href={href({ page: "profile", id: item.profileA })}>{item.profileA}</a></div></td>
-                  <td><code>{refText(item.link.b)}</code><div><a className="id" href={href({ page: "profile", id: item.profileB })}>{item.profileB}</a></div></td>
+                  <td><code>{refText(item.link.a)}</code><div><RouteLink className="id" route={{ page: "profile", id: item.profileA }}>{item.profileA}</RouteLink></div></td>
+                  <td><code>{refText(item.link.b)}</code><div><RouteLink className="id" route={{ page: "profile", id: item.profileB }}>{item.profileB}</RouteLink></div></td>
                   <td>{item.link.sources.join(", ")}</td>
                   <td className="actions">
                     <button type="button" aria-expanded={open === i} onClick={() => setOpen(open === i ? null : i)} aria-label={`Compare ${pair}`}>Compare</button>

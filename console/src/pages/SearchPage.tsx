@@ -4,7 +4,8 @@ import { SEARCH, type SearchPage as Page } from "../api/queries";
 import { ErrorNote, Loading, Notice } from "../components/Notes";
 import { useAsync } from "../components/useAsync";
 import { displayName, identifierCount, percent, when } from "../format";
-import { go, href, type Route } from "../routing";
+import { RouteLink } from "../components/RouteLink";
+import { go, type Route } from "../routing";
 
 const BY = [
   ["ANY", "Anything"],
@@ -14,8 +15,8 @@ const BY = [
   ["IDENTIFIER", "Identifier of a kind"],
 ] as const;
 
-/** Search by name, email, phone or any identifier; the query lives in the address, so the
- * browser's back button returns to the results. */
+/** Search by name, email, phone or any identifier. The query lives in the history entry
+ * (not the address: routing.ts), so the browser's back button returns to the results. */
 export function SearchPage({ route }: { route: Extract<Route, { page: "search" }> }) {
   const [query, setQuery] = useState(route.query);
   const [by, setBy] = useState(route.by);
@@ -82,7 +83,7 @@ export function SearchPage({ route }: { route: Extract<Route, { page: "search" }
                 {page.items.map((item) => (
                   <tr key={item.profileId}>
                     <th scope="row">
-                      <a href={href({ page: "profile", id: item.profileId })}>{item.profile ? displayName(item.profile.golden) : item.profileId}</a>
+                      <RouteLink route={{ page: "profile", id: item.profileId }}>{item.profile ? displayName(item.profile.golden) : item.profileId}</RouteLink>
                       <div className="id">{item.profileId}</div>
                     </th>
                     <td>

@@ -1,18 +1,22 @@
 import type { Link } from "../api/queries";
 import { percent, refText } from "../format";
 import { linkKey, pairKey } from "../graph/elements";
-import { href } from "../routing";
+import { RouteLink } from "../components/RouteLink";
 
 interface Props {
   links: Link[];
   selected: string | null;
   cut: ReadonlySet<string>;
   onSelect: (key: string) => void;
+  /** A steward who may name identifiers unlinks from the row itself. */
+  onUnlink?: (key: string) => void;
+  /** Explain needs the identifiers in the clear: not offered to a masked view. */
+  explain: boolean;
 }
 
 /** The picture's links as a table: what a screen reader or a keyboard uses instead of the
  * canvas, and where a link is picked for its details or to unlink it. */
-export function LinksTable({ links, selected, cut, onSelect }: Props) {
+export function LinksTable({ links, selected, cut, onSelect, onUnlink, explain }: Props) {
   const seen = new Set<string>();
   const unique = links.filter((link) => {
     const key = linkKey(link);
@@ -38,7 +42,10 @@ export function LinksTable({ links, selected, cut, onSelect }: Props) {
               <td className="number">{link.eventCount}</td>
               <td className="actions">
                 <button type="button" onClick={() => onSelect(key)} aria-label={`Details of the link ${refText(link.a)} to ${refText(link.b)}`}>Details</button>
-                <a href={href({ page: "explain", a: refText(link.a), b: refText(link.b) })}>Explain</a>
+                {onUnlink && link.isActive && (
+                  <button type="button" onClick={() => onUnlink(key)} aria-label={`Unlink ${refText(link.a)} from ${refText(link.b)}`}>Unlink…</button>
+                )}
+                {explain && <RouteLink route={{ page: "explain", a: refText(link.a), b: refText(link.b) }} label={`Explain ${refText(link.a)} and ${refText(link.b)}`}>Explain</RouteLink>}
               </td>
             </tr>
           );
