@@ -59,6 +59,10 @@ def test_search_then_open_a_profile_with_its_graph(page: Page, console: Console)
     expect(row).to_contain_text("name")  # what matched
     expect(row.get_by_role("cell").nth(2)).to_have_text(re.compile(r"^\d"))  # identifiers
     assert "Mia" not in page.url  # what was searched stays out of the address (and history)
+    # When it last changed (its latest version's time), and that version.
+    expect(row.get_by_role("cell").nth(3)).to_have_text(
+        re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d v3$")
+    )
 
     row.get_by_role("link").first.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Mia Nakamura")

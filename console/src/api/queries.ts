@@ -68,6 +68,7 @@ export interface Profile {
   createdAt: string;
   firstSeen: string;
   lastSeen: string;
+  updatedAt: string | null;
   version: number;
   orderCount: number;
   totalSpend: { currency: string; amount: string }[];
@@ -87,7 +88,7 @@ export interface Viewer {
 const SCORE = `fields { field left right level weight bucket } weight probability decision vetoedBy`;
 const LINK = `a { kind value } b { kind value } rule isActive inactiveReason score sources
   firstSeen lastSeen eventCount comparison { ${SCORE} }`;
-const PROFILE = `id requestedId mergedIds createdAt firstSeen lastSeen version orderCount
+const PROFILE = `id requestedId mergedIds createdAt firstSeen lastSeen updatedAt version orderCount
   totalSpend { currency amount } unknownValueOrderCount limitsReached { kind limit }
   identifiers { kind identifiers { kind value firstSeen lastSeen hubReason } }
   golden { name value source observedAt eventId support }
@@ -102,6 +103,7 @@ export interface SearchResult {
   profile: {
     id: string;
     lastSeen: string;
+    updatedAt: string | null;
     version: number;
     golden: { name: string; value: string }[];
     identifiers: { kind: string; identifiers: { value: string }[] }[];
@@ -121,7 +123,7 @@ export const SEARCH = `query Search($query: String!, $by: SearchBy!, $kind: Stri
     total endCursor notes skippedBlocks { key size }
     items {
       profileId score matches { field value how }
-      profile { id lastSeen version golden { name value } identifiers { kind identifiers { value } } }
+      profile { id lastSeen updatedAt version golden { name value } identifiers { kind identifiers { value } } }
     }
   }
 }`;

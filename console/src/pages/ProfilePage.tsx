@@ -172,6 +172,7 @@ export function ProfilePage({ id }: { id: string }) {
         <h1 id="profile-title">{name} <span className="id">{profile.id}</span></h1>
         <p className="facts">
           created {when(profile.createdAt)} · seen {when(profile.firstSeen)} – {when(profile.lastSeen)} · version {profile.version}
+          {profile.updatedAt && `, changed ${when(profile.updatedAt)}`}
           {" "}· {profile.orderCount} order{profile.orderCount === 1 ? "" : "s"}
           {profile.totalSpend.map((m) => ` · ${m.amount} ${m.currency}`)}
           {profile.unknownValueOrderCount > 0 && ` · ${profile.unknownValueOrderCount} of unknown value`}

@@ -93,7 +93,7 @@ export function SearchPage({ route }: { route: Extract<Route, { page: "search" }
                     </td>
                     <td className="number">{percent(item.score)}</td>
                     <td className="number">{item.profile ? identifierCount(item.profile.identifiers) : "—"}</td>
-                    <td>{item.profile ? `${when(item.profile.lastSeen)} · v${item.profile.version}` : "—"}</td>
+                    <td>{item.profile ? <>{when(item.profile.updatedAt ?? item.profile.lastSeen)} <span className="id">v{item.profile.version}</span></> : "—"}</td>
                   </tr>
                 ))}
               </tbody>
