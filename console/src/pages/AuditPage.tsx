@@ -3,6 +3,7 @@ import { request } from "../api/client";
 import { AUDIT, type AuditEntry } from "../api/queries";
 import { AuditEntries } from "../components/AuditEntries";
 import { ErrorNote, Loading } from "../components/Notes";
+import { Pager, useCursors } from "../components/Pager";
 import { useAsync } from "../components/useAsync";
 import { RouteLink } from "../components/RouteLink";
 
@@ -12,10 +13,10 @@ interface Page {
 
 /** Every action on the graph, newest first, optionally for one profile; undo from here. */
 export function AuditPage({ profileId }: { profileId: string }) {
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const cursors = useCursors();
   const [round, setRound] = useState(0);
   const [reads, setReads] = useState(false);
-  const after = cursors[cursors.length - 1] ?? null;
+  const after = cursors.after;
   // Reads of personal data (one entry per clear read) would bury the actions a steward
   // undoes: hidden unless asked for.
   const page = useAsync(
@@ -28,17 +29,14 @@ export function AuditPage({ profileId }: { profileId: string }) {
     <section aria-labelledby="audit-page-title">
       <h1 id="audit-page-title">Audit log{profileId && <> of <RouteLink route={{ page: "profile", id: profileId }}>{profileId}</RouteLink></>}</h1>
       <label className="check">
-        <input type="checkbox" checked={reads} onChange={(e) => { setReads(e.target.checked); setCursors([null]); }} />
+        <input type="checkbox" checked={reads} onChange={(e) => { setReads(e.target.checked); cursors.restart(); }} />
         {" "}Show reads of personal data
       </label>
       <ErrorNote error={page.error} what="audit log" />
       {page.loading && !page.data && <Loading what="the audit log" />}
       {page.data && <AuditEntries entries={page.data.entries} onChanged={() => setRound((n) => n + 1)} />}
       {page.data && (
-        <div className="pager">
-          <button type="button" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>Newer</button>
-          <button type="button" disabled={!page.data.endCursor} onClick={() => setCursors((c) => [...c, page.data!.endCursor])}>Older</button>
-        </div>
+        <Pager cursors={cursors} endCursor={page.data.endCursor} labels={["Newer", "Older"]} />
       )}
     </section>
   );

@@ -4,6 +4,7 @@ import { DECIDE_REVIEW, REVIEW_QUEUE, type ActionResult, type ReviewItem } from 
 import { ActionDialog } from "../components/ActionDialog";
 import { ComparisonTable } from "../components/ComparisonTable";
 import { ErrorNote, Loading, Notice } from "../components/Notes";
+import { Pager, useCursors } from "../components/Pager";
 import { useAsync } from "../components/useAsync";
 import { percent, refText } from "../format";
 import { RouteLink } from "../components/RouteLink";
@@ -15,12 +16,12 @@ interface Queue {
 /** Possible matches waiting for a steward, highest score first: compare, then accept (a
  * steward's link joins the two) or reject (a never-link keeps them apart). */
 export function ReviewPage() {
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const cursors = useCursors();
   const [round, setRound] = useState(0);
   const [deciding, setDeciding] = useState<{ item: ReviewItem; accept: boolean } | null>(null);
   const [open, setOpen] = useState<number | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  const after = cursors[cursors.length - 1] ?? null;
+  const after = cursors.after;
   const queue = useAsync(() => request<Queue>(REVIEW_QUEUE, { after, minScore: 0 }).then((d) => d.reviewQueue), [after, round]);
 
   return (
@@ -62,10 +63,7 @@ export function ReviewPage() {
         </table>
       )}
       {queue.data && (
-        <div className="pager">
-          <button type="button" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>Previous page</button>
-          <button type="button" disabled={!queue.data.endCursor} onClick={() => setCursors((c) => [...c, queue.data!.endCursor])}>Next page</button>
-        </div>
+        <Pager cursors={cursors} endCursor={queue.data.endCursor} />
       )}
       {deciding && (
         <ActionDialog title={deciding.accept ? "Accept the match" : "Reject the match"} submitLabel={deciding.accept ? "Accept" : "Reject"}

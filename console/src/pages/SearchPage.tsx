@@ -2,6 +2,7 @@ import { useId, useState, type FormEvent } from "react";
 import { request } from "../api/client";
 import { SEARCH, type SearchPage as Page } from "../api/queries";
 import { ErrorNote, Loading, Notice } from "../components/Notes";
+import { Pager, useCursors } from "../components/Pager";
 import { useAsync } from "../components/useAsync";
 import { displayName, identifierCount, percent, when } from "../format";
 import { RouteLink } from "../components/RouteLink";
@@ -21,9 +22,9 @@ export function SearchPage({ route }: { route: Extract<Route, { page: "search" }
   const [query, setQuery] = useState(route.query);
   const [by, setBy] = useState(route.by);
   const [kind, setKind] = useState(route.kind);
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const cursors = useCursors();
   const id = useId();
-  const after = cursors[cursors.length - 1] ?? null;
+  const after = cursors.after;
   const results = useAsync(
     () => (route.query
       ? request<{ search: Page }>(SEARCH, { query: route.query, by: route.by, kind: route.kind || null, after }).then((d) => d.search)
@@ -33,7 +34,7 @@ export function SearchPage({ route }: { route: Extract<Route, { page: "search" }
 
   function submit(event: FormEvent) {
     event.preventDefault();
-    setCursors([null]);
+    cursors.restart();
     go({ page: "search", query: query.trim(), by, kind: by === "IDENTIFIER" ? kind.trim() : "" });
   }
 
@@ -99,10 +100,7 @@ export function SearchPage({ route }: { route: Extract<Route, { page: "search" }
               </tbody>
             </table>
           )}
-          <div className="pager">
-            <button type="button" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>Previous page</button>
-            <button type="button" disabled={!page.endCursor} onClick={() => setCursors((c) => [...c, page.endCursor])}>Next page</button>
-          </div>
+          <Pager cursors={cursors} endCursor={page.endCursor} />
         </>
       )}
     </section>
