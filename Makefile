@@ -84,6 +84,7 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python -m load_tests.fuzz --examples 1000 --events-examples 10000 \
 	  --graphql-examples 400 --out load_tests/results/fuzz.json
 	$(BIN)/python -m load_tests.bench_auth --out load_tests/results/bench_auth.json
+	$(BIN)/python -m load_tests.bench_console --out load_tests/results/bench_console.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache mutants
