@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 import identity.api.console as console_package
 from load_tests.server import identity_server, sqlite_args
@@ -31,6 +31,10 @@ from tests.auth_fixtures import bearer
 from tests.neo4j_fixtures import Neo4jAccess, wiped
 
 pytestmark = pytest.mark.e2e
+# A loaded CI machine (the suite runs Neo4j and Kafka beside the browser) can take seconds to
+# answer: assertions wait up to this long, actions too (page fixture), before failing.
+WAIT_MS = 20_000
+expect.set_options(timeout=WAIT_MS)
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -295,7 +299,7 @@ def page(browser: Browser, console: Console) -> Iterator[Page]:
     context.route("**/*", offline.route)
     tab = context.new_page()
     tab.on("pageerror", lambda error: offline.page_errors.append(str(error)))
-    tab.set_default_timeout(10_000)
+    tab.set_default_timeout(WAIT_MS)
     yield tab
     context.close()
     assert offline.refused == [], f"requests to other hosts: {offline.refused}"
