@@ -359,6 +359,8 @@ def test_graphiql_works_offline_with_the_schema_docs(page: Page, console: Consol
         "button", name=re.compile("Show Documentation Explorer|Documentation")
     ).first.click()
     expect(page.locator(".graphiql-doc-explorer")).to_contain_text("Query")
+    # The editor fills in once GraphiQL has started: executing before runs nothing.
+    expect(page.locator(".graphiql-query-editor")).to_contain_text("WhoAmI")
     page.get_by_role("button", name=re.compile("Execute query")).first.click()
     expect(page.locator(".graphiql-response")).to_contain_text('"subject": "key:')
     screenshot(page, f"graphiql-{console.store}")
