@@ -59,6 +59,22 @@ async def test_changes_come_back_whole_in_commit_order_under_dense_positions(
     assert (page.through, page.pruned_through, page.last) == (5, 0, 5)
 
 
+async def test_the_last_position_is_the_highest_handed_out_pruned_or_not(
+    store: GraphStore
+) -> None:
+    async def last() -> int:
+        async with store.transaction(read_only=True) as tx:
+            return await tx.changes.last_position()
+
+    assert await last() == 0
+    await append(store, *HISTORY[:3])
+    assert await last() == 3
+    await append(store, *HISTORY[3:])
+    assert await last() == 5 == (await read(store)).last
+    assert await prune(store, T3) == 4  # the log shrinks; positions handed out stay handed out
+    assert await last() == 5
+
+
 async def test_a_rolled_back_append_logs_nothing_and_leaves_no_hole(store: GraphStore) -> None:
     await append(store, CREATED_A)
     with pytest.raises(Boom):

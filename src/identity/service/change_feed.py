@@ -86,9 +86,6 @@ def _watched(profile_ids: Sequence[str]) -> list[str]:
     return sorted({profile_id.strip() for profile_id in profile_ids})
 
 
-_PAST_EVERY_POSITION = 2**62  # within a signed 64-bit integer, Neo4j's and SQLite's
-
-
 class ChangeFeed:
     def __init__(self, store: GraphStore, signal: ChangeSignal, *,
                  poll_interval_s: float = POLL_INTERVAL_S, page_size: int = PAGE_SIZE) -> None:
@@ -147,11 +144,9 @@ class ChangeFeed:
 
     async def latest(self) -> str:
         """The newest change's position: watching after it yields the changes from now on,
-        without replaying the log (a page that shows a profile and then follows it). Read
-        as a page past every position, which holds no change but the log's last."""
+        without replaying the log (a page that shows a profile and then follows it)."""
         async with self._store.transaction(read_only=True) as tx:
-            page = await tx.changes.read_changes(_PAST_EVERY_POSITION, 1, [])
-        return format_position(page.last)
+            return format_position(await tx.changes.last_position())
 
     async def _read(self, after: int, wanted: list[str]) -> ChangePage:
         async with self._store.transaction(read_only=True) as tx:

@@ -365,6 +365,11 @@ class ChangeLog(Protocol):
         visible."""
         ...
 
+    async def last_position(self) -> int:
+        """The highest position handed out so far (0 for none): a reader that starts after
+        it sees the changes from then on (ChangePage.last, without reading a page)."""
+        ...
+
     async def prune_changes(self, before: datetime, limit: int) -> int:
         """Removes up to `limit` of the oldest changes made before `before`, from the start
         of the log only, and raises `pruned_through` over them; returns how many went."""

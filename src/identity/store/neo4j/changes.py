@@ -84,6 +84,11 @@ class Neo4jChangeLog(Neo4jPart):
                     tuple(map(ProfileId, c["split_ids"])))))
         return ChangePage(found, through, bounds["pruned"], bounds["last"], touched)
 
+    async def last_position(self) -> int:
+        (found,) = await self._records(
+            "OPTIONAL MATCH (p:ChangeLog {name: 'positions'}) RETURN coalesce(p.last, 0) AS last")
+        return int(found["last"])
+
     async def prune_changes(self, before: datetime, limit: int) -> int:
         # Prunes take turns on the retention node; appenders never touch it, nor the old
         # changes a prune deletes, so pruning does not hold up ingest.

@@ -48,12 +48,15 @@ class SqliteChangeLog(SqlitePart):
                                      for p in decode_ids(row[7])]
         pruned = self._conn.execute(
             "SELECT value FROM meta WHERE key = 'changes_pruned_through'").fetchone()
-        last = self._conn.execute(
-            "SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
         return ChangePage(
             [r for r in found if not wanted or not wanted.isdisjoint(r.change.mentioned_ids)],
             rows[-1][0] if rows else after, int(pruned[0]) if pruned else 0,
-            last[0] if last else 0, touched)
+            await self.last_position(), touched)
+
+    async def last_position(self) -> int:
+        last = self._conn.execute(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
+        return int(last[0]) if last else 0
 
     async def prune_changes(self, before: datetime, limit: int) -> int:
         cutoff = to_micros(before)
