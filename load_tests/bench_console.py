@@ -17,12 +17,10 @@ all of them alike. A profile page is the sum of its requests (they are sent toge
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import json
 import os
 import re
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -31,16 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from identity.synthetic import Dataset, GeneratorConfig, generate, people_for_events
-from load_tests.bench_graphql import Workload, known_reads, take_turns
+from load_tests.bench_graphql import Workload, read_load_args, seed, serve_and_drive
 from load_tests.bench_ingest import (
     TRIVIAL,
     StoreUnderTest,
-    ingest_service,
-    store_flags,
     stores_under_test,
-    wipe,
 )
-from load_tests.server import identity_server
 from load_tests.tools import publish
 
 QUERIES_TS = Path(__file__).parents[1] / "console" / "src" / "api" / "queries.ts"
@@ -69,10 +63,7 @@ def workload(name: str, query: str, variables: Sequence[dict[str, Any]]) -> Work
 
 def run_store(name: str, store: StoreUnderTest, dataset: Dataset, documents: dict[str, str],
               args: argparse.Namespace) -> dict[str, Any]:
-    asyncio.run(wipe(store.config))
-    print(f"seeding {name} with {len(dataset.events):,} events ...", file=sys.stderr)
-    seeded = asyncio.run(ingest_service(dataset.events, store, args.batch_size, args.matching))
-    identifiers, profiles = asyncio.run(known_reads(store, dataset, args.keys, args.seed))
+    seeded, identifiers, profiles = seed(name, store, dataset, args)
     emails = [{"query": i["value"], "by": "EMAIL", "kind": None, "after": None}
               for i in identifiers if i["kind"] == "email"]
     ids = [p["id"] for p in profiles]
@@ -85,17 +76,7 @@ def run_store(name: str, store: StoreUnderTest, dataset: Dataset, documents: dic
         workload("latest_position", documents[PAGE["latest_position"]], []),
         workload("search_email", documents[SEARCH], emails),
     ]
-    load: dict[str, dict[str, dict[str, Any]]] = {}
-    with identity_server(store.server_args, store.server_env, timeout_s=120) as server:
-        for concurrency in args.concurrency:
-            load[str(concurrency)] = found = take_turns(
-                server.url, server.process.pid, workloads, concurrency, args.duration,
-                args.warmup, args.repeat)
-            for request, figures in found.items():
-                print(f"  {name:>6} {request:<16} c={concurrency:<3} {figures['rps']:>8.1f} "
-                      f"req/s  p50 {figures['p50_ms']:.2f} ms  p99 {figures['p99_ms']:.2f} ms"
-                      f"  cpu/req {figures['server_cpu_ms_per_request']:.3f} ms  "
-                      f"errors {figures['errors']}", file=sys.stderr)
+    load = serve_and_drive(name, store, workloads, args)
     return {"seed_ingest": seeded, "profiles": len(ids), "search_emails": len(emails),
             "load": load, "ratios_to_trivial": ratios(load),
             "profile_page_server_cpu_ms": page_cpu(load)}
@@ -115,22 +96,8 @@ def page_cpu(load: dict[str, dict[str, dict[str, Any]]]) -> dict[str, float]:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--events", type=int, default=5_000,
-                        help="generated events seeded into each store (about)")
-    parser.add_argument("--concurrency", default="1,8", help="comma-separated client counts")
-    parser.add_argument("--duration", type=float, default=2.0, help="seconds per measured run")
-    parser.add_argument("--warmup", type=float, default=1.0, help="seconds before the runs")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="measured runs per request and concurrency, taking turns; medians")
-    parser.add_argument("--keys", type=int, default=300,
-                        help="known identifiers (and their profiles) the requests cycle through")
-    parser.add_argument("--batch-size", type=int, default=500, help="seeding batches")
-    parser.add_argument("--out", type=Path, help="also write the JSON here")
-    store_flags(parser)
-    args = parser.parse_args(argv)
-    args.concurrency = [int(c) for c in args.concurrency.split(",") if c.strip()]
-    return args
+    return read_load_args(argv, (__doc__ or "").splitlines()[0], events=5_000,
+                          concurrency="1,8", duration=2.0, keys=300)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

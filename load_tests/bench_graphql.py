@@ -162,14 +162,21 @@ async def known_reads(store: StoreUnderTest, dataset: Dataset, keys: int, seed: 
             [{"id": p} for _, p in known])
 
 
-def run_store(name: str, store: StoreUnderTest, dataset: Dataset, args: argparse.Namespace
-              ) -> dict[str, Any]:
+def seed(name: str, store: StoreUnderTest, dataset: Dataset, args: argparse.Namespace
+         ) -> tuple[dict[str, Any], list[dict[str, str]], list[dict[str, str]]]:
+    """The store emptied and seeded through the service: the ingest's figures, and up to
+    --keys known identifiers and their profiles' ids (known_reads)."""
     asyncio.run(wipe(store.config))
     print(f"seeding {name} with {len(dataset.events):,} events ...", file=sys.stderr)
     seeded = asyncio.run(ingest_service(dataset.events, store, args.batch_size, args.matching))
     identifiers, profile_ids = asyncio.run(known_reads(store, dataset, args.keys, args.seed))
-    workloads = [Workload.of(FLOOR, []), Workload.of("profile_by_identifier", identifiers),
-                 Workload.of("profile", profile_ids)]
+    return seeded, identifiers, profile_ids
+
+
+def serve_and_drive(name: str, store: StoreUnderTest, workloads: list[Workload],
+                    args: argparse.Namespace) -> dict[str, dict[str, dict[str, Any]]]:
+    """`identity serve` on the store, the workloads taking turns at each concurrency: the
+    medians by concurrency, then workload (each line also on stderr)."""
     load: dict[str, dict[str, dict[str, Any]]] = {}
     with identity_server(store.server_args, store.server_env, timeout_s=120) as server:
         for concurrency in args.concurrency:
@@ -181,28 +188,46 @@ def run_store(name: str, store: StoreUnderTest, dataset: Dataset, args: argparse
                       f"  p50 {figures['p50_ms']:.2f} ms  p99 {figures['p99_ms']:.2f} ms  "
                       f"cpu/req {figures['server_cpu_ms_per_request']:.3f} ms  "
                       f"errors {figures['errors']}", file=sys.stderr)
+    return load
+
+
+def run_store(name: str, store: StoreUnderTest, dataset: Dataset, args: argparse.Namespace
+              ) -> dict[str, Any]:
+    seeded, identifiers, profile_ids = seed(name, store, dataset, args)
+    workloads = [Workload.of(FLOOR, []), Workload.of("profile_by_identifier", identifiers),
+                 Workload.of("profile", profile_ids)]
+    load = serve_and_drive(name, store, workloads, args)
     return {"seed_ingest": seeded, "known_identifiers": len(identifiers),
             "load": load, "ratios_to_trivial": ratios(load)}
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--events", type=int, default=20_000,
+def read_load_args(argv: Sequence[str] | None, description: str, *, events: int,
+                   concurrency: str, duration: float, keys: int) -> argparse.Namespace:
+    """The flags of a benchmark of reads over HTTP on seeded stores (this one's and
+    bench_console's), with each one's defaults."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--events", type=int, default=events,
                         help="generated events seeded into each store (about)")
-    parser.add_argument("--concurrency", default="1,16", help="comma-separated client counts")
-    parser.add_argument("--duration", type=float, default=3.0,
-                        help="seconds per measured run (default 3)")
+    parser.add_argument("--concurrency", default=concurrency,
+                        help="comma-separated client counts")
+    parser.add_argument("--duration", type=float, default=duration,
+                        help=f"seconds per measured run (default {duration:g})")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds before the runs")
     parser.add_argument("--repeat", type=int, default=3,
-                        help="measured runs per query and concurrency, taking turns; medians")
-    parser.add_argument("--keys", type=int, default=500,
-                        help="known identifiers (and their profiles) the reads cycle through")
+                        help="measured runs per request and concurrency, taking turns; medians")
+    parser.add_argument("--keys", type=int, default=keys,
+                        help="known identifiers (and their profiles) the requests cycle through")
     parser.add_argument("--batch-size", type=int, default=500, help="seeding batches")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     store_flags(parser)
     args = parser.parse_args(argv)
     args.concurrency = [int(c) for c in args.concurrency.split(",") if c.strip()]
     return args
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    return read_load_args(argv, (__doc__ or "").splitlines()[0], events=20_000,
+                          concurrency="1,16", duration=3.0, keys=500)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
