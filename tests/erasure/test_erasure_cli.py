@@ -25,12 +25,18 @@ def ingest(tmp_path: Path, database: Path, name: str) -> int:
                  "--fail-on-reject"])
 
 
-def test_export_then_erase_then_a_replay_is_refused_until_lifted(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def ingested(tmp_path: Path) -> tuple[Path, str]:
+    """A store with Ines ingested through the CLI, and her profile's id."""
     database = tmp_path / "g.db"
     assert ingest(tmp_path, database, "first") == 0
     (profile_id,) = profile_ids(database, [Identifier("email", EMAIL)])
     assert profile_id is not None
+    return database, profile_id
+
+
+def test_export_then_erase_then_a_replay_is_refused_until_lifted(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    database, profile_id = ingested(tmp_path)
     capsys.readouterr()
 
     out = tmp_path / "export.json"
@@ -64,10 +70,7 @@ def test_export_then_erase_then_a_replay_is_refused_until_lifted(
 
 def test_export_refuses_an_unwritable_path_or_an_unshowable_actor_before_auditing(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    database = tmp_path / "g.db"
-    assert ingest(tmp_path, database, "first") == 0
-    (profile_id,) = profile_ids(database, [Identifier("email", EMAIL)])
-    assert profile_id is not None
+    database, profile_id = ingested(tmp_path)
     capsys.readouterr()
     missing = tmp_path / "no-such-folder" / "export.json"
     assert main(["export", profile_id, "--database", str(database), "--output",
