@@ -2,6 +2,12 @@
 
 import type { IdentifierRef } from "./api/queries";
 
+/** The identifier kinds the service knows by name (besides external:<system>): what the
+ * kind fields offer. */
+export const BUILT_IN_KINDS = [
+  "email", "phone", "customer_id", "anonymous_id", "device_id", "session_id", "order_id",
+] as const;
+
 /** "email:ann@northwind.org": an identifier as one string (the kind has no colon except
  * external:<system>, whose value follows the second colon). */
 export function refText(ref: IdentifierRef): string {
@@ -15,10 +21,6 @@ export function parseRef(text: string): IdentifierRef | null {
   const at = trimmed.indexOf(":");
   if (at <= 0 || at === trimmed.length - 1) return null;
   return { kind: trimmed.slice(0, at), value: trimmed.slice(at + 1) };
-}
-
-export function sameRef(x: IdentifierRef, y: IdentifierRef): boolean {
-  return x.kind === y.kind && x.value === y.value;
 }
 
 /** A date and time in the reader's zone, to the minute: "2026-12-05 14:03". */

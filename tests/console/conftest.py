@@ -157,6 +157,18 @@ EVENTS = [
         {"first_name": "Gwen", "last_name": "Sooner"},
     ),
 ]
+# A regular: one visit a day for 22 days, each with a session of its own, so her profile has
+# 22 versions, more than the history's first page of 20.
+REGULAR = [
+    event(
+        f"reg-{day}",
+        "web",
+        [ident("customer_id", "C-5005"), ident("session_id", f"s-{day}")],
+        at=f"2026-04-{day:02d}T09:00:00Z",
+    )
+    for day in range(1, 23)
+]
+EVENTS += REGULAR
 
 
 @dataclass

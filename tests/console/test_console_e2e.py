@@ -13,8 +13,8 @@ import sys
 from playwright.sync_api import Page, expect
 
 from tests.console.conftest import (
-    EVENTS,
     INGEST,
+    REGULAR,
     Console,
     accessibility_violations,
     create_key,
@@ -366,7 +366,32 @@ def test_graphiql_works_offline_with_the_schema_docs(page: Page, console: Consol
     screenshot(page, f"graphiql-{console.store}")
 
 
-def test_seeded_events_are_all_served(console: Console) -> None:
-    """The fixture's own check, so a broken seed fails here and not as a UI test."""
-    assert len(EVENTS) == 10
-    assert together(console, ident("anonymous_id", "cookie-mia"), ident("device_id", "pixel-mia"))
+def test_the_history_pages_on_when_asked(page: Page, console: Console) -> None:
+    sign_in(page, console, console.steward)
+    open_profile(page, console, "customer_id", "C-5005")
+    history = page.get_by_role("region", name="History")
+    versions = history.locator("ol.history > li")
+    expect(versions).to_have_count(20)
+    history.get_by_role("button", name="More versions").click()
+    expect(versions).to_have_count(len(REGULAR))
+    expect(versions.last).to_contain_text(f"v{len(REGULAR)}")
+    expect(history.get_by_role("button", name="More versions")).to_have_count(0)
+
+
+def test_the_seed_holds_the_scenarios_the_pages_show(console: Console) -> None:
+    """The fixture's own check, so a broken seed fails here and not as a UI test: Mia's app
+    joined by a probabilistic link, the twins apart, the regular's versions past a page."""
+    joined = console.api(
+        """query($a: IdentifierInput!, $b: IdentifierInput!) {
+          explain(a: $a, b: $b) { sameProfile path { rule } } }""",
+        a=ident("anonymous_id", "cookie-mia"),
+        b=ident("device_id", "pixel-mia"),
+    )["explain"]
+    assert joined["sameProfile"] and "probabilistic" in [s["rule"] for s in joined["path"]]
+    assert not together(
+        console, ident("anonymous_id", "cookie-ivy"), ident("anonymous_id", "cookie-harriet")
+    )
+    regular = console.api(
+        '{ profileByIdentifier(kind: "customer_id", value: "C-5005") { version } }'
+    )["profileByIdentifier"]
+    assert regular["version"] == len(REGULAR) > 20

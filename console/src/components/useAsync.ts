@@ -17,7 +17,7 @@ export function useAsync<T>(load: () => Promise<T>, deps: unknown[], { keep = tr
   });
   const [round, setRound] = useState(0);
   const latest = useRef(0);
-  // eslint-disable-next-line react-hooks/exhaustive-deps
+  // `load` is a new closure at every render; `deps` say when it asks something new.
   const stable = useCallback(load, deps);
   useEffect(() => {
     const ask = ++latest.current;

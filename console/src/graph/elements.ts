@@ -5,16 +5,15 @@
 
 import type { ElementDefinition } from "cytoscape";
 import type { IdentifierRef, Link, SplitPlan } from "../api/queries";
-import { percent, refText, short } from "../format";
+import { BUILT_IN_KINDS, percent, refText, short } from "../format";
 
-export const KINDS = [
-  "email", "phone", "customer_id", "anonymous_id", "device_id", "session_id", "order_id", "external",
-] as const;
+// Drawn by kind: the built-in kinds, and every external:<system> as one.
+const DRAWN_KINDS: readonly string[] = [...BUILT_IN_KINDS, "external"];
 
 /** The class a kind is drawn with: external:<system> are one kind on the picture. */
 export function kindClass(kind: string): string {
   const base = kind.startsWith("external:") ? "external" : kind;
-  return (KINDS as readonly string[]).includes(base) ? `kind-${base}` : "kind-other";
+  return DRAWN_KINDS.includes(base) ? `kind-${base}` : "kind-other";
 }
 
 /** A node's id: kind and value as JSON, so no value (a cookie is any text a client sends,
@@ -41,7 +40,7 @@ export function linkKey(link: Pick<Link, "a" | "b" | "rule">): string {
 
 /** What an edge says: why it is held apart, or a scored link's strength; a plain link of
  * its rule says nothing (its colour does), so a large profile is not a wall of "same event". */
-export function edgeLabel(link: Link): string {
+function edgeLabel(link: Link): string {
   if (!link.isActive) return short(link.inactiveReason ?? `${link.rule} (inactive)`, 40);
   const rule = link.rule.replace(/_/g, " ");
   return link.score == null ? "" : `${rule} ${percent(link.score)}`;

@@ -4,11 +4,9 @@ import { EXPLAIN, type Explanation, type IdentifierRef } from "../api/queries";
 import { ComparisonTable } from "../components/ComparisonTable";
 import { ErrorNote, Loading } from "../components/Notes";
 import { useAsync } from "../components/useAsync";
-import { parseRef, percent, refText, when } from "../format";
+import { BUILT_IN_KINDS, parseRef, percent, refText, when } from "../format";
 import { RouteLink } from "../components/RouteLink";
 import { go } from "../routing";
-
-const KINDS = ["email", "phone", "customer_id", "anonymous_id", "device_id", "session_id", "order_id"];
 
 /** Why two identifiers are one person (the path of links, each probabilistic one field by
  * field against the thresholds) or are not (how their records compare now). */
@@ -55,7 +53,7 @@ function IdentifierField({ legend, value, onChange }: { legend: string; value: I
       <legend>{legend}</legend>
       <label htmlFor={`${id}-kind`}>Kind</label>
       <input id={`${id}-kind`} required value={value.kind} list={`${id}-kinds`} onChange={(e) => onChange({ ...value, kind: e.target.value })} />
-      <datalist id={`${id}-kinds`}>{KINDS.map((k) => <option key={k} value={k} />)}</datalist>
+      <datalist id={`${id}-kinds`}>{BUILT_IN_KINDS.map((k) => <option key={k} value={k} />)}</datalist>
       <label htmlFor={`${id}-value`}>Value</label>
       <input id={`${id}-value`} required value={value.value} onChange={(e) => onChange({ ...value, value: e.target.value })} />
     </fieldset>

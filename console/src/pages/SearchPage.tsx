@@ -4,7 +4,7 @@ import { SEARCH, type SearchPage as Page } from "../api/queries";
 import { ErrorNote, Loading, Notice } from "../components/Notes";
 import { Pager, useCursors } from "../components/Pager";
 import { useAsync } from "../components/useAsync";
-import { displayName, identifierCount, percent, when } from "../format";
+import { BUILT_IN_KINDS, displayName, identifierCount, percent, when } from "../format";
 import { RouteLink } from "../components/RouteLink";
 import { go, type Route } from "../routing";
 
@@ -56,7 +56,7 @@ export function SearchPage({ route }: { route: Extract<Route, { page: "search" }
             <input id={`${id}-kind`} value={kind} required placeholder="customer_id, external:crm, …"
               onChange={(e) => setKind(e.target.value)} list={`${id}-kinds`} />
             <datalist id={`${id}-kinds`}>
-              {["email", "phone", "customer_id", "anonymous_id", "device_id", "session_id", "order_id"].map((k) => <option key={k} value={k} />)}
+              {BUILT_IN_KINDS.map((k) => <option key={k} value={k} />)}
             </datalist>
           </>
         )}

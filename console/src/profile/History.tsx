@@ -1,38 +1,48 @@
-import { useState } from "react";
-import { request } from "../api/client";
+import { useEffect, useState } from "react";
+import { request, type ApiError } from "../api/client";
 import { HISTORY, type ProfileVersion } from "../api/queries";
 import { ErrorNote } from "../components/Notes";
-import { useAsync } from "../components/useAsync";
+import { asApiError, useAsync } from "../components/useAsync";
 import { refText, when } from "../format";
 
 interface Page {
   profileHistory: { endCursor: number | null; versions: ProfileVersion[] } | null;
 }
 
-/** The profile's versions, oldest first, a page at a time: what changed and who did it. */
+/** The profile's versions, oldest first, a page at a time: what changed and who did it.
+ * The first page is read again when the profile changes; each further page once, when the
+ * steward asks for it. */
 export function History({ id, version }: { id: string; version: number }) {
-  const [pages, setPages] = useState(1);
-  const history = useAsync(async () => {
-    const versions: ProfileVersion[] = [];
-    let after = 0;
-    let more: number | null = null;
-    for (let page = 0; page < pages; page++) {
-      const found = (await request<Page>(HISTORY, { id, after })).profileHistory;
-      if (!found) break;
-      versions.push(...found.versions);
-      more = found.endCursor;
-      if (more == null) break;
-      after = more;
+  const first = useAsync(() => request<Page>(HISTORY, { id, after: 0 }).then((d) => d.profileHistory), [id, version]);
+  const [later, setLater] = useState<{ versions: ProfileVersion[]; endCursor: number | null } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  useEffect(() => setLater(null), [first.data]); // a new first page: the later ones are stale
+
+  const versions = [...(first.data?.versions ?? []), ...(later?.versions ?? [])];
+  const next = later ? later.endCursor : first.data?.endCursor ?? null;
+
+  async function more() {
+    if (next == null) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const page = (await request<Page>(HISTORY, { id, after: next })).profileHistory;
+      if (page) setLater((old) => ({ versions: [...(old?.versions ?? []), ...page.versions], endCursor: page.endCursor }));
+    } catch (failure) {
+      setError(asApiError(failure));
+    } finally {
+      setBusy(false);
     }
-    return { versions, more };
-  }, [id, version, pages]);
+  }
+
   return (
     <section aria-labelledby="history-title">
       <h2 id="history-title">History</h2>
-      <ErrorNote error={history.error} what="history" />
-      {history.data && (
+      <ErrorNote error={first.error ?? error} what="history" />
+      {first.data && (
         <ol className="history">
-          {history.data.versions.map((v) => (
+          {versions.map((v) => (
             <li key={v.version}>
               <strong>v{v.version}</strong> {when(v.at)} · {v.kind.replace(/_/g, " ")}
               {v.actor && <> by {v.actor}</>} <span className="id">({v.cause})</span>
@@ -46,7 +56,7 @@ export function History({ id, version }: { id: string; version: number }) {
           ))}
         </ol>
       )}
-      {history.data?.more != null && <button type="button" onClick={() => setPages((p) => p + 1)}>More versions</button>}
+      {next != null && <button type="button" disabled={busy} onClick={more}>{busy ? "Loading…" : "More versions"}</button>}
     </section>
   );
 }
