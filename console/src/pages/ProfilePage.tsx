@@ -94,7 +94,15 @@ export function ProfilePage({ id }: { id: string }) {
     return () => { gone = true; window.clearTimeout(pending); stop?.(); };
   }, [profileId]);
 
-  const links = useMemo(() => [...(page.data?.explainProfile?.steps ?? []), ...(page.data?.explainProfile?.blocked ?? [])], [page.data]);
+  // The links that built it, then those held apart at it: each once, for the picture and the
+  // table alike.
+  const links = useMemo(() => {
+    const once = new Map<string, Link>();
+    for (const l of [...(page.data?.explainProfile?.steps ?? []), ...(page.data?.explainProfile?.blocked ?? [])]) {
+      if (!once.has(linkKey(l))) once.set(linkKey(l), l);
+    }
+    return [...once.values()];
+  }, [page.data]);
   const members = useMemo(() => profile?.identifiers.flatMap((g) => g.identifiers.map((n) => ({ kind: n.kind, value: n.value }))) ?? [], [profile]);
   const elements = useMemo(() => graphElements({ members, links, plan, selected: picked }), [members, links, plan, picked]);
   const cut = useMemo(() => new Set(plan?.cut.map((l) => pairKey(l.a, l.b)) ?? []), [plan]);

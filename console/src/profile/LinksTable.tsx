@@ -14,23 +14,18 @@ interface Props {
   explain: boolean;
 }
 
-/** The picture's links as a table: what a screen reader or a keyboard uses instead of the
+/** The picture's links (one row each: ProfilePage gives each once) as a table: what a screen reader or a keyboard uses instead of the
  * canvas, and where a link is picked for its details or to unlink it. */
 export function LinksTable({ links, selected, cut, onSelect, onUnlink, explain }: Props) {
-  const seen = new Set<string>();
-  const unique = links.filter((link) => {
-    const key = linkKey(link);
-    return seen.has(key) ? false : (seen.add(key), true);
-  });
   return (
     <table className="links">
-      <caption>Links ({unique.length})</caption>
+      <caption>Links ({links.length})</caption>
       <thead>
         <tr><th scope="col">Between</th><th scope="col">Rule</th><th scope="col" className="number">Strength</th>
           <th scope="col">State</th><th scope="col" className="number">Events</th><th scope="col"><span className="visually-hidden">Actions</span></th></tr>
       </thead>
       <tbody>
-        {unique.map((link) => {
+        {links.map((link) => {
           const key = linkKey(link);
           const isCut = link.isActive && cut.has(pairKey(link.a, link.b));
           return (
