@@ -44,20 +44,22 @@ class SqliteProfileVersions(SqlitePart):
             raise StoreConflict(f"profile version stored twice: {exc}") from exc
 
     async def latest_versions(self, profile_ids: Sequence[str]) -> dict[ProfileId, int]:
-        return {p: version for p, (version, _) in (await self.latest_stamps(profile_ids)).items()}
-
-    async def latest_stamps(self, profile_ids: Sequence[str]
-                            ) -> dict[ProfileId, tuple[int, datetime]]:
-        """The last version of each profile that has one, with its time (what a profile's
-        view reads: views.py)."""
         # One statement however many ids: they go as one JSON array, and each id's last
-        # version is one seek at the end of its primary-key range, its row one more seek.
+        # version is one seek at the end of its primary-key range. On every write that
+        # records versions: the time is the view's alone (latest_stamp).
         rows = self._rows(
-            "SELECT j.value, v.version, v.at FROM json_each(?) j JOIN profile_versions v"
-            " ON v.profile_id = j.value AND v.version = (SELECT max(w.version)"
-            " FROM profile_versions w WHERE w.profile_id = j.value)",
+            "SELECT j.value, (SELECT max(v.version) FROM profile_versions v"
+            " WHERE v.profile_id = j.value) FROM json_each(?) j",
             (json.dumps(list(profile_ids)),))
-        return {ProfileId(row[0]): (row[1], from_micros(row[2])) for row in rows}
+        return {ProfileId(row[0]): row[1] for row in rows if row[1] is not None}
+
+    async def latest_stamp(self, profile_id: str) -> tuple[int, datetime | None]:
+        """A profile's last version and its time, (0, None) for none: what its view reads
+        (views.py). One seek from the end of its primary-key range."""
+        row = self._conn.execute(
+            "SELECT version, at FROM profile_versions WHERE profile_id = ?"
+            " ORDER BY version DESC LIMIT 1", (profile_id,)).fetchone()
+        return (row[0], from_micros(row[1])) if row else (0, None)
 
     async def read_versions(self, profile_id: str, after: int, limit: int
                             ) -> list[VersionRow]:

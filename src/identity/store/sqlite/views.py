@@ -26,8 +26,7 @@ class SqliteProfileViews(SqlitePart):
             held = [m.identifier for m in members if m.held is not None]
             reasons = sorted({k.inactive_reason for k in await graph.read_links(held)
                               if not k.is_active and k.inactive_reason}) if held else []
-            version, updated_at = (await versions.latest_stamps([row.profile_id])).get(
-                row.profile_id, (0, None))
+            version, updated_at = await versions.latest_stamp(row.profile_id)
             found.append(ProfileReading(
                 row, members, await events.read_stored_events([m.identifier for m in members]),
                 await graph.merged_ids(row.profile_id), version, updated_at, reasons))
