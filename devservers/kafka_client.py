@@ -7,7 +7,7 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import TypeAlias
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -65,11 +65,12 @@ async def produce(bootstrap: str, topic: str,
 
 
 async def fetches(bootstrap: str, topic: str, *, follow: bool = False, wait_ms: int = 500
-                  ) -> AsyncIterator[list[Record]]:
+                  ) -> AsyncGenerator[list[Record], None]:
     """The topic's committed messages from the oldest (read_committed, as a consumer of the
     changes topic reads), a fetch at a time, all partitions; empty fetches too, so a reader
     that follows can stop between them. Without `follow`, ends once caught up. Raises
-    LookupError when there is no such topic."""
+    LookupError when there is no such topic. A caller that leaves the loop early closes it
+    (`contextlib.aclosing`): its consumer stops only then."""
     partitions = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
     if not partitions:
         raise LookupError(f"no topic {topic}")

@@ -45,7 +45,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, aclosing, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -296,12 +296,15 @@ def tail(path: Path, lines: int = 25) -> str:
 
 async def follow_changes(bootstrap: str, topic: str, received: list[tuple[float, bytes]],
                          stop: asyncio.Event) -> None:
-    """Every committed message of the changes topic with the time it arrived here."""
-    async for fetched in fetches(bootstrap, topic, follow=True, wait_ms=100):
-        now = time.time()
-        received.extend((now, record.value or b"") for record in fetched)
-        if stop.is_set():
-            return
+    """Every committed message of the changes topic with the time it arrived here. Leaving
+    the loop early closes the fetching generator here, so its consumer stops now rather than
+    half-way through the event loop's shutdown, which leaves its socket open."""
+    async with aclosing(fetches(bootstrap, topic, follow=True, wait_ms=100)) as batches:
+        async for fetched in batches:
+            now = time.time()
+            received.extend((now, record.value or b"") for record in fetched)
+            if stop.is_set():
+                return
 
 
 async def watch_group(bootstrap: str, group: str, topic: str, workers: int, total: int,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from typing import Any
 
 import grpc
@@ -157,11 +158,12 @@ async def _with(call: Call, stub: identity_pb2_grpc.IdentityServiceStub, people:
 
 async def _feed(people: People) -> AsyncIterator[tuple[bytes, bytes]]:
     """Kafka's change messages (key, value) for every change the log holds."""
-    async for page in people.service.watch_change_pages(None, poll_interval_s=0.01):
-        for positioned in page:
-            yield change_message(positioned)
-        if page:
-            return
+    async with aclosing(people.service.watch_change_pages(None, poll_interval_s=0.01)) as pages:
+        async for page in pages:
+            for positioned in page:
+                yield change_message(positioned)
+            if page:
+                return
 
 
 async def test_a_key_with_read_pii_sees_it_over_grpc_and_is_audited(
