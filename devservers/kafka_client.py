@@ -8,6 +8,7 @@ import asyncio
 import sys
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
+from contextlib import aclosing
 from typing import TypeAlias
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -20,8 +21,8 @@ async def partitions_of(bootstrap: str, topic: str) -> list[int]:
     """The topic's partition numbers, none when it does not exist. From the admin API: a
     consumer's metadata holds only the topics it already knows."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
     try:
+        await admin.start()
         if topic not in await admin.list_topics():
             return []
         (described,) = await admin.describe_topics([topic])
@@ -34,8 +35,8 @@ async def create_topic(bootstrap: str, name: str, partitions: int, **configs: st
     """Made with one replica, and returned once every partition has its leader: a produce
     at once is otherwise often refused (NotLeaderForPartition) and retried after a pause."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
     try:
+        await admin.start()
         await admin.create_topics([NewTopic(name, partitions, 1, topic_configs=configs)])
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -55,8 +56,8 @@ async def produce(bootstrap: str, topic: str,
     careful producer sends); `partition(index)` picks one, else the key does."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
                                 enable_idempotence=True)
-    await producer.start()
     try:
+        await producer.start()
         sent = [await producer.send(topic, value, key=key, partition=partition(index))
                 for index, (key, value) in enumerate(messages)]
         await asyncio.gather(*sent)
@@ -76,8 +77,8 @@ async def fetches(bootstrap: str, topic: str, *, follow: bool = False, wait_ms: 
         raise LookupError(f"no topic {topic}")
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed",
                               enable_auto_commit=False)
-    await reader.start()
     try:
+        await reader.start()
         reader.assign(partitions)
         await reader.seek_to_beginning(*partitions)
         while True:
@@ -116,11 +117,12 @@ async def send_lines(args: argparse.Namespace) -> int:
 
 async def print_topic(args: argparse.Namespace) -> int:
     try:
-        async for fetched in fetches(args.bootstrap, args.topic, follow=args.follow):
-            for record in fetched:
-                key = record.key.decode(errors="replace") if record.key else ""
-                value = record.value.decode(errors="replace") if record.value else ""
-                print(f"{key}\t{value}", flush=True)
+        async with aclosing(fetches(args.bootstrap, args.topic, follow=args.follow)) as batches:
+            async for fetched in batches:  # left early by a print to a closed pipe
+                for record in fetched:
+                    key = record.key.decode(errors="replace") if record.key else ""
+                    value = record.value.decode(errors="replace") if record.value else ""
+                    print(f"{key}\t{value}", flush=True)
     except LookupError as error:
         print(error, file=sys.stderr)
         return 1

@@ -166,8 +166,8 @@ async def consume_bare(bootstrap: str, topic: str, group: str, total: int,
         auto_offset_reset="earliest", isolation_level="read_committed",
         max_poll_records=batch)
     started = time.perf_counter()
-    await consumer.start()
     try:
+        await consumer.start()
         first: float | None = None
         count = 0
         while count < total:
@@ -313,8 +313,8 @@ async def watch_group(bootstrap: str, group: str, topic: str, workers: int, tota
     """Polls the group until its committed offsets reach the topic's end (`total`)."""
     watch = Watch()
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
     try:
+        await admin.start()
         coordinator = await admin.find_coordinator(group)
         while True:
             now = time.monotonic() - spawned

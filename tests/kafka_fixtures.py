@@ -72,8 +72,8 @@ async def committed(config: KafkaConfig) -> dict[int, int]:
     """The group's committed offset on each partition of the events topic."""
     reader = AIOKafkaConsumer(bootstrap_servers=config.bootstrap_servers, group_id=config.group,
                               enable_auto_commit=False)
-    await reader.start()
     try:
+        await reader.start()
         partitions = await partitions_of(config.bootstrap, config.events_topic)
         return {p: (await reader.committed(TopicPartition(config.events_topic, p))) or 0
                 for p in partitions}

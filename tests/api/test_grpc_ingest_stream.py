@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from typing import cast
+from typing import Any, cast
 
 import pytest
 
 from identity.api.grpc.ingest_stream import ingest_in_order
+from identity.api.grpc.servicer import IdentityServicer
 from identity.api.limits import MAX_IDENTIFIERS_PER_REQUEST
-from identity.service import IngestResult, IngestStatus
+from identity.service import IdentityService, IngestResult, IngestStatus
+from identity.v1 import identity_pb2 as pb
 
 
 class Recorder:
@@ -102,6 +104,29 @@ async def test_closing_the_stream_cancels_its_reader() -> None:
     await stream.aclose()
     assert asyncio.all_tasks() - before == set()
 
+
+
+async def test_the_servicers_stream_closed_at_an_acknowledgement_cancels_its_reader(
+        service: IdentityService) -> None:
+    """As gRPC closes a call's handler when the call is cancelled while a response waits."""
+    reading = asyncio.Event()
+
+    async def endless() -> AsyncIterator[pb.IngestStreamRequest]:
+        yield pb.IngestStreamRequest(event=pb.Event(
+            event_id="e1", type="identify", timestamp="2024-05-01T12:00:00Z", source="web",
+            identifiers=[pb.Identifier(kind="anonymous_id", value="a1")]))
+        reading.set()
+        await asyncio.sleep(30)
+        yield pb.IngestStreamRequest()
+
+    before = asyncio.all_tasks()
+    context: Any = None  # not used unless the call fails
+    stream = IdentityServicer(service).IngestStream(endless(), context)
+    first = await anext(stream)
+    assert first.result.event_id == "e1"
+    await asyncio.wait_for(reading.wait(), 2)
+    await stream.aclose()
+    assert asyncio.all_tasks() - before == set()
 
 async def test_a_batch_holds_no_more_identifiers_than_one_ingest_request_may() -> None:
     """256 events of 50 identifiers were one call of 12,800: no IngestEvents may hold that."""

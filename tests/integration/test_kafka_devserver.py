@@ -25,8 +25,8 @@ async def test_messages_go_round_and_a_committed_offset_is_where_the_group_resum
     await create_topic(kafka_bootstrap, topic, 2)
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all",
                                 enable_idempotence=True)
-    await producer.start()
     try:
+        await producer.start()
         for n in range(10):
             await producer.send_and_wait(topic, f"m{n}".encode(), key=b"same-key")
     finally:
@@ -35,8 +35,8 @@ async def test_messages_go_round_and_a_committed_offset_is_where_the_group_resum
     async def read(count: int) -> list[bytes]:
         consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, group_id=topic,
                                     enable_auto_commit=False, auto_offset_reset="earliest")
-        await consumer.start()
         try:
+            await consumer.start()
             taken: list[bytes] = []
             while len(taken) < count:
                 batch = await consumer.getmany(timeout_ms=5000, max_records=count - len(taken))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import random
 from datetime import timedelta
@@ -18,6 +19,7 @@ from tests.api.test_readiness import readyz_before_and_after_closing
 from tests.builders import event, ident
 from tests.invariants import partition_checked
 from tests.neo4j_fixtures import Neo4jAccess, connect
+from tests.silent_peer import silent_peer
 
 pytestmark = pytest.mark.neo4j
 
@@ -82,6 +84,21 @@ async def test_unreachable_neo4j_is_a_clear_start_up_error() -> None:
     with pytest.raises(StoreUnavailable, match="unreachable"):
         await Neo4jGraphStore.connect("neo4j://127.0.0.1:1", "neo4j", "whatever")
 
+
+async def test_a_start_up_given_up_on_lets_its_connections_go() -> None:
+    """A Neo4j that accepts and never answers, and a start cancelled while it waits: the
+    driver is closed, so nothing is left for the collector (a ResourceWarning, an error
+    here)."""
+    async with silent_peer() as port:
+        starting = asyncio.create_task(
+            Neo4jGraphStore.connect(f"bolt://127.0.0.1:{port}", "neo4j", "whatever"))
+        await asyncio.sleep(0.3)
+        assert not starting.done()
+        starting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await starting
+    del starting
+    gc.collect()
 
 async def test_readyz_follows_the_neo4j_connection(neo4j_access: Neo4jAccess) -> None:
     store = await connect(neo4j_access)

@@ -135,9 +135,12 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         context: Context[pb.IngestStreamRequest, pb.IngestStreamResponse],
     ) -> AsyncGenerator[pb.IngestStreamResponse, None]:
         events = (convert.raw_event(request.event) async for request in request_iterator)
-        async for offset, results in ingest_in_order(events, self._service.ingest, self._window):
-            for result in results:
-                yield pb.IngestStreamResponse(result=convert.event_result(result, offset))
+        # aclosing: a call closed at a yield (cancelled, deadline) stops its reader now.
+        async with aclosing(ingest_in_order(events, self._service.ingest,
+                                            self._window)) as acknowledged:
+            async for offset, results in acknowledged:
+                for result in results:
+                    yield pb.IngestStreamResponse(result=convert.event_result(result, offset))
 
     @errors.stream
     async def WatchChanges(

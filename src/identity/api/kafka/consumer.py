@@ -118,17 +118,19 @@ class EventConsumer:
         producer = AIOKafkaProducer(
             **self._config.client_options(), client_id=self._client_id,
             acks="all", enable_idempotence=True)
-        await producer.start()
+        # Each client stopped whatever happens, even to a start cut short (the broker away,
+        # or cancelled): a client left unstopped keeps its connections.
         try:
+            await producer.start()
             await consumer.start()
-            try:
-                consumer.subscribe([self._config.events_topic], listener=_WaitForBatch(self))
-                while not stop.is_set():
-                    await self._next_batch(consumer, producer, stop)
-            finally:
-                await stopped(consumer)  # leaves the group: the others take over at once
+            consumer.subscribe([self._config.events_topic], listener=_WaitForBatch(self))
+            while not stop.is_set():
+                await self._next_batch(consumer, producer, stop)
         finally:
-            await stopped(producer)
+            try:
+                await stopped(consumer)  # leaves the group: the others take over at once
+            finally:
+                await stopped(producer)
 
     async def _next_batch(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer,
                           stop: asyncio.Event) -> None:

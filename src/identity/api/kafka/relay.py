@@ -68,8 +68,8 @@ class ChangeRelay:
         member = AIOKafkaConsumer(
             **self._config.client_options(), group_id=self._config.relay_id,
             client_id=self._client_id, enable_auto_commit=False)
-        await member.start()
         try:
+            await member.start()
             member.subscribe([self._config.position_topic], listener=_Turns(self))
             while not stop.is_set():
                 await member.getmany(timeout_ms=200)  # stays a member; the data is unused
@@ -108,8 +108,8 @@ class ChangeRelay:
         producer = AIOKafkaProducer(
             **self._config.client_options(), client_id=self._client_id,
             transactional_id=self._config.relay_id, acks="all", enable_idempotence=True)
-        await producer.start()  # fences the previous relay and aborts what it left open
         try:
+            await producer.start()  # fences the previous relay and aborts what it left open
             after = await self._checked(await read_position(self._config))
             log.info("relaying profile changes to %s after position %s",
                      self._config.changes_topic, after or "(the oldest kept)")
@@ -216,8 +216,8 @@ async def read_position(config: KafkaConfig) -> Published | None:
     reader = AIOKafkaConsumer(**config.client_options(),
                               client_id="identity-relay-position", enable_auto_commit=False,
                               isolation_level="read_committed")
-    await reader.start()
     try:
+        await reader.start()
         partition = TopicPartition(config.position_topic, 0)
         reader.assign([partition])
         await reader.seek_to_beginning(partition)

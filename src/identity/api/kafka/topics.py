@@ -39,8 +39,8 @@ async def ensure_topics(config: KafkaConfig) -> list[str]:
     """Creates the missing topics; returns their names."""
     admin = AIOKafkaAdminClient(**config.client_options(),
                                 client_id="identity-admin")
-    await admin.start()
     try:
+        await admin.start()
         existing = set(await admin.list_topics())
         missing = [topic for topic in _wanted(config) if topic.name not in existing]
         if missing:

@@ -79,19 +79,20 @@ class Neo4jGraphStore:
                                            connection_acquisition_timeout=10,
                                            notifications_min_severity="OFF")
         try:
-            await driver.verify_connectivity()
-            await migrate(driver, database)
-        except AuthError as exc:
+            try:
+                await driver.verify_connectivity()
+                await migrate(driver, database)
+            except AuthError as exc:
+                raise StoreUnavailable(
+                    f"Neo4j at {uri} refused the credentials of user {user!r}: {exc.message}"
+                ) from exc
+            except (ServiceUnavailable, OSError, ValueError) as exc:
+                raise StoreUnavailable(f"Neo4j at {uri} is unreachable: {exc}") from exc
+            except Neo4jError as exc:
+                raise StoreUnavailable(f"Neo4j at {uri} ({database}): {exc.message}") from exc
+        except BaseException:  # cancelled too (a start given up on): the pool is let go now
             await driver.close()
-            raise StoreUnavailable(
-                f"Neo4j at {uri} refused the credentials of user {user!r}: {exc.message}"
-            ) from exc
-        except (ServiceUnavailable, OSError, ValueError) as exc:
-            await driver.close()
-            raise StoreUnavailable(f"Neo4j at {uri} is unreachable: {exc}") from exc
-        except Neo4jError as exc:
-            await driver.close()
-            raise StoreUnavailable(f"Neo4j at {uri} ({database}): {exc.message}") from exc
+            raise
         return cls(driver, database, uri)
 
     @asynccontextmanager
