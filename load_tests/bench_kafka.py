@@ -44,7 +44,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, aclosing, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -74,6 +74,7 @@ from load_tests.tools import publish
 Message = tuple[bytes, bytes]
 POLL_S = 0.2  # how often the group's committed offsets and state are read
 RELAY_READY = "relaying profile changes to"  # the relay's log line once it holds its turn
+WORKER_READY = "Kafka at "  # a worker's log line once it handles SIGTERM and has its topics
 OUTCOMES = ("accepted", "duplicate", "rejected", "undecodable", "failed")
 # A steady rate needs the whole group at work on a good share of the events.
 MIN_STEADY_SHARE = 0.25
@@ -435,6 +436,10 @@ async def run_workers(bench: Bench, config: KafkaConfig, store: Store, sqlite_fi
             if logged <= arrived or time.monotonic() > deadline or reader.done():
                 break
             await asyncio.sleep(0.1)
+        # A worker slow to start may find every event taken by the others; it is stopped
+        # once it handles SIGTERM (it has said so), else the signal would just kill it.
+        await asyncio.gather(*(wait_for_line(log, WORKER_READY, exited_of(process))
+                               for process, log in zip(processes, logs, strict=True)))
         metrics = [await asyncio.to_thread(scrape, port) for port in ports]
     finally:
         stop_reading.set()
@@ -499,16 +504,21 @@ async def run_workers(bench: Bench, config: KafkaConfig, store: Store, sqlite_fi
     }
 
 
-def wait_for_line(path: Path, line: str, process: subprocess.Popen[bytes],
-                  timeout_s: float = 60) -> None:
+def exited_of(process: asyncio.subprocess.Process) -> Callable[[], bool]:
+    return lambda: process.returncode is not None
+
+
+async def wait_for_line(path: Path, line: str, exited: Callable[[], bool],
+                        timeout_s: float = 60) -> None:
+    """Until the process logs `line`; RuntimeError when it exits or times out first."""
     deadline = time.monotonic() + timeout_s
     while True:
         with suppress(OSError):
-            if line in path.read_text(errors="replace"):
+            if line in await asyncio.to_thread(path.read_text, errors="replace"):
                 return
-        if process.poll() is not None or time.monotonic() > deadline:
+        if exited() or time.monotonic() > deadline:
             raise RuntimeError(f"no {line!r} in {path}:\n{tail(path)}")
-        time.sleep(0.1)
+        await asyncio.sleep(0.1)
 
 
 def run_one(bench: Bench, store: Store, workers: int) -> tuple[
@@ -537,7 +547,8 @@ def run_one(bench: Bench, store: Store, workers: int) -> tuple[
     relay_log = bench.work / f"{prefix}.relay.log"
     with identity_server(relay_args, {**bench.model_env, **store.env()}, timeout_s=120,
                          log=relay_log, log_level="info") as relay:
-        wait_for_line(relay_log, RELAY_READY, relay.process)
+        asyncio.run(wait_for_line(relay_log, RELAY_READY,
+                                  lambda: relay.process.poll() is not None))
         figures = asyncio.run(run_workers(bench, config, store, sqlite_file, workers, prefix))
         relay_latency = relay_metrics(relay.url)
     figures["changes"]["relay_own_latency_mean_ms"] = relay_latency
