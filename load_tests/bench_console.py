@@ -29,7 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from identity.synthetic import Dataset, GeneratorConfig, generate, people_for_events
-from load_tests.bench_graphql import Workload, read_load_args, seed, serve_and_drive
+from load_tests.bench_graphql import (
+    FLOOR,
+    Workload,
+    ratios,
+    read_load_args,
+    seed,
+    serve_and_drive,
+)
 from load_tests.bench_ingest import (
     TRIVIAL,
     StoreUnderTest,
@@ -42,7 +49,6 @@ QUERIES_TS = Path(__file__).parents[1] / "console" / "src" / "api" / "queries.ts
 PAGE = {"profile_page": "PROFILE_PAGE", "history": "HISTORY", "audit": "AUDIT",
         "latest_position": "LATEST_POSITION"}
 SEARCH = "SEARCH"
-FLOOR = "trivial"
 
 
 def console_documents(source: str) -> dict[str, str]:
@@ -56,11 +62,6 @@ def console_documents(source: str) -> dict[str, str]:
     return {name: filled(text) for name, text in raw.items()}
 
 
-def workload(name: str, query: str, variables: Sequence[dict[str, Any]]) -> Workload:
-    return Workload(name, [json.dumps({"query": query, "variables": v}).encode()
-                           for v in variables or [{}]])
-
-
 def run_store(name: str, store: StoreUnderTest, dataset: Dataset, documents: dict[str, str],
               args: argparse.Namespace) -> dict[str, Any]:
     seeded, identifiers, profiles = seed(name, store, dataset, args)
@@ -68,25 +69,20 @@ def run_store(name: str, store: StoreUnderTest, dataset: Dataset, documents: dic
               for i in identifiers if i["kind"] == "email"]
     ids = [p["id"] for p in profiles]
     workloads = [
-        workload(FLOOR, TRIVIAL, []),
-        workload("profile_page", documents[PAGE["profile_page"]], [{"id": i} for i in ids]),
-        workload("history", documents[PAGE["history"]], [{"id": i, "after": 0} for i in ids]),
-        workload("audit", documents[PAGE["audit"]],
-                 [{"filter": {"profileId": i}, "first": 100} for i in ids]),
-        workload("latest_position", documents[PAGE["latest_position"]], []),
-        workload("search_email", documents[SEARCH], emails),
+        Workload.of(FLOOR, []),
+        Workload.posting("profile_page", documents[PAGE["profile_page"]],
+                         [{"id": i} for i in ids]),
+        Workload.posting("history", documents[PAGE["history"]],
+                         [{"id": i, "after": 0} for i in ids]),
+        Workload.posting("audit", documents[PAGE["audit"]],
+                         [{"filter": {"profileId": i}, "first": 100} for i in ids]),
+        Workload.posting("latest_position", documents[PAGE["latest_position"]], []),
+        Workload.posting("search_email", documents[SEARCH], emails),
     ]
     load = serve_and_drive(name, store, workloads, args)
     return {"seed_ingest": seeded, "profiles": len(ids), "search_emails": len(emails),
             "load": load, "ratios_to_trivial": ratios(load),
             "profile_page_server_cpu_ms": page_cpu(load)}
-
-
-def ratios(load: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, float]]:
-    """Per request and concurrency: req/s over the trivial query's."""
-    return {request: {c: round(by[request]["rps"] / by[FLOOR]["rps"], 3)
-                      for c, by in load.items()}
-            for request in next(iter(load.values())) if request != FLOOR}
 
 
 def page_cpu(load: dict[str, dict[str, dict[str, Any]]]) -> dict[str, float]:

@@ -70,7 +70,13 @@ class Workload:
 
     @classmethod
     def of(cls, name: str, variables: Sequence[dict[str, str]]) -> Workload:
-        query = QUERIES[name]
+        """One of this benchmark's QUERIES, by name."""
+        return cls.posting(name, QUERIES[name], variables)
+
+    @classmethod
+    def posting(cls, name: str, query: str, variables: Sequence[dict[str, Any]]) -> Workload:
+        """Any document (bench_console's, read from the console's sources); no variables:
+        one request without any."""
         return cls(name, [json.dumps({"query": query, "variables": v}).encode()
                           for v in variables or [{}]])
 
@@ -130,11 +136,12 @@ def take_turns(url: str, pid: int, workloads: list[Workload], concurrency: int,
 
 
 def ratios(load: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, dict[str, float]]]:
-    """Per read and concurrency: req/s over the trivial query's, and the trivial query's
-    server CPU per request over the read's (the req/s ratio a CPU-bound server would reach)."""
+    """Per read measured (every workload but the floor) and concurrency: req/s over the
+    trivial query's, and the trivial query's server CPU per request over the read's (the
+    req/s ratio a CPU-bound server would reach)."""
     cpu = "server_cpu_ms_per_request"
     out: dict[str, dict[str, dict[str, float]]] = {}
-    for name in QUERIES:
+    for name in next(iter(load.values())):
         if name == FLOOR:
             continue
         out[name] = {"rps_ratio": {}, "cpu_ratio": {}}

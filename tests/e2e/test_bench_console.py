@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from load_tests.bench_console import FLOOR, PAGE, main
+from load_tests.bench_console import PAGE, main
+from load_tests.bench_graphql import FLOOR
 
 pytestmark = pytest.mark.e2e
 
