@@ -105,7 +105,6 @@ async def test_closing_the_stream_cancels_its_reader() -> None:
     assert asyncio.all_tasks() - before == set()
 
 
-
 async def test_the_servicers_stream_closed_at_an_acknowledgement_cancels_its_reader(
         service: IdentityService) -> None:
     """As gRPC closes a call's handler when the call is cancelled while a response waits."""
@@ -127,6 +126,7 @@ async def test_the_servicers_stream_closed_at_an_acknowledgement_cancels_its_rea
     await asyncio.wait_for(reading.wait(), 2)
     await stream.aclose()
     assert asyncio.all_tasks() - before == set()
+
 
 async def test_a_batch_holds_no_more_identifiers_than_one_ingest_request_may() -> None:
     """256 events of 50 identifiers were one call of 12,800: no IngestEvents may hold that."""

@@ -43,7 +43,6 @@ async def test_a_worker_whose_broker_refuses_stops_both_its_clients() -> None:
     worker = EventConsumer(NO_SERVICE, KafkaConfig(f"127.0.0.1:{free_port()}"))
     with pytest.raises(KafkaConnectionError):
         await worker.run(asyncio.Event())
-    del worker
     gc.collect()
 
 
