@@ -52,6 +52,13 @@ export function identifierCount(groups: { identifiers: unknown[] }[]): number {
   return groups.reduce((sum, group) => sum + group.identifiers.length, 0);
 }
 
+/** Text the console did not get from the server (an address typed or pasted), fit to echo
+ * back: control and invisible formatting characters (bidi overrides) shown as "�", cut to
+ * `max`. */
+export function echoed(text: string, max = 80): string {
+  return short(text.replace(/[\p{Cc}\p{Cf}]/gu, "\uFFFD"), max);
+}
+
 /** Cuts a long value for a label; the full value stays in the title and the tables. */
 export function short(text: string, max = 28): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;

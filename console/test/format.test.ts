@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { displayName, identifierCount, parseRef, percent, refText, short, signed } from "../src/format";
+import { displayName, echoed, identifierCount, parseRef, percent, refText, short, signed } from "../src/format";
 
 describe("identifier text", () => {
   it("splits at the first colon, or after external:<system>", () => {
@@ -36,5 +36,10 @@ describe("numbers and names", () => {
     expect(identifierCount([{ identifiers: [1, 2] }, { identifiers: [3] }])).toBe(3);
     expect(short("abcdef", 4)).toBe("abc…");
     expect(short("abc", 4)).toBe("abc");
+  });
+  it("echoes typed text without its control or bidi characters, cut short", () => {
+    expect(echoed("email:ann\u202Egro.elpmaxe@\u0000x")).toBe("email:ann\uFFFDgro.elpmaxe@\uFFFDx");
+    expect(echoed("x".repeat(100_000))).toHaveLength(80);
+    expect(echoed("email:ann@example.org")).toBe("email:ann@example.org");
   });
 });

@@ -90,7 +90,7 @@ export function ActionDialog({ title, submitLabel, children, confirmText, danger
           </>
         )}
         <ErrorNote error={error} />
-        {!reason.trim() && <p className="hint" id={`${id}-needs`}>A reason is needed to go ahead.</p>}
+        {!reason.trim() && <p className="hint">A reason is needed to go ahead.</p>}
         <div className="buttons">
           <button type="button" onClick={onClose} disabled={busy}>Cancel</button>
           <button type="submit" className={danger ? "danger" : "primary"} disabled={busy || !confirmed || !reason.trim()}>

@@ -10,9 +10,14 @@ import { BUILT_IN_KINDS, percent, refText, short } from "../format";
 // Drawn by kind: the built-in kinds, and every external:<system> as one.
 const DRAWN_KINDS: readonly string[] = [...BUILT_IN_KINDS, "external"];
 
+/** A kind with every external:<system> folded into one "external". */
+export function baseKind(kind: string): string {
+  return kind.startsWith("external:") ? "external" : kind;
+}
+
 /** The class a kind is drawn with: external:<system> are one kind on the picture. */
 export function kindClass(kind: string): string {
-  const base = kind.startsWith("external:") ? "external" : kind;
+  const base = baseKind(kind);
   return DRAWN_KINDS.includes(base) ? `kind-${base}` : "kind-other";
 }
 

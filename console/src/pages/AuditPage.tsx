@@ -28,7 +28,7 @@ export function AuditPage({ profileId }: { profileId: string }) {
   return (
     <section aria-labelledby="audit-page-title">
       <h1 id="audit-page-title">Audit log{profileId && <> of <RouteLink route={{ page: "profile", id: profileId }}>{profileId}</RouteLink></>}</h1>
-      <label className="check">
+      <label>
         <input type="checkbox" checked={reads} onChange={(e) => { setReads(e.target.checked); cursors.restart(); }} />
         {" "}Show reads of personal data
       </label>

@@ -4,7 +4,7 @@ import { EXPLAIN, type Explanation, type IdentifierRef } from "../api/queries";
 import { ComparisonTable } from "../components/ComparisonTable";
 import { ErrorNote, Loading } from "../components/Notes";
 import { useAsync } from "../components/useAsync";
-import { BUILT_IN_KINDS, parseRef, percent, refText, when } from "../format";
+import { BUILT_IN_KINDS, echoed, parseRef, percent, refText, when } from "../format";
 import { RouteLink } from "../components/RouteLink";
 import { go } from "../routing";
 
@@ -37,7 +37,7 @@ export function ExplainPage({ a, b }: { a: string; b: string }) {
         <button type="submit" className="primary">Explain</button>
       </form>
       {(a || b) && (!refA || !refB) && (
-        <p className="note error" role="alert">Each identifier is a kind and a value (email:ann@example.org, external:crm:42); got {JSON.stringify(a)} and {JSON.stringify(b)}.</p>
+        <p className="note error" role="alert">Each identifier is a kind and a value (email:ann@example.org, external:crm:42); got {JSON.stringify(echoed(a))} and {JSON.stringify(echoed(b))}.</p>
       )}
       <ErrorNote error={answer.error} what="explain" />
       {answer.loading && refA && refB && <Loading what="the explanation" />}

@@ -10,7 +10,7 @@ import { ComparisonTable } from "../components/ComparisonTable";
 import { ErrorNote, Loading, Notice } from "../components/Notes";
 import { asApiError, useAsync } from "../components/useAsync";
 import { displayName, identifierCount, percent, refText, when } from "../format";
-import { graphElements, linkKey, pairKey } from "../graph/elements";
+import { baseKind, graphElements, linkKey, pairKey } from "../graph/elements";
 import { GraphView } from "../graph/GraphView";
 import { Consent } from "../profile/Consent";
 import { GoldenRecord } from "../profile/GoldenRecord";
@@ -33,7 +33,7 @@ const OWN_ECHO_MS = 4000;
 const STRENGTH = ["customer_id", "email", "phone", "external", "device_id", "anonymous_id", "order_id", "session_id"];
 
 function strength(ref: IdentifierRef): number {
-  const at = STRENGTH.indexOf(ref.kind.startsWith("external:") ? "external" : ref.kind);
+  const at = STRENGTH.indexOf(baseKind(ref.kind));
   return at < 0 ? STRENGTH.length : at;
 }
 
@@ -193,11 +193,11 @@ export function ProfilePage({ id }: { id: string }) {
         {live && <p className="note live" role="status">{live.text} {live.survivor && <RouteLink route={{ page: "profile", id: live.survivor }}>Open {live.survivor}</RouteLink>}</p>}
         <ErrorNote error={liveError} what="live updates" />
         {done && (
-          <p className="note info" role="status" tabIndex={-1}>
+          <Notice>
             {done.text} {done.profiles.length > 0 && <>Profiles now: {done.profiles.map((p, i) => (
               <span key={p}>{i > 0 && ", "}{p === profile.id ? <strong>{p} (this one)</strong> : <RouteLink route={{ page: "profile", id: p }}>{p}</RouteLink>}</span>
             ))}.</>}
-          </p>
+          </Notice>
         )}
         <div className="toolbar" role="toolbar" aria-label="Profile actions">
           {steward && <button type="button" onClick={() => setDialog("merge")}>Merge…</button>}
@@ -310,7 +310,9 @@ export function ProfilePage({ id }: { id: string }) {
 
 function LinkDetails({ link, steward, onUnlink, onClose }: { link: Link; steward: boolean; onUnlink: () => void; onClose: () => void }) {
   const heading = useRef<HTMLHeadingElement>(null);
-  useEffect(() => heading.current?.focus(), [link]);
+  // By its key: the same link in a reloaded page (a live update) keeps the focus where it is.
+  const key = linkKey(link);
+  useEffect(() => heading.current?.focus(), [key]);
   return (
     <section className="link-details" aria-labelledby="link-title">
       <h3 id="link-title" tabIndex={-1} ref={heading}><code>{refText(link.a)}</code> — <code>{refText(link.b)}</code></h3>
@@ -343,7 +345,7 @@ function MergeDialog({ id, onClose, onDone }: { id: string; onClose: () => void;
       <p>A steward's link joins this profile and the others; the service picks which id survives (the others keep leading to it), and undo from the audit log separates them again.</p>
       <label htmlFor="merge-others">Other profile ids (comma or space separated)</label>
       <input id="merge-others" value={others} onChange={(e) => setOthers(e.target.value)} required placeholder="prf_…" />
-      <label className="check">
+      <label>
         <input type="checkbox" checked={override} onChange={(e) => setOverride(e.target.checked)} />
         {" "}Override the per-profile limits (recorded in the audit log)
       </label>
