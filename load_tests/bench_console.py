@@ -75,7 +75,8 @@ def run_store(name: str, store: StoreUnderTest, dataset: Dataset, documents: dic
         Workload.posting("history", documents[PAGE["history"]],
                          [{"id": i, "after": 0} for i in ids]),
         Workload.posting("audit", documents[PAGE["audit"]],
-                         [{"filter": {"profileId": i}, "first": 100} for i in ids]),
+                         [{"filter": {"profileId": i, "excludeActions": ["read_pii"]}}
+                          for i in ids]),
         Workload.posting("latest_position", documents[PAGE["latest_position"]], []),
         Workload.posting("search_email", documents[SEARCH], emails),
     ]

@@ -131,6 +131,10 @@ def test_graphql_previews_splits_audits_and_undoes(steward_served: Served) -> No
                 for e in [*newest["entries"], *older["entries"]]] == [
             ("undo", split["actionId"], None), ("split", None, undone["actionId"])]
         assert older["endCursor"] is None
+        # Actions left out: the page holds the others, as many as asked for.
+        kept = graphql(http, AUDIT, filter={**sam, "excludeActions": ["undo"]},
+                       first=1)["data"]["auditLog"]["entries"]
+        assert [e["action"] for e in kept] == ["split"]
 
 
 def test_graphql_refuses_a_merge_over_the_limits_unless_overridden(
@@ -169,6 +173,15 @@ def test_graphql_names_bad_steward_input(steward_served: Served) -> None:
             "filter.actor: 'sam\\ud800' is not an actor (at most 200 printable characters); "
             "filter.action: '" + "x" * 32 + "...' is not an action (merge, split, unlink, "
             "undo, ...)")
+        left_out = raw_graphql(http, AUDIT, first=5, filter={
+            "excludeActions": ["read_pii", "x\ud800", "y" * 5000]})
+        assert left_out["errors"][0]["message"] == (
+            "filter.excludeActions[1]: 'x\\ud800' is not an action (merge, split, unlink, "
+            "undo, ...); filter.excludeActions[2]: '" + "y" * 32 + "...' is not an action "
+            "(merge, split, unlink, undo, ...)")
+        crowd_out = graphql(http, AUDIT, first=5, filter={"excludeActions": ["merge"] * 21})
+        assert crowd_out["errors"][0]["message"] == (
+            "filter.excludeActions: at most 20 actions, got 21")
         for action_id in ("act_\ud800", "act_" + "0" * 5000):
             refused = raw_graphql(http, UNDO, id=action_id)
             assert "actionId: '" in refused["errors"][0]["message"]

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 from playwright.sync_api import Page, expect
 
@@ -331,6 +332,32 @@ def test_the_keyboard_alone_finds_and_opens_a_profile(page: Page, console: Conso
     golden_value.focus()
     expect(page.get_by_role("tooltip").first).to_be_visible()  # provenance on focus too
 
+
+def test_the_audit_log_leaves_reads_of_personal_data_out_unless_asked(
+    page: Page, console: Console
+) -> None:
+    """A steward's clear reads are audited (read_pii, written within a second); the server
+    leaves them out of the lists (excludeActions), so a page holds as many actions as it
+    asks for, and shows them when asked."""
+    sign_in(page, console, console.steward)
+    profile_id = open_profile(page, console, "email", "mia.nakamura@northwind.org")
+    page.goto(f"{console.url}/console/#/audit?profile={profile_id}")
+    entries = page.locator("main table")
+    reads = page.get_by_label("Show reads of personal data")
+    reads.check()
+    deadline = time.monotonic() + 20
+    while "read pii" not in entries.inner_text():  # each toggle reads the page again
+        assert time.monotonic() < deadline, "the profile page's read was never audited"
+        reads.uncheck()
+        reads.check()
+        page.wait_for_timeout(200)
+    reads.uncheck()
+    expect(entries).to_contain_text("auto merge")  # the seeded action, still listed
+    expect(entries).not_to_contain_text("read pii")
+    open_profile(page, console, "email", "mia.nakamura@northwind.org")
+    audit = page.get_by_role("region", name="Audit log")
+    expect(audit).to_contain_text("auto merge")
+    expect(audit).not_to_contain_text("read pii")
 
 def test_pages_have_no_serious_accessibility_violations(page: Page, console: Console) -> None:
     sign_in(page, console, console.steward)

@@ -123,6 +123,13 @@ async def test_a_page_starts_strictly_before_its_cursor(store: GraphStore) -> No
     (AuditFilter(actor="steward:ann", action="merge", profile_id="prf_b"), [A1]),
     (AuditFilter(actor="steward:nobody"), []),
     (AuditFilter(profile_id="prf_unknown"), []),
+    # Actions left out, on each leading index: by time, actor, action and profile.
+    (AuditFilter(exclude_actions=("merge", "auto_merge")), [A9, B3, A2]),
+    (AuditFilter(actor="steward:ann", exclude_actions=("undo",)), [B3, A1]),
+    (AuditFilter(action="merge", exclude_actions=("merge",)), []),
+    (AuditFilter(profile_id="prf_a", exclude_actions=("undo", "split")), [B5, B3, A1]),
+    (AuditFilter(profile_id="prf_a", exclude_actions=("no_such_action",)),
+     [A9, B5, B3, A2, A1]),
 ])
 async def test_a_filter_keeps_the_matching_entries_and_pages_through_them(
     store: GraphStore, where: AuditFilter, expected: list[AuditEntry]

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { request } from "../api/client";
-import { AUDIT, type AuditEntry } from "../api/queries";
+import { AUDIT, NOT_SHOWN, type AuditEntry } from "../api/queries";
 import { AuditEntries } from "../components/AuditEntries";
 import { ErrorNote, Loading } from "../components/Notes";
 import { Pager, useCursors } from "../components/Pager";
@@ -17,12 +17,10 @@ export function AuditPage({ profileId }: { profileId: string }) {
   const [round, setRound] = useState(0);
   const [reads, setReads] = useState(false);
   const after = cursors.after;
-  // Reads of personal data (one entry per clear read) would bury the actions a steward
-  // undoes: hidden unless asked for.
   const page = useAsync(
-    () => request<Page>(AUDIT, { filter: profileId ? { profileId } : null, after, first: reads ? 20 : 100 }).then((d) => ({
-      ...d.auditLog, entries: reads ? d.auditLog.entries : d.auditLog.entries.filter((e) => e.action !== "read_pii"),
-    })),
+    () => request<Page>(AUDIT, {
+      filter: { profileId: profileId || null, excludeActions: reads ? [] : NOT_SHOWN }, after,
+    }).then((d) => d.auditLog),
     [profileId, after, round, reads],
   );
   return (

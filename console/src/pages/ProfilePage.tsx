@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { request, watch } from "../api/client";
 import {
-  AUDIT, CHANGES, ERASE, LATEST_POSITION, MERGE, PROFILE_PAGE, SPLIT, SPLIT_PREVIEW, UNLINK,
+  AUDIT, CHANGES, ERASE, LATEST_POSITION, MERGE, NOT_SHOWN, PROFILE_PAGE, SPLIT, SPLIT_PREVIEW, UNLINK,
   type ActionResult, type AuditEntry, type Link, type ProfileChange, type ProfileGraph, type SplitPlan,
 } from "../api/queries";
 import { ActionDialog } from "../components/ActionDialog";
@@ -37,8 +37,6 @@ function strength(ref: IdentifierRef): number {
   return at < 0 ? STRENGTH.length : at;
 }
 
-// Reads of personal data fill the audit log (one per clear read): not what a steward undoes.
-const NOT_SHOWN = new Set(["read_pii"]);
 
 type Dialog = "merge" | "split" | "unlink" | "erase" | null;
 
@@ -49,8 +47,8 @@ export function ProfilePage({ id }: { id: string }) {
   const page = useAsync(() => request<ProfileGraph>(PROFILE_PAGE, { id }), [id, round]);
   const audit = useAsync(
     () => (steward
-      ? request<{ auditLog: { entries: AuditEntry[] } }>(AUDIT, { filter: { profileId: id }, first: 100 })
-        .then((d) => d.auditLog.entries.filter((e) => !NOT_SHOWN.has(e.action)).slice(0, 20))
+      ? request<{ auditLog: { entries: AuditEntry[] } }>(AUDIT, { filter: { profileId: id, excludeActions: NOT_SHOWN } })
+        .then((d) => d.auditLog.entries)
       : Promise.resolve(null)),
     [id, round, steward],
   );

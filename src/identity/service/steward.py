@@ -559,6 +559,7 @@ def check_sides(groups: int, identifiers: int) -> None:
 
 
 _ACTION = re.compile(r"[a-z_]{1,32}")
+MAX_EXCLUDED_ACTIONS = 20  # a filter's actions left out: there are a few dozen in all
 
 
 def check_filter(where: AuditFilter) -> None:
@@ -569,9 +570,16 @@ def check_filter(where: AuditFilter) -> None:
                                     or text_problem(where.actor) is not None):
         errors.append(FieldError("filter.actor", f"'{printable(where.actor, 32)}' is not an "
                                  f"actor (at most {MAX_ACTOR_LENGTH} printable characters)"))
-    if where.action is not None and not _ACTION.fullmatch(where.action):
-        errors.append(FieldError("filter.action", f"'{printable(where.action, 32)}' is not "
-                                 "an action (merge, split, unlink, undo, ...)"))
+    actions = [("filter.action", where.action)] if where.action is not None else []
+    if len(where.exclude_actions) > MAX_EXCLUDED_ACTIONS:
+        errors.append(FieldError("filter.excludeActions", f"at most {MAX_EXCLUDED_ACTIONS} "
+                                 f"actions, got {len(where.exclude_actions)}"))
+    else:
+        actions += [(f"filter.excludeActions[{i}]", action)
+                    for i, action in enumerate(where.exclude_actions)]
+    errors += [FieldError(path, f"'{printable(action, 32)}' is not an action (merge, split, "
+                          "unlink, undo, ...)")
+               for path, action in actions if not _ACTION.fullmatch(action)]
     if errors:
         raise ValidationError(errors)
 

@@ -23,6 +23,7 @@ from identity.domain.types import Identifier
 from identity.service.explain import LinkStep
 from identity.service.history import VersionPage
 from identity.service.steward import (
+    MAX_EXCLUDED_ACTIONS,
     ActionResult,
     AuditEntry,
     AuditFilter,
@@ -147,6 +148,9 @@ class AuditLogFilter:
     actor: str | None = None
     action: str | None = None
     profile_id: strawberry.ID | None = None
+    exclude_actions: list[str] | None = strawberry.field(default=None, description=(
+        f"Actions left out, at most {MAX_EXCLUDED_ACTIONS} (read_pii: the reads of personal "
+        "data, which outnumber what a steward undoes)."))
 
 
 @strawberry.type
@@ -218,7 +222,8 @@ class StewardQueries:
         if given.profile_id is not None:
             check_profile_ids([("filter.profileId", str(given.profile_id))])
         where = AuditFilter(given.actor, given.action,
-                            str(given.profile_id) if given.profile_id else None)
+                            str(given.profile_id) if given.profile_id else None,
+                            tuple(given.exclude_actions or ()))
         cursor = decode_audit_cursor(after) if after else None
         return AuditLogPage.from_domain(info.context.disclosure.audit_page(
             await info.context.service.audit_log(where, first, cursor)))

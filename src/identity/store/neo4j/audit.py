@@ -33,20 +33,22 @@ _NEWEST = 2**63 - 1
 # rows. The cursor test is a NOT, not an OR the planner would split into two unordered seeks;
 # a filter that does not lead is checked on the rows read (coalesce: no OR either).
 _BEFORE_CURSOR: LiteralString = " AND NOT (e.at = $at AND e.action_id >= $id)"
+_EXCLUDED: LiteralString = " AND NOT e.action IN $exclude"  # checked on the rows read
 _PAGE: LiteralString = (
-    "MATCH (e:AuditEntry) USING INDEX e:AuditEntry(at) WHERE e.at <= $at" + _BEFORE_CURSOR
+    "MATCH (e:AuditEntry) USING INDEX e:AuditEntry(at) WHERE e.at <= $at"
+    + _BEFORE_CURSOR + _EXCLUDED
     + " RETURN " + _FIELDS + " ORDER BY e.at DESC, e.action_id DESC LIMIT $limit"
 )
 _PAGE_BY_ACTION: LiteralString = (
     "MATCH (e:AuditEntry) USING INDEX e:AuditEntry(action, at)"
-    " WHERE e.action = $action AND e.at <= $at" + _BEFORE_CURSOR
+    " WHERE e.action = $action AND e.at <= $at" + _BEFORE_CURSOR + _EXCLUDED
     + " RETURN " + _FIELDS + " ORDER BY e.action DESC, e.at DESC, e.action_id DESC LIMIT $limit"
 )
 _PAGE_BY_ACTOR: LiteralString = (
     "MATCH (e:AuditEntry) USING INDEX e:AuditEntry(actor, at)"
     " WHERE e.actor = $actor AND e.at <= $at" + _BEFORE_CURSOR
-    + " AND coalesce($action, e.action) = e.action"
-    " RETURN " + _FIELDS + " ORDER BY e.actor DESC, e.at DESC, e.action_id DESC LIMIT $limit"
+    + " AND coalesce($action, e.action) = e.action" + _EXCLUDED
+    + " RETURN " + _FIELDS + " ORDER BY e.actor DESC, e.at DESC, e.action_id DESC LIMIT $limit"
 )
 _PAGE_BY_PROFILE: LiteralString = (
     "MATCH (m:AuditMention) USING INDEX m:AuditMention(profile_id, at)"
@@ -54,7 +56,7 @@ _PAGE_BY_PROFILE: LiteralString = (
     " AND NOT (m.at = $at AND m.action_id >= $id)"
     " MATCH (e:AuditEntry {action_id: m.action_id})"
     " WHERE coalesce($actor, e.actor) = e.actor AND coalesce($action, e.action) = e.action"
-    " RETURN " + _FIELDS
+    + _EXCLUDED + " RETURN " + _FIELDS
     + " ORDER BY m.profile_id DESC, m.at DESC, m.action_id DESC LIMIT $limit"
 )
 
@@ -97,7 +99,7 @@ class Neo4jAuditLog(Neo4jPart):
                  "action": _PAGE_BY_ACTION, "time": _PAGE}[audit_index(where)]
         records = await self._records(
             query, at=at, id=action_id, limit=limit, actor=where.actor, action=where.action,
-            profile=where.profile_id)
+            profile=where.profile_id, exclude=list(where.exclude_actions))
         return [_entry(r) for r in records]
 
     async def mark_undone(self, undone: Sequence[tuple[str, str]]) -> None:

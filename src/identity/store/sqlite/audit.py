@@ -3,6 +3,7 @@ by actor, action or profile (docs/architecture.md, "Steward operations")."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 
@@ -22,20 +23,22 @@ _NEWEST = 2**63 - 1
 # One fixed text per leading filter, each walking the index of that filter (audit_by_time,
 # audit_by_actor, audit_by_action, audit_mentions' key) backwards from the cursor and stopping
 # after `limit` rows. The row-value test is the index's own range; a filter that does not lead
-# is checked on the rows read (`:x IS NULL OR ...`). Every value is a parameter.
+# is checked on the rows read (`:x IS NULL OR ...`), as are the actions left out (a JSON array).
+# Every value is a parameter.
+_EXCLUDED = " AND e.action NOT IN (SELECT value FROM json_each(:exclude))"
 _PAGE = (
-    f"SELECT {_COLUMNS} FROM audit_entries e WHERE (e.at, e.action_id) < (:at, :id)"
-    " ORDER BY e.at DESC, e.action_id DESC LIMIT :limit"
+    f"SELECT {_COLUMNS} FROM audit_entries e WHERE (e.at, e.action_id) < (:at, :id)" + _EXCLUDED
+    + " ORDER BY e.at DESC, e.action_id DESC LIMIT :limit"
 )
 _PAGE_BY_ACTION = (
     f"SELECT {_COLUMNS} FROM audit_entries e WHERE e.action = :action"
-    " AND (e.at, e.action_id) < (:at, :id)"
-    " ORDER BY e.at DESC, e.action_id DESC LIMIT :limit"
+    " AND (e.at, e.action_id) < (:at, :id)" + _EXCLUDED
+    + " ORDER BY e.at DESC, e.action_id DESC LIMIT :limit"
 )
 _PAGE_BY_ACTOR = (
     f"SELECT {_COLUMNS} FROM audit_entries e WHERE e.actor = :actor"
     " AND (e.at, e.action_id) < (:at, :id) AND (:action IS NULL OR e.action = :action)"
-    " ORDER BY e.at DESC, e.action_id DESC LIMIT :limit"
+    + _EXCLUDED + " ORDER BY e.at DESC, e.action_id DESC LIMIT :limit"
 )
 # CROSS JOIN: the mentions lead, so their key gives the order and the entries are looked up
 # by action id, one per row of the page.
@@ -44,7 +47,7 @@ _PAGE_BY_PROFILE = (
     " ON e.action_id = m.action_id"
     " WHERE m.profile_id = :profile AND (m.at, m.action_id) < (:at, :id)"
     " AND (:actor IS NULL OR e.actor = :actor) AND (:action IS NULL OR e.action = :action)"
-    " ORDER BY m.at DESC, m.action_id DESC LIMIT :limit"
+    + _EXCLUDED + " ORDER BY m.at DESC, m.action_id DESC LIMIT :limit"
 )
 
 
@@ -89,7 +92,8 @@ class SqliteAuditLog(SqlitePart):
                            ) -> list[AuditEntry]:
         at, action_id = (to_micros(before[0]), before[1]) if before else (_NEWEST, "")
         params = {"at": at, "id": action_id, "limit": limit, "actor": where.actor,
-                  "action": where.action, "profile": where.profile_id}
+                  "action": where.action, "profile": where.profile_id,
+                  "exclude": json.dumps(list(where.exclude_actions))}
         query = {"profile": _PAGE_BY_PROFILE, "actor": _PAGE_BY_ACTOR,
                  "action": _PAGE_BY_ACTION, "time": _PAGE}[audit_index(where)]
         return [_entry(row) for row in self._conn.execute(query, params).fetchall()]
