@@ -399,8 +399,12 @@ def test_the_history_pages_on_when_asked(page: Page, console: Console) -> None:
     history = page.get_by_role("region", name="History")
     versions = history.locator("ol.history > li")
     expect(versions).to_have_count(20)
+    asked: list[int] = []  # each further page is read once, from where the last one ended
+    page.on("request", lambda r: asked.append(r.post_data_json["variables"]["after"])
+            if r.method == "POST" and "query History" in (r.post_data or "") else None)
     history.get_by_role("button", name="More versions").click()
     expect(versions).to_have_count(len(REGULAR))
+    assert asked == [20]
     expect(versions.last).to_contain_text(f"v{len(REGULAR)}")
     expect(history.get_by_role("button", name="More versions")).to_have_count(0)
 
