@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Request, expect
 
 from tests.console.conftest import (
     INGEST,
@@ -400,8 +400,12 @@ def test_the_history_pages_on_when_asked(page: Page, console: Console) -> None:
     versions = history.locator("ol.history > li")
     expect(versions).to_have_count(20)
     asked: list[int] = []  # each further page is read once, from where the last one ended
-    page.on("request", lambda r: asked.append(r.post_data_json["variables"]["after"])
-            if r.method == "POST" and "query History" in (r.post_data or "") else None)
+
+    def record(sent: Request) -> None:
+        if sent.method == "POST" and "query History" in (sent.post_data or ""):
+            asked.append(sent.post_data_json["variables"]["after"])
+
+    page.on("request", record)
     history.get_by_role("button", name="More versions").click()
     expect(versions).to_have_count(len(REGULAR))
     assert asked == [20]
