@@ -402,8 +402,9 @@ def test_the_history_pages_on_when_asked(page: Page, console: Console) -> None:
     asked: list[int] = []  # each further page is read once, from where the last one ended
 
     def record(sent: Request) -> None:
-        if sent.method == "POST" and "query History" in (sent.post_data or ""):
-            asked.append(sent.post_data_json["variables"]["after"])
+        body = sent.post_data_json if sent.method == "POST" else None
+        if body and "query History" in body["query"]:
+            asked.append(body["variables"]["after"])
 
     page.on("request", record)
     history.get_by_role("button", name="More versions").click()
